@@ -1,0 +1,435 @@
+//! The job file as data: `env` plus the ordered plugin blocks, read from HOCON or JSON text.
+
+use crate::hocon_input::parse_hocon;
+use crate::options::Options;
+use crate::problems::{did_you_mean, ConfigErrors, Location, Problem};
+use crate::vars::substitute;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::fmt;
+
+/// The text format of a job file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `.conf` / `.hocon`: SeaTunnel's primary format.
+    Hocon,
+    /// `.json`: sections are arrays of objects with `plugin_name`.
+    Json,
+}
+
+impl Format {
+    /// The format a file name implies (`.json` is JSON, anything else HOCON).
+    pub fn from_path(path: &str) -> Format {
+        if path.to_ascii_lowercase().ends_with(".json") {
+            Format::Json
+        } else {
+            Format::Hocon
+        }
+    }
+}
+
+/// BATCH (bounded input, the job ends) or STREAMING (runs until stopped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobMode {
+    Batch,
+    Streaming,
+}
+
+impl fmt::Display for JobMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            JobMode::Batch => "BATCH",
+            JobMode::Streaming => "STREAMING",
+        })
+    }
+}
+
+/// Which block a plugin sits in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PluginKind {
+    Source,
+    Transform,
+    Sink,
+}
+
+impl PluginKind {
+    /// The block name in the file.
+    pub fn block(self) -> &'static str {
+        match self {
+            PluginKind::Source => "source",
+            PluginKind::Transform => "transform",
+            PluginKind::Sink => "sink",
+        }
+    }
+}
+
+/// One plugin block as written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginConfig {
+    pub kind: PluginKind,
+    /// Position in its block.
+    pub index: usize,
+    /// The plugin name as typed (case preserved for display).
+    pub name: String,
+    /// 1-based line of the block, for HOCON files.
+    pub line: Option<usize>,
+    /// All options except `plugin_name`.
+    pub options: Options,
+}
+
+impl PluginConfig {
+    /// Where this block is, for problems.
+    pub fn location(&self) -> Location {
+        Location {
+            block: self.kind.block().into(),
+            index: Some(self.index),
+            plugin: Some(self.name.clone()),
+            option: None,
+            line: self.line,
+        }
+    }
+
+    /// The table this plugin registers (`plugin_output`, legacy `result_table_name`).
+    pub fn output_table(&self) -> Option<String> {
+        self.options
+            .first_key(&["plugin_output", "result_table_name"])
+            .and_then(|k| self.options.str(k).ok().flatten())
+    }
+
+    /// The option key that names this plugin's inputs, if any.
+    pub fn input_key(&self) -> Option<&'static str> {
+        self.options.first_key(&["plugin_input", "source_table_name"])
+    }
+}
+
+/// The `env` block with the options the engine reads resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvConfig {
+    pub options: Options,
+    pub mode: JobMode,
+    pub name: String,
+    pub parallelism: usize,
+    pub checkpoint_interval_ms: Option<u64>,
+    pub read_limit_rows_per_second: Option<u64>,
+}
+
+/// A whole job file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobConfig {
+    pub env: EnvConfig,
+    pub sources: Vec<PluginConfig>,
+    pub transforms: Vec<PluginConfig>,
+    pub sinks: Vec<PluginConfig>,
+}
+
+impl JobConfig {
+    /// Every plugin in file order: sources, then transforms, then sinks.
+    pub fn plugins(&self) -> impl Iterator<Item = &PluginConfig> {
+        self.sources
+            .iter()
+            .chain(self.transforms.iter())
+            .chain(self.sinks.iter())
+    }
+}
+
+/// Where variable values come from: `-i key=value` pairs, then the process environment.
+#[derive(Debug, Clone, Default)]
+pub struct Variables {
+    pub values: HashMap<String, String>,
+    /// Whether the process environment is consulted after `values`.
+    pub use_env: bool,
+}
+
+impl Variables {
+    /// Variables from `-i` pairs, falling back to the environment.
+    pub fn with_env(values: HashMap<String, String>) -> Self {
+        Self {
+            values,
+            use_env: true,
+        }
+    }
+}
+
+/// Parses job text into a `JobConfig`, reporting every problem found.
+pub fn parse_job(text: &str, format: Format, vars: &Variables) -> Result<JobConfig, ConfigErrors> {
+    let env_lookup = |name: &str| {
+        if vars.use_env {
+            std::env::var(name).ok()
+        } else {
+            None
+        }
+    };
+    let text = substitute(text, &vars.values, &env_lookup).map_err(|missing| {
+        ConfigErrors(
+            missing
+                .into_iter()
+                .map(|m| {
+                    Problem::new(
+                        Location::file(Some(m.line)),
+                        format!("unresolved variable ${{{}}}", m.name),
+                    )
+                    .hint(format!(
+                        "pass -i {0}=VALUE, set the environment variable {0}, or write ${{{0}:default}}",
+                        m.name
+                    ))
+                })
+                .collect(),
+        )
+    })?;
+    if text.trim().is_empty() {
+        return Err(ConfigErrors(vec![Problem::new(
+            Location::file(None),
+            "the job file is empty",
+        )
+        .hint("write env { }, source { ... } and sink { ... } blocks")]));
+    }
+    let looks_json = text.trim_start().starts_with('{') && format == Format::Json;
+    let (root, lines) = if looks_json {
+        match serde_json::from_str::<Value>(&text) {
+            Ok(v) => (v, Vec::new()),
+            Err(e) => {
+                return Err(ConfigErrors(vec![Problem::new(
+                    Location::file(Some(e.line())),
+                    format!("invalid JSON at column {}: {e}", e.column()),
+                )
+                .hint("fix the JSON syntax (a missing comma, quote or bracket)")]))
+            }
+        }
+    } else {
+        match parse_hocon(&text) {
+            Ok(doc) => (doc.root, doc.lines),
+            Err(e) => {
+                return Err(ConfigErrors(vec![Problem::new(
+                    Location::file(Some(e.line)),
+                    format!("syntax error at column {}: {}", e.col, e.message),
+                )
+                .hint("fix the HOCON syntax (unbalanced braces or brackets, a stray quote)")]))
+            }
+        }
+    };
+    from_value(root, &lines)
+}
+
+/// Builds a `JobConfig` from the JSON job form.
+pub fn from_value(root: Value, lines: &[(String, usize, usize)]) -> Result<JobConfig, ConfigErrors> {
+    let mut problems = Vec::new();
+    let Value::Object(mut root) = root else {
+        return Err(ConfigErrors(vec![Problem::new(
+            Location::file(None),
+            "the job must be an object with env, source, transform and sink",
+        )]));
+    };
+    for key in root.keys() {
+        if !["env", "source", "transform", "sink"].contains(&key.as_str()) {
+            let mut p = Problem::new(Location::file(None), format!("unknown top-level block '{key}'"));
+            if let Some(s) = did_you_mean(key, ["env", "source", "transform", "sink"]) {
+                p = p.hint(format!("did you mean '{s}'?"));
+            } else {
+                p = p.hint("a job has only env, source, transform and sink blocks");
+            }
+            problems.push(p);
+        }
+    }
+    let env_map = match root.remove("env") {
+        None => Map::new(),
+        Some(Value::Object(m)) => m,
+        Some(other) => {
+            problems.push(Problem::new(
+                Location::env(""),
+                format!("'env' must be a block, found {}", crate::options::kind(&other)),
+            ));
+            Map::new()
+        }
+    };
+    let env = read_env(Options::new(env_map), &mut problems);
+    let mut read = |kind: PluginKind, required: bool, problems: &mut Vec<Problem>| {
+        read_section(kind, root.remove(kind.block()), lines, required, problems)
+    };
+    let sources = read(PluginKind::Source, true, &mut problems);
+    let transforms = read(PluginKind::Transform, false, &mut problems);
+    let sinks = read(PluginKind::Sink, true, &mut problems);
+    if problems.is_empty() {
+        Ok(JobConfig {
+            env,
+            sources,
+            transforms,
+            sinks,
+        })
+    } else {
+        Err(ConfigErrors(problems))
+    }
+}
+
+fn read_env(options: Options, problems: &mut Vec<Problem>) -> EnvConfig {
+    let mode = match options.str("job.mode") {
+        Ok(None) => JobMode::Batch,
+        Ok(Some(m)) if m.eq_ignore_ascii_case("batch") => JobMode::Batch,
+        Ok(Some(m)) if m.eq_ignore_ascii_case("streaming") => JobMode::Streaming,
+        Ok(Some(m)) => {
+            problems.push(
+                Problem::new(Location::env("job.mode"), format!("unknown job mode '{m}'"))
+                    .hint("use \"BATCH\" or \"STREAMING\""),
+            );
+            JobMode::Batch
+        }
+        Err(e) => {
+            problems.push(Problem::new(Location::env("job.mode"), e));
+            JobMode::Batch
+        }
+    };
+    let mut positive = |key: &str| -> Option<i64> {
+        match options.i64(key) {
+            Ok(Some(n)) if n > 0 => Some(n),
+            Ok(Some(n)) => {
+                problems.push(
+                    Problem::new(Location::env(key), format!("'{key}' must be positive, found {n}"))
+                        .hint("use a number greater than 0"),
+                );
+                None
+            }
+            Ok(None) => None,
+            Err(e) => {
+                problems.push(Problem::new(Location::env(key), e));
+                None
+            }
+        }
+    };
+    let parallelism = positive("parallelism")
+        .or_else(|| positive("execution.parallelism"))
+        .unwrap_or(1) as usize;
+    let checkpoint_interval_ms = positive("checkpoint.interval").map(|n| n as u64);
+    let read_limit = positive("read_limit.rows_per_second").map(|n| n as u64);
+    let name = options
+        .str("job.name")
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| "SeaTunnel_Job".into());
+    EnvConfig {
+        options,
+        mode,
+        name,
+        parallelism,
+        checkpoint_interval_ms,
+        read_limit_rows_per_second: read_limit,
+    }
+}
+
+fn read_section(
+    kind: PluginKind,
+    value: Option<Value>,
+    lines: &[(String, usize, usize)],
+    required: bool,
+    problems: &mut Vec<Problem>,
+) -> Vec<PluginConfig> {
+    let block = kind.block();
+    let items = match value {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items,
+        Some(Value::Object(o)) if o.is_empty() => Vec::new(),
+        Some(other) => {
+            problems.push(Problem::new(
+                Location {
+                    block: block.into(),
+                    ..Location::default()
+                },
+                format!("'{block}' must hold plugin blocks, found {}", crate::options::kind(&other)),
+            ));
+            return Vec::new();
+        }
+    };
+    if items.is_empty() && required {
+        let example = match kind {
+            PluginKind::Source => "source { FakeSource { schema { fields { id = bigint } } } }",
+            _ => "sink { Console {} }",
+        };
+        problems.push(
+            Problem::new(
+                Location {
+                    block: block.into(),
+                    ..Location::default()
+                },
+                format!("no {block} plugin"),
+            )
+            .hint(format!("a job needs at least one, e.g. {example}")),
+        );
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        let line = lines
+            .iter()
+            .find(|(b, i, _)| b == block && *i == index)
+            .map(|(_, _, l)| *l);
+        let loc = Location {
+            block: block.into(),
+            index: Some(index),
+            plugin: None,
+            option: None,
+            line,
+        };
+        let Value::Object(mut map) = item else {
+            problems.push(Problem::new(loc, "a plugin must be an object").hint(
+                "write { \"plugin_name\": \"FakeSource\", ... } (JSON) or FakeSource { ... } (HOCON)",
+            ));
+            continue;
+        };
+        let name = match map.remove("plugin_name") {
+            Some(Value::String(s)) if !s.trim().is_empty() => s,
+            _ => {
+                problems.push(
+                    Problem::new(loc.with_option("plugin_name"), "missing 'plugin_name'")
+                        .hint("name the plugin, e.g. \"plugin_name\": \"FakeSource\""),
+                );
+                continue;
+            }
+        };
+        out.push(PluginConfig {
+            kind,
+            index,
+            name,
+            line,
+            options: Options::new(map),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str, format: Format) -> Result<JobConfig, ConfigErrors> {
+        parse_job(text, format, &Variables::default())
+    }
+
+    #[test]
+    fn hocon_and_json_give_the_same_config() {
+        let hocon = r#"env { job.mode = "STREAMING", parallelism = 3 }
+source { FakeSource { plugin_output = "fake", row.num = 7, schema { fields { a = int } } } }
+sink { Console { plugin_input = "fake" } }"#;
+        let json = r#"{"env": {"job.mode": "STREAMING", "parallelism": 3},
+ "source": [{"plugin_name": "FakeSource", "plugin_output": "fake", "row.num": 7,
+             "schema": {"fields": {"a": "int"}}}],
+ "sink": [{"plugin_name": "Console", "plugin_input": "fake"}]}"#;
+        let a = parse(hocon, Format::Hocon).unwrap();
+        let b = parse(json, Format::Json).unwrap();
+        assert_eq!(a.env.mode, JobMode::Streaming);
+        assert_eq!(a.env.parallelism, 3);
+        assert_eq!(a.sources[0].options, b.sources[0].options);
+        assert_eq!(a.sources[0].line, Some(2));
+        assert_eq!(a.sources[0].output_table().as_deref(), Some("fake"));
+    }
+
+    #[test]
+    fn several_problems_are_reported_together() {
+        let e = parse(
+            "env { job.mode = \"BATCHY\", parallelism = 0 }\nsorce { }\nsink { }",
+            Format::Hocon,
+        )
+        .unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("unknown job mode 'BATCHY'"), "{text}");
+        assert!(text.contains("'parallelism' must be positive"), "{text}");
+        assert!(text.contains("unknown top-level block 'sorce' in the job file; did you mean 'source'?"), "{text}");
+        assert!(text.contains("no sink plugin"), "{text}");
+    }
+}

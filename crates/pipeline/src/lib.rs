@@ -1,0 +1,22 @@
+//! Job files in SeaTunnel's format (HOCON or JSON) and the `JobGraph` they become.
+//!
+//! The path is: text → [`vars::substitute`] (`${VAR}`) → [`config::parse_job`] (HOCON via the
+//! `hocon-parser` crate with SeaTunnel's flat dotted keys, or JSON) → [`graph::JobGraph::build`]
+//! (plugins checked against a [`catalog::Catalog`], tables linked, cycles rejected, operators
+//! chained into vertices). Every stage collects all the problems it finds and reports them
+//! together, each with its block, index, option and line.
+
+pub mod catalog;
+pub mod config;
+pub mod graph;
+pub mod hocon_input;
+pub mod options;
+pub mod problems;
+pub mod types;
+pub mod vars;
+
+pub use catalog::{Catalog, OptionSpec, OptionType, PluginSpec};
+pub use config::{parse_job, Format, JobConfig, JobMode, PluginConfig, PluginKind, Variables};
+pub use graph::{JobEdge, JobGraph, JobVertex, OperatorNode, Partitioning};
+pub use options::Options;
+pub use problems::{ConfigErrors, Location, Problem};
