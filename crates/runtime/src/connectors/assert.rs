@@ -1,0 +1,274 @@
+//! `Assert` sink: SeaTunnel's way for pipelines to test themselves. Field rules are checked on
+//! every batch; row rules (`MIN_ROW`, `MAX_ROW`) on the total over all subtasks of the sink,
+//! by the last subtask to finish. A violated rule fails the job with the rule and the value.
+
+use crate::batch::Batch;
+use crate::operator::{PrepareContext, PreparedSink, SinkFactory, SinkWriter, SubtaskContext};
+use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Float64Type, SchemaRef};
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use async_trait::async_trait;
+use serde_json::Value;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use weir_core::{WeirError, WeirResult};
+use weir_pipeline::options::{as_f64, as_i64, as_string};
+use weir_pipeline::types::{parse_type_value, seatunnel_type_name};
+use weir_pipeline::{OptionSpec, OptionType, Options, PluginKind, PluginSpec};
+
+pub struct AssertSinkFactory;
+
+#[derive(Debug, Clone)]
+enum FieldRule {
+    NotNull,
+    Null,
+    Min(f64),
+    Max(f64),
+    MinLength(usize),
+    MaxLength(usize),
+    EqualsTo(String),
+}
+
+#[derive(Debug, Clone)]
+struct FieldCheck {
+    field: String,
+    column: usize,
+    rules: Vec<FieldRule>,
+}
+
+impl SinkFactory for AssertSinkFactory {
+    fn spec(&self) -> PluginSpec {
+        PluginSpec {
+            name: "Assert",
+            kind: PluginKind::Sink,
+            options: vec![OptionSpec::required("rules", OptionType::Object)],
+            option_prefixes: vec![],
+            ignored_options: vec![],
+        }
+    }
+
+    fn prepare(&self, o: &Options, input: SchemaRef, _ctx: &PrepareContext) -> WeirResult<Arc<dyn PreparedSink>> {
+        let rules = o.object("rules").map_err(WeirError::new)?.cloned().unwrap_or_default();
+        let mut min_rows = None;
+        let mut max_rows = None;
+        if let Some(row_rules) = rules.get("row_rules") {
+            let list = row_rules.as_array().ok_or_else(|| WeirError::new("'rules.row_rules' must be a list"))?;
+            for (i, r) in list.iter().enumerate() {
+                let ty = r.get("rule_type").and_then(as_string).unwrap_or_default();
+                let value = r.get("rule_value").and_then(as_i64).ok_or_else(|| {
+                    WeirError::new(format!("rules.row_rules[{i}] needs an integer 'rule_value'"))
+                })?;
+                match ty.to_ascii_uppercase().as_str() {
+                    "MIN_ROW" => min_rows = Some(value as u64),
+                    "MAX_ROW" => max_rows = Some(value as u64),
+                    other => {
+                        return Err(WeirError::new(format!(
+                            "rules.row_rules[{i}]: unknown rule_type '{other}'; use MIN_ROW or MAX_ROW"
+                        )))
+                    }
+                }
+            }
+        }
+        let mut checks = Vec::new();
+        if let Some(field_rules) = rules.get("field_rules") {
+            let list = field_rules.as_array().ok_or_else(|| WeirError::new("'rules.field_rules' must be a list"))?;
+            for (i, fr) in list.iter().enumerate() {
+                checks.push(read_field_rule(i, fr, &input)?);
+            }
+        }
+        Ok(Arc::new(PreparedAssert {
+            shared: Arc::new(Shared {
+                rows: AtomicU64::new(0),
+                finished: AtomicUsize::new(0),
+            }),
+            min_rows,
+            max_rows,
+            checks: Arc::new(checks),
+        }))
+    }
+}
+
+fn read_field_rule(i: usize, fr: &Value, input: &SchemaRef) -> WeirResult<FieldCheck> {
+    let at = format!("rules.field_rules[{i}]");
+    let field = fr
+        .get("field_name")
+        .and_then(as_string)
+        .ok_or_else(|| WeirError::new(format!("{at} needs a 'field_name'")))?;
+    let column = input.index_of(&field).map_err(|_| {
+        let names: Vec<&str> = input.fields().iter().map(|f| f.name().as_str()).collect();
+        WeirError::new(format!("{at}: field '{field}' is not in the input; it has: {}", names.join(", ")))
+    })?;
+    if let Some(ty) = fr.get("field_type") {
+        // SeaTunnel accepts a type keyword here; compare by meaning, not spelling.
+        let want = parse_type_value(ty).map_err(|e| WeirError::new(format!("{at}.field_type: {}", e.0)))?;
+        let have = input.field(column).data_type();
+        if !same_type(&want, have) {
+            return Err(WeirError::new(format!(
+                "assertion failed: field '{field}' has type {} but the rule expects {}",
+                seatunnel_type_name(have),
+                seatunnel_type_name(&want)
+            )));
+        }
+    }
+    let mut rules = Vec::new();
+    if let Some(values) = fr.get("field_value").and_then(Value::as_array) {
+        for (j, r) in values.iter().enumerate() {
+            let ty = r.get("rule_type").and_then(as_string).unwrap_or_default().to_ascii_uppercase();
+            let num = || {
+                r.get("rule_value")
+                    .and_then(as_f64)
+                    .ok_or_else(|| WeirError::new(format!("{at}.field_value[{j}] ({ty}) needs a numeric 'rule_value'")))
+            };
+            rules.push(match ty.as_str() {
+                "NOT_NULL" => FieldRule::NotNull,
+                "NULL" => FieldRule::Null,
+                "MIN" => FieldRule::Min(num()?),
+                "MAX" => FieldRule::Max(num()?),
+                "MIN_LENGTH" => FieldRule::MinLength(num()? as usize),
+                "MAX_LENGTH" => FieldRule::MaxLength(num()? as usize),
+                _ if r.get("equals_to").is_some() => FieldRule::EqualsTo(r.get("equals_to").and_then(as_string).unwrap_or_default()),
+                other => {
+                    return Err(WeirError::new(format!(
+                        "{at}.field_value[{j}]: unknown rule_type '{other}'; use NOT_NULL, NULL, MIN, MAX, MIN_LENGTH or MAX_LENGTH"
+                    )))
+                }
+            });
+        }
+    }
+    Ok(FieldCheck { field, column, rules })
+}
+
+fn same_type(want: &DataType, have: &DataType) -> bool {
+    match (want, have) {
+        (DataType::Decimal128(..), DataType::Decimal128(..)) => true,
+        (DataType::Timestamp(..), DataType::Timestamp(..)) => true,
+        (DataType::Time64(_) | DataType::Time32(_), DataType::Time64(_) | DataType::Time32(_)) => true,
+        (DataType::Utf8, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) => true,
+        _ => want == have,
+    }
+}
+
+struct Shared {
+    rows: AtomicU64,
+    finished: AtomicUsize,
+}
+
+struct PreparedAssert {
+    shared: Arc<Shared>,
+    min_rows: Option<u64>,
+    max_rows: Option<u64>,
+    checks: Arc<Vec<FieldCheck>>,
+}
+
+impl PreparedSink for PreparedAssert {
+    fn create_writer(&self, subtask: SubtaskContext) -> WeirResult<Box<dyn SinkWriter>> {
+        Ok(Box::new(AssertWriter {
+            shared: self.shared.clone(),
+            parallelism: subtask.parallelism,
+            min_rows: self.min_rows,
+            max_rows: self.max_rows,
+            checks: self.checks.clone(),
+        }))
+    }
+}
+
+struct AssertWriter {
+    shared: Arc<Shared>,
+    parallelism: usize,
+    min_rows: Option<u64>,
+    max_rows: Option<u64>,
+    checks: Arc<Vec<FieldCheck>>,
+}
+
+fn show(col: &ArrayRef, row: usize) -> String {
+    ArrayFormatter::try_new(col.as_ref(), &FormatOptions::default().with_null("null"))
+        .map(|f| f.value(row).to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn check_column(check: &FieldCheck, col: &ArrayRef) -> WeirResult<()> {
+    let fail = |rule: &str, row: usize| {
+        Err(WeirError::new(format!(
+            "assertion failed: field '{}' rule {rule} violated by value '{}'",
+            check.field,
+            show(col, row)
+        )))
+    };
+    for rule in &check.rules {
+        match rule {
+            FieldRule::NotNull => {
+                if let Some(row) = (0..col.len()).find(|&r| col.is_null(r)) {
+                    return fail("NOT_NULL", row);
+                }
+            }
+            FieldRule::Null => {
+                if let Some(row) = (0..col.len()).find(|&r| col.is_valid(r)) {
+                    return fail("NULL", row);
+                }
+            }
+            FieldRule::Min(_) | FieldRule::Max(_) => {
+                let numbers = cast(col.as_ref(), &DataType::Float64)
+                    .map_err(|_| WeirError::new(format!("rule MIN/MAX needs a numeric field, '{}' is not", check.field)))?;
+                let numbers = numbers.as_primitive::<Float64Type>();
+                for (row, v) in numbers.iter().enumerate() {
+                    let Some(v) = v else { continue };
+                    match rule {
+                        FieldRule::Min(m) if v < *m => return fail(&format!("MIN {m}"), row),
+                        FieldRule::Max(m) if v > *m => return fail(&format!("MAX {m}"), row),
+                        _ => {}
+                    }
+                }
+            }
+            FieldRule::MinLength(n) | FieldRule::MaxLength(n) => {
+                let text = cast(col.as_ref(), &DataType::Utf8)
+                    .map_err(|_| WeirError::new(format!("rule MIN_LENGTH/MAX_LENGTH needs a string field, '{}' is not", check.field)))?;
+                for (row, v) in text.as_string::<i32>().iter().enumerate() {
+                    let Some(v) = v else { continue };
+                    let len = v.chars().count();
+                    match rule {
+                        FieldRule::MinLength(_) if len < *n => return fail(&format!("MIN_LENGTH {n}"), row),
+                        FieldRule::MaxLength(_) if len > *n => return fail(&format!("MAX_LENGTH {n}"), row),
+                        _ => {}
+                    }
+                }
+            }
+            FieldRule::EqualsTo(expected) => {
+                if let Some(row) = (0..col.len()).find(|&r| show(col, r) != *expected) {
+                    return fail(&format!("equals_to '{expected}'"), row);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl SinkWriter for AssertWriter {
+    async fn write(&mut self, batch: Batch) -> WeirResult<()> {
+        for check in self.checks.iter() {
+            check_column(check, batch.records.column(check.column))?;
+        }
+        self.shared.rows.fetch_add(batch.num_rows() as u64, Ordering::SeqCst);
+        Ok(())
+    }
+
+    async fn finish(&mut self) -> WeirResult<()> {
+        let done = self.shared.finished.fetch_add(1, Ordering::SeqCst) + 1;
+        if done < self.parallelism {
+            return Ok(());
+        }
+        let rows = self.shared.rows.load(Ordering::SeqCst);
+        if let Some(min) = self.min_rows {
+            if rows < min {
+                return Err(WeirError::new(format!("assertion failed: MIN_ROW {min}, but the sink received {rows} rows")));
+            }
+        }
+        if let Some(max) = self.max_rows {
+            if rows > max {
+                return Err(WeirError::new(format!("assertion failed: MAX_ROW {max}, but the sink received {rows} rows")));
+            }
+        }
+        Ok(())
+    }
+}

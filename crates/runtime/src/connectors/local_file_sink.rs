@@ -1,0 +1,378 @@
+//! `LocalFile` sink: writes `text`, `csv`, `json` (lines) or `parquet` files into a directory,
+//! optionally in Hive-style partition directories (`partition_by`, `${k0}=${v0}`).
+//!
+//! Files are written under a hidden in-progress name and renamed into place when the subtask
+//! finishes (or a file reaches `batch_size` rows), so readers never see half-written files and a
+//! cancelled or failed job leaves none behind. (Two-phase commit tied to checkpoints belongs to
+//! the checkpointing work.) Names follow SeaTunnel: `T_<job>_<pipeline>_<subtask>_<n>.<ext>`.
+
+use super::local_file_source::{unescape_delimiter, FileFormat};
+use crate::batch::Batch;
+use crate::operator::{PrepareContext, PreparedSink, SinkFactory, SinkWriter, SubtaskContext};
+use arrow::array::UInt32Array;
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use weir_core::{JobId, WeirError, WeirResult};
+use weir_pipeline::{OptionSpec, OptionType, Options, PluginKind, PluginSpec};
+
+pub struct LocalFileSinkFactory;
+
+impl SinkFactory for LocalFileSinkFactory {
+    fn spec(&self) -> PluginSpec {
+        use OptionType::*;
+        PluginSpec {
+            name: "LocalFile",
+            kind: PluginKind::Sink,
+            options: vec![
+                OptionSpec::required("path", String),
+                OptionSpec::optional("file_format_type", String),
+                OptionSpec::optional("field_delimiter", String),
+                OptionSpec::optional("row_delimiter", String),
+                OptionSpec::optional("partition_by", StringList),
+                OptionSpec::optional("partition_dir_expression", String),
+                OptionSpec::optional("is_partition_field_write_in_file", Bool),
+                OptionSpec::optional("have_partition", Bool),
+                OptionSpec::optional("sink_columns", StringList),
+                OptionSpec::optional("batch_size", Int),
+                OptionSpec::optional("enable_header_write", Bool),
+                OptionSpec::optional("is_enable_transaction", Bool),
+                OptionSpec::optional("custom_filename", Bool),
+                OptionSpec::optional("file_name_expression", String),
+                OptionSpec::optional("filename_time_format", String),
+            ],
+            option_prefixes: vec![],
+            ignored_options: vec![
+                "tmp_path", "compress_codec", "encoding", "schema_save_mode", "data_save_mode",
+                "save_mode", "single_file_mode", "create_empty_file_when_no_data",
+            ],
+        }
+    }
+
+    fn prepare(&self, o: &Options, input: SchemaRef, ctx: &PrepareContext) -> WeirResult<Arc<dyn PreparedSink>> {
+        let e = WeirError::new;
+        let dir = PathBuf::from(o.str("path").map_err(e)?.unwrap_or_default());
+        if dir.as_os_str().is_empty() {
+            return Err(WeirError::new("option 'path' is empty").context("name the output directory"));
+        }
+        let format = FileFormat::parse(&o.str("file_format_type").map_err(e)?.unwrap_or_else(|| "csv".into()))?;
+        let columns: Vec<usize> = match o.str_list("sink_columns").map_err(e)? {
+            Some(cols) => cols
+                .iter()
+                .map(|c| input.index_of(c).map_err(|_| WeirError::new(format!("sink_columns: '{c}' is not in the input"))))
+                .collect::<WeirResult<_>>()?,
+            None => (0..input.fields().len()).collect(),
+        };
+        let partition_by: Vec<usize> = match o.str_list("partition_by").map_err(e)? {
+            Some(cols) => cols
+                .iter()
+                .map(|c| input.index_of(c).map_err(|_| WeirError::new(format!("partition_by: '{c}' is not in the input"))))
+                .collect::<WeirResult<_>>()?,
+            None => Vec::new(),
+        };
+        let keep_partition_fields = o.bool("is_partition_field_write_in_file").map_err(e)?.unwrap_or(false);
+        let written: Vec<usize> = columns
+            .into_iter()
+            .filter(|c| keep_partition_fields || !partition_by.contains(c))
+            .collect();
+        if format == FileFormat::Csv {
+            if let Some(f) = written.iter().map(|&c| input.field(c)).find(|f| f.data_type().is_nested()) {
+                return Err(WeirError::new(format!(
+                    "csv cannot hold column '{}' of a nested type",
+                    f.name()
+                ))
+                .context("write json or parquet, or drop the column with sink_columns"));
+            }
+        }
+        let default_delimiter = if format == FileFormat::Csv { "," } else { "\u{1}" };
+        Ok(Arc::new(PreparedLocalFileSink {
+            dir,
+            format,
+            schema: Arc::new(input.project(&written).map_err(|err| WeirError::new(err.to_string()))?),
+            written,
+            partition_by,
+            partition_expr: o.str("partition_dir_expression").map_err(e)?.unwrap_or_else(|| "${k0}=${v0}".into()),
+            input,
+            field_delimiter: unescape_delimiter(&o.str("field_delimiter").map_err(e)?.unwrap_or_else(|| default_delimiter.into())),
+            row_delimiter: unescape_delimiter(&o.str("row_delimiter").map_err(e)?.unwrap_or_else(|| "\n".into())),
+            header: o.bool("enable_header_write").map_err(e)?.unwrap_or(false),
+            rows_per_file: o.i64("batch_size").map_err(e)?.filter(|n| *n > 0).unwrap_or(1_000_000) as usize,
+            job_id: ctx.job_id,
+        }))
+    }
+}
+
+struct PreparedLocalFileSink {
+    dir: PathBuf,
+    format: FileFormat,
+    input: SchemaRef,
+    schema: SchemaRef,
+    written: Vec<usize>,
+    partition_by: Vec<usize>,
+    partition_expr: String,
+    field_delimiter: String,
+    row_delimiter: String,
+    header: bool,
+    rows_per_file: usize,
+    job_id: JobId,
+}
+
+impl PreparedSink for PreparedLocalFileSink {
+    fn create_writer(&self, subtask: SubtaskContext) -> WeirResult<Box<dyn SinkWriter>> {
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| WeirError::new(format!("cannot create output directory '{}': {e}", self.dir.display())))?;
+        Ok(Box::new(LocalFileWriter {
+            prepared: Settings {
+                dir: self.dir.clone(),
+                format: self.format,
+                schema: self.schema.clone(),
+                field_delimiter: self.field_delimiter.clone(),
+                row_delimiter: self.row_delimiter.clone(),
+                header: self.header,
+            },
+            input: self.input.clone(),
+            written: self.written.clone(),
+            partition_by: self.partition_by.clone(),
+            partition_expr: self.partition_expr.clone(),
+            rows_per_file: self.rows_per_file,
+            prefix: format!("T_{}_1_{}", self.job_id, subtask.index),
+            files_started: 0,
+            open: BTreeMap::new(),
+        }))
+    }
+}
+
+/// What every file of a writer shares.
+#[derive(Clone)]
+struct Settings {
+    dir: PathBuf,
+    format: FileFormat,
+    schema: SchemaRef,
+    field_delimiter: String,
+    row_delimiter: String,
+    header: bool,
+}
+
+enum Encoder {
+    Text(BufWriter<File>),
+    Csv(arrow::csv::Writer<BufWriter<File>>),
+    Json(arrow::json::LineDelimitedWriter<BufWriter<File>>),
+    Parquet(Box<parquet::arrow::ArrowWriter<File>>),
+}
+
+/// One file being written: its in-progress path, final path and encoder.
+struct OpenFile {
+    tmp: PathBuf,
+    target: PathBuf,
+    rows: usize,
+    encoder: Option<Encoder>,
+}
+
+impl OpenFile {
+    fn create(s: &Settings, subdir: &str, name: &str) -> WeirResult<OpenFile> {
+        let dir = if subdir.is_empty() { s.dir.clone() } else { s.dir.join(subdir) };
+        std::fs::create_dir_all(&dir).map_err(|e| WeirError::new(format!("creating '{}': {e}", dir.display())))?;
+        let target = dir.join(name);
+        let tmp = dir.join(format!(".{name}.inprogress"));
+        let file = File::create(&tmp).map_err(|e| WeirError::new(format!("creating '{}': {e}", tmp.display())))?;
+        let encoder = match s.format {
+            FileFormat::Text => {
+                let mut w = BufWriter::with_capacity(1 << 20, file);
+                if s.header {
+                    let names: Vec<&str> = s.schema.fields().iter().map(|f| f.name().as_str()).collect();
+                    w.write_all(names.join(&s.field_delimiter).as_bytes())?;
+                    w.write_all(s.row_delimiter.as_bytes())?;
+                }
+                Encoder::Text(w)
+            }
+            FileFormat::Csv => Encoder::Csv(
+                arrow::csv::WriterBuilder::new()
+                    .with_header(s.header)
+                    .with_delimiter(s.field_delimiter.as_bytes().first().copied().unwrap_or(b','))
+                    .build(BufWriter::with_capacity(1 << 20, file)),
+            ),
+            FileFormat::Json => Encoder::Json(arrow::json::LineDelimitedWriter::new(BufWriter::with_capacity(1 << 20, file))),
+            FileFormat::Parquet => Encoder::Parquet(Box::new(
+                parquet::arrow::ArrowWriter::try_new(file, s.schema.clone(), None)
+                    .map_err(|e| WeirError::new(format!("starting parquet file: {e}")))?,
+            )),
+        };
+        Ok(OpenFile {
+            tmp,
+            target,
+            rows: 0,
+            encoder: Some(encoder),
+        })
+    }
+
+    fn write(&mut self, s: &Settings, batch: &RecordBatch) -> WeirResult<()> {
+        let err = |e: String| WeirError::new(format!("writing '{}': {e}", self.tmp.display()));
+        match self.encoder.as_mut() {
+            Some(Encoder::Text(w)) => {
+                let opts = FormatOptions::default().with_null("");
+                let fmts = batch
+                    .columns()
+                    .iter()
+                    .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| err(e.to_string()))?;
+                let mut line = String::new();
+                for row in 0..batch.num_rows() {
+                    line.clear();
+                    for (i, f) in fmts.iter().enumerate() {
+                        if i > 0 {
+                            line.push_str(&s.field_delimiter);
+                        }
+                        use std::fmt::Write as _;
+                        let _ = write!(line, "{}", f.value(row));
+                    }
+                    line.push_str(&s.row_delimiter);
+                    w.write_all(line.as_bytes()).map_err(|e| err(e.to_string()))?;
+                }
+            }
+            Some(Encoder::Csv(w)) => w.write(batch).map_err(|e| err(e.to_string()))?,
+            Some(Encoder::Json(w)) => w.write(batch).map_err(|e| err(e.to_string()))?,
+            Some(Encoder::Parquet(w)) => w.write(batch).map_err(|e| err(e.to_string()))?,
+            None => return Err(err("file already closed".into())),
+        }
+        self.rows += batch.num_rows();
+        Ok(())
+    }
+
+    /// Flushes and renames the file into place.
+    fn commit(mut self) -> WeirResult<()> {
+        let err = |e: String| WeirError::new(format!("finishing '{}': {e}", self.tmp.display()));
+        match self.encoder.take() {
+            Some(Encoder::Text(mut w)) => w.flush().map_err(|e| err(e.to_string()))?,
+            Some(Encoder::Csv(w)) => w.into_inner().flush().map_err(|e| err(e.to_string()))?,
+            Some(Encoder::Json(mut w)) => {
+                w.finish().map_err(|e| err(e.to_string()))?;
+                w.into_inner().flush().map_err(|e| err(e.to_string()))?
+            }
+            Some(Encoder::Parquet(w)) => {
+                w.close().map_err(|e| err(e.to_string()))?;
+            }
+            None => {}
+        }
+        std::fs::rename(&self.tmp, &self.target).map_err(|e| err(e.to_string()))
+    }
+}
+
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        if self.encoder.is_some() {
+            // Never committed: the job was cancelled or failed. Leave nothing half-written.
+            self.encoder = None;
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+struct LocalFileWriter {
+    prepared: Settings,
+    input: SchemaRef,
+    written: Vec<usize>,
+    partition_by: Vec<usize>,
+    partition_expr: String,
+    rows_per_file: usize,
+    prefix: String,
+    files_started: usize,
+    open: BTreeMap<String, OpenFile>,
+}
+
+impl LocalFileWriter {
+    fn write_part(&mut self, subdir: String, batch: RecordBatch) -> WeirResult<()> {
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            if !self.open.contains_key(&subdir) {
+                let name = format!("{}_{}.{}", self.prefix, self.files_started, self.prepared.format.extension());
+                self.files_started += 1;
+                let f = OpenFile::create(&self.prepared, &subdir, &name)?;
+                self.open.insert(subdir.clone(), f);
+            }
+            let Some(file) = self.open.get_mut(&subdir) else {
+                break;
+            };
+            let room = self.rows_per_file - file.rows;
+            let take = room.min(batch.num_rows() - offset);
+            file.write(&self.prepared, &batch.slice(offset, take))?;
+            offset += take;
+            if file.rows >= self.rows_per_file {
+                if let Some(full) = self.open.remove(&subdir) {
+                    full.commit()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn partition_dir(&self, values: &[String]) -> String {
+        let mut dir = self.partition_expr.clone();
+        for (i, (&col, v)) in self.partition_by.iter().zip(values).enumerate() {
+            dir = dir
+                .replace(&format!("${{k{i}}}"), self.input.field(col).name())
+                .replace(&format!("${{v{i}}}"), v);
+        }
+        if self.partition_by.len() > 1 && !self.partition_expr.contains("${k1}") {
+            // The default expression names one level; give every partition column its level.
+            dir = self
+                .partition_by
+                .iter()
+                .zip(values)
+                .map(|(&c, v)| format!("{}={v}", self.input.field(c).name()))
+                .collect::<Vec<_>>()
+                .join("/");
+        }
+        dir.replace(['\\', '\0'], "_").replace("..", "__")
+    }
+}
+
+#[async_trait]
+impl SinkWriter for LocalFileWriter {
+    async fn write(&mut self, batch: Batch) -> WeirResult<()> {
+        let records = batch.records;
+        if self.partition_by.is_empty() {
+            let projected = records.project(&self.written).map_err(|e| WeirError::new(e.to_string()))?;
+            return self.write_part(String::new(), projected);
+        }
+        let opts = FormatOptions::default().with_null("null");
+        let fmts = self
+            .partition_by
+            .iter()
+            .map(|&c| ArrayFormatter::try_new(records.column(c).as_ref(), &opts))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| WeirError::new(e.to_string()))?;
+        let mut groups: BTreeMap<Vec<String>, Vec<u32>> = BTreeMap::new();
+        for row in 0..records.num_rows() {
+            let key: Vec<String> = fmts.iter().map(|f| f.value(row).to_string()).collect();
+            groups.entry(key).or_default().push(row as u32);
+        }
+        for (values, rows) in groups {
+            let idx = UInt32Array::from(rows);
+            let cols = self
+                .written
+                .iter()
+                .map(|&c| arrow::compute::take(records.column(c).as_ref(), &idx, None))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| WeirError::new(e.to_string()))?;
+            let part = RecordBatch::try_new(self.prepared.schema.clone(), cols).map_err(|e| WeirError::new(e.to_string()))?;
+            let dir = self.partition_dir(&values);
+            self.write_part(dir, part)?;
+        }
+        Ok(())
+    }
+
+    async fn finish(&mut self) -> WeirResult<()> {
+        let open = std::mem::take(&mut self.open);
+        for (_, f) in open {
+            f.commit()?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,400 @@
+//! `LocalFile` source: reads `text`, `csv`, `json` (one object per line) and `parquet` files
+//! from a file or a directory. Each file is a split; file i goes to subtask i mod parallelism.
+
+use crate::batch::Batch;
+use crate::operator::{PrepareContext, PreparedSource, SourceEvent, SourceFactory, SourceReader, SubtaskContext};
+use arrow::array::{ArrayRef, StringArray};
+use arrow::compute::{cast_with_options, CastOptions};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use async_trait::async_trait;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use weir_core::{WeirError, WeirResult};
+use weir_pipeline::types::parse_schema;
+use weir_pipeline::{OptionSpec, OptionType, Options, PluginKind, PluginSpec};
+
+const BATCH_ROWS: usize = 8192;
+
+/// The file formats weir reads and writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    Text,
+    Csv,
+    Json,
+    Parquet,
+}
+
+impl FileFormat {
+    /// Reads SeaTunnel's `file_format_type`.
+    pub fn parse(s: &str) -> WeirResult<FileFormat> {
+        match s.to_ascii_lowercase().as_str() {
+            "text" => Ok(FileFormat::Text),
+            "csv" => Ok(FileFormat::Csv),
+            "json" => Ok(FileFormat::Json),
+            "parquet" => Ok(FileFormat::Parquet),
+            other @ ("orc" | "excel" | "xml" | "binary") => Err(WeirError::new(format!(
+                "file_format_type '{other}' is not supported by weir; use text, csv, json or parquet"
+            ))),
+            other => Err(WeirError::new(format!(
+                "unknown file_format_type '{other}'; use text, csv, json or parquet"
+            ))),
+        }
+    }
+
+    /// File name extension SeaTunnel uses.
+    pub fn extension(self) -> &'static str {
+        match self {
+            FileFormat::Text => "txt",
+            FileFormat::Csv => "csv",
+            FileFormat::Json => "json",
+            FileFormat::Parquet => "parquet",
+        }
+    }
+}
+
+/// Unescapes delimiters written as `\t`, `\001`, `\u0001`.
+pub fn unescape_delimiter(s: &str) -> String {
+    match s {
+        "\\t" => "\t".into(),
+        "\\n" => "\n".into(),
+        "\\001" | "\\u0001" => "\u{1}".into(),
+        _ => s.to_string(),
+    }
+}
+
+pub struct LocalFileSourceFactory;
+
+impl SourceFactory for LocalFileSourceFactory {
+    fn spec(&self) -> PluginSpec {
+        use OptionType::*;
+        PluginSpec {
+            name: "LocalFile",
+            kind: PluginKind::Source,
+            options: vec![
+                OptionSpec::required("path", String),
+                OptionSpec::required("file_format_type", String),
+                OptionSpec::optional("schema", Object),
+                OptionSpec::optional("field_delimiter", String),
+                OptionSpec::optional("delimiter", String),
+                OptionSpec::optional("skip_header_row_number", Int),
+                OptionSpec::optional("read_columns", StringList),
+                OptionSpec::optional("file_filter_pattern", String),
+            ],
+            option_prefixes: vec![],
+            ignored_options: vec![
+                "parse_partition_from_path", "date_format", "datetime_format", "time_format",
+                "compress_codec", "archive_compress_codec", "encoding", "sheet_name", "xml_row_tag",
+            ],
+        }
+    }
+
+    fn prepare(&self, o: &Options, ctx: &PrepareContext) -> WeirResult<Arc<dyn PreparedSource>> {
+        let e = WeirError::new;
+        let path = PathBuf::from(o.str("path").map_err(e)?.unwrap_or_default());
+        let format = FileFormat::parse(&o.str("file_format_type").map_err(e)?.unwrap_or_default())?;
+        let filter = match o.str("file_filter_pattern").map_err(e)? {
+            Some(p) => Some(regex::Regex::new(&p).map_err(|err| WeirError::new(format!("bad file_filter_pattern: {err}")))?),
+            None => None,
+        };
+        let files = list_files(&path, filter.as_ref())?;
+        let declared = match o.get("schema") {
+            Some(s) => Some(Arc::new(parse_schema(s).map_err(|t| WeirError::new(format!("bad schema: {}", t.0)))?)),
+            None => None,
+        };
+        let schema: SchemaRef = match (format, declared) {
+            (FileFormat::Parquet, _) => {
+                let first = files.first().ok_or_else(|| WeirError::new(format!("no parquet file under {}", path.display())))?;
+                let f = File::open(first).map_err(|err| WeirError::new(format!("opening {}: {err}", first.display())))?;
+                let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+                    .map_err(|err| WeirError::new(format!("{} is not a parquet file: {err}", first.display())))?;
+                builder.schema().clone()
+            }
+            (_, Some(s)) => s,
+            (FileFormat::Text, None) => Arc::new(Schema::new(vec![Field::new("content", DataType::Utf8, true)])),
+            (f, None) => {
+                return Err(WeirError::new(format!(
+                    "reading {} files needs a schema",
+                    f.extension()
+                ))
+                .context("add schema { fields { name = type, ... } }"))
+            }
+        };
+        let projection = match o.str_list("read_columns").map_err(e)? {
+            Some(cols) => Some(
+                cols.iter()
+                    .map(|c| schema.index_of(c).map_err(|_| WeirError::new(format!("read_columns: '{c}' is not in the schema"))))
+                    .collect::<WeirResult<Vec<_>>>()?,
+            ),
+            None => None,
+        };
+        let delimiter = o
+            .first_key(&["field_delimiter", "delimiter"])
+            .and_then(|k| o.str(k).ok().flatten())
+            .map(|d| unescape_delimiter(&d))
+            .unwrap_or_else(|| if format == FileFormat::Csv { ",".into() } else { "\u{1}".into() });
+        let _ = ctx;
+        Ok(Arc::new(PreparedLocalFile {
+            files,
+            format,
+            schema,
+            projection,
+            delimiter,
+            skip_lines: o.i64("skip_header_row_number").map_err(e)?.unwrap_or(0).max(0) as usize,
+        }))
+    }
+}
+
+fn list_files(path: &Path, filter: Option<&regex::Regex>) -> WeirResult<Vec<PathBuf>> {
+    let meta = std::fs::metadata(path).map_err(|err| WeirError::new(format!("cannot read path '{}': {err}", path.display())))?;
+    if meta.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|err| WeirError::new(format!("cannot list '{}': {err}", dir.display())))?;
+        for entry in entries.flatten() {
+            let p = entry.path();
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.starts_with('.') || name.starts_with('_') {
+                continue; // hidden and in-progress files
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else if filter.map(|f| f.is_match(&name)).unwrap_or(true) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+struct PreparedLocalFile {
+    files: Vec<PathBuf>,
+    format: FileFormat,
+    schema: SchemaRef,
+    projection: Option<Vec<usize>>,
+    delimiter: String,
+    skip_lines: usize,
+}
+
+impl PreparedSource for PreparedLocalFile {
+    fn schema(&self) -> SchemaRef {
+        match &self.projection {
+            Some(p) => Arc::new(self.schema.project(p).unwrap_or_else(|_| self.schema.as_ref().clone())),
+            None => self.schema.clone(),
+        }
+    }
+
+    fn create_reader(&self, subtask: SubtaskContext) -> WeirResult<Box<dyn SourceReader>> {
+        let files = self
+            .files
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % subtask.parallelism == subtask.index)
+            .map(|(_, f)| f.clone())
+            .collect();
+        Ok(Box::new(LocalFileReader {
+            files,
+            next_file: 0,
+            current: None,
+            format: self.format,
+            schema: self.schema.clone(),
+            projection: self.projection.clone(),
+            delimiter: self.delimiter.clone(),
+            skip_lines: self.skip_lines,
+        }))
+    }
+}
+
+type BatchIter = Box<dyn Iterator<Item = WeirResult<RecordBatch>> + Send>;
+
+struct LocalFileReader {
+    files: Vec<PathBuf>,
+    next_file: usize,
+    current: Option<(PathBuf, BatchIter)>,
+    format: FileFormat,
+    schema: SchemaRef,
+    projection: Option<Vec<usize>>,
+    delimiter: String,
+    skip_lines: usize,
+}
+
+impl LocalFileReader {
+    fn open(&self, path: &Path) -> WeirResult<BatchIter> {
+        let file = File::open(path).map_err(|e| WeirError::new(format!("opening {}: {e}", path.display())))?;
+        let mut reader = BufReader::with_capacity(1 << 20, file);
+        if self.format != FileFormat::Parquet {
+            let mut line = String::new();
+            for _ in 0..self.skip_lines {
+                line.clear();
+                if reader.read_line(&mut line).map_err(|e| WeirError::new(e.to_string()))? == 0 {
+                    break;
+                }
+            }
+        }
+        let shown = path.display().to_string();
+        let wrap = move |e: arrow::error::ArrowError| WeirError::new(format!("reading {shown}: {e}"));
+        Ok(match self.format {
+            FileFormat::Parquet => {
+                let file = reader.into_inner();
+                let mut builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                    .map_err(|e| WeirError::new(format!("reading {}: {e}", path.display())))?
+                    .with_batch_size(BATCH_ROWS);
+                if let Some(p) = &self.projection {
+                    let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), p.iter().copied());
+                    builder = builder.with_projection(mask);
+                }
+                let r = builder.build().map_err(|e| WeirError::new(format!("reading {}: {e}", path.display())))?;
+                Box::new(r.map(move |b| b.map_err(&wrap)))
+            }
+            FileFormat::Json => {
+                let r = arrow::json::ReaderBuilder::new(self.schema.clone())
+                    .with_batch_size(BATCH_ROWS)
+                    .build(reader)
+                    .map_err(&wrap)?;
+                Box::new(r.map(move |b| b.map_err(&wrap)))
+            }
+            FileFormat::Csv if self.delimiter.len() == 1 => {
+                let text_schema = utf8_schema(&self.schema);
+                let r = arrow::csv::ReaderBuilder::new(text_schema)
+                    .with_header(false)
+                    .with_delimiter(self.delimiter.as_bytes()[0])
+                    .with_batch_size(BATCH_ROWS)
+                    .build(reader)
+                    .map_err(&wrap)?;
+                let schema = self.schema.clone();
+                Box::new(r.map(move |b| b.map_err(&wrap).and_then(|b| cast_columns(&b, &schema))))
+            }
+            FileFormat::Text | FileFormat::Csv => {
+                let schema = self.schema.clone();
+                let delimiter = self.delimiter.clone();
+                let mut lines = reader.lines();
+                let shown = path.display().to_string();
+                Box::new(std::iter::from_fn(move || {
+                    let mut rows: Vec<String> = Vec::with_capacity(BATCH_ROWS);
+                    for line in lines.by_ref() {
+                        match line {
+                            Ok(l) => rows.push(l),
+                            Err(e) => return Some(Err(WeirError::new(format!("reading {shown}: {e}")))),
+                        }
+                        if rows.len() == BATCH_ROWS {
+                            break;
+                        }
+                    }
+                    if rows.is_empty() {
+                        return None;
+                    }
+                    Some(split_lines(&rows, &delimiter, &schema))
+                }))
+            }
+        })
+    }
+}
+
+fn utf8_schema(schema: &SchemaRef) -> SchemaRef {
+    Arc::new(Schema::new(
+        schema.fields().iter().map(|f| Field::new(f.name(), DataType::Utf8, true)).collect::<Vec<_>>(),
+    ))
+}
+
+/// Splits delimited lines into columns and converts them to the declared types.
+fn split_lines(rows: &[String], delimiter: &str, schema: &SchemaRef) -> WeirResult<RecordBatch> {
+    let n = schema.fields().len();
+    if n == 1 && schema.field(0).data_type() == &DataType::Utf8 {
+        let col: ArrayRef = Arc::new(StringArray::from_iter_values(rows.iter()));
+        return RecordBatch::try_new(schema.clone(), vec![col]).map_err(|e| WeirError::new(e.to_string()));
+    }
+    let mut columns: Vec<Vec<Option<&str>>> = vec![Vec::with_capacity(rows.len()); n];
+    for row in rows {
+        let mut parts = row.split(delimiter);
+        for col in columns.iter_mut() {
+            col.push(parts.next().filter(|s| !s.is_empty()));
+        }
+    }
+    let arrays: Vec<ArrayRef> = columns.into_iter().map(|c| Arc::new(StringArray::from(c)) as ArrayRef).collect();
+    let text = RecordBatch::try_new(utf8_schema(schema), arrays).map_err(|e| WeirError::new(e.to_string()))?;
+    cast_columns(&text, schema)
+}
+
+fn cast_columns(text: &RecordBatch, schema: &SchemaRef) -> WeirResult<RecordBatch> {
+    let opts = CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    let columns = text
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(col, f)| {
+            if f.data_type() == &DataType::Utf8 {
+                return Ok(col.clone());
+            }
+            cast_with_options(col.as_ref(), f.data_type(), &opts)
+                .map_err(|e| WeirError::new(format!("column '{}' holds a value that is not {}: {e}", f.name(), f.data_type())))
+        })
+        .collect::<WeirResult<Vec<_>>>()?;
+    RecordBatch::try_new(schema.clone(), columns).map_err(|e| WeirError::new(e.to_string()))
+}
+
+#[async_trait]
+impl SourceReader for LocalFileReader {
+    async fn next(&mut self) -> WeirResult<SourceEvent> {
+        loop {
+            if self.current.is_none() {
+                let Some(path) = self.files.get(self.next_file).cloned() else {
+                    return Ok(SourceEvent::End);
+                };
+                self.next_file += 1;
+                let iter = self.open(&path)?;
+                self.current = Some((path, iter));
+            }
+            let Some((_, iter)) = self.current.as_mut() else {
+                continue;
+            };
+            match iter.next() {
+                Some(Ok(b)) => {
+                    let b = match (&self.projection, self.format) {
+                        (Some(p), f) if f != FileFormat::Parquet => b.project(p).map_err(|e| WeirError::new(e.to_string()))?,
+                        _ => b,
+                    };
+                    if b.num_rows() > 0 {
+                        return Ok(SourceEvent::Batch(Batch::inserts(b)));
+                    }
+                }
+                Some(Err(e)) => return Err(e),
+                None => self.current = None,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Array, Int32Array};
+
+    #[test]
+    fn text_lines_split_and_cast() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("name", DataType::Utf8, true),
+            Field::new("age", DataType::Int32, true),
+        ]));
+        let b = split_lines(&["a\t1".into(), "b\t".into()], "\t", &schema).unwrap();
+        let ages = b.column(1).as_any().downcast_ref::<Int32Array>().unwrap();
+        assert_eq!(ages.value(0), 1);
+        assert!(ages.is_null(1));
+        let e = split_lines(&["a\tx".into()], "\t", &schema).unwrap_err();
+        assert!(e.message.contains("column 'age'"), "{}", e.message);
+    }
+
+    #[test]
+    fn unsupported_formats_say_so() {
+        assert!(FileFormat::parse("orc").unwrap_err().message.contains("not supported by weir"));
+        assert_eq!(FileFormat::parse("JSON").unwrap(), FileFormat::Json);
+    }
+}

@@ -1,0 +1,21 @@
+//! Sources and sinks, each in its own file, with SeaTunnel's names and options.
+
+pub mod assert;
+pub mod blackhole;
+pub mod console;
+pub mod fake;
+pub mod local_file_sink;
+pub mod local_file_source;
+
+use crate::registry::PluginRegistry;
+use std::sync::Arc;
+
+/// Registers every connector of this crate.
+pub fn register(r: &mut PluginRegistry) {
+    r.add_source(Arc::new(fake::FakeSourceFactory));
+    r.add_source(Arc::new(local_file_source::LocalFileSourceFactory));
+    r.add_sink(Arc::new(console::ConsoleSinkFactory));
+    r.add_sink(Arc::new(local_file_sink::LocalFileSinkFactory));
+    r.add_sink(Arc::new(assert::AssertSinkFactory));
+    r.add_sink(Arc::new(blackhole::BlackholeSinkFactory));
+}

@@ -1,0 +1,403 @@
+//! Turns a `JobGraph` into running subtasks.
+//!
+//! [`PreparedJob::prepare`] prepares every operator once (schemas flow from sources through
+//! transforms to sinks; plugin mistakes are reported as job-file problems, all at once).
+//! [`PreparedJob::deploy`] wires bounded channels along the edges and spawns one tokio task per
+//! subtask. [`RunningJob`] reports subtask state changes as [`TaskEvent`]s and ends the job as
+//! Flink does: finished when every subtask finished, failed (everything else cancelled) at the
+//! first failure, cancelled on request.
+
+use crate::channel::{channel, ChannelReceiver, ChannelSender};
+use crate::metrics::{JobMetrics, SubtaskMetrics};
+use crate::operator::{PrepareContext, PreparedSink, PreparedSource, PreparedTransform, SubtaskContext};
+use crate::partition::{KeyHasher, OutputEdge, Router, DEFAULT_MAX_PARALLELISM};
+use crate::registry::PluginRegistry;
+use crate::task::{Head, Subtask, SubtaskOutcome, Tail};
+use arrow::datatypes::SchemaRef;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use weir_core::{ExecutionState, JobId, JobStatus, WeirError};
+use weir_pipeline::{ConfigErrors, JobGraph, Partitioning, PluginKind, Problem};
+
+/// Runtime knobs.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Rows a channel between two subtasks may hold.
+    pub channel_capacity_rows: usize,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self {
+            channel_capacity_rows: 32 * 1024,
+        }
+    }
+}
+
+/// One operator prepared for the job.
+#[derive(Clone)]
+pub enum PreparedOperator {
+    Source(Arc<dyn PreparedSource>),
+    Transform(Arc<dyn PreparedTransform>),
+    Sink(Arc<dyn PreparedSink>),
+}
+
+/// A job whose operators are all prepared: ready to deploy, any number of times (restarts).
+pub struct PreparedJob {
+    pub job_id: JobId,
+    pub graph: JobGraph,
+    pub operators: Vec<PreparedOperator>,
+    /// Output schema of every operator (`None` for sinks).
+    pub schemas: Vec<Option<SchemaRef>>,
+    pub config: RuntimeConfig,
+}
+
+/// A state change of one subtask.
+#[derive(Debug, Clone)]
+pub struct TaskEvent {
+    pub vertex: usize,
+    pub subtask: usize,
+    pub state: ExecutionState,
+    pub error: Option<WeirError>,
+}
+
+/// How a job ended.
+#[derive(Debug, Clone)]
+pub struct JobOutcome {
+    pub status: JobStatus,
+    /// The first failure (with its root cause), for failed jobs.
+    pub error: Option<WeirError>,
+}
+
+impl PreparedJob {
+    /// Prepares every operator of `graph` with the plugins of `registry`.
+    pub fn prepare(
+        job_id: JobId,
+        graph: JobGraph,
+        registry: &PluginRegistry,
+        config: RuntimeConfig,
+    ) -> Result<PreparedJob, ConfigErrors> {
+        let mut problems: Vec<Problem> = Vec::new();
+        let mut operators: Vec<Option<PreparedOperator>> = Vec::with_capacity(graph.operators.len());
+        let mut schemas: Vec<Option<SchemaRef>> = Vec::with_capacity(graph.operators.len());
+        for op in &graph.operators {
+            let location = op.plugin.location();
+            let input_schemas: Vec<Option<SchemaRef>> = op.inputs.iter().map(|&i| schemas[i].clone()).collect();
+            if input_schemas.iter().any(Option::is_none) {
+                // An upstream operator failed to prepare; its problem is already reported.
+                operators.push(None);
+                schemas.push(None);
+                continue;
+            }
+            let input_schemas: Vec<SchemaRef> = input_schemas.into_iter().flatten().collect();
+            let ctx = PrepareContext {
+                job_id,
+                job_name: graph.name.clone(),
+                mode: graph.mode,
+                parallelism: op.parallelism,
+                input_table: op.inputs.first().and_then(|&i| graph.operators[i].table.clone()),
+                output_table: op.table.clone(),
+            };
+            let options = &op.plugin.options;
+            let result = match op.plugin.kind {
+                PluginKind::Source => registry
+                    .source(op.plugin_name)
+                    .ok_or_else(|| WeirError::new("no such source"))
+                    .and_then(|f| f.prepare(options, &ctx))
+                    .map(|p| {
+                        let s = p.schema();
+                        (PreparedOperator::Source(p), Some(s))
+                    }),
+                PluginKind::Transform => registry
+                    .transform(op.plugin_name)
+                    .ok_or_else(|| WeirError::new("no such transform"))
+                    .and_then(|f| f.prepare(options, input_schemas[0].clone(), &ctx))
+                    .map(|p| {
+                        let s = p.output_schema();
+                        (PreparedOperator::Transform(p), Some(s))
+                    }),
+                PluginKind::Sink => registry
+                    .sink(op.plugin_name)
+                    .ok_or_else(|| WeirError::new("no such sink"))
+                    .and_then(|f| {
+                        if !f.accepts_mixed_schemas() {
+                            if let Some(other) = input_schemas.iter().find(|s| s.fields() != input_schemas[0].fields()) {
+                                return Err(WeirError::new(format!(
+                                    "its input tables have different schemas ({} vs {})",
+                                    describe(&input_schemas[0]),
+                                    describe(other)
+                                )));
+                            }
+                        }
+                        f.prepare(options, input_schemas[0].clone(), &ctx)
+                    })
+                    .map(|p| (PreparedOperator::Sink(p), None)),
+            };
+            match result {
+                Ok((p, s)) => {
+                    operators.push(Some(p));
+                    schemas.push(s);
+                }
+                Err(e) => {
+                    problems.push(Problem::new(location, e.message.clone()).hint(
+                        e.causes.first().cloned().unwrap_or_else(|| "check this plugin's options".into()),
+                    ));
+                    operators.push(None);
+                    schemas.push(None);
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(ConfigErrors(problems));
+        }
+        Ok(PreparedJob {
+            job_id,
+            graph,
+            operators: operators.into_iter().flatten().collect(),
+            schemas,
+            config,
+        })
+    }
+
+    /// Subtask display name as Flink shows it: `<vertex name> (i/n)`, 1-based.
+    pub fn subtask_name(&self, vertex: usize, subtask: usize) -> String {
+        let v = &self.graph.vertices[vertex];
+        format!("{} ({}/{})", v.name, subtask + 1, v.parallelism)
+    }
+
+    /// Builds every subtask and its channels, and starts them on the current tokio runtime.
+    pub fn deploy(&self) -> Result<RunningJob, WeirError> {
+        let graph = &self.graph;
+        // Channels per edge: senders[edge][source subtask] and receivers[edge][target subtask].
+        let mut senders: Vec<Vec<Vec<ChannelSender>>> = Vec::new();
+        let mut receivers: Vec<Vec<Vec<ChannelReceiver>>> = Vec::new();
+        for edge in &graph.edges {
+            let ps = graph.vertices[edge.source_vertex].parallelism;
+            let pt = graph.vertices[edge.target_vertex].parallelism;
+            let mut tx: Vec<Vec<ChannelSender>> = (0..ps).map(|_| Vec::new()).collect();
+            let mut rx: Vec<Vec<ChannelReceiver>> = (0..pt).map(|_| Vec::new()).collect();
+            match edge.partitioning {
+                Partitioning::Forward if ps == pt => {
+                    for i in 0..ps {
+                        let (s, r) = channel(self.config.channel_capacity_rows);
+                        tx[i].push(s);
+                        rx[i].push(r);
+                    }
+                }
+                _ => {
+                    for t in tx.iter_mut() {
+                        for r in rx.iter_mut() {
+                            let (s, rcv) = channel(self.config.channel_capacity_rows);
+                            t.push(s);
+                            r.push(rcv);
+                        }
+                    }
+                }
+            }
+            senders.push(tx);
+            receivers.push(rx);
+        }
+
+        let cancel = CancellationToken::new();
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let mut metrics = JobMetrics::default();
+        let mut handles = Vec::new();
+        for vertex in &graph.vertices {
+            let mut vertex_metrics = Vec::with_capacity(vertex.parallelism);
+            for index in 0..vertex.parallelism {
+                let ctx = SubtaskContext {
+                    index,
+                    parallelism: vertex.parallelism,
+                };
+                let name = self.subtask_name(vertex.index, index);
+                let fail = |e: WeirError| e.at(name.clone());
+                let head_op = vertex.chain[0];
+                let (head, transform_offset) = match &self.operators[head_op] {
+                    PreparedOperator::Source(src) => (
+                        Head::Source {
+                            reader: src.create_reader(ctx).map_err(fail)?,
+                            rate_limit: graph.env.read_limit_rows_per_second,
+                        },
+                        1,
+                    ),
+                    _ => {
+                        let mut inputs = Vec::new();
+                        for (e, _) in graph.inputs_of(vertex.index) {
+                            inputs.append(&mut receivers[e][index]);
+                        }
+                        (Head::Inputs(inputs), 0)
+                    }
+                };
+                let mut transforms = Vec::new();
+                for &op in &vertex.chain {
+                    if let PreparedOperator::Transform(t) = &self.operators[op] {
+                        transforms.push(t.instantiate(ctx).map_err(fail)?);
+                    }
+                }
+                let tail_op = *vertex.chain.last().unwrap_or(&head_op);
+                let tail = match &self.operators[tail_op] {
+                    PreparedOperator::Sink(s) => Tail::Sink(s.create_writer(ctx).map_err(fail)?),
+                    _ => {
+                        let mut outs = Vec::new();
+                        for (e, edge) in graph.outputs_of(vertex.index) {
+                            let targets = std::mem::take(&mut senders[e][index]);
+                            let router = match &edge.partitioning {
+                                Partitioning::Forward if targets.len() == 1 => Router::Forward,
+                                Partitioning::Hash(keys) => {
+                                    let schema = self.schemas[edge.source_operator]
+                                        .clone()
+                                        .ok_or_else(|| WeirError::new("hash edge without a schema"))?;
+                                    let cols = keys
+                                        .iter()
+                                        .map(|k| {
+                                            schema.index_of(k).map_err(|_| {
+                                                WeirError::new(format!("key column '{k}' is not in the input"))
+                                            })
+                                        })
+                                        .collect::<Result<Vec<_>, _>>()?;
+                                    Router::Hash(Box::new(KeyHasher::new(&schema, cols, DEFAULT_MAX_PARALLELISM)?))
+                                }
+                                _ => Router::RoundRobin { next: index },
+                            };
+                            outs.push(OutputEdge { router, targets });
+                        }
+                        Tail::Outputs(outs)
+                    }
+                };
+                let m = SubtaskMetrics::new(vertex.index, index, vertex.chain.len());
+                vertex_metrics.push(m.clone());
+                let subtask = Subtask {
+                    name,
+                    mode: graph.mode,
+                    head,
+                    transforms,
+                    tail,
+                    transform_offset,
+                    metrics: m,
+                };
+                let events = events_tx.clone();
+                let token = cancel.child_token();
+                let (v, i) = (vertex.index, index);
+                let _ = events.send(TaskEvent {
+                    vertex: v,
+                    subtask: i,
+                    state: ExecutionState::Running,
+                    error: None,
+                });
+                handles.push(tokio::spawn(async move {
+                    let outcome = subtask.run(token).await;
+                    let (state, error) = match outcome {
+                        SubtaskOutcome::Finished => (ExecutionState::Finished, None),
+                        SubtaskOutcome::Canceled => (ExecutionState::Canceled, None),
+                        SubtaskOutcome::Failed(e) => (ExecutionState::Failed, Some(e)),
+                    };
+                    let _ = events.send(TaskEvent {
+                        vertex: v,
+                        subtask: i,
+                        state,
+                        error,
+                    });
+                }));
+            }
+            metrics.subtasks.push(vertex_metrics);
+        }
+        let total = handles.len();
+        Ok(RunningJob {
+            cancel,
+            events: events_rx,
+            handles,
+            metrics: Arc::new(metrics),
+            total,
+        })
+    }
+}
+
+fn describe(schema: &SchemaRef) -> String {
+    schema
+        .fields()
+        .iter()
+        .map(|f| format!("{} {}", f.name(), weir_pipeline::types::seatunnel_type_name(f.data_type())))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A deployed job: its subtasks, their metrics and their state changes.
+pub struct RunningJob {
+    cancel: CancellationToken,
+    events: mpsc::UnboundedReceiver<TaskEvent>,
+    handles: Vec<JoinHandle<()>>,
+    pub metrics: Arc<JobMetrics>,
+    total: usize,
+}
+
+/// Cancels a running job from elsewhere.
+#[derive(Clone)]
+pub struct CancelHandle(CancellationToken);
+
+impl CancelHandle {
+    /// Asks every subtask to stop.
+    pub fn cancel(&self) {
+        self.0.cancel();
+    }
+}
+
+impl RunningJob {
+    /// A handle that cancels this job.
+    pub fn cancel_handle(&self) -> CancelHandle {
+        CancelHandle(self.cancel.clone())
+    }
+
+    /// Waits for the job to end, calling `on_event` for every subtask state change.
+    pub async fn wait_with(mut self, mut on_event: impl FnMut(&TaskEvent)) -> JobOutcome {
+        let mut ended = 0;
+        let mut first_error: Option<WeirError> = None;
+        let mut canceled = false;
+        while ended < self.total {
+            let Some(ev) = self.events.recv().await else {
+                break;
+            };
+            on_event(&ev);
+            match ev.state {
+                ExecutionState::Finished => ended += 1,
+                ExecutionState::Canceled => {
+                    ended += 1;
+                    canceled = true;
+                }
+                ExecutionState::Failed => {
+                    ended += 1;
+                    if first_error.is_none() {
+                        first_error = ev.error.clone();
+                        // One failure fails the job: stop everything else.
+                        self.cancel.cancel();
+                    }
+                }
+                _ => {}
+            }
+        }
+        for h in self.handles.drain(..) {
+            if let Err(e) = h.await {
+                if first_error.is_none() {
+                    first_error = Some(WeirError::new(format!("a subtask panicked: {e}")));
+                }
+            }
+        }
+        let status = if first_error.is_some() {
+            JobStatus::Failed
+        } else if canceled || self.cancel.is_cancelled() {
+            JobStatus::Canceled
+        } else {
+            JobStatus::Finished
+        };
+        JobOutcome {
+            status,
+            error: first_error,
+        }
+    }
+
+    /// Waits for the job to end.
+    pub async fn wait(self) -> JobOutcome {
+        self.wait_with(|_| {}).await
+    }
+}

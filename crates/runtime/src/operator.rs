@@ -1,0 +1,122 @@
+//! The operator traits every connector and transform implements, and the prepare/instantiate
+//! split: a plugin is *prepared* once per job (options read, schemas derived, plans built, so
+//! every mistake is found before anything runs) and *instantiated* once per subtask.
+
+use crate::batch::Batch;
+use arrow::datatypes::SchemaRef;
+use async_trait::async_trait;
+use std::sync::Arc;
+use std::time::Duration;
+use weir_core::{JobId, WeirResult};
+use weir_pipeline::{JobMode, Options, PluginSpec};
+
+/// What a prepare step may know about the job.
+#[derive(Debug, Clone)]
+pub struct PrepareContext {
+    pub job_id: JobId,
+    pub job_name: String,
+    pub mode: JobMode,
+    /// Parallelism of the operator being prepared.
+    pub parallelism: usize,
+    /// The table this operator reads (for `Sql`'s FROM) or writes.
+    pub input_table: Option<String>,
+    pub output_table: Option<String>,
+}
+
+/// Where a subtask sits among its peers.
+#[derive(Debug, Clone, Copy)]
+pub struct SubtaskContext {
+    pub index: usize,
+    pub parallelism: usize,
+}
+
+/// What a source reader reports on each poll.
+#[derive(Debug)]
+pub enum SourceEvent {
+    /// Rows read.
+    Batch(Batch),
+    /// Nothing now; poll again after this long.
+    Idle(Duration),
+    /// This reader has read all its splits.
+    End,
+}
+
+/// Reads the splits assigned to one source subtask.
+#[async_trait]
+pub trait SourceReader: Send {
+    /// The next rows, an idle hint, or the end of this reader's input.
+    async fn next(&mut self) -> WeirResult<SourceEvent>;
+}
+
+/// A source plugin prepared for a job.
+pub trait PreparedSource: Send + Sync {
+    /// The schema of the rows it produces.
+    fn schema(&self) -> SchemaRef;
+    /// A reader for one subtask; splits are spread over subtasks by index.
+    fn create_reader(&self, subtask: SubtaskContext) -> WeirResult<Box<dyn SourceReader>>;
+}
+
+/// Transforms rows. Synchronous on purpose: transforms compute, they do not wait.
+pub trait Transform: Send {
+    /// Processes one batch, pushing zero or more batches to `out`.
+    fn process(&mut self, batch: Batch, out: &mut Vec<Batch>) -> WeirResult<()>;
+    /// Called once at end of input; stateful transforms flush here.
+    fn finish(&mut self, _out: &mut Vec<Batch>) -> WeirResult<()> {
+        Ok(())
+    }
+}
+
+/// A transform plugin prepared for a job.
+pub trait PreparedTransform: Send + Sync {
+    /// The schema of the rows it emits.
+    fn output_schema(&self) -> SchemaRef;
+    /// An instance for one subtask.
+    fn instantiate(&self, subtask: SubtaskContext) -> WeirResult<Box<dyn Transform>>;
+}
+
+/// Writes rows out of the job.
+#[async_trait]
+pub trait SinkWriter: Send {
+    /// Writes one batch.
+    async fn write(&mut self, batch: Batch) -> WeirResult<()>;
+    /// End of input: flush and publish everything written.
+    async fn finish(&mut self) -> WeirResult<()>;
+}
+
+/// A sink plugin prepared for a job.
+pub trait PreparedSink: Send + Sync {
+    /// A writer for one subtask.
+    fn create_writer(&self, subtask: SubtaskContext) -> WeirResult<Box<dyn SinkWriter>>;
+}
+
+/// Creates prepared sources from options.
+pub trait SourceFactory: Send + Sync {
+    fn spec(&self) -> PluginSpec;
+    fn prepare(&self, options: &Options, ctx: &PrepareContext) -> WeirResult<Arc<dyn PreparedSource>>;
+}
+
+/// Creates prepared transforms from options and the input schema.
+pub trait TransformFactory: Send + Sync {
+    fn spec(&self) -> PluginSpec;
+    fn prepare(
+        &self,
+        options: &Options,
+        input: SchemaRef,
+        ctx: &PrepareContext,
+    ) -> WeirResult<Arc<dyn PreparedTransform>>;
+}
+
+/// Creates prepared sinks from options and the input schema.
+pub trait SinkFactory: Send + Sync {
+    fn spec(&self) -> PluginSpec;
+    /// Whether the sink accepts several inputs with different schemas (Console does).
+    fn accepts_mixed_schemas(&self) -> bool {
+        false
+    }
+    fn prepare(
+        &self,
+        options: &Options,
+        input: SchemaRef,
+        ctx: &PrepareContext,
+    ) -> WeirResult<Arc<dyn PreparedSink>>;
+}
