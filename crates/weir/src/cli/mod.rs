@@ -1,0 +1,20 @@
+//! One module per subcommand.
+
+pub mod progress;
+pub mod run;
+
+use clap::{Parser, Subcommand};
+
+/// weir: a job cluster for stream and batch pipelines written in SeaTunnel's job format.
+#[derive(Debug, Parser)]
+#[command(name = "weir", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a job file (HOCON .conf or JSON) in an embedded runtime until it ends.
+    Run(run::RunArgs),
+}

@@ -1,0 +1,9 @@
+//! The `weir` command line and the embedded mini runtime it drives.
+//!
+//! [`plugins::registry`] is every plugin the binary ships (the runtime's connectors and
+//! transforms plus `Sql`); [`embedded`] loads a job file, validates it, and runs it in this
+//! process; [`cli`] holds one file per subcommand.
+
+pub mod cli;
+pub mod embedded;
+pub mod plugins;
