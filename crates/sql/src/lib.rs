@@ -106,6 +106,8 @@ impl SqlPlan {
         // Planning a SELECT over an in-memory table never waits on I/O.
         let plan = futures::executor::block_on(state.create_logical_plan(query))
             .map_err(|e| WeirError::new(format!("cannot plan the query: {}", clean(&e.to_string()))))?;
+        check_shape(&plan)?;
+        let plan = narrow_integer_literals(plan)?;
         let plan = state
             .analyzer()
             .execute_and_check(plan, state.config_options(), |_, _| {})
@@ -129,12 +131,6 @@ impl SqlPlan {
                 }
                 LogicalPlan::SubqueryAlias(a) => node = a.input.as_ref(),
                 LogicalPlan::TableScan(_) => break,
-                LogicalPlan::Aggregate(_) => return Err(unsupported("GROUP BY and aggregate functions")),
-                LogicalPlan::Sort(_) => return Err(unsupported("ORDER BY")),
-                LogicalPlan::Limit(_) => return Err(unsupported("LIMIT")),
-                LogicalPlan::Distinct(_) => return Err(unsupported("DISTINCT")),
-                LogicalPlan::Window(_) => return Err(unsupported("window functions")),
-                LogicalPlan::Join(_) => return Err(unsupported("joins")),
                 other => return Err(unsupported(&format!("'{}'", other.display()))),
             }
         }
@@ -199,6 +195,53 @@ impl SqlPlan {
         .map_err(|e| WeirError::new(format!("building the query result: {e}")))?;
         Ok(batch.with_records(records))
     }
+}
+
+/// Rejects every plan that is not a projection over an optional filter over the input table,
+/// naming the construct.
+fn check_shape(plan: &LogicalPlan) -> WeirResult<()> {
+    let mut node = plan;
+    loop {
+        node = match node {
+            LogicalPlan::Projection(p) => p.input.as_ref(),
+            LogicalPlan::Filter(f) => f.input.as_ref(),
+            LogicalPlan::SubqueryAlias(a) => a.input.as_ref(),
+            LogicalPlan::TableScan(_) => return Ok(()),
+            LogicalPlan::Aggregate(_) => return Err(unsupported("GROUP BY and aggregate functions")),
+            LogicalPlan::Sort(_) => return Err(unsupported("ORDER BY")),
+            LogicalPlan::Limit(_) => return Err(unsupported("LIMIT")),
+            LogicalPlan::Distinct(_) => return Err(unsupported("DISTINCT")),
+            LogicalPlan::Window(_) => return Err(unsupported("window functions")),
+            LogicalPlan::Join(_) => return Err(unsupported("joins")),
+            other => return Err(unsupported(&format!("'{}'", other.display()))),
+        };
+    }
+}
+
+/// SeaTunnel (like Java) types an integer literal as INT when it fits, so `age + 1` on an INT
+/// column stays INT; DataFusion would make it BIGINT. Narrowing the literals before type
+/// coercion gives SeaTunnel's result types while BIGINT columns still win the coercion.
+fn narrow_integer_literals(plan: LogicalPlan) -> WeirResult<LogicalPlan> {
+    use datafusion::common::tree_node::{Transformed, TreeNode};
+    use datafusion::common::ScalarValue;
+    use datafusion::logical_expr::Expr;
+    plan.transform_up(|node| {
+        let rewritten = node.map_expressions(|e| {
+            e.transform_up(|e| match e {
+                Expr::Literal(ScalarValue::Int64(Some(v)), meta) if i32::try_from(v).is_ok() => Ok(Transformed::yes(
+                    Expr::Literal(ScalarValue::Int32(Some(v as i32)), meta),
+                )),
+                other => Ok(Transformed::no(other)),
+            })
+        })?;
+        if rewritten.transformed {
+            rewritten.map_data(|p| p.recompute_schema())
+        } else {
+            Ok(rewritten)
+        }
+    })
+    .map(|t| t.data)
+    .map_err(|e| WeirError::new(format!("cannot plan the query: {}", clean(&e.to_string()))))
 }
 
 fn unsupported(what: &str) -> WeirError {
@@ -274,6 +317,17 @@ mod tests {
         assert!((out.records.column(2).as_primitive::<Float64Type>().value(0) - std::f64::consts::PI).abs() < 1e-12);
         assert_eq!(out.kind(0), RowKind::UpdateBefore);
         assert_eq!(out.records.schema().field(0).name(), "id10");
+    }
+
+    #[test]
+    fn integer_literals_keep_seatunnel_result_types() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("age", DataType::Int32, true),
+            Field::new("big", DataType::Int64, true),
+        ]));
+        let plan = SqlPlan::build("select age + 1 as a, big + 1 as b, 1 as c, 3000000000 as d from t", schema, Some("t")).unwrap();
+        let types: Vec<DataType> = plan.output.fields().iter().map(|f| f.data_type().clone()).collect();
+        assert_eq!(types, vec![DataType::Int32, DataType::Int64, DataType::Int32, DataType::Int64]);
     }
 
     #[test]
