@@ -12,6 +12,8 @@ pub struct WeirError {
     pub location: Option<String>,
     /// Causes from the outermost to the root cause.
     pub causes: Vec<String>,
+    /// What the user can do about it, when there is something to say.
+    pub hint: Option<String>,
 }
 
 /// Result alias for engine code.
@@ -24,7 +26,14 @@ impl WeirError {
             message: message.into(),
             location: None,
             causes: Vec::new(),
+            hint: None,
         }
+    }
+
+    /// Adds advice on what to do.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
     }
 
     /// Wraps `self` as the cause of a new error with `message`.
@@ -35,6 +44,7 @@ impl WeirError {
             message: message.into(),
             location: self.location,
             causes,
+            hint: self.hint,
         }
     }
 
@@ -58,6 +68,9 @@ impl fmt::Display for WeirError {
             write!(f, "{loc}: ")?;
         }
         f.write_str(&self.message)?;
+        if let Some(h) = &self.hint {
+            write!(f, "; {h}")?;
+        }
         for cause in &self.causes {
             write!(f, "\n  caused by: {cause}")?;
         }

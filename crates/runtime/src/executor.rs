@@ -141,8 +141,13 @@ impl PreparedJob {
                     schemas.push(s);
                 }
                 Err(e) => {
-                    problems.push(Problem::new(location, e.message.clone()).hint(
-                        e.causes.first().cloned().unwrap_or_else(|| "check this plugin's options".into()),
+                    let mut message = e.message.clone();
+                    for cause in &e.causes {
+                        message.push_str(": ");
+                        message.push_str(cause);
+                    }
+                    problems.push(Problem::new(location, message).hint(
+                        e.hint.clone().unwrap_or_else(|| "check this plugin's options".into()),
                     ));
                     operators.push(None);
                     schemas.push(None);

@@ -92,7 +92,7 @@ impl SqlPlan {
                     return Err(WeirError::new(format!(
                         "the query reads table '{named}' but this transform's input is '{t}'"
                     ))
-                    .context(format!("write FROM {t}: the FROM table must be the plugin_input table")));
+                    .with_hint(format!("write FROM {t}: the FROM table must be the plugin_input table")));
                 }
                 t.to_string()
             }
@@ -246,7 +246,7 @@ fn narrow_integer_literals(plan: LogicalPlan) -> WeirResult<LogicalPlan> {
 
 fn unsupported(what: &str) -> WeirError {
     WeirError::new(format!("the Sql transform does not support {what}"))
-        .context("SeaTunnel's Sql transform is SELECT <expressions> FROM <input> [WHERE <condition>]")
+        .with_hint("SeaTunnel's Sql transform is SELECT <expressions> FROM <input> [WHERE <condition>]")
 }
 
 /// DataFusion prefixes messages with the planning stage; users need only the reason.

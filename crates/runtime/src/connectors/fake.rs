@@ -62,7 +62,7 @@ impl SourceFactory for FakeSourceFactory {
         let e = |m: String| WeirError::new(m);
         if o.contains("tables_configs") {
             return Err(WeirError::new("multi-table FakeSource ('tables_configs') is not supported by weir")
-                .context("use one FakeSource block per table"));
+                .with_hint("use one FakeSource block per table"));
         }
         let schema_value = o.get("schema").ok_or_else(|| WeirError::new("missing 'schema'"))?;
         let schema = Arc::new(parse_schema(schema_value).map_err(|t| WeirError::new(format!("bad schema: {}", t.0)))?);

@@ -59,7 +59,7 @@ impl SinkFactory for LocalFileSinkFactory {
         let e = WeirError::new;
         let dir = PathBuf::from(o.str("path").map_err(e)?.unwrap_or_default());
         if dir.as_os_str().is_empty() {
-            return Err(WeirError::new("option 'path' is empty").context("name the output directory"));
+            return Err(WeirError::new("option 'path' is empty").with_hint("name the output directory"));
         }
         let format = FileFormat::parse(&o.str("file_format_type").map_err(e)?.unwrap_or_else(|| "csv".into()))?;
         let columns: Vec<usize> = match o.str_list("sink_columns").map_err(e)? {
@@ -87,7 +87,7 @@ impl SinkFactory for LocalFileSinkFactory {
                     "csv cannot hold column '{}' of a nested type",
                     f.name()
                 ))
-                .context("write json or parquet, or drop the column with sink_columns"));
+                .with_hint("write json or parquet, or drop the column with sink_columns"));
             }
         }
         let default_delimiter = if format == FileFormat::Csv { "," } else { "\u{1}" };

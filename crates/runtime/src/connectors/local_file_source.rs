@@ -119,7 +119,7 @@ impl SourceFactory for LocalFileSourceFactory {
                     "reading {} files needs a schema",
                     f.extension()
                 ))
-                .context("add schema { fields { name = type, ... } }"))
+                .with_hint("add schema { fields { name = type, ... } }"))
             }
         };
         let projection = match o.str_list("read_columns").map_err(e)? {

@@ -31,7 +31,7 @@ pub fn field_index(schema: &SchemaRef, option: &str, name: &str) -> WeirResult<u
         let hint = weir_pipeline::problems::did_you_mean(name, names.iter().copied())
             .map(|s| format!("did you mean '{s}'?"))
             .unwrap_or_else(|| format!("the input has: {}", names.join(", ")));
-        WeirError::new(format!("{option}: field '{name}' is not in the input")).context(hint)
+        WeirError::new(format!("{option}: field '{name}' is not in the input")).with_hint(hint)
     })
 }
 
