@@ -75,7 +75,8 @@ hex_id!(
 impl VertexId {
     /// The id of vertex number `index` of `job`: stable for the job's lifetime.
     pub fn for_job(job: JobId, index: usize) -> Self {
-        let mixed = job.0.rotate_left(17) ^ ((index as u128 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mixed =
+            job.0.rotate_left(17) ^ ((index as u128 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         Self(mixed)
     }
 }
@@ -94,7 +95,10 @@ mod tests {
 
     #[test]
     fn malformed_ids_are_rejected_with_a_reason() {
-        assert!("xyz".parse::<JobId>().unwrap_err().contains("32 hexadecimal"));
+        assert!("xyz"
+            .parse::<JobId>()
+            .unwrap_err()
+            .contains("32 hexadecimal"));
         assert!("g".repeat(32).parse::<JobId>().is_err());
     }
 

@@ -92,8 +92,14 @@ pub fn check_options(spec: &PluginSpec, plugin: &PluginConfig) -> (Vec<Problem>,
     for opt in all() {
         match plugin.options.get(opt.key) {
             None | Some(Value::Null) if opt.required => errors.push(
-                Problem::new(loc.with_option(opt.key), format!("missing required option '{}'", opt.key))
-                    .hint(format!("add {} = ... to the {} block", opt.key, plugin.name)),
+                Problem::new(
+                    loc.with_option(opt.key),
+                    format!("missing required option '{}'", opt.key),
+                )
+                .hint(format!(
+                    "add {} = ... to the {} block",
+                    opt.key, plugin.name
+                )),
             ),
             None | Some(Value::Null) => {}
             Some(v) => {
@@ -104,15 +110,18 @@ pub fn check_options(spec: &PluginSpec, plugin: &PluginConfig) -> (Vec<Problem>,
         }
     }
     for key in plugin.options.keys() {
-        let known = all().any(|o| o.key == key)
-            || spec.option_prefixes.iter().any(|p| key.starts_with(p));
+        let known =
+            all().any(|o| o.key == key) || spec.option_prefixes.iter().any(|p| key.starts_with(p));
         if known {
             continue;
         }
         if spec.ignored_options.contains(&key) {
             warnings.push(Problem::new(
                 loc.with_option(key),
-                format!("option '{key}' is not supported by weir's {} and is ignored", spec.name),
+                format!(
+                    "option '{key}' is not supported by weir's {} and is ignored",
+                    spec.name
+                ),
             ));
             continue;
         }
@@ -136,7 +145,12 @@ fn check_type(
     ty: OptionType,
     v: &Value,
 ) -> Result<(), (String, String)> {
-    let fail = |what: &str, hint: &str| Err((format!("option '{key}' must be {what}, found {}", kind(v)), hint.to_string()));
+    let fail = |what: &str, hint: &str| {
+        Err((
+            format!("option '{key}' must be {what}, found {}", kind(v)),
+            hint.to_string(),
+        ))
+    };
     match ty {
         OptionType::String => match v {
             Value::String(_) | Value::Number(_) | Value::Bool(_) => Ok(()),
@@ -154,10 +168,12 @@ fn check_type(
             .bool(key)
             .map(|_| ())
             .map_err(|e| (e, "write true or false".into())),
-        OptionType::StringList => options
-            .str_list(key)
-            .map(|_| ())
-            .map_err(|e| (e, "write a string or a list of strings, e.g. [\"a\", \"b\"]".into())),
+        OptionType::StringList => options.str_list(key).map(|_| ()).map_err(|e| {
+            (
+                e,
+                "write a string or a list of strings, e.g. [\"a\", \"b\"]".into(),
+            )
+        }),
         OptionType::List => match v {
             Value::Array(_) => Ok(()),
             _ => fail("a list", "write it as [ ... ]"),
@@ -169,8 +185,15 @@ fn check_type(
         OptionType::Enum(words) => match v.as_str() {
             Some(s) if words.iter().any(|w| w.eq_ignore_ascii_case(s)) => Ok(()),
             _ => Err((
-                format!("option '{key}' must be one of {}, found {}", words.join(", "), kind(v)),
-                match v.as_str().and_then(|s| did_you_mean(s, words.iter().copied())) {
+                format!(
+                    "option '{key}' must be one of {}, found {}",
+                    words.join(", "),
+                    kind(v)
+                ),
+                match v
+                    .as_str()
+                    .and_then(|s| did_you_mean(s, words.iter().copied()))
+                {
                     Some(s) => format!("did you mean '{s}'?"),
                     None => format!("use one of {}", words.join(", ")),
                 },

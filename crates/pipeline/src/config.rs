@@ -98,7 +98,8 @@ impl PluginConfig {
 
     /// The option key that names this plugin's inputs, if any.
     pub fn input_key(&self) -> Option<&'static str> {
-        self.options.first_key(&["plugin_input", "source_table_name"])
+        self.options
+            .first_key(&["plugin_input", "source_table_name"])
     }
 }
 
@@ -203,7 +204,9 @@ pub fn parse_job(text: &str, format: Format, vars: &Variables) -> Result<JobConf
                     Location::file(Some(e.line)),
                     format!("syntax error at column {}: {}", e.col, e.message),
                 )
-                .hint("fix the HOCON syntax (unbalanced braces or brackets, a stray quote)")]))
+                .hint(
+                    "fix the HOCON syntax (unbalanced braces or brackets, a stray quote)",
+                )]))
             }
         }
     };
@@ -211,7 +214,10 @@ pub fn parse_job(text: &str, format: Format, vars: &Variables) -> Result<JobConf
 }
 
 /// Builds a `JobConfig` from the JSON job form.
-pub fn from_value(root: Value, lines: &[(String, usize, usize)]) -> Result<JobConfig, ConfigErrors> {
+pub fn from_value(
+    root: Value,
+    lines: &[(String, usize, usize)],
+) -> Result<JobConfig, ConfigErrors> {
     let mut problems = Vec::new();
     let Value::Object(mut root) = root else {
         return Err(ConfigErrors(vec![Problem::new(
@@ -221,7 +227,10 @@ pub fn from_value(root: Value, lines: &[(String, usize, usize)]) -> Result<JobCo
     };
     for key in root.keys() {
         if !["env", "source", "transform", "sink"].contains(&key.as_str()) {
-            let mut p = Problem::new(Location::file(None), format!("unknown top-level block '{key}'"));
+            let mut p = Problem::new(
+                Location::file(None),
+                format!("unknown top-level block '{key}'"),
+            );
             if let Some(s) = did_you_mean(key, ["env", "source", "transform", "sink"]) {
                 p = p.hint(format!("did you mean '{s}'?"));
             } else {
@@ -236,7 +245,10 @@ pub fn from_value(root: Value, lines: &[(String, usize, usize)]) -> Result<JobCo
         Some(other) => {
             problems.push(Problem::new(
                 Location::env(""),
-                format!("'env' must be a block, found {}", crate::options::kind(&other)),
+                format!(
+                    "'env' must be a block, found {}",
+                    crate::options::kind(&other)
+                ),
             ));
             Map::new()
         }
@@ -282,8 +294,11 @@ fn read_env(options: Options, problems: &mut Vec<Problem>) -> EnvConfig {
             Ok(Some(n)) if n > 0 => Some(n),
             Ok(Some(n)) => {
                 problems.push(
-                    Problem::new(Location::env(key), format!("'{key}' must be positive, found {n}"))
-                        .hint("use a number greater than 0"),
+                    Problem::new(
+                        Location::env(key),
+                        format!("'{key}' must be positive, found {n}"),
+                    )
+                    .hint("use a number greater than 0"),
                 );
                 None
             }
@@ -332,7 +347,10 @@ fn read_section(
                     block: block.into(),
                     ..Location::default()
                 },
-                format!("'{block}' must hold plugin blocks, found {}", crate::options::kind(&other)),
+                format!(
+                    "'{block}' must hold plugin blocks, found {}",
+                    crate::options::kind(&other)
+                ),
             ));
             return Vec::new();
         }
@@ -429,7 +447,12 @@ sink { Console { plugin_input = "fake" } }"#;
         let text = e.to_string();
         assert!(text.contains("unknown job mode 'BATCHY'"), "{text}");
         assert!(text.contains("'parallelism' must be positive"), "{text}");
-        assert!(text.contains("unknown top-level block 'sorce' in the job file; did you mean 'source'?"), "{text}");
+        assert!(
+            text.contains(
+                "unknown top-level block 'sorce' in the job file; did you mean 'source'?"
+            ),
+            "{text}"
+        );
         assert!(text.contains("no sink plugin"), "{text}");
     }
 }

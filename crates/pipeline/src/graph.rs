@@ -146,8 +146,14 @@ impl JobGraph {
             if let Some(t) = p.output_table() {
                 if let Some(&first) = producers.get(&t) {
                     problems.push(
-                        Problem::new(p.location().with_option("plugin_output"), format!("table '{t}' is already produced by {}", plugins[first].location()))
-                            .hint("give each source and transform its own plugin_output name"),
+                        Problem::new(
+                            p.location().with_option("plugin_output"),
+                            format!(
+                                "table '{t}' is already produced by {}",
+                                plugins[first].location()
+                            ),
+                        )
+                        .hint("give each source and transform its own plugin_output name"),
                     );
                 } else {
                     producers.insert(t, i);
@@ -192,8 +198,11 @@ impl JobGraph {
                         }
                     }
                     Ok(_) => problems.push(
-                        Problem::new(p.location().with_option(key), format!("'{key}' names no table"))
-                            .hint("name the table to read, e.g. plugin_input = \"fake\""),
+                        Problem::new(
+                            p.location().with_option(key),
+                            format!("'{key}' names no table"),
+                        )
+                        .hint("name the table to read, e.g. plugin_input = \"fake\""),
                     ),
                     Err(_) => {} // reported by the option type check
                 },
@@ -211,14 +220,19 @@ impl JobGraph {
                     };
                     match previous {
                         Some(prev) => inputs[i].push(prev),
-                        None => problems.push(Problem::new(p.location(), "nothing to read from").hint("add a source")),
+                        None => problems.push(
+                            Problem::new(p.location(), "nothing to read from").hint("add a source"),
+                        ),
                     }
                 }
             }
             if p.kind == PluginKind::Transform && inputs[i].len() > 1 {
                 problems.push(
-                    Problem::new(p.location(), format!("a transform reads one table, found {}", inputs[i].len()))
-                        .hint("give plugin_input a single table name"),
+                    Problem::new(
+                        p.location(),
+                        format!("a transform reads one table, found {}", inputs[i].len()),
+                    )
+                    .hint("give plugin_input a single table name"),
                 );
             }
         }
@@ -227,10 +241,19 @@ impl JobGraph {
         let order = match topological_order(&inputs) {
             Ok(o) => o,
             Err(cycle) => {
-                let names: Vec<String> = cycle.iter().map(|&i| plugins[i].location().to_string()).collect();
+                let names: Vec<String> = cycle
+                    .iter()
+                    .map(|&i| plugins[i].location().to_string())
+                    .collect();
                 problems.push(
-                    Problem::new(plugins[cycle[0]].location(), format!("the plugins form a cycle: {} -> back to the first", names.join(" -> ")))
-                        .hint("a transform cannot read, directly or indirectly, its own output"),
+                    Problem::new(
+                        plugins[cycle[0]].location(),
+                        format!(
+                            "the plugins form a cycle: {} -> back to the first",
+                            names.join(" -> ")
+                        ),
+                    )
+                    .hint("a transform cannot read, directly or indirectly, its own output"),
                 );
                 Vec::new()
             }
@@ -247,7 +270,12 @@ impl JobGraph {
         let mut operators: Vec<OperatorNode> = Vec::with_capacity(plugins.len());
         for &old in &order {
             let p = &plugins[old];
-            let own = p.options.i64("parallelism").ok().flatten().filter(|n| *n > 0);
+            let own = p
+                .options
+                .i64("parallelism")
+                .ok()
+                .flatten()
+                .filter(|n| *n > 0);
             let input_ids: Vec<usize> = inputs[old].iter().map(|&i| new_id[i]).collect();
             let inherited = input_ids.iter().map(|&i| operators[i].parallelism).max();
             let parallelism = match (own, p.kind) {
@@ -259,15 +287,27 @@ impl JobGraph {
                 id: operators.len(),
                 plugin: p.clone(),
                 plugin_name: canonical[old],
-                table: if p.kind == PluginKind::Sink { None } else { p.output_table() },
+                table: if p.kind == PluginKind::Sink {
+                    None
+                } else {
+                    p.output_table()
+                },
                 inputs: input_ids,
                 parallelism,
                 vertex: 0,
             });
         }
         for op in &operators {
-            if op.plugin.kind != PluginKind::Sink && !operators.iter().any(|o| o.inputs.contains(&op.id)) {
-                warnings.push(Problem::new(op.plugin.location(), "its output is not read by any transform or sink").hint("its rows are dropped"));
+            if op.plugin.kind != PluginKind::Sink
+                && !operators.iter().any(|o| o.inputs.contains(&op.id))
+            {
+                warnings.push(
+                    Problem::new(
+                        op.plugin.location(),
+                        "its output is not read by any transform or sink",
+                    )
+                    .hint("its rows are dropped"),
+                );
             }
         }
 
@@ -283,10 +323,12 @@ impl JobGraph {
             let chain_into = match operators[id].inputs.as_slice() {
                 [single] => {
                     let up = &operators[*single];
-                    let only_consumer = consumers.get(single).map(|c| c.len() == 1).unwrap_or(false);
+                    let only_consumer =
+                        consumers.get(single).map(|c| c.len() == 1).unwrap_or(false);
                     let vertex = &vertices[up.vertex];
                     let is_tail = vertex.chain.last() == Some(single);
-                    (only_consumer && is_tail && up.parallelism == operators[id].parallelism).then_some(up.vertex)
+                    (only_consumer && is_tail && up.parallelism == operators[id].parallelism)
+                        .then_some(up.vertex)
                 }
                 _ => None,
             };
@@ -307,7 +349,12 @@ impl JobGraph {
             }
         }
         for v in &mut vertices {
-            v.name = v.chain.iter().map(|&i| operators[i].display_name()).collect::<Vec<_>>().join(" -> ");
+            v.name = v
+                .chain
+                .iter()
+                .map(|&i| operators[i].display_name())
+                .collect::<Vec<_>>()
+                .join(" -> ");
         }
 
         // 7. Edges between vertices.
@@ -351,15 +398,21 @@ fn unknown_plugin(p: &PluginConfig, catalog: &dyn Catalog) -> Problem {
     for other in [PluginKind::Source, PluginKind::Transform, PluginKind::Sink] {
         if other != p.kind {
             if let Some(spec) = catalog.lookup(other, &p.name) {
-                return Problem::new(p.location(), format!("'{}' is a {}, not a {kind_name}", spec.name, other.block()))
-                    .hint(format!("move it to the {} block", other.block()));
+                return Problem::new(
+                    p.location(),
+                    format!("'{}' is a {}, not a {kind_name}", spec.name, other.block()),
+                )
+                .hint(format!("move it to the {} block", other.block()));
             }
         }
     }
     let names = catalog.names(p.kind);
     prob = match did_you_mean(&p.name, names.iter().copied()) {
         Some(s) => prob.hint(format!("did you mean '{s}'?")),
-        None => prob.hint(format!("weir does not have this {kind_name}; available: {}", names.join(", "))),
+        None => prob.hint(format!(
+            "weir does not have this {kind_name}; available: {}",
+            names.join(", ")
+        )),
     };
     prob
 }
@@ -404,7 +457,11 @@ fn topological_order(inputs: &[Vec<usize>]) -> Result<Vec<usize>, Vec<usize>> {
             None => break,
         }
     }
-    let from = if seen[cur] != usize::MAX { seen[cur] } else { 0 };
+    let from = if seen[cur] != usize::MAX {
+        seen[cur]
+    } else {
+        0
+    };
     let mut cycle = path[from..].to_vec();
     cycle.reverse();
     Err(cycle)
@@ -426,8 +483,16 @@ mod tests {
         };
         StaticCatalog {
             specs: vec![
-                spec("FakeSource", PluginKind::Source, vec![OptionSpec::optional("row.num", OptionType::Int)]),
-                spec("Sql", PluginKind::Transform, vec![OptionSpec::required("query", OptionType::String)]),
+                spec(
+                    "FakeSource",
+                    PluginKind::Source,
+                    vec![OptionSpec::optional("row.num", OptionType::Int)],
+                ),
+                spec(
+                    "Sql",
+                    PluginKind::Transform,
+                    vec![OptionSpec::required("query", OptionType::String)],
+                ),
                 spec("Console", PluginKind::Sink, vec![]),
             ],
         }
@@ -442,7 +507,10 @@ mod tests {
     fn one_source_one_sink_chain_into_one_vertex() {
         let g = build("source { FakeSource {} }\ntransform { Sql { query = \"select 1\" } }\nsink { console {} }").unwrap();
         assert_eq!(g.vertices.len(), 1);
-        assert_eq!(g.vertices[0].name, "Source: FakeSource -> Sql -> Sink: Console");
+        assert_eq!(
+            g.vertices[0].name,
+            "Source: FakeSource -> Sql -> Sink: Console"
+        );
         assert!(g.edges.is_empty());
     }
 
@@ -458,7 +526,10 @@ mod tests {
     fn fan_out_keeps_the_source_alone_with_forward_edges() {
         let g = build("source { FakeSource { plugin_output = a } }\nsink { Console { plugin_input = a }\n Console { plugin_input = a } }").unwrap();
         assert_eq!(g.vertices.len(), 3);
-        assert!(g.edges.iter().all(|e| e.partitioning == Partitioning::Forward && e.source_vertex == 0));
+        assert!(g
+            .edges
+            .iter()
+            .all(|e| e.partitioning == Partitioning::Forward && e.source_vertex == 0));
     }
 
     #[test]

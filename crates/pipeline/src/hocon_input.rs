@@ -49,7 +49,10 @@ struct Edit {
 }
 
 enum Frame {
-    Object { label: Option<String>, expect_key: bool },
+    Object {
+        label: Option<String>,
+        expect_key: bool,
+    },
     Array,
 }
 
@@ -155,8 +158,8 @@ pub fn parse_hocon(text: &str) -> Result<HoconDocument, SyntaxError> {
         i += 1;
     }
     let rewritten = apply_edits(text, &edits);
-    let config = hocon::parse_with_env(&rewritten, &std::env::vars().collect()).map_err(|e| {
-        match e {
+    let config =
+        hocon::parse_with_env(&rewritten, &std::env::vars().collect()).map_err(|e| match e {
             hocon::HoconError::Parse(p) => SyntaxError {
                 line: p.line,
                 col: p.col,
@@ -172,8 +175,7 @@ pub fn parse_hocon(text: &str) -> Result<HoconDocument, SyntaxError> {
                 col: 0,
                 message: other.to_string(),
             },
-        }
-    })?;
+        })?;
     let mut root = Map::new();
     let mut lines = Vec::new();
     for key in config.keys() {
@@ -254,11 +256,9 @@ fn apply_edits(text: &str, edits: &[Edit]) -> String {
 /// their text.
 pub fn to_json(v: &HoconValue) -> Value {
     match v {
-        HoconValue::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), to_json(v)))
-                .collect(),
-        ),
+        HoconValue::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
+        }
         HoconValue::Array(items) => Value::Array(items.iter().map(to_json).collect()),
         HoconValue::Scalar(s) => match s.value_type {
             ScalarType::Null => Value::Null,
@@ -307,11 +307,21 @@ sink {
         .unwrap();
         assert_eq!(doc.root["env"]["job.mode"], json!("BATCH"));
         assert_eq!(doc.root["source"][0]["row.num"], json!(16));
-        assert_eq!(doc.root["source"][0]["schema"]["fields"]["name"], json!("string"));
+        assert_eq!(
+            doc.root["source"][0]["schema"]["fields"]["name"],
+            json!("string")
+        );
         assert_eq!(doc.root["sink"][0]["plugin_name"], json!("console"));
         assert_eq!(doc.root["sink"][1]["plugin_name"], json!("Console"));
         assert_eq!(doc.root["sink"][1]["log.print.data"], json!(false));
-        assert_eq!(doc.lines, vec![("source".into(), 0, 4), ("sink".into(), 0, 7), ("sink".into(), 1, 8)]);
+        assert_eq!(
+            doc.lines,
+            vec![
+                ("source".into(), 0, 4),
+                ("sink".into(), 0, 7),
+                ("sink".into(), 1, 8)
+            ]
+        );
     }
 
     #[test]
@@ -329,6 +339,9 @@ sink {
         )
         .unwrap();
         assert_eq!(doc.root["env"]["x.y"], json!(1));
-        assert_eq!(doc.root["transform"][0]["query"], json!("select a\n from t"));
+        assert_eq!(
+            doc.root["transform"][0]["query"],
+            json!("select a\n from t")
+        );
     }
 }

@@ -54,9 +54,9 @@ impl Options {
     pub fn i64(&self, key: &str) -> Result<Option<i64>, String> {
         match self.map.get(key) {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => as_i64(v).map(Some).ok_or_else(|| {
-                format!("option '{key}' must be an integer, found {}", kind(v))
-            }),
+            Some(v) => as_i64(v)
+                .map(Some)
+                .ok_or_else(|| format!("option '{key}' must be an integer, found {}", kind(v))),
         }
     }
 
@@ -74,9 +74,9 @@ impl Options {
     pub fn bool(&self, key: &str) -> Result<Option<bool>, String> {
         match self.map.get(key) {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => as_bool(v).map(Some).ok_or_else(|| {
-                format!("option '{key}' must be true or false, found {}", kind(v))
-            }),
+            Some(v) => as_bool(v)
+                .map(Some)
+                .ok_or_else(|| format!("option '{key}' must be true or false, found {}", kind(v))),
         }
     }
 
@@ -88,14 +88,20 @@ impl Options {
                 .iter()
                 .map(|v| {
                     as_string(v).ok_or_else(|| {
-                        format!("option '{key}' must be a list of strings, found {}", kind(v))
+                        format!(
+                            "option '{key}' must be a list of strings, found {}",
+                            kind(v)
+                        )
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()
                 .map(Some),
-            Some(v) => as_string(v)
-                .map(|s| Some(vec![s]))
-                .ok_or_else(|| format!("option '{key}' must be a list of strings, found {}", kind(v))),
+            Some(v) => as_string(v).map(|s| Some(vec![s])).ok_or_else(|| {
+                format!(
+                    "option '{key}' must be a list of strings, found {}",
+                    kind(v)
+                )
+            }),
         }
     }
 
@@ -104,7 +110,10 @@ impl Options {
         match self.map.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Object(o)) => Ok(Some(o)),
-            Some(v) => Err(format!("option '{key}' must be an object {{ ... }}, found {}", kind(v))),
+            Some(v) => Err(format!(
+                "option '{key}' must be an object {{ ... }}, found {}",
+                kind(v)
+            )),
         }
     }
 

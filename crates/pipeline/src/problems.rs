@@ -132,11 +132,19 @@ impl fmt::Display for ConfigErrors {
 impl std::error::Error for ConfigErrors {}
 
 /// The closest candidate to `word` when it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let lower = word.to_ascii_lowercase();
     candidates
         .into_iter()
-        .map(|c| (c, strsim::damerau_levenshtein(&lower, &c.to_ascii_lowercase())))
+        .map(|c| {
+            (
+                c,
+                strsim::damerau_levenshtein(&lower, &c.to_ascii_lowercase()),
+            )
+        })
         .filter(|(c, d)| *d <= 2.max(c.len() / 4) && *d < c.len())
         .min_by_key(|(_, d)| *d)
         .map(|(c, _)| c)

@@ -15,8 +15,23 @@ use std::sync::Arc;
 pub struct TypeError(pub String);
 
 const KEYWORDS: &[&str] = &[
-    "string", "boolean", "tinyint", "smallint", "int", "bigint", "float", "double", "decimal(p, s)",
-    "bytes", "date", "time", "timestamp", "null", "array<T>", "map<K, V>", "{ field = type }",
+    "string",
+    "boolean",
+    "tinyint",
+    "smallint",
+    "int",
+    "bigint",
+    "float",
+    "double",
+    "decimal(p, s)",
+    "bytes",
+    "date",
+    "time",
+    "timestamp",
+    "null",
+    "array<T>",
+    "map<K, V>",
+    "{ field = type }",
 ];
 
 /// Parses a type written as a string (`"int"`, `"decimal(30, 8)"`, `"map<string, array<int>>"`,
@@ -71,8 +86,8 @@ pub fn parse_schema(schema: &Value) -> Result<Schema, TypeError> {
         }
         let mut out = Vec::with_capacity(map.len());
         for (name, v) in map {
-            let dt = parse_type_value(v)
-                .map_err(|e| TypeError(format!("field '{name}': {}", e.0)))?;
+            let dt =
+                parse_type_value(v).map_err(|e| TypeError(format!("field '{name}': {}", e.0)))?;
             out.push(Field::new(name, dt, true));
         }
         return Ok(Schema::new(out));
@@ -83,14 +98,15 @@ pub fn parse_schema(schema: &Value) -> Result<Schema, TypeError> {
             .ok_or_else(|| TypeError("'schema.columns' must be a list of columns".into()))?;
         let mut out = Vec::with_capacity(list.len());
         for (i, col) in list.iter().enumerate() {
-            let name = col.get("name").and_then(Value::as_str).ok_or_else(|| {
-                TypeError(format!("schema.columns[{i}] needs a 'name' string"))
-            })?;
+            let name = col
+                .get("name")
+                .and_then(Value::as_str)
+                .ok_or_else(|| TypeError(format!("schema.columns[{i}] needs a 'name' string")))?;
             let ty = col.get("type").ok_or_else(|| {
                 TypeError(format!("schema.columns[{i}] ('{name}') needs a 'type'"))
             })?;
-            let dt = parse_type_value(ty)
-                .map_err(|e| TypeError(format!("column '{name}': {}", e.0)))?;
+            let dt =
+                parse_type_value(ty).map_err(|e| TypeError(format!("column '{name}': {}", e.0)))?;
             let nullable = match col.get("nullable") {
                 Some(Value::Bool(b)) => *b,
                 Some(Value::String(s)) => !s.eq_ignore_ascii_case("false"),
@@ -342,7 +358,10 @@ mod tests {
             ("bytes", DataType::Binary),
             ("date", DataType::Date32),
             ("time", DataType::Time64(TimeUnit::Microsecond)),
-            ("timestamp", DataType::Timestamp(TimeUnit::Microsecond, None)),
+            (
+                "timestamp",
+                DataType::Timestamp(TimeUnit::Microsecond, None),
+            ),
             ("null", DataType::Null),
             ("array<int>", list_type(DataType::Int32)),
         ];
@@ -372,8 +391,14 @@ mod tests {
         let e = parse_type_str("strng").unwrap_err();
         assert!(e.0.contains("unknown type 'strng'"), "{}", e.0);
         assert!(e.0.contains("bigint"));
-        assert!(parse_type_str("decimal(40, 2)").unwrap_err().0.contains("between 1 and 38"));
-        assert!(parse_type_str("array<int").unwrap_err().0.contains("expected '>'"));
+        assert!(parse_type_str("decimal(40, 2)")
+            .unwrap_err()
+            .0
+            .contains("between 1 and 38"));
+        assert!(parse_type_str("array<int")
+            .unwrap_err()
+            .0
+            .contains("expected '>'"));
         assert!(parse_type_str("map<{a=int}, int>").is_err());
     }
 
@@ -381,8 +406,9 @@ mod tests {
     fn schema_from_fields_and_columns() {
         let s = parse_schema(&json!({"fields": {"a": "int", "b": "string"}})).unwrap();
         assert_eq!(s.fields().len(), 2);
-        let s = parse_schema(&json!({"columns": [{"name": "a", "type": "bigint", "nullable": false}]}))
-            .unwrap();
+        let s =
+            parse_schema(&json!({"columns": [{"name": "a", "type": "bigint", "nullable": false}]}))
+                .unwrap();
         assert!(!s.field(0).is_nullable());
         assert!(parse_schema(&json!({"fields": {}})).is_err());
         assert!(parse_schema(&json!({"table": "x"})).is_err());

@@ -14,9 +14,21 @@ pub struct UnresolvedVariable {
 /// Names that connectors expand themselves at run time.
 fn is_reserved(name: &str) -> bool {
     const RESERVED: &[&str] = &[
-        "database_name", "table_name", "schema_name", "table_full_name", "primary_key",
-        "unique_key", "field_names", "transactionId", "now", "uuid", "replace_table_name",
-        "rowtype_fields", "rowtype_primary_key", "rowtype_unique_key", "comment",
+        "database_name",
+        "table_name",
+        "schema_name",
+        "table_full_name",
+        "primary_key",
+        "unique_key",
+        "field_names",
+        "transactionId",
+        "now",
+        "uuid",
+        "replace_table_name",
+        "rowtype_fields",
+        "rowtype_primary_key",
+        "rowtype_unique_key",
+        "comment",
     ];
     if RESERVED.contains(&name) {
         return true;
@@ -156,8 +168,7 @@ fn push_value(out: &mut String, v: &str, mode: Mode) {
         Mode::TripleQuoted => out.push_str(v),
         _ => {
             let plain = !v.is_empty()
-                && v
-                    .bytes()
+                && v.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-');
             if plain {
                 out.push_str(v);
@@ -177,7 +188,9 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        substitute(text, &vars, &|name| (name == "HOME_ENV").then(|| "/home/x".into()))
+        substitute(text, &vars, &|name| {
+            (name == "HOME_ENV").then(|| "/home/x".into())
+        })
     }
 
     #[test]
@@ -186,7 +199,10 @@ mod tests {
         assert_eq!(run("a = ${N:5}", &[]).unwrap(), "a = 5");
         assert_eq!(run("a = \"x${N:}y\"", &[]).unwrap(), "a = \"xy\"");
         assert_eq!(run("p = ${HOME_ENV}", &[]).unwrap(), "p = \"/home/x\"");
-        assert_eq!(run("p = \"${V}\"", &[("V", "say \"hi\"")]).unwrap(), "p = \"say \\\"hi\\\"\"");
+        assert_eq!(
+            run("p = \"${V}\"", &[("V", "say \"hi\"")]).unwrap(),
+            "p = \"say \\\"hi\\\"\""
+        );
     }
 
     #[test]
@@ -201,8 +217,14 @@ mod tests {
         assert_eq!(
             e,
             vec![
-                UnresolvedVariable { name: "MISSING".into(), line: 2 },
-                UnresolvedVariable { name: "ALSO".into(), line: 3 }
+                UnresolvedVariable {
+                    name: "MISSING".into(),
+                    line: 2
+                },
+                UnresolvedVariable {
+                    name: "ALSO".into(),
+                    line: 3
+                }
             ]
         );
     }

@@ -174,15 +174,20 @@ mod tests {
 
     fn batch() -> Batch {
         let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Int32, true)]));
-        let rb = RecordBatch::try_new(schema, vec![Arc::new(Int32Array::from(vec![1, 2, 3]))])
-            .unwrap();
-        Batch::with_kinds(rb, vec![RowKind::Insert, RowKind::Delete, RowKind::UpdateAfter])
+        let rb =
+            RecordBatch::try_new(schema, vec![Arc::new(Int32Array::from(vec![1, 2, 3]))]).unwrap();
+        Batch::with_kinds(
+            rb,
+            vec![RowKind::Insert, RowKind::Delete, RowKind::UpdateAfter],
+        )
     }
 
     #[test]
     fn filtering_keeps_kinds_aligned() {
         let b = batch();
-        let f = b.filter(&BooleanArray::from(vec![false, true, true])).unwrap();
+        let f = b
+            .filter(&BooleanArray::from(vec![false, true, true]))
+            .unwrap();
         assert_eq!(f.num_rows(), 2);
         assert_eq!(f.kind(0), RowKind::Delete);
         assert_eq!(f.kind(1), RowKind::UpdateAfter);

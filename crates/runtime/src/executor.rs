@@ -9,7 +9,9 @@
 
 use crate::channel::{channel, ChannelReceiver, ChannelSender};
 use crate::metrics::{JobMetrics, SubtaskMetrics};
-use crate::operator::{PrepareContext, PreparedSink, PreparedSource, PreparedTransform, SubtaskContext};
+use crate::operator::{
+    PrepareContext, PreparedSink, PreparedSource, PreparedTransform, SubtaskContext,
+};
 use crate::partition::{KeyHasher, OutputEdge, Router, DEFAULT_MAX_PARALLELISM};
 use crate::registry::PluginRegistry;
 use crate::task::{Head, Subtask, SubtaskOutcome, Tail};
@@ -80,11 +82,13 @@ impl PreparedJob {
         config: RuntimeConfig,
     ) -> Result<PreparedJob, ConfigErrors> {
         let mut problems: Vec<Problem> = Vec::new();
-        let mut operators: Vec<Option<PreparedOperator>> = Vec::with_capacity(graph.operators.len());
+        let mut operators: Vec<Option<PreparedOperator>> =
+            Vec::with_capacity(graph.operators.len());
         let mut schemas: Vec<Option<SchemaRef>> = Vec::with_capacity(graph.operators.len());
         for op in &graph.operators {
             let location = op.plugin.location();
-            let input_schemas: Vec<Option<SchemaRef>> = op.inputs.iter().map(|&i| schemas[i].clone()).collect();
+            let input_schemas: Vec<Option<SchemaRef>> =
+                op.inputs.iter().map(|&i| schemas[i].clone()).collect();
             if input_schemas.iter().any(Option::is_none) {
                 // An upstream operator failed to prepare; its problem is already reported.
                 operators.push(None);
@@ -97,7 +101,10 @@ impl PreparedJob {
                 job_name: graph.name.clone(),
                 mode: graph.mode,
                 parallelism: op.parallelism,
-                input_table: op.inputs.first().and_then(|&i| graph.operators[i].table.clone()),
+                input_table: op
+                    .inputs
+                    .first()
+                    .and_then(|&i| graph.operators[i].table.clone()),
                 output_table: op.table.clone(),
             };
             let options = &op.plugin.options;
@@ -123,7 +130,10 @@ impl PreparedJob {
                     .ok_or_else(|| WeirError::new("no such sink"))
                     .and_then(|f| {
                         if !f.accepts_mixed_schemas() {
-                            if let Some(other) = input_schemas.iter().find(|s| s.fields() != input_schemas[0].fields()) {
+                            if let Some(other) = input_schemas
+                                .iter()
+                                .find(|s| s.fields() != input_schemas[0].fields())
+                            {
                                 return Err(WeirError::new(format!(
                                     "its input tables have different schemas ({} vs {})",
                                     describe(&input_schemas[0]),
@@ -146,9 +156,13 @@ impl PreparedJob {
                         message.push_str(": ");
                         message.push_str(cause);
                     }
-                    problems.push(Problem::new(location, message).hint(
-                        e.hint.clone().unwrap_or_else(|| "check this plugin's options".into()),
-                    ));
+                    problems.push(
+                        Problem::new(location, message).hint(
+                            e.hint
+                                .clone()
+                                .unwrap_or_else(|| "check this plugin's options".into()),
+                        ),
+                    );
                     operators.push(None);
                     schemas.push(None);
                 }
@@ -251,18 +265,25 @@ impl PreparedJob {
                             let router = match &edge.partitioning {
                                 Partitioning::Forward if targets.len() == 1 => Router::Forward,
                                 Partitioning::Hash(keys) => {
-                                    let schema = self.schemas[edge.source_operator]
-                                        .clone()
-                                        .ok_or_else(|| WeirError::new("hash edge without a schema"))?;
+                                    let schema =
+                                        self.schemas[edge.source_operator].clone().ok_or_else(
+                                            || WeirError::new("hash edge without a schema"),
+                                        )?;
                                     let cols = keys
                                         .iter()
                                         .map(|k| {
                                             schema.index_of(k).map_err(|_| {
-                                                WeirError::new(format!("key column '{k}' is not in the input"))
+                                                WeirError::new(format!(
+                                                    "key column '{k}' is not in the input"
+                                                ))
                                             })
                                         })
                                         .collect::<Result<Vec<_>, _>>()?;
-                                    Router::Hash(Box::new(KeyHasher::new(&schema, cols, DEFAULT_MAX_PARALLELISM)?))
+                                    Router::Hash(Box::new(KeyHasher::new(
+                                        &schema,
+                                        cols,
+                                        DEFAULT_MAX_PARALLELISM,
+                                    )?))
                                 }
                                 _ => Router::RoundRobin { next: index },
                             };
@@ -323,7 +344,13 @@ fn describe(schema: &SchemaRef) -> String {
     schema
         .fields()
         .iter()
-        .map(|f| format!("{} {}", f.name(), weir_pipeline::types::seatunnel_type_name(f.data_type())))
+        .map(|f| {
+            format!(
+                "{} {}",
+                f.name(),
+                weir_pipeline::types::seatunnel_type_name(f.data_type())
+            )
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -92,6 +92,19 @@ pub struct JobMetrics {
 }
 
 impl JobMetrics {
+    /// I/O of operator `position` of a vertex's chain, summed over its subtasks.
+    pub fn operator_io(&self, vertex: usize, position: usize) -> IoSnapshot {
+        let mut total = IoSnapshot::default();
+        if let Some(subs) = self.subtasks.get(vertex) {
+            for s in subs {
+                if let Some(op) = s.operators.get(position) {
+                    total += op.snapshot();
+                }
+            }
+        }
+        total
+    }
+
     /// Task-level I/O of a vertex summed over its subtasks.
     pub fn vertex_io(&self, vertex: usize) -> IoSnapshot {
         let mut total = IoSnapshot::default();

@@ -92,7 +92,11 @@ pub trait PreparedSink: Send + Sync {
 /// Creates prepared sources from options.
 pub trait SourceFactory: Send + Sync {
     fn spec(&self) -> PluginSpec;
-    fn prepare(&self, options: &Options, ctx: &PrepareContext) -> WeirResult<Arc<dyn PreparedSource>>;
+    fn prepare(
+        &self,
+        options: &Options,
+        ctx: &PrepareContext,
+    ) -> WeirResult<Arc<dyn PreparedSource>>;
 }
 
 /// Creates prepared transforms from options and the input schema.

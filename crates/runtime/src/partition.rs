@@ -32,7 +32,11 @@ pub struct KeyHasher {
 
 impl KeyHasher {
     /// Hashes the columns at `key_columns` of batches with `schema`.
-    pub fn new(schema: &arrow::datatypes::Schema, key_columns: Vec<usize>, max_parallelism: usize) -> WeirResult<Self> {
+    pub fn new(
+        schema: &arrow::datatypes::Schema,
+        key_columns: Vec<usize>,
+        max_parallelism: usize,
+    ) -> WeirResult<Self> {
         let fields = key_columns
             .iter()
             .map(|&i| SortField::new(schema.field(i).data_type().clone()))
@@ -141,7 +145,9 @@ pub enum EmitError {
 }
 
 async fn send(to: &ChannelSender, el: StreamElement) -> Result<(), EmitError> {
-    to.send(el).await.map_err(|Disconnected| EmitError::Disconnected)
+    to.send(el)
+        .await
+        .map_err(|Disconnected| EmitError::Disconnected)
 }
 
 #[cfg(test)]
@@ -185,10 +191,19 @@ mod tests {
         let mut total = 0;
         for (i, rx) in receivers.iter_mut().enumerate() {
             while let Some(StreamElement::Data(part)) = rx.recv().await {
-                let keys = part.records.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+                let keys = part
+                    .records
+                    .column(0)
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .unwrap();
                 for r in 0..keys.len() {
                     let prev = owner.insert(keys.value(r).to_string(), i);
-                    assert!(prev.is_none() || prev == Some(i), "key {} on two subtasks", keys.value(r));
+                    assert!(
+                        prev.is_none() || prev == Some(i),
+                        "key {} on two subtasks",
+                        keys.value(r)
+                    );
                     total += 1;
                 }
             }

@@ -96,7 +96,10 @@ impl Subtask {
     async fn drive(&mut self, cancel: &CancellationToken) -> Result<(), Stop> {
         let head = std::mem::replace(&mut self.head, Head::Inputs(Vec::new()));
         match head {
-            Head::Source { mut reader, rate_limit } => {
+            Head::Source {
+                mut reader,
+                rate_limit,
+            } => {
                 let started = Instant::now();
                 let mut emitted: u64 = 0;
                 loop {
@@ -104,7 +107,7 @@ impl Subtask {
                         SourceEvent::Batch(b) => {
                             let rows = b.num_rows();
                             if let Some(source) = self.metrics.operators.first() {
-                                source.add_out(rows, 0);
+                                source.add_out(rows, b.byte_size());
                             }
                             self.push(b).await?;
                             emitted += rows as u64;
@@ -125,11 +128,12 @@ impl Subtask {
             }
             Head::Inputs(receivers) => {
                 let n = receivers.len();
-                let mut merged: SelectAll<_> = stream::select_all(receivers.into_iter().map(|rx| {
-                    Box::pin(stream::unfold(rx, |mut rx| async move {
-                        rx.recv().await.map(|e| (e, rx))
-                    }))
-                }));
+                let mut merged: SelectAll<_> =
+                    stream::select_all(receivers.into_iter().map(|rx| {
+                        Box::pin(stream::unfold(rx, |mut rx| async move {
+                            rx.recv().await.map(|e| (e, rx))
+                        }))
+                    }));
                 let mut ended = 0;
                 while ended < n {
                     match merged.next().await {
@@ -159,11 +163,11 @@ impl Subtask {
             let counters = &self.metrics.operators[i + offset];
             let mut next = Vec::with_capacity(current.len());
             for b in current {
-                counters.add_in(b.num_rows(), 0);
+                counters.add_in(b.num_rows(), b.byte_size());
                 t.process(b, &mut next)?;
             }
             for b in &next {
-                counters.add_out(b.num_rows(), 0);
+                counters.add_out(b.num_rows(), b.byte_size());
             }
             current = next;
         }
@@ -178,8 +182,8 @@ impl Subtask {
             let (rows, bytes) = (b.num_rows(), b.byte_size());
             match &mut self.tail {
                 Tail::Sink(writer) => {
-                    if let Some(last) = self.metrics.operators.last() {
-                        last.add_in(rows, bytes);
+                    if let Some(sink) = self.metrics.operators.last() {
+                        sink.add_in(rows, bytes);
                     }
                     writer.write(b).await?;
                     self.metrics.task.add_out(rows, bytes);
@@ -191,7 +195,9 @@ impl Subtask {
                         // Arrow arrays are reference counted: a fan-out clone is cheap.
                         edge.emit(b.clone()).await?;
                         let in_flight = edge.in_flight() as u64;
-                        self.metrics.max_output_in_flight.fetch_max(in_flight, Ordering::Relaxed);
+                        self.metrics
+                            .max_output_in_flight
+                            .fetch_max(in_flight, Ordering::Relaxed);
                     }
                     let waited = started.elapsed();
                     if waited > Duration::from_micros(200) {

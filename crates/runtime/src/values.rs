@@ -66,8 +66,13 @@ fn normalize(v: &Value, dt: &DataType) -> WeirResult<Value> {
         (DataType::Timestamp(..), Value::String(s)) => {
             Value::String(s.trim().replacen(' ', "T", 1))
         }
-        (DataType::Date32 | DataType::Time64(_), Value::String(s)) => Value::String(s.trim().to_string()),
-        (DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64, Value::String(s)) => {
+        (DataType::Date32 | DataType::Time64(_), Value::String(s)) => {
+            Value::String(s.trim().to_string())
+        }
+        (
+            DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64,
+            Value::String(s),
+        ) => {
             let n: i64 = s
                 .trim()
                 .parse()
@@ -79,7 +84,9 @@ fn normalize(v: &Value, dt: &DataType) -> WeirResult<Value> {
                 .trim()
                 .parse()
                 .map_err(|_| WeirError::new(format!("'{s}' is not a number")))?;
-            serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)
+            serde_json::Number::from_f64(f)
+                .map(Value::Number)
+                .unwrap_or(Value::Null)
         }
         (DataType::Boolean, Value::String(s)) => Value::Bool(s.trim().eq_ignore_ascii_case("true")),
         (DataType::List(item), Value::Array(items)) => Value::Array(
@@ -135,13 +142,31 @@ mod tests {
             Field::new("ts", DataType::Timestamp(TimeUnit::Microsecond, None), true),
             Field::new("b", DataType::Binary, true),
             Field::new("dec", DataType::Decimal128(10, 2), true),
-            Field::new("m", weir_pipeline::types::map_type(DataType::Utf8, DataType::Int32), true),
+            Field::new(
+                "m",
+                weir_pipeline::types::map_type(DataType::Utf8, DataType::Int32),
+                true,
+            ),
         ]));
         let batch = rows_to_batch(
             &schema,
             &[
-                vec![json!(1), json!("2023-04-22"), json!("2023-04-22 23:20:58"), json!("aGk="), json!("12.50"), json!({"a": 1})],
-                vec![json!("2"), Value::Null, Value::Null, Value::Null, json!(3), Value::Null],
+                vec![
+                    json!(1),
+                    json!("2023-04-22"),
+                    json!("2023-04-22 23:20:58"),
+                    json!("aGk="),
+                    json!("12.50"),
+                    json!({"a": 1}),
+                ],
+                vec![
+                    json!("2"),
+                    Value::Null,
+                    Value::Null,
+                    Value::Null,
+                    json!(3),
+                    Value::Null,
+                ],
             ],
         )
         .unwrap();

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use weir_core::{JobId, JobStatus, WeirResult};
 use weir_pipeline::{parse_job, Format, JobGraph, Options, PluginKind, PluginSpec, Variables};
-use weir_runtime::operator::{PrepareContext, PreparedSink, SinkFactory, SinkWriter, SubtaskContext};
+use weir_runtime::operator::{
+    PrepareContext, PreparedSink, SinkFactory, SinkWriter, SubtaskContext,
+};
 use weir_runtime::{Batch, PluginRegistry, PreparedJob, RuntimeConfig};
 
 /// A sink that takes 2 ms per batch and counts the rows it has accepted.
@@ -24,7 +26,12 @@ impl SinkFactory for SlowSink {
         }
     }
 
-    fn prepare(&self, _o: &Options, _s: SchemaRef, _c: &PrepareContext) -> WeirResult<Arc<dyn PreparedSink>> {
+    fn prepare(
+        &self,
+        _o: &Options,
+        _s: SchemaRef,
+        _c: &PrepareContext,
+    ) -> WeirResult<Arc<dyn PreparedSink>> {
         Ok(Arc::new(SlowSink(self.0.clone())))
     }
 }
@@ -90,18 +97,41 @@ sink { Slow { plugin_input = s, parallelism = 2 } }
         // Read the sink first: the source count can only be higher by the time we read it,
         // and the counted slack covers batches in transit.
         let consumed = accepted.load(Ordering::SeqCst);
-        let produced = metrics.subtasks[0][0].task.records_out.load(Ordering::SeqCst);
+        let produced = metrics.subtasks[0][0]
+            .task
+            .records_out
+            .load(Ordering::SeqCst);
         let ahead = produced.saturating_sub(consumed);
         max_ahead = max_ahead.max(ahead);
-        assert!(ahead <= bound, "source ran {ahead} rows ahead of the sink (bound {bound})");
+        assert!(
+            ahead <= bound,
+            "source ran {ahead} rows ahead of the sink (bound {bound})"
+        );
     }
-    let produced = metrics.subtasks[0][0].task.records_out.load(Ordering::SeqCst);
-    assert!(produced > 2_000, "the source should fill the channels, produced {produced}");
-    assert!(max_ahead >= 1_000, "the channels should fill up; max ahead {max_ahead}");
-    let in_flight = metrics.subtasks[0][0].max_output_in_flight.load(Ordering::SeqCst);
-    assert!(in_flight <= 2_000, "channels held {in_flight} rows, capacity 2000");
+    let produced = metrics.subtasks[0][0]
+        .task
+        .records_out
+        .load(Ordering::SeqCst);
+    assert!(
+        produced > 2_000,
+        "the source should fill the channels, produced {produced}"
+    );
+    assert!(
+        max_ahead >= 1_000,
+        "the channels should fill up; max ahead {max_ahead}"
+    );
+    let in_flight = metrics.subtasks[0][0]
+        .max_output_in_flight
+        .load(Ordering::SeqCst);
+    assert!(
+        in_flight <= 2_000,
+        "channels held {in_flight} rows, capacity 2000"
+    );
     cancel.cancel();
-    let outcome = tokio::time::timeout(Duration::from_secs(5), handle).await.unwrap().unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(5), handle)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(outcome.status, JobStatus::Canceled);
 }
 
@@ -127,7 +157,9 @@ sink {{ LocalFile {{ plugin_input = s, path = "{}", file_format_type = "json", p
     let mut states = Vec::new();
     let waiter = tokio::spawn(async move {
         let mut seen = Vec::new();
-        let outcome = running.wait_with(|e| seen.push((e.vertex, e.subtask, e.state))).await;
+        let outcome = running
+            .wait_with(|e| seen.push((e.vertex, e.subtask, e.state)))
+            .await;
         (outcome, seen)
     });
     // Wait until rows reach the sinks, then cancel.
@@ -137,22 +169,41 @@ sink {{ LocalFile {{ plugin_input = s, path = "{}", file_format_type = "json", p
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert!(metrics.vertex_io(1).records_in > 0, "rows should flow before the cancel");
+    assert!(
+        metrics.vertex_io(1).records_in > 0,
+        "rows should flow before the cancel"
+    );
     cancel.cancel();
-    let (outcome, seen) = tokio::time::timeout(Duration::from_secs(5), waiter).await.unwrap().unwrap();
+    let (outcome, seen) = tokio::time::timeout(Duration::from_secs(5), waiter)
+        .await
+        .unwrap()
+        .unwrap();
     states.extend(seen);
     assert_eq!(outcome.status, JobStatus::Canceled);
     assert!(outcome.error.is_none());
     // Every one of the 5 subtasks reported RUNNING and then CANCELED.
-    let canceled = states.iter().filter(|(_, _, s)| *s == weir_core::ExecutionState::Canceled).count();
+    let canceled = states
+        .iter()
+        .filter(|(_, _, s)| *s == weir_core::ExecutionState::Canceled)
+        .count();
     assert_eq!(canceled, 5, "{states:?}");
     // wait() joined every task and the subtasks were dropped: only the job's metrics table
     // still holds each subtask's counters.
     for sub in metrics.subtasks.iter().flatten() {
-        assert_eq!(Arc::strong_count(sub), 1, "subtask {}/{} still alive", sub.vertex, sub.subtask);
+        assert_eq!(
+            Arc::strong_count(sub),
+            1,
+            "subtask {}/{} still alive",
+            sub.vertex,
+            sub.subtask
+        );
     }
     // In-progress files of the cancelled sinks were removed.
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
@@ -170,7 +221,9 @@ sink { Blackhole { plugin_input = s, parallelism = 2 } }
     );
     let running = job.deploy().unwrap();
     let metrics = running.metrics.clone();
-    let outcome = tokio::time::timeout(Duration::from_secs(10), running.wait()).await.unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(10), running.wait())
+        .await
+        .unwrap();
     assert_eq!(outcome.status, JobStatus::Finished);
     assert_eq!(metrics.vertex_io(0).records_out, 3_000);
     assert_eq!(metrics.vertex_io(1).records_in, 3_000);

@@ -25,7 +25,9 @@ use datafusion::sql::sqlparser::parser::Parser;
 use std::sync::Arc;
 use weir_core::{WeirError, WeirResult};
 use weir_pipeline::{OptionSpec, OptionType, Options, PluginKind, PluginSpec};
-use weir_runtime::operator::{PrepareContext, PreparedTransform, SubtaskContext, Transform, TransformFactory};
+use weir_runtime::operator::{
+    PrepareContext, PreparedTransform, SubtaskContext, Transform, TransformFactory,
+};
 use weir_runtime::{Batch, PluginRegistry};
 
 /// Registers `Sql` in a registry.
@@ -47,7 +49,12 @@ impl TransformFactory for SqlFactory {
         }
     }
 
-    fn prepare(&self, o: &Options, input: SchemaRef, ctx: &PrepareContext) -> WeirResult<Arc<dyn PreparedTransform>> {
+    fn prepare(
+        &self,
+        o: &Options,
+        input: SchemaRef,
+        ctx: &PrepareContext,
+    ) -> WeirResult<Arc<dyn PreparedTransform>> {
         let query = o.str("query").map_err(WeirError::new)?.unwrap_or_default();
         let plan = SqlPlan::build(&query, input, ctx.input_table.as_deref())?;
         Ok(Arc::new(plan))
@@ -67,18 +74,28 @@ fn from_table(query: &str) -> WeirResult<String> {
     let statements = Parser::parse_sql(&GenericDialect {}, query)
         .map_err(|e| WeirError::new(format!("the query is not valid SQL: {e}")))?;
     let [Statement::Query(q)] = statements.as_slice() else {
-        return Err(WeirError::new("the query must be exactly one SELECT statement"));
+        return Err(WeirError::new(
+            "the query must be exactly one SELECT statement",
+        ));
     };
     let SetExpr::Select(select) = q.body.as_ref() else {
-        return Err(WeirError::new("only a plain SELECT is supported (no UNION, VALUES or nested set operations)"));
+        return Err(WeirError::new(
+            "only a plain SELECT is supported (no UNION, VALUES or nested set operations)",
+        ));
     };
     match select.from.as_slice() {
         [one] if one.joins.is_empty() => match &one.relation {
             TableFactor::Table { name, .. } => Ok(name.to_string().trim_matches('"').to_string()),
-            _ => Err(WeirError::new("FROM must name the input table, not a subquery")),
+            _ => Err(WeirError::new(
+                "FROM must name the input table, not a subquery",
+            )),
         },
-        [] => Err(WeirError::new("the query has no FROM; write FROM <input table>")),
-        _ => Err(WeirError::new("the Sql transform reads one table: joins are not supported")),
+        [] => Err(WeirError::new(
+            "the query has no FROM; write FROM <input table>",
+        )),
+        _ => Err(WeirError::new(
+            "the Sql transform reads one table: joins are not supported",
+        )),
     }
 }
 
@@ -92,26 +109,32 @@ impl SqlPlan {
                     return Err(WeirError::new(format!(
                         "the query reads table '{named}' but this transform's input is '{t}'"
                     ))
-                    .with_hint(format!("write FROM {t}: the FROM table must be the plugin_input table")));
+                    .with_hint(format!(
+                        "write FROM {t}: the FROM table must be the plugin_input table"
+                    )));
                 }
                 t.to_string()
             }
             None => named,
         };
         let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
-        let mem = MemTable::try_new(input.clone(), vec![vec![]]).map_err(|e| WeirError::new(e.to_string()))?;
+        let mem = MemTable::try_new(input.clone(), vec![vec![]])
+            .map_err(|e| WeirError::new(e.to_string()))?;
         ctx.register_table(table.to_ascii_lowercase().as_str(), Arc::new(mem))
             .map_err(|e| WeirError::new(format!("registering the input table: {e}")))?;
         let state = ctx.state();
         // Planning a SELECT over an in-memory table never waits on I/O.
-        let plan = futures::executor::block_on(state.create_logical_plan(query))
-            .map_err(|e| WeirError::new(format!("cannot plan the query: {}", clean(&e.to_string()))))?;
+        let plan = futures::executor::block_on(state.create_logical_plan(query)).map_err(|e| {
+            WeirError::new(format!("cannot plan the query: {}", clean(&e.to_string())))
+        })?;
         check_shape(&plan)?;
         let plan = narrow_integer_literals(plan)?;
         let plan = state
             .analyzer()
             .execute_and_check(plan, state.config_options(), |_, _| {})
-            .map_err(|e| WeirError::new(format!("cannot plan the query: {}", clean(&e.to_string()))))?;
+            .map_err(|e| {
+                WeirError::new(format!("cannot plan the query: {}", clean(&e.to_string())))
+            })?;
 
         let mut projection = None;
         let mut predicate = None;
@@ -120,7 +143,9 @@ impl SqlPlan {
             match node {
                 LogicalPlan::Projection(p) => {
                     if projection.is_some() {
-                        return Err(WeirError::new("nested projections (subqueries) are not supported"));
+                        return Err(WeirError::new(
+                            "nested projections (subqueries) are not supported",
+                        ));
                     }
                     projection = Some((p.expr.clone(), p.input.schema().clone(), p.schema.clone()));
                     node = p.input.as_ref();
@@ -138,9 +163,12 @@ impl SqlPlan {
             return Err(WeirError::new("the query has no SELECT list"));
         };
         let physical = |e, schema: &DFSchema| {
-            state
-                .create_physical_expr(e, schema)
-                .map_err(|err| WeirError::new(format!("cannot compile the query: {}", clean(&err.to_string()))))
+            state.create_physical_expr(e, schema).map_err(|err| {
+                WeirError::new(format!(
+                    "cannot compile the query: {}",
+                    clean(&err.to_string())
+                ))
+            })
         };
         let predicate = match predicate {
             Some((p, schema)) => Some(physical(p, schema.as_ref())?),
@@ -167,11 +195,18 @@ impl SqlPlan {
 
     /// Filters and projects one batch.
     pub fn apply(&self, batch: Batch) -> WeirResult<Batch> {
-        let err = |e: datafusion::error::DataFusionError| WeirError::new(format!("evaluating the query: {}", clean(&e.to_string())));
+        let err = |e: datafusion::error::DataFusionError| {
+            WeirError::new(format!("evaluating the query: {}", clean(&e.to_string())))
+        };
         let batch = match &self.predicate {
             Some(p) => {
-                let mask = p.evaluate(&batch.records).and_then(|v| v.into_array(batch.num_rows())).map_err(err)?;
-                let mask = mask.as_boolean_opt().ok_or_else(|| WeirError::new("the WHERE clause is not a boolean condition"))?;
+                let mask = p
+                    .evaluate(&batch.records)
+                    .and_then(|v| v.into_array(batch.num_rows()))
+                    .map_err(err)?;
+                let mask = mask
+                    .as_boolean_opt()
+                    .ok_or_else(|| WeirError::new("the WHERE clause is not a boolean condition"))?;
                 if mask.true_count() == batch.num_rows() && mask.null_count() == 0 {
                     batch
                 } else {
@@ -207,7 +242,9 @@ fn check_shape(plan: &LogicalPlan) -> WeirResult<()> {
             LogicalPlan::Filter(f) => f.input.as_ref(),
             LogicalPlan::SubqueryAlias(a) => a.input.as_ref(),
             LogicalPlan::TableScan(_) => return Ok(()),
-            LogicalPlan::Aggregate(_) => return Err(unsupported("GROUP BY and aggregate functions")),
+            LogicalPlan::Aggregate(_) => {
+                return Err(unsupported("GROUP BY and aggregate functions"))
+            }
             LogicalPlan::Sort(_) => return Err(unsupported("ORDER BY")),
             LogicalPlan::Limit(_) => return Err(unsupported("LIMIT")),
             LogicalPlan::Distinct(_) => return Err(unsupported("DISTINCT")),
@@ -228,9 +265,9 @@ fn narrow_integer_literals(plan: LogicalPlan) -> WeirResult<LogicalPlan> {
     plan.transform_up(|node| {
         let rewritten = node.map_expressions(|e| {
             e.transform_up(|e| match e {
-                Expr::Literal(ScalarValue::Int64(Some(v)), meta) if i32::try_from(v).is_ok() => Ok(Transformed::yes(
-                    Expr::Literal(ScalarValue::Int32(Some(v as i32)), meta),
-                )),
+                Expr::Literal(ScalarValue::Int64(Some(v)), meta) if i32::try_from(v).is_ok() => Ok(
+                    Transformed::yes(Expr::Literal(ScalarValue::Int32(Some(v as i32)), meta)),
+                ),
                 other => Ok(Transformed::no(other)),
             })
         })?;
@@ -245,8 +282,9 @@ fn narrow_integer_literals(plan: LogicalPlan) -> WeirResult<LogicalPlan> {
 }
 
 fn unsupported(what: &str) -> WeirError {
-    WeirError::new(format!("the Sql transform does not support {what}"))
-        .with_hint("SeaTunnel's Sql transform is SELECT <expressions> FROM <input> [WHERE <condition>]")
+    WeirError::new(format!("the Sql transform does not support {what}")).with_hint(
+        "SeaTunnel's Sql transform is SELECT <expressions> FROM <input> [WHERE <condition>]",
+    )
 }
 
 /// DataFusion prefixes messages with the planning stage; users need only the reason.
@@ -298,7 +336,15 @@ mod tests {
             ],
         )
         .unwrap();
-        Batch::with_kinds(rb, vec![RowKind::Insert, RowKind::UpdateBefore, RowKind::UpdateAfter, RowKind::Delete])
+        Batch::with_kinds(
+            rb,
+            vec![
+                RowKind::Insert,
+                RowKind::UpdateBefore,
+                RowKind::UpdateAfter,
+                RowKind::Delete,
+            ],
+        )
     }
 
     #[test]
@@ -312,9 +358,16 @@ mod tests {
         .unwrap();
         let out = plan.apply(b).unwrap();
         assert_eq!(out.num_rows(), 2);
-        assert_eq!(out.records.column(0).as_primitive::<Int64Type>().values(), &[20, 30]);
+        assert_eq!(
+            out.records.column(0).as_primitive::<Int64Type>().values(),
+            &[20, 30]
+        );
         assert_eq!(out.records.column(1).as_string::<i32>().value(1), "CCC");
-        assert!((out.records.column(2).as_primitive::<Float64Type>().value(0) - std::f64::consts::PI).abs() < 1e-12);
+        assert!(
+            (out.records.column(2).as_primitive::<Float64Type>().value(0) - std::f64::consts::PI)
+                .abs()
+                < 1e-12
+        );
         assert_eq!(out.kind(0), RowKind::UpdateBefore);
         assert_eq!(out.records.schema().field(0).name(), "id10");
     }
@@ -325,15 +378,38 @@ mod tests {
             Field::new("age", DataType::Int32, true),
             Field::new("big", DataType::Int64, true),
         ]));
-        let plan = SqlPlan::build("select age + 1 as a, big + 1 as b, 1 as c, 3000000000 as d from t", schema, Some("t")).unwrap();
-        let types: Vec<DataType> = plan.output.fields().iter().map(|f| f.data_type().clone()).collect();
-        assert_eq!(types, vec![DataType::Int32, DataType::Int64, DataType::Int32, DataType::Int64]);
+        let plan = SqlPlan::build(
+            "select age + 1 as a, big + 1 as b, 1 as c, 3000000000 as d from t",
+            schema,
+            Some("t"),
+        )
+        .unwrap();
+        let types: Vec<DataType> = plan
+            .output
+            .fields()
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
+        assert_eq!(
+            types,
+            vec![
+                DataType::Int32,
+                DataType::Int64,
+                DataType::Int32,
+                DataType::Int64
+            ]
+        );
     }
 
     #[test]
     fn star_and_type_coercion() {
         let b = input();
-        let plan = SqlPlan::build("select *, id + 1.5 as x from t where name like 'c%'", b.records.schema(), Some("t")).unwrap();
+        let plan = SqlPlan::build(
+            "select *, id + 1.5 as x from t where name like 'c%'",
+            b.records.schema(),
+            Some("t"),
+        )
+        .unwrap();
         let out = plan.apply(b).unwrap();
         assert_eq!(out.records.num_columns(), 4);
         assert_eq!(out.num_rows(), 1);
@@ -342,11 +418,21 @@ mod tests {
     #[test]
     fn unsupported_and_wrong_queries_are_explained() {
         let s = input().records.schema();
-        let e = |q: &str| SqlPlan::build(q, s.clone(), Some("fake")).err().unwrap().to_string();
-        assert!(e("select id from other").contains("reads table 'other' but this transform's input is 'fake'"));
+        let e = |q: &str| {
+            SqlPlan::build(q, s.clone(), Some("fake"))
+                .err()
+                .unwrap()
+                .to_string()
+        };
+        assert!(e("select id from other")
+            .contains("reads table 'other' but this transform's input is 'fake'"));
         assert!(e("select count(*) from fake").contains("GROUP BY and aggregate"));
         assert!(e("select id from fake order by id").contains("ORDER BY"));
-        assert!(e("select nope from fake").contains("nope"), "{}", e("select nope from fake"));
+        assert!(
+            e("select nope from fake").contains("nope"),
+            "{}",
+            e("select nope from fake")
+        );
         assert!(e("selec id from fake").contains("not valid SQL"));
         assert!(e("select a.id from fake a join fake b on a.id = b.id").contains("joins"));
     }

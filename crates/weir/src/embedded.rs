@@ -32,7 +32,11 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Result<PreparedJob, ConfigE
 }
 
 /// Validates job text and prepares every operator.
-pub fn load_text(text: &str, format: Format, opts: &LoadOptions) -> Result<PreparedJob, ConfigErrors> {
+pub fn load_text(
+    text: &str,
+    format: Format,
+    opts: &LoadOptions,
+) -> Result<PreparedJob, ConfigErrors> {
     let vars = Variables {
         values: opts.variables.clone(),
         use_env: opts.use_env,
@@ -52,6 +56,8 @@ pub struct VertexReport {
     pub name: String,
     pub parallelism: usize,
     pub io: IoSnapshot,
+    /// Each chained operator's name and I/O, head first.
+    pub operators: Vec<(String, IoSnapshot)>,
 }
 
 /// How a job run went.
@@ -73,6 +79,17 @@ pub fn vertex_reports(job: &PreparedJob, metrics: &JobMetrics) -> Vec<VertexRepo
             name: v.name.clone(),
             parallelism: v.parallelism,
             io: metrics.vertex_io(v.index),
+            operators: v
+                .chain
+                .iter()
+                .enumerate()
+                .map(|(pos, &op)| {
+                    (
+                        job.graph.operators[op].display_name(),
+                        metrics.operator_io(v.index, pos),
+                    )
+                })
+                .collect(),
         })
         .collect()
 }

@@ -101,7 +101,13 @@ fn all_problems_of_a_file_are_reported_at_once() {
     let errors = common::load(&text).err().expect("invalid");
     let message = errors.to_string();
     assert!(errors.0.len() >= 4, "{message}");
-    for f in ["FakeSorce", "'row.num' must be an integer", "missing required option 'query'", "'nowhere'", "'missing'"] {
+    for f in [
+        "FakeSorce",
+        "'row.num' must be an integer",
+        "missing required option 'query'",
+        "'nowhere'",
+        "'missing'",
+    ] {
         assert!(message.contains(f), "expected {f:?} in:\n{message}");
     }
 }

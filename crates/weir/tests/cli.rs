@@ -20,20 +20,45 @@ fn a_good_job_exits_zero_with_a_summary() {
         "job.conf",
         "source { FakeSource { row.num = ${N}, schema = { fields { id = int } } } }\nsink { Console {} }\n",
     );
-    let out = weir().arg("run").arg(&job).args(["-p", "3", "-i", "N=4"]).output().unwrap();
+    let out = weir()
+        .arg("run")
+        .arg(&job)
+        .args(["-p", "3", "-i", "N=4"])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("FINISHED"), "{stderr}");
-    assert!(stderr.contains("(parallelism 3): rows in 0, rows out 12"), "{stderr}");
-    assert_eq!(stdout.lines().filter(|l| l.starts_with("subtaskIndex=")).count(), 12, "{stdout}");
-    assert_eq!(stdout.lines().filter(|l| l.starts_with("output rowType: id<INT>")).count(), 3);
+    assert!(
+        stderr.contains("(parallelism 3): rows in 0, rows out 12"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.starts_with("subtaskIndex="))
+            .count(),
+        12,
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.starts_with("output rowType: id<INT>"))
+            .count(),
+        3
+    );
 }
 
 #[test]
 fn an_invalid_job_exits_two_and_lists_its_problems() {
     let dir = tempfile::tempdir().unwrap();
-    let job = write(dir.path(), "bad.conf", "source { FakeSorce { } }\nsink { Consol {} }\n");
+    let job = write(
+        dir.path(),
+        "bad.conf",
+        "source { FakeSorce { } }\nsink { Consol {} }\n",
+    );
     let out = weir().arg("run").arg(&job).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
@@ -41,11 +66,20 @@ fn an_invalid_job_exits_two_and_lists_its_problems() {
     assert!(stderr.contains("did you mean 'FakeSource'?"), "{stderr}");
     assert!(stderr.contains("did you mean 'Console'?"), "{stderr}");
 
-    let out = weir().arg("run").arg(dir.path().join("missing.conf")).output().unwrap();
+    let out = weir()
+        .arg("run")
+        .arg(dir.path().join("missing.conf"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read job file"));
 
-    let out = weir().arg("run").arg(&job).args(["-i", "novalue"]).output().unwrap();
+    let out = weir()
+        .arg("run")
+        .arg(&job)
+        .args(["-i", "novalue"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("-i expects NAME=VALUE"));
 }
@@ -63,5 +97,8 @@ fn a_failing_job_exits_one_with_its_root_cause() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("FAILED"), "{stderr}");
-    assert!(stderr.contains("assertion failed: MIN_ROW 5, but the sink received 3 rows"), "{stderr}");
+    assert!(
+        stderr.contains("assertion failed: MIN_ROW 5, but the sink received 3 rows"),
+        "{stderr}"
+    );
 }

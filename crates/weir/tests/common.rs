@@ -12,7 +12,11 @@ pub fn load(text: &str) -> Result<PreparedJob, ConfigErrors> {
     embedded::load_text(text, Format::Hocon, &LoadOptions::default())
 }
 
-pub fn load_with(text: &str, format: Format, parallelism: Option<usize>) -> Result<PreparedJob, ConfigErrors> {
+pub fn load_with(
+    text: &str,
+    format: Format,
+    parallelism: Option<usize>,
+) -> Result<PreparedJob, ConfigErrors> {
     embedded::load_text(
         text,
         format,
@@ -24,9 +28,12 @@ pub fn load_with(text: &str, format: Format, parallelism: Option<usize>) -> Resu
 }
 
 pub async fn run(job: &PreparedJob) -> JobReport {
-    tokio::time::timeout(Duration::from_secs(60), embedded::run(job, Duration::from_millis(50), |_| {}, |_, _| {}))
-        .await
-        .expect("job did not end within 60 s")
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        embedded::run(job, Duration::from_millis(50), |_| {}, |_, _| {}),
+    )
+    .await
+    .expect("job did not end within 60 s")
 }
 
 pub async fn run_text(text: &str) -> JobReport {
@@ -50,7 +57,12 @@ pub fn output_lines(dir: &std::path::Path) -> Vec<String> {
             if p.is_dir() {
                 stack.push(p);
             } else if !name.starts_with('.') {
-                lines.extend(std::fs::read_to_string(&p).unwrap().lines().map(str::to_string));
+                lines.extend(
+                    std::fs::read_to_string(&p)
+                        .unwrap()
+                        .lines()
+                        .map(str::to_string),
+                );
             }
         }
     }
@@ -63,7 +75,9 @@ pub fn hidden_files(dir: &std::path::Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let p = entry.path();
             if p.is_dir() {

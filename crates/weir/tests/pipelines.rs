@@ -9,12 +9,24 @@ use weir_pipeline::Format;
 
 #[tokio::test]
 async fn seatunnel_assert_examples_pass_their_own_assertions() {
-    for name in ["sql_transform.conf", "filter_transform.conf", "field_mapper_transform.conf"] {
+    for name in [
+        "sql_transform.conf",
+        "filter_transform.conf",
+        "field_mapper_transform.conf",
+    ] {
         let text = std::fs::read_to_string(seatunnel_examples().join(name)).unwrap();
         let report = run_text(&text).await;
-        assert_eq!(report.status, JobStatus::Finished, "{name}: {:?}", report.error);
+        assert_eq!(
+            report.status,
+            JobStatus::Finished,
+            "{name}: {:?}",
+            report.error
+        );
         let rows_to_sink = report.vertices[0].io.records_out;
-        assert_eq!(rows_to_sink, 100, "{name}: FakeSource row.num = 100 must reach the Assert sink");
+        assert_eq!(
+            rows_to_sink, 100,
+            "{name}: FakeSource row.num = 100 must reach the Assert sink"
+        );
     }
 }
 
@@ -31,14 +43,21 @@ async fn every_reference_example_runs_or_names_what_weir_lacks() {
         // Keep the examples' sink output inside the test's directory.
         let text = std::fs::read_to_string(entry.path())
             .unwrap()
-            .replace("/tmp/seatunnel/text", &out.path().join("text").to_string_lossy())
-            .replace("/tmp/hive/warehouse/test1", &out.path().join("hive").to_string_lossy());
+            .replace(
+                "/tmp/seatunnel/text",
+                &out.path().join("text").to_string_lossy(),
+            )
+            .replace(
+                "/tmp/hive/warehouse/test1",
+                &out.path().join("hive").to_string_lossy(),
+            );
         let format = Format::from_path(&name);
         match load_with(&text, format, None) {
             Err(e) => {
                 assert_eq!(name, "fake_to_inmemory.json", "{name} should be valid: {e}");
                 assert!(
-                    e.to_string().contains("unknown plugin 'InMemory' in sink[0]"),
+                    e.to_string()
+                        .contains("unknown plugin 'InMemory' in sink[0]"),
                     "{e}"
                 );
             }
@@ -56,13 +75,23 @@ async fn every_reference_example_runs_or_names_what_weir_lacks() {
                     |_, _| {},
                 )
                 .await;
-                assert_eq!(report.status, JobStatus::Canceled, "{name}: {:?}", report.error);
+                assert_eq!(
+                    report.status,
+                    JobStatus::Canceled,
+                    "{name}: {:?}",
+                    report.error
+                );
                 let produced: u64 = report.vertices.iter().map(|v| v.io.records_out).sum();
                 assert!(produced > 0, "{name} produced nothing");
             }
             Ok(job) => {
                 let report = run(&job).await;
-                assert_eq!(report.status, JobStatus::Finished, "{name}: {:?}", report.error);
+                assert_eq!(
+                    report.status,
+                    JobStatus::Finished,
+                    "{name}: {:?}",
+                    report.error
+                );
             }
         }
     }
@@ -73,9 +102,16 @@ async fn every_reference_example_runs_or_names_what_weir_lacks() {
 
 #[tokio::test]
 async fn multi_table_example_counts_every_row_kind() {
-    let text = std::fs::read_to_string(seatunnel_examples().join("batch_fake_multi_table_to_console.conf")).unwrap();
+    let text = std::fs::read_to_string(
+        seatunnel_examples().join("batch_fake_multi_table_to_console.conf"),
+    )
+    .unwrap();
     let job = load(&text).unwrap();
-    assert_eq!(job.graph.vertices.len(), 2, "two independent source -> sink chains");
+    assert_eq!(
+        job.graph.vertices.len(),
+        2,
+        "two independent source -> sink chains"
+    );
     let report = run(&job).await;
     assert_eq!(report.status, JobStatus::Finished);
     let rows: Vec<u64> = report.vertices.iter().map(|v| v.io.records_out).collect();
@@ -123,11 +159,25 @@ async fn local_file_output_is_exactly_the_transformed_rows() {
     for (format, want) in expectations {
         let out = dir.path().join(format);
         let report = run_text(&literal_rows_job(&out, format)).await;
-        assert_eq!(report.status, JobStatus::Finished, "{format}: {:?}", report.error);
+        assert_eq!(
+            report.status,
+            JobStatus::Finished,
+            "{format}: {:?}",
+            report.error
+        );
         assert_eq!(output_lines(&out), want, "{format}");
-        let file = std::fs::read_dir(&out).unwrap().next().unwrap().unwrap().file_name();
+        let file = std::fs::read_dir(&out)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .file_name();
         let file = file.to_string_lossy();
-        assert!(file.starts_with("T_") && file.ends_with(if format == "text" { ".txt" } else { format }), "{file}");
+        assert!(
+            file.starts_with("T_")
+                && file.ends_with(if format == "text" { ".txt" } else { format }),
+            "{file}"
+        );
     }
 }
 
@@ -181,7 +231,10 @@ async fn parallelism_one_and_four_yield_the_same_rows() {
         assert!(job.graph.vertices.iter().all(|v| v.parallelism == p));
         let report = run(&job).await;
         assert_eq!(report.status, JobStatus::Finished, "{:?}", report.error);
-        assert_eq!(report.vertices[0].io.records_out as usize, output_lines(&out).len());
+        assert_eq!(
+            report.vertices[0].io.records_out as usize,
+            output_lines(&out).len()
+        );
         let files = std::fs::read_dir(&out).unwrap().count();
         assert_eq!(files, p, "one file per sink subtask");
         results.insert(p, output_lines(&out));
@@ -247,7 +300,11 @@ sink {{ LocalFile {{ plugin_input = "f", path = "{}", file_format_type = "json" 
         out.display()
     );
     let job = load(&text).unwrap();
-    assert_eq!(job.graph.vertices.len(), 1, "everything chains at equal parallelism");
+    assert_eq!(
+        job.graph.vertices.len(),
+        1,
+        "everything chains at equal parallelism"
+    );
     let report = run(&job).await;
     assert_eq!(report.status, JobStatus::Finished, "{:?}", report.error);
     assert_eq!(output_lines(&out), vec![r#"{"f":"b"}"#, r#"{"f":"e"}"#]);
@@ -268,8 +325,16 @@ sink {{ Console {{ log.print.data = false }} }}
     let report = run_text(&text).await;
     assert_eq!(report.status, JobStatus::Failed);
     let error = report.error.expect("a failed job keeps its error");
-    assert_eq!(error.location.as_deref(), Some("Source: LocalFile -> Sink: Console (1/1)"));
-    assert!(error.to_string().contains("column 'id' holds a value that is not Int32"), "{error}");
+    assert_eq!(
+        error.location.as_deref(),
+        Some("Source: LocalFile -> Sink: Console (1/1)")
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("column 'id' holds a value that is not Int32"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -285,7 +350,10 @@ sink { Assert { rules {
     .await;
     assert_eq!(report.status, JobStatus::Failed);
     let msg = report.error.unwrap().to_string();
-    assert!(msg.contains("MAX_ROW 10, but the sink received 20 rows"), "{msg}");
+    assert!(
+        msg.contains("MAX_ROW 10, but the sink received 20 rows"),
+        "{msg}"
+    );
 
     let report = run_text(
         r#"
@@ -295,7 +363,11 @@ sink { Assert { rules { field_rules = [{ field_name = name, field_type = string,
     )
     .await;
     assert_eq!(report.status, JobStatus::Failed);
-    assert!(report.error.unwrap().to_string().contains("rule MAX_LENGTH 2 violated"));
+    assert!(report
+        .error
+        .unwrap()
+        .to_string()
+        .contains("rule MAX_LENGTH 2 violated"));
 }
 
 #[tokio::test]
@@ -307,7 +379,11 @@ source { FakeSource { row.num = ${ROWS}, schema = { fields { id = int } } } }
 sink { LocalFile { path = "${OUT}", file_format_type = "${FMT:csv}" } }
 "#;
     let opts = weir::embedded::LoadOptions {
-        variables: [("ROWS".to_string(), "7".to_string()), ("OUT".to_string(), out.display().to_string())].into(),
+        variables: [
+            ("ROWS".to_string(), "7".to_string()),
+            ("OUT".to_string(), out.display().to_string()),
+        ]
+        .into(),
         ..Default::default()
     };
     let job = weir::embedded::load_text(text, Format::Hocon, &opts).unwrap();

@@ -48,31 +48,46 @@ impl SinkFactory for AssertSinkFactory {
         }
     }
 
-    fn prepare(&self, o: &Options, input: SchemaRef, _ctx: &PrepareContext) -> WeirResult<Arc<dyn PreparedSink>> {
-        let rules = o.object("rules").map_err(WeirError::new)?.cloned().unwrap_or_default();
+    fn prepare(
+        &self,
+        o: &Options,
+        input: SchemaRef,
+        _ctx: &PrepareContext,
+    ) -> WeirResult<Arc<dyn PreparedSink>> {
+        let rules = o
+            .object("rules")
+            .map_err(WeirError::new)?
+            .cloned()
+            .unwrap_or_default();
         let mut min_rows = None;
         let mut max_rows = None;
         if let Some(row_rules) = rules.get("row_rules") {
-            let list = row_rules.as_array().ok_or_else(|| WeirError::new("'rules.row_rules' must be a list"))?;
+            let list = row_rules
+                .as_array()
+                .ok_or_else(|| WeirError::new("'rules.row_rules' must be a list"))?;
             for (i, r) in list.iter().enumerate() {
                 let ty = r.get("rule_type").and_then(as_string).unwrap_or_default();
                 let value = r.get("rule_value").and_then(as_i64).ok_or_else(|| {
-                    WeirError::new(format!("rules.row_rules[{i}] needs an integer 'rule_value'"))
+                    WeirError::new(format!(
+                        "rules.row_rules[{i}] needs an integer 'rule_value'"
+                    ))
                 })?;
                 match ty.to_ascii_uppercase().as_str() {
                     "MIN_ROW" => min_rows = Some(value as u64),
                     "MAX_ROW" => max_rows = Some(value as u64),
                     other => {
                         return Err(WeirError::new(format!(
-                            "rules.row_rules[{i}]: unknown rule_type '{other}'; use MIN_ROW or MAX_ROW"
-                        )))
+                        "rules.row_rules[{i}]: unknown rule_type '{other}'; use MIN_ROW or MAX_ROW"
+                    )))
                     }
                 }
             }
         }
         let mut checks = Vec::new();
         if let Some(field_rules) = rules.get("field_rules") {
-            let list = field_rules.as_array().ok_or_else(|| WeirError::new("'rules.field_rules' must be a list"))?;
+            let list = field_rules
+                .as_array()
+                .ok_or_else(|| WeirError::new("'rules.field_rules' must be a list"))?;
             for (i, fr) in list.iter().enumerate() {
                 checks.push(read_field_rule(i, fr, &input)?);
             }
@@ -97,11 +112,15 @@ fn read_field_rule(i: usize, fr: &Value, input: &SchemaRef) -> WeirResult<FieldC
         .ok_or_else(|| WeirError::new(format!("{at} needs a 'field_name'")))?;
     let column = input.index_of(&field).map_err(|_| {
         let names: Vec<&str> = input.fields().iter().map(|f| f.name().as_str()).collect();
-        WeirError::new(format!("{at}: field '{field}' is not in the input; it has: {}", names.join(", ")))
+        WeirError::new(format!(
+            "{at}: field '{field}' is not in the input; it has: {}",
+            names.join(", ")
+        ))
     })?;
     if let Some(ty) = fr.get("field_type") {
         // SeaTunnel accepts a type keyword here; compare by meaning, not spelling.
-        let want = parse_type_value(ty).map_err(|e| WeirError::new(format!("{at}.field_type: {}", e.0)))?;
+        let want = parse_type_value(ty)
+            .map_err(|e| WeirError::new(format!("{at}.field_type: {}", e.0)))?;
         let have = input.field(column).data_type();
         if !same_type(&want, have) {
             return Err(WeirError::new(format!(
@@ -114,11 +133,17 @@ fn read_field_rule(i: usize, fr: &Value, input: &SchemaRef) -> WeirResult<FieldC
     let mut rules = Vec::new();
     if let Some(values) = fr.get("field_value").and_then(Value::as_array) {
         for (j, r) in values.iter().enumerate() {
-            let ty = r.get("rule_type").and_then(as_string).unwrap_or_default().to_ascii_uppercase();
+            let ty = r
+                .get("rule_type")
+                .and_then(as_string)
+                .unwrap_or_default()
+                .to_ascii_uppercase();
             let num = || {
-                r.get("rule_value")
-                    .and_then(as_f64)
-                    .ok_or_else(|| WeirError::new(format!("{at}.field_value[{j}] ({ty}) needs a numeric 'rule_value'")))
+                r.get("rule_value").and_then(as_f64).ok_or_else(|| {
+                    WeirError::new(format!(
+                        "{at}.field_value[{j}] ({ty}) needs a numeric 'rule_value'"
+                    ))
+                })
             };
             rules.push(match ty.as_str() {
                 "NOT_NULL" => FieldRule::NotNull,
@@ -136,14 +161,20 @@ fn read_field_rule(i: usize, fr: &Value, input: &SchemaRef) -> WeirResult<FieldC
             });
         }
     }
-    Ok(FieldCheck { field, column, rules })
+    Ok(FieldCheck {
+        field,
+        column,
+        rules,
+    })
 }
 
 fn same_type(want: &DataType, have: &DataType) -> bool {
     match (want, have) {
         (DataType::Decimal128(..), DataType::Decimal128(..)) => true,
         (DataType::Timestamp(..), DataType::Timestamp(..)) => true,
-        (DataType::Time64(_) | DataType::Time32(_), DataType::Time64(_) | DataType::Time32(_)) => true,
+        (DataType::Time64(_) | DataType::Time32(_), DataType::Time64(_) | DataType::Time32(_)) => {
+            true
+        }
         (DataType::Utf8, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) => true,
         _ => want == have,
     }
@@ -208,8 +239,12 @@ fn check_column(check: &FieldCheck, col: &ArrayRef) -> WeirResult<()> {
                 }
             }
             FieldRule::Min(_) | FieldRule::Max(_) => {
-                let numbers = cast(col.as_ref(), &DataType::Float64)
-                    .map_err(|_| WeirError::new(format!("rule MIN/MAX needs a numeric field, '{}' is not", check.field)))?;
+                let numbers = cast(col.as_ref(), &DataType::Float64).map_err(|_| {
+                    WeirError::new(format!(
+                        "rule MIN/MAX needs a numeric field, '{}' is not",
+                        check.field
+                    ))
+                })?;
                 let numbers = numbers.as_primitive::<Float64Type>();
                 for (row, v) in numbers.iter().enumerate() {
                     let Some(v) = v else { continue };
@@ -221,14 +256,22 @@ fn check_column(check: &FieldCheck, col: &ArrayRef) -> WeirResult<()> {
                 }
             }
             FieldRule::MinLength(n) | FieldRule::MaxLength(n) => {
-                let text = cast(col.as_ref(), &DataType::Utf8)
-                    .map_err(|_| WeirError::new(format!("rule MIN_LENGTH/MAX_LENGTH needs a string field, '{}' is not", check.field)))?;
+                let text = cast(col.as_ref(), &DataType::Utf8).map_err(|_| {
+                    WeirError::new(format!(
+                        "rule MIN_LENGTH/MAX_LENGTH needs a string field, '{}' is not",
+                        check.field
+                    ))
+                })?;
                 for (row, v) in text.as_string::<i32>().iter().enumerate() {
                     let Some(v) = v else { continue };
                     let len = v.chars().count();
                     match rule {
-                        FieldRule::MinLength(_) if len < *n => return fail(&format!("MIN_LENGTH {n}"), row),
-                        FieldRule::MaxLength(_) if len > *n => return fail(&format!("MAX_LENGTH {n}"), row),
+                        FieldRule::MinLength(_) if len < *n => {
+                            return fail(&format!("MIN_LENGTH {n}"), row)
+                        }
+                        FieldRule::MaxLength(_) if len > *n => {
+                            return fail(&format!("MAX_LENGTH {n}"), row)
+                        }
                         _ => {}
                     }
                 }
@@ -249,7 +292,9 @@ impl SinkWriter for AssertWriter {
         for check in self.checks.iter() {
             check_column(check, batch.records.column(check.column))?;
         }
-        self.shared.rows.fetch_add(batch.num_rows() as u64, Ordering::SeqCst);
+        self.shared
+            .rows
+            .fetch_add(batch.num_rows() as u64, Ordering::SeqCst);
         Ok(())
     }
 
@@ -261,12 +306,16 @@ impl SinkWriter for AssertWriter {
         let rows = self.shared.rows.load(Ordering::SeqCst);
         if let Some(min) = self.min_rows {
             if rows < min {
-                return Err(WeirError::new(format!("assertion failed: MIN_ROW {min}, but the sink received {rows} rows")));
+                return Err(WeirError::new(format!(
+                    "assertion failed: MIN_ROW {min}, but the sink received {rows} rows"
+                )));
             }
         }
         if let Some(max) = self.max_rows {
             if rows > max {
-                return Err(WeirError::new(format!("assertion failed: MAX_ROW {max}, but the sink received {rows} rows")));
+                return Err(WeirError::new(format!(
+                    "assertion failed: MAX_ROW {max}, but the sink received {rows} rows"
+                )));
             }
         }
         Ok(())

@@ -25,7 +25,12 @@ impl SinkFactory for BlackholeSinkFactory {
         true
     }
 
-    fn prepare(&self, _o: &Options, _input: SchemaRef, _ctx: &PrepareContext) -> WeirResult<Arc<dyn PreparedSink>> {
+    fn prepare(
+        &self,
+        _o: &Options,
+        _input: SchemaRef,
+        _ctx: &PrepareContext,
+    ) -> WeirResult<Arc<dyn PreparedSink>> {
         Ok(Arc::new(Blackhole))
     }
 }

@@ -34,13 +34,28 @@ impl SinkFactory for ConsoleSinkFactory {
         true
     }
 
-    fn prepare(&self, o: &Options, input: SchemaRef, ctx: &PrepareContext) -> WeirResult<Arc<dyn PreparedSink>> {
-        let print = o.bool("log.print.data").map_err(WeirError::new)?.unwrap_or(true);
-        let delay = o.i64("log.print.delay.ms").map_err(WeirError::new)?.unwrap_or(0).max(0) as u64;
+    fn prepare(
+        &self,
+        o: &Options,
+        input: SchemaRef,
+        ctx: &PrepareContext,
+    ) -> WeirResult<Arc<dyn PreparedSink>> {
+        let print = o
+            .bool("log.print.data")
+            .map_err(WeirError::new)?
+            .unwrap_or(true);
+        let delay = o
+            .i64("log.print.delay.ms")
+            .map_err(WeirError::new)?
+            .unwrap_or(0)
+            .max(0) as u64;
         Ok(Arc::new(PreparedConsole {
             print,
             delay: Duration::from_millis(delay),
-            table: ctx.input_table.clone().unwrap_or_else(|| "default.default.default".into()),
+            table: ctx
+                .input_table
+                .clone()
+                .unwrap_or_else(|| "default.default.default".into()),
             schema: input,
         }))
     }
@@ -83,7 +98,12 @@ struct ConsoleWriter {
 }
 
 /// Renders rows the way SeaTunnel's Console sink prints them.
-pub fn render_rows(batch: &Batch, subtask: usize, first_row_index: u64, table: &str) -> WeirResult<String> {
+pub fn render_rows(
+    batch: &Batch,
+    subtask: usize,
+    first_row_index: u64,
+    table: &str,
+) -> WeirResult<String> {
     let opts = FormatOptions::default().with_null("null");
     let formatters = batch
         .records

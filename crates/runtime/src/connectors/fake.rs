@@ -8,7 +8,9 @@
 //! Arrow buffers.
 
 use crate::batch::{Batch, RowKind};
-use crate::operator::{PrepareContext, PreparedSource, SourceEvent, SourceFactory, SourceReader, SubtaskContext};
+use crate::operator::{
+    PrepareContext, PreparedSource, SourceEvent, SourceFactory, SourceReader, SubtaskContext,
+};
 use crate::values::{rows_to_batch, values_to_array};
 use arrow::array::*;
 use arrow::buffer::{NullBuffer, OffsetBuffer};
@@ -22,7 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weir_core::{WeirError, WeirResult};
 use weir_pipeline::types::parse_schema;
-use weir_pipeline::{Options, OptionSpec, OptionType, PluginKind, PluginSpec};
+use weir_pipeline::{OptionSpec, OptionType, Options, PluginKind, PluginSpec};
 
 /// Rows per generated batch unless `batch.size` says otherwise.
 const DEFAULT_BATCH_SIZE: usize = 8192;
@@ -51,8 +53,16 @@ impl SourceFactory for FakeSourceFactory {
                 OptionSpec::optional("batch.size", Int),
             ],
             option_prefixes: vec![
-                "string.", "tinyint.", "smallint.", "int.", "bigint.", "float.", "double.", "date.",
-                "time.", "timestamp.",
+                "string.",
+                "tinyint.",
+                "smallint.",
+                "int.",
+                "bigint.",
+                "float.",
+                "double.",
+                "date.",
+                "time.",
+                "timestamp.",
             ],
             ignored_options: vec!["table-names", "vector.dimension", "binary.vector.dimension"],
         }
@@ -61,15 +71,24 @@ impl SourceFactory for FakeSourceFactory {
     fn prepare(&self, o: &Options, _ctx: &PrepareContext) -> WeirResult<Arc<dyn PreparedSource>> {
         let e = |m: String| WeirError::new(m);
         if o.contains("tables_configs") {
-            return Err(WeirError::new("multi-table FakeSource ('tables_configs') is not supported by weir")
-                .with_hint("use one FakeSource block per table"));
+            return Err(WeirError::new(
+                "multi-table FakeSource ('tables_configs') is not supported by weir",
+            )
+            .with_hint("use one FakeSource block per table"));
         }
-        let schema_value = o.get("schema").ok_or_else(|| WeirError::new("missing 'schema'"))?;
-        let schema = Arc::new(parse_schema(schema_value).map_err(|t| WeirError::new(format!("bad schema: {}", t.0)))?);
+        let schema_value = o
+            .get("schema")
+            .ok_or_else(|| WeirError::new("missing 'schema'"))?;
+        let schema = Arc::new(
+            parse_schema(schema_value)
+                .map_err(|t| WeirError::new(format!("bad schema: {}", t.0)))?,
+        );
         let positive = |key: &str, default: i64| -> WeirResult<usize> {
             let v = o.i64(key).map_err(e)?.unwrap_or(default);
             if v < 0 {
-                return Err(WeirError::new(format!("option '{key}' must not be negative, found {v}")));
+                return Err(WeirError::new(format!(
+                    "option '{key}' must not be negative, found {v}"
+                )));
             }
             Ok(v as usize)
         };
@@ -87,7 +106,11 @@ impl SourceFactory for FakeSourceFactory {
             literal,
             seed: o.i64("seed").map_err(e)?.map(|s| s as u64),
             unbounded: o.bool("unbounded").map_err(e)?.unwrap_or(false),
-            rows_per_second: o.i64("rows.per.second").map_err(e)?.filter(|r| *r > 0).map(|r| r as u64),
+            rows_per_second: o
+                .i64("rows.per.second")
+                .map_err(e)?
+                .filter(|r| *r > 0)
+                .map(|r| r as u64),
             batch_size: positive("batch.size", DEFAULT_BATCH_SIZE as i64)?.max(1),
             gen: Arc::new(gen),
         }))
@@ -113,7 +136,8 @@ fn read_literal_rows(schema: &SchemaRef, rows: &[Value]) -> WeirResult<Batch> {
         kinds.push(kind);
         values.push(fields.clone());
     }
-    let records = rows_to_batch(schema, &values).map_err(|e| e.context("reading FakeSource 'rows'"))?;
+    let records =
+        rows_to_batch(schema, &values).map_err(|e| e.context("reading FakeSource 'rows'"))?;
     Ok(Batch::with_kinds(records, kinds))
 }
 
@@ -151,15 +175,25 @@ impl GenOptions {
             let mode = o.str(&format!("{name}.fake.mode")).map_err(e)?;
             let template_key = format!("{name}.template");
             if let Some(Value::Array(values)) = o.get(&template_key) {
-                let use_template = mode.as_deref().map(|m| m.eq_ignore_ascii_case("template")).unwrap_or(true);
+                let use_template = mode
+                    .as_deref()
+                    .map(|m| m.eq_ignore_ascii_case("template"))
+                    .unwrap_or(true);
                 if values.is_empty() {
-                    return Err(WeirError::new(format!("option '{template_key}' is an empty list")));
+                    return Err(WeirError::new(format!(
+                        "option '{template_key}' is an empty list"
+                    )));
                 }
                 if use_template {
-                    let arr = values_to_array(&dt, values).map_err(|err| err.context(format!("reading '{template_key}'")))?;
+                    let arr = values_to_array(&dt, values)
+                        .map_err(|err| err.context(format!("reading '{template_key}'")))?;
                     g.templates.push((name.to_string(), arr));
                 }
-            } else if mode.as_deref().map(|m| m.eq_ignore_ascii_case("template")).unwrap_or(false) {
+            } else if mode
+                .as_deref()
+                .map(|m| m.eq_ignore_ascii_case("template"))
+                .unwrap_or(false)
+            {
                 return Err(WeirError::new(format!(
                     "'{name}.fake.mode' is template but '{template_key}' is not set"
                 )));
@@ -170,7 +204,9 @@ impl GenOptions {
                 if min.is_some() || max.is_some() {
                     let (lo, hi) = (min.unwrap_or(0.0), max.unwrap_or(type_max(&dt)));
                     if lo > hi {
-                        return Err(WeirError::new(format!("'{name}.min' ({lo}) is greater than '{name}.max' ({hi})")));
+                        return Err(WeirError::new(format!(
+                            "'{name}.min' ({lo}) is greater than '{name}.max' ({hi})"
+                        )));
                     }
                     g.ranges.push((name.to_string(), lo, hi));
                 }
@@ -188,7 +224,10 @@ impl GenOptions {
     }
 
     fn template(&self, name: &str) -> Option<&ArrayRef> {
-        self.templates.iter().find(|(n, _)| n == name).map(|(_, a)| a)
+        self.templates
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, a)| a)
     }
 }
 
@@ -229,7 +268,13 @@ impl PreparedSource for PreparedFake {
         // Split s of this reader gets row.num / split.num rows, the last one the remainder.
         let base = self.row_num / self.split_num;
         let splits: Vec<usize> = (0..self.split_num)
-            .map(|s| if s + 1 == self.split_num { self.row_num - base * (self.split_num - 1) } else { base })
+            .map(|s| {
+                if s + 1 == self.split_num {
+                    self.row_num - base * (self.split_num - 1)
+                } else {
+                    base
+                }
+            })
             .collect();
         Ok(Box::new(FakeReader {
             schema: self.schema.clone(),
@@ -359,13 +404,18 @@ fn random_string_array(n: usize, len: usize, rng: &mut SmallRng) -> ArrayRef {
 fn pick_from(template: &ArrayRef, n: usize, rng: &mut SmallRng) -> ArrayRef {
     let len = template.len() as u32;
     let idx = UInt32Array::from_iter_values((0..n).map(|_| rng.random_range(0..len)));
-    arrow::compute::take(template.as_ref(), &idx, None).unwrap_or_else(|_| new_null_array(template.data_type(), n))
+    arrow::compute::take(template.as_ref(), &idx, None)
+        .unwrap_or_else(|_| new_null_array(template.data_type(), n))
 }
 
 macro_rules! ints {
     ($arr:ty, $t:ty, $n:expr, $rng:expr, $lo:expr, $hi:expr) => {{
         let (lo, hi) = ($lo as $t, $hi as $t);
-        let values: Vec<$t> = if lo >= hi { vec![lo; $n] } else { (0..$n).map(|_| $rng.random_range(lo..hi)).collect() };
+        let values: Vec<$t> = if lo >= hi {
+            vec![lo; $n]
+        } else {
+            (0..$n).map(|_| $rng.random_range(lo..hi)).collect()
+        };
         Arc::new(<$arr>::from(values)) as ArrayRef
     }};
 }
@@ -387,25 +437,36 @@ fn gen_array(dt: &DataType, n: usize, rng: &mut SmallRng, g: &GenOptions) -> Arr
     let (lo, hi) = g.range(name, dt);
     match dt {
         DataType::Utf8 => random_string_array(n, g.string_length, rng),
-        DataType::Boolean => Arc::new(BooleanArray::from_iter((0..n).map(|_| Some(rng.random::<bool>())))),
+        DataType::Boolean => Arc::new(BooleanArray::from_iter(
+            (0..n).map(|_| Some(rng.random::<bool>())),
+        )),
         DataType::Int8 => ints!(Int8Array, i8, n, rng, lo, hi),
         DataType::Int16 => ints!(Int16Array, i16, n, rng, lo, hi),
         DataType::Int32 => ints!(Int32Array, i32, n, rng, lo, hi),
         DataType::Int64 => ints!(Int64Array, i64, n, rng, lo, hi),
         DataType::Float32 => {
             let (lo, hi) = (lo as f32, hi as f32);
-            Arc::new(Float32Array::from_iter_values((0..n).map(|_| lo + rng.random::<f32>() * (hi - lo))))
+            Arc::new(Float32Array::from_iter_values(
+                (0..n).map(|_| lo + rng.random::<f32>() * (hi - lo)),
+            ))
         }
-        DataType::Float64 => Arc::new(Float64Array::from_iter_values((0..n).map(|_| lo + rng.random::<f64>() * (hi - lo)))),
+        DataType::Float64 => Arc::new(Float64Array::from_iter_values(
+            (0..n).map(|_| lo + rng.random::<f64>() * (hi - lo)),
+        )),
         DataType::Decimal128(p, s) => {
             let int_digits = (*p as i32 - *s as i32).clamp(0, 9) as u32;
             let scale = (*s).clamp(0, 18) as u32;
             let values = (0..n).map(|_| {
                 let int_part = rng.random_range(0..10i128.pow(int_digits).max(1));
                 let frac = rng.random_range(0..10i128.pow(scale).max(1));
-                int_part * 10i128.pow(*s as u32) + frac * 10i128.pow((*s as u32).saturating_sub(scale))
+                int_part * 10i128.pow(*s as u32)
+                    + frac * 10i128.pow((*s as u32).saturating_sub(scale))
             });
-            Arc::new(Decimal128Array::from_iter_values(values).with_precision_and_scale(*p, *s).unwrap_or_else(|_| Decimal128Array::from(vec![0i128; n])))
+            Arc::new(
+                Decimal128Array::from_iter_values(values)
+                    .with_precision_and_scale(*p, *s)
+                    .unwrap_or_else(|_| Decimal128Array::from(vec![0i128; n])),
+            )
         }
         DataType::Binary => {
             let len = g.bytes_length;
@@ -415,13 +476,19 @@ fn gen_array(dt: &DataType, n: usize, rng: &mut SmallRng, g: &GenOptions) -> Arr
             Arc::new(BinaryArray::new(offsets, bytes.into(), None))
         }
         // 2000-01-01 .. 2030-01-01
-        DataType::Date32 => Arc::new(Date32Array::from_iter_values((0..n).map(|_| rng.random_range(10957..21915)))),
-        DataType::Time64(TimeUnit::Microsecond) => {
-            Arc::new(Time64MicrosecondArray::from_iter_values((0..n).map(|_| rng.random_range(0..86_400_000_000i64) / 1_000_000 * 1_000_000)))
-        }
-        DataType::Timestamp(TimeUnit::Microsecond, None) => Arc::new(TimestampMicrosecondArray::from_iter_values(
-            (0..n).map(|_| rng.random_range(946_684_800i64..1_893_456_000) * 1_000_000),
+        DataType::Date32 => Arc::new(Date32Array::from_iter_values(
+            (0..n).map(|_| rng.random_range(10957..21915)),
         )),
+        DataType::Time64(TimeUnit::Microsecond) => {
+            Arc::new(Time64MicrosecondArray::from_iter_values((0..n).map(|_| {
+                rng.random_range(0..86_400_000_000i64) / 1_000_000 * 1_000_000
+            })))
+        }
+        DataType::Timestamp(TimeUnit::Microsecond, None) => {
+            Arc::new(TimestampMicrosecondArray::from_iter_values((0..n).map(
+                |_| rng.random_range(946_684_800i64..1_893_456_000) * 1_000_000,
+            )))
+        }
         DataType::Null => Arc::new(NullArray::new(n)),
         DataType::List(item) => {
             let size = g.array_size;
@@ -438,11 +505,24 @@ fn gen_array(dt: &DataType, n: usize, rng: &mut SmallRng, g: &GenOptions) -> Arr
             let values = gen_array(kv[1].data_type(), n * size, rng, g);
             let entries_arr = StructArray::new(kv.clone(), vec![keys, values], None);
             let offsets = OffsetBuffer::from_lengths(std::iter::repeat_n(size, n));
-            Arc::new(MapArray::new(entries.clone(), offsets, entries_arr, None, *sorted))
+            Arc::new(MapArray::new(
+                entries.clone(),
+                offsets,
+                entries_arr,
+                None,
+                *sorted,
+            ))
         }
         DataType::Struct(fields) => {
-            let children = fields.iter().map(|f| gen_array(f.data_type(), n, rng, g)).collect();
-            Arc::new(StructArray::new(fields.clone(), children, None::<NullBuffer>))
+            let children = fields
+                .iter()
+                .map(|f| gen_array(f.data_type(), n, rng, g))
+                .collect();
+            Arc::new(StructArray::new(
+                fields.clone(),
+                children,
+                None::<NullBuffer>,
+            ))
         }
         other => new_null_array(other, n),
     }
@@ -456,7 +536,9 @@ mod tests {
     use weir_pipeline::JobMode;
 
     fn prepare(options: Value) -> WeirResult<Arc<dyn PreparedSource>> {
-        let Value::Object(map) = options else { unreachable!() };
+        let Value::Object(map) = options else {
+            unreachable!()
+        };
         let ctx = PrepareContext {
             job_id: JobId(1),
             job_name: "t".into(),
@@ -469,7 +551,12 @@ mod tests {
     }
 
     async fn drain(src: &Arc<dyn PreparedSource>, index: usize) -> Vec<Batch> {
-        let mut reader = src.create_reader(SubtaskContext { index, parallelism: 2 }).unwrap();
+        let mut reader = src
+            .create_reader(SubtaskContext {
+                index,
+                parallelism: 2,
+            })
+            .unwrap();
         let mut out = Vec::new();
         loop {
             match reader.next().await.unwrap() {
@@ -494,7 +581,12 @@ mod tests {
         assert_eq!(rows, 10);
         let b = &drain(&src, 1).await[0];
         assert_eq!(b.records.num_columns(), 17);
-        let strings = b.records.column(2).as_any().downcast_ref::<StringArray>().unwrap();
+        let strings = b
+            .records
+            .column(2)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
         assert_eq!(strings.value(0).len(), 5);
     }
 
@@ -530,19 +622,33 @@ mod tests {
         }))
         .unwrap();
         let b = &drain(&src, 0).await[0];
-        let ints = b.records.column(0).as_any().downcast_ref::<Int32Array>().unwrap();
+        let ints = b
+            .records
+            .column(0)
+            .as_any()
+            .downcast_ref::<Int32Array>()
+            .unwrap();
         assert!(ints.values().iter().all(|v| (10..20).contains(v)));
-        let s = b.records.column(1).as_any().downcast_ref::<StringArray>().unwrap();
+        let s = b
+            .records
+            .column(1)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
         assert!(s.iter().all(|v| matches!(v, Some("x") | Some("y"))));
     }
 
     #[test]
     fn bad_options_are_explained() {
-        let e = prepare(json!({"schema": {"fields": {"i": "integr"}}})).err().unwrap();
+        let e = prepare(json!({"schema": {"fields": {"i": "integr"}}}))
+            .err()
+            .unwrap();
         assert!(e.message.contains("unknown type 'integr'"), "{}", e.message);
         let e = prepare(json!({"schema": {"fields": {"i": "int"}}, "rows": [{"kind": "UPSERT", "fields": [1]}]})).err().unwrap();
         assert!(e.message.contains("rows[0].kind"), "{}", e.message);
-        let e = prepare(json!({"schema": {"fields": {"i": "int"}}, "int.min": 5, "int.max": 1})).err().unwrap();
+        let e = prepare(json!({"schema": {"fields": {"i": "int"}}, "int.min": 5, "int.max": 1}))
+            .err()
+            .unwrap();
         assert!(e.message.contains("greater than"), "{}", e.message);
     }
 }

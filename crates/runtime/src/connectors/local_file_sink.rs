@@ -49,40 +49,72 @@ impl SinkFactory for LocalFileSinkFactory {
             ],
             option_prefixes: vec![],
             ignored_options: vec![
-                "tmp_path", "compress_codec", "encoding", "schema_save_mode", "data_save_mode",
-                "save_mode", "single_file_mode", "create_empty_file_when_no_data",
+                "tmp_path",
+                "compress_codec",
+                "encoding",
+                "schema_save_mode",
+                "data_save_mode",
+                "save_mode",
+                "single_file_mode",
+                "create_empty_file_when_no_data",
             ],
         }
     }
 
-    fn prepare(&self, o: &Options, input: SchemaRef, ctx: &PrepareContext) -> WeirResult<Arc<dyn PreparedSink>> {
+    fn prepare(
+        &self,
+        o: &Options,
+        input: SchemaRef,
+        ctx: &PrepareContext,
+    ) -> WeirResult<Arc<dyn PreparedSink>> {
         let e = WeirError::new;
         let dir = PathBuf::from(o.str("path").map_err(e)?.unwrap_or_default());
         if dir.as_os_str().is_empty() {
-            return Err(WeirError::new("option 'path' is empty").with_hint("name the output directory"));
+            return Err(
+                WeirError::new("option 'path' is empty").with_hint("name the output directory")
+            );
         }
-        let format = FileFormat::parse(&o.str("file_format_type").map_err(e)?.unwrap_or_else(|| "csv".into()))?;
+        let format = FileFormat::parse(
+            &o.str("file_format_type")
+                .map_err(e)?
+                .unwrap_or_else(|| "csv".into()),
+        )?;
         let columns: Vec<usize> = match o.str_list("sink_columns").map_err(e)? {
             Some(cols) => cols
                 .iter()
-                .map(|c| input.index_of(c).map_err(|_| WeirError::new(format!("sink_columns: '{c}' is not in the input"))))
+                .map(|c| {
+                    input.index_of(c).map_err(|_| {
+                        WeirError::new(format!("sink_columns: '{c}' is not in the input"))
+                    })
+                })
                 .collect::<WeirResult<_>>()?,
             None => (0..input.fields().len()).collect(),
         };
         let partition_by: Vec<usize> = match o.str_list("partition_by").map_err(e)? {
             Some(cols) => cols
                 .iter()
-                .map(|c| input.index_of(c).map_err(|_| WeirError::new(format!("partition_by: '{c}' is not in the input"))))
+                .map(|c| {
+                    input.index_of(c).map_err(|_| {
+                        WeirError::new(format!("partition_by: '{c}' is not in the input"))
+                    })
+                })
                 .collect::<WeirResult<_>>()?,
             None => Vec::new(),
         };
-        let keep_partition_fields = o.bool("is_partition_field_write_in_file").map_err(e)?.unwrap_or(false);
+        let keep_partition_fields = o
+            .bool("is_partition_field_write_in_file")
+            .map_err(e)?
+            .unwrap_or(false);
         let written: Vec<usize> = columns
             .into_iter()
             .filter(|c| keep_partition_fields || !partition_by.contains(c))
             .collect();
         if format == FileFormat::Csv {
-            if let Some(f) = written.iter().map(|&c| input.field(c)).find(|f| f.data_type().is_nested()) {
+            if let Some(f) = written
+                .iter()
+                .map(|&c| input.field(c))
+                .find(|f| f.data_type().is_nested())
+            {
                 return Err(WeirError::new(format!(
                     "csv cannot hold column '{}' of a nested type",
                     f.name()
@@ -90,19 +122,42 @@ impl SinkFactory for LocalFileSinkFactory {
                 .with_hint("write json or parquet, or drop the column with sink_columns"));
             }
         }
-        let default_delimiter = if format == FileFormat::Csv { "," } else { "\u{1}" };
+        let default_delimiter = if format == FileFormat::Csv {
+            ","
+        } else {
+            "\u{1}"
+        };
         Ok(Arc::new(PreparedLocalFileSink {
             dir,
             format,
-            schema: Arc::new(input.project(&written).map_err(|err| WeirError::new(err.to_string()))?),
+            schema: Arc::new(
+                input
+                    .project(&written)
+                    .map_err(|err| WeirError::new(err.to_string()))?,
+            ),
             written,
             partition_by,
-            partition_expr: o.str("partition_dir_expression").map_err(e)?.unwrap_or_else(|| "${k0}=${v0}".into()),
+            partition_expr: o
+                .str("partition_dir_expression")
+                .map_err(e)?
+                .unwrap_or_else(|| "${k0}=${v0}".into()),
             input,
-            field_delimiter: unescape_delimiter(&o.str("field_delimiter").map_err(e)?.unwrap_or_else(|| default_delimiter.into())),
-            row_delimiter: unescape_delimiter(&o.str("row_delimiter").map_err(e)?.unwrap_or_else(|| "\n".into())),
+            field_delimiter: unescape_delimiter(
+                &o.str("field_delimiter")
+                    .map_err(e)?
+                    .unwrap_or_else(|| default_delimiter.into()),
+            ),
+            row_delimiter: unescape_delimiter(
+                &o.str("row_delimiter")
+                    .map_err(e)?
+                    .unwrap_or_else(|| "\n".into()),
+            ),
             header: o.bool("enable_header_write").map_err(e)?.unwrap_or(false),
-            rows_per_file: o.i64("batch_size").map_err(e)?.filter(|n| *n > 0).unwrap_or(1_000_000) as usize,
+            rows_per_file: o
+                .i64("batch_size")
+                .map_err(e)?
+                .filter(|n| *n > 0)
+                .unwrap_or(1_000_000) as usize,
             job_id: ctx.job_id,
         }))
     }
@@ -125,8 +180,12 @@ struct PreparedLocalFileSink {
 
 impl PreparedSink for PreparedLocalFileSink {
     fn create_writer(&self, subtask: SubtaskContext) -> WeirResult<Box<dyn SinkWriter>> {
-        std::fs::create_dir_all(&self.dir)
-            .map_err(|e| WeirError::new(format!("cannot create output directory '{}': {e}", self.dir.display())))?;
+        std::fs::create_dir_all(&self.dir).map_err(|e| {
+            WeirError::new(format!(
+                "cannot create output directory '{}': {e}",
+                self.dir.display()
+            ))
+        })?;
         Ok(Box::new(LocalFileWriter {
             prepared: Settings {
                 dir: self.dir.clone(),
@@ -161,7 +220,7 @@ struct Settings {
 
 enum Encoder {
     Text(BufWriter<File>),
-    Csv(arrow::csv::Writer<BufWriter<File>>),
+    Csv(Box<arrow::csv::Writer<BufWriter<File>>>),
     Json(arrow::json::LineDelimitedWriter<BufWriter<File>>),
     Parquet(Box<parquet::arrow::ArrowWriter<File>>),
 }
@@ -176,28 +235,47 @@ struct OpenFile {
 
 impl OpenFile {
     fn create(s: &Settings, subdir: &str, name: &str) -> WeirResult<OpenFile> {
-        let dir = if subdir.is_empty() { s.dir.clone() } else { s.dir.join(subdir) };
-        std::fs::create_dir_all(&dir).map_err(|e| WeirError::new(format!("creating '{}': {e}", dir.display())))?;
+        let dir = if subdir.is_empty() {
+            s.dir.clone()
+        } else {
+            s.dir.join(subdir)
+        };
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| WeirError::new(format!("creating '{}': {e}", dir.display())))?;
         let target = dir.join(name);
         let tmp = dir.join(format!(".{name}.inprogress"));
-        let file = File::create(&tmp).map_err(|e| WeirError::new(format!("creating '{}': {e}", tmp.display())))?;
+        let file = File::create(&tmp)
+            .map_err(|e| WeirError::new(format!("creating '{}': {e}", tmp.display())))?;
         let encoder = match s.format {
             FileFormat::Text => {
                 let mut w = BufWriter::with_capacity(1 << 20, file);
                 if s.header {
-                    let names: Vec<&str> = s.schema.fields().iter().map(|f| f.name().as_str()).collect();
+                    let names: Vec<&str> = s
+                        .schema
+                        .fields()
+                        .iter()
+                        .map(|f| f.name().as_str())
+                        .collect();
                     w.write_all(names.join(&s.field_delimiter).as_bytes())?;
                     w.write_all(s.row_delimiter.as_bytes())?;
                 }
                 Encoder::Text(w)
             }
-            FileFormat::Csv => Encoder::Csv(
+            FileFormat::Csv => Encoder::Csv(Box::new(
                 arrow::csv::WriterBuilder::new()
                     .with_header(s.header)
-                    .with_delimiter(s.field_delimiter.as_bytes().first().copied().unwrap_or(b','))
+                    .with_delimiter(
+                        s.field_delimiter
+                            .as_bytes()
+                            .first()
+                            .copied()
+                            .unwrap_or(b','),
+                    )
                     .build(BufWriter::with_capacity(1 << 20, file)),
-            ),
-            FileFormat::Json => Encoder::Json(arrow::json::LineDelimitedWriter::new(BufWriter::with_capacity(1 << 20, file))),
+            )),
+            FileFormat::Json => Encoder::Json(arrow::json::LineDelimitedWriter::new(
+                BufWriter::with_capacity(1 << 20, file),
+            )),
             FileFormat::Parquet => Encoder::Parquet(Box::new(
                 parquet::arrow::ArrowWriter::try_new(file, s.schema.clone(), None)
                     .map_err(|e| WeirError::new(format!("starting parquet file: {e}")))?,
@@ -233,7 +311,8 @@ impl OpenFile {
                         let _ = write!(line, "{}", f.value(row));
                     }
                     line.push_str(&s.row_delimiter);
-                    w.write_all(line.as_bytes()).map_err(|e| err(e.to_string()))?;
+                    w.write_all(line.as_bytes())
+                        .map_err(|e| err(e.to_string()))?;
                 }
             }
             Some(Encoder::Csv(w)) => w.write(batch).map_err(|e| err(e.to_string()))?,
@@ -291,7 +370,12 @@ impl LocalFileWriter {
         let mut offset = 0;
         while offset < batch.num_rows() {
             if !self.open.contains_key(&subdir) {
-                let name = format!("{}_{}.{}", self.prefix, self.files_started, self.prepared.format.extension());
+                let name = format!(
+                    "{}_{}.{}",
+                    self.prefix,
+                    self.files_started,
+                    self.prepared.format.extension()
+                );
                 self.files_started += 1;
                 let f = OpenFile::create(&self.prepared, &subdir, &name)?;
                 self.open.insert(subdir.clone(), f);
@@ -338,7 +422,9 @@ impl SinkWriter for LocalFileWriter {
     async fn write(&mut self, batch: Batch) -> WeirResult<()> {
         let records = batch.records;
         if self.partition_by.is_empty() {
-            let projected = records.project(&self.written).map_err(|e| WeirError::new(e.to_string()))?;
+            let projected = records
+                .project(&self.written)
+                .map_err(|e| WeirError::new(e.to_string()))?;
             return self.write_part(String::new(), projected);
         }
         let opts = FormatOptions::default().with_null("null");
@@ -361,7 +447,8 @@ impl SinkWriter for LocalFileWriter {
                 .map(|&c| arrow::compute::take(records.column(c).as_ref(), &idx, None))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| WeirError::new(e.to_string()))?;
-            let part = RecordBatch::try_new(self.prepared.schema.clone(), cols).map_err(|e| WeirError::new(e.to_string()))?;
+            let part = RecordBatch::try_new(self.prepared.schema.clone(), cols)
+                .map_err(|e| WeirError::new(e.to_string()))?;
             let dir = self.partition_dir(&values);
             self.write_part(dir, part)?;
         }

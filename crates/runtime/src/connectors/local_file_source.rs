@@ -2,7 +2,9 @@
 //! from a file or a directory. Each file is a split; file i goes to subtask i mod parallelism.
 
 use crate::batch::Batch;
-use crate::operator::{PrepareContext, PreparedSource, SourceEvent, SourceFactory, SourceReader, SubtaskContext};
+use crate::operator::{
+    PrepareContext, PreparedSource, SourceEvent, SourceFactory, SourceReader, SubtaskContext,
+};
 use arrow::array::{ArrayRef, StringArray};
 use arrow::compute::{cast_with_options, CastOptions};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -85,8 +87,15 @@ impl SourceFactory for LocalFileSourceFactory {
             ],
             option_prefixes: vec![],
             ignored_options: vec![
-                "parse_partition_from_path", "date_format", "datetime_format", "time_format",
-                "compress_codec", "archive_compress_codec", "encoding", "sheet_name", "xml_row_tag",
+                "parse_partition_from_path",
+                "date_format",
+                "datetime_format",
+                "time_format",
+                "compress_codec",
+                "archive_compress_codec",
+                "encoding",
+                "sheet_name",
+                "xml_row_tag",
             ],
         }
     }
@@ -96,24 +105,44 @@ impl SourceFactory for LocalFileSourceFactory {
         let path = PathBuf::from(o.str("path").map_err(e)?.unwrap_or_default());
         let format = FileFormat::parse(&o.str("file_format_type").map_err(e)?.unwrap_or_default())?;
         let filter = match o.str("file_filter_pattern").map_err(e)? {
-            Some(p) => Some(regex::Regex::new(&p).map_err(|err| WeirError::new(format!("bad file_filter_pattern: {err}")))?),
+            Some(p) => Some(
+                regex::Regex::new(&p)
+                    .map_err(|err| WeirError::new(format!("bad file_filter_pattern: {err}")))?,
+            ),
             None => None,
         };
         let files = list_files(&path, filter.as_ref())?;
         let declared = match o.get("schema") {
-            Some(s) => Some(Arc::new(parse_schema(s).map_err(|t| WeirError::new(format!("bad schema: {}", t.0)))?)),
+            Some(s) => {
+                Some(Arc::new(parse_schema(s).map_err(|t| {
+                    WeirError::new(format!("bad schema: {}", t.0))
+                })?))
+            }
             None => None,
         };
         let schema: SchemaRef = match (format, declared) {
             (FileFormat::Parquet, _) => {
-                let first = files.first().ok_or_else(|| WeirError::new(format!("no parquet file under {}", path.display())))?;
-                let f = File::open(first).map_err(|err| WeirError::new(format!("opening {}: {err}", first.display())))?;
-                let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
-                    .map_err(|err| WeirError::new(format!("{} is not a parquet file: {err}", first.display())))?;
+                let first = files.first().ok_or_else(|| {
+                    WeirError::new(format!("no parquet file under {}", path.display()))
+                })?;
+                let f = File::open(first)
+                    .map_err(|err| WeirError::new(format!("opening {}: {err}", first.display())))?;
+                let builder =
+                    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+                        .map_err(|err| {
+                            WeirError::new(format!(
+                                "{} is not a parquet file: {err}",
+                                first.display()
+                            ))
+                        })?;
                 builder.schema().clone()
             }
             (_, Some(s)) => s,
-            (FileFormat::Text, None) => Arc::new(Schema::new(vec![Field::new("content", DataType::Utf8, true)])),
+            (FileFormat::Text, None) => Arc::new(Schema::new(vec![Field::new(
+                "content",
+                DataType::Utf8,
+                true,
+            )])),
             (f, None) => {
                 return Err(WeirError::new(format!(
                     "reading {} files needs a schema",
@@ -125,7 +154,11 @@ impl SourceFactory for LocalFileSourceFactory {
         let projection = match o.str_list("read_columns").map_err(e)? {
             Some(cols) => Some(
                 cols.iter()
-                    .map(|c| schema.index_of(c).map_err(|_| WeirError::new(format!("read_columns: '{c}' is not in the schema"))))
+                    .map(|c| {
+                        schema.index_of(c).map_err(|_| {
+                            WeirError::new(format!("read_columns: '{c}' is not in the schema"))
+                        })
+                    })
                     .collect::<WeirResult<Vec<_>>>()?,
             ),
             None => None,
@@ -134,7 +167,13 @@ impl SourceFactory for LocalFileSourceFactory {
             .first_key(&["field_delimiter", "delimiter"])
             .and_then(|k| o.str(k).ok().flatten())
             .map(|d| unescape_delimiter(&d))
-            .unwrap_or_else(|| if format == FileFormat::Csv { ",".into() } else { "\u{1}".into() });
+            .unwrap_or_else(|| {
+                if format == FileFormat::Csv {
+                    ",".into()
+                } else {
+                    "\u{1}".into()
+                }
+            });
         let _ = ctx;
         Ok(Arc::new(PreparedLocalFile {
             files,
@@ -142,20 +181,26 @@ impl SourceFactory for LocalFileSourceFactory {
             schema,
             projection,
             delimiter,
-            skip_lines: o.i64("skip_header_row_number").map_err(e)?.unwrap_or(0).max(0) as usize,
+            skip_lines: o
+                .i64("skip_header_row_number")
+                .map_err(e)?
+                .unwrap_or(0)
+                .max(0) as usize,
         }))
     }
 }
 
 fn list_files(path: &Path, filter: Option<&regex::Regex>) -> WeirResult<Vec<PathBuf>> {
-    let meta = std::fs::metadata(path).map_err(|err| WeirError::new(format!("cannot read path '{}': {err}", path.display())))?;
+    let meta = std::fs::metadata(path)
+        .map_err(|err| WeirError::new(format!("cannot read path '{}': {err}", path.display())))?;
     if meta.is_file() {
         return Ok(vec![path.to_path_buf()]);
     }
     let mut out = Vec::new();
     let mut stack = vec![path.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|err| WeirError::new(format!("cannot list '{}': {err}", dir.display())))?;
+        let entries = std::fs::read_dir(&dir)
+            .map_err(|err| WeirError::new(format!("cannot list '{}': {err}", dir.display())))?;
         for entry in entries.flatten() {
             let p = entry.path();
             let name = entry.file_name().to_string_lossy().to_string();
@@ -185,7 +230,11 @@ struct PreparedLocalFile {
 impl PreparedSource for PreparedLocalFile {
     fn schema(&self) -> SchemaRef {
         match &self.projection {
-            Some(p) => Arc::new(self.schema.project(p).unwrap_or_else(|_| self.schema.as_ref().clone())),
+            Some(p) => Arc::new(
+                self.schema
+                    .project(p)
+                    .unwrap_or_else(|_| self.schema.as_ref().clone()),
+            ),
             None => self.schema.clone(),
         }
     }
@@ -226,30 +275,42 @@ struct LocalFileReader {
 
 impl LocalFileReader {
     fn open(&self, path: &Path) -> WeirResult<BatchIter> {
-        let file = File::open(path).map_err(|e| WeirError::new(format!("opening {}: {e}", path.display())))?;
+        let file = File::open(path)
+            .map_err(|e| WeirError::new(format!("opening {}: {e}", path.display())))?;
         let mut reader = BufReader::with_capacity(1 << 20, file);
         if self.format != FileFormat::Parquet {
             let mut line = String::new();
             for _ in 0..self.skip_lines {
                 line.clear();
-                if reader.read_line(&mut line).map_err(|e| WeirError::new(e.to_string()))? == 0 {
+                if reader
+                    .read_line(&mut line)
+                    .map_err(|e| WeirError::new(e.to_string()))?
+                    == 0
+                {
                     break;
                 }
             }
         }
         let shown = path.display().to_string();
-        let wrap = move |e: arrow::error::ArrowError| WeirError::new(format!("reading {shown}: {e}"));
+        let wrap =
+            move |e: arrow::error::ArrowError| WeirError::new(format!("reading {shown}: {e}"));
         Ok(match self.format {
             FileFormat::Parquet => {
                 let file = reader.into_inner();
-                let mut builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-                    .map_err(|e| WeirError::new(format!("reading {}: {e}", path.display())))?
-                    .with_batch_size(BATCH_ROWS);
+                let mut builder =
+                    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                        .map_err(|e| WeirError::new(format!("reading {}: {e}", path.display())))?
+                        .with_batch_size(BATCH_ROWS);
                 if let Some(p) = &self.projection {
-                    let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), p.iter().copied());
+                    let mask = parquet::arrow::ProjectionMask::roots(
+                        builder.parquet_schema(),
+                        p.iter().copied(),
+                    );
                     builder = builder.with_projection(mask);
                 }
-                let r = builder.build().map_err(|e| WeirError::new(format!("reading {}: {e}", path.display())))?;
+                let r = builder
+                    .build()
+                    .map_err(|e| WeirError::new(format!("reading {}: {e}", path.display())))?;
                 Box::new(r.map(move |b| b.map_err(&wrap)))
             }
             FileFormat::Json => {
@@ -280,7 +341,9 @@ impl LocalFileReader {
                     for line in lines.by_ref() {
                         match line {
                             Ok(l) => rows.push(l),
-                            Err(e) => return Some(Err(WeirError::new(format!("reading {shown}: {e}")))),
+                            Err(e) => {
+                                return Some(Err(WeirError::new(format!("reading {shown}: {e}"))))
+                            }
                         }
                         if rows.len() == BATCH_ROWS {
                             break;
@@ -298,7 +361,11 @@ impl LocalFileReader {
 
 fn utf8_schema(schema: &SchemaRef) -> SchemaRef {
     Arc::new(Schema::new(
-        schema.fields().iter().map(|f| Field::new(f.name(), DataType::Utf8, true)).collect::<Vec<_>>(),
+        schema
+            .fields()
+            .iter()
+            .map(|f| Field::new(f.name(), DataType::Utf8, true))
+            .collect::<Vec<_>>(),
     ))
 }
 
@@ -307,7 +374,8 @@ fn split_lines(rows: &[String], delimiter: &str, schema: &SchemaRef) -> WeirResu
     let n = schema.fields().len();
     if n == 1 && schema.field(0).data_type() == &DataType::Utf8 {
         let col: ArrayRef = Arc::new(StringArray::from_iter_values(rows.iter()));
-        return RecordBatch::try_new(schema.clone(), vec![col]).map_err(|e| WeirError::new(e.to_string()));
+        return RecordBatch::try_new(schema.clone(), vec![col])
+            .map_err(|e| WeirError::new(e.to_string()));
     }
     let mut columns: Vec<Vec<Option<&str>>> = vec![Vec::with_capacity(rows.len()); n];
     for row in rows {
@@ -316,8 +384,12 @@ fn split_lines(rows: &[String], delimiter: &str, schema: &SchemaRef) -> WeirResu
             col.push(parts.next().filter(|s| !s.is_empty()));
         }
     }
-    let arrays: Vec<ArrayRef> = columns.into_iter().map(|c| Arc::new(StringArray::from(c)) as ArrayRef).collect();
-    let text = RecordBatch::try_new(utf8_schema(schema), arrays).map_err(|e| WeirError::new(e.to_string()))?;
+    let arrays: Vec<ArrayRef> = columns
+        .into_iter()
+        .map(|c| Arc::new(StringArray::from(c)) as ArrayRef)
+        .collect();
+    let text = RecordBatch::try_new(utf8_schema(schema), arrays)
+        .map_err(|e| WeirError::new(e.to_string()))?;
     cast_columns(&text, schema)
 }
 
@@ -334,8 +406,13 @@ fn cast_columns(text: &RecordBatch, schema: &SchemaRef) -> WeirResult<RecordBatc
             if f.data_type() == &DataType::Utf8 {
                 return Ok(col.clone());
             }
-            cast_with_options(col.as_ref(), f.data_type(), &opts)
-                .map_err(|e| WeirError::new(format!("column '{}' holds a value that is not {}: {e}", f.name(), f.data_type())))
+            cast_with_options(col.as_ref(), f.data_type(), &opts).map_err(|e| {
+                WeirError::new(format!(
+                    "column '{}' holds a value that is not {}: {e}",
+                    f.name(),
+                    f.data_type()
+                ))
+            })
         })
         .collect::<WeirResult<Vec<_>>>()?;
     RecordBatch::try_new(schema.clone(), columns).map_err(|e| WeirError::new(e.to_string()))
@@ -359,7 +436,9 @@ impl SourceReader for LocalFileReader {
             match iter.next() {
                 Some(Ok(b)) => {
                     let b = match (&self.projection, self.format) {
-                        (Some(p), f) if f != FileFormat::Parquet => b.project(p).map_err(|e| WeirError::new(e.to_string()))?,
+                        (Some(p), f) if f != FileFormat::Parquet => {
+                            b.project(p).map_err(|e| WeirError::new(e.to_string()))?
+                        }
                         _ => b,
                     };
                     if b.num_rows() > 0 {
@@ -394,7 +473,10 @@ mod tests {
 
     #[test]
     fn unsupported_formats_say_so() {
-        assert!(FileFormat::parse("orc").unwrap_err().message.contains("not supported by weir"));
+        assert!(FileFormat::parse("orc")
+            .unwrap_err()
+            .message
+            .contains("not supported by weir"));
         assert_eq!(FileFormat::parse("JSON").unwrap(), FileFormat::Json);
     }
 }

@@ -26,19 +26,33 @@ impl TransformFactory for CopyFactory {
         }
     }
 
-    fn prepare(&self, o: &Options, input: SchemaRef, _ctx: &PrepareContext) -> WeirResult<Arc<dyn PreparedTransform>> {
+    fn prepare(
+        &self,
+        o: &Options,
+        input: SchemaRef,
+        _ctx: &PrepareContext,
+    ) -> WeirResult<Arc<dyn PreparedTransform>> {
         let mut pairs: Vec<(String, String)> = Vec::new();
         if let Some(fields) = o.object("fields").map_err(WeirError::new)? {
             for (new, src) in fields {
-                let src = as_string(src).ok_or_else(|| WeirError::new(format!("fields: the source of '{new}' must be a field name")))?;
+                let src = as_string(src).ok_or_else(|| {
+                    WeirError::new(format!(
+                        "fields: the source of '{new}' must be a field name"
+                    ))
+                })?;
                 pairs.push((new.clone(), src));
             }
         }
-        if let (Some(src), Some(dest)) = (o.str("src_field").map_err(WeirError::new)?, o.str("dest_field").map_err(WeirError::new)?) {
+        if let (Some(src), Some(dest)) = (
+            o.str("src_field").map_err(WeirError::new)?,
+            o.str("dest_field").map_err(WeirError::new)?,
+        ) {
             pairs.push((dest, src));
         }
         if pairs.is_empty() {
-            return Err(WeirError::new("Copy needs fields = { new_name = source_name }"));
+            return Err(WeirError::new(
+                "Copy needs fields = { new_name = source_name }",
+            ));
         }
         let mut columns: Vec<usize> = (0..input.fields().len()).collect();
         let mut fields: Vec<_> = input.fields().iter().map(|f| f.as_ref().clone()).collect();
@@ -68,7 +82,11 @@ mod tests {
         let out = run(&CopyFactory, json!({"fields": {"name2": "name"}})).unwrap();
         assert_eq!(out[0].records.num_columns(), 3);
         assert_eq!(out[0].records.column(2), out[0].records.column(1));
-        let out = run(&CopyFactory, json!({"src_field": "id", "dest_field": "id2"})).unwrap();
+        let out = run(
+            &CopyFactory,
+            json!({"src_field": "id", "dest_field": "id2"}),
+        )
+        .unwrap();
         assert_eq!(out[0].records.schema().field(2).name(), "id2");
         assert!(run(&CopyFactory, json!({"fields": {"id": "name"}})).is_err());
     }

@@ -21,8 +21,17 @@ impl TransformFactory for FieldMapperFactory {
         }
     }
 
-    fn prepare(&self, o: &Options, input: SchemaRef, _ctx: &PrepareContext) -> WeirResult<Arc<dyn PreparedTransform>> {
-        let mapping = o.object("field_mapper").map_err(WeirError::new)?.cloned().unwrap_or_default();
+    fn prepare(
+        &self,
+        o: &Options,
+        input: SchemaRef,
+        _ctx: &PrepareContext,
+    ) -> WeirResult<Arc<dyn PreparedTransform>> {
+        let mapping = o
+            .object("field_mapper")
+            .map_err(WeirError::new)?
+            .cloned()
+            .unwrap_or_default();
         if mapping.is_empty() {
             return Err(WeirError::new("field_mapper maps no field"));
         }
@@ -30,9 +39,15 @@ impl TransformFactory for FieldMapperFactory {
         let mut fields = Vec::new();
         for (from, to) in &mapping {
             let i = field_index(&input, "field_mapper", from)?;
-            let to = as_string(to).ok_or_else(|| WeirError::new(format!("field_mapper: the new name of '{from}' must be a string")))?;
+            let to = as_string(to).ok_or_else(|| {
+                WeirError::new(format!(
+                    "field_mapper: the new name of '{from}' must be a string"
+                ))
+            })?;
             if fields.iter().any(|f: &Field| f.name() == &to) {
-                return Err(WeirError::new(format!("field_mapper: two fields are renamed to '{to}'")));
+                return Err(WeirError::new(format!(
+                    "field_mapper: two fields are renamed to '{to}'"
+                )));
             }
             columns.push(i);
             fields.push(input.field(i).clone().with_name(to));
@@ -52,9 +67,16 @@ mod tests {
 
     #[test]
     fn maps_in_listed_order() {
-        let out = run(&FieldMapperFactory, json!({"field_mapper": {"name": "n", "id": "id_as"}})).unwrap();
+        let out = run(
+            &FieldMapperFactory,
+            json!({"field_mapper": {"name": "n", "id": "id_as"}}),
+        )
+        .unwrap();
         let s = out[0].records.schema();
-        assert_eq!((s.field(0).name().as_str(), s.field(1).name().as_str()), ("n", "id_as"));
+        assert_eq!(
+            (s.field(0).name().as_str(), s.field(1).name().as_str()),
+            ("n", "id_as")
+        );
         assert!(run(&FieldMapperFactory, json!({"field_mapper": {"x": "y"}})).is_err());
     }
 }

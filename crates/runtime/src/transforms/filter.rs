@@ -25,15 +25,30 @@ impl TransformFactory for FilterFactory {
         }
     }
 
-    fn prepare(&self, o: &Options, input: SchemaRef, _ctx: &PrepareContext) -> WeirResult<Arc<dyn PreparedTransform>> {
+    fn prepare(
+        &self,
+        o: &Options,
+        input: SchemaRef,
+        _ctx: &PrepareContext,
+    ) -> WeirResult<Arc<dyn PreparedTransform>> {
         let include_key = o.first_key(&["include_fields", "fields"]);
-        let include = include_key.map(|k| o.str_list(k)).transpose().map_err(WeirError::new)?.flatten();
+        let include = include_key
+            .map(|k| o.str_list(k))
+            .transpose()
+            .map_err(WeirError::new)?
+            .flatten();
         let exclude = o.str_list("exclude_fields").map_err(WeirError::new)?;
         let columns: Vec<usize> = match (include, exclude) {
             (Some(_), Some(_)) => {
-                return Err(WeirError::new("set either include_fields or exclude_fields, not both"))
+                return Err(WeirError::new(
+                    "set either include_fields or exclude_fields, not both",
+                ))
             }
-            (None, None) => return Err(WeirError::new("Filter needs include_fields or exclude_fields")),
+            (None, None) => {
+                return Err(WeirError::new(
+                    "Filter needs include_fields or exclude_fields",
+                ))
+            }
             (Some(inc), None) => inc
                 .iter()
                 .map(|f| field_index(&input, include_key.unwrap_or("include_fields"), f))
@@ -47,7 +62,11 @@ impl TransformFactory for FilterFactory {
                     .collect()
             }
         };
-        let schema = Arc::new(input.project(&columns).map_err(|e| WeirError::new(e.to_string()))?);
+        let schema = Arc::new(
+            input
+                .project(&columns)
+                .map_err(|e| WeirError::new(e.to_string()))?,
+        );
         Ok(Arc::new(Projection { schema, columns }))
     }
 }
@@ -64,8 +83,14 @@ mod tests {
         assert_eq!(out[0].records.schema().field(0).name(), "name");
         let out = run(&FilterFactory, json!({"exclude_fields": ["name"]})).unwrap();
         assert_eq!(out[0].records.num_columns(), 1);
-        let e = run(&FilterFactory, json!({"include_fields": ["nam"]})).err().unwrap();
+        let e = run(&FilterFactory, json!({"include_fields": ["nam"]}))
+            .err()
+            .unwrap();
         assert!(e.to_string().contains("did you mean 'name'?"), "{e}");
-        assert!(run(&FilterFactory, json!({"include_fields": ["id"], "exclude_fields": ["id"]})).is_err());
+        assert!(run(
+            &FilterFactory,
+            json!({"include_fields": ["id"], "exclude_fields": ["id"]})
+        )
+        .is_err());
     }
 }

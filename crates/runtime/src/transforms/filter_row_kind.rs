@@ -1,7 +1,9 @@
 //! `FilterRowKind`: keeps (`include_kinds`) or drops (`exclude_kinds`) rows by row kind.
 
 use crate::batch::{Batch, RowKind};
-use crate::operator::{PrepareContext, PreparedTransform, SubtaskContext, Transform, TransformFactory};
+use crate::operator::{
+    PrepareContext, PreparedTransform, SubtaskContext, Transform, TransformFactory,
+};
 use arrow::array::BooleanArray;
 use arrow::datatypes::SchemaRef;
 use std::sync::Arc;
@@ -30,7 +32,12 @@ impl TransformFactory for FilterRowKindFactory {
         }
     }
 
-    fn prepare(&self, o: &Options, input: SchemaRef, _ctx: &PrepareContext) -> WeirResult<Arc<dyn PreparedTransform>> {
+    fn prepare(
+        &self,
+        o: &Options,
+        input: SchemaRef,
+        _ctx: &PrepareContext,
+    ) -> WeirResult<Arc<dyn PreparedTransform>> {
         let include = o.str_list("include_kinds").map_err(WeirError::new)?;
         let exclude = o.str_list("exclude_kinds").map_err(WeirError::new)?;
         let parse = |key: &str, list: &[String]| -> WeirResult<Vec<RowKind>> {
@@ -43,8 +50,16 @@ impl TransformFactory for FilterRowKindFactory {
                 .collect()
         };
         let keep = match (include, exclude) {
-            (Some(_), Some(_)) => return Err(WeirError::new("set either include_kinds or exclude_kinds, not both")),
-            (None, None) => return Err(WeirError::new("FilterRowKind needs include_kinds or exclude_kinds")),
+            (Some(_), Some(_)) => {
+                return Err(WeirError::new(
+                    "set either include_kinds or exclude_kinds, not both",
+                ))
+            }
+            (None, None) => {
+                return Err(WeirError::new(
+                    "FilterRowKind needs include_kinds or exclude_kinds",
+                ))
+            }
             (Some(inc), None) => {
                 let kinds = parse("include_kinds", &inc)?;
                 RowKind::ALL.map(|k| kinds.contains(&k))
@@ -54,7 +69,10 @@ impl TransformFactory for FilterRowKindFactory {
                 RowKind::ALL.map(|k| !kinds.contains(&k))
             }
         };
-        Ok(Arc::new(FilterRowKind { schema: input, keep }))
+        Ok(Arc::new(FilterRowKind {
+            schema: input,
+            keep,
+        }))
     }
 }
 
@@ -74,7 +92,11 @@ impl Transform for FilterRowKind {
             None if self.keep[RowKind::Insert as usize] => out.push(batch),
             None => {}
             Some(kinds) => {
-                let mask: BooleanArray = kinds.values().iter().map(|k| Some(self.keep[(*k as usize).min(3)])).collect();
+                let mask: BooleanArray = kinds
+                    .values()
+                    .iter()
+                    .map(|k| Some(self.keep[(*k as usize).min(3)]))
+                    .collect();
                 out.push(batch.filter(&mask)?);
             }
         }
@@ -91,17 +113,45 @@ mod tests {
     #[test]
     fn drops_rows_by_kind() {
         let plain = input();
-        let b = Batch::with_kinds(plain.records.clone(), vec![RowKind::Insert, RowKind::Delete]);
-        let p = prepare(&FilterRowKindFactory, json!({"exclude_kinds": ["DELETE"]}), b.records.schema()).unwrap();
-        let mut t = p.instantiate(SubtaskContext { index: 0, parallelism: 1 }).unwrap();
+        let b = Batch::with_kinds(
+            plain.records.clone(),
+            vec![RowKind::Insert, RowKind::Delete],
+        );
+        let p = prepare(
+            &FilterRowKindFactory,
+            json!({"exclude_kinds": ["DELETE"]}),
+            b.records.schema(),
+        )
+        .unwrap();
+        let mut t = p
+            .instantiate(SubtaskContext {
+                index: 0,
+                parallelism: 1,
+            })
+            .unwrap();
         let mut out = Vec::new();
         t.process(b, &mut out).unwrap();
         assert_eq!(out[0].num_rows(), 1);
-        let p = prepare(&FilterRowKindFactory, json!({"include_kinds": ["DELETE"]}), plain.records.schema()).unwrap();
-        let mut t = p.instantiate(SubtaskContext { index: 0, parallelism: 1 }).unwrap();
+        let p = prepare(
+            &FilterRowKindFactory,
+            json!({"include_kinds": ["DELETE"]}),
+            plain.records.schema(),
+        )
+        .unwrap();
+        let mut t = p
+            .instantiate(SubtaskContext {
+                index: 0,
+                parallelism: 1,
+            })
+            .unwrap();
         let mut out = Vec::new();
         t.process(plain, &mut out).unwrap();
         assert!(out.is_empty());
-        assert!(prepare(&FilterRowKindFactory, json!({"include_kinds": ["UPSERT"]}), input().records.schema()).is_err());
+        assert!(prepare(
+            &FilterRowKindFactory,
+            json!({"include_kinds": ["UPSERT"]}),
+            input().records.schema()
+        )
+        .is_err());
     }
 }

@@ -47,7 +47,10 @@ impl crate::operator::PreparedTransform for Projection {
         self.schema.clone()
     }
 
-    fn instantiate(&self, _s: crate::operator::SubtaskContext) -> WeirResult<Box<dyn crate::operator::Transform>> {
+    fn instantiate(
+        &self,
+        _s: crate::operator::SubtaskContext,
+    ) -> WeirResult<Box<dyn crate::operator::Transform>> {
         Ok(Box::new(ProjectionInstance {
             schema: self.schema.clone(),
             columns: self.columns.clone(),
@@ -61,8 +64,16 @@ struct ProjectionInstance {
 }
 
 impl crate::operator::Transform for ProjectionInstance {
-    fn process(&mut self, batch: crate::batch::Batch, out: &mut Vec<crate::batch::Batch>) -> WeirResult<()> {
-        let cols = self.columns.iter().map(|&c| batch.records.column(c).clone()).collect();
+    fn process(
+        &mut self,
+        batch: crate::batch::Batch,
+        out: &mut Vec<crate::batch::Batch>,
+    ) -> WeirResult<()> {
+        let cols = self
+            .columns
+            .iter()
+            .map(|&c| batch.records.column(c).clone())
+            .collect();
         let rb = arrow::record_batch::RecordBatch::try_new(self.schema.clone(), cols)
             .map_err(|e| WeirError::new(format!("projecting columns: {e}")))?;
         out.push(batch.with_records(rb));
@@ -99,8 +110,14 @@ pub(crate) mod test_util {
         )
     }
 
-    pub fn prepare(f: &dyn TransformFactory, options: Value, schema: SchemaRef) -> WeirResult<Arc<dyn PreparedTransform>> {
-        let Value::Object(map) = options else { unreachable!() };
+    pub fn prepare(
+        f: &dyn TransformFactory,
+        options: Value,
+        schema: SchemaRef,
+    ) -> WeirResult<Arc<dyn PreparedTransform>> {
+        let Value::Object(map) = options else {
+            unreachable!()
+        };
         let ctx = PrepareContext {
             job_id: JobId(1),
             job_name: "t".into(),
@@ -115,7 +132,10 @@ pub(crate) mod test_util {
     pub fn run(f: &dyn TransformFactory, options: Value) -> WeirResult<Vec<Batch>> {
         let b = input();
         let p = prepare(f, options, b.records.schema())?;
-        let mut t = p.instantiate(SubtaskContext { index: 0, parallelism: 1 })?;
+        let mut t = p.instantiate(SubtaskContext {
+            index: 0,
+            parallelism: 1,
+        })?;
         let mut out = Vec::new();
         t.process(b, &mut out)?;
         Ok(out)

@@ -3,7 +3,9 @@
 
 use super::field_index;
 use crate::batch::Batch;
-use crate::operator::{PrepareContext, PreparedTransform, SubtaskContext, Transform, TransformFactory};
+use crate::operator::{
+    PrepareContext, PreparedTransform, SubtaskContext, Transform, TransformFactory,
+};
 use arrow::array::{ArrayRef, AsArray, StringArray};
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
@@ -40,17 +42,26 @@ impl TransformFactory for ReplaceFactory {
         }
     }
 
-    fn prepare(&self, o: &Options, input: SchemaRef, _ctx: &PrepareContext) -> WeirResult<Arc<dyn PreparedTransform>> {
+    fn prepare(
+        &self,
+        o: &Options,
+        input: SchemaRef,
+        _ctx: &PrepareContext,
+    ) -> WeirResult<Arc<dyn PreparedTransform>> {
         let e = WeirError::new;
         let field = o.str("replace_field").map_err(e)?.unwrap_or_default();
         let column = field_index(&input, "replace_field", &field)?;
         if input.field(column).data_type() != &DataType::Utf8 {
-            return Err(WeirError::new(format!("replace_field: '{field}' is not a string field")));
+            return Err(WeirError::new(format!(
+                "replace_field: '{field}' is not a string field"
+            )));
         }
         let pattern = o.str("pattern").map_err(e)?.unwrap_or_default();
         let is_regex = o.bool("is_regex").map_err(e)?.unwrap_or(false);
         let regex = if is_regex {
-            Some(regex::Regex::new(&pattern).map_err(|err| WeirError::new(format!("pattern is not a valid regular expression: {err}")))?)
+            Some(regex::Regex::new(&pattern).map_err(|err| {
+                WeirError::new(format!("pattern is not a valid regular expression: {err}"))
+            })?)
         } else {
             None
         };
@@ -78,8 +89,8 @@ impl PreparedTransform for Replace {
 impl Transform for Replace {
     fn process(&mut self, batch: Batch, out: &mut Vec<Batch>) -> WeirResult<()> {
         let col = batch.records.column(self.column).as_string::<i32>();
-        // Java's replaceAll uses $1 for groups; the regex crate uses ${1}.
-        let replacement = self.replacement.replace('$', "$");
+        // `$1` names a group in both Java's replaceAll and the regex crate.
+        let replacement = &self.replacement;
         let replaced: StringArray = col
             .iter()
             .map(|v| {
@@ -92,7 +103,8 @@ impl Transform for Replace {
             .collect();
         let mut columns: Vec<ArrayRef> = batch.records.columns().to_vec();
         columns[self.column] = Arc::new(replaced);
-        let rb = RecordBatch::try_new(self.schema.clone(), columns).map_err(|e| WeirError::new(e.to_string()))?;
+        let rb = RecordBatch::try_new(self.schema.clone(), columns)
+            .map_err(|e| WeirError::new(e.to_string()))?;
         out.push(batch.with_records(rb));
         Ok(())
     }
@@ -105,16 +117,34 @@ mod tests {
     use serde_json::json;
 
     fn names(out: &[Batch]) -> Vec<Option<String>> {
-        out[0].records.column(1).as_string::<i32>().iter().map(|v| v.map(String::from)).collect()
+        out[0]
+            .records
+            .column(1)
+            .as_string::<i32>()
+            .iter()
+            .map(|v| v.map(String::from))
+            .collect()
     }
 
     #[test]
     fn literal_regex_and_first_only() {
-        let out = run(&ReplaceFactory, json!({"replace_field": "name", "pattern": "-", "replacement": "+"})).unwrap();
+        let out = run(
+            &ReplaceFactory,
+            json!({"replace_field": "name", "pattern": "-", "replacement": "+"}),
+        )
+        .unwrap();
         assert_eq!(names(&out), vec![Some("a+b+c".into()), None]);
         let out = run(&ReplaceFactory, json!({"replace_field": "name", "pattern": "[a-z]", "replacement": "x", "is_regex": true, "replace_first": true})).unwrap();
         assert_eq!(names(&out), vec![Some("x-b-c".into()), None]);
-        assert!(run(&ReplaceFactory, json!({"replace_field": "id", "pattern": "1", "replacement": "2"})).is_err());
-        assert!(run(&ReplaceFactory, json!({"replace_field": "name", "pattern": "(", "replacement": "", "is_regex": true})).is_err());
+        assert!(run(
+            &ReplaceFactory,
+            json!({"replace_field": "id", "pattern": "1", "replacement": "2"})
+        )
+        .is_err());
+        assert!(run(
+            &ReplaceFactory,
+            json!({"replace_field": "name", "pattern": "(", "replacement": "", "is_regex": true})
+        )
+        .is_err());
     }
 }

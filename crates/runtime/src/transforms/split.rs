@@ -3,7 +3,9 @@
 
 use super::field_index;
 use crate::batch::Batch;
-use crate::operator::{PrepareContext, PreparedTransform, SubtaskContext, Transform, TransformFactory};
+use crate::operator::{
+    PrepareContext, PreparedTransform, SubtaskContext, Transform, TransformFactory,
+};
 use arrow::array::{ArrayRef, AsArray, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
@@ -36,12 +38,19 @@ impl TransformFactory for SplitFactory {
         }
     }
 
-    fn prepare(&self, o: &Options, input: SchemaRef, _ctx: &PrepareContext) -> WeirResult<Arc<dyn PreparedTransform>> {
+    fn prepare(
+        &self,
+        o: &Options,
+        input: SchemaRef,
+        _ctx: &PrepareContext,
+    ) -> WeirResult<Arc<dyn PreparedTransform>> {
         let e = WeirError::new;
         let field = o.str("split_field").map_err(e)?.unwrap_or_default();
         let column = field_index(&input, "split_field", &field)?;
         if input.field(column).data_type() != &DataType::Utf8 {
-            return Err(WeirError::new(format!("split_field: '{field}' is not a string field")));
+            return Err(WeirError::new(format!(
+                "split_field: '{field}' is not a string field"
+            )));
         }
         let separator = o.str("separator").map_err(e)?.unwrap_or_default();
         if separator.is_empty() {
@@ -54,7 +63,9 @@ impl TransformFactory for SplitFactory {
         let mut fields: Vec<Field> = input.fields().iter().map(|f| f.as_ref().clone()).collect();
         for name in &outputs {
             if fields.iter().any(|f| f.name() == name) {
-                return Err(WeirError::new(format!("output_fields: '{name}' already exists in the input")));
+                return Err(WeirError::new(format!(
+                    "output_fields: '{name}' already exists in the input"
+                )));
             }
             fields.push(Field::new(name, DataType::Utf8, true));
         }
@@ -80,7 +91,8 @@ impl PreparedTransform for Split {
 impl Transform for Split {
     fn process(&mut self, batch: Batch, out: &mut Vec<Batch>) -> WeirResult<()> {
         let col = batch.records.column(self.column).as_string::<i32>();
-        let mut builders: Vec<StringBuilder> = (0..self.outputs).map(|_| StringBuilder::new()).collect();
+        let mut builders: Vec<StringBuilder> =
+            (0..self.outputs).map(|_| StringBuilder::new()).collect();
         for v in col.iter() {
             let mut parts = v.map(|s| s.splitn(self.outputs, self.separator.as_str()));
             for b in builders.iter_mut() {
@@ -88,8 +100,13 @@ impl Transform for Split {
             }
         }
         let mut columns: Vec<ArrayRef> = batch.records.columns().to_vec();
-        columns.extend(builders.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef));
-        let rb = RecordBatch::try_new(self.schema.clone(), columns).map_err(|e| WeirError::new(e.to_string()))?;
+        columns.extend(
+            builders
+                .into_iter()
+                .map(|mut b| Arc::new(b.finish()) as ArrayRef),
+        );
+        let rb = RecordBatch::try_new(self.schema.clone(), columns)
+            .map_err(|e| WeirError::new(e.to_string()))?;
         out.push(batch.with_records(rb));
         Ok(())
     }
@@ -104,7 +121,11 @@ mod tests {
 
     #[test]
     fn splits_into_new_columns() {
-        let out = run(&SplitFactory, json!({"separator": "-", "split_field": "name", "output_fields": ["a", "rest"]})).unwrap();
+        let out = run(
+            &SplitFactory,
+            json!({"separator": "-", "split_field": "name", "output_fields": ["a", "rest"]}),
+        )
+        .unwrap();
         let rb = &out[0].records;
         assert_eq!(rb.num_columns(), 4);
         assert_eq!(rb.column(2).as_string::<i32>().value(0), "a");

@@ -38,7 +38,9 @@ pub fn format_summary(report: &JobReport) -> String {
     let secs = report.elapsed.as_secs_f64().max(1e-3);
     let mut out = format!(
         "Job {} {} in {:.3}s\n",
-        report.job_id, report.status, report.elapsed.as_secs_f64()
+        report.job_id,
+        report.status,
+        report.elapsed.as_secs_f64()
     );
     for (i, v) in report.vertices.iter().enumerate() {
         let rows = v.io.records_out.max(v.io.records_in);
@@ -51,6 +53,14 @@ pub fn format_summary(report: &JobReport) -> String {
             v.io.records_out,
             human(rows as f64 / secs)
         ));
+        if v.operators.len() > 1 {
+            for (name, io) in &v.operators {
+                out.push_str(&format!(
+                    "      {name}: rows in {}, rows out {}, bytes in {}, bytes out {}\n",
+                    io.records_in, io.records_out, io.bytes_in, io.bytes_out
+                ));
+            }
+        }
     }
     out.trim_end().to_string()
 }
