@@ -228,3 +228,56 @@ sink { Blackhole { plugin_input = s, parallelism = 2 } }
     assert_eq!(metrics.vertex_io(0).records_out, 3_000);
     assert_eq!(metrics.vertex_io(1).records_in, 3_000);
 }
+
+/// Runs a streaming job for about `ms` milliseconds, then returns (rows produced, seconds).
+async fn produce_for(text: &str, ms: u64) -> (u64, f64) {
+    let registry = PluginRegistry::builtin();
+    let job = prepare(text, &registry, 10_000);
+    let started = std::time::Instant::now();
+    let running = job.deploy().unwrap();
+    let metrics = running.metrics.clone();
+    let cancel = running.cancel_handle();
+    let waiter = tokio::spawn(running.wait());
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    let produced = metrics.vertex_io(0).records_out;
+    let secs = started.elapsed().as_secs_f64();
+    cancel.cancel();
+    let outcome = waiter.await.unwrap();
+    assert_eq!(outcome.status, JobStatus::Canceled);
+    (produced, secs)
+}
+
+#[tokio::test]
+async fn read_limit_and_rows_per_second_cap_each_reader() {
+    // Upper bounds only: a slow machine produces fewer rows, never more.
+    let (rows, secs) = produce_for(
+        r#"
+env { job.mode = "STREAMING", read_limit.rows_per_second = 2000 }
+source { FakeSource { unbounded = true, batch.size = 100, schema = { fields { id = bigint } } } }
+sink { Blackhole {} }
+"#,
+        300,
+    )
+    .await;
+    assert!(rows > 0);
+    assert!(
+        rows as f64 <= 2000.0 * secs + 100.0,
+        "{rows} rows in {secs:.3}s exceeds 2000 rows/s"
+    );
+
+    let (rows, secs) = produce_for(
+        r#"
+env { job.mode = "STREAMING", parallelism = 2 }
+source { FakeSource { unbounded = true, rows.per.second = 1000, schema = { fields { id = bigint } } } }
+sink { Blackhole {} }
+"#,
+        300,
+    )
+    .await;
+    assert!(rows > 0);
+    // Two readers at 1000 rows/s each, emitting batches of rate/10 rows.
+    assert!(
+        rows as f64 <= 2.0 * (1000.0 * secs + 100.0),
+        "{rows} rows in {secs:.3}s exceeds 2 x 1000 rows/s"
+    );
+}
