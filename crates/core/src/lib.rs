@@ -6,6 +6,8 @@
 
 pub mod error;
 pub mod ids;
+pub mod logdir;
+pub mod process;
 pub mod status;
 
 pub use error::{WeirError, WeirResult};

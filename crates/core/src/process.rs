@@ -1,0 +1,102 @@
+//! Facts about this process read from `/proc` (Linux): its threads, resident memory and open
+//! files. These stand in for the JVM figures Flink reports.
+
+/// One thread: its id, name and scheduler state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadEntry {
+    pub tid: u64,
+    pub name: String,
+    /// `RUNNABLE`, `WAITING`, … mapped from the kernel's state letter.
+    pub state: String,
+}
+
+/// The threads of this process.
+pub fn threads() -> Vec<ThreadEntry> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc/self/task") else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let tid: u64 = e.file_name().to_string_lossy().parse().unwrap_or(0);
+        let dir = e.path();
+        let name = std::fs::read_to_string(dir.join("comm"))
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        let stat = std::fs::read_to_string(dir.join("stat")).unwrap_or_default();
+        // The state letter follows the parenthesised command name.
+        let letter = stat
+            .rsplit(')')
+            .next()
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or("?");
+        let state = match letter {
+            "R" => "RUNNABLE",
+            "S" => "WAITING",
+            "D" => "BLOCKED",
+            "T" | "t" => "STOPPED",
+            "Z" => "TERMINATED",
+            _ => "UNKNOWN",
+        };
+        out.push(ThreadEntry {
+            tid,
+            name,
+            state: state.into(),
+        });
+    }
+    out.sort_by_key(|t| t.tid);
+    out
+}
+
+/// Resident set size in bytes.
+pub fn rss_bytes() -> u64 {
+    status_kb("VmRSS:") * 1024
+}
+
+/// Peak resident set size in bytes.
+pub fn peak_rss_bytes() -> u64 {
+    status_kb("VmHWM:") * 1024
+}
+
+fn status_kb(key: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Number of open file descriptors.
+pub fn open_fds() -> u64 {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count() as u64)
+        .unwrap_or(0)
+}
+
+/// The soft limit on open file descriptors.
+pub fn max_fds() -> u64 {
+    std::fs::read_to_string("/proc/self/limits")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_has_threads_memory_and_files() {
+        let t = threads();
+        assert!(!t.is_empty());
+        assert!(t.iter().all(|t| !t.state.is_empty()));
+        assert!(rss_bytes() > 0);
+        assert!(open_fds() > 0);
+        assert!(max_fds() >= open_fds());
+    }
+}

@@ -1,0 +1,19 @@
+//! The seams between weir's roles. `rest` talks to the cluster only through
+//! [`RestfulGateway`]; the JobMaster deploys work through [`TaskExecutorGateway`] and hears back
+//! through [`JobMasterGateway`]. Each trait has an in-process implementation today; a gRPC one
+//! can follow without either side changing.
+//!
+//! The snapshot types ([`snapshot`]) are what the cluster hands out: plain data, cheap to clone,
+//! never a handle on live state, so a reader can never block the data path.
+
+pub mod error;
+pub mod restful;
+pub mod snapshot;
+pub mod submission;
+pub mod task;
+
+pub use error::GatewayError;
+pub use restful::RestfulGateway;
+pub use snapshot::*;
+pub use submission::{JobCompiler, JobSubmission};
+pub use task::{JobMasterGateway, TaskDeployment, TaskExecutorGateway, TaskStateUpdate};

@@ -1,0 +1,116 @@
+//! What the REST layer may ask of the cluster: Flink's `RestfulGateway` method set, in Rust.
+
+use crate::error::GatewayError;
+use crate::snapshot::*;
+use crate::submission::JobSubmission;
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+use weir_core::{JobId, JobStatus};
+
+/// How a client asks a job to end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TerminationMode {
+    Cancel,
+    Stop,
+}
+
+/// The REST layer's only view of the cluster. Every read returns a snapshot; nothing here
+/// waits for a running job.
+#[async_trait]
+pub trait RestfulGateway: Send + Sync {
+    /// Submits a job; returns its id once it is accepted (validated and registered).
+    async fn submit_job(&self, submission: JobSubmission) -> Result<JobId, GatewayError>;
+
+    /// Asks a job to stop (Flink's `cancelJob`).
+    async fn cancel_job(&self, job: JobId) -> Result<(), GatewayError>;
+
+    /// A job's full snapshot, running or archived (Flink's `requestExecutionGraphInfo`).
+    async fn request_job(&self, job: JobId) -> Result<JobSnapshot, GatewayError>;
+
+    /// A job's status only.
+    async fn request_job_status(&self, job: JobId) -> Result<JobStatus, GatewayError>;
+
+    /// The result of a globally terminal job; `Ok(None)` while it runs.
+    async fn request_job_result(&self, job: JobId) -> Result<Option<JobResult>, GatewayError>;
+
+    /// Every known job, running and archived.
+    async fn request_multiple_job_details(&self) -> Vec<JobOverview>;
+
+    /// Task managers, slots and job counts.
+    async fn request_cluster_overview(&self) -> ClusterOverview;
+
+    /// Every registered TaskManager.
+    async fn request_task_managers(&self) -> Vec<TaskManagerInfo>;
+
+    /// One TaskManager.
+    async fn request_task_manager(&self, id: &str) -> Result<TaskManagerInfo, GatewayError>;
+
+    /// The ids of the metric query services to pull from (Flink's
+    /// `requestMetricQueryServiceAddresses`): the JobManager's and each TaskManager's.
+    async fn request_metric_query_service_addresses(&self) -> Vec<String>;
+
+    /// Threads of a role's process.
+    async fn request_thread_dump(&self, source: LogSource)
+        -> Result<Vec<ThreadInfo>, GatewayError>;
+
+    /// Log files of a role.
+    async fn request_log_list(&self, source: LogSource) -> Result<Vec<LogFile>, GatewayError>;
+
+    /// One log file's content; `name` must be a bare file name.
+    async fn request_log(&self, source: LogSource, name: &str) -> Result<Vec<u8>, GatewayError>;
+
+    /// The JobManager's effective configuration.
+    async fn request_cluster_config(&self) -> BTreeMap<String, String>;
+
+    /// Records that a job's client is alive until `expires_at` (epoch ms).
+    async fn report_job_client_heartbeat(
+        &self,
+        job: JobId,
+        expires_at: i64,
+    ) -> Result<(), GatewayError>;
+
+    /// Shuts the whole cluster down.
+    async fn shut_down_cluster(&self);
+
+    /// Checkpoint statistics (owned by the checkpoints work).
+    async fn request_checkpoint_stats(&self, job: JobId) -> Result<(), GatewayError> {
+        self.request_job_status(job).await?;
+        Err(GatewayError::not_yet("Checkpointing"))
+    }
+
+    /// Triggers a checkpoint (owned by the checkpoints work).
+    async fn trigger_checkpoint(&self, job: JobId) -> Result<(), GatewayError> {
+        self.request_job_status(job).await?;
+        Err(GatewayError::not_yet("Triggering checkpoints"))
+    }
+
+    /// Triggers a savepoint (owned by the checkpoints work).
+    async fn trigger_savepoint(&self, job: JobId) -> Result<(), GatewayError> {
+        self.request_job_status(job).await?;
+        Err(GatewayError::not_yet("Savepoints"))
+    }
+
+    /// Stops with a savepoint (owned by the checkpoints work).
+    async fn stop_with_savepoint(&self, job: JobId) -> Result<(), GatewayError> {
+        self.request_job_status(job).await?;
+        Err(GatewayError::not_yet("Stop with savepoint"))
+    }
+
+    /// Disposes a savepoint (owned by the checkpoints work).
+    async fn dispose_savepoint(&self, _path: &str) -> Result<(), GatewayError> {
+        Err(GatewayError::not_yet("Savepoint disposal"))
+    }
+
+    /// Per-vertex parallelism bounds (the adaptive scheduler's; weir's scheduler is static).
+    async fn request_job_resource_requirements(&self, job: JobId) -> Result<(), GatewayError> {
+        self.request_job_status(job).await?;
+        Err(GatewayError::NotSupported(
+            "Resource requirements are only available with the adaptive scheduler; weir runs jobs with a fixed parallelism".into(),
+        ))
+    }
+
+    /// Changes parallelism bounds (the adaptive scheduler's).
+    async fn update_job_resource_requirements(&self, job: JobId) -> Result<(), GatewayError> {
+        self.request_job_resource_requirements(job).await
+    }
+}

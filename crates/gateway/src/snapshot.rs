@@ -1,0 +1,449 @@
+//! Read-only pictures of the cluster, handed to the REST layer (and stored in the job archive).
+//! Field meanings follow Flink's `ArchivedExecutionGraph`, `JobDetails`, `ClusterOverview` and
+//! `TaskManagerInfo`; the REST layer turns them into Flink's JSON.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use weir_core::{ExecutionState, JobId, JobStatus, VertexId};
+
+/// BATCH or STREAMING, as Flink's `JobType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobType {
+    Batch,
+    Streaming,
+}
+
+impl JobType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobType::Batch => "BATCH",
+            JobType::Streaming => "STREAMING",
+        }
+    }
+}
+
+/// Records and bytes through one subtask, plus how it spent its time (ms).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct IoStats {
+    pub read_bytes: u64,
+    pub write_bytes: u64,
+    pub read_records: u64,
+    pub write_records: u64,
+    pub back_pressured_ms: u64,
+    pub idle_ms: u64,
+    pub busy_ms: f64,
+}
+
+impl std::ops::AddAssign for IoStats {
+    fn add_assign(&mut self, o: IoStats) {
+        self.read_bytes += o.read_bytes;
+        self.write_bytes += o.write_bytes;
+        self.read_records += o.read_records;
+        self.write_records += o.write_records;
+        self.back_pressured_ms += o.back_pressured_ms;
+        self.idle_ms += o.idle_ms;
+        self.busy_ms += o.busy_ms;
+    }
+}
+
+/// When a subtask attempt entered each `ExecutionState` (epoch ms, 0 = never), indexed as
+/// `ExecutionState::ALL`.
+pub type StateTimestamps = [i64; 10];
+
+/// Index of a state in `ExecutionState::ALL`.
+pub fn state_index(s: ExecutionState) -> usize {
+    ExecutionState::ALL
+        .iter()
+        .position(|x| *x == s)
+        .unwrap_or(0)
+}
+
+/// One execution attempt of a subtask.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptSnapshot {
+    pub attempt: u32,
+    pub state: ExecutionState,
+    pub timestamps: StateTimestamps,
+    /// The TaskManager's resource id, once deployed.
+    pub task_manager: Option<String>,
+    /// `host:port` of the TaskManager, once deployed.
+    pub endpoint: Option<String>,
+    pub io: IoStats,
+    /// Why the attempt failed.
+    pub failure: Option<String>,
+}
+
+impl AttemptSnapshot {
+    /// When the attempt started running (deploying, as Flink counts), or -1.
+    pub fn start_time(&self) -> i64 {
+        let t = self.timestamps[state_index(ExecutionState::Deploying)];
+        if t > 0 {
+            t
+        } else {
+            -1
+        }
+    }
+
+    /// When the attempt reached a terminal state, or -1.
+    pub fn end_time(&self) -> i64 {
+        if self.state.is_terminal() {
+            self.timestamps[state_index(self.state)]
+        } else {
+            -1
+        }
+    }
+}
+
+/// One subtask of a vertex: its current attempt and earlier ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubtaskSnapshot {
+    pub index: usize,
+    pub current: AttemptSnapshot,
+    pub prior: Vec<AttemptSnapshot>,
+}
+
+impl SubtaskSnapshot {
+    /// The attempt with number `attempt`, current or prior.
+    pub fn attempt(&self, attempt: u32) -> Option<&AttemptSnapshot> {
+        if self.current.attempt == attempt {
+            Some(&self.current)
+        } else {
+            self.prior.iter().find(|a| a.attempt == attempt)
+        }
+    }
+}
+
+/// An input of a vertex in the plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanInput {
+    pub vertex: VertexId,
+    /// `FORWARD`, `REBALANCE`, `HASH`.
+    pub ship_strategy: String,
+}
+
+/// One vertex (a chain of operators) of a job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VertexSnapshot {
+    pub id: VertexId,
+    pub name: String,
+    pub parallelism: usize,
+    pub max_parallelism: usize,
+    /// Names of the chained operators, head first (`Source: FakeSource`, `Sql`, …).
+    pub operators: Vec<String>,
+    pub inputs: Vec<PlanInput>,
+    pub subtasks: Vec<SubtaskSnapshot>,
+}
+
+impl VertexSnapshot {
+    /// How many current attempts are in each state.
+    pub fn state_counts(&self) -> [usize; 10] {
+        let mut counts = [0; 10];
+        for s in &self.subtasks {
+            counts[state_index(s.current.state)] += 1;
+        }
+        counts
+    }
+
+    /// Flink's aggregate state of a vertex (`ExecutionJobVertex.getAggregateExecutionState`).
+    pub fn state(&self) -> ExecutionState {
+        aggregate_state(&self.state_counts(), self.parallelism)
+    }
+
+    /// Earliest start of any subtask, or -1.
+    pub fn start_time(&self) -> i64 {
+        self.subtasks
+            .iter()
+            .map(|s| s.current.start_time())
+            .filter(|t| *t > 0)
+            .min()
+            .unwrap_or(-1)
+    }
+
+    /// Latest end when every subtask ended, or -1.
+    pub fn end_time(&self) -> i64 {
+        if self.subtasks.iter().all(|s| s.current.state.is_terminal()) {
+            self.subtasks
+                .iter()
+                .map(|s| s.current.end_time())
+                .max()
+                .unwrap_or(-1)
+        } else {
+            -1
+        }
+    }
+
+    /// Summed I/O of the current attempts.
+    pub fn io(&self) -> IoStats {
+        let mut total = IoStats::default();
+        for s in &self.subtasks {
+            total += s.current.io;
+        }
+        total
+    }
+}
+
+/// Flink's rule: any FAILED wins, then CANCELING, CANCELED, RUNNING-ish states; FINISHED only
+/// when all are finished.
+pub fn aggregate_state(counts: &[usize; 10], parallelism: usize) -> ExecutionState {
+    use ExecutionState::*;
+    let n = |s| counts[state_index(s)];
+    if n(Failed) > 0 {
+        Failed
+    } else if n(Canceling) > 0 {
+        Canceling
+    } else if n(Canceled) > 0 {
+        Canceled
+    } else if n(Initializing) > 0 {
+        Initializing
+    } else if n(Running) > 0 {
+        Running
+    } else if n(Finished) > 0 && n(Finished) == parallelism {
+        Finished
+    } else if n(Finished) > 0 {
+        Running
+    } else if n(Deploying) > 0 {
+        Deploying
+    } else if n(Scheduled) > 0 {
+        Scheduled
+    } else {
+        Created
+    }
+}
+
+/// One entry of the exception history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExceptionEntry {
+    /// The error's kind, Java-style (`weir.JobFailure`).
+    pub exception_name: String,
+    /// The full error text with its causes.
+    pub stacktrace: String,
+    pub timestamp: i64,
+    /// `<vertex name> (i/n)` of the failing subtask.
+    pub task_name: Option<String>,
+    pub endpoint: Option<String>,
+    pub task_manager_id: Option<String>,
+}
+
+/// Everything about one job at one moment (Flink's archived execution graph).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobSnapshot {
+    pub job_id: JobId,
+    pub name: String,
+    pub job_type: JobType,
+    pub status: JobStatus,
+    /// When the job entered each `JobStatus` (epoch ms, 0 = never), indexed as `JobStatus::ALL`.
+    pub timestamps: [i64; 11],
+    pub max_parallelism: i64,
+    pub vertices: Vec<VertexSnapshot>,
+    pub exceptions: Vec<ExceptionEntry>,
+    /// The job's configuration: its `env` options and submission overrides, as strings.
+    pub config: BTreeMap<String, String>,
+    /// Where the job came from (artifact id or file name), if known.
+    pub origin: Option<String>,
+    /// When the snapshot was taken (epoch ms).
+    pub taken_at: i64,
+}
+
+impl JobSnapshot {
+    fn ts(&self, s: JobStatus) -> i64 {
+        JobStatus::ALL
+            .iter()
+            .position(|x| *x == s)
+            .map(|i| self.timestamps[i])
+            .unwrap_or(0)
+    }
+
+    /// Submission time.
+    pub fn start_time(&self) -> i64 {
+        self.ts(JobStatus::Initializing)
+    }
+
+    /// When the job became globally terminal, or -1.
+    pub fn end_time(&self) -> i64 {
+        if self.status.is_terminal() {
+            self.ts(self.status)
+        } else {
+            -1
+        }
+    }
+
+    /// Run time so far (or in total), ms.
+    pub fn duration(&self, now: i64) -> i64 {
+        let end = if self.status.is_terminal() {
+            self.end_time()
+        } else {
+            now
+        };
+        (end - self.start_time()).max(0)
+    }
+
+    /// Last time anything changed (Flink's `last-modification`).
+    pub fn last_modification(&self) -> i64 {
+        let vertex_max = self
+            .vertices
+            .iter()
+            .flat_map(|v| v.subtasks.iter())
+            .flat_map(|s| s.current.timestamps.iter())
+            .copied()
+            .max()
+            .unwrap_or(0);
+        self.timestamps
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(0)
+            .max(vertex_max)
+    }
+
+    /// Current attempts per state over all vertices.
+    pub fn task_counts(&self) -> [usize; 10] {
+        let mut total = [0; 10];
+        for v in &self.vertices {
+            for (t, c) in total.iter_mut().zip(v.state_counts()) {
+                *t += c;
+            }
+        }
+        total
+    }
+
+    /// A vertex by id.
+    pub fn vertex(&self, id: VertexId) -> Option<&VertexSnapshot> {
+        self.vertices.iter().find(|v| v.id == id)
+    }
+}
+
+/// What a job list shows per job (Flink's `JobDetails`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobOverview {
+    pub job_id: JobId,
+    pub name: String,
+    pub job_type: JobType,
+    pub status: JobStatus,
+    pub start_time: i64,
+    pub end_time: i64,
+    pub duration: i64,
+    pub last_modification: i64,
+    /// Vertices (Flink counts tasks per vertex here) in each aggregate state.
+    pub tasks: [usize; 10],
+    pub total_tasks: usize,
+}
+
+impl JobOverview {
+    /// The overview of a snapshot at time `now`.
+    pub fn of(s: &JobSnapshot, now: i64) -> Self {
+        let mut tasks = [0; 10];
+        for c in s.task_counts().iter().enumerate() {
+            tasks[c.0] = *c.1;
+        }
+        JobOverview {
+            job_id: s.job_id,
+            name: s.name.clone(),
+            job_type: s.job_type,
+            status: s.status,
+            start_time: s.start_time(),
+            end_time: s.end_time(),
+            duration: s.duration(now),
+            last_modification: s.last_modification(),
+            total_tasks: tasks.iter().sum(),
+            tasks,
+        }
+    }
+}
+
+/// The cluster at a glance (Flink's `ClusterOverview`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClusterOverview {
+    pub task_managers: usize,
+    pub slots_total: usize,
+    pub slots_available: usize,
+    pub jobs_running: usize,
+    pub jobs_finished: usize,
+    pub jobs_cancelled: usize,
+    pub jobs_failed: usize,
+}
+
+/// Hardware of a TaskManager's host.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Hardware {
+    pub cpu_cores: usize,
+    pub physical_memory: u64,
+    pub free_memory: u64,
+}
+
+/// A slot given to a job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AllocatedSlot {
+    pub job_id: JobId,
+    pub assigned_tasks: usize,
+}
+
+/// One TaskManager (Flink's `TaskManagerInfo`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskManagerInfo {
+    /// Resource id, Flink's `<host>:<port>-<6 hex>` form.
+    pub id: String,
+    /// Its RPC address.
+    pub path: String,
+    pub data_port: u16,
+    pub last_heartbeat: i64,
+    pub slots_total: usize,
+    pub slots_free: usize,
+    pub hardware: Hardware,
+    pub allocated: Vec<AllocatedSlot>,
+    /// Resident memory of the process, bytes (stands in for the JVM heap).
+    pub process_memory: u64,
+}
+
+/// How a finished job ended (Flink's `JobResult`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobResult {
+    pub job_id: JobId,
+    pub status: JobStatus,
+    pub net_runtime_ms: i64,
+    pub failure: Option<String>,
+}
+
+/// A log file a role can serve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogFile {
+    pub name: String,
+    pub size: u64,
+    pub mtime: i64,
+}
+
+/// Whose logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogSource {
+    JobManager,
+    TaskManager(String),
+}
+
+/// A thread of the process, for thread dumps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThreadInfo {
+    pub name: String,
+    pub description: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aggregate_state_follows_flink() {
+        let mut c = [0; 10];
+        c[state_index(ExecutionState::Running)] = 1;
+        c[state_index(ExecutionState::Finished)] = 1;
+        assert_eq!(aggregate_state(&c, 2), ExecutionState::Running);
+        c[state_index(ExecutionState::Running)] = 0;
+        assert_eq!(
+            aggregate_state(&c, 2),
+            ExecutionState::Running,
+            "partly finished still runs"
+        );
+        c[state_index(ExecutionState::Finished)] = 2;
+        assert_eq!(aggregate_state(&c, 2), ExecutionState::Finished);
+        c[state_index(ExecutionState::Failed)] = 1;
+        assert_eq!(aggregate_state(&c, 3), ExecutionState::Failed);
+    }
+}

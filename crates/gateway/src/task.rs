@@ -1,0 +1,69 @@
+//! The JobMaster ↔ TaskExecutor seam: deploy and cancel one way, task state the other.
+
+use crate::error::GatewayError;
+use crate::snapshot::{IoStats, LogFile, TaskManagerInfo, ThreadInfo};
+use async_trait::async_trait;
+use std::sync::Arc;
+use weir_core::{ExecutionState, JobId};
+use weir_pipeline::JobGraph;
+
+/// What a TaskExecutor needs to run a job's subtasks.
+#[derive(Debug, Clone)]
+pub struct TaskDeployment {
+    pub job_id: JobId,
+    /// The validated graph; a remote TaskExecutor would receive it serialized.
+    pub graph: Arc<JobGraph>,
+    /// Attempt number of every subtask in this deployment.
+    pub attempt: u32,
+}
+
+/// A subtask's new state, sent by the TaskExecutor to the JobMaster.
+#[derive(Debug, Clone)]
+pub struct TaskStateUpdate {
+    pub job_id: JobId,
+    pub vertex: usize,
+    pub subtask: usize,
+    pub attempt: u32,
+    pub state: ExecutionState,
+    /// The failure with its causes, for FAILED.
+    pub error: Option<String>,
+    /// Where the failure happened (`<vertex> (i/n)`).
+    pub location: Option<String>,
+    /// Final I/O of the attempt, for terminal states.
+    pub io: Option<IoStats>,
+}
+
+/// JobMaster → TaskExecutor.
+#[async_trait]
+pub trait TaskExecutorGateway: Send + Sync {
+    /// This TaskExecutor's resource id.
+    fn resource_id(&self) -> String;
+
+    /// Starts every subtask of a job here. Errors mean nothing was started.
+    async fn deploy(&self, deployment: TaskDeployment) -> Result<(), GatewayError>;
+
+    /// Cancels every subtask of a job here; state updates follow as they stop.
+    async fn cancel(&self, job: JobId) -> Result<(), GatewayError>;
+
+    /// Live I/O of each running subtask of a job, `[vertex][subtask]`.
+    fn task_io(&self, job: JobId) -> Option<Vec<Vec<IoStats>>>;
+
+    /// The process's threads.
+    fn thread_dump(&self) -> Vec<ThreadInfo>;
+
+    /// Address, hardware and memory of this TaskExecutor (slot fields are the resource
+    /// manager's to fill).
+    fn describe(&self) -> TaskManagerInfo;
+
+    /// Its log files.
+    fn list_logs(&self) -> Vec<LogFile>;
+
+    /// One of its log files by bare name (`log` and `stdout` name the main log and stdout).
+    fn read_log(&self, name: &str) -> Result<Vec<u8>, GatewayError>;
+}
+
+/// TaskExecutor → JobMaster.
+pub trait JobMasterGateway: Send + Sync {
+    /// Reports a subtask state change.
+    fn update_task_execution_state(&self, update: TaskStateUpdate);
+}

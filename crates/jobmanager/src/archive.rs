@@ -1,0 +1,209 @@
+//! Finished jobs, kept in memory for reads and in a redb file under the data directory so they
+//! survive a restart (what Flink only offers through a separate HistoryServer). Bounded by
+//! `jobstore.max-capacity` (oldest dropped first) and `jobstore.expiration-time`.
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use weir_core::JobId;
+use weir_gateway::JobSnapshot;
+
+const JOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("finished_jobs");
+
+/// The store of finished jobs.
+pub struct JobArchive {
+    db: Option<Database>,
+    jobs: RwLock<HashMap<JobId, Arc<JobSnapshot>>>,
+    max_capacity: usize,
+    expiration: Duration,
+}
+
+impl JobArchive {
+    /// An archive kept only in memory (tests, or no data directory).
+    pub fn in_memory(max_capacity: usize, expiration: Duration) -> Self {
+        Self {
+            db: None,
+            jobs: RwLock::new(HashMap::new()),
+            max_capacity,
+            expiration,
+        }
+    }
+
+    /// Opens (or creates) the archive file and loads what it holds.
+    pub fn open(path: &Path, max_capacity: usize, expiration: Duration) -> Result<Self, String> {
+        let db = Database::create(path)
+            .map_err(|e| format!("cannot open job archive {}: {e}", path.display()))?;
+        let mut jobs = HashMap::new();
+        {
+            let read = db.begin_read().map_err(|e| e.to_string())?;
+            if let Ok(table) = read.open_table(JOBS) {
+                let iter = table.iter().map_err(|e| e.to_string())?;
+                for entry in iter.flatten() {
+                    match serde_json::from_slice::<JobSnapshot>(entry.1.value()) {
+                        Ok(s) => {
+                            jobs.insert(s.job_id, Arc::new(s));
+                        }
+                        Err(e) => tracing::warn!(
+                            "skipping an unreadable archived job {}: {e}",
+                            entry.0.value()
+                        ),
+                    }
+                }
+            }
+        }
+        let archive = Self {
+            db: Some(db),
+            jobs: RwLock::new(jobs),
+            max_capacity,
+            expiration,
+        };
+        archive.evict(now_ms());
+        Ok(archive)
+    }
+
+    /// Stores a finished job.
+    pub fn put(&self, snapshot: JobSnapshot) {
+        if let Some(db) = &self.db {
+            let result = (|| -> Result<(), String> {
+                let bytes = serde_json::to_vec(&snapshot).map_err(|e| e.to_string())?;
+                let tx = db.begin_write().map_err(|e| e.to_string())?;
+                {
+                    let mut table = tx.open_table(JOBS).map_err(|e| e.to_string())?;
+                    table
+                        .insert(snapshot.job_id.to_string().as_str(), bytes.as_slice())
+                        .map_err(|e| e.to_string())?;
+                }
+                tx.commit().map_err(|e| e.to_string())
+            })();
+            if let Err(e) = result {
+                tracing::error!("cannot archive job {}: {e}", snapshot.job_id);
+            }
+        }
+        if let Ok(mut jobs) = self.jobs.write() {
+            jobs.insert(snapshot.job_id, Arc::new(snapshot));
+        }
+        self.evict(now_ms());
+    }
+
+    /// A finished job.
+    pub fn get(&self, job: JobId) -> Option<Arc<JobSnapshot>> {
+        self.jobs.read().ok()?.get(&job).cloned()
+    }
+
+    /// Every finished job.
+    pub fn all(&self) -> Vec<Arc<JobSnapshot>> {
+        self.jobs
+            .read()
+            .map(|j| j.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Drops expired jobs and the oldest beyond capacity.
+    pub fn evict(&self, now: i64) {
+        let doomed: Vec<JobId> = {
+            let Ok(jobs) = self.jobs.read() else { return };
+            let mut by_end: Vec<(i64, JobId)> =
+                jobs.values().map(|s| (s.end_time(), s.job_id)).collect();
+            by_end.sort_unstable_by(|a, b| b.cmp(a));
+            let ttl = self.expiration.as_millis() as i64;
+            by_end
+                .iter()
+                .enumerate()
+                .filter(|(i, (end, _))| *i >= self.max_capacity || (ttl > 0 && now - end > ttl))
+                .map(|(_, (_, id))| *id)
+                .collect()
+        };
+        if doomed.is_empty() {
+            return;
+        }
+        if let Ok(mut jobs) = self.jobs.write() {
+            for id in &doomed {
+                jobs.remove(id);
+            }
+        }
+        if let Some(db) = &self.db {
+            let result = (|| -> Result<(), String> {
+                let tx = db.begin_write().map_err(|e| e.to_string())?;
+                {
+                    let mut table = tx.open_table(JOBS).map_err(|e| e.to_string())?;
+                    for id in &doomed {
+                        table
+                            .remove(id.to_string().as_str())
+                            .map_err(|e| e.to_string())?;
+                    }
+                }
+                tx.commit().map_err(|e| e.to_string())
+            })();
+            if let Err(e) = result {
+                tracing::error!("cannot evict archived jobs: {e}");
+            }
+        }
+    }
+}
+
+/// Milliseconds since the epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use weir_core::JobStatus;
+    use weir_gateway::JobType;
+
+    fn finished(id: u128, end: i64) -> JobSnapshot {
+        let mut timestamps = [0; 11];
+        timestamps[0] = end - 10;
+        timestamps[7] = end; // FINISHED
+        JobSnapshot {
+            job_id: JobId(id),
+            name: format!("job{id}"),
+            job_type: JobType::Batch,
+            status: JobStatus::Finished,
+            timestamps,
+            max_parallelism: -1,
+            vertices: vec![],
+            exceptions: vec![],
+            config: BTreeMap::new(),
+            origin: None,
+            taken_at: end,
+        }
+    }
+
+    #[test]
+    fn survives_reopening_and_respects_capacity() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("archive.redb");
+        let now = now_ms();
+        {
+            let a = JobArchive::open(&path, 2, Duration::from_secs(3600)).unwrap();
+            a.put(finished(1, now - 3000));
+            a.put(finished(2, now - 2000));
+            a.put(finished(3, now - 1000));
+            assert!(
+                a.get(JobId(1)).is_none(),
+                "the oldest is dropped beyond capacity"
+            );
+        }
+        let a = JobArchive::open(&path, 2, Duration::from_secs(3600)).unwrap();
+        assert_eq!(a.all().len(), 2);
+        assert_eq!(a.get(JobId(3)).unwrap().name, "job3");
+    }
+
+    #[test]
+    fn expired_jobs_are_dropped() {
+        let a = JobArchive::in_memory(10, Duration::from_secs(1));
+        let now = now_ms();
+        a.put(finished(1, now - 5000));
+        a.put(finished(2, now));
+        assert!(a.get(JobId(1)).is_none());
+        assert!(a.get(JobId(2)).is_some());
+    }
+}

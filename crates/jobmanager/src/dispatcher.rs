@@ -1,0 +1,403 @@
+//! The Dispatcher: accepts jobs, runs one JobMaster each, archives them when they end, and
+//! answers the REST layer (`RestfulGateway`) and the TaskExecutors (`JobMasterGateway`).
+
+use crate::archive::{now_ms, JobArchive};
+use crate::execution_graph::ExecutionGraph;
+use crate::job_master::JobMaster;
+use crate::resource_manager::ResourceManager;
+use async_trait::async_trait;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use weir_core::logdir::ServedDir;
+use weir_core::{JobId, JobStatus};
+use weir_gateway::restful::RestfulGateway;
+use weir_gateway::*;
+
+/// How the Dispatcher is set up.
+#[derive(Debug, Clone)]
+pub struct DispatcherSettings {
+    /// The cluster's effective configuration (served by `/jobmanager/config`).
+    pub config: BTreeMap<String, String>,
+    /// Where the JobManager's logs are.
+    pub log_dir: Option<PathBuf>,
+    /// The JobManager's main log file name and stdout file name in `log_dir`.
+    pub log_file: String,
+    pub stdout_file: String,
+    /// How long a job waits for free slots (`slot.request.timeout`).
+    pub slot_request_timeout: Duration,
+}
+
+impl Default for DispatcherSettings {
+    fn default() -> Self {
+        Self {
+            config: BTreeMap::new(),
+            log_dir: None,
+            log_file: "jobmanager.log".into(),
+            stdout_file: "jobmanager.out".into(),
+            slot_request_timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// The cluster's front door.
+pub struct Dispatcher {
+    compiler: Arc<dyn JobCompiler>,
+    rm: Arc<ResourceManager>,
+    running: RwLock<HashMap<JobId, Arc<JobMaster>>>,
+    archive: Arc<JobArchive>,
+    settings: DispatcherSettings,
+    terminated_tx: mpsc::UnboundedSender<JobId>,
+    shutdown: watch::Sender<bool>,
+    heartbeats: RwLock<HashMap<JobId, i64>>,
+}
+
+/// Log file size served at most (from the end).
+const LOG_LIMIT: u64 = 8 << 20;
+
+impl Dispatcher {
+    /// A Dispatcher; call from within a tokio runtime (it starts its archiving task).
+    pub fn new(
+        compiler: Arc<dyn JobCompiler>,
+        rm: Arc<ResourceManager>,
+        archive: JobArchive,
+        settings: DispatcherSettings,
+    ) -> Arc<Self> {
+        let (terminated_tx, mut terminated_rx) = mpsc::unbounded_channel::<JobId>();
+        let (shutdown, _) = watch::channel(false);
+        let dispatcher = Arc::new(Self {
+            compiler,
+            rm,
+            running: RwLock::new(HashMap::new()),
+            archive: Arc::new(archive),
+            settings,
+            terminated_tx,
+            shutdown,
+            heartbeats: RwLock::new(HashMap::new()),
+        });
+        let weak = Arc::downgrade(&dispatcher);
+        tokio::spawn(async move {
+            while let Some(job) = terminated_rx.recv().await {
+                let Some(d) = weak.upgrade() else { break };
+                d.archive_job(job);
+            }
+        });
+        dispatcher
+    }
+
+    /// Moves a terminal job from the running set to the archive and frees its slots.
+    fn archive_job(&self, job: JobId) {
+        let master = self.running.read().ok().and_then(|r| r.get(&job).cloned());
+        if let Some(master) = master {
+            self.archive.put(master.snapshot());
+            if let Ok(mut r) = self.running.write() {
+                r.remove(&job);
+            }
+        }
+        self.rm.release(job);
+        if let Ok(mut h) = self.heartbeats.write() {
+            h.remove(&job);
+        }
+    }
+
+    fn master(&self, job: JobId) -> Option<Arc<JobMaster>> {
+        self.running.read().ok()?.get(&job).cloned()
+    }
+
+    /// Resolves when the cluster is asked to shut down.
+    pub fn shutdown_requested(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    /// The resource manager (for TaskExecutors to register with).
+    pub fn resource_manager(&self) -> &Arc<ResourceManager> {
+        &self.rm
+    }
+
+    /// Cancels every running job and waits (up to `timeout`) until they are archived.
+    pub async fn cancel_all(&self, timeout: Duration) {
+        let masters: Vec<Arc<JobMaster>> = self
+            .running
+            .read()
+            .map(|r| r.values().cloned().collect())
+            .unwrap_or_default();
+        for m in &masters {
+            let _ = m.cancel();
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        while tokio::time::Instant::now() < deadline {
+            if self.running.read().map(|r| r.is_empty()).unwrap_or(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn served_dir(&self) -> Result<ServedDir, GatewayError> {
+        self.settings
+            .log_dir
+            .clone()
+            .map(ServedDir::new)
+            .ok_or_else(|| GatewayError::NotFound("This JobManager writes no log files.".into()))
+    }
+}
+
+#[async_trait]
+impl RestfulGateway for Dispatcher {
+    async fn submit_job(&self, submission: JobSubmission) -> Result<JobId, GatewayError> {
+        let job_id = submission.job_id.unwrap_or_else(JobId::random);
+        if self.master(job_id).is_some() || self.archive.get(job_id).is_some() {
+            return Err(GatewayError::Conflict(format!(
+                "Job has already been submitted: a job with id {job_id} exists."
+            )));
+        }
+        let graph = Arc::new(self.compiler.compile(&submission)?);
+        let mut config: BTreeMap<String, String> = graph
+            .env
+            .options
+            .as_map()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    format!("env.{k}"),
+                    weir_pipeline::options::as_string(v).unwrap_or_else(|| v.to_string()),
+                )
+            })
+            .collect();
+        config.extend(submission.config.clone());
+        if let Some(p) = submission.parallelism {
+            config.insert("parallelism.default".into(), p.to_string());
+        }
+        let now = now_ms();
+        let mut eg = ExecutionGraph::new(job_id, &graph, config, submission.origin.clone(), now);
+        eg.created(now);
+        let master = JobMaster::new(job_id, graph, eg, self.terminated_tx.clone());
+        if let Ok(mut r) = self.running.write() {
+            r.insert(job_id, master.clone());
+        }
+        tracing::info!("job {job_id} submitted");
+        tokio::spawn(master.start(self.rm.clone(), self.settings.slot_request_timeout));
+        Ok(job_id)
+    }
+
+    async fn cancel_job(&self, job: JobId) -> Result<(), GatewayError> {
+        if let Some(m) = self.master(job) {
+            return m.cancel();
+        }
+        match self.archive.get(job) {
+            Some(s) if s.status == JobStatus::Canceled => Ok(()),
+            Some(s) => Err(GatewayError::Conflict(format!(
+                "Job {job} has already reached the terminal state {} and cannot be cancelled.",
+                s.status
+            ))),
+            None => Err(GatewayError::job_not_found(job)),
+        }
+    }
+
+    async fn request_job(&self, job: JobId) -> Result<JobSnapshot, GatewayError> {
+        if let Some(m) = self.master(job) {
+            return Ok(m.snapshot());
+        }
+        self.archive
+            .get(job)
+            .map(|s| s.as_ref().clone())
+            .ok_or_else(|| GatewayError::job_not_found(job))
+    }
+
+    async fn request_job_status(&self, job: JobId) -> Result<JobStatus, GatewayError> {
+        if let Some(m) = self.master(job) {
+            return Ok(m.status());
+        }
+        self.archive
+            .get(job)
+            .map(|s| s.status)
+            .ok_or_else(|| GatewayError::job_not_found(job))
+    }
+
+    async fn request_job_result(&self, job: JobId) -> Result<Option<JobResult>, GatewayError> {
+        let snapshot = self.request_job(job).await?;
+        if !snapshot.status.is_terminal() {
+            return Ok(None);
+        }
+        Ok(Some(JobResult {
+            job_id: job,
+            status: snapshot.status,
+            net_runtime_ms: snapshot.duration(snapshot.end_time()),
+            failure: snapshot.exceptions.first().map(|e| e.stacktrace.clone()),
+        }))
+    }
+
+    async fn request_multiple_job_details(&self) -> Vec<JobOverview> {
+        let now = now_ms();
+        let masters: Vec<Arc<JobMaster>> = self
+            .running
+            .read()
+            .map(|r| r.values().cloned().collect())
+            .unwrap_or_default();
+        let mut out: Vec<JobOverview> = masters
+            .iter()
+            .map(|m| JobOverview::of(&m.snapshot(), now))
+            .collect();
+        let running: Vec<JobId> = out.iter().map(|o| o.job_id).collect();
+        out.extend(
+            self.archive
+                .all()
+                .iter()
+                .filter(|s| !running.contains(&s.job_id))
+                .map(|s| JobOverview::of(s, now)),
+        );
+        out.sort_by(|a, b| {
+            b.start_time
+                .cmp(&a.start_time)
+                .then(a.job_id.cmp(&b.job_id))
+        });
+        out
+    }
+
+    async fn request_cluster_overview(&self) -> ClusterOverview {
+        let (slots_total, slots_available) = self.rm.slot_counts();
+        let mut o = ClusterOverview {
+            task_managers: self.rm.executors().len(),
+            slots_total,
+            slots_available,
+            ..ClusterOverview::default()
+        };
+        let statuses: Vec<JobStatus> = self
+            .running
+            .read()
+            .map(|r| r.values().map(|m| m.status()).collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into_iter()
+            .chain(self.archive.all().iter().map(|s| s.status))
+            .collect();
+        for s in statuses {
+            match s {
+                JobStatus::Finished => o.jobs_finished += 1,
+                JobStatus::Canceled => o.jobs_cancelled += 1,
+                JobStatus::Failed => o.jobs_failed += 1,
+                _ => o.jobs_running += 1,
+            }
+        }
+        o
+    }
+
+    async fn request_task_managers(&self) -> Vec<TaskManagerInfo> {
+        self.rm.task_managers()
+    }
+
+    async fn request_task_manager(&self, id: &str) -> Result<TaskManagerInfo, GatewayError> {
+        self.rm
+            .task_managers()
+            .into_iter()
+            .find(|t| t.id == id)
+            .ok_or_else(|| {
+                GatewayError::NotFound(format!("No TaskManager with id {id} is registered."))
+            })
+    }
+
+    async fn request_metric_query_service_addresses(&self) -> Vec<String> {
+        let mut out = vec!["jobmanager".to_string()];
+        out.extend(self.rm.executors().iter().map(|e| e.resource_id()));
+        out
+    }
+
+    async fn request_thread_dump(
+        &self,
+        source: LogSource,
+    ) -> Result<Vec<ThreadInfo>, GatewayError> {
+        match source {
+            LogSource::JobManager => Ok(weir_core::process::threads()
+                .into_iter()
+                .map(|t| ThreadInfo {
+                    description: format!("\"{}\" Id={} {}\n", t.name, t.tid, t.state),
+                    name: t.name,
+                })
+                .collect()),
+            LogSource::TaskManager(id) => self
+                .rm
+                .executor(&id)
+                .map(|e| e.thread_dump())
+                .ok_or_else(|| {
+                    GatewayError::NotFound(format!("No TaskManager with id {id} is registered."))
+                }),
+        }
+    }
+
+    async fn request_log_list(&self, source: LogSource) -> Result<Vec<LogFile>, GatewayError> {
+        match source {
+            LogSource::JobManager => Ok(self
+                .served_dir()?
+                .list()
+                .into_iter()
+                .map(|f| LogFile {
+                    name: f.name,
+                    size: f.size,
+                    mtime: f.mtime,
+                })
+                .collect()),
+            LogSource::TaskManager(id) => {
+                self.rm.executor(&id).map(|e| e.list_logs()).ok_or_else(|| {
+                    GatewayError::NotFound(format!("No TaskManager with id {id} is registered."))
+                })
+            }
+        }
+    }
+
+    async fn request_log(&self, source: LogSource, name: &str) -> Result<Vec<u8>, GatewayError> {
+        match source {
+            LogSource::JobManager => {
+                let dir = self.served_dir()?;
+                let file = match name {
+                    "log" => self.settings.log_file.as_str(),
+                    "stdout" => self.settings.stdout_file.as_str(),
+                    other => other,
+                };
+                if name == "stdout" && dir.resolve(file).is_none() {
+                    return Ok(Vec::new()); // nothing printed yet
+                }
+                dir.read_tail(file, LOG_LIMIT).ok_or_else(|| {
+                    GatewayError::NotFound(format!(
+                        "The file {name} does not exist on the JobManager."
+                    ))
+                })
+            }
+            LogSource::TaskManager(id) => self
+                .rm
+                .executor(&id)
+                .ok_or_else(|| {
+                    GatewayError::NotFound(format!("No TaskManager with id {id} is registered."))
+                })?
+                .read_log(name),
+        }
+    }
+
+    async fn request_cluster_config(&self) -> BTreeMap<String, String> {
+        self.settings.config.clone()
+    }
+
+    async fn report_job_client_heartbeat(
+        &self,
+        job: JobId,
+        expires_at: i64,
+    ) -> Result<(), GatewayError> {
+        self.request_job_status(job).await?;
+        if let Ok(mut h) = self.heartbeats.write() {
+            h.insert(job, expires_at);
+        }
+        Ok(())
+    }
+
+    async fn shut_down_cluster(&self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+impl JobMasterGateway for Dispatcher {
+    fn update_task_execution_state(&self, update: TaskStateUpdate) {
+        if let Some(m) = self.master(update.job_id) {
+            m.on_task_update(&update);
+        }
+    }
+}

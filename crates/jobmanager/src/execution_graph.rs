@@ -1,0 +1,482 @@
+//! The ExecutionGraph: one job's vertices (ExecutionJobVertex), their subtasks
+//! (ExecutionVertex) and attempts (Execution), with the job status state machine.
+//!
+//! Pure bookkeeping: every method takes the current time and returns what the JobMaster must
+//! do next, so the whole life cycle is tested without tasks, clocks or I/O. The state lives in a
+//! `JobSnapshot`, so publishing a snapshot is a clone.
+
+use std::collections::BTreeMap;
+use weir_core::{ExecutionState, JobId, JobStatus, VertexId};
+use weir_gateway::snapshot::*;
+use weir_gateway::TaskStateUpdate;
+use weir_pipeline::{JobGraph, JobMode};
+
+/// What the JobMaster must do after a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Effects {
+    /// Cancel the job's remaining subtasks on the TaskExecutor.
+    pub cancel_tasks: bool,
+    /// The job just became globally terminal with this status.
+    pub terminal: Option<JobStatus>,
+}
+
+/// Why a cancel request could not be honoured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CancelRefused {
+    /// Already ended in another terminal state (Flink answers 409).
+    AlreadyTerminal(JobStatus),
+}
+
+/// A job's execution state.
+#[derive(Debug, Clone)]
+pub struct ExecutionGraph {
+    state: JobSnapshot,
+}
+
+fn status_index(s: JobStatus) -> usize {
+    JobStatus::ALL.iter().position(|x| *x == s).unwrap_or(0)
+}
+
+impl ExecutionGraph {
+    /// A freshly submitted job: INITIALIZING at `now`, every subtask CREATED.
+    pub fn new(
+        job_id: JobId,
+        graph: &JobGraph,
+        config: BTreeMap<String, String>,
+        origin: Option<String>,
+        now: i64,
+    ) -> Self {
+        let vertex_ids: Vec<VertexId> = (0..graph.vertices.len())
+            .map(|i| VertexId::for_job(job_id, i))
+            .collect();
+        let vertices = graph
+            .vertices
+            .iter()
+            .map(|v| {
+                let mut inputs: Vec<PlanInput> = graph
+                    .inputs_of(v.index)
+                    .map(|(_, e)| PlanInput {
+                        vertex: vertex_ids[e.source_vertex],
+                        ship_strategy: e.partitioning.ship_strategy().to_string(),
+                    })
+                    .collect();
+                inputs.dedup();
+                VertexSnapshot {
+                    id: vertex_ids[v.index],
+                    name: v.name.clone(),
+                    parallelism: v.parallelism,
+                    max_parallelism: 128.max(v.parallelism),
+                    operators: v
+                        .chain
+                        .iter()
+                        .map(|&o| graph.operators[o].display_name())
+                        .collect(),
+                    inputs,
+                    subtasks: (0..v.parallelism)
+                        .map(|index| SubtaskSnapshot {
+                            index,
+                            current: new_attempt(0, now),
+                            prior: Vec::new(),
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        let mut timestamps = [0; 11];
+        timestamps[status_index(JobStatus::Initializing)] = now;
+        ExecutionGraph {
+            state: JobSnapshot {
+                job_id,
+                name: graph.name.clone(),
+                job_type: match graph.mode {
+                    JobMode::Batch => JobType::Batch,
+                    JobMode::Streaming => JobType::Streaming,
+                },
+                status: JobStatus::Initializing,
+                timestamps,
+                max_parallelism: -1,
+                vertices,
+                exceptions: Vec::new(),
+                config,
+                origin,
+                taken_at: now,
+            },
+        }
+    }
+
+    /// The current state as a snapshot.
+    pub fn snapshot(&self, now: i64) -> JobSnapshot {
+        let mut s = self.state.clone();
+        s.taken_at = now;
+        s
+    }
+
+    pub fn status(&self) -> JobStatus {
+        self.state.status
+    }
+
+    pub fn job_id(&self) -> JobId {
+        self.state.job_id
+    }
+
+    /// Total subtasks (slots needed are the largest parallelism, as with Flink's slot sharing).
+    pub fn slots_needed(&self) -> usize {
+        self.state
+            .vertices
+            .iter()
+            .map(|v| v.parallelism)
+            .max()
+            .unwrap_or(1)
+    }
+
+    fn set_status(&mut self, next: JobStatus, now: i64) -> bool {
+        if self.state.status == next || !self.state.status.can_become(next) {
+            return false;
+        }
+        self.state.status = next;
+        self.state.timestamps[status_index(next)] = now;
+        true
+    }
+
+    fn attempts_mut(&mut self) -> impl Iterator<Item = &mut AttemptSnapshot> {
+        self.state
+            .vertices
+            .iter_mut()
+            .flat_map(|v| v.subtasks.iter_mut())
+            .map(|s| &mut s.current)
+    }
+
+    /// The job was accepted: CREATED.
+    pub fn created(&mut self, now: i64) {
+        self.set_status(JobStatus::Created, now);
+    }
+
+    /// Slots were found on `task_manager`: the job runs and its subtasks are scheduled and
+    /// deployed.
+    pub fn deploying(&mut self, task_manager: &str, endpoint: &str, now: i64) {
+        self.set_status(JobStatus::Running, now);
+        for a in self.attempts_mut() {
+            if a.state == ExecutionState::Created {
+                set_state(a, ExecutionState::Scheduled, now);
+                set_state(a, ExecutionState::Deploying, now);
+                a.task_manager = Some(task_manager.to_string());
+                a.endpoint = Some(endpoint.to_string());
+            }
+        }
+    }
+
+    /// Applies a subtask's state change reported by the TaskExecutor.
+    pub fn on_task_update(&mut self, u: &TaskStateUpdate, now: i64) -> Effects {
+        let mut effects = Effects::default();
+        let status = self.state.status;
+        let known = self
+            .state
+            .vertices
+            .get(u.vertex)
+            .map(|v| u.subtask < v.subtasks.len());
+        if known != Some(true) {
+            return effects;
+        }
+        let vertex_name = self.state.vertices[u.vertex].name.clone();
+        let parallelism = self.state.vertices[u.vertex].parallelism;
+        let a = &mut self.state.vertices[u.vertex].subtasks[u.subtask].current;
+        if a.attempt != u.attempt || a.state.is_terminal() {
+            return effects; // a stale report from an earlier attempt
+        }
+        let mut state = u.state;
+        // A subtask that stops while its job is being cancelled is cancelled, whatever it says.
+        if status == JobStatus::Cancelling && state == ExecutionState::Finished {
+            state = ExecutionState::Canceled;
+        }
+        set_state(a, state, now);
+        if let Some(io) = u.io {
+            a.io = io;
+        }
+        if state == ExecutionState::Failed {
+            a.failure = u.error.clone();
+            let task_name = u
+                .location
+                .clone()
+                .unwrap_or_else(|| format!("{} ({}/{})", vertex_name, u.subtask + 1, parallelism));
+            let entry = ExceptionEntry {
+                exception_name: "weir.runtime.TaskFailure".into(),
+                stacktrace: u.error.clone().unwrap_or_else(|| "unknown failure".into()),
+                timestamp: now,
+                task_name: Some(task_name),
+                endpoint: a.endpoint.clone(),
+                task_manager_id: a.task_manager.clone(),
+            };
+            self.state.exceptions.push(entry);
+            if self.set_status(JobStatus::Failing, now) {
+                effects.cancel_tasks = true;
+                for other in self.attempts_mut() {
+                    if !other.state.is_terminal() {
+                        set_state(other, ExecutionState::Canceling, now);
+                    }
+                }
+            }
+        }
+        effects.terminal = self.settle(now);
+        effects
+    }
+
+    /// Moves the job to its terminal status once every subtask has ended.
+    fn settle(&mut self, now: i64) -> Option<JobStatus> {
+        let all_done = self
+            .state
+            .vertices
+            .iter()
+            .flat_map(|v| v.subtasks.iter())
+            .all(|s| s.current.state.is_terminal());
+        if !all_done {
+            return None;
+        }
+        let any = |st: ExecutionState| {
+            self.state
+                .vertices
+                .iter()
+                .flat_map(|v| v.subtasks.iter())
+                .any(|s| s.current.state == st)
+        };
+        let next = match self.state.status {
+            JobStatus::Failing => JobStatus::Failed,
+            JobStatus::Cancelling => JobStatus::Canceled,
+            JobStatus::Running if any(ExecutionState::Failed) => JobStatus::Failed,
+            JobStatus::Running if any(ExecutionState::Canceled) => JobStatus::Canceled,
+            JobStatus::Running => JobStatus::Finished,
+            _ => return None,
+        };
+        self.set_status(next, now).then_some(next)
+    }
+
+    /// A cancel request. Returns the effects (cancel the tasks, or the job ended at once).
+    pub fn cancel(&mut self, now: i64) -> Result<Effects, CancelRefused> {
+        let status = self.state.status;
+        if status == JobStatus::Canceled || status == JobStatus::Cancelling {
+            return Ok(Effects::default()); // idempotent, as Flink
+        }
+        if status.is_terminal() {
+            return Err(CancelRefused::AlreadyTerminal(status));
+        }
+        let deployed = self
+            .state
+            .vertices
+            .iter()
+            .flat_map(|v| v.subtasks.iter())
+            .any(|s| s.current.state != ExecutionState::Created);
+        self.set_status(JobStatus::Cancelling, now);
+        if !deployed {
+            for a in self.attempts_mut() {
+                set_state(a, ExecutionState::Canceled, now);
+            }
+            let terminal = self.settle(now);
+            return Ok(Effects {
+                cancel_tasks: false,
+                terminal,
+            });
+        }
+        for a in self.attempts_mut() {
+            if !a.state.is_terminal() {
+                set_state(a, ExecutionState::Canceling, now);
+            }
+        }
+        Ok(Effects {
+            cancel_tasks: true,
+            terminal: None,
+        })
+    }
+
+    /// Fails the whole job before or outside its tasks (no slots, deployment error).
+    pub fn fail_globally(&mut self, reason: &str, now: i64) -> Option<JobStatus> {
+        self.state.exceptions.push(ExceptionEntry {
+            exception_name: "weir.jobmanager.JobFailure".into(),
+            stacktrace: reason.to_string(),
+            timestamp: now,
+            task_name: None,
+            endpoint: None,
+            task_manager_id: None,
+        });
+        for a in self.attempts_mut() {
+            if !a.state.is_terminal() {
+                set_state(a, ExecutionState::Failed, now);
+            }
+        }
+        if self.state.status == JobStatus::Running {
+            self.set_status(JobStatus::Failing, now);
+        }
+        self.set_status(JobStatus::Failed, now)
+            .then_some(JobStatus::Failed)
+    }
+
+    /// Overlays live I/O counters (read from the TaskExecutor) on running attempts.
+    pub fn apply_live_io(snapshot: &mut JobSnapshot, io: &[Vec<IoStats>]) {
+        for (v, per_subtask) in snapshot.vertices.iter_mut().zip(io) {
+            for (s, stats) in v.subtasks.iter_mut().zip(per_subtask) {
+                if !s.current.state.is_terminal() {
+                    s.current.io = *stats;
+                }
+            }
+        }
+    }
+}
+
+fn new_attempt(attempt: u32, now: i64) -> AttemptSnapshot {
+    let mut timestamps = [0; 10];
+    timestamps[state_index(ExecutionState::Created)] = now;
+    AttemptSnapshot {
+        attempt,
+        state: ExecutionState::Created,
+        timestamps,
+        task_manager: None,
+        endpoint: None,
+        io: IoStats::default(),
+        failure: None,
+    }
+}
+
+fn set_state(a: &mut AttemptSnapshot, s: ExecutionState, now: i64) {
+    a.state = s;
+    a.timestamps[state_index(s)] = now;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weir_pipeline::catalog::{PluginSpec, StaticCatalog};
+    use weir_pipeline::{parse_job, Format, PluginKind, Variables};
+
+    fn graph(text: &str) -> JobGraph {
+        let spec = |name, kind| PluginSpec {
+            name,
+            kind,
+            options: vec![],
+            option_prefixes: vec![],
+            ignored_options: vec![],
+        };
+        let catalog = StaticCatalog {
+            specs: vec![
+                spec("FakeSource", PluginKind::Source),
+                spec("Console", PluginKind::Sink),
+            ],
+        };
+        JobGraph::build(
+            parse_job(text, Format::Hocon, &Variables::default()).unwrap(),
+            &catalog,
+        )
+        .unwrap()
+    }
+
+    fn two_vertices() -> ExecutionGraph {
+        let g = graph("env { parallelism = 2 }\nsource { FakeSource { plugin_output = a } }\nsink { Console { plugin_input = a, parallelism = 1 } }");
+        let mut eg = ExecutionGraph::new(JobId(1), &g, BTreeMap::new(), None, 100);
+        eg.created(101);
+        eg.deploying("tm-1", "localhost:1", 102);
+        eg
+    }
+
+    fn update(v: usize, s: usize, state: ExecutionState) -> TaskStateUpdate {
+        TaskStateUpdate {
+            job_id: JobId(1),
+            vertex: v,
+            subtask: s,
+            attempt: 0,
+            state,
+            error: (state == ExecutionState::Failed).then(|| "boom".into()),
+            location: None,
+            io: None,
+        }
+    }
+
+    #[test]
+    fn a_job_finishes_when_every_subtask_finished() {
+        let mut eg = two_vertices();
+        assert_eq!(eg.status(), JobStatus::Running);
+        assert_eq!(eg.slots_needed(), 2);
+        for (v, s) in [(0, 0), (0, 1), (1, 0)] {
+            assert_eq!(
+                eg.on_task_update(&update(v, s, ExecutionState::Running), 103)
+                    .terminal,
+                None
+            );
+        }
+        assert_eq!(
+            eg.on_task_update(&update(0, 0, ExecutionState::Finished), 104)
+                .terminal,
+            None
+        );
+        assert_eq!(
+            eg.on_task_update(&update(0, 1, ExecutionState::Finished), 105)
+                .terminal,
+            None
+        );
+        let e = eg.on_task_update(&update(1, 0, ExecutionState::Finished), 106);
+        assert_eq!(e.terminal, Some(JobStatus::Finished));
+        let snap = eg.snapshot(107);
+        assert_eq!(snap.end_time(), 106);
+        assert_eq!(snap.vertices[0].state(), ExecutionState::Finished);
+        assert_eq!(snap.duration(200), 6);
+    }
+
+    #[test]
+    fn one_failure_cancels_the_rest_and_fails_the_job() {
+        let mut eg = two_vertices();
+        let e = eg.on_task_update(&update(0, 1, ExecutionState::Failed), 110);
+        assert!(e.cancel_tasks);
+        assert_eq!(eg.status(), JobStatus::Failing);
+        let snap = eg.snapshot(110);
+        assert_eq!(snap.exceptions.len(), 1);
+        assert_eq!(
+            snap.exceptions[0].task_name.as_deref(),
+            Some("Source: FakeSource (2/2)")
+        );
+        eg.on_task_update(&update(0, 0, ExecutionState::Canceled), 111);
+        let e = eg.on_task_update(&update(1, 0, ExecutionState::Canceled), 112);
+        assert_eq!(e.terminal, Some(JobStatus::Failed));
+    }
+
+    #[test]
+    fn cancel_is_idempotent_and_refused_after_another_end() {
+        let mut eg = two_vertices();
+        let e = eg.cancel(120).unwrap();
+        assert!(e.cancel_tasks);
+        assert_eq!(eg.cancel(121), Ok(Effects::default()));
+        for (v, s) in [(0, 0), (0, 1)] {
+            eg.on_task_update(&update(v, s, ExecutionState::Canceled), 122);
+        }
+        // A subtask that finishes during the cancel counts as cancelled.
+        let e = eg.on_task_update(&update(1, 0, ExecutionState::Finished), 123);
+        assert_eq!(e.terminal, Some(JobStatus::Canceled));
+        assert_eq!(eg.cancel(124), Ok(Effects::default()));
+
+        let mut done = two_vertices();
+        for (v, s) in [(0, 0), (0, 1), (1, 0)] {
+            done.on_task_update(&update(v, s, ExecutionState::Finished), 130);
+        }
+        assert_eq!(
+            done.cancel(131),
+            Err(CancelRefused::AlreadyTerminal(JobStatus::Finished))
+        );
+    }
+
+    #[test]
+    fn cancelling_before_deployment_ends_at_once_and_global_failures_fail() {
+        let g = graph("source { FakeSource {} }\nsink { Console {} }");
+        let mut eg = ExecutionGraph::new(JobId(2), &g, BTreeMap::new(), None, 1);
+        eg.created(2);
+        assert_eq!(eg.cancel(3).unwrap().terminal, Some(JobStatus::Canceled));
+
+        let mut eg = ExecutionGraph::new(JobId(3), &g, BTreeMap::new(), None, 1);
+        eg.created(2);
+        assert_eq!(eg.fail_globally("no slots", 3), Some(JobStatus::Failed));
+        assert_eq!(eg.snapshot(4).exceptions[0].stacktrace, "no slots");
+    }
+
+    #[test]
+    fn stale_attempt_reports_are_ignored() {
+        let mut eg = two_vertices();
+        let mut u = update(0, 0, ExecutionState::Failed);
+        u.attempt = 7;
+        assert_eq!(eg.on_task_update(&u, 140), Effects::default());
+        assert_eq!(eg.status(), JobStatus::Running);
+    }
+}
