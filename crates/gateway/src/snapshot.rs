@@ -384,7 +384,8 @@ pub struct TaskManagerInfo {
     pub id: String,
     /// Its RPC address.
     pub path: String,
-    pub data_port: u16,
+    /// Its data exchange port; -1 when subtasks exchange data in-process.
+    pub data_port: i32,
     pub last_heartbeat: i64,
     pub slots_total: usize,
     pub slots_free: usize,

@@ -63,6 +63,8 @@ pub struct TaskEvent {
     pub subtask: usize,
     pub state: ExecutionState,
     pub error: Option<WeirError>,
+    /// The subtask's counters, kept by terminal events after the subtask is gone.
+    pub metrics: Option<Arc<SubtaskMetrics>>,
 }
 
 /// How a job ended.
@@ -311,7 +313,9 @@ impl PreparedJob {
                     subtask: i,
                     state: ExecutionState::Running,
                     error: None,
+                    metrics: None,
                 });
+                let final_metrics = subtask.metrics.clone();
                 handles.push(tokio::spawn(async move {
                     let outcome = subtask.run(token).await;
                     let (state, error) = match outcome {
@@ -324,6 +328,7 @@ impl PreparedJob {
                         subtask: i,
                         state,
                         error,
+                        metrics: Some(final_metrics),
                     });
                 }));
             }

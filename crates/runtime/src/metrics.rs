@@ -69,6 +69,32 @@ pub struct SubtaskMetrics {
     pub back_pressured_ns: AtomicU64,
     /// Most rows this subtask's output channels ever held at once (backpressure evidence).
     pub max_output_in_flight: AtomicU64,
+    /// Time spent waiting for input, in nanoseconds.
+    pub idle_ns: AtomicU64,
+    /// When the subtask started running.
+    pub started: std::time::Instant,
+}
+
+/// How a subtask spent its time so far, in milliseconds.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct TimeSplit {
+    pub busy_ms: f64,
+    pub idle_ms: u64,
+    pub back_pressured_ms: u64,
+}
+
+impl SubtaskMetrics {
+    /// Busy, idle and back-pressured time since the subtask started (busy is the rest).
+    pub fn time_split(&self) -> TimeSplit {
+        let total = self.started.elapsed().as_nanos() as u64;
+        let idle = self.idle_ns.load(Ordering::Relaxed);
+        let bp = self.back_pressured_ns.load(Ordering::Relaxed);
+        TimeSplit {
+            busy_ms: total.saturating_sub(idle + bp) as f64 / 1e6,
+            idle_ms: idle / 1_000_000,
+            back_pressured_ms: bp / 1_000_000,
+        }
+    }
 }
 
 impl SubtaskMetrics {
@@ -81,6 +107,8 @@ impl SubtaskMetrics {
             operators: (0..operators).map(|_| IoCounters::default()).collect(),
             back_pressured_ns: AtomicU64::new(0),
             max_output_in_flight: AtomicU64::new(0),
+            idle_ns: AtomicU64::new(0),
+            started: std::time::Instant::now(),
         })
     }
 }

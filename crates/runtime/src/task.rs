@@ -115,7 +115,12 @@ impl Subtask {
                                 throttle(started, emitted, rate).await;
                             }
                         }
-                        SourceEvent::Idle(d) => tokio::time::sleep(d).await,
+                        SourceEvent::Idle(d) => {
+                            tokio::time::sleep(d).await;
+                            self.metrics
+                                .idle_ns
+                                .fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
+                        }
                         SourceEvent::End => break,
                     }
                 }
@@ -136,7 +141,12 @@ impl Subtask {
                     }));
                 let mut ended = 0;
                 while ended < n {
-                    match merged.next().await {
+                    let waiting = Instant::now();
+                    let next = merged.next().await;
+                    self.metrics
+                        .idle_ns
+                        .fetch_add(waiting.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                    match next {
                         Some(StreamElement::Data(b)) => {
                             self.metrics.task.add_in(b.num_rows(), b.byte_size());
                             self.push(b).await?;

@@ -14,6 +14,31 @@ use weir_core::{WeirError, WeirResult};
 use weir_pipeline::types::seatunnel_type_name;
 use weir_pipeline::{OptionSpec, OptionType, Options, PluginKind, PluginSpec};
 
+/// Where Console rows go: stdout unless the process redirects them (a TaskManager writes them
+/// to its `.out` file, as Flink's print sink does).
+static OUTPUT: std::sync::Mutex<Option<Box<dyn std::io::Write + Send>>> =
+    std::sync::Mutex::new(None);
+
+/// Sends Console output of this process to `w` instead of stdout.
+pub fn redirect_output(w: Box<dyn std::io::Write + Send>) {
+    if let Ok(mut o) = OUTPUT.lock() {
+        *o = Some(w);
+    }
+}
+
+fn write_output(bytes: &[u8]) -> std::io::Result<()> {
+    let mut guard = OUTPUT
+        .lock()
+        .map_err(|_| std::io::Error::other("console output lock poisoned"))?;
+    match guard.as_mut() {
+        Some(w) => {
+            w.write_all(bytes)?;
+            w.flush()
+        }
+        None => std::io::stdout().lock().write_all(bytes),
+    }
+}
+
 pub struct ConsoleSinkFactory;
 
 impl SinkFactory for ConsoleSinkFactory {
@@ -77,7 +102,8 @@ impl PreparedSink for PreparedConsole {
             .map(|f| format!("{}<{}>", f.name(), seatunnel_type_name(f.data_type())))
             .collect();
         if self.print {
-            println!("output rowType: {}", row_type.join(", "));
+            write_output(format!("output rowType: {}\n", row_type.join(", ")).as_bytes())
+                .map_err(|e| WeirError::new(format!("writing Console output: {e}")))?;
         }
         Ok(Box::new(ConsoleWriter {
             subtask: subtask.index,
@@ -136,10 +162,8 @@ impl SinkWriter for ConsoleWriter {
     async fn write(&mut self, batch: Batch) -> WeirResult<()> {
         if self.print {
             let text = render_rows(&batch, self.subtask, self.row_index, &self.table)?;
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(text.as_bytes())
-                .map_err(|e| WeirError::new(format!("writing to stdout: {e}")))?;
+            write_output(text.as_bytes())
+                .map_err(|e| WeirError::new(format!("writing Console output: {e}")))?;
         }
         self.row_index += batch.num_rows() as u64;
         if !self.delay.is_zero() {
