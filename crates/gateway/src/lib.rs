@@ -17,3 +17,5 @@ pub use restful::RestfulGateway;
 pub use snapshot::*;
 pub use submission::{JobCompiler, JobSubmission};
 pub use task::{JobMasterGateway, TaskDeployment, TaskExecutorGateway, TaskStateUpdate};
+/// The job file formats a submission may use.
+pub use weir_pipeline::Format;

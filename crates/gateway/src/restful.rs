@@ -21,6 +21,10 @@ pub trait RestfulGateway: Send + Sync {
     /// Submits a job; returns its id once it is accepted (validated and registered).
     async fn submit_job(&self, submission: JobSubmission) -> Result<JobId, GatewayError>;
 
+    /// Validates a submission and shows the job it would run, without running it (the plan of
+    /// an uploaded artifact).
+    async fn preview_job(&self, submission: JobSubmission) -> Result<JobSnapshot, GatewayError>;
+
     /// Asks a job to stop (Flink's `cancelJob`).
     async fn cancel_job(&self, job: JobId) -> Result<(), GatewayError>;
 

@@ -182,6 +182,15 @@ impl RestfulGateway for Dispatcher {
         Ok(job_id)
     }
 
+    async fn preview_job(&self, submission: JobSubmission) -> Result<JobSnapshot, GatewayError> {
+        let job_id = submission.job_id.unwrap_or_else(JobId::random);
+        let graph = self.compiler.compile(&submission)?;
+        let now = now_ms();
+        let mut eg = ExecutionGraph::new(job_id, &graph, submission.config.clone(), submission.origin.clone(), now);
+        eg.created(now);
+        Ok(eg.snapshot(now))
+    }
+
     async fn cancel_job(&self, job: JobId) -> Result<(), GatewayError> {
         if let Some(m) = self.master(job) {
             return m.cancel();

@@ -1,1 +1,19 @@
-//! placeholder
+//! weir's HTTP servers. Today: Flink's REST API v1 (`flink`), answered both under `/v1` and on
+//! bare paths, over the `RestfulGateway` only; this crate never sees runtime or JobManager types.
+//!
+//! Each endpoint is declared once, in its family's file (`flink/jobs.rs`, `flink/vertices.rs`,
+//! …), as an [`endpoint::Endpoint`]: method, path, summary and handler together. The router and
+//! the OpenAPI document are both built from those declarations.
+
+pub mod endpoint;
+pub mod error;
+pub mod flink;
+pub mod openapi;
+pub mod params;
+pub mod server;
+pub mod settings;
+pub mod state;
+
+pub use server::{flink_router, serve};
+pub use settings::RestSettings;
+pub use state::AppState;

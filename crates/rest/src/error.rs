@@ -1,0 +1,76 @@
+//! Flink's error responses: `{"errors": [...]}` with the status the failure calls for.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use weir_gateway::GatewayError;
+
+/// An error answered to a REST client.
+#[derive(Debug, Clone)]
+pub struct RestError {
+    pub status: StatusCode,
+    pub messages: Vec<String>,
+}
+
+impl RestError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            messages: vec![message.into()],
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, message)
+    }
+
+    /// Flink's wording for a path parameter that does not parse.
+    pub fn bad_path_param(name: &str, value: &str) -> Self {
+        Self::bad_request(format!(
+            "Bad request, could not parse parameters: Cannot resolve path parameter ({name}) from value \"{value}\"."
+        ))
+    }
+
+    /// Flink's wording for a query parameter that does not parse.
+    pub fn bad_query_param(name: &str, value: &str) -> Self {
+        Self::bad_request(format!(
+            "Bad request, could not parse parameters: Cannot resolve query parameter ({name}) from value \"{value}\"."
+        ))
+    }
+
+    /// Flink's answer to an unknown route (or a known route with another method).
+    pub fn no_route(path: &str) -> Self {
+        Self::not_found(format!("Not found: {path}"))
+    }
+}
+
+impl From<GatewayError> for RestError {
+    fn from(e: GatewayError) -> Self {
+        match e {
+            GatewayError::NotFound(m) => Self::new(StatusCode::NOT_FOUND, m),
+            GatewayError::BadRequest(m) => Self::new(StatusCode::BAD_REQUEST, m),
+            GatewayError::Conflict(m) => Self::new(StatusCode::CONFLICT, m),
+            // Flink answers its dead or unsupported endpoints with 500 and two messages.
+            GatewayError::NotSupported(m) | GatewayError::Internal(m) => Self {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                messages: vec![
+                    "Internal server error.".into(),
+                    format!("<Exception on server side:\n{m}\nEnd of exception on server side>"),
+                ],
+            },
+        }
+    }
+}
+
+impl IntoResponse for RestError {
+    fn into_response(self) -> Response {
+        (self.status, Json(serde_json::json!({ "errors": self.messages }))).into_response()
+    }
+}
+
+/// Result of a handler.
+pub type RestResult<T> = Result<T, RestError>;

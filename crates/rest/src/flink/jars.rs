@@ -1,0 +1,285 @@
+//! Artifacts (Flink's web-submission extension): upload a pipeline file, list, plan, run,
+//! delete. weir's artifacts are SeaTunnel job files (`.conf`, `.hocon`, `.json`), stored in the
+//! upload directory under `<uuid>_<name>`; names from clients are reduced to their last path
+//! component, so nothing is written outside that directory (Flink's CVE-2020-17518).
+//! `POST /jobs` (submitting a pipeline body directly) lives here too.
+
+use super::messages::{self, now_ms};
+use crate::endpoint;
+use crate::endpoint::Endpoint;
+use crate::error::{RestError, RestResult};
+use crate::params::Query;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
+use axum::http::{header, StatusCode};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use weir_core::logdir::last_component;
+use weir_gateway::{Format, JobSubmission};
+
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        endpoint!(jars GET "/jars", "Returns the uploaded pipeline files.", list_jars),
+        endpoint!(jars POST "/jars/upload", "Uploads a pipeline file (.conf, .hocon or .json) as multipart/form-data.", upload_jar),
+        endpoint!(jars DELETE "/jars/{jarid}", "Deletes an uploaded pipeline file.", delete_jar),
+        endpoint!(jars GET "/jars/{jarid}/plan", "Returns the plan of an uploaded pipeline.", plan_jar),
+        endpoint!(jars POST "/jars/{jarid}/plan", "Returns the plan of an uploaded pipeline.", plan_jar),
+        endpoint!(jars POST "/jars/{jarid}/run", "Submits a job from an uploaded pipeline.", run_jar),
+        endpoint!(jars POST "/jars/{jarid}/run-application", "Submits an application from an uploaded pipeline.", run_application),
+    ]
+}
+
+const PIPELINE_EXTENSIONS: [&str; 3] = [".conf", ".hocon", ".json"];
+
+fn format_of(name: &str) -> Format {
+    if name.to_ascii_lowercase().ends_with(".json") {
+        Format::Json
+    } else {
+        Format::Hocon
+    }
+}
+
+/// The stored file of an artifact id, if it exists in the upload directory.
+fn stored(s: &AppState, jar: &str) -> Option<PathBuf> {
+    let name = last_component(jar)?;
+    weir_core::logdir::ServedDir::new(&s.settings.upload_dir).resolve(name)
+}
+
+async fn list_jars(State(s): State<AppState>) -> Json<Value> {
+    let files: Vec<Value> = weir_core::logdir::ServedDir::new(&s.settings.upload_dir)
+        .list()
+        .into_iter()
+        .map(|f| {
+            let name = f.name.split_once('_').map(|(_, n)| n.to_string()).unwrap_or_else(|| f.name.clone());
+            json!({
+                "id": f.name,
+                "name": name,
+                "uploaded": f.mtime,
+                "entry": [{"name": name, "description": format!("SeaTunnel pipeline ({})", if format_of(&name) == Format::Json { "JSON" } else { "HOCON" })}],
+            })
+        })
+        .collect();
+    Json(json!({ "address": s.settings.advertised_url, "files": files }))
+}
+
+/// Checks an uploaded file's name and says what to do when it is not a pipeline.
+fn check_upload_name(raw: &str) -> RestResult<String> {
+    let name = last_component(raw).ok_or_else(|| RestError::bad_request("The uploaded file has no usable name."))?;
+    let lower = name.to_ascii_lowercase();
+    if lower.ends_with(".jar") {
+        return Err(RestError::bad_request(format!(
+            "'{name}' is a Java jar: weir runs SeaTunnel pipeline files, not jars. Upload the job's .conf, .hocon or .json file instead."
+        )));
+    }
+    if !PIPELINE_EXTENSIONS.iter().any(|e| lower.ends_with(e)) {
+        return Err(RestError::bad_request(format!(
+            "Only pipeline files can be uploaded (.conf, .hocon or .json); got '{name}'."
+        )));
+    }
+    Ok(name.to_string())
+}
+
+async fn upload_jar(State(s): State<AppState>, request: Request) -> RestResult<Json<Value>> {
+    let mut multipart = Multipart::from_request(request, &())
+        .await
+        .map_err(|e| RestError::bad_request(format!("Expected a multipart/form-data upload with one pipeline file: {e}")))?;
+    let mut upload: Option<(String, Bytes)> = None;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| RestError::bad_request(format!("Malformed multipart upload: {e}")))?
+    {
+        let Some(file_name) = field.file_name().map(str::to_string) else {
+            continue;
+        };
+        if upload.is_some() {
+            return Err(RestError::bad_request("Expected 1 file, received more."));
+        }
+        let name = check_upload_name(&file_name)?;
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| RestError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("Reading the upload failed: {e}")))?;
+        upload = Some((name, bytes));
+    }
+    let (name, bytes) = upload.ok_or_else(|| RestError::bad_request("Exactly 1 file must be sent, received 0."))?;
+    if std::str::from_utf8(&bytes).is_err() {
+        return Err(RestError::bad_request(format!("'{name}' is not a text file: pipeline files are UTF-8 text.")));
+    }
+    std::fs::create_dir_all(&s.settings.upload_dir)
+        .map_err(|e| RestError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("Cannot create the upload directory: {e}")))?;
+    let id = format!("{}_{name}", uuid::Uuid::new_v4());
+    let path = s.settings.upload_dir.join(&id);
+    std::fs::write(&path, &bytes)
+        .map_err(|e| RestError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("Cannot store the upload: {e}")))?;
+    Ok(Json(json!({ "filename": path.display().to_string(), "status": "success" })))
+}
+
+async fn delete_jar(State(s): State<AppState>, Path(jar): Path<String>) -> RestResult<Json<Value>> {
+    let path = stored(&s, &jar).ok_or_else(|| {
+        RestError::bad_request(format!("File {jar} does not exist in {}.", s.settings.upload_dir.display()))
+    })?;
+    std::fs::remove_file(&path)
+        .map_err(|e| RestError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("Failed to delete jar {jar}: {e}")))?;
+    Ok(Json(json!({})))
+}
+
+/// Flink's `JarRunRequestBody` / `JarPlanRequestBody`, the fields weir maps.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RunBody {
+    entry_class: Option<String>,
+    program_args_list: Option<Vec<String>>,
+    program_args: Option<String>,
+    parallelism: Option<i64>,
+    job_id: Option<String>,
+    allow_non_restored_state: Option<bool>,
+    savepoint_path: Option<String>,
+    flink_configuration: Option<BTreeMap<String, String>>,
+    application_id: Option<String>,
+}
+
+/// Builds the submission of an uploaded artifact from the body and query of a run/plan call.
+fn submission(s: &AppState, jar: &str, body: &Bytes, query: Option<&str>, class: &str) -> RestResult<JobSubmission> {
+    let path = stored(s, jar).ok_or_else(|| RestError::not_found(format!("Jar file {jar} does not exist.")))?;
+    let b: RunBody = super::body::parse(body, class)?;
+    let q = Query::parse(query);
+    let _ = (&b.entry_class, b.allow_non_restored_state, &b.application_id);
+    if let Some(sp) = b.savepoint_path.clone().or_else(|| q.get("savepointPath").map(str::to_string)) {
+        if !sp.is_empty() {
+            return Err(weir_gateway::GatewayError::not_yet("Restoring a job from a savepoint").into());
+        }
+    }
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| RestError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("Cannot read {jar}: {e}")))?;
+    let mut args: Vec<String> = b.program_args_list.clone().unwrap_or_default();
+    if args.is_empty() {
+        let joined = b.program_args.clone().or_else(|| q.get("programArg").map(str::to_string)).unwrap_or_default();
+        args = joined.split([' ', ',']).filter(|a| !a.is_empty()).map(str::to_string).collect();
+    }
+    let mut variables = HashMap::new();
+    for a in args {
+        let a = a.trim_start_matches("-i").trim().to_string();
+        match a.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                variables.insert(k.trim().to_string(), v.to_string());
+            }
+            _ => {
+                return Err(RestError::bad_request(format!(
+                    "Program argument '{a}' is not NAME=VALUE: weir's program arguments fill ${{NAME}} variables of the pipeline."
+                )))
+            }
+        }
+    }
+    let parallelism = match b.parallelism.or(q.int("parallelism")?) {
+        Some(p) if p > 0 => Some(p as usize),
+        Some(p) if p == -1 => None, // Flink's "use the default"
+        Some(p) => return Err(RestError::bad_request(format!("parallelism must be positive, got {p}"))),
+        None => None,
+    };
+    let job_id = match &b.job_id {
+        Some(id) => Some(
+            id.parse()
+                .map_err(|_| RestError::bad_request(format!("Request did not match expected format {class}.")))?,
+        ),
+        None => None,
+    };
+    let name = jar.split_once('_').map(|(_, n)| n).unwrap_or(jar);
+    Ok(JobSubmission {
+        text,
+        format: format_of(name),
+        parallelism,
+        variables,
+        job_id,
+        config: b.flink_configuration.unwrap_or_default(),
+        origin: Some(jar.to_string()),
+    })
+}
+
+async fn plan_jar(State(s): State<AppState>, Path(jar): Path<String>, RawQuery(q): RawQuery, body: Bytes) -> RestResult<Json<Value>> {
+    let sub = submission(&s, &jar, &body, q.as_deref(), "JarPlanRequestBody")?;
+    let snapshot = s.gateway.preview_job(sub).await?;
+    Ok(Json(json!({ "plan": messages::plan(&snapshot) })))
+}
+
+async fn run_jar(State(s): State<AppState>, Path(jar): Path<String>, RawQuery(q): RawQuery, body: Bytes) -> RestResult<Json<Value>> {
+    let sub = submission(&s, &jar, &body, q.as_deref(), "JarRunRequestBody")?;
+    let id = s.gateway.submit_job(sub).await?;
+    Ok(Json(json!({ "jobid": id.to_string(), "applicationId": id.to_string() })))
+}
+
+async fn run_application(State(s): State<AppState>, Path(jar): Path<String>, RawQuery(q): RawQuery, body: Bytes) -> RestResult<(StatusCode, Json<Value>)> {
+    let sub = submission(&s, &jar, &body, q.as_deref(), "JarRunApplicationRequestBody")?;
+    let id = s.gateway.submit_job(sub).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "applicationid": id.to_string() }))))
+}
+
+/// `POST /jobs`: the body is the pipeline itself (JSON or HOCON), or a multipart upload holding
+/// it. Flink's Java JobGraph submissions get a 400 that says what weir takes instead.
+pub async fn submit_job_body(State(s): State<AppState>, RawQuery(q): RawQuery, request: Request) -> RestResult<(StatusCode, Json<Value>)> {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let java_graph = || {
+        RestError::bad_request(
+            "weir runs SeaTunnel pipelines, not Java JobGraphs: send the pipeline file (JSON or HOCON) as the request body, or upload it with POST /jars/upload.",
+        )
+    };
+    let (text, name) = if content_type.starts_with("multipart/") {
+        let mut multipart = Multipart::from_request(request, &())
+            .await
+            .map_err(|e| RestError::bad_request(format!("Malformed multipart upload: {e}")))?;
+        let mut found = None;
+        while let Some(field) = multipart
+            .next_field()
+            .await
+            .map_err(|e| RestError::bad_request(format!("Malformed multipart upload: {e}")))?
+        {
+            let file = field.file_name().map(str::to_string);
+            let bytes = field.bytes().await.map_err(|e| RestError::bad_request(format!("Reading the upload failed: {e}")))?;
+            match file {
+                Some(f) => {
+                    let name = check_upload_name(&f)?;
+                    let text = String::from_utf8(bytes.to_vec())
+                        .map_err(|_| RestError::bad_request(format!("'{name}' is not UTF-8 text.")))?;
+                    found = Some((text, name));
+                }
+                None => {
+                    let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                    if v.get("jobGraphFileName").is_some() || v.get("executionPlanFileName").is_some() {
+                        return Err(java_graph());
+                    }
+                }
+            }
+        }
+        found.ok_or_else(|| RestError::bad_request("The multipart upload holds no pipeline file."))?
+    } else {
+        let bytes = Bytes::from_request(request, &())
+            .await
+            .map_err(|e| RestError::new(StatusCode::PAYLOAD_TOO_LARGE, e.to_string()))?;
+        let text = String::from_utf8(bytes.to_vec()).map_err(|_| RestError::bad_request("The request body is not UTF-8 text."))?;
+        if text.trim().is_empty() {
+            return Err(RestError::bad_request("The request body is empty: send the pipeline file as the body."));
+        }
+        let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if v.get("jobGraphFileName").is_some() || v.get("executionPlanFileName").is_some() {
+            return Err(java_graph());
+        }
+        let name = if v.is_object() { "body.json" } else { "body.conf" };
+        (text, name.to_string())
+    };
+    let q = Query::parse(q.as_deref());
+    let mut sub = JobSubmission::new(text, format_of(&name));
+    sub.parallelism = q.int("parallelism")?.filter(|p| *p > 0).map(|p| p as usize);
+    sub.origin = Some(name);
+    let id = s.gateway.submit_job(sub).await?;
+    let _ = now_ms();
+    Ok((StatusCode::ACCEPTED, Json(json!({ "jobUrl": format!("/jobs/{id}") }))))
+}

@@ -1,0 +1,374 @@
+//! Builders of Flink's JSON messages from gateway snapshots. Field names are Flink's, including
+//! its odd ones (`jid`, `start-time`, `status-counts`); each function names the Flink message
+//! class it produces.
+
+use serde_json::{json, Map, Value};
+use weir_core::{ExecutionState, JobStatus};
+use weir_gateway::snapshot::*;
+
+/// Milliseconds since the epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn state_name(s: ExecutionState) -> String {
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// `status-counts` / vertex `tasks`: every ExecutionState by its upper-case name.
+pub fn status_counts(counts: &[usize; 10]) -> Value {
+    let mut m = Map::new();
+    for (s, c) in ExecutionState::ALL.iter().zip(counts) {
+        m.insert(state_name(*s), json!(c));
+    }
+    Value::Object(m)
+}
+
+/// `JobDetails.tasks`: lower-case state names plus `total`.
+pub fn task_counts_lower(counts: &[usize; 10]) -> Value {
+    let mut m = Map::new();
+    for (s, c) in ExecutionState::ALL.iter().zip(counts) {
+        m.insert(state_name(*s).to_lowercase(), json!(c));
+    }
+    m.insert("total".into(), json!(counts.iter().sum::<usize>()));
+    Value::Object(m)
+}
+
+/// `IOMetricsInfo`.
+pub fn io_metrics(io: &IoStats) -> Value {
+    json!({
+        "read-bytes": io.read_bytes,
+        "read-bytes-complete": true,
+        "write-bytes": io.write_bytes,
+        "write-bytes-complete": true,
+        "read-records": io.read_records,
+        "read-records-complete": true,
+        "write-records": io.write_records,
+        "write-records-complete": true,
+        "accumulated-backpressured-time": io.back_pressured_ms,
+        "accumulated-idle-time": io.idle_ms,
+        "accumulated-busy-time": (io.busy_ms * 1000.0).round() / 1000.0,
+    })
+}
+
+/// `JobDetails` (one entry of `/jobs/overview`).
+pub fn job_details(o: &JobOverview) -> Value {
+    json!({
+        "jid": o.job_id.to_string(),
+        "name": o.name,
+        "jobType": o.job_type.as_str(),
+        "schedulerType": "Default",
+        "start-time": o.start_time,
+        "end-time": o.end_time,
+        "duration": o.duration,
+        "state": o.status.as_str(),
+        "last-modification": o.last_modification,
+        "tasks": task_counts_lower(&o.tasks),
+        "pending-operators": 0,
+    })
+}
+
+/// Job status timestamps by Flink name.
+pub fn job_timestamps(s: &JobSnapshot) -> Value {
+    let mut m = Map::new();
+    for (st, t) in JobStatus::ALL.iter().zip(s.timestamps.iter()) {
+        m.insert(st.as_str().into(), json!(t));
+    }
+    Value::Object(m)
+}
+
+/// The plan (`JobPlanInfo.plan`): one node per vertex, sinks first as Flink lists them.
+pub fn plan(s: &JobSnapshot) -> Value {
+    let nodes: Vec<Value> = s
+        .vertices
+        .iter()
+        .rev()
+        .map(|v| {
+            let mut node = json!({
+                "id": v.id.to_string(),
+                "operator": "",
+                "parallelism": v.parallelism,
+                "operator_strategy": "",
+                "description": v.operators.iter().map(|o| format!("{}<br/>", html_escape(o))).collect::<String>(),
+                "optimizer_properties": {},
+            });
+            if !v.inputs.is_empty() {
+                node["inputs"] = Value::Array(
+                    v.inputs
+                        .iter()
+                        .enumerate()
+                        .map(|(num, i)| {
+                            json!({
+                                "id": i.vertex.to_string(),
+                                "num": num,
+                                "exchange": "pipelined_bounded",
+                                "ship_strategy": i.ship_strategy,
+                            })
+                        })
+                        .collect(),
+                );
+            }
+            node
+        })
+        .collect();
+    json!({
+        "jid": s.job_id.to_string(),
+        "name": s.name,
+        "type": s.job_type.as_str(),
+        "nodes": nodes,
+    })
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// `JobDetailsInfo.JobVertexDetailsInfo` (a vertex in `/jobs/:jobid`).
+pub fn vertex_summary(v: &VertexSnapshot, now: i64) -> Value {
+    let start = v.start_time();
+    let end = v.end_time();
+    let duration = if start < 0 { -1 } else if end >= 0 { end - start } else { now - start };
+    json!({
+        "id": v.id.to_string(),
+        "slotSharingGroupId": format!("{:032x}", v.id.0 ^ 0x5107_5107),
+        "name": v.name,
+        "maxParallelism": v.max_parallelism,
+        "parallelism": v.parallelism,
+        "status": state_name(v.state()),
+        "start-time": start,
+        "end-time": end,
+        "duration": duration,
+        "tasks": status_counts(&v.state_counts()),
+        "metrics": io_metrics(&v.io()),
+    })
+}
+
+/// `JobDetailsInfo` (`/jobs/:jobid`).
+pub fn job_details_info(s: &JobSnapshot, now: i64) -> Value {
+    json!({
+        "jid": s.job_id.to_string(),
+        "application-id": s.job_id.to_string(),
+        "name": s.name,
+        "isStoppable": false,
+        "state": s.status.as_str(),
+        "job-type": s.job_type.as_str(),
+        "schedulerType": "Default",
+        "start-time": s.start_time(),
+        "end-time": s.end_time(),
+        "duration": s.duration(now),
+        "maxParallelism": s.max_parallelism,
+        "now": now,
+        "timestamps": job_timestamps(s),
+        "vertices": s.vertices.iter().map(|v| vertex_summary(v, now)).collect::<Vec<_>>(),
+        "status-counts": status_counts(&s.task_counts()),
+        "plan": plan(s),
+        "stream-graph": {},
+        "pending-operators": 0,
+    })
+}
+
+/// Time spent in each state an attempt went through (`status-duration`).
+pub fn status_durations(a: &AttemptSnapshot, now: i64) -> Value {
+    let mut entered: Vec<(ExecutionState, i64)> = ExecutionState::ALL
+        .iter()
+        .zip(a.timestamps.iter())
+        .filter(|(_, t)| **t > 0)
+        .map(|(s, t)| (*s, *t))
+        .collect();
+    entered.sort_by_key(|(_, t)| *t);
+    let mut m = Map::new();
+    for (i, (s, t)) in entered.iter().enumerate() {
+        if s.is_terminal() {
+            continue;
+        }
+        let until = entered.get(i + 1).map(|(_, n)| *n).unwrap_or(now);
+        m.insert(state_name(*s), json!((until - t).max(0)));
+    }
+    Value::Object(m)
+}
+
+/// `SubtaskExecutionAttemptDetailsInfo`.
+pub fn attempt_details(index: usize, a: &AttemptSnapshot, others: &[AttemptSnapshot], now: i64) -> Value {
+    let start = a.start_time();
+    let end = a.end_time();
+    let duration = if start < 0 { -1 } else if end >= 0 { end - start } else { now - start };
+    json!({
+        "subtask": index,
+        "status": state_name(a.state),
+        "attempt": a.attempt,
+        "endpoint": a.endpoint.clone().unwrap_or_else(|| "(unassigned)".into()),
+        "start-time": start,
+        "end-time": end,
+        "duration": duration,
+        "metrics": io_metrics(&a.io),
+        "taskmanager-id": a.task_manager.clone().unwrap_or_else(|| "(unassigned)".into()),
+        "status-duration": status_durations(a, now),
+        "other-concurrent-attempts": others.iter().map(|o| attempt_details(index, o, &[], now)).collect::<Vec<_>>(),
+        "start_time": start,
+    })
+}
+
+/// Flink's `aggregated` block: min/max/avg/sum/median/p25/p75/p95 over subtasks.
+pub fn aggregated(values: &[(&str, Vec<f64>)]) -> Value {
+    let mut m = Map::new();
+    for (name, vals) in values {
+        m.insert((*name).to_string(), distribution(vals));
+    }
+    Value::Object(m)
+}
+
+fn distribution(vals: &[f64]) -> Value {
+    if vals.is_empty() {
+        return json!({"min": 0, "max": 0, "avg": 0, "sum": 0, "median": 0, "p25": 0, "p75": 0, "p95": 0});
+    }
+    let mut v = vals.to_vec();
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    let pct = |p: f64| -> i64 {
+        let idx = ((p / 100.0) * (v.len() as f64 - 1.0)).round() as usize;
+        v[idx.min(v.len() - 1)] as i64
+    };
+    let sum: f64 = v.iter().sum();
+    json!({
+        "min": v[0] as i64,
+        "max": v[v.len() - 1] as i64,
+        "avg": (sum / v.len() as f64) as i64,
+        "sum": sum as i64,
+        "median": pct(50.0),
+        "p25": pct(25.0),
+        "p75": pct(75.0),
+        "p95": pct(95.0),
+    })
+}
+
+/// The `aggregated` block of a set of attempts (vertex details, vertex task managers).
+pub fn aggregated_attempts(attempts: &[&AttemptSnapshot], now: i64) -> Value {
+    let io = |f: fn(&IoStats) -> f64| attempts.iter().map(|a| f(&a.io)).collect::<Vec<f64>>();
+    let metrics = aggregated(&[
+        ("read-bytes", io(|i| i.read_bytes as f64)),
+        ("write-bytes", io(|i| i.write_bytes as f64)),
+        ("read-records", io(|i| i.read_records as f64)),
+        ("write-records", io(|i| i.write_records as f64)),
+        ("accumulated-backpressured-time", io(|i| i.back_pressured_ms as f64)),
+        ("accumulated-idle-time", io(|i| i.idle_ms as f64)),
+        ("accumulated-busy-time", io(|i| i.busy_ms)),
+    ]);
+    let mut per_state: Vec<(&str, Vec<f64>)> = Vec::new();
+    let durations: Vec<Value> = attempts.iter().map(|a| status_durations(a, now)).collect();
+    for s in ExecutionState::ALL {
+        let name: &'static str = match s {
+            ExecutionState::Created => "CREATED",
+            ExecutionState::Scheduled => "SCHEDULED",
+            ExecutionState::Deploying => "DEPLOYING",
+            ExecutionState::Initializing => "INITIALIZING",
+            ExecutionState::Running => "RUNNING",
+            _ => continue,
+        };
+        let vals: Vec<f64> = durations.iter().filter_map(|d| d.get(name).and_then(Value::as_f64)).collect();
+        if !vals.is_empty() {
+            per_state.push((name, vals));
+        }
+    }
+    json!({
+        "metrics": metrics,
+        "status-duration": aggregated(&per_state),
+    })
+}
+
+/// An exception history entry (`JobExceptionsInfoWithHistory.RootExceptionInfo`).
+pub fn exception_entry(e: &ExceptionEntry) -> Value {
+    json!({
+        "exceptionName": e.exception_name,
+        "stacktrace": e.stacktrace,
+        "timestamp": e.timestamp,
+        "failureLabels": {},
+        "taskName": e.task_name,
+        "endpoint": e.endpoint,
+        "taskManagerId": e.task_manager_id,
+        "concurrentExceptions": [],
+    })
+}
+
+/// `TaskManagerInfo` (an entry of `/taskmanagers`).
+pub fn task_manager_info(t: &TaskManagerInfo, now: i64) -> Value {
+    let used = t.slots_total.saturating_sub(t.slots_free);
+    let resource = |slots: usize| {
+        json!({
+            "cpuCores": slots as f64,
+            "taskHeapMemory": 0,
+            "taskOffHeapMemory": 0,
+            "managedMemory": 0,
+            "networkMemory": 0,
+            "extendedResources": {},
+        })
+    };
+    json!({
+        "id": t.id,
+        "path": t.path,
+        "dataPort": t.data_port,
+        "jmxPort": -1,
+        "timeSinceLastHeartbeat": if t.last_heartbeat > 0 { t.last_heartbeat } else { now },
+        "slotsNumber": t.slots_total,
+        "freeSlots": t.slots_free,
+        "assignedTasks": t.allocated.iter().map(|a| a.assigned_tasks).sum::<usize>().max(used),
+        "totalResource": resource(t.slots_total),
+        "freeResource": resource(t.slots_free),
+        "hardware": {
+            "cpuCores": t.hardware.cpu_cores,
+            "physicalMemory": t.hardware.physical_memory,
+            "freeMemory": t.hardware.free_memory,
+            "managedMemory": 0,
+        },
+        "memoryConfiguration": {
+            "frameworkHeap": 0,
+            "taskHeap": 0,
+            "frameworkOffHeap": 0,
+            "taskOffHeap": 0,
+            "networkMemory": 0,
+            "managedMemory": 0,
+            "jvmMetaspace": 0,
+            "jvmOverhead": 0,
+            "totalFlinkMemory": t.process_memory,
+            "totalProcessMemory": t.process_memory,
+        },
+        "blocked": false,
+    })
+}
+
+/// A `{"key","value"}` list (`/jobmanager/config`).
+pub fn config_entries<'a>(entries: impl Iterator<Item = (&'a String, &'a String)>) -> Value {
+    Value::Array(entries.map(|(k, v)| json!({"key": k, "value": v})).collect())
+}
+
+/// `EnvironmentInfo`: weir's process facts under Flink's JVM field names.
+pub fn environment() -> Value {
+    json!({
+        "jvm": {
+            "version": format!("weir {} (Rust)", env!("CARGO_PKG_VERSION")),
+            "arch": std::env::consts::ARCH,
+            "options": std::env::args().skip(1).collect::<Vec<_>>(),
+        },
+        "classpath": [],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distributions_have_flinks_fields() {
+        let d = distribution(&[1.0, 2.0, 3.0, 10.0]);
+        assert_eq!(d["min"], 1);
+        assert_eq!(d["max"], 10);
+        assert_eq!(d["sum"], 16);
+        assert_eq!(d["avg"], 4);
+        let e = distribution(&[]);
+        assert_eq!(e["sum"], 0);
+    }
+}

@@ -1,0 +1,12 @@
+//! Flink's REST API v1, one file per endpoint family. Shapes follow
+//! `shared/reference/flink/rest_api_v1.snapshot` and the captured Flink 2.3.0 responses.
+
+pub mod applications;
+pub mod body;
+pub mod cluster;
+pub mod jars;
+pub mod jobmanager;
+pub mod jobs;
+pub mod messages;
+pub mod taskmanagers;
+pub mod vertices;

@@ -1,0 +1,122 @@
+//! Assembles the Flink API router and serves it, with Flink's transport rules: both `/v1` and
+//! bare paths, trailing slashes ignored, 404 `Not found: <path>` for unknown routes and for
+//! known routes with another method, 413 past `rest.server.max-content-length`, and the CORS
+//! origin header on every response.
+
+use crate::endpoint::Endpoint;
+use crate::error::RestError;
+use crate::settings::RestSettings;
+use crate::state::{AppState, Inner};
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use std::sync::Arc;
+use tower_http::set_header::SetResponseHeaderLayer;
+use weir_gateway::RestfulGateway;
+
+/// Every endpoint of the Flink API.
+pub fn flink_endpoints() -> Vec<Endpoint> {
+    let mut all = Vec::new();
+    all.extend(crate::flink::cluster::endpoints());
+    all.extend(crate::flink::jobs::endpoints());
+    all.extend(crate::flink::vertices::endpoints());
+    all.extend(crate::flink::taskmanagers::endpoints());
+    all.extend(crate::flink::jobmanager::endpoints());
+    all.extend(crate::flink::jars::endpoints());
+    all.extend(crate::flink::applications::endpoints());
+    all.extend(crate::openapi::endpoints());
+    all
+}
+
+async fn no_route(req: Request) -> RestError {
+    RestError::no_route(req.uri().path())
+}
+
+/// Rewrites bodiless error statuses (body limit, malformed extractors) into Flink's JSON.
+async fn flink_error_bodies(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .map(|v| v.as_bytes().starts_with(b"application/json"))
+        .unwrap_or(false);
+    if json || response.status().is_success() {
+        return response;
+    }
+    match response.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => RestError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Request entity too large. Try to raise [rest.server.max-content-length]",
+        )
+        .into_response(),
+        s if s.is_client_error() || s.is_server_error() => {
+            let (parts, body) = response.into_parts();
+            let text = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+            let msg = String::from_utf8_lossy(&text).trim().to_string();
+            let msg = if msg.is_empty() { parts.status.to_string() } else { msg };
+            RestError::new(parts.status, msg).into_response()
+        }
+        _ => response,
+    }
+}
+
+/// Trailing slashes are ignored, as Flink strips them before routing.
+async fn trim_trailing_slash(mut req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if path.len() > 1 && path.ends_with('/') {
+        let trimmed = path.trim_end_matches('/');
+        let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+        let new = match req.uri().query() {
+            Some(q) => format!("{trimmed}?{q}"),
+            None => trimmed.to_string(),
+        };
+        if let Ok(uri) = new.parse() {
+            *req.uri_mut() = uri;
+        }
+    }
+    next.run(req).await
+}
+
+/// The Flink API router over `gateway`.
+pub fn flink_router(gateway: Arc<dyn RestfulGateway>, settings: RestSettings) -> Router {
+    let cors = HeaderValue::from_str(&settings.cors_origin).unwrap_or_else(|_| HeaderValue::from_static("*"));
+    let limit = settings.max_content_length;
+    let web_submit = settings.web_submit;
+    let state: AppState = Arc::new(Inner { gateway, settings });
+    let mut api: Router<AppState> = Router::new();
+    for e in flink_endpoints() {
+        if e.web_submission && !web_submit {
+            continue;
+        }
+        api = api.route(e.path, (e.route)());
+    }
+    let api = api
+        .fallback(no_route)
+        .method_not_allowed_fallback(no_route)
+        .with_state(state);
+    let app = Router::new().nest("/v1", api.clone()).merge(api);
+    app.layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn(flink_error_bodies))
+        .layer(SetResponseHeaderLayer::overriding(
+            axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            cors,
+        ))
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    // Path normalisation must happen before routing, so it wraps the router from outside.
+    let app = Router::new()
+        .fallback_service(router)
+        .layer(middleware::from_fn(trim_trailing_slash));
+    let app = Router::<()>::new().merge(app);
+    let _ = Body::empty;
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}

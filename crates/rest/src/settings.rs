@@ -1,0 +1,39 @@
+//! The REST server's options, with Flink's keys and defaults.
+
+use std::path::PathBuf;
+
+/// How the REST server behaves.
+#[derive(Debug, Clone)]
+pub struct RestSettings {
+    /// `web.access-control-allow-origin` (default `*`).
+    pub cors_origin: String,
+    /// `rest.server.max-content-length` in bytes (default 100 MiB).
+    pub max_content_length: usize,
+    /// `web.refresh-interval` in ms (default 3000).
+    pub refresh_interval_ms: i64,
+    /// `web.submit.enable`: whether `/jars/*` exists.
+    pub web_submit: bool,
+    /// `web.cancel.enable`: shown to the dashboard.
+    pub web_cancel: bool,
+    /// Where uploaded pipeline files are kept.
+    pub upload_dir: PathBuf,
+    /// The URL clients reach this server at, e.g. `http://127.0.0.1:8081`.
+    pub advertised_url: String,
+}
+
+impl Default for RestSettings {
+    fn default() -> Self {
+        Self {
+            cors_origin: "*".into(),
+            max_content_length: 104_857_600,
+            refresh_interval_ms: 3000,
+            web_submit: true,
+            web_cancel: true,
+            upload_dir: std::env::temp_dir().join("weir-web-upload"),
+            advertised_url: "http://127.0.0.1:8081".into(),
+        }
+    }
+}
+
+/// The Flink version weir's API corresponds to (clients gate features on it).
+pub const FLINK_API_VERSION: &str = "2.3.0";

@@ -1,0 +1,14 @@
+//! What every handler can reach: the gateway and the settings.
+
+use crate::settings::RestSettings;
+use std::sync::Arc;
+use weir_gateway::RestfulGateway;
+
+/// Shared handler state.
+pub struct Inner {
+    pub gateway: Arc<dyn RestfulGateway>,
+    pub settings: RestSettings,
+}
+
+/// Cheap to clone into every handler.
+pub type AppState = Arc<Inner>;
