@@ -186,7 +186,13 @@ impl RestfulGateway for Dispatcher {
         let job_id = submission.job_id.unwrap_or_else(JobId::random);
         let graph = self.compiler.compile(&submission)?;
         let now = now_ms();
-        let mut eg = ExecutionGraph::new(job_id, &graph, submission.config.clone(), submission.origin.clone(), now);
+        let mut eg = ExecutionGraph::new(
+            job_id,
+            &graph,
+            submission.config.clone(),
+            submission.origin.clone(),
+            now,
+        );
         eg.created(now);
         Ok(eg.snapshot(now))
     }
@@ -363,8 +369,8 @@ impl RestfulGateway for Dispatcher {
                     "stdout" => self.settings.stdout_file.as_str(),
                     other => other,
                 };
-                if name == "stdout" && dir.resolve(file).is_none() {
-                    return Ok(Vec::new()); // nothing printed yet
+                if (name == "stdout" || name == "log") && dir.resolve(file).is_none() {
+                    return Ok(Vec::new()); // nothing written yet
                 }
                 dir.read_tail(file, LOG_LIMIT).ok_or_else(|| {
                     GatewayError::NotFound(format!(

@@ -68,7 +68,11 @@ impl From<GatewayError> for RestError {
 
 impl IntoResponse for RestError {
     fn into_response(self) -> Response {
-        (self.status, Json(serde_json::json!({ "errors": self.messages }))).into_response()
+        (
+            self.status,
+            Json(serde_json::json!({ "errors": self.messages })),
+        )
+            .into_response()
     }
 }
 

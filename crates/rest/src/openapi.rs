@@ -45,7 +45,9 @@ pub fn document(endpoints: &[Endpoint], web_submit: bool) -> OpenApi {
             InfoBuilder::new()
                 .title("weir REST API (Flink REST API v1)")
                 .version(env!("CARGO_PKG_VERSION"))
-                .description(Some("The endpoints weir implements, each also served without the /v1 prefix."))
+                .description(Some(
+                    "The endpoints weir implements, each also served without the /v1 prefix.",
+                ))
                 .build(),
         )
         .paths(paths.build())
@@ -53,5 +55,8 @@ pub fn document(endpoints: &[Endpoint], web_submit: bool) -> OpenApi {
 }
 
 async fn openapi_json(State(s): State<AppState>) -> Json<OpenApi> {
-    Json(document(&crate::server::flink_endpoints(), s.settings.web_submit))
+    Json(document(
+        &crate::server::flink_endpoints(),
+        s.settings.web_submit,
+    ))
 }

@@ -6,17 +6,20 @@ use weir_core::{JobId, VertexId};
 
 /// A job id path parameter.
 pub fn job_id(raw: &str) -> Result<JobId, RestError> {
-    raw.parse().map_err(|_| RestError::bad_path_param("jobid", raw))
+    raw.parse()
+        .map_err(|_| RestError::bad_path_param("jobid", raw))
 }
 
 /// A vertex id path parameter.
 pub fn vertex_id(raw: &str) -> Result<VertexId, RestError> {
-    raw.parse().map_err(|_| RestError::bad_path_param("vertexid", raw))
+    raw.parse()
+        .map_err(|_| RestError::bad_path_param("vertexid", raw))
 }
 
 /// A non-negative integer path parameter.
 pub fn index(name: &str, raw: &str) -> Result<usize, RestError> {
-    raw.parse().map_err(|_| RestError::bad_path_param(name, raw))
+    raw.parse()
+        .map_err(|_| RestError::bad_path_param(name, raw))
 }
 
 /// Query parameters, with repeated keys joined by commas as Flink does.
@@ -48,7 +51,11 @@ impl Query {
     pub fn int(&self, key: &str) -> Result<Option<i64>, RestError> {
         match self.get(key) {
             None | Some("") => Ok(None),
-            Some(v) => v.trim().parse().map(Some).map_err(|_| RestError::bad_query_param(key, v)),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| RestError::bad_query_param(key, v)),
         }
     }
 
@@ -72,7 +79,10 @@ pub fn decode(s: &str) -> String {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                match u8::from_str_radix(
+                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                    16,
+                ) {
                     Ok(b) => {
                         out.push(b);
                         i += 2;

@@ -54,9 +54,15 @@ async fn flink_error_bodies(req: Request, next: Next) -> Response {
         .into_response(),
         s if s.is_client_error() || s.is_server_error() => {
             let (parts, body) = response.into_parts();
-            let text = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+            let text = axum::body::to_bytes(body, 64 * 1024)
+                .await
+                .unwrap_or_default();
             let msg = String::from_utf8_lossy(&text).trim().to_string();
-            let msg = if msg.is_empty() { parts.status.to_string() } else { msg };
+            let msg = if msg.is_empty() {
+                parts.status.to_string()
+            } else {
+                msg
+            };
             RestError::new(parts.status, msg).into_response()
         }
         _ => response,
@@ -82,7 +88,8 @@ async fn trim_trailing_slash(mut req: Request, next: Next) -> Response {
 
 /// The Flink API router over `gateway`.
 pub fn flink_router(gateway: Arc<dyn RestfulGateway>, settings: RestSettings) -> Router {
-    let cors = HeaderValue::from_str(&settings.cors_origin).unwrap_or_else(|_| HeaderValue::from_static("*"));
+    let cors = HeaderValue::from_str(&settings.cors_origin)
+        .unwrap_or_else(|_| HeaderValue::from_static("*"));
     let limit = settings.max_content_length;
     let web_submit = settings.web_submit;
     let state: AppState = Arc::new(Inner { gateway, settings });
@@ -118,5 +125,7 @@ pub async fn serve(
         .layer(middleware::from_fn(trim_trailing_slash));
     let app = Router::<()>::new().merge(app);
     let _ = Body::empty;
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
 }

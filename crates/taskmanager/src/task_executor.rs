@@ -276,7 +276,7 @@ impl TaskExecutorGateway for TaskExecutor {
             "stdout" => self.settings.stdout_file.as_str(),
             other => other,
         };
-        if name == "stdout" && dir.resolve(file).is_none() {
+        if (name == "stdout" || name == "log") && dir.resolve(file).is_none() {
             return Ok(Vec::new());
         }
         dir.read_tail(file, LOG_LIMIT).ok_or_else(|| {

@@ -5,5 +5,8 @@
 //! process; [`cli`] holds one file per subcommand.
 
 pub mod cli;
+pub mod cluster;
+pub mod compiler;
+pub mod config;
 pub mod embedded;
 pub mod plugins;

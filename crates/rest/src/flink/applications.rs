@@ -28,7 +28,10 @@ pub fn endpoints() -> Vec<Endpoint> {
 fn app_status(s: JobStatus) -> &'static str {
     match s {
         JobStatus::Initializing | JobStatus::Created => "CREATED",
-        JobStatus::Running | JobStatus::Restarting | JobStatus::Reconciling | JobStatus::Suspended => "RUNNING",
+        JobStatus::Running
+        | JobStatus::Restarting
+        | JobStatus::Reconciling
+        | JobStatus::Suspended => "RUNNING",
         JobStatus::Failing => "FAILING",
         JobStatus::Failed => "FAILED",
         JobStatus::Cancelling => "CANCELING",
@@ -38,7 +41,9 @@ fn app_status(s: JobStatus) -> &'static str {
 }
 
 async fn application(s: &AppState, raw: &str) -> RestResult<JobSnapshot> {
-    let id: JobId = raw.parse().map_err(|_| RestError::bad_path_param("applicationid", raw))?;
+    let id: JobId = raw
+        .parse()
+        .map_err(|_| RestError::bad_path_param("applicationid", raw))?;
     match s.gateway.request_job(id).await {
         Ok(snap) => Ok(snap),
         // Flink answers an unknown application with 500 (captured from Flink 2.3.0).
@@ -75,12 +80,19 @@ async fn applications_overview(State(s): State<AppState>) -> Json<Value> {
     Json(json!({ "applications": apps }))
 }
 
-async fn application_details(State(s): State<AppState>, Path(id): Path<String>) -> RestResult<Json<Value>> {
+async fn application_details(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> RestResult<Json<Value>> {
     let snap = application(&s, &id).await?;
     let now = now_ms();
     let overview = weir_gateway::JobOverview::of(&snap, now);
     let ts = |st: JobStatus| {
-        JobStatus::ALL.iter().position(|x| *x == st).map(|i| snap.timestamps[i]).unwrap_or(0)
+        JobStatus::ALL
+            .iter()
+            .position(|x| *x == st)
+            .map(|i| snap.timestamps[i])
+            .unwrap_or(0)
     };
     Ok(Json(json!({
         "id": snap.job_id.to_string(),
@@ -102,7 +114,10 @@ async fn application_details(State(s): State<AppState>, Path(id): Path<String>) 
     })))
 }
 
-async fn application_exceptions(State(s): State<AppState>, Path(id): Path<String>) -> RestResult<Json<Value>> {
+async fn application_exceptions(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> RestResult<Json<Value>> {
     let snap = application(&s, &id).await?;
     let entries: Vec<Value> = snap
         .exceptions
@@ -120,13 +135,19 @@ async fn application_exceptions(State(s): State<AppState>, Path(id): Path<String
     Ok(Json(json!({ "exceptionHistory": { "entries": entries } })))
 }
 
-async fn application_jobmanager_config(State(s): State<AppState>, Path(id): Path<String>) -> RestResult<Json<Value>> {
+async fn application_jobmanager_config(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> RestResult<Json<Value>> {
     application(&s, &id).await?;
     let config = s.gateway.request_cluster_config().await;
     Ok(Json(messages::config_entries(config.iter())))
 }
 
-async fn cancel_application(State(s): State<AppState>, Path(id): Path<String>) -> RestResult<(StatusCode, Json<Value>)> {
+async fn cancel_application(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> RestResult<(StatusCode, Json<Value>)> {
     let snap = application(&s, &id).await?;
     s.gateway.cancel_job(snap.job_id).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({}))))

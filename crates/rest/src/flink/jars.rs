@@ -68,7 +68,8 @@ async fn list_jars(State(s): State<AppState>) -> Json<Value> {
 
 /// Checks an uploaded file's name and says what to do when it is not a pipeline.
 fn check_upload_name(raw: &str) -> RestResult<String> {
-    let name = last_component(raw).ok_or_else(|| RestError::bad_request("The uploaded file has no usable name."))?;
+    let name = last_component(raw)
+        .ok_or_else(|| RestError::bad_request("The uploaded file has no usable name."))?;
     let lower = name.to_ascii_lowercase();
     if lower.ends_with(".jar") {
         return Err(RestError::bad_request(format!(
@@ -84,9 +85,11 @@ fn check_upload_name(raw: &str) -> RestResult<String> {
 }
 
 async fn upload_jar(State(s): State<AppState>, request: Request) -> RestResult<Json<Value>> {
-    let mut multipart = Multipart::from_request(request, &())
-        .await
-        .map_err(|e| RestError::bad_request(format!("Expected a multipart/form-data upload with one pipeline file: {e}")))?;
+    let mut multipart = Multipart::from_request(request, &()).await.map_err(|e| {
+        RestError::bad_request(format!(
+            "Expected a multipart/form-data upload with one pipeline file: {e}"
+        ))
+    })?;
     let mut upload: Option<(String, Bytes)> = None;
     while let Some(field) = multipart
         .next_field()
@@ -100,31 +103,53 @@ async fn upload_jar(State(s): State<AppState>, request: Request) -> RestResult<J
             return Err(RestError::bad_request("Expected 1 file, received more."));
         }
         let name = check_upload_name(&file_name)?;
-        let bytes = field
-            .bytes()
-            .await
-            .map_err(|e| RestError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("Reading the upload failed: {e}")))?;
+        let bytes = field.bytes().await.map_err(|e| {
+            RestError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("Reading the upload failed: {e}"),
+            )
+        })?;
         upload = Some((name, bytes));
     }
-    let (name, bytes) = upload.ok_or_else(|| RestError::bad_request("Exactly 1 file must be sent, received 0."))?;
+    let (name, bytes) =
+        upload.ok_or_else(|| RestError::bad_request("Exactly 1 file must be sent, received 0."))?;
     if std::str::from_utf8(&bytes).is_err() {
-        return Err(RestError::bad_request(format!("'{name}' is not a text file: pipeline files are UTF-8 text.")));
+        return Err(RestError::bad_request(format!(
+            "'{name}' is not a text file: pipeline files are UTF-8 text."
+        )));
     }
-    std::fs::create_dir_all(&s.settings.upload_dir)
-        .map_err(|e| RestError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("Cannot create the upload directory: {e}")))?;
+    std::fs::create_dir_all(&s.settings.upload_dir).map_err(|e| {
+        RestError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("Cannot create the upload directory: {e}"),
+        )
+    })?;
     let id = format!("{}_{name}", uuid::Uuid::new_v4());
     let path = s.settings.upload_dir.join(&id);
-    std::fs::write(&path, &bytes)
-        .map_err(|e| RestError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("Cannot store the upload: {e}")))?;
-    Ok(Json(json!({ "filename": path.display().to_string(), "status": "success" })))
+    std::fs::write(&path, &bytes).map_err(|e| {
+        RestError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("Cannot store the upload: {e}"),
+        )
+    })?;
+    Ok(Json(
+        json!({ "filename": path.display().to_string(), "status": "success" }),
+    ))
 }
 
 async fn delete_jar(State(s): State<AppState>, Path(jar): Path<String>) -> RestResult<Json<Value>> {
     let path = stored(&s, &jar).ok_or_else(|| {
-        RestError::bad_request(format!("File {jar} does not exist in {}.", s.settings.upload_dir.display()))
+        RestError::bad_request(format!(
+            "File {jar} does not exist in {}.",
+            s.settings.upload_dir.display()
+        ))
     })?;
-    std::fs::remove_file(&path)
-        .map_err(|e| RestError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("Failed to delete jar {jar}: {e}")))?;
+    std::fs::remove_file(&path).map_err(|e| {
+        RestError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("Failed to delete jar {jar}: {e}"),
+        )
+    })?;
     Ok(Json(json!({})))
 }
 
@@ -144,22 +169,51 @@ struct RunBody {
 }
 
 /// Builds the submission of an uploaded artifact from the body and query of a run/plan call.
-fn submission(s: &AppState, jar: &str, body: &Bytes, query: Option<&str>, class: &str) -> RestResult<JobSubmission> {
-    let path = stored(s, jar).ok_or_else(|| RestError::not_found(format!("Jar file {jar} does not exist.")))?;
+fn submission(
+    s: &AppState,
+    jar: &str,
+    body: &Bytes,
+    query: Option<&str>,
+    class: &str,
+) -> RestResult<JobSubmission> {
+    let path = stored(s, jar)
+        .ok_or_else(|| RestError::not_found(format!("Jar file {jar} does not exist.")))?;
     let b: RunBody = super::body::parse(body, class)?;
     let q = Query::parse(query);
-    let _ = (&b.entry_class, b.allow_non_restored_state, &b.application_id);
-    if let Some(sp) = b.savepoint_path.clone().or_else(|| q.get("savepointPath").map(str::to_string)) {
+    let _ = (
+        &b.entry_class,
+        b.allow_non_restored_state,
+        &b.application_id,
+    );
+    if let Some(sp) = b
+        .savepoint_path
+        .clone()
+        .or_else(|| q.get("savepointPath").map(str::to_string))
+    {
         if !sp.is_empty() {
-            return Err(weir_gateway::GatewayError::not_yet("Restoring a job from a savepoint").into());
+            return Err(
+                weir_gateway::GatewayError::not_yet("Restoring a job from a savepoint").into(),
+            );
         }
     }
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| RestError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("Cannot read {jar}: {e}")))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        RestError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("Cannot read {jar}: {e}"),
+        )
+    })?;
     let mut args: Vec<String> = b.program_args_list.clone().unwrap_or_default();
     if args.is_empty() {
-        let joined = b.program_args.clone().or_else(|| q.get("programArg").map(str::to_string)).unwrap_or_default();
-        args = joined.split([' ', ',']).filter(|a| !a.is_empty()).map(str::to_string).collect();
+        let joined = b
+            .program_args
+            .clone()
+            .or_else(|| q.get("programArg").map(str::to_string))
+            .unwrap_or_default();
+        args = joined
+            .split([' ', ','])
+            .filter(|a| !a.is_empty())
+            .map(str::to_string)
+            .collect();
     }
     let mut variables = HashMap::new();
     for a in args {
@@ -178,14 +232,17 @@ fn submission(s: &AppState, jar: &str, body: &Bytes, query: Option<&str>, class:
     let parallelism = match b.parallelism.or(q.int("parallelism")?) {
         Some(p) if p > 0 => Some(p as usize),
         Some(p) if p == -1 => None, // Flink's "use the default"
-        Some(p) => return Err(RestError::bad_request(format!("parallelism must be positive, got {p}"))),
+        Some(p) => {
+            return Err(RestError::bad_request(format!(
+                "parallelism must be positive, got {p}"
+            )))
+        }
         None => None,
     };
     let job_id = match &b.job_id {
-        Some(id) => Some(
-            id.parse()
-                .map_err(|_| RestError::bad_request(format!("Request did not match expected format {class}.")))?,
-        ),
+        Some(id) => Some(id.parse().map_err(|_| {
+            RestError::bad_request(format!("Request did not match expected format {class}."))
+        })?),
         None => None,
     };
     let name = jar.split_once('_').map(|(_, n)| n).unwrap_or(jar);
@@ -200,27 +257,57 @@ fn submission(s: &AppState, jar: &str, body: &Bytes, query: Option<&str>, class:
     })
 }
 
-async fn plan_jar(State(s): State<AppState>, Path(jar): Path<String>, RawQuery(q): RawQuery, body: Bytes) -> RestResult<Json<Value>> {
+async fn plan_jar(
+    State(s): State<AppState>,
+    Path(jar): Path<String>,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> RestResult<Json<Value>> {
     let sub = submission(&s, &jar, &body, q.as_deref(), "JarPlanRequestBody")?;
     let snapshot = s.gateway.preview_job(sub).await?;
     Ok(Json(json!({ "plan": messages::plan(&snapshot) })))
 }
 
-async fn run_jar(State(s): State<AppState>, Path(jar): Path<String>, RawQuery(q): RawQuery, body: Bytes) -> RestResult<Json<Value>> {
+async fn run_jar(
+    State(s): State<AppState>,
+    Path(jar): Path<String>,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> RestResult<Json<Value>> {
     let sub = submission(&s, &jar, &body, q.as_deref(), "JarRunRequestBody")?;
     let id = s.gateway.submit_job(sub).await?;
-    Ok(Json(json!({ "jobid": id.to_string(), "applicationId": id.to_string() })))
+    Ok(Json(
+        json!({ "jobid": id.to_string(), "applicationId": id.to_string() }),
+    ))
 }
 
-async fn run_application(State(s): State<AppState>, Path(jar): Path<String>, RawQuery(q): RawQuery, body: Bytes) -> RestResult<(StatusCode, Json<Value>)> {
-    let sub = submission(&s, &jar, &body, q.as_deref(), "JarRunApplicationRequestBody")?;
+async fn run_application(
+    State(s): State<AppState>,
+    Path(jar): Path<String>,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> RestResult<(StatusCode, Json<Value>)> {
+    let sub = submission(
+        &s,
+        &jar,
+        &body,
+        q.as_deref(),
+        "JarRunApplicationRequestBody",
+    )?;
     let id = s.gateway.submit_job(sub).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "applicationid": id.to_string() }))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "applicationid": id.to_string() })),
+    ))
 }
 
 /// `POST /jobs`: the body is the pipeline itself (JSON or HOCON), or a multipart upload holding
 /// it. Flink's Java JobGraph submissions get a 400 that says what weir takes instead.
-pub async fn submit_job_body(State(s): State<AppState>, RawQuery(q): RawQuery, request: Request) -> RestResult<(StatusCode, Json<Value>)> {
+pub async fn submit_job_body(
+    State(s): State<AppState>,
+    RawQuery(q): RawQuery,
+    request: Request,
+) -> RestResult<(StatusCode, Json<Value>)> {
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -243,36 +330,50 @@ pub async fn submit_job_body(State(s): State<AppState>, RawQuery(q): RawQuery, r
             .map_err(|e| RestError::bad_request(format!("Malformed multipart upload: {e}")))?
         {
             let file = field.file_name().map(str::to_string);
-            let bytes = field.bytes().await.map_err(|e| RestError::bad_request(format!("Reading the upload failed: {e}")))?;
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|e| RestError::bad_request(format!("Reading the upload failed: {e}")))?;
             match file {
                 Some(f) => {
                     let name = check_upload_name(&f)?;
-                    let text = String::from_utf8(bytes.to_vec())
-                        .map_err(|_| RestError::bad_request(format!("'{name}' is not UTF-8 text.")))?;
+                    let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
+                        RestError::bad_request(format!("'{name}' is not UTF-8 text."))
+                    })?;
                     found = Some((text, name));
                 }
                 None => {
                     let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-                    if v.get("jobGraphFileName").is_some() || v.get("executionPlanFileName").is_some() {
+                    if v.get("jobGraphFileName").is_some()
+                        || v.get("executionPlanFileName").is_some()
+                    {
                         return Err(java_graph());
                     }
                 }
             }
         }
-        found.ok_or_else(|| RestError::bad_request("The multipart upload holds no pipeline file."))?
+        found
+            .ok_or_else(|| RestError::bad_request("The multipart upload holds no pipeline file."))?
     } else {
         let bytes = Bytes::from_request(request, &())
             .await
             .map_err(|e| RestError::new(StatusCode::PAYLOAD_TOO_LARGE, e.to_string()))?;
-        let text = String::from_utf8(bytes.to_vec()).map_err(|_| RestError::bad_request("The request body is not UTF-8 text."))?;
+        let text = String::from_utf8(bytes.to_vec())
+            .map_err(|_| RestError::bad_request("The request body is not UTF-8 text."))?;
         if text.trim().is_empty() {
-            return Err(RestError::bad_request("The request body is empty: send the pipeline file as the body."));
+            return Err(RestError::bad_request(
+                "The request body is empty: send the pipeline file as the body.",
+            ));
         }
         let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if v.get("jobGraphFileName").is_some() || v.get("executionPlanFileName").is_some() {
             return Err(java_graph());
         }
-        let name = if v.is_object() { "body.json" } else { "body.conf" };
+        let name = if v.is_object() {
+            "body.json"
+        } else {
+            "body.conf"
+        };
         (text, name.to_string())
     };
     let q = Query::parse(q.as_deref());
@@ -281,5 +382,8 @@ pub async fn submit_job_body(State(s): State<AppState>, RawQuery(q): RawQuery, r
     sub.origin = Some(name);
     let id = s.gateway.submit_job(sub).await?;
     let _ = now_ms();
-    Ok((StatusCode::ACCEPTED, Json(json!({ "jobUrl": format!("/jobs/{id}") }))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "jobUrl": format!("/jobs/{id}") })),
+    ))
 }

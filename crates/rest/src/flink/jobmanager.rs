@@ -38,18 +38,31 @@ async fn jobmanager_logs(State(s): State<AppState>) -> RestResult<Json<Value>> {
     Ok(Json(log_list(&files)))
 }
 
-async fn jobmanager_log_file(State(s): State<AppState>, Path(file): Path<String>) -> RestResult<impl IntoResponse> {
+async fn jobmanager_log_file(
+    State(s): State<AppState>,
+    Path(file): Path<String>,
+) -> RestResult<impl IntoResponse> {
     // Only the last path component counts: `../../etc/passwd` asks for `passwd` in the log dir.
-    let name = weir_core::logdir::last_component(&file).unwrap_or("").to_string();
-    Ok(text(s.gateway.request_log(LogSource::JobManager, &name).await?))
+    let name = weir_core::logdir::last_component(&file)
+        .unwrap_or("")
+        .to_string();
+    Ok(text(
+        s.gateway.request_log(LogSource::JobManager, &name).await?,
+    ))
 }
 
 async fn jobmanager_log(State(s): State<AppState>) -> RestResult<impl IntoResponse> {
-    Ok(text(s.gateway.request_log(LogSource::JobManager, "log").await?))
+    Ok(text(
+        s.gateway.request_log(LogSource::JobManager, "log").await?,
+    ))
 }
 
 async fn jobmanager_stdout(State(s): State<AppState>) -> RestResult<impl IntoResponse> {
-    Ok(text(s.gateway.request_log(LogSource::JobManager, "stdout").await?))
+    Ok(text(
+        s.gateway
+            .request_log(LogSource::JobManager, "stdout")
+            .await?,
+    ))
 }
 
 async fn jobmanager_thread_dump(State(s): State<AppState>) -> RestResult<Json<Value>> {

@@ -52,22 +52,40 @@ async fn list_jobs(State(s): State<AppState>) -> Json<Value> {
 }
 
 async fn jobs_overview(State(s): State<AppState>) -> Json<Value> {
-    let jobs: Vec<Value> = s.gateway.request_multiple_job_details().await.iter().map(messages::job_details).collect();
+    let jobs: Vec<Value> = s
+        .gateway
+        .request_multiple_job_details()
+        .await
+        .iter()
+        .map(messages::job_details)
+        .collect();
     Json(json!({ "jobs": jobs }))
 }
 
-async fn job_details(State(s): State<AppState>, Path(job): Path<String>) -> RestResult<Json<Value>> {
+async fn job_details(
+    State(s): State<AppState>,
+    Path(job): Path<String>,
+) -> RestResult<Json<Value>> {
     let snapshot = s.gateway.request_job(params::job_id(&job)?).await?;
     Ok(Json(messages::job_details_info(&snapshot, now_ms())))
 }
 
-async fn cancel_job(State(s): State<AppState>, Path(job): Path<String>, RawQuery(q): RawQuery) -> RestResult<(StatusCode, Json<Value>)> {
+async fn cancel_job(
+    State(s): State<AppState>,
+    Path(job): Path<String>,
+    RawQuery(q): RawQuery,
+) -> RestResult<(StatusCode, Json<Value>)> {
     let job = params::job_id(&job)?;
     let q = Query::parse(q.as_deref());
     match q.get("mode").map(str::to_ascii_lowercase).as_deref() {
         None | Some("") | Some("cancel") => {}
         Some("stop") => return Err(stop_removed()),
-        Some(_) => return Err(RestError::bad_query_param("mode", q.get("mode").unwrap_or(""))),
+        Some(_) => {
+            return Err(RestError::bad_query_param(
+                "mode",
+                q.get("mode").unwrap_or(""),
+            ))
+        }
     }
     cancel(&s, job).await
 }
@@ -75,7 +93,9 @@ async fn cancel_job(State(s): State<AppState>, Path(job): Path<String>, RawQuery
 async fn cancel(s: &AppState, job: weir_core::JobId) -> RestResult<(StatusCode, Json<Value>)> {
     match s.gateway.cancel_job(job).await {
         Ok(()) => Ok((StatusCode::ACCEPTED, Json(json!({})))),
-        Err(weir_gateway::GatewayError::NotFound(_)) => Err(RestError::not_found("Job could not be found.")),
+        Err(weir_gateway::GatewayError::NotFound(_)) => {
+            Err(RestError::not_found("Job could not be found."))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -87,7 +107,10 @@ fn stop_removed() -> RestError {
     )
 }
 
-async fn yarn_cancel(State(s): State<AppState>, Path(job): Path<String>) -> RestResult<(StatusCode, Json<Value>)> {
+async fn yarn_cancel(
+    State(s): State<AppState>,
+    Path(job): Path<String>,
+) -> RestResult<(StatusCode, Json<Value>)> {
     let job = params::job_id(&job)?;
     cancel(&s, job).await
 }
@@ -109,7 +132,12 @@ async fn job_plan(State(s): State<AppState>, Path(job): Path<String>) -> RestRes
 
 async fn job_config(State(s): State<AppState>, Path(job): Path<String>) -> RestResult<Json<Value>> {
     let snapshot = s.gateway.request_job(params::job_id(&job)?).await?;
-    let parallelism = snapshot.vertices.iter().map(|v| v.parallelism).max().unwrap_or(1);
+    let parallelism = snapshot
+        .vertices
+        .iter()
+        .map(|v| v.parallelism)
+        .max()
+        .unwrap_or(1);
     Ok(Json(json!({
         "jid": snapshot.job_id.to_string(),
         "name": snapshot.name,
@@ -122,12 +150,22 @@ async fn job_config(State(s): State<AppState>, Path(job): Path<String>) -> RestR
     })))
 }
 
-async fn job_exceptions(State(s): State<AppState>, Path(job): Path<String>, RawQuery(q): RawQuery) -> RestResult<Json<Value>> {
+async fn job_exceptions(
+    State(s): State<AppState>,
+    Path(job): Path<String>,
+    RawQuery(q): RawQuery,
+) -> RestResult<Json<Value>> {
     let job = params::job_id(&job)?;
     let q = Query::parse(q.as_deref());
     let max = q.int("maxExceptions")?.unwrap_or(20).max(0) as usize;
     let snapshot = s.gateway.request_job(job).await?;
-    let newest_first: Vec<Value> = snapshot.exceptions.iter().rev().take(max).map(messages::exception_entry).collect();
+    let newest_first: Vec<Value> = snapshot
+        .exceptions
+        .iter()
+        .rev()
+        .take(max)
+        .map(messages::exception_entry)
+        .collect();
     Ok(Json(json!({
         "exceptionHistory": {
             "entries": newest_first,
@@ -136,7 +174,10 @@ async fn job_exceptions(State(s): State<AppState>, Path(job): Path<String>, RawQ
     })))
 }
 
-async fn execution_result(State(s): State<AppState>, Path(job): Path<String>) -> RestResult<Json<Value>> {
+async fn execution_result(
+    State(s): State<AppState>,
+    Path(job): Path<String>,
+) -> RestResult<Json<Value>> {
     let job = params::job_id(&job)?;
     let snapshot = match s.gateway.request_job(job).await {
         Ok(snap) => snap,
@@ -167,17 +208,27 @@ async fn execution_result(State(s): State<AppState>, Path(job): Path<String>) ->
         "end-time": snapshot.end_time(),
     });
     if snapshot.status == JobStatus::Failed {
-        let cause = snapshot.exceptions.first().map(|e| e.stacktrace.clone()).unwrap_or_default();
+        let cause = snapshot
+            .exceptions
+            .first()
+            .map(|e| e.stacktrace.clone())
+            .unwrap_or_default();
         result["failure-cause"] = json!({
             "class": "weir.JobExecutionException",
             "stack-trace": cause,
             "serialized-throwable": "",
         });
     }
-    Ok(Json(json!({ "status": {"id": "COMPLETED"}, "job-execution-result": result })))
+    Ok(Json(
+        json!({ "status": {"id": "COMPLETED"}, "job-execution-result": result }),
+    ))
 }
 
-async fn job_accumulators(State(s): State<AppState>, Path(job): Path<String>, RawQuery(q): RawQuery) -> RestResult<Json<Value>> {
+async fn job_accumulators(
+    State(s): State<AppState>,
+    Path(job): Path<String>,
+    RawQuery(q): RawQuery,
+) -> RestResult<Json<Value>> {
     let job = params::job_id(&job)?;
     Query::parse(q.as_deref()).bool("includeSerializedValue")?;
     s.gateway.request_job_status(job).await?;
@@ -189,26 +240,42 @@ async fn job_accumulators(State(s): State<AppState>, Path(job): Path<String>, Ra
     })))
 }
 
-async fn job_jobmanager_config(State(s): State<AppState>, Path(job): Path<String>) -> RestResult<Json<Value>> {
+async fn job_jobmanager_config(
+    State(s): State<AppState>,
+    Path(job): Path<String>,
+) -> RestResult<Json<Value>> {
     s.gateway.request_job_status(params::job_id(&job)?).await?;
     let config = s.gateway.request_cluster_config().await;
     Ok(Json(messages::config_entries(config.iter())))
 }
 
-async fn job_jobmanager_environment(State(s): State<AppState>, Path(job): Path<String>) -> RestResult<Json<Value>> {
+async fn job_jobmanager_environment(
+    State(s): State<AppState>,
+    Path(job): Path<String>,
+) -> RestResult<Json<Value>> {
     s.gateway.request_job_status(params::job_id(&job)?).await?;
     Ok(Json(messages::environment()))
 }
 
-async fn job_jobmanager_log_url(State(s): State<AppState>, Path(job): Path<String>) -> RestResult<Json<Value>> {
+async fn job_jobmanager_log_url(
+    State(s): State<AppState>,
+    Path(job): Path<String>,
+) -> RestResult<Json<Value>> {
     s.gateway.request_job_status(params::job_id(&job)?).await?;
-    Ok(Json(json!({ "url": format!("{}/#/job-manager/logs", s.settings.advertised_url) })))
+    Ok(Json(
+        json!({ "url": format!("{}/#/job-manager/logs", s.settings.advertised_url) }),
+    ))
 }
 
-async fn job_taskmanager_log_url(State(s): State<AppState>, Path((job, tm)): Path<(String, String)>) -> RestResult<Json<Value>> {
+async fn job_taskmanager_log_url(
+    State(s): State<AppState>,
+    Path((job, tm)): Path<(String, String)>,
+) -> RestResult<Json<Value>> {
     s.gateway.request_job_status(params::job_id(&job)?).await?;
     s.gateway.request_task_manager(&tm).await?;
-    Ok(Json(json!({ "url": format!("{}/#/task-manager/{tm}/logs", s.settings.advertised_url) })))
+    Ok(Json(
+        json!({ "url": format!("{}/#/task-manager/{tm}/logs", s.settings.advertised_url) }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -217,19 +284,36 @@ struct HeartbeatBody {
     expired_timestamp: i64,
 }
 
-async fn client_heartbeat(State(s): State<AppState>, Path(job): Path<String>, body: Bytes) -> RestResult<(StatusCode, Json<Value>)> {
+async fn client_heartbeat(
+    State(s): State<AppState>,
+    Path(job): Path<String>,
+    body: Bytes,
+) -> RestResult<(StatusCode, Json<Value>)> {
     let job = params::job_id(&job)?;
     let hb: HeartbeatBody = super::body::parse(&body, "JobClientHeartbeatRequestBody")?;
-    s.gateway.report_job_client_heartbeat(job, hb.expired_timestamp).await?;
+    s.gateway
+        .report_job_client_heartbeat(job, hb.expired_timestamp)
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(json!({}))))
 }
 
-async fn resource_requirements(State(s): State<AppState>, Path(job): Path<String>) -> RestResult<Json<Value>> {
-    s.gateway.request_job_resource_requirements(params::job_id(&job)?).await?;
+async fn resource_requirements(
+    State(s): State<AppState>,
+    Path(job): Path<String>,
+) -> RestResult<Json<Value>> {
+    s.gateway
+        .request_job_resource_requirements(params::job_id(&job)?)
+        .await?;
     Ok(Json(json!({})))
 }
 
-async fn update_resource_requirements(State(s): State<AppState>, Path(job): Path<String>, _h: HeaderMap) -> RestResult<Json<Value>> {
-    s.gateway.update_job_resource_requirements(params::job_id(&job)?).await?;
+async fn update_resource_requirements(
+    State(s): State<AppState>,
+    Path(job): Path<String>,
+    _h: HeaderMap,
+) -> RestResult<Json<Value>> {
+    s.gateway
+        .update_job_resource_requirements(params::job_id(&job)?)
+        .await?;
     Ok(Json(json!({})))
 }

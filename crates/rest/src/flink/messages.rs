@@ -126,14 +126,22 @@ pub fn plan(s: &JobSnapshot) -> Value {
 }
 
 fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// `JobDetailsInfo.JobVertexDetailsInfo` (a vertex in `/jobs/:jobid`).
 pub fn vertex_summary(v: &VertexSnapshot, now: i64) -> Value {
     let start = v.start_time();
     let end = v.end_time();
-    let duration = if start < 0 { -1 } else if end >= 0 { end - start } else { now - start };
+    let duration = if start < 0 {
+        -1
+    } else if end >= 0 {
+        end - start
+    } else {
+        now - start
+    };
     json!({
         "id": v.id.to_string(),
         "slotSharingGroupId": format!("{:032x}", v.id.0 ^ 0x5107_5107),
@@ -194,10 +202,21 @@ pub fn status_durations(a: &AttemptSnapshot, now: i64) -> Value {
 }
 
 /// `SubtaskExecutionAttemptDetailsInfo`.
-pub fn attempt_details(index: usize, a: &AttemptSnapshot, others: &[AttemptSnapshot], now: i64) -> Value {
+pub fn attempt_details(
+    index: usize,
+    a: &AttemptSnapshot,
+    others: &[AttemptSnapshot],
+    now: i64,
+) -> Value {
     let start = a.start_time();
     let end = a.end_time();
-    let duration = if start < 0 { -1 } else if end >= 0 { end - start } else { now - start };
+    let duration = if start < 0 {
+        -1
+    } else if end >= 0 {
+        end - start
+    } else {
+        now - start
+    };
     json!({
         "subtask": index,
         "status": state_name(a.state),
@@ -254,7 +273,10 @@ pub fn aggregated_attempts(attempts: &[&AttemptSnapshot], now: i64) -> Value {
         ("write-bytes", io(|i| i.write_bytes as f64)),
         ("read-records", io(|i| i.read_records as f64)),
         ("write-records", io(|i| i.write_records as f64)),
-        ("accumulated-backpressured-time", io(|i| i.back_pressured_ms as f64)),
+        (
+            "accumulated-backpressured-time",
+            io(|i| i.back_pressured_ms as f64),
+        ),
         ("accumulated-idle-time", io(|i| i.idle_ms as f64)),
         ("accumulated-busy-time", io(|i| i.busy_ms)),
     ]);
@@ -269,7 +291,10 @@ pub fn aggregated_attempts(attempts: &[&AttemptSnapshot], now: i64) -> Value {
             ExecutionState::Running => "RUNNING",
             _ => continue,
         };
-        let vals: Vec<f64> = durations.iter().filter_map(|d| d.get(name).and_then(Value::as_f64)).collect();
+        let vals: Vec<f64> = durations
+            .iter()
+            .filter_map(|d| d.get(name).and_then(Value::as_f64))
+            .collect();
         if !vals.is_empty() {
             per_state.push((name, vals));
         }
@@ -342,7 +367,11 @@ pub fn task_manager_info(t: &TaskManagerInfo, now: i64) -> Value {
 
 /// A `{"key","value"}` list (`/jobmanager/config`).
 pub fn config_entries<'a>(entries: impl Iterator<Item = (&'a String, &'a String)>) -> Value {
-    Value::Array(entries.map(|(k, v)| json!({"key": k, "value": v})).collect())
+    Value::Array(
+        entries
+            .map(|(k, v)| json!({"key": k, "value": v}))
+            .collect(),
+    )
 }
 
 /// `EnvironmentInfo`: weir's process facts under Flink's JVM field names.

@@ -41,11 +41,20 @@ pub fn text(bytes: Vec<u8>) -> impl IntoResponse {
 
 async fn list_taskmanagers(State(s): State<AppState>) -> Json<Value> {
     let now = now_ms();
-    let tms: Vec<Value> = s.gateway.request_task_managers().await.iter().map(|t| messages::task_manager_info(t, now)).collect();
+    let tms: Vec<Value> = s
+        .gateway
+        .request_task_managers()
+        .await
+        .iter()
+        .map(|t| messages::task_manager_info(t, now))
+        .collect();
     Json(json!({ "taskmanagers": tms }))
 }
 
-async fn taskmanager_details(State(s): State<AppState>, Path(id): Path<String>) -> RestResult<Json<Value>> {
+async fn taskmanager_details(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> RestResult<Json<Value>> {
     let t = s.gateway.request_task_manager(&id).await?;
     let mut info = messages::task_manager_info(&t, now_ms());
     info["allocatedSlots"] = Value::Array(
@@ -73,26 +82,60 @@ async fn taskmanager_details(State(s): State<AppState>, Path(id): Path<String>) 
     Ok(Json(info))
 }
 
-async fn taskmanager_logs(State(s): State<AppState>, Path(id): Path<String>) -> RestResult<Json<Value>> {
-    let files = s.gateway.request_log_list(LogSource::TaskManager(id)).await?;
+async fn taskmanager_logs(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> RestResult<Json<Value>> {
+    let files = s
+        .gateway
+        .request_log_list(LogSource::TaskManager(id))
+        .await?;
     Ok(Json(log_list(&files)))
 }
 
-async fn taskmanager_log_file(State(s): State<AppState>, Path((id, file)): Path<(String, String)>) -> RestResult<impl IntoResponse> {
-    let name = weir_core::logdir::last_component(&file).unwrap_or("").to_string();
-    let bytes = s.gateway.request_log(LogSource::TaskManager(id), &name).await?;
+async fn taskmanager_log_file(
+    State(s): State<AppState>,
+    Path((id, file)): Path<(String, String)>,
+) -> RestResult<impl IntoResponse> {
+    let name = weir_core::logdir::last_component(&file)
+        .unwrap_or("")
+        .to_string();
+    let bytes = s
+        .gateway
+        .request_log(LogSource::TaskManager(id), &name)
+        .await?;
     Ok(text(bytes))
 }
 
-async fn taskmanager_log(State(s): State<AppState>, Path(id): Path<String>) -> RestResult<impl IntoResponse> {
-    Ok(text(s.gateway.request_log(LogSource::TaskManager(id), "log").await?))
+async fn taskmanager_log(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> RestResult<impl IntoResponse> {
+    Ok(text(
+        s.gateway
+            .request_log(LogSource::TaskManager(id), "log")
+            .await?,
+    ))
 }
 
-async fn taskmanager_stdout(State(s): State<AppState>, Path(id): Path<String>) -> RestResult<impl IntoResponse> {
-    Ok(text(s.gateway.request_log(LogSource::TaskManager(id), "stdout").await?))
+async fn taskmanager_stdout(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> RestResult<impl IntoResponse> {
+    Ok(text(
+        s.gateway
+            .request_log(LogSource::TaskManager(id), "stdout")
+            .await?,
+    ))
 }
 
-async fn taskmanager_thread_dump(State(s): State<AppState>, Path(id): Path<String>) -> RestResult<Json<Value>> {
-    let threads = s.gateway.request_thread_dump(LogSource::TaskManager(id)).await?;
+async fn taskmanager_thread_dump(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> RestResult<Json<Value>> {
+    let threads = s
+        .gateway
+        .request_thread_dump(LogSource::TaskManager(id))
+        .await?;
     Ok(Json(thread_dump(&threads)))
 }

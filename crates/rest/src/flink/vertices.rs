@@ -12,7 +12,9 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use weir_core::ExecutionState;
-use weir_gateway::snapshot::{aggregate_state, state_index, AttemptSnapshot, JobSnapshot, SubtaskSnapshot, VertexSnapshot};
+use weir_gateway::snapshot::{
+    aggregate_state, state_index, AttemptSnapshot, JobSnapshot, SubtaskSnapshot, VertexSnapshot,
+};
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
@@ -47,7 +49,10 @@ fn subtask_of<'a>(v: &'a VertexSnapshot, raw: &str) -> RestResult<&'a SubtaskSna
         .ok_or_else(|| RestError::not_found(format!("Invalid subtask index for vertex {}", v.id)))
 }
 
-async fn vertex_details(State(s): State<AppState>, Path((job, vertex)): Path<(String, String)>) -> RestResult<Json<Value>> {
+async fn vertex_details(
+    State(s): State<AppState>,
+    Path((job, vertex)): Path<(String, String)>,
+) -> RestResult<Json<Value>> {
     let (snap, i) = vertex_of(&s, &job, &vertex).await?;
     let v = &snap.vertices[i];
     let now = now_ms();
@@ -63,12 +68,20 @@ async fn vertex_details(State(s): State<AppState>, Path((job, vertex)): Path<(St
     })))
 }
 
-async fn vertex_accumulators(State(s): State<AppState>, Path((job, vertex)): Path<(String, String)>) -> RestResult<Json<Value>> {
+async fn vertex_accumulators(
+    State(s): State<AppState>,
+    Path((job, vertex)): Path<(String, String)>,
+) -> RestResult<Json<Value>> {
     let (snap, i) = vertex_of(&s, &job, &vertex).await?;
-    Ok(Json(json!({ "id": snap.vertices[i].id.to_string(), "user-accumulators": [] })))
+    Ok(Json(
+        json!({ "id": snap.vertices[i].id.to_string(), "user-accumulators": [] }),
+    ))
 }
 
-async fn subtasks_accumulators(State(s): State<AppState>, Path((job, vertex)): Path<(String, String)>) -> RestResult<Json<Value>> {
+async fn subtasks_accumulators(
+    State(s): State<AppState>,
+    Path((job, vertex)): Path<(String, String)>,
+) -> RestResult<Json<Value>> {
     let (snap, i) = vertex_of(&s, &job, &vertex).await?;
     let v = &snap.vertices[i];
     Ok(Json(json!({
@@ -83,15 +96,26 @@ async fn subtasks_accumulators(State(s): State<AppState>, Path((job, vertex)): P
     })))
 }
 
-async fn subtask_details(State(s): State<AppState>, Path((job, vertex, sub)): Path<(String, String, String)>) -> RestResult<Json<Value>> {
+async fn subtask_details(
+    State(s): State<AppState>,
+    Path((job, vertex, sub)): Path<(String, String, String)>,
+) -> RestResult<Json<Value>> {
     let (snap, i) = vertex_of(&s, &job, &vertex).await?;
     let st = subtask_of(&snap.vertices[i], &sub)?;
-    Ok(Json(messages::attempt_details(st.index, &st.current, &[], now_ms())))
+    Ok(Json(messages::attempt_details(
+        st.index,
+        &st.current,
+        &[],
+        now_ms(),
+    )))
 }
 
 fn attempt_of<'a>(st: &'a SubtaskSnapshot, raw: &str) -> RestResult<&'a AttemptSnapshot> {
-    let n: u32 = raw.parse().map_err(|_| RestError::bad_path_param("attempt", raw))?;
-    st.attempt(n).ok_or_else(|| RestError::not_found(format!("Invalid attempt num {n}")))
+    let n: u32 = raw
+        .parse()
+        .map_err(|_| RestError::bad_path_param("attempt", raw))?;
+    st.attempt(n)
+        .ok_or_else(|| RestError::not_found(format!("Invalid attempt num {n}")))
 }
 
 async fn attempt_details(
@@ -120,7 +144,10 @@ async fn attempt_accumulators(
     })))
 }
 
-async fn subtask_times(State(s): State<AppState>, Path((job, vertex)): Path<(String, String)>) -> RestResult<Json<Value>> {
+async fn subtask_times(
+    State(s): State<AppState>,
+    Path((job, vertex)): Path<(String, String)>,
+) -> RestResult<Json<Value>> {
     let (snap, i) = vertex_of(&s, &job, &vertex).await?;
     let v = &snap.vertices[i];
     let now = now_ms();
@@ -131,7 +158,13 @@ async fn subtask_times(State(s): State<AppState>, Path((job, vertex)): Path<(Str
             let a = &st.current;
             let mut ts = Map::new();
             for (state, t) in ExecutionState::ALL.iter().zip(a.timestamps.iter()) {
-                ts.insert(serde_json::to_value(state).ok().and_then(|x| x.as_str().map(String::from)).unwrap_or_default(), json!(t));
+                ts.insert(
+                    serde_json::to_value(state)
+                        .ok()
+                        .and_then(|x| x.as_str().map(String::from))
+                        .unwrap_or_default(),
+                    json!(t),
+                );
             }
             let created = a.timestamps[state_index(ExecutionState::Created)];
             let end = if a.end_time() > 0 { a.end_time() } else { now };
@@ -143,10 +176,15 @@ async fn subtask_times(State(s): State<AppState>, Path((job, vertex)): Path<(Str
             })
         })
         .collect();
-    Ok(Json(json!({ "id": v.id.to_string(), "name": v.name, "now": now, "subtasks": subtasks })))
+    Ok(Json(
+        json!({ "id": v.id.to_string(), "name": v.name, "now": now, "subtasks": subtasks }),
+    ))
 }
 
-async fn vertex_taskmanagers(State(s): State<AppState>, Path((job, vertex)): Path<(String, String)>) -> RestResult<Json<Value>> {
+async fn vertex_taskmanagers(
+    State(s): State<AppState>,
+    Path((job, vertex)): Path<(String, String)>,
+) -> RestResult<Json<Value>> {
     let (snap, i) = vertex_of(&s, &job, &vertex).await?;
     let v = &snap.vertices[i];
     let now = now_ms();
@@ -155,7 +193,9 @@ async fn vertex_taskmanagers(State(s): State<AppState>, Path((job, vertex)): Pat
         let a = &st.current;
         let key = (
             a.endpoint.clone().unwrap_or_else(|| "(unassigned)".into()),
-            a.task_manager.clone().unwrap_or_else(|| "(unassigned)".into()),
+            a.task_manager
+                .clone()
+                .unwrap_or_else(|| "(unassigned)".into()),
         );
         by_tm.entry(key).or_default().push(a);
     }
@@ -185,5 +225,7 @@ async fn vertex_taskmanagers(State(s): State<AppState>, Path((job, vertex)): Pat
             })
         })
         .collect();
-    Ok(Json(json!({ "id": v.id.to_string(), "name": v.name, "now": now, "taskmanagers": taskmanagers })))
+    Ok(Json(
+        json!({ "id": v.id.to_string(), "name": v.name, "now": now, "taskmanagers": taskmanagers }),
+    ))
 }

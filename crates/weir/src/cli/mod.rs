@@ -2,6 +2,7 @@
 
 pub mod progress;
 pub mod run;
+pub mod start;
 
 use clap::{Parser, Subcommand};
 
@@ -17,4 +18,6 @@ pub struct Cli {
 pub enum Command {
     /// Run a job file (HOCON .conf or JSON) in an embedded runtime until it ends.
     Run(run::RunArgs),
+    /// Start a mini cluster: JobManager, TaskManager and the REST API in this process.
+    Start(start::StartArgs),
 }

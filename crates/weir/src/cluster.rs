@@ -1,0 +1,158 @@
+//! The mini cluster: one JobManager (Dispatcher) and one TaskManager (TaskExecutor) in this
+//! process, wired through the gateway traits, with the Flink REST API in front.
+
+use crate::compiler::PluginCompiler;
+use crate::config::ClusterConfig;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+use weir_gateway::{JobMasterGateway, RestfulGateway, TaskExecutorGateway};
+use weir_jobmanager::archive::{now_ms, JobArchive};
+use weir_jobmanager::resource_manager::ResourceManager;
+use weir_jobmanager::{Dispatcher, DispatcherSettings};
+use weir_rest::RestSettings;
+use weir_taskmanager::{TaskExecutor, TaskExecutorSettings};
+
+/// The main log and stdout files of a mini cluster, in its log directory.
+pub const LOG_FILE: &str = "weir.log";
+pub const STDOUT_FILE: &str = "weir.out";
+
+/// Where a mini cluster keeps its files.
+#[derive(Debug, Clone)]
+pub struct ClusterDirs {
+    pub data: PathBuf,
+    pub logs: PathBuf,
+    pub uploads: PathBuf,
+}
+
+impl ClusterDirs {
+    /// The layout under a data directory, honouring `env.log.dir` and `web.upload.dir`.
+    pub fn under(data: PathBuf, config: &ClusterConfig) -> Self {
+        Self {
+            logs: config.dir("env.log.dir", data.join("log")),
+            uploads: config.dir("web.upload.dir", data.join("uploads")),
+            data,
+        }
+    }
+}
+
+/// A running mini cluster.
+pub struct MiniCluster {
+    pub dispatcher: Arc<Dispatcher>,
+    pub address: SocketAddr,
+    pub dirs: ClusterDirs,
+    server: JoinHandle<std::io::Result<()>>,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl MiniCluster {
+    /// Starts the cluster and its REST server. Call inside a tokio runtime.
+    pub async fn start(
+        mut config: ClusterConfig,
+        dirs: ClusterDirs,
+    ) -> Result<MiniCluster, String> {
+        for d in [&dirs.data, &dirs.logs, &dirs.uploads] {
+            std::fs::create_dir_all(d)
+                .map_err(|e| format!("cannot create directory {}: {e}", d.display()))?;
+        }
+        let bind = format!(
+            "{}:{}",
+            config.get("rest.bind-address"),
+            config.port("rest.port")?
+        );
+        let listener = tokio::net::TcpListener::bind(&bind).await.map_err(|e| {
+            format!("cannot listen on {bind}: {e} (set rest.port or rest.bind-address)")
+        })?;
+        let address = listener.local_addr().map_err(|e| e.to_string())?;
+        config.set("rest.port", address.port().to_string());
+        let advertised = format!("http://{}:{}", config.get("rest.address"), address.port());
+
+        let registry = crate::plugins::registry();
+        let compiler = Arc::new(PluginCompiler {
+            registry: registry.clone(),
+            default_parallelism: config.usize("parallelism.default")?,
+        });
+        let archive = JobArchive::open(
+            &dirs.data.join("job-archive.redb"),
+            config.usize("jobstore.max-capacity")?,
+            config.duration("jobstore.expiration-time")?,
+        )?;
+        let rm = Arc::new(ResourceManager::new());
+        let mut effective = config.effective();
+        effective.insert("weir.data-dir".into(), dirs.data.display().to_string());
+        effective.insert("env.log.dir".into(), dirs.logs.display().to_string());
+        let dispatcher = Dispatcher::new(
+            compiler,
+            rm.clone(),
+            archive,
+            DispatcherSettings {
+                config: effective,
+                log_dir: Some(dirs.logs.clone()),
+                log_file: LOG_FILE.into(),
+                stdout_file: STDOUT_FILE.into(),
+                slot_request_timeout: config.duration("slot.request.timeout")?,
+            },
+        );
+        let tm = TaskExecutor::new(
+            TaskExecutorSettings {
+                host: config.get("rest.address"),
+                slots: config.usize("taskmanager.numberOfTaskSlots")?.max(1),
+                log_dir: Some(dirs.logs.clone()),
+                log_file: LOG_FILE.into(),
+                stdout_file: STDOUT_FILE.into(),
+                ..TaskExecutorSettings::default()
+            },
+            registry,
+        );
+        tm.connect(dispatcher.clone() as Arc<dyn JobMasterGateway>);
+        rm.register(
+            tm.clone() as Arc<dyn TaskExecutorGateway>,
+            tm.slots(),
+            now_ms(),
+        );
+
+        let settings = RestSettings {
+            cors_origin: config.get("web.access-control-allow-origin"),
+            max_content_length: config.usize("rest.server.max-content-length")?,
+            refresh_interval_ms: config.i64("web.refresh-interval")?,
+            web_submit: config.bool("web.submit.enable")?,
+            web_cancel: config.bool("web.cancel.enable")?,
+            upload_dir: dirs.uploads.clone(),
+            advertised_url: advertised,
+        };
+        let router =
+            weir_rest::flink_router(dispatcher.clone() as Arc<dyn RestfulGateway>, settings);
+        let (stop, mut stop_rx) = tokio::sync::watch::channel(false);
+        let server = tokio::spawn(weir_rest::serve(listener, router, async move {
+            let _ = stop_rx.wait_for(|s| *s).await;
+        }));
+        Ok(MiniCluster {
+            dispatcher,
+            address,
+            dirs,
+            server,
+            stop,
+        })
+    }
+
+    /// The REST base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// Waits until `DELETE /cluster` asks the cluster to stop.
+    pub async fn shutdown_requested(&self) {
+        let mut rx = self.dispatcher.shutdown_requested();
+        let _ = rx.wait_for(|s| *s).await;
+    }
+
+    /// Stops: cancels running jobs (they are archived), then stops the REST server.
+    pub async fn stop(self) {
+        self.dispatcher
+            .cancel_all(std::time::Duration::from_secs(5))
+            .await;
+        let _ = self.stop.send(true);
+        let _ = self.server.await;
+    }
+}

@@ -1,0 +1,41 @@
+//! Turns a submission into a validated `JobGraph` with the binary's plugins, preparing every
+//! operator once to check it (schemas, SQL plans), so a bad job is rejected at submission with
+//! all its problems instead of failing later on a TaskManager.
+
+use weir_core::JobId;
+use weir_gateway::{GatewayError, JobCompiler, JobSubmission};
+use weir_pipeline::{parse_job, JobGraph, Variables};
+use weir_runtime::{PluginRegistry, PreparedJob, RuntimeConfig};
+
+/// The binary's `JobCompiler`.
+pub struct PluginCompiler {
+    pub registry: PluginRegistry,
+    /// `parallelism.default`, used when the job sets none.
+    pub default_parallelism: usize,
+}
+
+impl JobCompiler for PluginCompiler {
+    fn compile(&self, s: &JobSubmission) -> Result<JobGraph, GatewayError> {
+        let vars = Variables {
+            values: s.variables.clone(),
+            use_env: false,
+        };
+        let mut config = parse_job(&s.text, s.format, &vars)
+            .map_err(|e| GatewayError::BadRequest(e.to_string()))?;
+        if let Some(p) = s.parallelism {
+            config.env.parallelism = p.max(1);
+        } else if !config.env.options.contains("parallelism") {
+            config.env.parallelism = self.default_parallelism.max(1);
+        }
+        let graph = JobGraph::build(config, &self.registry)
+            .map_err(|e| GatewayError::BadRequest(e.to_string()))?;
+        PreparedJob::prepare(
+            JobId(0),
+            graph.clone(),
+            &self.registry,
+            RuntimeConfig::default(),
+        )
+        .map_err(|e| GatewayError::BadRequest(e.to_string()))?;
+        Ok(graph)
+    }
+}

@@ -1,0 +1,336 @@
+//! Cluster configuration the Flink way: a YAML file (nested or flat dotted keys) plus
+//! `-D key=value`, with Flink's option names and defaults. Unknown keys are kept (and shown by
+//! `/jobmanager/config`); a key that looks like a misspelling of a known one gets a warning.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use yaml_rust2::{Yaml, YamlLoader};
+
+/// An option weir reads, with its default.
+pub struct KnownOption {
+    pub key: &'static str,
+    pub default: &'static str,
+}
+
+/// Every option weir reads.
+pub const KNOWN: &[KnownOption] = &[
+    KnownOption {
+        key: "rest.port",
+        default: "8081",
+    },
+    KnownOption {
+        key: "rest.address",
+        default: "127.0.0.1",
+    },
+    KnownOption {
+        key: "rest.bind-address",
+        default: "127.0.0.1",
+    },
+    KnownOption {
+        key: "taskmanager.numberOfTaskSlots",
+        default: "4",
+    },
+    KnownOption {
+        key: "parallelism.default",
+        default: "1",
+    },
+    KnownOption {
+        key: "web.refresh-interval",
+        default: "3000",
+    },
+    KnownOption {
+        key: "web.submit.enable",
+        default: "true",
+    },
+    KnownOption {
+        key: "web.cancel.enable",
+        default: "true",
+    },
+    KnownOption {
+        key: "web.access-control-allow-origin",
+        default: "*",
+    },
+    KnownOption {
+        key: "rest.server.max-content-length",
+        default: "104857600",
+    },
+    KnownOption {
+        key: "jobstore.max-capacity",
+        default: "2147483647",
+    },
+    KnownOption {
+        key: "jobstore.expiration-time",
+        default: "3600 s",
+    },
+    KnownOption {
+        key: "rest.async.store-duration",
+        default: "5 min",
+    },
+    KnownOption {
+        key: "slot.request.timeout",
+        default: "5 min",
+    },
+    KnownOption {
+        key: "env.log.dir",
+        default: "",
+    },
+    KnownOption {
+        key: "web.upload.dir",
+        default: "",
+    },
+];
+
+/// The effective configuration: every key as a string.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterConfig {
+    values: BTreeMap<String, String>,
+    /// Problems found while loading (misspelt keys), to log once logging is up.
+    pub warnings: Vec<String>,
+}
+
+impl ClusterConfig {
+    /// Loads `file` (if any), then applies `-D` overrides.
+    pub fn load(file: Option<&Path>, overrides: &[String]) -> Result<Self, String> {
+        let mut values = BTreeMap::new();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+            let docs = YamlLoader::load_from_str(&text)
+                .map_err(|e| format!("{} is not valid YAML: {e}", path.display()))?;
+            if let Some(doc) = docs.first() {
+                flatten("", doc, &mut values);
+            }
+        }
+        for o in overrides {
+            let (k, v) = o
+                .split_once('=')
+                .ok_or_else(|| format!("-D expects key=value, got '{o}'"))?;
+            values.insert(k.trim().to_string(), v.trim().to_string());
+        }
+        let mut warnings = Vec::new();
+        for key in values.keys() {
+            if KNOWN.iter().any(|k| k.key == key) {
+                continue;
+            }
+            let lower = key.to_ascii_lowercase();
+            let near = KNOWN
+                .iter()
+                .map(|k| (k.key, strsim_distance(&lower, &k.key.to_ascii_lowercase())))
+                .filter(|(_, d)| *d <= 2)
+                .min_by_key(|(_, d)| *d);
+            if let Some((k, _)) = near {
+                warnings.push(format!(
+                    "configuration key '{key}' is not used by weir; did you mean '{k}'?"
+                ));
+            }
+        }
+        let mut cfg = ClusterConfig { values, warnings };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&mut self) -> Result<(), String> {
+        self.port("rest.port")?;
+        self.usize("taskmanager.numberOfTaskSlots")?;
+        self.usize("parallelism.default")?;
+        self.usize("rest.server.max-content-length")?;
+        self.usize("jobstore.max-capacity")?;
+        self.duration("jobstore.expiration-time")?;
+        self.duration("rest.async.store-duration")?;
+        self.duration("slot.request.timeout")?;
+        self.bool("web.submit.enable")?;
+        self.bool("web.cancel.enable")?;
+        self.i64("web.refresh-interval")?;
+        Ok(())
+    }
+
+    /// The value of `key`, or its default.
+    pub fn get(&self, key: &str) -> String {
+        self.values
+            .get(key)
+            .cloned()
+            .or_else(|| {
+                KNOWN
+                    .iter()
+                    .find(|k| k.key == key)
+                    .map(|k| k.default.to_string())
+            })
+            .unwrap_or_default()
+    }
+
+    /// Sets a value (for settings decided at start, like the port actually bound).
+    pub fn set(&mut self, key: &str, value: impl Into<String>) {
+        self.values.insert(key.to_string(), value.into());
+    }
+
+    pub fn usize(&self, key: &str) -> Result<usize, String> {
+        let v = self.get(key);
+        v.trim()
+            .parse()
+            .map_err(|_| format!("configuration '{key}' must be a whole number, got '{v}'"))
+    }
+
+    pub fn i64(&self, key: &str) -> Result<i64, String> {
+        let v = self.get(key);
+        v.trim()
+            .parse()
+            .map_err(|_| format!("configuration '{key}' must be a number, got '{v}'"))
+    }
+
+    pub fn port(&self, key: &str) -> Result<u16, String> {
+        let v = self.get(key);
+        v.trim().parse().map_err(|_| {
+            format!("configuration '{key}' must be a port number (0-65535), got '{v}'")
+        })
+    }
+
+    pub fn bool(&self, key: &str) -> Result<bool, String> {
+        match self.get(key).trim().to_ascii_lowercase().as_str() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            other => Err(format!(
+                "configuration '{key}' must be true or false, got '{other}'"
+            )),
+        }
+    }
+
+    pub fn duration(&self, key: &str) -> Result<Duration, String> {
+        parse_duration(&self.get(key)).map_err(|e| format!("configuration '{key}': {e}"))
+    }
+
+    /// A directory option, or `default` when unset.
+    pub fn dir(&self, key: &str, default: PathBuf) -> PathBuf {
+        let v = self.get(key);
+        if v.trim().is_empty() {
+            default
+        } else {
+            PathBuf::from(v)
+        }
+    }
+
+    /// Every key with its effective value (set keys and the defaults of known ones).
+    pub fn effective(&self) -> BTreeMap<String, String> {
+        let mut out: BTreeMap<String, String> = KNOWN
+            .iter()
+            .filter(|k| !k.default.is_empty())
+            .map(|k| (k.key.to_string(), k.default.to_string()))
+            .collect();
+        out.extend(self.values.clone());
+        out
+    }
+}
+
+fn strsim_distance(a: &str, b: &str) -> usize {
+    // Levenshtein distance, small and dependency-free for the handful of keys checked.
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn flatten(prefix: &str, y: &Yaml, out: &mut BTreeMap<String, String>) {
+    match y {
+        Yaml::Hash(h) => {
+            for (k, v) in h {
+                let key = match k {
+                    Yaml::String(s) => s.clone(),
+                    Yaml::Integer(i) => i.to_string(),
+                    other => format!("{other:?}"),
+                };
+                let full = if prefix.is_empty() {
+                    key
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                flatten(&full, v, out);
+            }
+        }
+        Yaml::Array(items) => {
+            let parts: Vec<String> = items.iter().map(scalar).collect();
+            out.insert(prefix.to_string(), parts.join(";"));
+        }
+        other => {
+            out.insert(prefix.to_string(), scalar(other));
+        }
+    }
+}
+
+fn scalar(y: &Yaml) -> String {
+    match y {
+        Yaml::String(s) => s.clone(),
+        Yaml::Integer(i) => i.to_string(),
+        Yaml::Real(r) => r.clone(),
+        Yaml::Boolean(b) => b.to_string(),
+        Yaml::Null => String::new(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Flink's duration syntax: a number with an optional unit (`ms`, `s`, `min`, `h`, `d`, and their
+/// long forms); a bare number is milliseconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration (e.g. 3000 ms, 30 s, 5 min)"))?;
+    let ms = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => n,
+        "s" | "sec" | "secs" | "second" | "seconds" => n * 1000,
+        "m" | "min" | "minute" | "minutes" => n * 60_000,
+        "h" | "hour" | "hours" => n * 3_600_000,
+        "d" | "day" | "days" => n * 86_400_000,
+        other => return Err(format!("unknown time unit '{other}' in '{s}'")),
+    };
+    Ok(Duration::from_millis(ms))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_and_flat_yaml_and_overrides() {
+        let dir = std::env::temp_dir().join(format!("weir-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("config.yaml");
+        std::fs::write(&file, "rest:\n  port: 9091\ntaskmanager.numberOfTaskSlots: 8\nmy.custom: [a, b]\nrest.prot: 1\n").unwrap();
+        let c = ClusterConfig::load(Some(&file), &["parallelism.default=3".into()]).unwrap();
+        assert_eq!(c.port("rest.port").unwrap(), 9091);
+        assert_eq!(c.usize("taskmanager.numberOfTaskSlots").unwrap(), 8);
+        assert_eq!(c.usize("parallelism.default").unwrap(), 3);
+        assert_eq!(c.get("my.custom"), "a;b");
+        assert_eq!(c.get("web.refresh-interval"), "3000");
+        assert!(c.effective().contains_key("my.custom"));
+        assert!(
+            c.warnings
+                .iter()
+                .any(|w| w.contains("'rest.prot'") && w.contains("'rest.port'")),
+            "{:?}",
+            c.warnings
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn bad_values_are_explained() {
+        let e = ClusterConfig::load(None, &["rest.port=http".into()]).unwrap_err();
+        assert!(e.contains("'rest.port' must be a port number"), "{e}");
+        assert!(ClusterConfig::load(None, &["nokey".into()])
+            .unwrap_err()
+            .contains("key=value"));
+        assert_eq!(parse_duration("5 min").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("3600 s").unwrap(), Duration::from_secs(3600));
+        assert!(parse_duration("5 fortnights").is_err());
+    }
+}

@@ -1,0 +1,181 @@
+//! Shared by the REST tests: an in-process mini cluster on an ephemeral port, an HTTP client,
+//! and Flink's response schemas from `rest_api_v1.snapshot`, made strict.
+
+#![allow(dead_code)]
+
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+use weir::cluster::{ClusterDirs, MiniCluster};
+use weir::config::ClusterConfig;
+
+/// Starts a mini cluster whose files live under `dir`, on an ephemeral port.
+pub async fn start_cluster(dir: &Path, extra: &[&str]) -> MiniCluster {
+    let mut opts = vec!["rest.port=0".to_string()];
+    opts.extend(extra.iter().map(|s| s.to_string()));
+    let config = ClusterConfig::load(None, &opts).expect("config");
+    let dirs = ClusterDirs::under(dir.to_path_buf(), &config);
+    MiniCluster::start(config, dirs)
+        .await
+        .expect("cluster starts")
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("client")
+}
+
+/// Fields Flink leaves out when they have no value (NON_NULL), so they are not required.
+const OPTIONAL: &[&str] = &[
+    "inputs",
+    "local_strategy",
+    "caching",
+    "failure-cause",
+    "taskName",
+    "endpoint",
+    "taskManagerId",
+    "description",
+    "stream-graph",
+    "optimizer_properties",
+    "job-execution-result",
+];
+
+/// Flink's response schemas by (method, url template), made strict: every declared property is
+/// required (except NON_NULL ones), `any` accepts anything, and references are inlined.
+pub struct Schemas {
+    by_call: HashMap<(String, String), Value>,
+}
+
+impl Schemas {
+    pub fn load() -> Schemas {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/reference/flink/rest_api_v1.snapshot");
+        let text = std::fs::read_to_string(&path).expect("rest_api_v1.snapshot is in shared/");
+        let doc: Value = serde_json::from_str(&text).expect("snapshot is JSON");
+        let calls = doc["calls"].as_array().expect("calls").clone();
+        let mut defs = HashMap::new();
+        for c in &calls {
+            collect_ids(&c["response"], &mut defs);
+        }
+        let mut by_call = HashMap::new();
+        for c in &calls {
+            let method = c["method"].as_str().unwrap_or("").to_string();
+            let url = c["url"].as_str().unwrap_or("").to_string();
+            by_call.insert((method, url), strict(&c["response"], &defs, 0));
+        }
+        Schemas { by_call }
+    }
+
+    /// Validates `body` against the response schema of `method template`.
+    pub fn check(&self, method: &str, template: &str, body: &Value) {
+        let schema = self
+            .by_call
+            .get(&(method.to_string(), template.to_string()))
+            .unwrap_or_else(|| panic!("no schema for {method} {template} in the snapshot"));
+        let validator = jsonschema::validator_for(schema).expect("schema compiles");
+        let errors: Vec<String> = validator
+            .iter_errors(body)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{method} {template} does not match Flink's schema:\n  {}\nbody: {}",
+            errors.join("\n  "),
+            serde_json::to_string(body)
+                .unwrap_or_default()
+                .chars()
+                .take(2000)
+                .collect::<String>()
+        );
+    }
+}
+
+fn collect_ids(v: &Value, defs: &mut HashMap<String, Value>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(id)) = m.get("id") {
+                if m.contains_key("properties")
+                    || m.contains_key("items")
+                    || m.contains_key("additionalProperties")
+                {
+                    defs.entry(id.clone()).or_insert_with(|| v.clone());
+                }
+            }
+            for x in m.values() {
+                collect_ids(x, defs);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_ids(x, defs)),
+        _ => {}
+    }
+}
+
+fn strict(v: &Value, defs: &HashMap<String, Value>, depth: usize) -> Value {
+    let Value::Object(m) = v else {
+        return v.clone();
+    };
+    if let Some(Value::String(r)) = m.get("$ref") {
+        return match defs.get(r) {
+            Some(d) if depth < 6 => strict(d, defs, depth + 1),
+            _ => json!({}),
+        };
+    }
+    let mut out = Map::new();
+    for (k, x) in m {
+        match k.as_str() {
+            // Draft-3 leftovers: `id` as a URN, `required: true` on properties, `type: any`.
+            "id" | "required" => {}
+            "type" if x == "any" => {}
+            "properties" => {
+                let props: Map<String, Value> = x
+                    .as_object()
+                    .map(|p| {
+                        p.iter()
+                            .map(|(pk, pv)| (pk.clone(), strict(pv, defs, depth + 1)))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let required: Vec<Value> = props
+                    .keys()
+                    .filter(|k| !OPTIONAL.contains(&k.as_str()))
+                    .map(|k| Value::String(k.clone()))
+                    .collect();
+                out.insert("properties".into(), Value::Object(props));
+                out.insert("required".into(), Value::Array(required));
+            }
+            "items" | "additionalProperties" => {
+                out.insert(k.clone(), strict(x, defs, depth + 1));
+            }
+            _ => {
+                out.insert(k.clone(), x.clone());
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+/// Polls `url` until `pred` holds on its JSON (at most 20 s).
+pub async fn wait_for(client: &reqwest::Client, url: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let v: Value = client
+            .get(url)
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .unwrap_or(Value::Null);
+        if pred(&v) {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting on {url}; last answer {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
