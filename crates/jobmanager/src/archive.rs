@@ -14,7 +14,8 @@ const JOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("finished_jobs")
 
 /// The store of finished jobs.
 pub struct JobArchive {
-    db: Option<Database>,
+    /// `None` when in memory only, or after `close`.
+    db: std::sync::Mutex<Option<Database>>,
     jobs: RwLock<HashMap<JobId, Arc<JobSnapshot>>>,
     max_capacity: usize,
     expiration: Duration,
@@ -24,7 +25,7 @@ impl JobArchive {
     /// An archive kept only in memory (tests, or no data directory).
     pub fn in_memory(max_capacity: usize, expiration: Duration) -> Self {
         Self {
-            db: None,
+            db: std::sync::Mutex::new(None),
             jobs: RwLock::new(HashMap::new()),
             max_capacity,
             expiration,
@@ -54,7 +55,7 @@ impl JobArchive {
             }
         }
         let archive = Self {
-            db: Some(db),
+            db: std::sync::Mutex::new(Some(db)),
             jobs: RwLock::new(jobs),
             max_capacity,
             expiration,
@@ -63,9 +64,16 @@ impl JobArchive {
         Ok(archive)
     }
 
+    /// Releases the file (and its lock); later changes stay in memory.
+    pub fn close(&self) {
+        if let Ok(mut db) = self.db.lock() {
+            db.take();
+        }
+    }
+
     /// Stores a finished job.
     pub fn put(&self, snapshot: JobSnapshot) {
-        if let Some(db) = &self.db {
+        if let Some(db) = self.db.lock().ok().as_ref().and_then(|d| d.as_ref()) {
             let result = (|| -> Result<(), String> {
                 let bytes = serde_json::to_vec(&snapshot).map_err(|e| e.to_string())?;
                 let tx = db.begin_write().map_err(|e| e.to_string())?;
@@ -123,7 +131,7 @@ impl JobArchive {
                 jobs.remove(id);
             }
         }
-        if let Some(db) = &self.db {
+        if let Some(db) = self.db.lock().ok().as_ref().and_then(|d| d.as_ref()) {
             let result = (|| -> Result<(), String> {
                 let tx = db.begin_write().map_err(|e| e.to_string())?;
                 {

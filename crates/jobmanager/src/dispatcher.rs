@@ -111,6 +111,11 @@ impl Dispatcher {
         self.shutdown.subscribe()
     }
 
+    /// Closes the archive file (finished jobs stay readable from memory); used at shutdown.
+    pub fn close_archive(&self) {
+        self.archive.close();
+    }
+
     /// The resource manager (for TaskExecutors to register with).
     pub fn resource_manager(&self) -> &Arc<ResourceManager> {
         &self.rm

@@ -42,6 +42,14 @@ impl RestError {
         ))
     }
 
+    /// Flink's answer to a body past `rest.server.max-content-length`.
+    pub fn too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Request entity too large. Try to raise [rest.server.max-content-length]",
+        )
+    }
+
     /// Flink's answer to an unknown route (or a known route with another method).
     pub fn no_route(path: &str) -> Self {
         Self::not_found(format!("Not found: {path}"))

@@ -47,11 +47,7 @@ async fn flink_error_bodies(req: Request, next: Next) -> Response {
         return response;
     }
     match response.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => RestError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Request entity too large. Try to raise [rest.server.max-content-length]",
-        )
-        .into_response(),
+        StatusCode::PAYLOAD_TOO_LARGE => RestError::too_large().into_response(),
         s if s.is_client_error() || s.is_server_error() => {
             let (parts, body) = response.into_parts();
             let text = axum::body::to_bytes(body, 64 * 1024)

@@ -192,11 +192,12 @@ impl Subtask {
             let (rows, bytes) = (b.num_rows(), b.byte_size());
             match &mut self.tail {
                 Tail::Sink(writer) => {
+                    // As in Flink, rows a chained sink writes are the sink operator's input,
+                    // not task output (task output is what goes to other subtasks).
                     if let Some(sink) = self.metrics.operators.last() {
                         sink.add_in(rows, bytes);
                     }
                     writer.write(b).await?;
-                    self.metrics.task.add_out(rows, bytes);
                 }
                 Tail::Outputs(edges) => {
                     self.metrics.task.add_out(rows, bytes);

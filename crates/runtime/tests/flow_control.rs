@@ -239,7 +239,7 @@ async fn produce_for(text: &str, ms: u64) -> (u64, f64) {
     let cancel = running.cancel_handle();
     let waiter = tokio::spawn(running.wait());
     tokio::time::sleep(Duration::from_millis(ms)).await;
-    let produced = metrics.vertex_io(0).records_out;
+    let produced = metrics.operator_io(0, 0).records_out;
     let secs = started.elapsed().as_secs_f64();
     cancel.cancel();
     let outcome = waiter.await.unwrap();

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use weir_core::logdir::ServedDir;
 use weir_core::{JobId, WeirError};
 use weir_gateway::*;
@@ -50,7 +50,8 @@ pub struct TaskExecutor {
     settings: TaskExecutorSettings,
     registry: PluginRegistry,
     jobs: Arc<Mutex<HashMap<JobId, RunningJob>>>,
-    job_master: OnceLock<Arc<dyn JobMasterGateway>>,
+    /// Weak: the JobMaster side owns the resource manager that owns this TaskExecutor.
+    job_master: OnceLock<Weak<dyn JobMasterGateway>>,
     /// Host memory readings (`None` where the platform offers none).
     system: Mutex<Option<sysinfo::System>>,
 }
@@ -86,8 +87,8 @@ impl TaskExecutor {
     }
 
     /// Connects this TaskExecutor to the JobMaster side that hears its task updates.
-    pub fn connect(&self, job_master: Arc<dyn JobMasterGateway>) {
-        let _ = self.job_master.set(job_master);
+    pub fn connect(&self, job_master: &Arc<dyn JobMasterGateway>) {
+        let _ = self.job_master.set(Arc::downgrade(job_master));
     }
 
     /// Slots it offers.
@@ -168,7 +169,7 @@ impl TaskExecutorGateway for TaskExecutor {
                         ),
                         io: ev.metrics.as_deref().map(io_of),
                     };
-                    if let Some(jm) = &job_master {
+                    if let Some(jm) = job_master.as_ref().and_then(Weak::upgrade) {
                         jm.update_task_execution_state(update);
                     }
                 })

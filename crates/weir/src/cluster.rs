@@ -105,7 +105,8 @@ impl MiniCluster {
             },
             registry,
         );
-        tm.connect(dispatcher.clone() as Arc<dyn JobMasterGateway>);
+        let job_master: Arc<dyn JobMasterGateway> = dispatcher.clone();
+        tm.connect(&job_master);
         rm.register(
             tm.clone() as Arc<dyn TaskExecutorGateway>,
             tm.slots(),
@@ -154,5 +155,7 @@ impl MiniCluster {
             .await;
         let _ = self.stop.send(true);
         let _ = self.server.await;
+        // Release the archive file now, whoever still holds the Dispatcher for a moment.
+        self.dispatcher.close_archive();
     }
 }

@@ -58,6 +58,15 @@ pub struct VertexReport {
     pub io: IoSnapshot,
     /// Each chained operator's name and I/O, head first.
     pub operators: Vec<(String, IoSnapshot)>,
+    /// Rows the vertex's sink wrote, when its chain ends in a sink.
+    pub written: Option<u64>,
+}
+
+impl VertexReport {
+    /// Rows that left this vertex: to other subtasks, or written by its sink.
+    pub fn rows_out(&self) -> u64 {
+        self.io.records_out + self.written.unwrap_or(0)
+    }
 }
 
 /// How a job run went.
@@ -79,6 +88,13 @@ pub fn vertex_reports(job: &PreparedJob, metrics: &JobMetrics) -> Vec<VertexRepo
             name: v.name.clone(),
             parallelism: v.parallelism,
             io: metrics.vertex_io(v.index),
+            written: v
+                .chain
+                .last()
+                .filter(|&&op| {
+                    job.graph.operators[op].plugin.kind == weir_pipeline::PluginKind::Sink
+                })
+                .map(|_| metrics.operator_io(v.index, v.chain.len() - 1).records_in),
             operators: v
                 .chain
                 .iter()

@@ -22,7 +22,7 @@ async fn seatunnel_assert_examples_pass_their_own_assertions() {
             "{name}: {:?}",
             report.error
         );
-        let rows_to_sink = report.vertices[0].io.records_out;
+        let rows_to_sink = report.vertices[0].rows_out();
         assert_eq!(
             rows_to_sink, 100,
             "{name}: FakeSource row.num = 100 must reach the Assert sink"
@@ -81,7 +81,7 @@ async fn every_reference_example_runs_or_names_what_weir_lacks() {
                     "{name}: {:?}",
                     report.error
                 );
-                let produced: u64 = report.vertices.iter().map(|v| v.io.records_out).sum();
+                let produced: u64 = report.vertices.iter().map(|v| v.rows_out()).sum();
                 assert!(produced > 0, "{name} produced nothing");
             }
             Ok(job) => {
@@ -114,7 +114,7 @@ async fn multi_table_example_counts_every_row_kind() {
     );
     let report = run(&job).await;
     assert_eq!(report.status, JobStatus::Finished);
-    let rows: Vec<u64> = report.vertices.iter().map(|v| v.io.records_out).collect();
+    let rows: Vec<u64> = report.vertices.iter().map(|v| v.rows_out()).collect();
     assert_eq!(rows, vec![10, 5]);
 }
 
@@ -232,7 +232,7 @@ async fn parallelism_one_and_four_yield_the_same_rows() {
         let report = run(&job).await;
         assert_eq!(report.status, JobStatus::Finished, "{:?}", report.error);
         assert_eq!(
-            report.vertices[0].io.records_out as usize,
+            report.vertices[0].rows_out() as usize,
             output_lines(&out).len()
         );
         let files = std::fs::read_dir(&out).unwrap().count();
@@ -266,7 +266,7 @@ sink {{ Assert {{ rules {{
 }} }} }}
 "#,
         out.display(),
-        n = report.vertices[0].io.records_out
+        n = report.vertices[0].rows_out()
     );
     let verified = run_text(&check).await;
     assert_eq!(verified.status, JobStatus::Finished, "{:?}", verified.error);

@@ -21,7 +21,7 @@ sink {{ LocalFile {{ plugin_input = "up", path = "{}", file_format_type = "json"
 const STREAMING_JOB: &str = r#"
 env { job.name = "endless", job.mode = "STREAMING", parallelism = 2 }
 source { FakeSource { plugin_output = "s", unbounded = true, rows.per.second = 2000, schema = { fields { id = bigint } } } }
-sink { Blackhole { plugin_input = "s" } }
+sink { Blackhole { plugin_input = "s", parallelism = 1 } }
 "#;
 
 /// GETs `path` bare and under /v1; both must be 200 and match the schema of `template`.

@@ -357,7 +357,7 @@ pub async fn submit_job_body(
     } else {
         let bytes = Bytes::from_request(request, &())
             .await
-            .map_err(|e| RestError::new(StatusCode::PAYLOAD_TOO_LARGE, e.to_string()))?;
+            .map_err(|_| RestError::too_large())?;
         let text = String::from_utf8(bytes.to_vec())
             .map_err(|_| RestError::bad_request("The request body is not UTF-8 text."))?;
         if text.trim().is_empty() {

@@ -20,12 +20,12 @@ pub fn format_progress(vertices: &[VertexReport], elapsed: Duration) -> String {
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            let rows = v.io.records_out.max(v.io.records_in);
+            let rows = v.rows_out().max(v.io.records_in);
             format!(
                 "v{}: in {} out {} ({}/s)",
                 i + 1,
                 human(v.io.records_in as f64),
-                human(v.io.records_out as f64),
+                human(v.rows_out() as f64),
                 human(rows as f64 / secs)
             )
         })
@@ -43,14 +43,14 @@ pub fn format_summary(report: &JobReport) -> String {
         report.elapsed.as_secs_f64()
     );
     for (i, v) in report.vertices.iter().enumerate() {
-        let rows = v.io.records_out.max(v.io.records_in);
+        let rows = v.rows_out().max(v.io.records_in);
         out.push_str(&format!(
             "  v{} {} (parallelism {}): rows in {}, rows out {}, {} rows/s\n",
             i + 1,
             v.name,
             v.parallelism,
             v.io.records_in,
-            v.io.records_out,
+            v.rows_out(),
             human(rows as f64 / secs)
         ));
         if v.operators.len() > 1 {
