@@ -30,6 +30,18 @@ fn main() {
             stderr_logging();
             runtime.block_on(weir::cli::run::execute(args))
         }
+        Command::List(args) => {
+            stderr_logging();
+            runtime.block_on(weir::cli::remote::list(args))
+        }
+        Command::Cancel(args) => {
+            stderr_logging();
+            runtime.block_on(weir::cli::remote::cancel(args))
+        }
+        Command::Info(args) => {
+            stderr_logging();
+            runtime.block_on(weir::cli::remote::info(args))
+        }
         Command::Start(args) => match weir::cli::start::prepare(&args) {
             Ok((config, dirs)) => {
                 // The cluster logs to a file in its log directory, served by /jobmanager/log.

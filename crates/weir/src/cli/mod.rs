@@ -1,6 +1,8 @@
 //! One module per subcommand.
 
+pub mod client;
 pub mod progress;
+pub mod remote;
 pub mod run;
 pub mod start;
 
@@ -20,4 +22,10 @@ pub enum Command {
     Run(run::RunArgs),
     /// Start a mini cluster: JobManager, TaskManager and the REST API in this process.
     Start(start::StartArgs),
+    /// List the jobs of a cluster.
+    List(remote::ListArgs),
+    /// Cancel a job on a cluster.
+    Cancel(remote::JobArgs),
+    /// Show a job's DAG with each vertex's status, parallelism and rows.
+    Info(remote::JobArgs),
 }

@@ -22,6 +22,12 @@ pub struct RunArgs {
     /// No progress line, only the summary.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Submit to the cluster at HOST:PORT instead of running here.
+    #[arg(short = 'm', long = "jobmanager")]
+    pub jobmanager: Option<String>,
+    /// With -m: return once the job is submitted instead of following it.
+    #[arg(short, long)]
+    pub detached: bool,
 }
 
 /// Exit codes of `weir run`.
@@ -49,6 +55,24 @@ pub async fn execute(args: RunArgs) -> i32 {
                 return EXIT_INVALID;
             }
         }
+    }
+    if let Some(jm) = &args.jobmanager {
+        let target = super::remote::Target {
+            jobmanager: jm.clone(),
+        };
+        let vars: Vec<(String, String)> = opts.variables.clone().into_iter().collect();
+        return super::remote::run_remote(
+            &target,
+            &args.file,
+            args.parallelism,
+            &vars,
+            args.detached,
+        )
+        .await;
+    }
+    if args.detached {
+        eprintln!("error: -d/--detached needs a cluster to detach from: add -m HOST:PORT");
+        return EXIT_INVALID;
     }
     let job = match embedded::load_file(&args.file, &opts) {
         Ok(j) => j,
