@@ -231,7 +231,7 @@ fn submission(
     }
     let parallelism = match b.parallelism.or(q.int("parallelism")?) {
         Some(p) if p > 0 => Some(p as usize),
-        Some(p) if p == -1 => None, // Flink's "use the default"
+        Some(-1) => None, // Flink's "use the default"
         Some(p) => {
             return Err(RestError::bad_request(format!(
                 "parallelism must be positive, got {p}"
