@@ -64,6 +64,11 @@ impl JobMaster {
         s
     }
 
+    /// The job's overview line, computed from the published snapshot without copying it.
+    pub fn overview(&self, now: i64) -> weir_gateway::JobOverview {
+        weir_gateway::JobOverview::of(&self.published.load(), now)
+    }
+
     /// The current status, without copying the snapshot.
     pub fn status(&self) -> JobStatus {
         self.published.load().status
