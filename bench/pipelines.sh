@@ -22,12 +22,12 @@ run() {
   /usr/bin/time -f "%M" -o "$OUT/rss" "$WEIR" run --quiet "$job" "$@" 2> "$OUT/stderr" >/dev/null || { cat "$OUT/stderr"; exit 1; }
   local secs rows bytes rss
   secs=$(grep -oE 'FINISHED in [0-9.]+s' "$OUT/stderr" | grep -oE '[0-9.]+')
-  rows=$(grep -oE 'rows out [0-9]+' "$OUT/stderr" | head -1 | grep -oE '[0-9]+')
+  rows=$(grep -E '^ +Sql:' "$OUT/stderr" | grep -oE 'rows in [0-9]+' | grep -oE '[0-9]+')
   bytes=$(grep -E '^ +Sql:' "$OUT/stderr" | grep -oE 'bytes in [0-9]+' | grep -oE '[0-9]+' || echo 0)
   rss=$(tail -1 "$OUT/rss")
   [ -n "${MB_BYTES:-}" ] && bytes=$MB_BYTES
   awk -v n="$name" -v r="$rows" -v s="$secs" -v b="$bytes" -v m="$rss" 'BEGIN {
-    printf "%-44s %12d rows %8.3f s %10.2f M rows/s %9.1f MB/s  peak RSS %6.1f MiB\n", n, r, s, r/s/1e6, b/s/1e6, m/1024 }'
+    printf "%-48s %10d rows into Sql %7.3f s %8.2f M rows/s %8.1f MB/s  peak RSS %6.1f MiB\n", n, r, s, r/s/1e6, b/s/1e6, m/1024 }'
 }
 
 cat > "$OUT/fake_sql_blackhole.conf" <<'CONF'

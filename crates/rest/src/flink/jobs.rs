@@ -51,15 +51,18 @@ async fn list_jobs(State(s): State<AppState>) -> Json<Value> {
     Json(json!({ "jobs": jobs }))
 }
 
-async fn jobs_overview(State(s): State<AppState>) -> Json<Value> {
-    let jobs: Vec<Value> = s
-        .gateway
-        .request_multiple_job_details()
-        .await
-        .iter()
-        .map(messages::job_details)
-        .collect();
-    Json(json!({ "jobs": jobs }))
+/// `MultipleJobsDetails`, serialized straight from the overviews (the most polled endpoint).
+#[derive(serde::Serialize)]
+struct JobsOverview<'a> {
+    jobs: Vec<messages::JobDetailsMessage<'a>>,
+}
+
+async fn jobs_overview(State(s): State<AppState>) -> axum::response::Response {
+    let overviews = s.gateway.request_multiple_job_details().await;
+    let body = JobsOverview {
+        jobs: overviews.iter().map(messages::JobDetailsMessage::of).collect(),
+    };
+    axum::response::IntoResponse::into_response(Json(body))
 }
 
 async fn job_details(

@@ -30,16 +30,6 @@ pub fn status_counts(counts: &[usize; 10]) -> Value {
     Value::Object(m)
 }
 
-/// `JobDetails.tasks`: lower-case state names plus `total`.
-pub fn task_counts_lower(counts: &[usize; 10]) -> Value {
-    let mut m = Map::new();
-    for (s, c) in ExecutionState::ALL.iter().zip(counts) {
-        m.insert(state_name(*s).to_lowercase(), json!(c));
-    }
-    m.insert("total".into(), json!(counts.iter().sum::<usize>()));
-    Value::Object(m)
-}
-
 /// `IOMetricsInfo`.
 pub fn io_metrics(io: &IoStats) -> Value {
     json!({
@@ -57,21 +47,81 @@ pub fn io_metrics(io: &IoStats) -> Value {
     })
 }
 
-/// `JobDetails` (one entry of `/jobs/overview`).
+/// `JobDetails` (one entry of `/jobs/overview`), serialized straight from the overview: the
+/// job list is the most polled endpoint, so it builds no intermediate JSON tree.
+#[derive(serde::Serialize)]
+pub struct JobDetailsMessage<'a> {
+    pub jid: String,
+    pub name: &'a str,
+    #[serde(rename = "jobType")]
+    pub job_type: &'static str,
+    #[serde(rename = "schedulerType")]
+    pub scheduler_type: &'static str,
+    #[serde(rename = "start-time")]
+    pub start_time: i64,
+    #[serde(rename = "end-time")]
+    pub end_time: i64,
+    pub duration: i64,
+    pub state: &'static str,
+    #[serde(rename = "last-modification")]
+    pub last_modification: i64,
+    pub tasks: TaskCountsLower,
+    #[serde(rename = "pending-operators")]
+    pub pending_operators: u32,
+}
+
+/// `JobDetails.tasks`: lower-case state names plus `total`.
+#[derive(serde::Serialize)]
+pub struct TaskCountsLower {
+    pub created: usize,
+    pub scheduled: usize,
+    pub deploying: usize,
+    pub running: usize,
+    pub finished: usize,
+    pub canceling: usize,
+    pub canceled: usize,
+    pub failed: usize,
+    pub reconciling: usize,
+    pub initializing: usize,
+    pub total: usize,
+}
+
+impl<'a> JobDetailsMessage<'a> {
+    pub fn of(o: &'a JobOverview) -> Self {
+        let t = &o.tasks;
+        JobDetailsMessage {
+            jid: o.job_id.to_string(),
+            name: &o.name,
+            job_type: o.job_type.as_str(),
+            scheduler_type: "Default",
+            start_time: o.start_time,
+            end_time: o.end_time,
+            duration: o.duration,
+            state: o.status.as_str(),
+            last_modification: o.last_modification,
+            // ExecutionState::ALL order: created, scheduled, deploying, running, finished,
+            // canceling, canceled, failed, reconciling, initializing.
+            tasks: TaskCountsLower {
+                created: t[0],
+                scheduled: t[1],
+                deploying: t[2],
+                running: t[3],
+                finished: t[4],
+                canceling: t[5],
+                canceled: t[6],
+                failed: t[7],
+                reconciling: t[8],
+                initializing: t[9],
+                total: t.iter().sum(),
+            },
+            pending_operators: 0,
+        }
+    }
+}
+
+/// `JobDetails` as a JSON value (for messages that embed it).
 pub fn job_details(o: &JobOverview) -> Value {
-    json!({
-        "jid": o.job_id.to_string(),
-        "name": o.name,
-        "jobType": o.job_type.as_str(),
-        "schedulerType": "Default",
-        "start-time": o.start_time,
-        "end-time": o.end_time,
-        "duration": o.duration,
-        "state": o.status.as_str(),
-        "last-modification": o.last_modification,
-        "tasks": task_counts_lower(&o.tasks),
-        "pending-operators": 0,
-    })
+    serde_json::to_value(JobDetailsMessage::of(o)).unwrap_or(Value::Null)
 }
 
 /// Job status timestamps by Flink name.
@@ -389,6 +439,15 @@ pub fn environment() -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn task_counts_follow_execution_state_order() {
+        let names: Vec<String> = ExecutionState::ALL.iter().map(|s| state_name(*s).to_lowercase()).collect();
+        assert_eq!(
+            names,
+            ["created", "scheduled", "deploying", "running", "finished", "canceling", "canceled", "failed", "reconciling", "initializing"]
+        );
+    }
 
     #[test]
     fn distributions_have_flinks_fields() {
