@@ -123,6 +123,22 @@ impl ExecutionState {
         ExecutionState::Initializing,
     ];
 
+    /// Flink's name of the state.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecutionState::Created => "CREATED",
+            ExecutionState::Scheduled => "SCHEDULED",
+            ExecutionState::Deploying => "DEPLOYING",
+            ExecutionState::Running => "RUNNING",
+            ExecutionState::Finished => "FINISHED",
+            ExecutionState::Canceling => "CANCELING",
+            ExecutionState::Canceled => "CANCELED",
+            ExecutionState::Failed => "FAILED",
+            ExecutionState::Reconciling => "RECONCILING",
+            ExecutionState::Initializing => "INITIALIZING",
+        }
+    }
+
     /// Whether the attempt has ended for good.
     pub fn is_terminal(self) -> bool {
         matches!(
@@ -163,15 +179,9 @@ mod tests {
     }
 
     #[test]
-    fn statuses_serialize_with_flink_names() {
-        assert_eq!(
-            serde_json_like(JobStatus::Cancelling),
-            "CANCELLING".to_string()
-        );
+    fn names_are_flinks_spellings() {
+        assert_eq!(JobStatus::Cancelling.as_str(), "CANCELLING");
+        assert_eq!(ExecutionState::Canceling.as_str(), "CANCELING");
         assert_eq!(ExecutionState::ALL.len(), 10);
-    }
-
-    fn serde_json_like(s: JobStatus) -> String {
-        s.as_str().to_string()
     }
 }

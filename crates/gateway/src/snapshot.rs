@@ -316,7 +316,8 @@ impl JobSnapshot {
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobOverview {
     pub job_id: JobId,
-    pub name: String,
+    /// Shared, so listing many jobs copies no names.
+    pub name: std::sync::Arc<str>,
     pub job_type: JobType,
     pub status: JobStatus,
     pub start_time: i64,
@@ -337,7 +338,7 @@ impl JobOverview {
         }
         JobOverview {
             job_id: s.job_id,
-            name: s.name.clone(),
+            name: s.name.as_str().into(),
             job_type: s.job_type,
             status: s.status,
             start_time: s.start_time(),

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use weir_core::JobId;
-use weir_gateway::JobSnapshot;
+use weir_gateway::{JobOverview, JobSnapshot};
 
 const JOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("finished_jobs");
 
@@ -16,7 +16,8 @@ const JOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("finished_jobs")
 pub struct JobArchive {
     /// `None` when in memory only, or after `close`.
     db: std::sync::Mutex<Option<Database>>,
-    jobs: RwLock<HashMap<JobId, Arc<JobSnapshot>>>,
+    /// Each finished job with its overview line, computed once: a finished job never changes.
+    jobs: RwLock<HashMap<JobId, (Arc<JobSnapshot>, JobOverview)>>,
     max_capacity: usize,
     expiration: Duration,
 }
@@ -44,7 +45,8 @@ impl JobArchive {
                 for entry in iter.flatten() {
                     match serde_json::from_slice::<JobSnapshot>(entry.1.value()) {
                         Ok(s) => {
-                            jobs.insert(s.job_id, Arc::new(s));
+                            let o = JobOverview::of(&s, s.end_time());
+                            jobs.insert(s.job_id, (Arc::new(s), o));
                         }
                         Err(e) => tracing::warn!(
                             "skipping an unreadable archived job {}: {e}",
@@ -89,22 +91,31 @@ impl JobArchive {
                 tracing::error!("cannot archive job {}: {e}", snapshot.job_id);
             }
         }
+        let overview = JobOverview::of(&snapshot, snapshot.end_time());
         if let Ok(mut jobs) = self.jobs.write() {
-            jobs.insert(snapshot.job_id, Arc::new(snapshot));
+            jobs.insert(snapshot.job_id, (Arc::new(snapshot), overview));
         }
         self.evict(now_ms());
     }
 
     /// A finished job.
     pub fn get(&self, job: JobId) -> Option<Arc<JobSnapshot>> {
-        self.jobs.read().ok()?.get(&job).cloned()
+        self.jobs.read().ok()?.get(&job).map(|(s, _)| s.clone())
     }
 
     /// Every finished job.
     pub fn all(&self) -> Vec<Arc<JobSnapshot>> {
         self.jobs
             .read()
-            .map(|j| j.values().cloned().collect())
+            .map(|j| j.values().map(|(s, _)| s.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The overview line of every finished job.
+    pub fn overviews(&self) -> Vec<JobOverview> {
+        self.jobs
+            .read()
+            .map(|j| j.values().map(|(_, o)| o.clone()).collect())
             .unwrap_or_default()
     }
 
@@ -112,8 +123,10 @@ impl JobArchive {
     pub fn evict(&self, now: i64) {
         let doomed: Vec<JobId> = {
             let Ok(jobs) = self.jobs.read() else { return };
-            let mut by_end: Vec<(i64, JobId)> =
-                jobs.values().map(|s| (s.end_time(), s.job_id)).collect();
+            let mut by_end: Vec<(i64, JobId)> = jobs
+                .values()
+                .map(|(s, _)| (s.end_time(), s.job_id))
+                .collect();
             by_end.sort_unstable_by(|a, b| b.cmp(a));
             let ttl = self.expiration.as_millis() as i64;
             by_end

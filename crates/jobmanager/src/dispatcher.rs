@@ -263,10 +263,9 @@ impl RestfulGateway for Dispatcher {
         let running: Vec<JobId> = out.iter().map(|o| o.job_id).collect();
         out.extend(
             self.archive
-                .all()
-                .iter()
-                .filter(|s| !running.contains(&s.job_id))
-                .map(|s| JobOverview::of(s, now)),
+                .overviews()
+                .into_iter()
+                .filter(|o| !running.contains(&o.job_id)),
         );
         out.sort_by(|a, b| {
             b.start_time
@@ -290,7 +289,7 @@ impl RestfulGateway for Dispatcher {
             .map(|r| r.values().map(|m| m.status()).collect::<Vec<_>>())
             .unwrap_or_default()
             .into_iter()
-            .chain(self.archive.all().iter().map(|s| s.status))
+            .chain(self.archive.overviews().iter().map(|o| o.status))
             .collect();
         for s in statuses {
             match s {

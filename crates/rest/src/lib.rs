@@ -5,6 +5,7 @@
 //! …), as an [`endpoint::Endpoint`]: method, path, summary and handler together. The router and
 //! the OpenAPI document are both built from those declarations.
 
+pub mod cache;
 pub mod endpoint;
 pub mod error;
 pub mod flink;

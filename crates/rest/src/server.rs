@@ -88,7 +88,11 @@ pub fn flink_router(gateway: Arc<dyn RestfulGateway>, settings: RestSettings) ->
         .unwrap_or_else(|_| HeaderValue::from_static("*"));
     let limit = settings.max_content_length;
     let web_submit = settings.web_submit;
-    let state: AppState = Arc::new(Inner { gateway, settings });
+    let state: AppState = Arc::new(Inner {
+        gateway,
+        settings,
+        finished_lines: Default::default(),
+    });
     let mut api: Router<AppState> = Router::new();
     for e in flink_endpoints() {
         if e.web_submission && !web_submit {

@@ -8,6 +8,8 @@ use weir_gateway::RestfulGateway;
 pub struct Inner {
     pub gateway: Arc<dyn RestfulGateway>,
     pub settings: RestSettings,
+    /// Serialized overview lines of finished jobs.
+    pub finished_lines: crate::cache::FinishedLines,
 }
 
 /// Cheap to clone into every handler.

@@ -10,6 +10,7 @@ use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -51,26 +52,40 @@ async fn list_jobs(State(s): State<AppState>) -> Json<Value> {
     Json(json!({ "jobs": jobs }))
 }
 
-/// `MultipleJobsDetails`, serialized straight from the overviews (the most polled endpoint).
-#[derive(serde::Serialize)]
-struct JobsOverview<'a> {
-    jobs: Vec<messages::JobDetailsMessage<'a>>,
-}
-
+/// `MultipleJobsDetails`: running jobs serialized fresh on every call, finished jobs' lines
+/// copied from the cache (they can no longer change).
 async fn jobs_overview(State(s): State<AppState>) -> axum::response::Response {
     let overviews = s.gateway.request_multiple_job_details().await;
-    let body = JobsOverview {
-        jobs: overviews.iter().map(messages::JobDetailsMessage::of).collect(),
-    };
-    axum::response::IntoResponse::into_response(Json(body))
+    let mut out = Vec::with_capacity(16 + overviews.len() * 448);
+    out.extend_from_slice(b"{\"jobs\":[");
+    for (i, o) in overviews.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let fresh = || serde_json::to_vec(&messages::JobDetailsMessage::of(o)).unwrap_or_default();
+        if o.status.is_terminal() {
+            out.extend_from_slice(&s.finished_lines.get_or_make(o.job_id, fresh));
+        } else {
+            out.extend_from_slice(&fresh());
+        }
+    }
+    out.extend_from_slice(b"]}");
+    let listed: Vec<weir_core::JobId> = overviews.iter().map(|o| o.job_id).collect();
+    s.finished_lines.retain_listed(&listed);
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        out,
+    )
+        .into_response()
 }
 
 async fn job_details(
     State(s): State<AppState>,
     Path(job): Path<String>,
-) -> RestResult<Json<Value>> {
+) -> RestResult<axum::response::Response> {
     let snapshot = s.gateway.request_job(params::job_id(&job)?).await?;
-    Ok(Json(messages::job_details_info(&snapshot, now_ms())))
+    let body = messages::JobDetailsInfo::of(&snapshot, now_ms());
+    Ok(axum::response::IntoResponse::into_response(Json(body)))
 }
 
 async fn cancel_job(

@@ -15,36 +15,105 @@ pub fn now_ms() -> i64 {
 }
 
 fn state_name(s: ExecutionState) -> String {
-    serde_json::to_value(s)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
+    s.as_str().to_string()
 }
 
 /// `status-counts` / vertex `tasks`: every ExecutionState by its upper-case name.
-pub fn status_counts(counts: &[usize; 10]) -> Value {
-    let mut m = Map::new();
-    for (s, c) in ExecutionState::ALL.iter().zip(counts) {
-        m.insert(state_name(*s), json!(c));
+#[derive(serde::Serialize)]
+pub struct StateCounts {
+    #[serde(rename = "CREATED")]
+    pub created: usize,
+    #[serde(rename = "SCHEDULED")]
+    pub scheduled: usize,
+    #[serde(rename = "DEPLOYING")]
+    pub deploying: usize,
+    #[serde(rename = "RUNNING")]
+    pub running: usize,
+    #[serde(rename = "FINISHED")]
+    pub finished: usize,
+    #[serde(rename = "CANCELING")]
+    pub canceling: usize,
+    #[serde(rename = "CANCELED")]
+    pub canceled: usize,
+    #[serde(rename = "FAILED")]
+    pub failed: usize,
+    #[serde(rename = "RECONCILING")]
+    pub reconciling: usize,
+    #[serde(rename = "INITIALIZING")]
+    pub initializing: usize,
+}
+
+impl StateCounts {
+    /// From counts in `ExecutionState::ALL` order.
+    pub fn of(c: &[usize; 10]) -> Self {
+        StateCounts {
+            created: c[0],
+            scheduled: c[1],
+            deploying: c[2],
+            running: c[3],
+            finished: c[4],
+            canceling: c[5],
+            canceled: c[6],
+            failed: c[7],
+            reconciling: c[8],
+            initializing: c[9],
+        }
     }
-    Value::Object(m)
+}
+
+/// `status-counts` as a JSON value.
+pub fn status_counts(counts: &[usize; 10]) -> Value {
+    serde_json::to_value(StateCounts::of(counts)).unwrap_or(Value::Null)
 }
 
 /// `IOMetricsInfo`.
+#[derive(serde::Serialize)]
+pub struct IoMetrics {
+    #[serde(rename = "read-bytes")]
+    pub read_bytes: u64,
+    #[serde(rename = "read-bytes-complete")]
+    pub read_bytes_complete: bool,
+    #[serde(rename = "write-bytes")]
+    pub write_bytes: u64,
+    #[serde(rename = "write-bytes-complete")]
+    pub write_bytes_complete: bool,
+    #[serde(rename = "read-records")]
+    pub read_records: u64,
+    #[serde(rename = "read-records-complete")]
+    pub read_records_complete: bool,
+    #[serde(rename = "write-records")]
+    pub write_records: u64,
+    #[serde(rename = "write-records-complete")]
+    pub write_records_complete: bool,
+    #[serde(rename = "accumulated-backpressured-time")]
+    pub back_pressured: u64,
+    #[serde(rename = "accumulated-idle-time")]
+    pub idle: u64,
+    #[serde(rename = "accumulated-busy-time")]
+    pub busy: f64,
+}
+
+impl IoMetrics {
+    pub fn of(io: &IoStats) -> Self {
+        IoMetrics {
+            read_bytes: io.read_bytes,
+            read_bytes_complete: true,
+            write_bytes: io.write_bytes,
+            write_bytes_complete: true,
+            read_records: io.read_records,
+            read_records_complete: true,
+            write_records: io.write_records,
+            write_records_complete: true,
+            back_pressured: io.back_pressured_ms,
+            idle: io.idle_ms,
+            busy: (io.busy_ms * 1000.0).round() / 1000.0,
+        }
+    }
+}
+
+/// `IOMetricsInfo` as a JSON value.
 pub fn io_metrics(io: &IoStats) -> Value {
-    json!({
-        "read-bytes": io.read_bytes,
-        "read-bytes-complete": true,
-        "write-bytes": io.write_bytes,
-        "write-bytes-complete": true,
-        "read-records": io.read_records,
-        "read-records-complete": true,
-        "write-records": io.write_records,
-        "write-records-complete": true,
-        "accumulated-backpressured-time": io.back_pressured_ms,
-        "accumulated-idle-time": io.idle_ms,
-        "accumulated-busy-time": (io.busy_ms * 1000.0).round() / 1000.0,
-    })
+    serde_json::to_value(IoMetrics::of(io)).unwrap_or(Value::Null)
 }
 
 /// `JobDetails` (one entry of `/jobs/overview`), serialized straight from the overview: the
@@ -133,46 +202,83 @@ pub fn job_timestamps(s: &JobSnapshot) -> Value {
     Value::Object(m)
 }
 
-/// The plan (`JobPlanInfo.plan`): one node per vertex, sinks first as Flink lists them.
-pub fn plan(s: &JobSnapshot) -> Value {
-    let nodes: Vec<Value> = s
-        .vertices
-        .iter()
-        .rev()
-        .map(|v| {
-            let mut node = json!({
-                "id": v.id.to_string(),
-                "operator": "",
-                "parallelism": v.parallelism,
-                "operator_strategy": "",
-                "description": v.operators.iter().map(|o| format!("{}<br/>", html_escape(o))).collect::<String>(),
-                "optimizer_properties": {},
-            });
-            if !v.inputs.is_empty() {
-                node["inputs"] = Value::Array(
-                    v.inputs
+/// An input of a plan node.
+#[derive(serde::Serialize)]
+pub struct PlanInputMessage<'a> {
+    pub id: String,
+    pub num: usize,
+    pub exchange: &'static str,
+    pub ship_strategy: &'a str,
+}
+
+/// A plan node (one vertex).
+#[derive(serde::Serialize)]
+pub struct PlanNode<'a> {
+    pub id: String,
+    pub operator: &'static str,
+    pub parallelism: usize,
+    pub operator_strategy: &'static str,
+    pub description: String,
+    pub optimizer_properties: Empty,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<PlanInputMessage<'a>>,
+}
+
+/// `{}`.
+#[derive(serde::Serialize)]
+pub struct Empty {}
+
+/// `JobPlanInfo.plan`: one node per vertex, sinks first as Flink lists them.
+#[derive(serde::Serialize)]
+pub struct PlanMessage<'a> {
+    pub jid: String,
+    pub name: &'a str,
+    #[serde(rename = "type")]
+    pub job_type: &'static str,
+    pub nodes: Vec<PlanNode<'a>>,
+}
+
+impl<'a> PlanMessage<'a> {
+    pub fn of(s: &'a JobSnapshot) -> Self {
+        PlanMessage {
+            jid: s.job_id.to_string(),
+            name: &s.name,
+            job_type: s.job_type.as_str(),
+            nodes: s
+                .vertices
+                .iter()
+                .rev()
+                .map(|v| PlanNode {
+                    id: v.id.to_string(),
+                    operator: "",
+                    parallelism: v.parallelism,
+                    operator_strategy: "",
+                    description: v
+                        .operators
+                        .iter()
+                        .map(|o| format!("{}<br/>", html_escape(o)))
+                        .collect(),
+                    optimizer_properties: Empty {},
+                    inputs: v
+                        .inputs
                         .iter()
                         .enumerate()
-                        .map(|(num, i)| {
-                            json!({
-                                "id": i.vertex.to_string(),
-                                "num": num,
-                                "exchange": "pipelined_bounded",
-                                "ship_strategy": i.ship_strategy,
-                            })
+                        .map(|(num, i)| PlanInputMessage {
+                            id: i.vertex.to_string(),
+                            num,
+                            exchange: "pipelined_bounded",
+                            ship_strategy: &i.ship_strategy,
                         })
                         .collect(),
-                );
-            }
-            node
-        })
-        .collect();
-    json!({
-        "jid": s.job_id.to_string(),
-        "name": s.name,
-        "type": s.job_type.as_str(),
-        "nodes": nodes,
-    })
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The plan as a JSON value.
+pub fn plan(s: &JobSnapshot) -> Value {
+    serde_json::to_value(PlanMessage::of(s)).unwrap_or(Value::Null)
 }
 
 fn html_escape(s: &str) -> String {
@@ -182,53 +288,155 @@ fn html_escape(s: &str) -> String {
 }
 
 /// `JobDetailsInfo.JobVertexDetailsInfo` (a vertex in `/jobs/:jobid`).
-pub fn vertex_summary(v: &VertexSnapshot, now: i64) -> Value {
-    let start = v.start_time();
-    let end = v.end_time();
-    let duration = if start < 0 {
-        -1
-    } else if end >= 0 {
-        end - start
-    } else {
-        now - start
-    };
-    json!({
-        "id": v.id.to_string(),
-        "slotSharingGroupId": format!("{:032x}", v.id.0 ^ 0x5107_5107),
-        "name": v.name,
-        "maxParallelism": v.max_parallelism,
-        "parallelism": v.parallelism,
-        "status": state_name(v.state()),
-        "start-time": start,
-        "end-time": end,
-        "duration": duration,
-        "tasks": status_counts(&v.state_counts()),
-        "metrics": io_metrics(&v.io()),
-    })
+#[derive(serde::Serialize)]
+pub struct VertexSummary<'a> {
+    pub id: String,
+    #[serde(rename = "slotSharingGroupId")]
+    pub slot_sharing_group_id: String,
+    pub name: &'a str,
+    #[serde(rename = "maxParallelism")]
+    pub max_parallelism: usize,
+    pub parallelism: usize,
+    pub status: &'static str,
+    #[serde(rename = "start-time")]
+    pub start_time: i64,
+    #[serde(rename = "end-time")]
+    pub end_time: i64,
+    pub duration: i64,
+    pub tasks: StateCounts,
+    pub metrics: IoMetrics,
 }
 
-/// `JobDetailsInfo` (`/jobs/:jobid`).
-pub fn job_details_info(s: &JobSnapshot, now: i64) -> Value {
-    json!({
-        "jid": s.job_id.to_string(),
-        "application-id": s.job_id.to_string(),
-        "name": s.name,
-        "isStoppable": false,
-        "state": s.status.as_str(),
-        "job-type": s.job_type.as_str(),
-        "schedulerType": "Default",
-        "start-time": s.start_time(),
-        "end-time": s.end_time(),
-        "duration": s.duration(now),
-        "maxParallelism": s.max_parallelism,
-        "now": now,
-        "timestamps": job_timestamps(s),
-        "vertices": s.vertices.iter().map(|v| vertex_summary(v, now)).collect::<Vec<_>>(),
-        "status-counts": status_counts(&s.task_counts()),
-        "plan": plan(s),
-        "stream-graph": {},
-        "pending-operators": 0,
-    })
+impl<'a> VertexSummary<'a> {
+    pub fn of(v: &'a VertexSnapshot, now: i64) -> Self {
+        let start = v.start_time();
+        let end = v.end_time();
+        let duration = if start < 0 {
+            -1
+        } else if end >= 0 {
+            end - start
+        } else {
+            now - start
+        };
+        VertexSummary {
+            id: v.id.to_string(),
+            // One slot sharing group per job, as Flink's default.
+            slot_sharing_group_id: format!("{:032x}", v.id.0 ^ 0x5107_5107),
+            name: &v.name,
+            max_parallelism: v.max_parallelism,
+            parallelism: v.parallelism,
+            status: v.state().as_str(),
+            start_time: start,
+            end_time: end,
+            duration,
+            tasks: StateCounts::of(&v.state_counts()),
+            metrics: IoMetrics::of(&v.io()),
+        }
+    }
+}
+
+/// Job status timestamps (`JobDetailsInfo.timestamps`).
+#[derive(serde::Serialize)]
+pub struct JobTimestamps {
+    #[serde(rename = "INITIALIZING")]
+    pub initializing: i64,
+    #[serde(rename = "CREATED")]
+    pub created: i64,
+    #[serde(rename = "RUNNING")]
+    pub running: i64,
+    #[serde(rename = "FAILING")]
+    pub failing: i64,
+    #[serde(rename = "FAILED")]
+    pub failed: i64,
+    #[serde(rename = "CANCELLING")]
+    pub cancelling: i64,
+    #[serde(rename = "CANCELED")]
+    pub canceled: i64,
+    #[serde(rename = "FINISHED")]
+    pub finished: i64,
+    #[serde(rename = "RESTARTING")]
+    pub restarting: i64,
+    #[serde(rename = "SUSPENDED")]
+    pub suspended: i64,
+    #[serde(rename = "RECONCILING")]
+    pub reconciling: i64,
+}
+
+/// `JobDetailsInfo` (`/jobs/:jobid`), serialized straight from the snapshot.
+#[derive(serde::Serialize)]
+pub struct JobDetailsInfo<'a> {
+    pub jid: String,
+    #[serde(rename = "application-id")]
+    pub application_id: String,
+    pub name: &'a str,
+    #[serde(rename = "isStoppable")]
+    pub is_stoppable: bool,
+    pub state: &'static str,
+    #[serde(rename = "job-type")]
+    pub job_type: &'static str,
+    #[serde(rename = "schedulerType")]
+    pub scheduler_type: &'static str,
+    #[serde(rename = "start-time")]
+    pub start_time: i64,
+    #[serde(rename = "end-time")]
+    pub end_time: i64,
+    pub duration: i64,
+    #[serde(rename = "maxParallelism")]
+    pub max_parallelism: i64,
+    pub now: i64,
+    pub timestamps: JobTimestamps,
+    pub vertices: Vec<VertexSummary<'a>>,
+    #[serde(rename = "status-counts")]
+    pub status_counts: StateCounts,
+    pub plan: PlanMessage<'a>,
+    #[serde(rename = "stream-graph")]
+    pub stream_graph: Empty,
+    #[serde(rename = "pending-operators")]
+    pub pending_operators: u32,
+}
+
+impl<'a> JobDetailsInfo<'a> {
+    pub fn of(s: &'a JobSnapshot, now: i64) -> Self {
+        // JobStatus::ALL order: INITIALIZING, CREATED, RUNNING, FAILING, FAILED, CANCELLING,
+        // CANCELED, FINISHED, RESTARTING, SUSPENDED, RECONCILING.
+        let t = &s.timestamps;
+        JobDetailsInfo {
+            jid: s.job_id.to_string(),
+            application_id: s.job_id.to_string(),
+            name: &s.name,
+            is_stoppable: false,
+            state: s.status.as_str(),
+            job_type: s.job_type.as_str(),
+            scheduler_type: "Default",
+            start_time: s.start_time(),
+            end_time: s.end_time(),
+            duration: s.duration(now),
+            max_parallelism: s.max_parallelism,
+            now,
+            timestamps: JobTimestamps {
+                initializing: t[0],
+                created: t[1],
+                running: t[2],
+                failing: t[3],
+                failed: t[4],
+                cancelling: t[5],
+                canceled: t[6],
+                finished: t[7],
+                restarting: t[8],
+                suspended: t[9],
+                reconciling: t[10],
+            },
+            vertices: s
+                .vertices
+                .iter()
+                .map(|v| VertexSummary::of(v, now))
+                .collect(),
+            status_counts: StateCounts::of(&s.task_counts()),
+            plan: PlanMessage::of(s),
+            stream_graph: Empty {},
+            pending_operators: 0,
+        }
+    }
 }
 
 /// Time spent in each state an attempt went through (`status-duration`).
@@ -442,10 +650,24 @@ mod tests {
 
     #[test]
     fn task_counts_follow_execution_state_order() {
-        let names: Vec<String> = ExecutionState::ALL.iter().map(|s| state_name(*s).to_lowercase()).collect();
+        let names: Vec<String> = ExecutionState::ALL
+            .iter()
+            .map(|s| state_name(*s).to_lowercase())
+            .collect();
         assert_eq!(
             names,
-            ["created", "scheduled", "deploying", "running", "finished", "canceling", "canceled", "failed", "reconciling", "initializing"]
+            [
+                "created",
+                "scheduled",
+                "deploying",
+                "running",
+                "finished",
+                "canceling",
+                "canceled",
+                "failed",
+                "reconciling",
+                "initializing"
+            ]
         );
     }
 
