@@ -75,6 +75,25 @@ pub struct PluginSpec {
     pub ignored_options: Vec<&'static str>,
 }
 
+impl PluginSpec {
+    /// A plugin with these options and no option families or ignored options.
+    pub fn new(name: &'static str, kind: PluginKind, options: Vec<OptionSpec>) -> Self {
+        Self {
+            name,
+            kind,
+            options,
+            option_prefixes: Vec::new(),
+            ignored_options: Vec::new(),
+        }
+    }
+
+    /// Options SeaTunnel has that weir reads but ignores (a warning when set).
+    pub fn ignoring(mut self, options: &[&'static str]) -> Self {
+        self.ignored_options.extend_from_slice(options);
+        self
+    }
+}
+
 /// Looks plugins up by kind and name.
 pub trait Catalog {
     /// The spec of a plugin, matched case-insensitively.

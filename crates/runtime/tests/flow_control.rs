@@ -17,13 +17,7 @@ struct SlowSink(Arc<AtomicU64>);
 
 impl SinkFactory for SlowSink {
     fn spec(&self) -> PluginSpec {
-        PluginSpec {
-            name: "Slow",
-            kind: PluginKind::Sink,
-            options: vec![],
-            option_prefixes: vec![],
-            ignored_options: vec![],
-        }
+        PluginSpec::new("Slow", PluginKind::Sink, vec![])
     }
 
     fn prepare(

@@ -40,13 +40,12 @@ pub struct SqlFactory;
 
 impl TransformFactory for SqlFactory {
     fn spec(&self) -> PluginSpec {
-        PluginSpec {
-            name: "Sql",
-            kind: PluginKind::Transform,
-            options: vec![OptionSpec::required("query", OptionType::String)],
-            option_prefixes: vec![],
-            ignored_options: vec!["engine"],
-        }
+        PluginSpec::new(
+            "Sql",
+            PluginKind::Transform,
+            vec![OptionSpec::required("query", OptionType::String)],
+        )
+        .ignoring(&["engine"])
     }
 
     fn prepare(

@@ -39,13 +39,11 @@ struct FieldCheck {
 
 impl SinkFactory for AssertSinkFactory {
     fn spec(&self) -> PluginSpec {
-        PluginSpec {
-            name: "Assert",
-            kind: PluginKind::Sink,
-            options: vec![OptionSpec::required("rules", OptionType::Object)],
-            option_prefixes: vec![],
-            ignored_options: vec![],
-        }
+        PluginSpec::new(
+            "Assert",
+            PluginKind::Sink,
+            vec![OptionSpec::required("rules", OptionType::Object)],
+        )
     }
 
     fn prepare(

@@ -12,13 +12,7 @@ pub struct BlackholeSinkFactory;
 
 impl SinkFactory for BlackholeSinkFactory {
     fn spec(&self) -> PluginSpec {
-        PluginSpec {
-            name: "Blackhole",
-            kind: PluginKind::Sink,
-            options: vec![],
-            option_prefixes: vec![],
-            ignored_options: vec![],
-        }
+        PluginSpec::new("Blackhole", PluginKind::Sink, vec![])
     }
 
     fn accepts_mixed_schemas(&self) -> bool {

@@ -43,16 +43,15 @@ pub struct ConsoleSinkFactory;
 
 impl SinkFactory for ConsoleSinkFactory {
     fn spec(&self) -> PluginSpec {
-        PluginSpec {
-            name: "Console",
-            kind: PluginKind::Sink,
-            options: vec![
+        PluginSpec::new(
+            "Console",
+            PluginKind::Sink,
+            vec![
                 OptionSpec::optional("log.print.data", OptionType::Bool),
                 OptionSpec::optional("log.print.delay.ms", OptionType::Int),
             ],
-            option_prefixes: vec![],
-            ignored_options: vec!["multi_table_sink_replica"],
-        }
+        )
+        .ignoring(&["multi_table_sink_replica"])
     }
 
     fn accepts_mixed_schemas(&self) -> bool {

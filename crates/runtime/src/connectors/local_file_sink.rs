@@ -27,10 +27,10 @@ pub struct LocalFileSinkFactory;
 impl SinkFactory for LocalFileSinkFactory {
     fn spec(&self) -> PluginSpec {
         use OptionType::*;
-        PluginSpec {
-            name: "LocalFile",
-            kind: PluginKind::Sink,
-            options: vec![
+        PluginSpec::new(
+            "LocalFile",
+            PluginKind::Sink,
+            vec![
                 OptionSpec::required("path", String),
                 OptionSpec::optional("file_format_type", String),
                 OptionSpec::optional("field_delimiter", String),
@@ -47,18 +47,17 @@ impl SinkFactory for LocalFileSinkFactory {
                 OptionSpec::optional("file_name_expression", String),
                 OptionSpec::optional("filename_time_format", String),
             ],
-            option_prefixes: vec![],
-            ignored_options: vec![
-                "tmp_path",
-                "compress_codec",
-                "encoding",
-                "schema_save_mode",
-                "data_save_mode",
-                "save_mode",
-                "single_file_mode",
-                "create_empty_file_when_no_data",
-            ],
-        }
+        )
+        .ignoring(&[
+            "tmp_path",
+            "compress_codec",
+            "encoding",
+            "schema_save_mode",
+            "data_save_mode",
+            "save_mode",
+            "single_file_mode",
+            "create_empty_file_when_no_data",
+        ])
     }
 
     fn prepare(

@@ -72,10 +72,10 @@ pub struct LocalFileSourceFactory;
 impl SourceFactory for LocalFileSourceFactory {
     fn spec(&self) -> PluginSpec {
         use OptionType::*;
-        PluginSpec {
-            name: "LocalFile",
-            kind: PluginKind::Source,
-            options: vec![
+        PluginSpec::new(
+            "LocalFile",
+            PluginKind::Source,
+            vec![
                 OptionSpec::required("path", String),
                 OptionSpec::required("file_format_type", String),
                 OptionSpec::optional("schema", Object),
@@ -85,19 +85,18 @@ impl SourceFactory for LocalFileSourceFactory {
                 OptionSpec::optional("read_columns", StringList),
                 OptionSpec::optional("file_filter_pattern", String),
             ],
-            option_prefixes: vec![],
-            ignored_options: vec![
-                "parse_partition_from_path",
-                "date_format",
-                "datetime_format",
-                "time_format",
-                "compress_codec",
-                "archive_compress_codec",
-                "encoding",
-                "sheet_name",
-                "xml_row_tag",
-            ],
-        }
+        )
+        .ignoring(&[
+            "parse_partition_from_path",
+            "date_format",
+            "datetime_format",
+            "time_format",
+            "compress_codec",
+            "archive_compress_codec",
+            "encoding",
+            "sheet_name",
+            "xml_row_tag",
+        ])
     }
 
     fn prepare(&self, o: &Options, ctx: &PrepareContext) -> WeirResult<Arc<dyn PreparedSource>> {

@@ -13,17 +13,15 @@ pub struct CopyFactory;
 
 impl TransformFactory for CopyFactory {
     fn spec(&self) -> PluginSpec {
-        PluginSpec {
-            name: "Copy",
-            kind: PluginKind::Transform,
-            options: vec![
+        PluginSpec::new(
+            "Copy",
+            PluginKind::Transform,
+            vec![
                 OptionSpec::optional("fields", OptionType::Object),
                 OptionSpec::optional("src_field", OptionType::String),
                 OptionSpec::optional("dest_field", OptionType::String),
             ],
-            option_prefixes: vec![],
-            ignored_options: vec![],
-        }
+        )
     }
 
     fn prepare(

@@ -12,13 +12,11 @@ pub struct FieldMapperFactory;
 
 impl TransformFactory for FieldMapperFactory {
     fn spec(&self) -> PluginSpec {
-        PluginSpec {
-            name: "FieldMapper",
-            kind: PluginKind::Transform,
-            options: vec![OptionSpec::required("field_mapper", OptionType::Object)],
-            option_prefixes: vec![],
-            ignored_options: vec![],
-        }
+        PluginSpec::new(
+            "FieldMapper",
+            PluginKind::Transform,
+            vec![OptionSpec::required("field_mapper", OptionType::Object)],
+        )
     }
 
     fn prepare(

@@ -12,17 +12,15 @@ pub struct FilterFactory;
 
 impl TransformFactory for FilterFactory {
     fn spec(&self) -> PluginSpec {
-        PluginSpec {
-            name: "Filter",
-            kind: PluginKind::Transform,
-            options: vec![
+        PluginSpec::new(
+            "Filter",
+            PluginKind::Transform,
+            vec![
                 OptionSpec::optional("include_fields", OptionType::StringList),
                 OptionSpec::optional("fields", OptionType::StringList),
                 OptionSpec::optional("exclude_fields", OptionType::StringList),
             ],
-            option_prefixes: vec![],
-            ignored_options: vec![],
-        }
+        )
     }
 
     fn prepare(

@@ -20,16 +20,14 @@ struct FilterRowKind {
 
 impl TransformFactory for FilterRowKindFactory {
     fn spec(&self) -> PluginSpec {
-        PluginSpec {
-            name: "FilterRowKind",
-            kind: PluginKind::Transform,
-            options: vec![
+        PluginSpec::new(
+            "FilterRowKind",
+            PluginKind::Transform,
+            vec![
                 OptionSpec::optional("include_kinds", OptionType::StringList),
                 OptionSpec::optional("exclude_kinds", OptionType::StringList),
             ],
-            option_prefixes: vec![],
-            ignored_options: vec![],
-        }
+        )
     }
 
     fn prepare(

@@ -27,19 +27,17 @@ struct Replace {
 
 impl TransformFactory for ReplaceFactory {
     fn spec(&self) -> PluginSpec {
-        PluginSpec {
-            name: "Replace",
-            kind: PluginKind::Transform,
-            options: vec![
+        PluginSpec::new(
+            "Replace",
+            PluginKind::Transform,
+            vec![
                 OptionSpec::required("replace_field", OptionType::String),
                 OptionSpec::required("pattern", OptionType::String),
                 OptionSpec::required("replacement", OptionType::String),
                 OptionSpec::optional("is_regex", OptionType::Bool),
                 OptionSpec::optional("replace_first", OptionType::Bool),
             ],
-            option_prefixes: vec![],
-            ignored_options: vec![],
-        }
+        )
     }
 
     fn prepare(

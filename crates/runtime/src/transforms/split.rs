@@ -25,17 +25,15 @@ struct Split {
 
 impl TransformFactory for SplitFactory {
     fn spec(&self) -> PluginSpec {
-        PluginSpec {
-            name: "Split",
-            kind: PluginKind::Transform,
-            options: vec![
+        PluginSpec::new(
+            "Split",
+            PluginKind::Transform,
+            vec![
                 OptionSpec::required("separator", OptionType::String),
                 OptionSpec::required("split_field", OptionType::String),
                 OptionSpec::required("output_fields", OptionType::StringList),
             ],
-            option_prefixes: vec![],
-            ignored_options: vec![],
-        }
+        )
     }
 
     fn prepare(
