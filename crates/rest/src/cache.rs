@@ -6,13 +6,38 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use weir_core::JobId;
 
-/// Finished jobs' serialized overview lines.
+/// Finished jobs' serialized overview lines, one by one and as the joined block of the last
+/// listing (reused as long as the same finished jobs are listed).
 #[derive(Default)]
 pub struct FinishedLines {
     lines: RwLock<HashMap<JobId, Arc<[u8]>>>,
+    block: RwLock<(Vec<JobId>, Arc<[u8]>)>,
 }
 
 impl FinishedLines {
+    /// The comma-joined lines of `jobs` (finished, in listing order); `line` serializes one job
+    /// the first time it is seen.
+    pub fn block(&self, jobs: &[JobId], mut line: impl FnMut(usize) -> Vec<u8>) -> Arc<[u8]> {
+        if let Ok(b) = self.block.read() {
+            if b.0 == jobs {
+                return b.1.clone();
+            }
+        }
+        let mut joined = Vec::new();
+        for (i, id) in jobs.iter().enumerate() {
+            if i > 0 {
+                joined.push(b',');
+            }
+            joined.extend_from_slice(&self.get_or_make(*id, || line(i)));
+        }
+        let joined: Arc<[u8]> = joined.into();
+        if let Ok(mut b) = self.block.write() {
+            *b = (jobs.to_vec(), joined.clone());
+        }
+        self.retain_listed(jobs);
+        joined
+    }
+
     /// The cached line of a finished job, or the one `make` serializes (then cached).
     pub fn get_or_make(&self, job: JobId, make: impl FnOnce() -> Vec<u8>) -> Arc<[u8]> {
         if let Some(l) = self.lines.read().ok().and_then(|m| m.get(&job).cloned()) {
@@ -62,5 +87,24 @@ mod tests {
         }
         c.retain_listed(&[JobId(1)]);
         assert_eq!(c.lines.read().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn the_block_is_rebuilt_only_when_the_listed_jobs_change() {
+        let c = FinishedLines::default();
+        let mut made = 0;
+        let ids = [JobId(1), JobId(2)];
+        let b = c.block(&ids, |i| {
+            made += 1;
+            format!("j{i}").into_bytes()
+        });
+        assert_eq!(&*b, b"j0,j1");
+        let again = c.block(&ids, |_| unreachable!("cached"));
+        assert_eq!(&*again, b"j0,j1");
+        let more = c.block(&[JobId(1), JobId(2), JobId(3)], |i| {
+            format!("j{i}").into_bytes()
+        });
+        assert_eq!(&*more, b"j0,j1,j2");
+        assert_eq!(made, 2);
     }
 }

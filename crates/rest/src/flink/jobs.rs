@@ -52,26 +52,29 @@ async fn list_jobs(State(s): State<AppState>) -> Json<Value> {
     Json(json!({ "jobs": jobs }))
 }
 
-/// `MultipleJobsDetails`: running jobs serialized fresh on every call, finished jobs' lines
-/// copied from the cache (they can no longer change).
+/// `MultipleJobsDetails`: running jobs first, serialized fresh on every call; then finished
+/// jobs, whose lines (they can no longer change) come from the cache as one block.
 async fn jobs_overview(State(s): State<AppState>) -> axum::response::Response {
     let overviews = s.gateway.request_multiple_job_details().await;
-    let mut out = Vec::with_capacity(16 + overviews.len() * 448);
+    let (finished, running): (Vec<_>, Vec<_>) =
+        overviews.iter().partition(|o| o.status.is_terminal());
+    let finished_ids: Vec<weir_core::JobId> = finished.iter().map(|o| o.job_id).collect();
+    let block = s.finished_lines.block(&finished_ids, |i| {
+        serde_json::to_vec(&messages::JobDetailsMessage::of(finished[i])).unwrap_or_default()
+    });
+    let mut out = Vec::with_capacity(16 + running.len() * 448 + block.len());
     out.extend_from_slice(b"{\"jobs\":[");
-    for (i, o) in overviews.iter().enumerate() {
+    for (i, o) in running.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        let fresh = || serde_json::to_vec(&messages::JobDetailsMessage::of(o)).unwrap_or_default();
-        if o.status.is_terminal() {
-            out.extend_from_slice(&s.finished_lines.get_or_make(o.job_id, fresh));
-        } else {
-            out.extend_from_slice(&fresh());
-        }
+        let _ = serde_json::to_writer(&mut out, &messages::JobDetailsMessage::of(o));
     }
+    if !running.is_empty() && !block.is_empty() {
+        out.push(b',');
+    }
+    out.extend_from_slice(&block);
     out.extend_from_slice(b"]}");
-    let listed: Vec<weir_core::JobId> = overviews.iter().map(|o| o.job_id).collect();
-    s.finished_lines.retain_listed(&listed);
     (
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         out,
