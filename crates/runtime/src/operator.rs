@@ -74,6 +74,23 @@ pub trait PreparedTransform: Send + Sync {
     fn instantiate(&self, subtask: SubtaskContext) -> WeirResult<Box<dyn Transform>>;
 }
 
+/// A transform with no state between batches: its prepared form is also its per-subtask
+/// instance, cloned for each subtask (the blanket impl below makes it a `PreparedTransform`).
+pub trait StatelessTransform: Transform + Clone + Sync + 'static {
+    /// The schema of the rows it emits.
+    fn schema(&self) -> SchemaRef;
+}
+
+impl<T: StatelessTransform> PreparedTransform for T {
+    fn output_schema(&self) -> SchemaRef {
+        self.schema()
+    }
+
+    fn instantiate(&self, _subtask: SubtaskContext) -> WeirResult<Box<dyn Transform>> {
+        Ok(Box::new(self.clone()))
+    }
+}
+
 /// Writes rows out of the job.
 #[async_trait]
 pub trait SinkWriter: Send {

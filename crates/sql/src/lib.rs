@@ -26,7 +26,7 @@ use std::sync::Arc;
 use weir_core::{WeirError, WeirResult};
 use weir_pipeline::{OptionSpec, OptionType, Options, PluginKind, PluginSpec};
 use weir_runtime::operator::{
-    PrepareContext, PreparedTransform, SubtaskContext, Transform, TransformFactory,
+    PrepareContext, PreparedTransform, StatelessTransform, Transform, TransformFactory,
 };
 use weir_runtime::{Batch, PluginRegistry};
 
@@ -293,13 +293,9 @@ fn clean(msg: &str) -> String {
         .replace("Optimizer rule 'type_coercion' failed\ncaused by\n", "")
 }
 
-impl PreparedTransform for SqlPlan {
-    fn output_schema(&self) -> SchemaRef {
+impl StatelessTransform for SqlPlan {
+    fn schema(&self) -> SchemaRef {
         self.output.clone()
-    }
-
-    fn instantiate(&self, _s: SubtaskContext) -> WeirResult<Box<dyn Transform>> {
-        Ok(Box::new(self.clone()))
     }
 }
 

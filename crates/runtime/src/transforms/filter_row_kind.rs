@@ -2,7 +2,7 @@
 
 use crate::batch::{Batch, RowKind};
 use crate::operator::{
-    PrepareContext, PreparedTransform, SubtaskContext, Transform, TransformFactory,
+    PrepareContext, PreparedTransform, StatelessTransform, Transform, TransformFactory,
 };
 use arrow::array::BooleanArray;
 use arrow::datatypes::SchemaRef;
@@ -74,13 +74,9 @@ impl TransformFactory for FilterRowKindFactory {
     }
 }
 
-impl PreparedTransform for FilterRowKind {
-    fn output_schema(&self) -> SchemaRef {
+impl StatelessTransform for FilterRowKind {
+    fn schema(&self) -> SchemaRef {
         self.schema.clone()
-    }
-
-    fn instantiate(&self, _s: SubtaskContext) -> WeirResult<Box<dyn Transform>> {
-        Ok(Box::new(self.clone()))
     }
 }
 
@@ -105,6 +101,7 @@ impl Transform for FilterRowKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::operator::SubtaskContext;
     use crate::transforms::test_util::{input, prepare};
     use serde_json::json;
 

@@ -4,7 +4,7 @@
 use super::field_index;
 use crate::batch::Batch;
 use crate::operator::{
-    PrepareContext, PreparedTransform, SubtaskContext, Transform, TransformFactory,
+    PrepareContext, PreparedTransform, StatelessTransform, Transform, TransformFactory,
 };
 use arrow::array::{ArrayRef, AsArray, StringArray};
 use arrow::datatypes::{DataType, SchemaRef};
@@ -74,13 +74,9 @@ impl TransformFactory for ReplaceFactory {
     }
 }
 
-impl PreparedTransform for Replace {
-    fn output_schema(&self) -> SchemaRef {
+impl StatelessTransform for Replace {
+    fn schema(&self) -> SchemaRef {
         self.schema.clone()
-    }
-
-    fn instantiate(&self, _s: SubtaskContext) -> WeirResult<Box<dyn Transform>> {
-        Ok(Box::new(self.clone()))
     }
 }
 

@@ -4,7 +4,7 @@
 use super::field_index;
 use crate::batch::Batch;
 use crate::operator::{
-    PrepareContext, PreparedTransform, SubtaskContext, Transform, TransformFactory,
+    PrepareContext, PreparedTransform, StatelessTransform, Transform, TransformFactory,
 };
 use arrow::array::{ArrayRef, AsArray, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -76,13 +76,9 @@ impl TransformFactory for SplitFactory {
     }
 }
 
-impl PreparedTransform for Split {
-    fn output_schema(&self) -> SchemaRef {
+impl StatelessTransform for Split {
+    fn schema(&self) -> SchemaRef {
         self.schema.clone()
-    }
-
-    fn instantiate(&self, _s: SubtaskContext) -> WeirResult<Box<dyn Transform>> {
-        Ok(Box::new(self.clone()))
     }
 }
 
