@@ -88,7 +88,10 @@ async fn job_details(
 ) -> RestResult<axum::response::Response> {
     let snapshot = s.gateway.request_job(params::job_id(&job)?).await?;
     let body = messages::JobDetailsInfo::of(&snapshot, now_ms());
-    Ok(axum::response::IntoResponse::into_response(Json(body)))
+    Ok(messages::json_response(
+        &body,
+        1024 + snapshot.vertices.len() * 1536,
+    ))
 }
 
 async fn cancel_job(

@@ -6,6 +6,25 @@ use serde_json::{json, Map, Value};
 use weir_core::{ExecutionState, JobStatus};
 use weir_gateway::snapshot::*;
 
+/// A JSON response written into a buffer sized up front (axum's `Json` starts at 128 bytes
+/// and grows by copying; hot endpoints know their size).
+pub fn json_response<T: serde::Serialize>(value: &T, capacity: usize) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut out = Vec::with_capacity(capacity);
+    match serde_json::to_writer(&mut out, value) {
+        Ok(()) => (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            out,
+        )
+            .into_response(),
+        Err(e) => crate::error::RestError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            format!("serializing the answer: {e}"),
+        )
+        .into_response(),
+    }
+}
+
 /// Milliseconds since the epoch.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
