@@ -246,6 +246,100 @@ async fn error_classes_answer_like_flink() {
         "https://dash.example"
     );
 
+    // A job that can never get its slots fails with a clear exception, in Flink's shape.
+    let resp: Value = c
+        .post(format!("{base}/jobs"))
+        .body("env { parallelism = 9 }\nsource { FakeSource { schema = { fields { a = int } } } }\nsink { Blackhole {} }")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let greedy = resp["jobUrl"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("/jobs/")
+        .to_string();
+    wait_for(&c, &format!("{base}/jobs/{greedy}/status"), |v| {
+        v["status"] == "FAILED"
+    })
+    .await;
+    let ex: Value = c
+        .get(format!("{base}/jobs/{greedy}/exceptions"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    Schemas::load().check("GET", "/jobs/:jobid/exceptions", &ex);
+    let text = ex["exceptionHistory"]["entries"][0]["stacktrace"]
+        .as_str()
+        .unwrap();
+    assert!(
+        text.contains("needs 9 slots") && text.contains("taskmanager.numberOfTaskSlots"),
+        "{text}"
+    );
+    let result: Value = c
+        .get(format!("{base}/jobs/{greedy}/execution-result"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    Schemas::load().check("GET", "/jobs/:jobid/execution-result", &result);
+    assert_eq!(
+        result["job-execution-result"]["application-status"],
+        "FAILED"
+    );
+
+    // A subtask failing on bad input fails the job; the history names the task and its TaskManager.
+    let bad = dir.path().join("bad-input");
+    std::fs::create_dir_all(&bad).unwrap();
+    std::fs::write(bad.join("rows.txt"), "1\nnot-a-number\n").unwrap();
+    let job_text = format!(
+        "source {{ LocalFile {{ path = \"{}\", file_format_type = text, schema = {{ fields {{ id = int }} }} }} }}\nsink {{ Blackhole {{ parallelism = 1 }} }}",
+        bad.display()
+    );
+    let resp: Value = c
+        .post(format!("{base}/jobs"))
+        .body(job_text)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let failing = resp["jobUrl"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("/jobs/")
+        .to_string();
+    wait_for(&c, &format!("{base}/jobs/{failing}/status"), |v| {
+        v["status"] == "FAILED"
+    })
+    .await;
+    let ex: Value = c
+        .get(format!("{base}/jobs/{failing}/exceptions"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    Schemas::load().check("GET", "/jobs/:jobid/exceptions", &ex);
+    let entry = &ex["exceptionHistory"]["entries"][0];
+    assert_eq!(entry["taskName"], "Source: LocalFile -> Sink: Blackhole (1/1)");
+    assert!(entry["taskManagerId"]
+        .as_str()
+        .is_some_and(|t| !t.is_empty()));
+    assert!(entry["stacktrace"]
+        .as_str()
+        .unwrap()
+        .contains("column 'id'"));
+
     // Unknown applications answer 500, as captured from Flink 2.3.0.
     let (s, m) = error(
         c.get(format!("{base}/applications/{unknown}"))

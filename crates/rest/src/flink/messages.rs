@@ -582,18 +582,26 @@ pub fn aggregated_attempts(attempts: &[&AttemptSnapshot], now: i64) -> Value {
     })
 }
 
-/// An exception history entry (`JobExceptionsInfoWithHistory.RootExceptionInfo`).
+/// An exception history entry (`JobExceptionsInfoWithHistory.RootExceptionInfo`). Fields
+/// without a value are left out, as Flink's NON_NULL serialization does.
 pub fn exception_entry(e: &ExceptionEntry) -> Value {
-    json!({
+    let mut entry = json!({
         "exceptionName": e.exception_name,
         "stacktrace": e.stacktrace,
         "timestamp": e.timestamp,
         "failureLabels": {},
-        "taskName": e.task_name,
-        "endpoint": e.endpoint,
-        "taskManagerId": e.task_manager_id,
         "concurrentExceptions": [],
-    })
+    });
+    for (key, value) in [
+        ("taskName", &e.task_name),
+        ("endpoint", &e.endpoint),
+        ("taskManagerId", &e.task_manager_id),
+    ] {
+        if let Some(v) = value {
+            entry[key] = json!(v);
+        }
+    }
+    entry
 }
 
 /// `TaskManagerInfo` (an entry of `/taskmanagers`).
