@@ -331,7 +331,10 @@ async fn error_classes_answer_like_flink() {
         .unwrap();
     Schemas::load().check("GET", "/jobs/:jobid/exceptions", &ex);
     let entry = &ex["exceptionHistory"]["entries"][0];
-    assert_eq!(entry["taskName"], "Source: LocalFile -> Sink: Blackhole (1/1)");
+    assert_eq!(
+        entry["taskName"],
+        "Source: LocalFile -> Sink: Blackhole (1/1)"
+    );
     assert!(entry["taskManagerId"]
         .as_str()
         .is_some_and(|t| !t.is_empty()));
