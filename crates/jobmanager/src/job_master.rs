@@ -172,11 +172,22 @@ impl JobMaster {
             graph: self.graph.clone(),
             attempt: 0,
         };
-        if let Err(e) = executor.deploy(deployment).await {
-            self.change(|eg, now| Effects {
-                terminal: eg.fail_globally(&format!("Deploying the job failed: {e}"), now),
-                ..Effects::default()
-            });
+        match executor.deploy(deployment).await {
+            Ok(()) => {
+                // A cancel (or a failure) that came while the TaskExecutor was still deploying
+                // found no tasks to stop; now that they exist, stop them.
+                if matches!(self.status(), JobStatus::Cancelling | JobStatus::Failing) {
+                    if let Err(e) = executor.cancel(self.job_id).await {
+                        tracing::warn!("cancelling job {} after its deployment: {e}", self.job_id);
+                    }
+                }
+            }
+            Err(e) => {
+                self.change(|eg, now| Effects {
+                    terminal: eg.fail_globally(&format!("Deploying the job failed: {e}"), now),
+                    ..Effects::default()
+                });
+            }
         }
     }
 
