@@ -85,9 +85,10 @@ pub fn substitute(
             }
             Mode::Code if c == b'"' => mode = Mode::Quoted,
             Mode::Quoted if c == b'\\' && i + 1 < bytes.len() => {
-                out.push(c as char);
-                out.push(bytes[i + 1] as char);
-                i += 2;
+                // Copy the backslash and the whole (possibly multi-byte) character it escapes.
+                let n = utf8_len(bytes[i + 1]).min(bytes.len() - i - 1);
+                out.push_str(&text[i..i + 1 + n]);
+                i += 1 + n;
                 continue;
             }
             Mode::Quoted if c == b'"' => mode = Mode::Code,
@@ -209,6 +210,15 @@ mod tests {
     fn reserved_placeholders_and_comments_are_left_alone() {
         let t = "d = \"${k0}=${v0}\"\nf = \"${transactionId}_${now}\" # ${NOPE}\n";
         assert_eq!(run(t, &[]).unwrap(), t);
+    }
+
+    #[test]
+    fn non_ascii_text_and_escapes_pass_through() {
+        let t = "name = \"caf\u{e9} \\\u{e9} \u{1f600}\"\n# \u{fc}ber ${X}\nv = ${V}";
+        assert_eq!(
+            run(t, &[("V", "\u{e9}t\u{e9}")]).unwrap(),
+            t.replace("${V}", "\"\u{e9}t\u{e9}\"")
+        );
     }
 
     #[test]
