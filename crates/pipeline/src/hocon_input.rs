@@ -241,7 +241,7 @@ fn apply_edits(text: &str, edits: &[Edit]) -> String {
             if e.line != line_no {
                 break;
             }
-            let start = e.col.saturating_sub(1);
+            let start = e.col.saturating_sub(1).max(col);
             out.extend(&chars[col.min(chars.len())..start.min(chars.len())]);
             out.push_str(&e.text);
             col = start + e.len;

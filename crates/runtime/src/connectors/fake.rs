@@ -92,7 +92,14 @@ impl SourceFactory for FakeSourceFactory {
             }
             Ok(v as usize)
         };
-        let split_num = positive("split.num", 1)?.max(1);
+        let split_num = match positive("split.num", 1)? {
+            n @ 1..=1_000_000 => n,
+            n => {
+                return Err(WeirError::new(format!(
+                    "option 'split.num' must be between 1 and 1000000, found {n}"
+                )))
+            }
+        };
         let literal = match o.get("rows") {
             Some(Value::Array(rows)) => Some(read_literal_rows(&schema, rows)?),
             _ => None,
@@ -111,7 +118,14 @@ impl SourceFactory for FakeSourceFactory {
                 .map_err(e)?
                 .filter(|r| *r > 0)
                 .map(|r| r as u64),
-            batch_size: positive("batch.size", DEFAULT_BATCH_SIZE as i64)?.max(1),
+            batch_size: match positive("batch.size", DEFAULT_BATCH_SIZE as i64)? {
+                n @ 1..=1_048_576 => n,
+                n => {
+                    return Err(WeirError::new(format!(
+                        "option 'batch.size' must be between 1 and 1048576, found {n}"
+                    )))
+                }
+            },
             gen: Arc::new(gen),
         }))
     }
@@ -155,11 +169,22 @@ struct GenOptions {
 impl GenOptions {
     fn read(o: &Options) -> WeirResult<Self> {
         let e = |m: String| WeirError::new(m);
+        // Generated values are materialised a batch at a time: bound their sizes so a typo
+        // cannot ask for gigabytes per batch.
+        let size = |key: &str, max: i64| -> WeirResult<usize> {
+            let v = o.i64(key).map_err(e)?.unwrap_or(5);
+            if !(0..=max).contains(&v) {
+                return Err(WeirError::new(format!(
+                    "option '{key}' must be between 0 and {max}, found {v}"
+                )));
+            }
+            Ok(v as usize)
+        };
         let mut g = GenOptions {
-            string_length: o.i64("string.length").map_err(e)?.unwrap_or(5).max(0) as usize,
-            bytes_length: o.i64("bytes.length").map_err(e)?.unwrap_or(5).max(0) as usize,
-            array_size: o.i64("array.size").map_err(e)?.unwrap_or(5).max(0) as usize,
-            map_size: o.i64("map.size").map_err(e)?.unwrap_or(5).max(0) as usize,
+            string_length: size("string.length", 65_536)?,
+            bytes_length: size("bytes.length", 65_536)?,
+            array_size: size("array.size", 1_024)?,
+            map_size: size("map.size", 1_024)?,
             ..Default::default()
         };
         let types: [(&str, DataType); 7] = [
