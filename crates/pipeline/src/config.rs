@@ -8,6 +8,9 @@ use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::fmt;
 
+/// The largest parallelism weir accepts (Flink's upper bound for max parallelism).
+pub const MAX_PARALLELISM: usize = 32_768;
+
 /// The text format of a job file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -291,6 +294,16 @@ fn read_env(options: Options, problems: &mut Vec<Problem>) -> EnvConfig {
     };
     let mut positive = |key: &str| -> Option<i64> {
         match options.i64(key) {
+            Ok(Some(n)) if n > MAX_PARALLELISM as i64 && key.ends_with("parallelism") => {
+                problems.push(
+                    Problem::new(
+                        Location::env(key),
+                        format!("'{key}' is {n}, above the maximum of {MAX_PARALLELISM}"),
+                    )
+                    .hint("use a parallelism between 1 and 32768"),
+                );
+                None
+            }
             Ok(Some(n)) if n > 0 => Some(n),
             Ok(Some(n)) => {
                 problems.push(

@@ -137,6 +137,20 @@ impl JobGraph {
             }
         }
 
+        for p in &plugins {
+            if let Ok(Some(n)) = p.options.i64("parallelism") {
+                if n < 1 || n > crate::config::MAX_PARALLELISM as i64 {
+                    problems.push(
+                        Problem::new(
+                            p.location().with_option("parallelism"),
+                            format!("parallelism {n} is out of range"),
+                        )
+                        .hint("use a parallelism between 1 and 32768"),
+                    );
+                }
+            }
+        }
+
         // 2. Tables: who produces what.
         let mut producers: BTreeMap<String, usize> = BTreeMap::new();
         for (i, p) in plugins.iter().enumerate() {

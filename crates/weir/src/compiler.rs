@@ -23,6 +23,12 @@ impl JobCompiler for PluginCompiler {
         let mut config = parse_job(&s.text, s.format, &vars)
             .map_err(|e| GatewayError::BadRequest(e.to_string()))?;
         if let Some(p) = s.parallelism {
+            if p > weir_pipeline::config::MAX_PARALLELISM {
+                return Err(GatewayError::BadRequest(format!(
+                    "parallelism {p} is above the maximum of {}",
+                    weir_pipeline::config::MAX_PARALLELISM
+                )));
+            }
             config.env.parallelism = p.max(1);
         } else if !config.env.options.contains("parallelism") {
             config.env.parallelism = self.default_parallelism.max(1);

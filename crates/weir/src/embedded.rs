@@ -43,6 +43,15 @@ pub fn load_text(
     };
     let mut config = parse_job(text, format, &vars)?;
     if let Some(p) = opts.parallelism {
+        if p > weir_pipeline::config::MAX_PARALLELISM {
+            return Err(ConfigErrors(vec![Problem::new(
+                weir_pipeline::Location::file(None),
+                format!(
+                    "parallelism {p} is above the maximum of {}",
+                    weir_pipeline::config::MAX_PARALLELISM
+                ),
+            )]));
+        }
         config.env.parallelism = p.max(1);
     }
     let registry = crate::plugins::registry();

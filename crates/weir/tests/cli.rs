@@ -77,6 +77,15 @@ fn an_invalid_job_exits_two_and_lists_its_problems() {
     let out = weir()
         .arg("run")
         .arg(&job)
+        .args(["-p", "99999999"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("above the maximum of 32768"));
+
+    let out = weir()
+        .arg("run")
+        .arg(&job)
         .args(["-i", "novalue"])
         .output()
         .unwrap();
