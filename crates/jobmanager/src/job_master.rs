@@ -24,6 +24,8 @@ pub struct JobMaster {
     eg: Mutex<ExecutionGraph>,
     published: ArcSwap<JobSnapshot>,
     executor: Mutex<Option<Arc<dyn TaskExecutorGateway>>>,
+    /// Where the job's slots came from, to give them back the moment it ends.
+    slots: Mutex<Option<Arc<ResourceManager>>>,
     /// Tells the Dispatcher the job is globally terminal.
     terminated: mpsc::UnboundedSender<JobId>,
 }
@@ -43,6 +45,7 @@ impl JobMaster {
             eg: Mutex::new(eg),
             published: ArcSwap::from_pointee(snapshot),
             executor: Mutex::new(None),
+            slots: Mutex::new(None),
             terminated,
         })
     }
@@ -98,6 +101,10 @@ impl JobMaster {
         }
         if let Some(status) = effects.terminal {
             tracing::info!("job {} '{}' is {status}", self.job_id, self.graph.name);
+            let rm = self.slots.lock().ok().and_then(|r| r.clone());
+            if let Some(rm) = rm {
+                rm.release(self.job_id);
+            }
             let _ = self.terminated.send(self.job_id);
         }
         effects
@@ -142,6 +149,9 @@ impl JobMaster {
         };
         if let Ok(mut e) = self.executor.lock() {
             *e = Some(executor.clone());
+        }
+        if let Ok(mut r) = self.slots.lock() {
+            *r = Some(rm.clone());
         }
         let tm = executor.describe();
         let endpoint = tm

@@ -565,20 +565,7 @@ async fn every_endpoint_answers_in_flinks_shapes_with_real_values() {
     assert_eq!(refused.status(), 409, "a finished job cannot be cancelled");
 
     // Application cancel, on a fresh streaming job.
-    let resp: Value = c
-        .post(format!("{base}/jobs"))
-        .body(STREAMING_JOB)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let third = resp["jobUrl"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("/jobs/")
-        .to_string();
+    let third = submit(&c, &base, STREAMING_JOB).await;
     wait_for(&c, &format!("{base}/jobs/{third}/status"), |v| {
         v["status"] == "RUNNING"
     })

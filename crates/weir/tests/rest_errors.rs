@@ -130,20 +130,7 @@ async fn error_classes_answer_like_flink() {
         (s, m.as_str()),
         (404, format!("Job {unknown} not found").as_str())
     );
-    let resp: Value = c
-        .post(format!("{base}/jobs"))
-        .body(BATCH)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let job = resp["jobUrl"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("/jobs/")
-        .to_string();
+    let job = submit(&c, &base, BATCH).await;
     let details = wait_for(&c, &format!("{base}/jobs/{job}"), |v| {
         v["state"] == "FINISHED"
     })
@@ -247,20 +234,7 @@ async fn error_classes_answer_like_flink() {
     );
 
     // A job that can never get its slots fails with a clear exception, in Flink's shape.
-    let resp: Value = c
-        .post(format!("{base}/jobs"))
-        .body("env { parallelism = 9 }\nsource { FakeSource { schema = { fields { a = int } } } }\nsink { Blackhole {} }")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let greedy = resp["jobUrl"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("/jobs/")
-        .to_string();
+    let greedy = submit(&c, &base, "env { parallelism = 9 }\nsource { FakeSource { schema = { fields { a = int } } } }\nsink { Blackhole {} }").await;
     wait_for(&c, &format!("{base}/jobs/{greedy}/status"), |v| {
         v["status"] == "FAILED"
     })
@@ -303,20 +277,7 @@ async fn error_classes_answer_like_flink() {
         "source {{ LocalFile {{ path = \"{}\", file_format_type = text, schema = {{ fields {{ id = int }} }} }} }}\nsink {{ Blackhole {{ parallelism = 1 }} }}",
         bad.display()
     );
-    let resp: Value = c
-        .post(format!("{base}/jobs"))
-        .body(job_text)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let failing = resp["jobUrl"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("/jobs/")
-        .to_string();
+    let failing = submit(&c, &base, job_text).await;
     wait_for(&c, &format!("{base}/jobs/{failing}/status"), |v| {
         v["status"] == "FAILED"
     })

@@ -157,6 +157,23 @@ fn strict(v: &Value, defs: &HashMap<String, Value>, depth: usize) -> Value {
     Value::Object(out)
 }
 
+/// Submits `pipeline` with `POST /jobs` and returns the new job's id.
+pub async fn submit(client: &reqwest::Client, base: &str, pipeline: impl Into<String>) -> String {
+    let resp = client
+        .post(format!("{base}/jobs"))
+        .body(pipeline.into())
+        .send()
+        .await
+        .expect("submit");
+    assert_eq!(resp.status(), 202, "submission refused");
+    let body: Value = resp.json().await.expect("JSON answer");
+    body["jobUrl"]
+        .as_str()
+        .expect("jobUrl")
+        .trim_start_matches("/jobs/")
+        .to_string()
+}
+
 /// Polls `url` until `pred` holds on its JSON (at most 20 s).
 pub async fn wait_for(client: &reqwest::Client, url: &str, pred: impl Fn(&Value) -> bool) -> Value {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
