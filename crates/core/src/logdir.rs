@@ -71,6 +71,26 @@ impl ServedDir {
         (real.starts_with(&root) && real.is_file()).then_some(real)
     }
 
+    /// A role's file by the name a client asked for: `log` and `stdout` name the role's main
+    /// log and stdout files (empty until written), anything else a file of the directory.
+    pub fn read_role_file(
+        &self,
+        name: &str,
+        log_file: &str,
+        stdout_file: &str,
+        limit: u64,
+    ) -> Option<Vec<u8>> {
+        let file = match name {
+            "log" => log_file,
+            "stdout" => stdout_file,
+            other => other,
+        };
+        if (name == "log" || name == "stdout") && self.resolve(file).is_none() {
+            return Some(Vec::new());
+        }
+        self.read_tail(file, limit)
+    }
+
     /// Reads file `name`, at most `limit` bytes from its end (logs can be large).
     pub fn read_tail(&self, name: &str, limit: u64) -> Option<Vec<u8>> {
         use std::io::{Read, Seek, SeekFrom};

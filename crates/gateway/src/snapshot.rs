@@ -413,6 +413,16 @@ pub struct LogFile {
     pub mtime: i64,
 }
 
+impl From<weir_core::logdir::ServedFile> for LogFile {
+    fn from(f: weir_core::logdir::ServedFile) -> Self {
+        LogFile {
+            name: f.name,
+            size: f.size,
+            mtime: f.mtime,
+        }
+    }
+}
+
 /// Whose logs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogSource {
@@ -425,6 +435,19 @@ pub enum LogSource {
 pub struct ThreadInfo {
     pub name: String,
     pub description: String,
+}
+
+impl ThreadInfo {
+    /// The threads of this process, described as Flink's thread dump lines.
+    pub fn of_this_process() -> Vec<ThreadInfo> {
+        weir_core::process::threads()
+            .into_iter()
+            .map(|t| ThreadInfo {
+                description: format!("\"{}\" Id={} {}\n", t.name, t.tid, t.state),
+                name: t.name,
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

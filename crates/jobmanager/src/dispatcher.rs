@@ -327,13 +327,7 @@ impl RestfulGateway for Dispatcher {
         source: LogSource,
     ) -> Result<Vec<ThreadInfo>, GatewayError> {
         match source {
-            LogSource::JobManager => Ok(weir_core::process::threads()
-                .into_iter()
-                .map(|t| ThreadInfo {
-                    description: format!("\"{}\" Id={} {}\n", t.name, t.tid, t.state),
-                    name: t.name,
-                })
-                .collect()),
+            LogSource::JobManager => Ok(ThreadInfo::of_this_process()),
             LogSource::TaskManager(id) => self
                 .rm
                 .executor(&id)
@@ -350,11 +344,7 @@ impl RestfulGateway for Dispatcher {
                 .served_dir()?
                 .list()
                 .into_iter()
-                .map(|f| LogFile {
-                    name: f.name,
-                    size: f.size,
-                    mtime: f.mtime,
-                })
+                .map(LogFile::from)
                 .collect()),
             LogSource::TaskManager(id) => {
                 self.rm.executor(&id).map(|e| e.list_logs()).ok_or_else(|| {
@@ -366,22 +356,19 @@ impl RestfulGateway for Dispatcher {
 
     async fn request_log(&self, source: LogSource, name: &str) -> Result<Vec<u8>, GatewayError> {
         match source {
-            LogSource::JobManager => {
-                let dir = self.served_dir()?;
-                let file = match name {
-                    "log" => self.settings.log_file.as_str(),
-                    "stdout" => self.settings.stdout_file.as_str(),
-                    other => other,
-                };
-                if (name == "stdout" || name == "log") && dir.resolve(file).is_none() {
-                    return Ok(Vec::new()); // nothing written yet
-                }
-                dir.read_tail(file, LOG_LIMIT).ok_or_else(|| {
+            LogSource::JobManager => self
+                .served_dir()?
+                .read_role_file(
+                    name,
+                    &self.settings.log_file,
+                    &self.settings.stdout_file,
+                    LOG_LIMIT,
+                )
+                .ok_or_else(|| {
                     GatewayError::NotFound(format!(
                         "The file {name} does not exist on the JobManager."
                     ))
-                })
-            }
+                }),
             LogSource::TaskManager(id) => self
                 .rm
                 .executor(&id)

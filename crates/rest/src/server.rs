@@ -7,7 +7,6 @@ use crate::endpoint::Endpoint;
 use crate::error::RestError;
 use crate::settings::RestSettings;
 use crate::state::{AppState, Inner};
-use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -123,8 +122,6 @@ pub async fn serve(
     let app = Router::new()
         .fallback_service(router)
         .layer(middleware::from_fn(trim_trailing_slash));
-    let app = Router::<()>::new().merge(app);
-    let _ = Body::empty;
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

@@ -213,13 +213,7 @@ impl TaskExecutorGateway for TaskExecutor {
     }
 
     fn thread_dump(&self) -> Vec<ThreadInfo> {
-        weir_core::process::threads()
-            .into_iter()
-            .map(|t| ThreadInfo {
-                description: format!("\"{}\" Id={} {}\n", t.name, t.tid, t.state),
-                name: t.name,
-            })
-            .collect()
+        ThreadInfo::of_this_process()
     }
 
     fn describe(&self) -> TaskManagerInfo {
@@ -255,16 +249,7 @@ impl TaskExecutorGateway for TaskExecutor {
 
     fn list_logs(&self) -> Vec<LogFile> {
         self.served_dir()
-            .map(|d| {
-                d.list()
-                    .into_iter()
-                    .map(|f| LogFile {
-                        name: f.name,
-                        size: f.size,
-                        mtime: f.mtime,
-                    })
-                    .collect()
-            })
+            .map(|d| d.list().into_iter().map(LogFile::from).collect())
             .unwrap_or_default()
     }
 
@@ -272,15 +257,13 @@ impl TaskExecutorGateway for TaskExecutor {
         let dir = self.served_dir().ok_or_else(|| {
             GatewayError::NotFound("This TaskManager writes no log files.".into())
         })?;
-        let file = match name {
-            "log" => self.settings.log_file.as_str(),
-            "stdout" => self.settings.stdout_file.as_str(),
-            other => other,
-        };
-        if (name == "stdout" || name == "log") && dir.resolve(file).is_none() {
-            return Ok(Vec::new());
-        }
-        dir.read_tail(file, LOG_LIMIT).ok_or_else(|| {
+        dir.read_role_file(
+            name,
+            &self.settings.log_file,
+            &self.settings.stdout_file,
+            LOG_LIMIT,
+        )
+        .ok_or_else(|| {
             GatewayError::NotFound(format!(
                 "The file {name} does not exist on the TaskManager."
             ))

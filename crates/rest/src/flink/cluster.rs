@@ -1,6 +1,5 @@
 //! Cluster-wide endpoints: `/config`, `/overview`, `DELETE /cluster`, `/datasets`.
 
-use super::messages::now_ms;
 use crate::endpoint;
 use crate::endpoint::Endpoint;
 use crate::error::{RestError, RestResult};
@@ -79,7 +78,6 @@ async fn delete_dataset(Path(id): Path<String>) -> RestResult<(StatusCode, Json<
 
 async fn delete_dataset_status(Path(trigger): Path<String>) -> RestResult<Json<Value>> {
     params::job_id(&trigger).map_err(|_| RestError::bad_path_param("triggerid", &trigger))?;
-    let _ = now_ms();
     Ok(Json(json!({
         "status": {"id": "COMPLETED"},
         "operation": {

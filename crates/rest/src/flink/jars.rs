@@ -4,7 +4,7 @@
 //! component, so nothing is written outside that directory (Flink's CVE-2020-17518).
 //! `POST /jobs` (submitting a pipeline body directly) lives here too.
 
-use super::messages::{self, now_ms};
+use super::messages;
 use crate::endpoint;
 use crate::endpoint::Endpoint;
 use crate::error::{RestError, RestResult};
@@ -157,15 +157,12 @@ async fn delete_jar(State(s): State<AppState>, Path(jar): Path<String>) -> RestR
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RunBody {
-    entry_class: Option<String>,
     program_args_list: Option<Vec<String>>,
     program_args: Option<String>,
     parallelism: Option<i64>,
     job_id: Option<String>,
-    allow_non_restored_state: Option<bool>,
     savepoint_path: Option<String>,
     flink_configuration: Option<BTreeMap<String, String>>,
-    application_id: Option<String>,
 }
 
 /// Builds the submission of an uploaded artifact from the body and query of a run/plan call.
@@ -180,11 +177,6 @@ fn submission(
         .ok_or_else(|| RestError::not_found(format!("Jar file {jar} does not exist.")))?;
     let b: RunBody = super::body::parse(body, class)?;
     let q = Query::parse(query);
-    let _ = (
-        &b.entry_class,
-        b.allow_non_restored_state,
-        &b.application_id,
-    );
     if let Some(sp) = b
         .savepoint_path
         .clone()
@@ -381,7 +373,6 @@ pub async fn submit_job_body(
     sub.parallelism = q.int("parallelism")?.filter(|p| *p > 0).map(|p| p as usize);
     sub.origin = Some(name);
     let id = s.gateway.submit_job(sub).await?;
-    let _ = now_ms();
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "jobUrl": format!("/jobs/{id}") })),

@@ -3,7 +3,7 @@
 //! class it produces.
 
 use serde_json::{json, Map, Value};
-use weir_core::{ExecutionState, JobStatus};
+use weir_core::ExecutionState;
 use weir_gateway::snapshot::*;
 
 /// A JSON response written into a buffer sized up front (axum's `Json` starts at 128 bytes
@@ -210,15 +210,6 @@ impl<'a> JobDetailsMessage<'a> {
 /// `JobDetails` as a JSON value (for messages that embed it).
 pub fn job_details(o: &JobOverview) -> Value {
     serde_json::to_value(JobDetailsMessage::of(o)).unwrap_or(Value::Null)
-}
-
-/// Job status timestamps by Flink name.
-pub fn job_timestamps(s: &JobSnapshot) -> Value {
-    let mut m = Map::new();
-    for (st, t) in JobStatus::ALL.iter().zip(s.timestamps.iter()) {
-        m.insert(st.as_str().into(), json!(t));
-    }
-    Value::Object(m)
 }
 
 /// An input of a plan node.
