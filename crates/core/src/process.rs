@@ -68,6 +68,41 @@ fn status_kb(key: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time this process has used (user + system), in nanoseconds.
+pub fn cpu_time_ns() -> u64 {
+    // Fields 14 and 15 of /proc/self/stat, in USER_HZ ticks (100 per second on Linux). The
+    // command name (field 2) may hold spaces, so count from the closing parenthesis.
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+        return 0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (ticks(11) + ticks(12)) * 10_000_000
+}
+
+/// Virtual memory size in bytes.
+pub fn virtual_bytes() -> u64 {
+    status_kb("VmSize:") * 1024
+}
+
+/// Physical memory of the machine in bytes (`MemTotal`), 0 where unknown.
+pub fn total_memory_bytes() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
+        * 1024
+}
+
 /// Number of open file descriptors.
 pub fn open_fds() -> u64 {
     std::fs::read_dir("/proc/self/fd")
@@ -98,5 +133,7 @@ mod tests {
         assert!(rss_bytes() > 0);
         assert!(open_fds() > 0);
         assert!(max_fds() >= open_fds());
+        assert!(virtual_bytes() >= rss_bytes());
+        let _ = cpu_time_ns();
     }
 }
