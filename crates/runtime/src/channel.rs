@@ -94,13 +94,40 @@ impl ChannelSender {
         self.shared.in_flight.load(Ordering::Relaxed) as f64 / self.shared.capacity as f64
     }
 
+    /// A gauge on this channel's fill.
+    pub fn gauge(&self) -> ChannelGauge {
+        ChannelGauge(self.shared.clone())
+    }
+
     /// Rows currently buffered.
     pub fn in_flight(&self) -> usize {
         self.shared.in_flight.load(Ordering::Relaxed)
     }
 }
 
+/// Reads how full a channel is, for the `inPoolUsage`/`outPoolUsage` gauges.
+#[derive(Clone)]
+pub struct ChannelGauge(Arc<Shared>);
+
+impl std::fmt::Debug for ChannelGauge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ChannelGauge({:.2})", self.usage())
+    }
+}
+
+impl ChannelGauge {
+    /// Share of the capacity in use, 0.0..=1.0.
+    pub fn usage(&self) -> f64 {
+        self.0.in_flight.load(Ordering::Relaxed) as f64 / self.0.capacity as f64
+    }
+}
+
 impl ChannelReceiver {
+    /// A gauge on this channel's fill.
+    pub fn gauge(&self) -> ChannelGauge {
+        ChannelGauge(self.shared.clone())
+    }
+
     /// Receives the next element; `None` once every sender is gone and the buffer is empty.
     pub async fn recv(&mut self) -> Option<StreamElement> {
         let (element, rows) = self.rx.recv().await?;

@@ -8,7 +8,7 @@
 //! first failure, cancelled on request.
 
 use crate::channel::{channel, ChannelReceiver, ChannelSender};
-use crate::metrics::{JobMetrics, SubtaskMetrics};
+use crate::metrics::{JobMetrics, SubtaskMetrics, SubtaskWiring};
 use crate::operator::{
     PrepareContext, PreparedSink, PreparedSource, PreparedTransform, SubtaskContext,
 };
@@ -294,7 +294,25 @@ impl PreparedJob {
                         Tail::Outputs(outs)
                     }
                 };
-                let m = SubtaskMetrics::new(vertex.index, index, vertex.chain.len());
+                let wiring = SubtaskWiring {
+                    input_channels: match &head {
+                        Head::Inputs(rx) => rx.iter().map(|r| r.gauge()).collect(),
+                        Head::Source { .. } => Vec::new(),
+                    },
+                    output_channels: match &tail {
+                        Tail::Outputs(outs) => outs
+                            .iter()
+                            .flat_map(|o| o.targets.iter().map(|t| t.gauge()))
+                            .collect(),
+                        Tail::Sink(_) => Vec::new(),
+                    },
+                    has_source: matches!(head, Head::Source { .. }),
+                    pending_records: match &head {
+                        Head::Source { reader, .. } => reader.pending_records(),
+                        Head::Inputs(_) => None,
+                    },
+                };
+                let m = SubtaskMetrics::wired(vertex.index, index, vertex.chain.len(), wiring);
                 vertex_metrics.push(m.clone());
                 let subtask = Subtask {
                     name,

@@ -2,8 +2,10 @@
 //! per batch (never per record, never under a lock); the metrics subsystem reads them into
 //! Flink's metric groups, and `weir run` reads them for its progress line.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use crate::channel::ChannelGauge;
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
+use weir_metrics::Histogram;
 
 /// Records and bytes through one operator or one subtask.
 #[derive(Debug, Default)]
@@ -56,6 +58,43 @@ impl std::ops::AddAssign for IoSnapshot {
     }
 }
 
+/// What a subtask is doing at this instant, for the flame graph's sampler. Stored as one
+/// relaxed atomic per change of activity (a few per batch), read by the sampler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    /// Waiting for input (or, for a source, for its next rows to be due).
+    WaitingForInput,
+    /// Blocked on a full output channel.
+    BackPressured,
+    /// Running operator `n` of the chain (0 is the head).
+    Operator(usize),
+    /// Done: the subtask has ended.
+    Ended,
+}
+
+impl Activity {
+    fn encode(self) -> u32 {
+        match self {
+            Activity::WaitingForInput => 0,
+            Activity::BackPressured => 1,
+            Activity::Ended => 2,
+            Activity::Operator(n) => 3 + n as u32,
+        }
+    }
+
+    fn decode(v: u32) -> Activity {
+        match v {
+            0 => Activity::WaitingForInput,
+            1 => Activity::BackPressured,
+            2 => Activity::Ended,
+            n => Activity::Operator((n - 3) as usize),
+        }
+    }
+}
+
+/// Flink's value for "no watermark yet" (`Long.MIN_VALUE`).
+pub const NO_WATERMARK: i64 = i64::MIN;
+
 /// Everything measured about one subtask.
 #[derive(Debug)]
 pub struct SubtaskMetrics {
@@ -73,6 +112,32 @@ pub struct SubtaskMetrics {
     pub idle_ns: AtomicU64,
     /// When the subtask started running.
     pub started: std::time::Instant,
+    /// What it is doing right now (see [`Activity`]).
+    activity: AtomicU32,
+    /// The smallest watermark over its inputs (`currentInputWatermark`).
+    pub input_watermark: AtomicI64,
+    /// Fill of its input and output channels.
+    pub input_channels: Vec<ChannelGauge>,
+    pub output_channels: Vec<ChannelGauge>,
+    /// Microseconds from taking a batch in to having handed on everything it produced.
+    pub batch_time_us: Arc<Histogram>,
+    /// Rows its source has yet to produce, when the source knows (-1 otherwise).
+    pub pending_records: AtomicI64,
+    /// When its source last emitted rows (ms since the epoch; 0 before the first).
+    pub last_emit_ms: AtomicI64,
+    /// Rows its sink wrote, and rows it failed to write.
+    pub sink_sent: AtomicU64,
+    pub sink_errors: AtomicU64,
+    /// Whether the chain is headed by a source (it has no input).
+    pub has_source: bool,
+}
+
+/// Milliseconds since the epoch.
+pub fn epoch_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// How a subtask spent its time so far, in milliseconds.
@@ -97,9 +162,23 @@ impl SubtaskMetrics {
     }
 }
 
+/// How a subtask is wired, for its metrics.
+#[derive(Default)]
+pub struct SubtaskWiring {
+    pub input_channels: Vec<ChannelGauge>,
+    pub output_channels: Vec<ChannelGauge>,
+    pub has_source: bool,
+    pub pending_records: Option<u64>,
+}
+
 impl SubtaskMetrics {
     /// Fresh counters for a subtask with `operators` chained operators.
     pub fn new(vertex: usize, subtask: usize, operators: usize) -> Arc<Self> {
+        Self::wired(vertex, subtask, operators, SubtaskWiring::default())
+    }
+
+    /// Fresh counters for a subtask wired as described.
+    pub fn wired(vertex: usize, subtask: usize, operators: usize, w: SubtaskWiring) -> Arc<Self> {
         Arc::new(Self {
             vertex,
             subtask,
@@ -109,7 +188,46 @@ impl SubtaskMetrics {
             max_output_in_flight: AtomicU64::new(0),
             idle_ns: AtomicU64::new(0),
             started: std::time::Instant::now(),
+            activity: AtomicU32::new(Activity::WaitingForInput.encode()),
+            input_watermark: AtomicI64::new(NO_WATERMARK),
+            input_channels: w.input_channels,
+            output_channels: w.output_channels,
+            batch_time_us: Histogram::new(),
+            pending_records: AtomicI64::new(w.pending_records.map(|p| p as i64).unwrap_or(-1)),
+            last_emit_ms: AtomicI64::new(0),
+            sink_sent: AtomicU64::new(0),
+            sink_errors: AtomicU64::new(0),
+            has_source: w.has_source,
         })
+    }
+
+    /// Records what the subtask is doing now.
+    pub fn set_activity(&self, a: Activity) {
+        self.activity.store(a.encode(), Ordering::Relaxed);
+    }
+
+    /// What the subtask is doing now.
+    pub fn activity(&self) -> Activity {
+        Activity::decode(self.activity.load(Ordering::Relaxed))
+    }
+
+    /// Whether it is blocked on output right now (Flink's `isBackPressured`).
+    pub fn is_back_pressured(&self) -> bool {
+        self.activity() == Activity::BackPressured
+    }
+
+    /// Highest fill over a set of channels (0 when there are none).
+    pub fn max_usage(channels: &[ChannelGauge]) -> f64 {
+        channels.iter().map(ChannelGauge::usage).fold(0.0, f64::max)
+    }
+
+    /// Mean fill over a set of channels (0 when there are none).
+    pub fn avg_usage(channels: &[ChannelGauge]) -> f64 {
+        if channels.is_empty() {
+            0.0
+        } else {
+            channels.iter().map(ChannelGauge::usage).sum::<f64>() / channels.len() as f64
+        }
     }
 }
 

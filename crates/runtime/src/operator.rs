@@ -46,6 +46,11 @@ pub enum SourceEvent {
 pub trait SourceReader: Send {
     /// The next rows, an idle hint, or the end of this reader's input.
     async fn next(&mut self) -> WeirResult<SourceEvent>;
+
+    /// Rows this reader has yet to produce, when it knows (Flink's `pendingRecords`).
+    fn pending_records(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A source plugin prepared for a job.

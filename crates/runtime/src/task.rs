@@ -5,7 +5,7 @@
 
 use crate::batch::Batch;
 use crate::channel::{ChannelReceiver, StreamElement};
-use crate::metrics::SubtaskMetrics;
+use crate::metrics::{epoch_ms, Activity, SubtaskMetrics};
 use crate::operator::{SinkWriter, SourceEvent, SourceReader, Transform};
 use crate::partition::{EmitError, OutputEdge};
 use futures::stream::{self, SelectAll, StreamExt};
@@ -78,11 +78,13 @@ impl Subtask {
     /// Runs until the input ends, the subtask fails, or `cancel` fires.
     pub async fn run(mut self, cancel: CancellationToken) -> SubtaskOutcome {
         let name = self.name.clone();
+        let metrics = self.metrics.clone();
         let result = tokio::select! {
             biased;
-            _ = cancel.cancelled() => return SubtaskOutcome::Canceled,
+            _ = cancel.cancelled() => Err(Stop::Disconnected),
             r = self.drive(&cancel) => r,
         };
+        metrics.set_activity(Activity::Ended);
         match result {
             Ok(()) => SubtaskOutcome::Finished,
             Err(Stop::Disconnected) if cancel.is_cancelled() => SubtaskOutcome::Canceled,
@@ -103,19 +105,29 @@ impl Subtask {
                 let started = Instant::now();
                 let mut emitted: u64 = 0;
                 loop {
+                    self.metrics.set_activity(Activity::Operator(0));
                     match reader.next().await? {
                         SourceEvent::Batch(b) => {
+                            let taken = Instant::now();
                             let rows = b.num_rows();
                             if let Some(source) = self.metrics.operators.first() {
                                 source.add_out(rows, b.byte_size());
                             }
+                            self.metrics.last_emit_ms.store(epoch_ms(), Ordering::Relaxed);
+                            if let Some(p) = reader.pending_records() {
+                                self.metrics.pending_records.store(p as i64, Ordering::Relaxed);
+                            }
                             self.push(b).await?;
+                            self.metrics
+                                .batch_time_us
+                                .record(taken.elapsed().as_micros() as u64);
                             emitted += rows as u64;
                             if let Some(rate) = rate_limit {
                                 throttle(started, emitted, rate).await;
                             }
                         }
                         SourceEvent::Idle(d) => {
+                            self.metrics.set_activity(Activity::WaitingForInput);
                             tokio::time::sleep(d).await;
                             self.metrics
                                 .idle_ns
@@ -124,6 +136,7 @@ impl Subtask {
                         SourceEvent::End => break,
                     }
                 }
+                self.metrics.set_activity(Activity::WaitingForInput);
                 if self.mode == JobMode::Streaming {
                     // SeaTunnel's streaming sources idle after their data; the job runs on
                     // until it is cancelled.
@@ -133,26 +146,42 @@ impl Subtask {
             }
             Head::Inputs(receivers) => {
                 let n = receivers.len();
-                let mut merged: SelectAll<_> =
-                    stream::select_all(receivers.into_iter().map(|rx| {
-                        Box::pin(stream::unfold(rx, |mut rx| async move {
-                            rx.recv().await.map(|e| (e, rx))
+                let mut merged: SelectAll<_> = stream::select_all(
+                    receivers.into_iter().enumerate().map(|(i, rx)| {
+                        Box::pin(stream::unfold(rx, move |mut rx| async move {
+                            rx.recv().await.map(|e| ((i, e), rx))
                         }))
-                    }));
+                    }),
+                );
+                let mut watermarks = Watermarks::new(n);
                 let mut ended = 0;
                 while ended < n {
+                    self.metrics.set_activity(Activity::WaitingForInput);
                     let waiting = Instant::now();
                     let next = merged.next().await;
-                    self.metrics
-                        .idle_ns
-                        .fetch_add(waiting.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                    let taken = Instant::now();
+                    self.metrics.idle_ns.fetch_add(
+                        taken.duration_since(waiting).as_nanos() as u64,
+                        Ordering::Relaxed,
+                    );
                     match next {
-                        Some(StreamElement::Data(b)) => {
+                        Some((_, StreamElement::Data(b))) => {
                             self.metrics.task.add_in(b.num_rows(), b.byte_size());
                             self.push(b).await?;
+                            self.metrics
+                                .batch_time_us
+                                .record(taken.elapsed().as_micros() as u64);
                         }
-                        Some(StreamElement::EndOfInput) => ended += 1,
-                        Some(StreamElement::Barrier(_)) | Some(StreamElement::Watermark(_)) => {}
+                        Some((_, StreamElement::EndOfInput)) => ended += 1,
+                        Some((i, StreamElement::Watermark(w))) => {
+                            if let Some(advanced) = watermarks.update(i, w) {
+                                self.metrics
+                                    .input_watermark
+                                    .store(advanced, Ordering::Relaxed);
+                                self.forward(StreamElement::Watermark(advanced)).await?;
+                            }
+                        }
+                        Some((_, StreamElement::Barrier(_))) => {}
                         None => break,
                     }
                 }
@@ -170,6 +199,7 @@ impl Subtask {
     fn transform_from(&mut self, from: usize, mut current: Vec<Batch>) -> Result<Vec<Batch>, Stop> {
         let offset = self.transform_offset;
         for (i, t) in self.transforms.iter_mut().enumerate().skip(from) {
+            self.metrics.set_activity(Activity::Operator(i + offset));
             let counters = &self.metrics.operators[i + offset];
             let mut next = Vec::with_capacity(current.len());
             for b in current {
@@ -197,10 +227,19 @@ impl Subtask {
                     if let Some(sink) = self.metrics.operators.last() {
                         sink.add_in(rows, bytes);
                     }
-                    writer.write(b).await?;
+                    self.metrics
+                        .set_activity(Activity::Operator(self.metrics.operators.len() - 1));
+                    match writer.write(b).await {
+                        Ok(()) => self.metrics.sink_sent.fetch_add(rows as u64, Ordering::Relaxed),
+                        Err(e) => {
+                            self.metrics.sink_errors.fetch_add(rows as u64, Ordering::Relaxed);
+                            return Err(e.into());
+                        }
+                    };
                 }
                 Tail::Outputs(edges) => {
                     self.metrics.task.add_out(rows, bytes);
+                    self.metrics.set_activity(Activity::BackPressured);
                     let started = Instant::now();
                     for edge in edges.iter_mut() {
                         // Arrow arrays are reference counted: a fan-out clone is cheap.
@@ -217,6 +256,16 @@ impl Subtask {
                             .fetch_add(waited.as_nanos() as u64, Ordering::Relaxed);
                     }
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends a control element to every downstream subtask (a sink has none).
+    async fn forward(&mut self, element: StreamElement) -> Result<(), Stop> {
+        if let Tail::Outputs(edges) = &self.tail {
+            for e in edges.iter() {
+                e.broadcast(element.clone()).await?;
             }
         }
         Ok(())
@@ -244,6 +293,33 @@ impl Subtask {
     }
 }
 
+/// The last watermark of each input; the subtask's watermark is their minimum, and it only
+/// moves forward.
+struct Watermarks {
+    per_input: Vec<i64>,
+    current: i64,
+}
+
+impl Watermarks {
+    fn new(inputs: usize) -> Self {
+        Self {
+            per_input: vec![crate::metrics::NO_WATERMARK; inputs],
+            current: crate::metrics::NO_WATERMARK,
+        }
+    }
+
+    /// Takes input `i`'s watermark; returns the new combined watermark if it advanced.
+    fn update(&mut self, i: usize, w: i64) -> Option<i64> {
+        let slot = self.per_input.get_mut(i)?;
+        *slot = (*slot).max(w);
+        let min = self.per_input.iter().copied().min()?;
+        (min > self.current).then(|| {
+            self.current = min;
+            min
+        })
+    }
+}
+
 /// Sleeps until `emitted` rows fit under `rate` rows per second since `started`.
 async fn throttle(started: Instant, emitted: u64, rate: u64) {
     if rate == 0 {
@@ -253,5 +329,20 @@ async fn throttle(started: Instant, emitted: u64, rate: u64) {
     let elapsed = started.elapsed();
     if due > elapsed {
         tokio::time::sleep(due - elapsed).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Watermarks;
+
+    #[test]
+    fn the_watermark_is_the_minimum_over_inputs_and_never_goes_back() {
+        let mut w = Watermarks::new(2);
+        assert_eq!(w.update(0, 10), None);
+        assert_eq!(w.update(1, 5), Some(5));
+        assert_eq!(w.update(1, 20), Some(10));
+        assert_eq!(w.update(0, 8), None);
+        assert_eq!(w.update(0, 30), Some(20));
     }
 }

@@ -337,6 +337,10 @@ struct FakeReader {
 
 #[async_trait]
 impl SourceReader for FakeReader {
+    fn pending_records(&self) -> Option<u64> {
+        self.remaining()
+    }
+
     async fn next(&mut self) -> WeirResult<SourceEvent> {
         let started = *self.started.get_or_insert_with(Instant::now);
         if let Some(rate) = self.rate {
@@ -397,6 +401,20 @@ impl SourceReader for FakeReader {
 }
 
 impl FakeReader {
+    fn remaining(&self) -> Option<u64> {
+        if self.unbounded {
+            return None;
+        }
+        let current = self.split.min(self.splits.len());
+        let later: usize = self.splits.iter().skip(current + 1).sum();
+        let here = match (self.splits.get(current), &self.literal) {
+            (None, _) => 0,
+            (Some(_), Some(l)) => l.num_rows() * (self.splits.len() - current),
+            (Some(n), None) => self.left_in_split.unwrap_or(*n) + later,
+        };
+        Some(here as u64)
+    }
+
     fn generate(&mut self, n: usize) -> WeirResult<RecordBatch> {
         let columns: Vec<ArrayRef> = self
             .schema
