@@ -7,15 +7,19 @@
 //! never a handle on live state, so a reader can never block the data path.
 
 pub mod error;
+pub mod flame_graph;
 pub mod restful;
 pub mod snapshot;
 pub mod submission;
 pub mod task;
 
 pub use error::GatewayError;
+pub use flame_graph::{FlameGraphType, ThreadSample, VertexFlameGraph};
 pub use restful::RestfulGateway;
 pub use snapshot::*;
 pub use submission::{JobCompiler, JobSubmission};
 pub use task::{JobMasterGateway, TaskDeployment, TaskExecutorGateway, TaskStateUpdate};
+/// The metrics types the REST layer reads (the store and its queries).
+pub use weir_metrics as metrics;
 /// The job file formats a submission may use.
 pub use weir_pipeline::Format;

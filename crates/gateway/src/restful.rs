@@ -5,7 +5,8 @@ use crate::snapshot::*;
 use crate::submission::JobSubmission;
 use async_trait::async_trait;
 use std::collections::BTreeMap;
-use weir_core::{JobId, JobStatus};
+use std::sync::Arc;
+use weir_core::{JobId, JobStatus, VertexId};
 
 /// How a client asks a job to end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +76,20 @@ pub trait RestfulGateway: Send + Sync {
 
     /// Shuts the whole cluster down.
     async fn shut_down_cluster(&self);
+
+    /// The MetricStore, fetched anew first when it is older than the fetch interval (or a
+    /// job ended since), so no answer is ever older than that and the first is never empty.
+    async fn request_metric_store(&self) -> Arc<weir_metrics::MetricStore>;
+
+    /// Samples a vertex's running subtasks (optionally one) and folds the samples into a
+    /// flame graph of `kind`.
+    async fn request_flame_graph(
+        &self,
+        job: JobId,
+        vertex: VertexId,
+        kind: crate::flame_graph::FlameGraphType,
+        subtask: Option<usize>,
+    ) -> Result<crate::flame_graph::VertexFlameGraph, GatewayError>;
 
     /// Checkpoint statistics (owned by the checkpoints work).
     async fn request_checkpoint_stats(&self, job: JobId) -> Result<(), GatewayError> {

@@ -60,6 +60,13 @@ pub trait TaskExecutorGateway: Send + Sync {
 
     /// One of its log files by bare name (`log` and `stdout` name the main log and stdout).
     fn read_log(&self, name: &str) -> Result<Vec<u8>, GatewayError>;
+
+    /// Its MetricQueryService's dump for the JobManager's fetcher (final values of ended
+    /// subtasks are handed over once). Synchronous while TaskManagers are in-process.
+    fn metric_dump(&self) -> Vec<weir_metrics::DumpedGroup>;
+
+    /// One sample of what each running subtask of a job vertex is doing; empty when none runs.
+    fn sample_tasks(&self, job: JobId, vertex: usize) -> Vec<crate::flame_graph::ThreadSample>;
 }
 
 /// TaskExecutor → JobMaster.

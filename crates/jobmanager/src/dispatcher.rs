@@ -4,17 +4,22 @@
 use crate::archive::{now_ms, JobArchive};
 use crate::execution_graph::ExecutionGraph;
 use crate::job_master::JobMaster;
+use crate::job_metrics::job_group;
+use crate::metric_fetcher::{FetchSources, MetricFetcher};
 use crate::resource_manager::ResourceManager;
 use async_trait::async_trait;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use weir_core::logdir::ServedDir;
+use weir_core::VertexId;
 use weir_core::{JobId, JobStatus};
 use weir_gateway::restful::RestfulGateway;
 use weir_gateway::*;
+use weir_metrics::system::register_process_metrics;
+use weir_metrics::{GaugeValue, GroupKey, MetricGroup, MetricQueryService, MetricStore, Scope};
 
 /// How the Dispatcher is set up.
 #[derive(Debug, Clone)]
@@ -28,6 +33,32 @@ pub struct DispatcherSettings {
     pub stdout_file: String,
     /// How long a job waits for free slots (`slot.request.timeout`).
     pub slot_request_timeout: Duration,
+    /// The JobManager's host name (a scope variable of its metrics).
+    pub host: String,
+    /// How old the MetricStore may get (`metrics.fetcher.update-interval`).
+    pub metric_fetch_interval: Duration,
+    pub flame_graph: FlameGraphSettings,
+}
+
+/// `rest.flamegraph.*`: whether flame graphs are served and how they are sampled.
+#[derive(Debug, Clone)]
+pub struct FlameGraphSettings {
+    pub enabled: bool,
+    pub num_samples: usize,
+    pub delay_between_samples: Duration,
+}
+
+impl Default for FlameGraphSettings {
+    fn default() -> Self {
+        // Flink samples 100 stack traces 50 ms apart and is off by default because thread
+        // sampling costs its TaskManagers; weir's sample is one atomic load per subtask, so it
+        // is on and takes its 100 samples 2 ms apart.
+        Self {
+            enabled: true,
+            num_samples: 100,
+            delay_between_samples: Duration::from_millis(2),
+        }
+    }
 }
 
 impl Default for DispatcherSettings {
@@ -38,6 +69,9 @@ impl Default for DispatcherSettings {
             log_file: "jobmanager.log".into(),
             stdout_file: "jobmanager.out".into(),
             slot_request_timeout: Duration::from_secs(300),
+            host: "localhost".into(),
+            metric_fetch_interval: Duration::from_secs(1),
+            flame_graph: FlameGraphSettings::default(),
         }
     }
 }
@@ -52,6 +86,9 @@ pub struct Dispatcher {
     terminated_tx: mpsc::UnboundedSender<JobId>,
     shutdown: watch::Sender<bool>,
     heartbeats: RwLock<HashMap<JobId, i64>>,
+    /// The JobManager's metrics (process, cluster, jobs).
+    metrics: Arc<MetricQueryService>,
+    fetcher: MetricFetcher,
 }
 
 /// Log file size served at most (from the end).
@@ -67,6 +104,7 @@ impl Dispatcher {
     ) -> Arc<Self> {
         let (terminated_tx, mut terminated_rx) = mpsc::unbounded_channel::<JobId>();
         let (shutdown, _) = watch::channel(false);
+        let fetcher = MetricFetcher::new(settings.metric_fetch_interval);
         let dispatcher = Arc::new(Self {
             compiler,
             rm,
@@ -76,7 +114,10 @@ impl Dispatcher {
             terminated_tx,
             shutdown,
             heartbeats: RwLock::new(HashMap::new()),
+            metrics: MetricQueryService::new(),
+            fetcher,
         });
+        dispatcher.register_cluster_metrics();
         let weak = Arc::downgrade(&dispatcher);
         tokio::spawn(async move {
             while let Some(job) = terminated_rx.recv().await {
@@ -87,11 +128,88 @@ impl Dispatcher {
         dispatcher
     }
 
+    /// The JobManager's process and cluster metrics, the meter tick and the periodic fetch.
+    fn register_cluster_metrics(self: &Arc<Self>) {
+        let mut g = MetricGroup::new(Scope::JobManager {
+            host: self.settings.host.as_str().into(),
+        });
+        register_process_metrics(&mut g);
+        let rm = self.rm.clone();
+        g.gauge("numRegisteredTaskManagers", move || {
+            GaugeValue::Int(rm.executors().len() as i64)
+        });
+        g.gauge("numPendingTaskManagers", || GaugeValue::Int(0));
+        let weak = Arc::downgrade(self);
+        g.gauge("numRunningJobs", move || {
+            let n = weak
+                .upgrade()
+                .and_then(|d| {
+                    d.running
+                        .read()
+                        .ok()
+                        .map(|r| r.values().filter(|m| !m.status().is_terminal()).count())
+                })
+                .unwrap_or(0);
+            GaugeValue::Int(n as i64)
+        });
+        let rm = self.rm.clone();
+        g.gauge("taskSlotsAvailable", move || {
+            GaugeValue::Int(rm.slot_counts().1 as i64)
+        });
+        let rm = self.rm.clone();
+        g.gauge("taskSlotsTotal", move || {
+            GaugeValue::Int(rm.slot_counts().0 as i64)
+        });
+        self.metrics.register(GroupKey::Process, vec![g]);
+        self.metrics.spawn_ticker(Duration::from_secs(1));
+        let weak = Arc::downgrade(self);
+        let interval = self.fetcher.interval().max(Duration::from_millis(10));
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(interval);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                let Some(d) = weak.upgrade() else { break };
+                d.fetch_metrics_if_stale();
+            }
+        });
+    }
+
+    /// Fetches every metric dump into the store if it is stale.
+    fn fetch_metrics_if_stale(&self) {
+        if !self.fetcher.needs_fetch(now_ms()) {
+            return;
+        }
+        self.fetcher.fetch(
+            || {
+                let mut known: HashSet<JobId> = self
+                    .running
+                    .read()
+                    .map(|r| r.keys().copied().collect())
+                    .unwrap_or_default();
+                known.extend(self.archive.overviews().iter().map(|o| o.job_id));
+                FetchSources {
+                    jobmanager: self.metrics.dump_for_fetcher(),
+                    taskmanagers: self.rm.executors(),
+                    known_jobs: known,
+                }
+            },
+            now_ms,
+        );
+    }
+
+    /// The JobManager's MetricQueryService (for the Prometheus exporter of its process).
+    pub fn metric_query_service(&self) -> &Arc<MetricQueryService> {
+        &self.metrics
+    }
+
     /// Moves a terminal job from the running set to the archive and frees its slots.
     fn archive_job(&self, job: JobId) {
         let master = self.running.read().ok().and_then(|r| r.get(&job).cloned());
         if let Some(master) = master {
             self.archive.put(master.snapshot());
+            self.metrics.unregister(GroupKey::Job(job));
+            self.fetcher.invalidate();
             if let Ok(mut r) = self.running.write() {
                 r.remove(&job);
             }
@@ -179,6 +297,10 @@ impl RestfulGateway for Dispatcher {
         let mut eg = ExecutionGraph::new(job_id, &graph, config, submission.origin.clone(), now);
         eg.created(now);
         let master = JobMaster::new(job_id, graph, eg, self.terminated_tx.clone());
+        self.metrics.register(
+            GroupKey::Job(job_id),
+            vec![job_group(&master, &self.settings.host)],
+        );
         if let Ok(mut r) = self.running.write() {
             r.insert(job_id, master.clone());
         }
@@ -395,6 +517,50 @@ impl RestfulGateway for Dispatcher {
         Ok(())
     }
 
+    async fn request_metric_store(&self) -> Arc<MetricStore> {
+        self.fetch_metrics_if_stale();
+        self.fetcher.current()
+    }
+
+    async fn request_flame_graph(
+        &self,
+        job: JobId,
+        vertex: VertexId,
+        kind: FlameGraphType,
+        subtask: Option<usize>,
+    ) -> Result<VertexFlameGraph, GatewayError> {
+        let snapshot = self.request_job(job).await?;
+        let index = snapshot
+            .vertices
+            .iter()
+            .position(|v| v.id == vertex)
+            .ok_or_else(|| GatewayError::NotFound(format!("JobVertex {vertex} not found")))?;
+        let settings = &self.settings.flame_graph;
+        if !settings.enabled {
+            return Ok(VertexFlameGraph::disabled());
+        }
+        let executor = match self.master(job) {
+            Some(m) if !snapshot.status.is_terminal() => m.executor(),
+            _ => None,
+        };
+        let Some(executor) = executor else {
+            return Ok(VertexFlameGraph::terminated());
+        };
+        let mut samples = Vec::new();
+        for i in 0..settings.num_samples.max(1) {
+            if i > 0 {
+                tokio::time::sleep(settings.delay_between_samples).await;
+            }
+            samples.extend(
+                executor
+                    .sample_tasks(job, index)
+                    .into_iter()
+                    .filter(|s| subtask.is_none_or(|want| s.subtask == want)),
+            );
+        }
+        Ok(VertexFlameGraph::fold(&samples, kind, now_ms()))
+    }
+
     async fn shut_down_cluster(&self) {
         let _ = self.shutdown.send(true);
     }
@@ -402,6 +568,11 @@ impl RestfulGateway for Dispatcher {
 
 impl JobMasterGateway for Dispatcher {
     fn update_task_execution_state(&self, update: TaskStateUpdate) {
+        if update.state.is_terminal() {
+            // Before the job can be seen as ended: the next metrics read fetches the final
+            // values its TaskManager froze when the subtask ended.
+            self.fetcher.invalidate();
+        }
         if let Some(m) = self.master(update.job_id) {
             m.on_task_update(&update);
         }

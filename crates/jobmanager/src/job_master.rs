@@ -67,6 +67,16 @@ impl JobMaster {
         s
     }
 
+    /// The last published snapshot as it is (no live I/O), without copying it.
+    pub fn published(&self) -> Arc<JobSnapshot> {
+        self.published.load_full()
+    }
+
+    /// The TaskExecutor running the job, once deployed.
+    pub fn executor(&self) -> Option<Arc<dyn TaskExecutorGateway>> {
+        self.executor.lock().ok().and_then(|e| e.clone())
+    }
+
     /// The job's overview line, computed from the published snapshot without copying it.
     pub fn overview(&self, now: i64) -> weir_gateway::JobOverview {
         weir_gateway::JobOverview::of(&self.published.load(), now)

@@ -5,12 +5,15 @@
 //! Each JobMaster owns its [`execution_graph::ExecutionGraph`] (pure bookkeeping of job, vertex,
 //! subtask and attempt states), gets slots from the [`resource_manager::ResourceManager`] and
 //! deploys through the `TaskExecutorGateway`. The Dispatcher is the cluster's `RestfulGateway`
-//! and the TaskExecutors' `JobMasterGateway`.
+//! and the TaskExecutors' `JobMasterGateway`. Its [`metric_fetcher::MetricFetcher`] keeps the
+//! MetricStore the metrics endpoints read.
 
 pub mod archive;
 pub mod dispatcher;
 pub mod execution_graph;
 pub mod job_master;
+pub mod job_metrics;
+pub mod metric_fetcher;
 pub mod resource_manager;
 
-pub use dispatcher::{Dispatcher, DispatcherSettings};
+pub use dispatcher::{Dispatcher, DispatcherSettings, FlameGraphSettings};

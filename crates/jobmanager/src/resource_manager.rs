@@ -54,6 +54,17 @@ impl ResourceManager {
         self.released.notify_waiters();
     }
 
+    /// Forgets a TaskExecutor that left (its metrics leave the store on the next fetch).
+    /// Returns whether it was registered.
+    pub fn unregister(&self, resource_id: &str) -> bool {
+        let Ok(mut e) = self.executors.lock() else {
+            return false;
+        };
+        let before = e.len();
+        e.retain(|r| r.gateway.resource_id() != resource_id);
+        before != e.len()
+    }
+
     /// Takes `needed` slots on one TaskExecutor, if one has them free now.
     pub fn try_allocate(
         &self,

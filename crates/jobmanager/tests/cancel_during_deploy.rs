@@ -79,6 +79,14 @@ impl TaskExecutorGateway for SlowExecutor {
     fn read_log(&self, name: &str) -> Result<Vec<u8>, GatewayError> {
         Err(GatewayError::NotFound(name.into()))
     }
+
+    fn metric_dump(&self) -> Vec<weir_gateway::metrics::DumpedGroup> {
+        Vec::new()
+    }
+
+    fn sample_tasks(&self, _: JobId, _: usize) -> Vec<weir_gateway::ThreadSample> {
+        Vec::new()
+    }
 }
 
 #[tokio::test]

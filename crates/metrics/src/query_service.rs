@@ -17,8 +17,14 @@ use weir_core::JobId;
 pub enum GroupKey {
     /// The process itself (JobManager or TaskManager status metrics).
     Process,
-    /// A job's groups (on the JobManager: its job group; on a TaskManager: its tasks).
+    /// A job's groups (on the JobManager: its job group).
     Job(JobId),
+    /// One subtask's task and operator groups on a TaskManager.
+    Task {
+        job: JobId,
+        vertex: usize,
+        subtask: usize,
+    },
 }
 
 /// A metric's value at dump time.

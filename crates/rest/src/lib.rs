@@ -11,6 +11,7 @@ pub mod error;
 pub mod flink;
 pub mod openapi;
 pub mod params;
+pub mod prometheus;
 pub mod server;
 pub mod settings;
 pub mod state;

@@ -113,9 +113,13 @@ impl Subtask {
                             if let Some(source) = self.metrics.operators.first() {
                                 source.add_out(rows, b.byte_size());
                             }
-                            self.metrics.last_emit_ms.store(epoch_ms(), Ordering::Relaxed);
+                            self.metrics
+                                .last_emit_ms
+                                .store(epoch_ms(), Ordering::Relaxed);
                             if let Some(p) = reader.pending_records() {
-                                self.metrics.pending_records.store(p as i64, Ordering::Relaxed);
+                                self.metrics
+                                    .pending_records
+                                    .store(p as i64, Ordering::Relaxed);
                             }
                             self.push(b).await?;
                             self.metrics
@@ -146,13 +150,12 @@ impl Subtask {
             }
             Head::Inputs(receivers) => {
                 let n = receivers.len();
-                let mut merged: SelectAll<_> = stream::select_all(
-                    receivers.into_iter().enumerate().map(|(i, rx)| {
+                let mut merged: SelectAll<_> =
+                    stream::select_all(receivers.into_iter().enumerate().map(|(i, rx)| {
                         Box::pin(stream::unfold(rx, move |mut rx| async move {
                             rx.recv().await.map(|e| ((i, e), rx))
                         }))
-                    }),
-                );
+                    }));
                 let mut watermarks = Watermarks::new(n);
                 let mut ended = 0;
                 while ended < n {
@@ -230,9 +233,14 @@ impl Subtask {
                     self.metrics
                         .set_activity(Activity::Operator(self.metrics.operators.len() - 1));
                     match writer.write(b).await {
-                        Ok(()) => self.metrics.sink_sent.fetch_add(rows as u64, Ordering::Relaxed),
+                        Ok(()) => self
+                            .metrics
+                            .sink_sent
+                            .fetch_add(rows as u64, Ordering::Relaxed),
                         Err(e) => {
-                            self.metrics.sink_errors.fetch_add(rows as u64, Ordering::Relaxed);
+                            self.metrics
+                                .sink_errors
+                                .fetch_add(rows as u64, Ordering::Relaxed);
                             return Err(e.into());
                         }
                     };

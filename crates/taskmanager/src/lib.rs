@@ -4,5 +4,6 @@
 //! runtime types.
 
 pub mod task_executor;
+pub mod task_metrics;
 
 pub use task_executor::{TaskExecutor, TaskExecutorSettings};

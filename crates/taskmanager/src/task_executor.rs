@@ -1,6 +1,7 @@
 //! The TaskExecutor: prepares a deployed job with its plugins, runs the subtasks, forwards
 //! their state changes to the JobMaster, and exposes live I/O per subtask.
 
+use crate::task_metrics::{job_groups, TaskMetricContext};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -8,8 +9,11 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use weir_core::logdir::ServedDir;
 use weir_core::{JobId, WeirError};
 use weir_gateway::*;
+use weir_metrics::query_service::DumpedGroup;
+use weir_metrics::system::register_process_metrics;
+use weir_metrics::{GroupKey, MetricGroup, MetricQueryService, Scope};
 use weir_runtime::executor::CancelHandle;
-use weir_runtime::metrics::{JobMetrics, SubtaskMetrics};
+use weir_runtime::metrics::{Activity, JobMetrics, SubtaskMetrics};
 use weir_runtime::{PluginRegistry, PreparedJob, RuntimeConfig};
 
 /// How a TaskExecutor is set up.
@@ -42,7 +46,18 @@ impl Default for TaskExecutorSettings {
 struct RunningJob {
     cancel: CancelHandle,
     metrics: Arc<JobMetrics>,
+    /// Flame-graph frames per vertex: the task frame, then one per chained operator.
+    frames: Vec<VertexFrames>,
 }
+
+struct VertexFrames {
+    task: Arc<str>,
+    operators: Vec<Arc<str>>,
+}
+
+const RUN_FRAME: &str = "weir.runtime.Subtask.run";
+const WAIT_FRAME: &str = "weir.runtime.Subtask.waitForInput";
+const BLOCKED_FRAME: &str = "weir.runtime.Subtask.blockedOnOutput (back-pressured)";
 
 /// Runs subtasks.
 pub struct TaskExecutor {
@@ -54,6 +69,8 @@ pub struct TaskExecutor {
     job_master: OnceLock<Weak<dyn JobMasterGateway>>,
     /// Host memory readings (`None` where the platform offers none).
     system: Mutex<Option<sysinfo::System>>,
+    /// This TaskManager's metrics: its process status and its subtasks' groups.
+    metrics: Arc<MetricQueryService>,
 }
 
 const LOG_LIMIT: u64 = 8 << 20;
@@ -74,16 +91,32 @@ fn io_of(m: &SubtaskMetrics) -> IoStats {
 
 impl TaskExecutor {
     /// A TaskExecutor running plugins from `registry`.
+    /// Call from within a tokio runtime: the metrics' once-a-second tick runs on it.
     pub fn new(settings: TaskExecutorSettings, registry: PluginRegistry) -> Arc<Self> {
         let suffix = &uuid_hex()[..6];
+        let resource_id = format!("{}-{suffix}", settings.host);
+        let metrics = MetricQueryService::new();
+        let mut process = MetricGroup::new(Scope::TaskManager {
+            tm_id: resource_id.as_str().into(),
+            host: settings.host.as_str().into(),
+        });
+        register_process_metrics(&mut process);
+        metrics.register(GroupKey::Process, vec![process]);
+        metrics.spawn_ticker(std::time::Duration::from_secs(1));
         Arc::new(Self {
-            resource_id: format!("{}-{suffix}", settings.host),
+            resource_id,
             settings,
             registry,
             jobs: Arc::new(Mutex::new(HashMap::new())),
             job_master: OnceLock::new(),
             system: Mutex::new(sysinfo::System::new().ok()),
+            metrics,
         })
+    }
+
+    /// This TaskManager's MetricQueryService (for the Prometheus exporter of its process).
+    pub fn metric_query_service(&self) -> &Arc<MetricQueryService> {
+        &self.metrics
     }
 
     /// Connects this TaskExecutor to the JobMaster side that hears its task updates.
@@ -137,21 +170,64 @@ impl TaskExecutorGateway for TaskExecutor {
                     .collect()
             })
             .collect();
+        let ctx = TaskMetricContext {
+            job_id,
+            attempt: deployment.attempt,
+            tm_id: &self.resource_id,
+            host: &self.settings.host,
+        };
+        // Each subtask's groups are registered (and later retired) on their own, so a
+        // subtask's final counts are frozen the moment it ends.
+        for (vertex, subtask, groups) in job_groups(&ctx, &prepared.graph, &running.metrics) {
+            let key = GroupKey::Task {
+                job: job_id,
+                vertex,
+                subtask,
+            };
+            self.metrics.register(key, groups);
+        }
+        let frames = prepared
+            .graph
+            .vertices
+            .iter()
+            .map(|v| VertexFrames {
+                task: v.name.as_str().into(),
+                operators: v
+                    .chain
+                    .iter()
+                    .map(|&op| {
+                        Arc::from(format!(
+                            "{}.process",
+                            prepared.graph.operators[op].display_name()
+                        ))
+                    })
+                    .collect(),
+            })
+            .collect();
         if let Ok(mut jobs) = self.jobs.lock() {
             jobs.insert(
                 job_id,
                 RunningJob {
                     cancel: running.cancel_handle(),
                     metrics: running.metrics.clone(),
+                    frames,
                 },
             );
         }
+        let query_service = self.metrics.clone();
         let job_master = self.job_master.get().cloned();
         let attempt = deployment.attempt;
         let jobs = self.jobs.clone();
         tokio::spawn(async move {
             running
                 .wait_with(|ev| {
+                    if ev.state.is_terminal() {
+                        query_service.unregister(GroupKey::Task {
+                            job: job_id,
+                            vertex: ev.vertex,
+                            subtask: ev.subtask,
+                        });
+                    }
                     let update = TaskStateUpdate {
                         job_id,
                         vertex: ev.vertex,
@@ -210,6 +286,42 @@ impl TaskExecutorGateway for TaskExecutor {
                 .map(|v| v.iter().map(|m| io_of(m)).collect())
                 .collect(),
         )
+    }
+
+    fn metric_dump(&self) -> Vec<DumpedGroup> {
+        self.metrics.dump_for_fetcher()
+    }
+
+    fn sample_tasks(&self, job: JobId, vertex: usize) -> Vec<ThreadSample> {
+        let Ok(jobs) = self.jobs.lock() else {
+            return Vec::new();
+        };
+        let Some(running) = jobs.get(&job) else {
+            return Vec::new();
+        };
+        let (Some(subtasks), Some(frames)) = (
+            running.metrics.subtasks.get(vertex),
+            running.frames.get(vertex),
+        ) else {
+            return Vec::new();
+        };
+        let run: Arc<str> = Arc::from(RUN_FRAME);
+        subtasks
+            .iter()
+            .filter_map(|m| {
+                let (leaf, on_cpu): (Arc<str>, bool) = match m.activity() {
+                    Activity::Ended => return None,
+                    Activity::WaitingForInput => (WAIT_FRAME.into(), false),
+                    Activity::BackPressured => (BLOCKED_FRAME.into(), false),
+                    Activity::Operator(i) => (frames.operators.get(i)?.clone(), true),
+                };
+                Some(ThreadSample {
+                    subtask: m.subtask,
+                    frames: vec![run.clone(), frames.task.clone(), leaf],
+                    on_cpu,
+                })
+            })
+            .collect()
     }
 
     fn thread_dump(&self) -> Vec<ThreadInfo> {

@@ -7,10 +7,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
+use weir_gateway::metrics::prometheus::Naming;
+use weir_gateway::metrics::MetricQueryService;
 use weir_gateway::{JobMasterGateway, RestfulGateway, TaskExecutorGateway};
 use weir_jobmanager::archive::{now_ms, JobArchive};
 use weir_jobmanager::resource_manager::ResourceManager;
-use weir_jobmanager::{Dispatcher, DispatcherSettings};
+use weir_jobmanager::{Dispatcher, DispatcherSettings, FlameGraphSettings};
 use weir_rest::RestSettings;
 use weir_taskmanager::{TaskExecutor, TaskExecutorSettings};
 
@@ -37,10 +39,47 @@ impl ClusterDirs {
     }
 }
 
+/// Binds the Prometheus reporter on the first free port of `metrics.reporter.prom.port`.
+/// As in Flink, a reporter that cannot bind is logged and the cluster runs on without it.
+async fn start_prometheus(
+    config: &ClusterConfig,
+    sources: Vec<Arc<MetricQueryService>>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<Option<SocketAddr>, String> {
+    let host = config.get("metrics.reporter.prom.host");
+    let naming = if config.bool("metrics.reporter.prom.snake-case-names")? {
+        Naming::SnakeCase
+    } else {
+        Naming::Flink
+    };
+    let ports = config.port_range("metrics.reporter.prom.port")?;
+    for port in ports.clone() {
+        if let Ok(listener) = tokio::net::TcpListener::bind((host.as_str(), port)).await {
+            let address = listener.local_addr().map_err(|e| e.to_string())?;
+            tokio::spawn(weir_rest::prometheus::serve(
+                listener,
+                sources,
+                naming,
+                async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                },
+            ));
+            tracing::info!("Prometheus metrics on http://{address}/metrics");
+            return Ok(Some(address));
+        }
+    }
+    tracing::warn!(
+        "the Prometheus reporter could not bind {host} on any port of {ports:?}; running without it"
+    );
+    Ok(None)
+}
+
 /// A running mini cluster.
 pub struct MiniCluster {
     pub dispatcher: Arc<Dispatcher>,
     pub address: SocketAddr,
+    /// Where the Prometheus reporter listens, when `metrics.reporters` lists `prom`.
+    pub prometheus: Option<SocketAddr>,
     pub dirs: ClusterDirs,
     server: JoinHandle<std::io::Result<()>>,
     stop: tokio::sync::watch::Sender<bool>,
@@ -92,6 +131,14 @@ impl MiniCluster {
                 log_file: LOG_FILE.into(),
                 stdout_file: STDOUT_FILE.into(),
                 slot_request_timeout: config.duration("slot.request.timeout")?,
+                host: config.get("rest.address"),
+                metric_fetch_interval: config.duration("metrics.fetcher.update-interval")?,
+                flame_graph: FlameGraphSettings {
+                    enabled: config.bool("rest.flamegraph.enabled")?,
+                    num_samples: config.usize("rest.flamegraph.num-samples")?,
+                    delay_between_samples: config
+                        .duration("rest.flamegraph.delay-between-samples")?,
+                },
             },
         );
         let tm = TaskExecutor::new(
@@ -128,9 +175,19 @@ impl MiniCluster {
         let server = tokio::spawn(weir_rest::serve(listener, router, async move {
             let _ = stop_rx.wait_for(|s| *s).await;
         }));
+        let prometheus = if config.reporter_enabled("prom") {
+            let sources = vec![
+                dispatcher.metric_query_service().clone(),
+                tm.metric_query_service().clone(),
+            ];
+            start_prometheus(&config, sources, stop.subscribe()).await?
+        } else {
+            None
+        };
         Ok(MiniCluster {
             dispatcher,
             address,
+            prometheus,
             dirs,
             server,
             stop,

@@ -79,6 +79,41 @@ pub const KNOWN: &[KnownOption] = &[
         key: "web.upload.dir",
         default: "",
     },
+    // Flink's default is 10 s; weir's store is never older than this.
+    KnownOption {
+        key: "metrics.fetcher.update-interval",
+        default: "1000",
+    },
+    KnownOption {
+        key: "rest.flamegraph.enabled",
+        default: "true",
+    },
+    KnownOption {
+        key: "rest.flamegraph.num-samples",
+        default: "100",
+    },
+    KnownOption {
+        key: "rest.flamegraph.delay-between-samples",
+        default: "2 ms",
+    },
+    // Reporters to start (Flink's list); `prom` is the Prometheus scrape endpoint.
+    KnownOption {
+        key: "metrics.reporters",
+        default: "prom",
+    },
+    KnownOption {
+        key: "metrics.reporter.prom.port",
+        default: "9249",
+    },
+    KnownOption {
+        key: "metrics.reporter.prom.host",
+        default: "127.0.0.1",
+    },
+    // weir's own: snake_case metric names, for tools that lint them (promtool).
+    KnownOption {
+        key: "metrics.reporter.prom.snake-case-names",
+        default: "false",
+    },
 ];
 
 /// The effective configuration: every key as a string.
@@ -142,6 +177,12 @@ impl ClusterConfig {
         self.bool("web.submit.enable")?;
         self.bool("web.cancel.enable")?;
         self.i64("web.refresh-interval")?;
+        self.duration("metrics.fetcher.update-interval")?;
+        self.bool("rest.flamegraph.enabled")?;
+        self.usize("rest.flamegraph.num-samples")?;
+        self.duration("rest.flamegraph.delay-between-samples")?;
+        self.bool("metrics.reporter.prom.snake-case-names")?;
+        self.port_range("metrics.reporter.prom.port")?;
         Ok(())
     }
 
@@ -183,6 +224,27 @@ impl ClusterConfig {
         v.trim().parse().map_err(|_| {
             format!("configuration '{key}' must be a port number (0-65535), got '{v}'")
         })
+    }
+
+    /// A port or an inclusive range of ports (`9250-9260`), as Flink's reporter ports take.
+    pub fn port_range(&self, key: &str) -> Result<std::ops::RangeInclusive<u16>, String> {
+        let v = self.get(key);
+        let bad =
+            || format!("configuration '{key}' must be a port or a range like 9250-9260, got '{v}'");
+        let (a, b) = v.split_once('-').unwrap_or((&v, &v));
+        let a: u16 = a.trim().parse().map_err(|_| bad())?;
+        let b: u16 = b.trim().parse().map_err(|_| bad())?;
+        if a > b {
+            return Err(bad());
+        }
+        Ok(a..=b)
+    }
+
+    /// Whether a reporter is listed in `metrics.reporters`.
+    pub fn reporter_enabled(&self, name: &str) -> bool {
+        self.get("metrics.reporters")
+            .split(',')
+            .any(|r| r.trim() == name)
     }
 
     pub fn bool(&self, key: &str) -> Result<bool, String> {

@@ -8,5 +8,7 @@ pub mod jars;
 pub mod jobmanager;
 pub mod jobs;
 pub mod messages;
+pub mod metrics;
 pub mod taskmanagers;
+pub mod vertex_monitoring;
 pub mod vertices;

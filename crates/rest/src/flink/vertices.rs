@@ -30,7 +30,11 @@ pub fn endpoints() -> Vec<Endpoint> {
 }
 
 /// The job snapshot and the vertex the path names.
-async fn vertex_of(s: &AppState, job: &str, vertex: &str) -> RestResult<(JobSnapshot, usize)> {
+pub(crate) async fn vertex_of(
+    s: &AppState,
+    job: &str,
+    vertex: &str,
+) -> RestResult<(JobSnapshot, usize)> {
     let job = params::job_id(job)?;
     let vid = params::vertex_id(vertex)?;
     let snapshot = s.gateway.request_job(job).await?;

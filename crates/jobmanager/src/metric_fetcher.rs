@@ -1,0 +1,96 @@
+//! The MetricFetcher: pulls the JobManager's and every TaskManager's metric dumps into the
+//! next MetricStore and publishes it whole (an `ArcSwap`), so REST readers never wait for a
+//! fetch or for each other. Fetches happen every `metrics.fetcher.update-interval` in the
+//! background, and on demand when a request finds the store older than that or a job has
+//! ended since (Flink answers from a store up to 10 s old, and `[]` at first).
+
+use arc_swap::ArcSwap;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use weir_core::JobId;
+use weir_gateway::TaskExecutorGateway;
+use weir_metrics::query_service::DumpedGroup;
+use weir_metrics::{FetchRound, MetricStore};
+
+/// What one fetch reads from.
+pub struct FetchSources {
+    pub jobmanager: Vec<DumpedGroup>,
+    pub taskmanagers: Vec<Arc<dyn TaskExecutorGateway>>,
+    pub known_jobs: HashSet<JobId>,
+}
+
+/// Keeps the store fresh.
+pub struct MetricFetcher {
+    store: ArcSwap<MetricStore>,
+    interval: Duration,
+    /// Set when a job ends, so its final values are fetched before anyone reads them.
+    invalidated: AtomicBool,
+    /// One fetch at a time; a request that finds a fetch running reads the current store.
+    fetching: Mutex<()>,
+}
+
+impl MetricFetcher {
+    pub fn new(interval: Duration) -> Self {
+        Self {
+            store: ArcSwap::from_pointee(MetricStore::default()),
+            interval,
+            invalidated: AtomicBool::new(true),
+            fetching: Mutex::new(()),
+        }
+    }
+
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// The current store, without fetching.
+    pub fn current(&self) -> Arc<MetricStore> {
+        self.store.load_full()
+    }
+
+    /// Marks the store stale (a job ended).
+    pub fn invalidate(&self) {
+        self.invalidated.store(true, Ordering::Release);
+    }
+
+    /// Whether a reader should fetch first.
+    pub fn needs_fetch(&self, now_ms: i64) -> bool {
+        self.invalidated.load(Ordering::Acquire)
+            || now_ms - self.store.load().fetched_at_ms >= self.interval.as_millis() as i64
+    }
+
+    /// Fetches now. When another fetch is running, waits for it only if the store has never
+    /// been filled (so the first answer is not empty); otherwise returns at once.
+    pub fn fetch(&self, sources: impl FnOnce() -> FetchSources, now_ms: impl Fn() -> i64) {
+        let never_fetched = self.store.load().fetched_at_ms == 0;
+        let _guard = if never_fetched {
+            match self.fetching.lock() {
+                Ok(g) => g,
+                Err(_) => return,
+            }
+        } else {
+            match self.fetching.try_lock() {
+                Ok(g) => g,
+                Err(_) => return,
+            }
+        };
+        if !self.needs_fetch(now_ms()) {
+            return; // someone else just did it
+        }
+        self.invalidated.store(false, Ordering::Release);
+        let s = sources();
+        let round = FetchRound {
+            jobmanager: s.jobmanager,
+            taskmanagers: s
+                .taskmanagers
+                .iter()
+                .map(|t| (t.resource_id(), t.metric_dump()))
+                .collect(),
+            known_jobs: s.known_jobs,
+        };
+        let next = self.store.load().next(round, now_ms().max(1));
+        self.store.store(Arc::new(next));
+    }
+}

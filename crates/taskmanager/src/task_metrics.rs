@@ -1,0 +1,207 @@
+//! The metric groups of a deployed job's subtasks: Flink's task and operator metrics, read
+//! from the runtime's per-subtask atomics (nothing is copied or recorded twice).
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use weir_core::{JobId, VertexId};
+use weir_metrics::kinds::Meter;
+use weir_metrics::{CountFn, GaugeValue, MetricGroup, Scope, TaskScope};
+use weir_pipeline::{JobGraph, PluginKind};
+use weir_runtime::metrics::{epoch_ms, IoCounters, JobMetrics, SubtaskMetrics};
+
+/// Window of the `…TimeMsPerSecond` gauges: short, so backpressure shows within seconds
+/// (Flink's time gauges cover its 5 s view update interval).
+const TIME_WINDOW_SECS: u64 = 5;
+
+/// Who the groups belong to.
+pub struct TaskMetricContext<'a> {
+    pub job_id: JobId,
+    pub attempt: u32,
+    pub tm_id: &'a str,
+    pub host: &'a str,
+}
+
+fn count(a: impl Fn() -> u64 + Send + Sync + 'static) -> CountFn {
+    Arc::new(a)
+}
+
+fn load(m: &Arc<SubtaskMetrics>, f: fn(&SubtaskMetrics) -> &AtomicU64) -> CountFn {
+    let m = m.clone();
+    count(move || f(&m).load(Ordering::Relaxed))
+}
+
+fn load_i64(
+    m: &Arc<SubtaskMetrics>,
+    f: fn(&SubtaskMetrics) -> &AtomicI64,
+) -> impl Fn() -> GaugeValue {
+    let m = m.clone();
+    move || GaugeValue::Int(f(&m).load(Ordering::Relaxed))
+}
+
+/// Registers records and bytes in and out, with per-second meters, for one set of counters.
+fn io(g: &mut MetricGroup, m: &Arc<SubtaskMetrics>, pick: fn(&SubtaskMetrics) -> &IoCounters) {
+    let fields: [(&str, fn(&IoCounters) -> &AtomicU64); 4] = [
+        ("numRecordsIn", |c| &c.records_in),
+        ("numRecordsOut", |c| &c.records_out),
+        ("numBytesIn", |c| &c.bytes_in),
+        ("numBytesOut", |c| &c.bytes_out),
+    ];
+    for (name, field) in fields {
+        let m = m.clone();
+        let c = count(move || field(pick(&m)).load(Ordering::Relaxed));
+        g.counter(name, c.clone());
+        g.meter(&format!("{name}PerSecond"), c, Meter::DEFAULT_WINDOW_SECS);
+    }
+}
+
+/// Operator names unique within a chain: a repeated name gets its operator id, as Flink's
+/// `Calc[2]` names carry theirs.
+fn operator_names(graph: &JobGraph, chain: &[usize]) -> Vec<String> {
+    let names: Vec<String> = chain
+        .iter()
+        .map(|&op| graph.operators[op].display_name())
+        .collect();
+    names
+        .iter()
+        .zip(chain)
+        .map(|(n, op)| {
+            if names.iter().filter(|x| *x == n).count() > 1 {
+                format!("{n}[{}]", op + 1)
+            } else {
+                n.clone()
+            }
+        })
+        .collect()
+}
+
+/// The task and operator groups of each subtask of a job: `(vertex, subtask, groups)`.
+pub fn job_groups(
+    ctx: &TaskMetricContext,
+    graph: &JobGraph,
+    metrics: &JobMetrics,
+) -> Vec<(usize, usize, Vec<MetricGroup>)> {
+    let mut out = Vec::new();
+    let job_name: Arc<str> = graph.name.as_str().into();
+    for (v, subtasks) in metrics.subtasks.iter().enumerate() {
+        let Some(vertex) = graph.vertices.get(v) else {
+            continue;
+        };
+        let names = operator_names(graph, &vertex.chain);
+        for m in subtasks {
+            let task = Arc::new(TaskScope {
+                job_id: ctx.job_id,
+                job_name: job_name.clone(),
+                vertex_id: VertexId::for_job(ctx.job_id, v),
+                task_name: vertex.name.as_str().into(),
+                subtask: m.subtask,
+                attempt: ctx.attempt,
+                tm_id: ctx.tm_id.into(),
+                host: ctx.host.into(),
+            });
+            let mut groups = vec![task_group(task.clone(), m)];
+            for (position, name) in names.iter().enumerate() {
+                let kind = graph.operators[vertex.chain[position]].plugin.kind;
+                groups.push(operator_group(task.clone(), m, position, kind, name));
+            }
+            out.push((v, m.subtask, groups));
+        }
+    }
+    out
+}
+
+fn task_group(task: Arc<TaskScope>, m: &Arc<SubtaskMetrics>) -> MetricGroup {
+    let mut g = MetricGroup::new(Scope::Task(task));
+    io(&mut g, m, |s| &s.task);
+    let times: [(&str, fn(&SubtaskMetrics) -> u64); 3] = [
+        ("busyTime", |s| s.time_split().busy_ms as u64),
+        ("idleTime", |s| s.time_split().idle_ms),
+        ("backPressuredTime", |s| s.time_split().back_pressured_ms),
+    ];
+    for (name, read) in times {
+        let m = m.clone();
+        let c = count(move || read(&m));
+        g.meter(&format!("{name}MsPerSecond"), c.clone(), TIME_WINDOW_SECS);
+        let accumulated = format!("accumulate{}{}Ms", name[..1].to_uppercase(), &name[1..]);
+        g.gauge(&accumulated, move || GaugeValue::Int(c() as i64));
+    }
+    let bp = m.clone();
+    g.gauge("isBackPressured", move || {
+        GaugeValue::Bool(bp.is_back_pressured())
+    });
+    if !m.has_source {
+        g.gauge("currentInputWatermark", load_i64(m, |s| &s.input_watermark));
+    }
+    let input = m.clone();
+    g.gauge("Shuffle.Netty.Input.Buffers.inPoolUsage", move || {
+        GaugeValue::Float(SubtaskMetrics::avg_usage(&input.input_channels))
+    });
+    let output = m.clone();
+    g.gauge("Shuffle.Netty.Output.Buffers.outPoolUsage", move || {
+        GaugeValue::Float(SubtaskMetrics::avg_usage(&output.output_channels))
+    });
+    g.histogram("batchProcessingTimeUs", m.batch_time_us.clone());
+    g
+}
+
+fn operator_group(
+    task: Arc<TaskScope>,
+    m: &Arc<SubtaskMetrics>,
+    position: usize,
+    kind: PluginKind,
+    name: &str,
+) -> MetricGroup {
+    let mut g = MetricGroup::new(Scope::Operator {
+        task,
+        position,
+        name: name.into(),
+    });
+    let fields: [(&str, fn(&IoCounters) -> &AtomicU64); 4] = [
+        ("numRecordsIn", |c| &c.records_in),
+        ("numRecordsOut", |c| &c.records_out),
+        ("numBytesIn", |c| &c.bytes_in),
+        ("numBytesOut", |c| &c.bytes_out),
+    ];
+    for (metric, field) in fields {
+        let m = m.clone();
+        let c = count(move || {
+            m.operators
+                .get(position)
+                .map(|o| field(o).load(Ordering::Relaxed))
+                .unwrap_or(0)
+        });
+        g.counter(metric, c.clone());
+        if metric.starts_with("numRecords") {
+            g.meter(&format!("{metric}PerSecond"), c, Meter::DEFAULT_WINDOW_SECS);
+        }
+    }
+    let is_source = kind == PluginKind::Source;
+    // weir's operators pass watermarks on unchanged, so every operator of a chain sees the
+    // task's input watermark; a source has no input and emits none.
+    if is_source {
+        g.gauge("currentInputWatermark", || GaugeValue::Int(i64::MIN));
+        g.gauge("currentOutputWatermark", || GaugeValue::Int(i64::MIN));
+        if m.pending_records.load(Ordering::Relaxed) >= 0 {
+            g.gauge("pendingRecords", load_i64(m, |s| &s.pending_records));
+        }
+        let s = m.clone();
+        g.gauge("sourceIdleTime", move || {
+            let last = s.last_emit_ms.load(Ordering::Relaxed);
+            if last == 0 {
+                GaugeValue::Int(s.started.elapsed().as_millis() as i64)
+            } else {
+                GaugeValue::Int((epoch_ms() - last).max(0))
+            }
+        });
+    } else {
+        g.gauge("currentInputWatermark", load_i64(m, |s| &s.input_watermark));
+        g.gauge(
+            "currentOutputWatermark",
+            load_i64(m, |s| &s.input_watermark),
+        );
+    }
+    if kind == PluginKind::Sink {
+        g.counter("numRecordsSend", load(m, |s| &s.sink_sent));
+        g.counter("numRecordsOutErrors", load(m, |s| &s.sink_errors));
+    }
+    g
+}
