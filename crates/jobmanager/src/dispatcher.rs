@@ -568,11 +568,9 @@ impl RestfulGateway for Dispatcher {
 
 impl JobMasterGateway for Dispatcher {
     fn update_task_execution_state(&self, update: TaskStateUpdate) {
-        if update.state.is_terminal() {
-            // Before the job can be seen as ended: the next metrics read fetches the final
-            // values its TaskManager froze when the subtask ended.
-            self.fetcher.invalidate();
-        }
+        // Before the change can be seen: the next metrics read fetches the groups of a
+        // subtask that started, or the final values its TaskManager froze when it ended.
+        self.fetcher.invalidate();
         if let Some(m) = self.master(update.job_id) {
             m.on_task_update(&update);
         }

@@ -25,7 +25,8 @@ pub struct FetchSources {
 pub struct MetricFetcher {
     store: ArcSwap<MetricStore>,
     interval: Duration,
-    /// Set when a job ends, so its final values are fetched before anyone reads them.
+    /// Set when a subtask starts or ends, so its groups (or final values) are fetched before
+    /// anyone reads them.
     invalidated: AtomicBool,
     /// One fetch at a time; a request that finds a fetch running reads the current store.
     fetching: Mutex<()>,
@@ -50,7 +51,7 @@ impl MetricFetcher {
         self.store.load_full()
     }
 
-    /// Marks the store stale (a job ended).
+    /// Marks the store stale (a subtask started or ended).
     pub fn invalidate(&self) {
         self.invalidated.store(true, Ordering::Release);
     }
@@ -62,10 +63,14 @@ impl MetricFetcher {
     }
 
     /// Fetches now. When another fetch is running, waits for it only if the store has never
-    /// been filled (so the first answer is not empty); otherwise returns at once.
+    /// been filled or was invalidated; otherwise returns at once (the store is at most one
+    /// interval old).
     pub fn fetch(&self, sources: impl FnOnce() -> FetchSources, now_ms: impl Fn() -> i64) {
-        let never_fetched = self.store.load().fetched_at_ms == 0;
-        let _guard = if never_fetched {
+        // After an invalidation (a subtask started or ended) or before the first fetch, wait
+        // for a running fetch: what the reader is after may not be in the store yet.
+        let must_wait =
+            self.store.load().fetched_at_ms == 0 || self.invalidated.load(Ordering::Acquire);
+        let _guard = if must_wait {
             match self.fetching.lock() {
                 Ok(g) => g,
                 Err(_) => return,

@@ -196,6 +196,15 @@ impl MetricGroup {
         self
     }
 
+    /// Adds a meter of time spent per second (`…TimeMsPerSecond`), capped at 1000.
+    pub fn time_meter(&mut self, name: &str, millis: CountFn, window_secs: u64) -> &mut Self {
+        self.metrics.push((
+            name.into(),
+            Metric::Meter(Meter::capped(millis, window_secs, 1000.0)),
+        ));
+        self
+    }
+
     /// Adds a histogram.
     pub fn histogram(&mut self, name: &str, h: Arc<Histogram>) -> &mut Self {
         self.metrics.push((name.into(), Metric::Histogram(h)));

@@ -99,6 +99,8 @@ pub fn java_double(v: f64) -> String {
 pub struct Meter {
     count: CountFn,
     window_secs: f64,
+    /// Highest rate it reports (1000 for "ms per second" meters).
+    cap: f64,
     samples: Mutex<VecDeque<(Instant, u64)>>,
     rate_bits: AtomicU64,
 }
@@ -115,10 +117,17 @@ impl Meter {
 
     /// A meter over `count` with a window of `window_secs` seconds.
     pub fn new(count: CountFn, window_secs: u64) -> Arc<Self> {
+        Self::capped(count, window_secs, f64::INFINITY)
+    }
+
+    /// A meter whose rate never exceeds `cap`: time spent per second cannot pass 1000 ms,
+    /// whatever the jitter between when time is counted and when the tick samples it.
+    pub fn capped(count: CountFn, window_secs: u64, cap: f64) -> Arc<Self> {
         let first = count();
         Arc::new(Self {
             count,
             window_secs: window_secs.max(1) as f64,
+            cap,
             samples: Mutex::new(VecDeque::from([(Instant::now(), first)])),
             rate_bits: AtomicU64::new(0f64.to_bits()),
         })
@@ -146,7 +155,7 @@ impl Meter {
         if let (Some((t0, c0)), Some((t1, c1))) = (samples.front(), samples.back()) {
             let secs = t1.duration_since(*t0).as_secs_f64();
             if secs > 0.0 {
-                let rate = c1.saturating_sub(*c0) as f64 / secs;
+                let rate = (c1.saturating_sub(*c0) as f64 / secs).min(self.cap);
                 self.rate_bits.store(rate.to_bits(), Ordering::Relaxed);
             }
         }

@@ -3,44 +3,16 @@
 //! `_`, scope variables as labels. Counters, gauges and meters are gauges (Flink's choice:
 //! a restarted task's counter may start over); histograms are summaries; text gauges are
 //! left out.
+//!
+//! `promtool check metrics` parses this output cleanly; its linter still flags the
+//! camelCase and unit-abbreviating names (`numRecordsIn`, `busyTimeMsPerSecond`) that Flink's
+//! reporter uses. Those are kept on purpose: dashboards and alerts written for Flink query
+//! exactly these names.
 
 use crate::kinds::{java_double, GaugeValue};
 use crate::query_service::{DumpHistogram, DumpValue, DumpedGroup};
 use std::collections::BTreeMap;
 use std::fmt::Write;
-
-/// How metric names are spelt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Naming {
-    /// Exactly as Flink's reporter: `flink_taskmanager_job_task_numRecordsIn`, so dashboards
-    /// built for Flink work unchanged.
-    Flink,
-    /// `flink_taskmanager_job_task_num_records_in`: the same metrics with names Prometheus's
-    /// linter accepts (it flags camelCase).
-    SnakeCase,
-}
-
-/// `numRecordsIn` → `num_records_in`; `Status.JVM.CPU.Load` → `status_jvm_cpu_load`.
-pub fn snake_case(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 8);
-    let chars: Vec<char> = name.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
-        if c.is_ascii_uppercase() {
-            let prev = i.checked_sub(1).and_then(|p| chars.get(p)).copied();
-            let next = chars.get(i + 1).copied();
-            let boundary = prev.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit())
-                || (prev.is_some_and(|p| p.is_ascii_uppercase())
-                    && next.is_some_and(|n| n.is_ascii_lowercase()));
-            if boundary && !out.ends_with('_') {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
 
 /// A name Prometheus accepts: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
 pub fn sanitize_name(raw: &str) -> String {
@@ -85,7 +57,7 @@ struct Family {
 }
 
 /// Renders groups (from one or more query services) as one exposition.
-pub fn render(groups: &[DumpedGroup], naming: Naming) -> String {
+pub fn render(groups: &[DumpedGroup]) -> String {
     let mut families: BTreeMap<String, Family> = BTreeMap::new();
     for g in groups {
         let scope = g.scope.logical();
@@ -97,10 +69,7 @@ pub fn render(groups: &[DumpedGroup], naming: Naming) -> String {
             .collect();
         let label_text = labels.join(",");
         for (name, value) in &g.values {
-            let family = match naming {
-                Naming::Flink => sanitize_name(&format!("flink_{scope}_{name}")),
-                Naming::SnakeCase => sanitize_name(&format!("flink_{scope}_{}", snake_case(name))),
-            };
+            let family = sanitize_name(&format!("flink_{scope}_{name}"));
             let help = format!("{name} (scope: {scope})");
             match value {
                 DumpValue::Counter(c) => add(
@@ -221,24 +190,11 @@ mod tests {
                 ),
             ],
         };
-        let text = render(&[g], Naming::Flink);
+        let text = render(&[g]);
         assert!(text.contains("# TYPE flink_jobmanager_Status_JVM_CPU_Load gauge\n"));
         assert!(text.contains("flink_jobmanager_Status_JVM_CPU_Load{host=\"local\\\"host\"} 0.5\n"));
         assert!(text.contains("flink_jobmanager_numRunningJobs{host=\"local\\\"host\"} 2.0\n"));
         assert!(!text.contains("text"));
-    }
-
-    #[test]
-    fn snake_case_names() {
-        assert_eq!(
-            snake_case("numRecordsInPerSecond"),
-            "num_records_in_per_second"
-        );
-        assert_eq!(snake_case("Status.JVM.CPU.Load"), "status.jvm.cpu.load");
-        assert_eq!(
-            snake_case("Shuffle.Netty.Input.Buffers.inPoolUsage"),
-            "shuffle.netty.input.buffers.in_pool_usage"
-        );
     }
 
     #[test]

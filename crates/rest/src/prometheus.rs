@@ -6,32 +6,31 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Router;
 use std::sync::Arc;
-use weir_gateway::metrics::prometheus::{render, Naming};
+use weir_gateway::metrics::prometheus::render;
 use weir_gateway::metrics::MetricQueryService;
 
 /// Serves scrapes until `shutdown` resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     sources: Vec<Arc<MetricQueryService>>,
-    naming: Naming,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = Router::new().fallback(move || {
         let sources = sources.clone();
-        async move { scrape(&sources, naming) }
+        async move { scrape(&sources) }
     });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }
 
-fn scrape(sources: &[Arc<MetricQueryService>], naming: Naming) -> impl IntoResponse {
+fn scrape(sources: &[Arc<MetricQueryService>]) -> impl IntoResponse {
     let groups: Vec<_> = sources.iter().flat_map(|s| s.dump()).collect();
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        render(&groups, naming),
+        render(&groups),
     )
 }

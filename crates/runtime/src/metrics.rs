@@ -92,6 +92,8 @@ impl Activity {
     }
 }
 
+const NOT_WAITING: u64 = u64::MAX;
+
 /// Flink's value for "no watermark yet" (`Long.MIN_VALUE`).
 pub const NO_WATERMARK: i64 = i64::MIN;
 
@@ -114,6 +116,10 @@ pub struct SubtaskMetrics {
     pub started: std::time::Instant,
     /// What it is doing right now (see [`Activity`]).
     activity: AtomicU32,
+    /// When the current wait for input / for output room began (ns after `started`, or
+    /// `NOT_WAITING`), so time gauges count a long wait while it lasts, not in one lump after.
+    idle_since: AtomicU64,
+    back_pressured_since: AtomicU64,
     /// The smallest watermark over its inputs (`currentInputWatermark`).
     pub input_watermark: AtomicI64,
     /// Fill of its input and output channels.
@@ -151,9 +157,14 @@ pub struct TimeSplit {
 impl SubtaskMetrics {
     /// Busy, idle and back-pressured time since the subtask started (busy is the rest).
     pub fn time_split(&self) -> TimeSplit {
-        let total = self.started.elapsed().as_nanos() as u64;
-        let idle = self.idle_ns.load(Ordering::Relaxed);
-        let bp = self.back_pressured_ns.load(Ordering::Relaxed);
+        let total = self.now_ns();
+        let ongoing = |since: &AtomicU64| match since.load(Ordering::Relaxed) {
+            NOT_WAITING => 0,
+            s => total.saturating_sub(s),
+        };
+        let idle = self.idle_ns.load(Ordering::Relaxed) + ongoing(&self.idle_since);
+        let bp =
+            self.back_pressured_ns.load(Ordering::Relaxed) + ongoing(&self.back_pressured_since);
         TimeSplit {
             busy_ms: total.saturating_sub(idle + bp) as f64 / 1e6,
             idle_ms: idle / 1_000_000,
@@ -189,6 +200,8 @@ impl SubtaskMetrics {
             idle_ns: AtomicU64::new(0),
             started: std::time::Instant::now(),
             activity: AtomicU32::new(Activity::WaitingForInput.encode()),
+            idle_since: AtomicU64::new(NOT_WAITING),
+            back_pressured_since: AtomicU64::new(NOT_WAITING),
             input_watermark: AtomicI64::new(NO_WATERMARK),
             input_channels: w.input_channels,
             output_channels: w.output_channels,
@@ -199,6 +212,44 @@ impl SubtaskMetrics {
             sink_errors: AtomicU64::new(0),
             has_source: w.has_source,
         })
+    }
+
+    fn now_ns(&self) -> u64 {
+        self.started.elapsed().as_nanos() as u64
+    }
+
+    /// Marks the start of a wait for input.
+    pub fn begin_idle(&self) {
+        self.idle_since.store(self.now_ns(), Ordering::Relaxed);
+    }
+
+    /// Ends a wait for input begun with [`Self::begin_idle`], counting it.
+    pub fn end_idle(&self) {
+        let since = self.idle_since.swap(NOT_WAITING, Ordering::Relaxed);
+        if since != NOT_WAITING {
+            let waited = self.now_ns().saturating_sub(since);
+            self.idle_ns.fetch_add(waited, Ordering::Relaxed);
+        }
+    }
+
+    /// Marks the start of a wait for room in an output channel.
+    pub fn begin_back_pressure(&self) {
+        self.back_pressured_since
+            .store(self.now_ns(), Ordering::Relaxed);
+    }
+
+    /// Ends a wait begun with [`Self::begin_back_pressure`]; waits shorter than `min` are
+    /// not back-pressure (just the cost of a send) and count as busy.
+    pub fn end_back_pressure(&self, min: std::time::Duration) {
+        let since = self
+            .back_pressured_since
+            .swap(NOT_WAITING, Ordering::Relaxed);
+        if since != NOT_WAITING {
+            let waited = self.now_ns().saturating_sub(since);
+            if waited > min.as_nanos() as u64 {
+                self.back_pressured_ns.fetch_add(waited, Ordering::Relaxed);
+            }
+        }
     }
 
     /// Records what the subtask is doing now.

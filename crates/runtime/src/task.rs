@@ -132,10 +132,9 @@ impl Subtask {
                         }
                         SourceEvent::Idle(d) => {
                             self.metrics.set_activity(Activity::WaitingForInput);
+                            self.metrics.begin_idle();
                             tokio::time::sleep(d).await;
-                            self.metrics
-                                .idle_ns
-                                .fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
+                            self.metrics.end_idle();
                         }
                         SourceEvent::End => break,
                     }
@@ -160,13 +159,10 @@ impl Subtask {
                 let mut ended = 0;
                 while ended < n {
                     self.metrics.set_activity(Activity::WaitingForInput);
-                    let waiting = Instant::now();
+                    self.metrics.begin_idle();
                     let next = merged.next().await;
+                    self.metrics.end_idle();
                     let taken = Instant::now();
-                    self.metrics.idle_ns.fetch_add(
-                        taken.duration_since(waiting).as_nanos() as u64,
-                        Ordering::Relaxed,
-                    );
                     match next {
                         Some((_, StreamElement::Data(b))) => {
                             self.metrics.task.add_in(b.num_rows(), b.byte_size());
@@ -248,21 +244,21 @@ impl Subtask {
                 Tail::Outputs(edges) => {
                     self.metrics.task.add_out(rows, bytes);
                     self.metrics.set_activity(Activity::BackPressured);
-                    let started = Instant::now();
+                    self.metrics.begin_back_pressure();
+                    let mut sent = Ok(());
                     for edge in edges.iter_mut() {
                         // Arrow arrays are reference counted: a fan-out clone is cheap.
-                        edge.emit(b.clone()).await?;
+                        sent = edge.emit(b.clone()).await;
+                        if sent.is_err() {
+                            break;
+                        }
                         let in_flight = edge.in_flight() as u64;
                         self.metrics
                             .max_output_in_flight
                             .fetch_max(in_flight, Ordering::Relaxed);
                     }
-                    let waited = started.elapsed();
-                    if waited > Duration::from_micros(200) {
-                        self.metrics
-                            .back_pressured_ns
-                            .fetch_add(waited.as_nanos() as u64, Ordering::Relaxed);
-                    }
+                    self.metrics.end_back_pressure(Duration::from_micros(200));
+                    sent?;
                 }
             }
         }

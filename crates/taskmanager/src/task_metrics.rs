@@ -120,7 +120,7 @@ fn task_group(task: Arc<TaskScope>, m: &Arc<SubtaskMetrics>) -> MetricGroup {
     for (name, read) in times {
         let m = m.clone();
         let c = count(move || read(&m));
-        g.meter(&format!("{name}MsPerSecond"), c.clone(), TIME_WINDOW_SECS);
+        g.time_meter(&format!("{name}MsPerSecond"), c.clone(), TIME_WINDOW_SECS);
         let accumulated = format!("accumulate{}{}Ms", name[..1].to_uppercase(), &name[1..]);
         g.gauge(&accumulated, move || GaugeValue::Int(c() as i64));
     }

@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
-use weir_gateway::metrics::prometheus::Naming;
 use weir_gateway::metrics::MetricQueryService;
 use weir_gateway::{JobMasterGateway, RestfulGateway, TaskExecutorGateway};
 use weir_jobmanager::archive::{now_ms, JobArchive};
@@ -47,11 +46,6 @@ async fn start_prometheus(
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Result<Option<SocketAddr>, String> {
     let host = config.get("metrics.reporter.prom.host");
-    let naming = if config.bool("metrics.reporter.prom.snake-case-names")? {
-        Naming::SnakeCase
-    } else {
-        Naming::Flink
-    };
     let ports = config.port_range("metrics.reporter.prom.port")?;
     for port in ports.clone() {
         if let Ok(listener) = tokio::net::TcpListener::bind((host.as_str(), port)).await {
@@ -59,7 +53,6 @@ async fn start_prometheus(
             tokio::spawn(weir_rest::prometheus::serve(
                 listener,
                 sources,
-                naming,
                 async move {
                     let _ = stop.wait_for(|s| *s).await;
                 },

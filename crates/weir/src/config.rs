@@ -109,11 +109,6 @@ pub const KNOWN: &[KnownOption] = &[
         key: "metrics.reporter.prom.host",
         default: "127.0.0.1",
     },
-    // weir's own: snake_case metric names, for tools that lint them (promtool).
-    KnownOption {
-        key: "metrics.reporter.prom.snake-case-names",
-        default: "false",
-    },
 ];
 
 /// The effective configuration: every key as a string.
@@ -181,7 +176,6 @@ impl ClusterConfig {
         self.bool("rest.flamegraph.enabled")?;
         self.usize("rest.flamegraph.num-samples")?;
         self.duration("rest.flamegraph.delay-between-samples")?;
-        self.bool("metrics.reporter.prom.snake-case-names")?;
         self.port_range("metrics.reporter.prom.port")?;
         Ok(())
     }

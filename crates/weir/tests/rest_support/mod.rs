@@ -12,7 +12,10 @@ use weir::config::ClusterConfig;
 
 /// Starts a mini cluster whose files live under `dir`, on an ephemeral port.
 pub async fn start_cluster(dir: &Path, extra: &[&str]) -> MiniCluster {
-    let mut opts = vec!["rest.port=0".to_string()];
+    let mut opts = vec![
+        "rest.port=0".to_string(),
+        "metrics.reporter.prom.port=0".to_string(),
+    ];
     opts.extend(extra.iter().map(|s| s.to_string()));
     let config = ClusterConfig::load(None, &opts).expect("config");
     let dirs = ClusterDirs::under(dir.to_path_buf(), &config);
@@ -30,6 +33,8 @@ pub fn client() -> reqwest::Client {
 
 /// Fields Flink leaves out when they have no value (NON_NULL), so they are not required.
 const OPTIONAL: &[&str] = &[
+    "attempt-number",
+    "other-concurrent-attempts",
     "inputs",
     "local_strategy",
     "caching",
