@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # weir's test command: formatting, lints, and every test of the workspace.
-# Needs only the Rust toolchain; nothing else is installed for the current suite.
+# Needs the Rust toolchain; installs Debian's `prometheus` package for `promtool`, which the
+# Prometheus reporter's test runs on a real scrape.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
+scripts/install-test-tools.sh
+export WEIR_REQUIRE_PROMTOOL=1
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 log=$(mktemp)

@@ -49,6 +49,9 @@ pub fn time_in(s: &JobSnapshot, status: JobStatus, now: i64) -> i64 {
     }
 }
 
+/// A figure computed from a job's snapshot at a time (epoch ms).
+type SnapshotReading = fn(&JobSnapshot, i64) -> i64;
+
 /// The job group of a job, registered on the JobManager.
 pub fn job_group(master: &Arc<JobMaster>, host: &str) -> MetricGroup {
     let snap = master.published();
@@ -57,7 +60,7 @@ pub fn job_group(master: &Arc<JobMaster>, host: &str) -> MetricGroup {
         job_name: snap.name.as_str().into(),
         host: host.into(),
     });
-    let reader = |f: fn(&JobSnapshot, i64) -> i64| {
+    let reader = |f: SnapshotReading| {
         let weak: Weak<JobMaster> = Arc::downgrade(master);
         move || {
             let v = weak
@@ -69,7 +72,7 @@ pub fn job_group(master: &Arc<JobMaster>, host: &str) -> MetricGroup {
     };
     g.gauge("uptime", reader(uptime));
     g.gauge("downtime", reader(downtime));
-    let states: [(&str, fn(&JobSnapshot, i64) -> i64); 6] = [
+    let states: [(&str, SnapshotReading); 6] = [
         ("createdTime", |s, n| time_in(s, JobStatus::Created, n)),
         ("initializingTime", |s, n| {
             time_in(s, JobStatus::Initializing, n)

@@ -13,6 +13,20 @@ use weir_runtime::metrics::{epoch_ms, IoCounters, JobMetrics, SubtaskMetrics};
 /// (Flink's time gauges cover its 5 s view update interval).
 const TIME_WINDOW_SECS: u64 = 5;
 
+/// A counter of records or bytes in `IoCounters`.
+type IoField = fn(&IoCounters) -> &AtomicU64;
+
+/// Flink's record and byte counters, as read from the runtime's.
+const IO_FIELDS: [(&str, IoField); 4] = [
+    ("numRecordsIn", |c| &c.records_in),
+    ("numRecordsOut", |c| &c.records_out),
+    ("numBytesIn", |c| &c.bytes_in),
+    ("numBytesOut", |c| &c.bytes_out),
+];
+
+/// Milliseconds of one kind of time a subtask has spent.
+type TimeReading = fn(&SubtaskMetrics) -> u64;
+
 /// Who the groups belong to.
 pub struct TaskMetricContext<'a> {
     pub job_id: JobId,
@@ -40,13 +54,7 @@ fn load_i64(
 
 /// Registers records and bytes in and out, with per-second meters, for one set of counters.
 fn io(g: &mut MetricGroup, m: &Arc<SubtaskMetrics>, pick: fn(&SubtaskMetrics) -> &IoCounters) {
-    let fields: [(&str, fn(&IoCounters) -> &AtomicU64); 4] = [
-        ("numRecordsIn", |c| &c.records_in),
-        ("numRecordsOut", |c| &c.records_out),
-        ("numBytesIn", |c| &c.bytes_in),
-        ("numBytesOut", |c| &c.bytes_out),
-    ];
-    for (name, field) in fields {
+    for (name, field) in IO_FIELDS {
         let m = m.clone();
         let c = count(move || field(pick(&m)).load(Ordering::Relaxed));
         g.counter(name, c.clone());
@@ -112,7 +120,7 @@ pub fn job_groups(
 fn task_group(task: Arc<TaskScope>, m: &Arc<SubtaskMetrics>) -> MetricGroup {
     let mut g = MetricGroup::new(Scope::Task(task));
     io(&mut g, m, |s| &s.task);
-    let times: [(&str, fn(&SubtaskMetrics) -> u64); 3] = [
+    let times: [(&str, TimeReading); 3] = [
         ("busyTime", |s| s.time_split().busy_ms as u64),
         ("idleTime", |s| s.time_split().idle_ms),
         ("backPressuredTime", |s| s.time_split().back_pressured_ms),
@@ -155,13 +163,7 @@ fn operator_group(
         position,
         name: name.into(),
     });
-    let fields: [(&str, fn(&IoCounters) -> &AtomicU64); 4] = [
-        ("numRecordsIn", |c| &c.records_in),
-        ("numRecordsOut", |c| &c.records_out),
-        ("numBytesIn", |c| &c.bytes_in),
-        ("numBytesOut", |c| &c.bytes_out),
-    ];
-    for (metric, field) in fields {
+    for (metric, field) in IO_FIELDS {
         let m = m.clone();
         let c = count(move || {
             m.operators

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs besides Rust: promtool (Debian's `prometheus` package).
+set -euo pipefail
+if command -v promtool >/dev/null; then
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get install -y --no-install-recommends prometheus >/dev/null 2>&1 \
+  || { $SUDO apt-get update >/dev/null 2>&1 && $SUDO apt-get install -y --no-install-recommends prometheus >/dev/null 2>&1; } \
+  || { echo "cannot install promtool (apt-get install prometheus)" >&2; exit 1; }
+command -v promtool >/dev/null
