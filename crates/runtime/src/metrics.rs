@@ -7,6 +7,10 @@ use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use weir_metrics::Histogram;
 
+/// False in builds with the `metrics-off` feature: the benchmark's baseline, with every
+/// recording on the data path compiled out (`if RECORDING` folds to nothing).
+pub const RECORDING: bool = !cfg!(feature = "metrics-off");
+
 /// Records and bytes through one operator or one subtask.
 #[derive(Debug, Default)]
 pub struct IoCounters {
@@ -19,12 +23,18 @@ pub struct IoCounters {
 impl IoCounters {
     /// Counts rows and bytes taken in.
     pub fn add_in(&self, rows: usize, bytes: usize) {
+        if !RECORDING {
+            return;
+        }
         self.records_in.fetch_add(rows as u64, Ordering::Relaxed);
         self.bytes_in.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
     /// Counts rows and bytes given out.
     pub fn add_out(&self, rows: usize, bytes: usize) {
+        if !RECORDING {
+            return;
+        }
         self.records_out.fetch_add(rows as u64, Ordering::Relaxed);
         self.bytes_out.fetch_add(bytes as u64, Ordering::Relaxed);
     }
@@ -220,11 +230,17 @@ impl SubtaskMetrics {
 
     /// Marks the start of a wait for input.
     pub fn begin_idle(&self) {
+        if !RECORDING {
+            return;
+        }
         self.idle_since.store(self.now_ns(), Ordering::Relaxed);
     }
 
     /// Ends a wait for input begun with [`Self::begin_idle`], counting it.
     pub fn end_idle(&self) {
+        if !RECORDING {
+            return;
+        }
         let since = self.idle_since.swap(NOT_WAITING, Ordering::Relaxed);
         if since != NOT_WAITING {
             let waited = self.now_ns().saturating_sub(since);
@@ -234,6 +250,9 @@ impl SubtaskMetrics {
 
     /// Marks the start of a wait for room in an output channel.
     pub fn begin_back_pressure(&self) {
+        if !RECORDING {
+            return;
+        }
         self.back_pressured_since
             .store(self.now_ns(), Ordering::Relaxed);
     }
@@ -241,6 +260,9 @@ impl SubtaskMetrics {
     /// Ends a wait begun with [`Self::begin_back_pressure`]; waits shorter than `min` are
     /// not back-pressure (just the cost of a send) and count as busy.
     pub fn end_back_pressure(&self, min: std::time::Duration) {
+        if !RECORDING {
+            return;
+        }
         let since = self
             .back_pressured_since
             .swap(NOT_WAITING, Ordering::Relaxed);
@@ -252,8 +274,31 @@ impl SubtaskMetrics {
         }
     }
 
+    /// Records how long a batch took, from `taken` (None when recording is compiled out).
+    pub fn record_batch_time(&self, taken: Option<std::time::Instant>) {
+        if let Some(t) = taken {
+            self.batch_time_us.record(t.elapsed().as_micros() as u64);
+        }
+    }
+
+    /// Counts rows a sink wrote, or failed to write.
+    pub fn sink_wrote(&self, rows: usize, ok: bool) {
+        if !RECORDING {
+            return;
+        }
+        let counter = if ok {
+            &self.sink_sent
+        } else {
+            &self.sink_errors
+        };
+        counter.fetch_add(rows as u64, Ordering::Relaxed);
+    }
+
     /// Records what the subtask is doing now.
     pub fn set_activity(&self, a: Activity) {
+        if !RECORDING {
+            return;
+        }
         self.activity.store(a.encode(), Ordering::Relaxed);
     }
 

@@ -5,7 +5,7 @@
 
 use crate::batch::Batch;
 use crate::channel::{ChannelReceiver, StreamElement};
-use crate::metrics::{epoch_ms, Activity, SubtaskMetrics};
+use crate::metrics::{epoch_ms, Activity, SubtaskMetrics, RECORDING};
 use crate::operator::{SinkWriter, SourceEvent, SourceReader, Transform};
 use crate::partition::{EmitError, OutputEdge};
 use futures::stream::{self, SelectAll, StreamExt};
@@ -108,23 +108,23 @@ impl Subtask {
                     self.metrics.set_activity(Activity::Operator(0));
                     match reader.next().await? {
                         SourceEvent::Batch(b) => {
-                            let taken = Instant::now();
+                            let taken = RECORDING.then(Instant::now);
                             let rows = b.num_rows();
                             if let Some(source) = self.metrics.operators.first() {
                                 source.add_out(rows, b.byte_size());
                             }
-                            self.metrics
-                                .last_emit_ms
-                                .store(epoch_ms(), Ordering::Relaxed);
-                            if let Some(p) = reader.pending_records() {
+                            if RECORDING {
                                 self.metrics
-                                    .pending_records
-                                    .store(p as i64, Ordering::Relaxed);
+                                    .last_emit_ms
+                                    .store(epoch_ms(), Ordering::Relaxed);
+                                if let Some(p) = reader.pending_records() {
+                                    self.metrics
+                                        .pending_records
+                                        .store(p as i64, Ordering::Relaxed);
+                                }
                             }
                             self.push(b).await?;
-                            self.metrics
-                                .batch_time_us
-                                .record(taken.elapsed().as_micros() as u64);
+                            self.metrics.record_batch_time(taken);
                             emitted += rows as u64;
                             if let Some(rate) = rate_limit {
                                 throttle(started, emitted, rate).await;
@@ -162,14 +162,12 @@ impl Subtask {
                     self.metrics.begin_idle();
                     let next = merged.next().await;
                     self.metrics.end_idle();
-                    let taken = Instant::now();
+                    let taken = RECORDING.then(Instant::now);
                     match next {
                         Some((_, StreamElement::Data(b))) => {
                             self.metrics.task.add_in(b.num_rows(), b.byte_size());
                             self.push(b).await?;
-                            self.metrics
-                                .batch_time_us
-                                .record(taken.elapsed().as_micros() as u64);
+                            self.metrics.record_batch_time(taken);
                         }
                         Some((_, StreamElement::EndOfInput)) => ended += 1,
                         Some((i, StreamElement::Watermark(w))) => {
@@ -228,18 +226,9 @@ impl Subtask {
                     }
                     self.metrics
                         .set_activity(Activity::Operator(self.metrics.operators.len() - 1));
-                    match writer.write(b).await {
-                        Ok(()) => self
-                            .metrics
-                            .sink_sent
-                            .fetch_add(rows as u64, Ordering::Relaxed),
-                        Err(e) => {
-                            self.metrics
-                                .sink_errors
-                                .fetch_add(rows as u64, Ordering::Relaxed);
-                            return Err(e.into());
-                        }
-                    };
+                    let written = writer.write(b).await;
+                    self.metrics.sink_wrote(rows, written.is_ok());
+                    written?;
                 }
                 Tail::Outputs(edges) => {
                     self.metrics.task.add_out(rows, bytes);
@@ -252,10 +241,12 @@ impl Subtask {
                         if sent.is_err() {
                             break;
                         }
-                        let in_flight = edge.in_flight() as u64;
-                        self.metrics
-                            .max_output_in_flight
-                            .fetch_max(in_flight, Ordering::Relaxed);
+                        if RECORDING {
+                            let in_flight = edge.in_flight() as u64;
+                            self.metrics
+                                .max_output_in_flight
+                                .fetch_max(in_flight, Ordering::Relaxed);
+                        }
                     }
                     self.metrics.end_back_pressure(Duration::from_micros(200));
                     sent?;
