@@ -9,7 +9,9 @@ pub mod ids;
 pub mod logdir;
 pub mod process;
 pub mod status;
+pub mod time;
 
 pub use error::{WeirError, WeirResult};
 pub use ids::{JobId, VertexId};
 pub use status::{ExecutionState, JobStatus};
+pub use time::now_ms;

@@ -245,7 +245,8 @@ pub struct JobSnapshot {
 }
 
 impl JobSnapshot {
-    fn ts(&self, s: JobStatus) -> i64 {
+    /// When the job entered `s` (epoch ms), 0 if it never did.
+    pub fn entered_at(&self, s: JobStatus) -> i64 {
         JobStatus::ALL
             .iter()
             .position(|x| *x == s)
@@ -255,13 +256,13 @@ impl JobSnapshot {
 
     /// Submission time.
     pub fn start_time(&self) -> i64 {
-        self.ts(JobStatus::Initializing)
+        self.entered_at(JobStatus::Initializing)
     }
 
     /// When the job became globally terminal, or -1.
     pub fn end_time(&self) -> i64 {
         if self.status.is_terminal() {
-            self.ts(self.status)
+            self.entered_at(self.status)
         } else {
             -1
         }

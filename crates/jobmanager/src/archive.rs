@@ -164,13 +164,7 @@ impl JobArchive {
     }
 }
 
-/// Milliseconds since the epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub use weir_core::now_ms;
 
 #[cfg(test)]
 mod tests {

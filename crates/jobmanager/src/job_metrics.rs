@@ -9,25 +9,16 @@ use weir_core::JobStatus;
 use weir_gateway::JobSnapshot;
 use weir_metrics::{GaugeValue, MetricGroup, Scope};
 
-/// When the job entered `s`, 0 if never.
-fn entered(s: &JobSnapshot, status: JobStatus) -> i64 {
-    JobStatus::ALL
-        .iter()
-        .position(|x| *x == status)
-        .map(|i| s.timestamps[i])
-        .unwrap_or(0)
-}
-
 /// Milliseconds the job has been running: up to now while RUNNING, up to its end once it is
 /// over (Flink reports -1 then, but its store keeps the last value it fetched).
 pub fn uptime(s: &JobSnapshot, now: i64) -> i64 {
-    let since = entered(s, JobStatus::Running);
+    let since = s.entered_at(JobStatus::Running);
     if since == 0 {
         return 0;
     }
     match s.status {
         JobStatus::Running => now - since,
-        st if st.is_terminal() => (entered(s, st) - since).max(0),
+        st if st.is_terminal() => (s.entered_at(st) - since).max(0),
         _ => 0,
     }
 }
@@ -35,7 +26,7 @@ pub fn uptime(s: &JobSnapshot, now: i64) -> i64 {
 /// Milliseconds in the current FAILING/RESTARTING spell, 0 otherwise.
 pub fn downtime(s: &JobSnapshot, now: i64) -> i64 {
     match s.status {
-        JobStatus::Failing | JobStatus::Restarting => now - entered(s, s.status),
+        JobStatus::Failing | JobStatus::Restarting => now - s.entered_at(s.status),
         _ => 0,
     }
 }
@@ -43,7 +34,7 @@ pub fn downtime(s: &JobSnapshot, now: i64) -> i64 {
 /// Milliseconds in `status` if the job is in it now, else 0 (Flink's `<status>Time`).
 pub fn time_in(s: &JobSnapshot, status: JobStatus, now: i64) -> i64 {
     if s.status == status {
-        (now - entered(s, status)).max(0)
+        (now - s.entered_at(status)).max(0)
     } else {
         0
     }

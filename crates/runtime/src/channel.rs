@@ -89,11 +89,6 @@ impl ChannelSender {
         self.tx.send((element, rows)).map_err(|_| Disconnected)
     }
 
-    /// Share of the capacity in use, 0.0..=1.0 (Flink's `outPoolUsage`).
-    pub fn usage(&self) -> f64 {
-        self.shared.in_flight.load(Ordering::Relaxed) as f64 / self.shared.capacity as f64
-    }
-
     /// A gauge on this channel's fill.
     pub fn gauge(&self) -> ChannelGauge {
         ChannelGauge(self.shared.clone())
@@ -136,11 +131,6 @@ impl ChannelReceiver {
             self.shared.permits.add_permits(rows);
         }
         Some(element)
-    }
-
-    /// Share of the capacity in use (Flink's `inPoolUsage`).
-    pub fn usage(&self) -> f64 {
-        self.shared.in_flight.load(Ordering::Relaxed) as f64 / self.shared.capacity as f64
     }
 }
 

@@ -148,14 +148,6 @@ pub struct SubtaskMetrics {
     pub has_source: bool,
 }
 
-/// Milliseconds since the epoch.
-pub fn epoch_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 /// How a subtask spent its time so far, in milliseconds.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub struct TimeSplit {
@@ -310,11 +302,6 @@ impl SubtaskMetrics {
     /// Whether it is blocked on output right now (Flink's `isBackPressured`).
     pub fn is_back_pressured(&self) -> bool {
         self.activity() == Activity::BackPressured
-    }
-
-    /// Highest fill over a set of channels (0 when there are none).
-    pub fn max_usage(channels: &[ChannelGauge]) -> f64 {
-        channels.iter().map(ChannelGauge::usage).fold(0.0, f64::max)
     }
 
     /// Mean fill over a set of channels (0 when there are none).

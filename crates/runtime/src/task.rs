@@ -5,7 +5,7 @@
 
 use crate::batch::Batch;
 use crate::channel::{ChannelReceiver, StreamElement};
-use crate::metrics::{epoch_ms, Activity, SubtaskMetrics, RECORDING};
+use crate::metrics::{Activity, SubtaskMetrics, RECORDING};
 use crate::operator::{SinkWriter, SourceEvent, SourceReader, Transform};
 use crate::partition::{EmitError, OutputEdge};
 use futures::stream::{self, SelectAll, StreamExt};
@@ -116,7 +116,7 @@ impl Subtask {
                             if RECORDING {
                                 self.metrics
                                     .last_emit_ms
-                                    .store(epoch_ms(), Ordering::Relaxed);
+                                    .store(weir_core::now_ms(), Ordering::Relaxed);
                                 if let Some(p) = reader.pending_records() {
                                     self.metrics
                                         .pending_records

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use weir_core::logdir::ServedDir;
-use weir_core::{JobId, WeirError};
+use weir_core::{now_ms, JobId, WeirError};
 use weir_gateway::*;
 use weir_metrics::query_service::DumpedGroup;
 use weir_metrics::system::register_process_metrics;
@@ -381,11 +381,4 @@ impl TaskExecutorGateway for TaskExecutor {
             ))
         })
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

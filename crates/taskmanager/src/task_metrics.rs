@@ -7,7 +7,7 @@ use weir_core::{JobId, VertexId};
 use weir_metrics::kinds::Meter;
 use weir_metrics::{CountFn, GaugeValue, MetricGroup, Scope, TaskScope};
 use weir_pipeline::{JobGraph, PluginKind};
-use weir_runtime::metrics::{epoch_ms, IoCounters, JobMetrics, SubtaskMetrics};
+use weir_runtime::metrics::{IoCounters, JobMetrics, SubtaskMetrics};
 
 /// Window of the `…TimeMsPerSecond` gauges: short, so backpressure shows within seconds
 /// (Flink's time gauges cover its 5 s view update interval).
@@ -191,7 +191,7 @@ fn operator_group(
             if last == 0 {
                 GaugeValue::Int(s.started.elapsed().as_millis() as i64)
             } else {
-                GaugeValue::Int((epoch_ms() - last).max(0))
+                GaugeValue::Int((weir_core::now_ms() - last).max(0))
             }
         });
     } else {

@@ -25,13 +25,7 @@ pub fn json_response<T: serde::Serialize>(value: &T, capacity: usize) -> axum::r
     }
 }
 
-/// Milliseconds since the epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub use weir_core::now_ms;
 
 fn state_name(s: ExecutionState) -> String {
     s.as_str().to_string()
