@@ -9,9 +9,10 @@
 use crate::batch::Batch;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use tokio::sync::{mpsc, Semaphore};
 
-/// A checkpoint barrier (carried now, aligned by the checkpoints work).
+/// A checkpoint barrier: everything sent before it belongs to checkpoint `checkpoint_id`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Barrier {
     pub checkpoint_id: u64,
@@ -125,12 +126,23 @@ impl ChannelReceiver {
 
     /// Receives the next element; `None` once every sender is gone and the buffer is empty.
     pub async fn recv(&mut self) -> Option<StreamElement> {
-        let (element, rows) = self.rx.recv().await?;
-        if rows > 0 {
-            self.shared.in_flight.fetch_sub(rows, Ordering::Relaxed);
-            self.shared.permits.add_permits(rows);
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Polls for the next element (what a subtask reading several inputs, some of them
+    /// blocked by barrier alignment, uses).
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<StreamElement>> {
+        match self.rx.poll_recv(cx) {
+            Poll::Ready(Some((element, rows))) => {
+                if rows > 0 {
+                    self.shared.in_flight.fetch_sub(rows, Ordering::Relaxed);
+                    self.shared.permits.add_permits(rows);
+                }
+                Poll::Ready(Some(element))
+            }
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
         }
-        Some(element)
     }
 }
 

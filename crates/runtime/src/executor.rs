@@ -7,13 +7,15 @@
 //! Flink does: finished when every subtask finished, failed (everything else cancelled) at the
 //! first failure, cancelled on request.
 
-use crate::channel::{channel, ChannelReceiver, ChannelSender};
+use crate::channel::{channel, Barrier, ChannelReceiver, ChannelSender};
+use crate::checkpoint::{SnapshotAck, TaskControl};
 use crate::metrics::{JobMetrics, SubtaskMetrics, SubtaskWiring};
 use crate::operator::{
     PrepareContext, PreparedSink, PreparedSource, PreparedTransform, SubtaskContext,
 };
 use crate::partition::{KeyHasher, OutputEdge, Router, DEFAULT_MAX_PARALLELISM};
 use crate::registry::PluginRegistry;
+use crate::state::SubtaskState;
 use crate::task::{Head, Subtask, SubtaskOutcome, Tail};
 use arrow::datatypes::SchemaRef;
 use std::sync::Arc;
@@ -55,6 +57,9 @@ pub struct PreparedJob {
     pub schemas: Vec<Option<SchemaRef>>,
     pub config: RuntimeConfig,
 }
+
+/// State to deploy from: per vertex, one entry per subtask of the vertex's parallelism.
+pub type JobState = Vec<Vec<SubtaskState>>;
 
 /// A state change of one subtask.
 #[derive(Debug, Clone)]
@@ -188,9 +193,16 @@ impl PreparedJob {
         format!("{} ({}/{})", v.name, subtask + 1, v.parallelism)
     }
 
-    /// Builds every subtask and its channels, and starts them on the current tokio runtime.
-    pub fn deploy(&self) -> Result<RunningJob, WeirError> {
+    /// Builds every subtask and its channels, restores their state if given, and starts them
+    /// on the current tokio runtime.
+    pub fn deploy(
+        &self,
+        attempt: u32,
+        restore: Option<&JobState>,
+    ) -> Result<RunningJob, WeirError> {
         let graph = &self.graph;
+        let (acks_tx, acks_rx) = mpsc::unbounded_channel();
+        let mut controls: Vec<Vec<mpsc::UnboundedSender<TaskControl>>> = Vec::new();
         // Channels per edge: senders[edge][source subtask] and receivers[edge][target subtask].
         let mut senders: Vec<Vec<Vec<ChannelSender>>> = Vec::new();
         let mut receivers: Vec<Vec<Vec<ChannelReceiver>>> = Vec::new();
@@ -227,22 +239,36 @@ impl PreparedJob {
         let mut handles = Vec::new();
         for vertex in &graph.vertices {
             let mut vertex_metrics = Vec::with_capacity(vertex.parallelism);
+            let mut vertex_controls = Vec::with_capacity(vertex.parallelism);
             for index in 0..vertex.parallelism {
                 let ctx = SubtaskContext {
                     index,
                     parallelism: vertex.parallelism,
+                    attempt,
                 };
+                let mut restored = restore
+                    .and_then(|r| r.get(vertex.index))
+                    .and_then(|v| v.get(index))
+                    .map(|s| s.operators.clone())
+                    .unwrap_or_default()
+                    .into_iter();
                 let name = self.subtask_name(vertex.index, index);
                 let fail = |e: WeirError| e.at(name.clone());
                 let head_op = vertex.chain[0];
                 let (head, transform_offset) = match &self.operators[head_op] {
-                    PreparedOperator::Source(src) => (
-                        Head::Source {
-                            reader: src.create_reader(ctx).map_err(fail)?,
-                            rate_limit: graph.env.read_limit_rows_per_second,
-                        },
-                        1,
-                    ),
+                    PreparedOperator::Source(src) => {
+                        let mut reader = src.create_reader(ctx).map_err(fail)?;
+                        if let Some(position) = restored.next() {
+                            reader.restore_state(position.list).map_err(fail)?;
+                        }
+                        (
+                            Head::Source {
+                                reader,
+                                rate_limit: graph.env.read_limit_rows_per_second,
+                            },
+                            1,
+                        )
+                    }
                     _ => {
                         let mut inputs = Vec::new();
                         for (e, _) in graph.inputs_of(vertex.index) {
@@ -254,7 +280,11 @@ impl PreparedJob {
                 let mut transforms = Vec::new();
                 for &op in &vertex.chain {
                     if let PreparedOperator::Transform(t) = &self.operators[op] {
-                        transforms.push(t.instantiate(ctx).map_err(fail)?);
+                        let mut transform = t.instantiate(ctx).map_err(fail)?;
+                        if let Some(state) = restored.next() {
+                            transform.restore_state(state).map_err(fail)?;
+                        }
+                        transforms.push(transform);
                     }
                 }
                 let tail_op = *vertex.chain.last().unwrap_or(&head_op);
@@ -312,16 +342,27 @@ impl PreparedJob {
                         Head::Inputs(_) => None,
                     },
                 };
+                let restored_committables = match &tail {
+                    Tail::Sink(_) => restored.next().map(|s| s.list),
+                    Tail::Outputs(_) => None,
+                };
                 let m = SubtaskMetrics::wired(vertex.index, index, vertex.chain.len(), wiring);
                 vertex_metrics.push(m.clone());
+                let (control_tx, control_rx) = mpsc::unbounded_channel();
+                vertex_controls.push(control_tx);
                 let subtask = Subtask {
                     name,
                     mode: graph.mode,
+                    vertex: vertex.index,
+                    index,
                     head,
                     transforms,
                     tail,
                     transform_offset,
                     metrics: m,
+                    control: control_rx,
+                    acks: acks_tx.clone(),
+                    restored_committables,
                 };
                 let events = events_tx.clone();
                 let token = cancel.child_token();
@@ -351,14 +392,26 @@ impl PreparedJob {
                 }));
             }
             metrics.subtasks.push(vertex_metrics);
+            controls.push(vertex_controls);
         }
         let total = handles.len();
+        let source_vertices = graph
+            .vertices
+            .iter()
+            .filter(|v| matches!(self.operators[v.chain[0]], PreparedOperator::Source(_)))
+            .map(|v| v.index)
+            .collect();
         Ok(RunningJob {
             cancel,
             events: events_rx,
             handles,
             metrics: Arc::new(metrics),
             total,
+            control: ControlHandle {
+                senders: Arc::new(controls),
+                source_vertices: Arc::new(source_vertices),
+            },
+            acks: Some(acks_rx),
         })
     }
 }
@@ -385,6 +438,47 @@ pub struct RunningJob {
     handles: Vec<JoinHandle<()>>,
     pub metrics: Arc<JobMetrics>,
     total: usize,
+    control: ControlHandle,
+    acks: Option<mpsc::UnboundedReceiver<SnapshotAck>>,
+}
+
+/// Sends checkpoint control messages to a running job's subtasks.
+#[derive(Clone)]
+pub struct ControlHandle {
+    senders: Arc<Vec<Vec<mpsc::UnboundedSender<TaskControl>>>>,
+    source_vertices: Arc<Vec<usize>>,
+}
+
+impl ControlHandle {
+    fn send(&self, vertices: impl Iterator<Item = usize>, message: TaskControl) -> usize {
+        let mut reached = 0;
+        for v in vertices {
+            for tx in self.senders.get(v).into_iter().flatten() {
+                if tx.send(message).is_ok() {
+                    reached += 1;
+                }
+            }
+        }
+        reached
+    }
+
+    /// Injects a checkpoint barrier at every source subtask; returns how many were reached.
+    pub fn trigger_checkpoint(&self, barrier: Barrier) -> usize {
+        self.send(
+            self.source_vertices.iter().copied(),
+            TaskControl::TriggerCheckpoint(barrier),
+        )
+    }
+
+    /// Tells every subtask that checkpoint `id` completed.
+    pub fn checkpoint_complete(&self, id: u64) {
+        self.send(0..self.senders.len(), TaskControl::CheckpointComplete(id));
+    }
+
+    /// Tells every source to end its input (stop with savepoint).
+    pub fn end_input(&self) {
+        self.send(self.source_vertices.iter().copied(), TaskControl::EndInput);
+    }
 }
 
 /// Cancels a running job from elsewhere.
@@ -402,6 +496,16 @@ impl RunningJob {
     /// A handle that cancels this job.
     pub fn cancel_handle(&self) -> CancelHandle {
         CancelHandle(self.cancel.clone())
+    }
+
+    /// Sends checkpoint control messages to this job's subtasks.
+    pub fn control_handle(&self) -> ControlHandle {
+        self.control.clone()
+    }
+
+    /// The snapshots subtasks take, once (the receiver moves to whoever writes them).
+    pub fn take_acks(&mut self) -> Option<mpsc::UnboundedReceiver<SnapshotAck>> {
+        self.acks.take()
     }
 
     /// Waits for the job to end, calling `on_event` for every subtask state change.

@@ -5,7 +5,9 @@
 //! (sink writer or output edges). Data moves as Arrow `RecordBatch`es with SeaTunnel row kinds
 //! ([`batch::Batch`]) over channels bounded by rows ([`channel`]), so a slow sink slows its
 //! sources; edges route forward, round-robin or by key group ([`partition`]). Checkpoint
-//! barriers and watermarks already travel on the same channels as data. Counters per subtask
+//! barriers and watermarks travel on the same channels as data; barriers are aligned at
+//! subtasks with several inputs and each operator's state is copied out ([`checkpoint`],
+//! [`state`]). Counters per subtask
 //! and per operator ([`metrics`]) are plain atomics, bumped once per batch.
 //!
 //! Plugins follow SeaTunnel's names and options ([`connectors`], [`transforms`]); each declares
@@ -14,16 +16,20 @@
 
 pub mod batch;
 pub mod channel;
+pub mod checkpoint;
 pub mod connectors;
 pub mod executor;
 pub mod metrics;
 pub mod operator;
 pub mod partition;
 pub mod registry;
+pub mod state;
 pub mod task;
 pub mod transforms;
 pub mod values;
 
 pub use batch::{Batch, RowKind};
-pub use executor::{JobOutcome, PreparedJob, RunningJob, RuntimeConfig, TaskEvent};
+pub use executor::{
+    ControlHandle, JobOutcome, JobState, PreparedJob, RunningJob, RuntimeConfig, TaskEvent,
+};
 pub use registry::PluginRegistry;

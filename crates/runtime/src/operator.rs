@@ -3,11 +3,12 @@
 //! every mistake is found before anything runs) and *instantiated* once per subtask.
 
 use crate::batch::Batch;
+use crate::state::OperatorState;
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
-use weir_core::{JobId, WeirResult};
+use weir_core::{JobId, WeirError, WeirResult};
 use weir_pipeline::{JobMode, Options, PluginSpec};
 
 /// What a prepare step may know about the job.
@@ -28,6 +29,8 @@ pub struct PrepareContext {
 pub struct SubtaskContext {
     pub index: usize,
     pub parallelism: usize,
+    /// Which attempt of this subtask this is (0 first, +1 per restart).
+    pub attempt: u32,
 }
 
 /// What a source reader reports on each poll.
@@ -51,6 +54,24 @@ pub trait SourceReader: Send {
     fn pending_records(&self) -> Option<u64> {
         None
     }
+
+    /// The reader's position, as operator-state entries (one per split), taken between two
+    /// `next` calls. A reader that keeps no position returns none and re-reads on restore.
+    fn snapshot_state(&mut self) -> WeirResult<Vec<Vec<u8>>> {
+        Ok(Vec::new())
+    }
+
+    /// Continues from entries an earlier snapshot produced (possibly another subtask's, after
+    /// a parallelism change). Called before the first `next`.
+    fn restore_state(&mut self, entries: Vec<Vec<u8>>) -> WeirResult<()> {
+        if entries.is_empty() {
+            Ok(())
+        } else {
+            Err(WeirError::new(
+                "this source cannot restore a saved position",
+            ))
+        }
+    }
 }
 
 /// A source plugin prepared for a job.
@@ -68,6 +89,20 @@ pub trait Transform: Send {
     /// Called once at end of input; stateful transforms flush here.
     fn finish(&mut self, _out: &mut Vec<Batch>) -> WeirResult<()> {
         Ok(())
+    }
+
+    /// The transform's state for a checkpoint (stateless transforms have none).
+    fn snapshot_state(&mut self) -> WeirResult<OperatorState> {
+        Ok(OperatorState::default())
+    }
+
+    /// Takes back state from a checkpoint, before the first batch.
+    fn restore_state(&mut self, state: OperatorState) -> WeirResult<()> {
+        if state.is_empty() {
+            Ok(())
+        } else {
+            Err(WeirError::new("this transform keeps no state to restore"))
+        }
     }
 }
 
@@ -103,6 +138,26 @@ pub trait SinkWriter: Send {
     async fn write(&mut self, batch: Batch) -> WeirResult<()>;
     /// End of input: flush and publish everything written.
     async fn finish(&mut self) -> WeirResult<()>;
+
+    /// First phase of a checkpoint: make everything written so far durable but invisible, and
+    /// return what must be published once checkpoint `checkpoint_id` completes (operator-state
+    /// entries). At-least-once sinks flush and return nothing.
+    async fn prepare_commit(&mut self, _checkpoint_id: u64) -> WeirResult<Vec<Vec<u8>>> {
+        Ok(Vec::new())
+    }
+
+    /// Second phase: checkpoint `checkpoint_id` (and every one before it) is complete; publish
+    /// what was prepared for it. Must be idempotent.
+    async fn commit(&mut self, _checkpoint_id: u64) -> WeirResult<()> {
+        Ok(())
+    }
+
+    /// On restore: entries that `prepare_commit` produced for the checkpoint being restored,
+    /// which completed, so they are published now (idempotently); anything written after it is
+    /// discarded.
+    async fn restore(&mut self, _committables: Vec<Vec<u8>>) -> WeirResult<()> {
+        Ok(())
+    }
 }
 
 /// A sink plugin prepared for a job.

@@ -4,14 +4,17 @@
 //! point it is parked on, including a send into a full channel.
 
 use crate::batch::Batch;
-use crate::channel::{ChannelReceiver, StreamElement};
+use crate::channel::{Barrier, ChannelReceiver, StreamElement};
+use crate::checkpoint::{Alignment, BarrierAligner, SnapshotAck, TaskControl};
 use crate::metrics::{Activity, SubtaskMetrics, RECORDING};
 use crate::operator::{SinkWriter, SourceEvent, SourceReader, Transform};
 use crate::partition::{EmitError, OutputEdge};
-use futures::stream::{self, SelectAll, StreamExt};
+use crate::state::{OperatorState, SubtaskState};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use weir_core::WeirError;
 use weir_pipeline::JobMode;
@@ -45,12 +48,20 @@ pub struct Subtask {
     /// `Source: FakeSource -> Sink: Console (2/4)`, Flink's task name with subtask position.
     pub name: String,
     pub mode: JobMode,
+    pub vertex: usize,
+    pub index: usize,
     pub head: Head,
     pub transforms: Vec<Box<dyn Transform>>,
     pub tail: Tail,
     /// Index of the first transform in `metrics.operators` (1 when a source heads the chain).
     pub transform_offset: usize,
     pub metrics: Arc<SubtaskMetrics>,
+    /// Checkpoint triggers and completions from the TaskExecutor.
+    pub control: mpsc::UnboundedReceiver<TaskControl>,
+    /// Where this subtask's snapshots go.
+    pub acks: mpsc::UnboundedSender<SnapshotAck>,
+    /// A restored sink's pending committables, published before anything else runs.
+    pub restored_committables: Option<Vec<Vec<u8>>>,
 }
 
 /// Outcome of processing: a real failure, or the downstream went away (teardown).
@@ -72,6 +83,19 @@ impl From<EmitError> for Stop {
             EmitError::Failed(e) => Stop::Failed(e),
         }
     }
+}
+
+/// What the input loop woke up for.
+enum Wake {
+    Input(usize, Option<StreamElement>),
+    Control(Option<TaskControl>),
+}
+
+/// Whether a control message asks the source to end its input.
+#[derive(PartialEq, Eq)]
+enum AfterControl {
+    Continue,
+    EndInput,
 }
 
 impl Subtask {
@@ -96,6 +120,11 @@ impl Subtask {
     }
 
     async fn drive(&mut self, cancel: &CancellationToken) -> Result<(), Stop> {
+        if let (Some(committables), Tail::Sink(writer)) =
+            (self.restored_committables.take(), &mut self.tail)
+        {
+            writer.restore(committables).await?;
+        }
         let head = std::mem::replace(&mut self.head, Head::Inputs(Vec::new()));
         match head {
             Head::Source {
@@ -104,7 +133,14 @@ impl Subtask {
             } => {
                 let started = Instant::now();
                 let mut emitted: u64 = 0;
-                loop {
+                'read: loop {
+                    // Barriers go in between two batches, so a snapshot of the reader's
+                    // position covers exactly the rows sent before the barrier.
+                    while let Ok(c) = self.control.try_recv() {
+                        if self.on_control(c, Some(&mut reader)).await? == AfterControl::EndInput {
+                            break 'read;
+                        }
+                    }
                     self.metrics.set_activity(Activity::Operator(0));
                     match reader.next().await? {
                         SourceEvent::Batch(b) => {
@@ -133,58 +169,204 @@ impl Subtask {
                         SourceEvent::Idle(d) => {
                             self.metrics.set_activity(Activity::WaitingForInput);
                             self.metrics.begin_idle();
-                            tokio::time::sleep(d).await;
+                            let control = tokio::select! {
+                                _ = tokio::time::sleep(d) => None,
+                                c = self.control.recv() => c,
+                            };
                             self.metrics.end_idle();
+                            if let Some(c) = control {
+                                if self.on_control(c, Some(&mut reader)).await?
+                                    == AfterControl::EndInput
+                                {
+                                    break 'read;
+                                }
+                            }
                         }
-                        SourceEvent::End => break,
+                        SourceEvent::End => {
+                            self.metrics.set_activity(Activity::WaitingForInput);
+                            if self.mode != JobMode::Streaming {
+                                break 'read;
+                            }
+                            // SeaTunnel's streaming sources idle after their data; the job runs
+                            // on (and keeps checkpointing) until it is cancelled or stopped.
+                            loop {
+                                let control = tokio::select! {
+                                    _ = cancel.cancelled() => return Ok(()),
+                                    c = self.control.recv() => c,
+                                };
+                                match control {
+                                    Some(c) => {
+                                        if self.on_control(c, Some(&mut reader)).await?
+                                            == AfterControl::EndInput
+                                        {
+                                            break 'read;
+                                        }
+                                    }
+                                    None => {
+                                        cancel.cancelled().await;
+                                        return Ok(());
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
                 self.metrics.set_activity(Activity::WaitingForInput);
-                if self.mode == JobMode::Streaming {
-                    // SeaTunnel's streaming sources idle after their data; the job runs on
-                    // until it is cancelled.
-                    cancel.cancelled().await;
-                    return Ok(());
-                }
             }
-            Head::Inputs(receivers) => {
+            Head::Inputs(mut receivers) => {
                 let n = receivers.len();
-                let mut merged: SelectAll<_> =
-                    stream::select_all(receivers.into_iter().enumerate().map(|(i, rx)| {
-                        Box::pin(stream::unfold(rx, move |mut rx| async move {
-                            rx.recv().await.map(|e| ((i, e), rx))
-                        }))
-                    }));
                 let mut watermarks = Watermarks::new(n);
-                let mut ended = 0;
-                while ended < n {
+                let mut aligner = BarrierAligner::new(n);
+                let mut first_barrier: Option<(Instant, i64)> = None;
+                let mut control_open = true;
+                let mut next_input = 0;
+                while aligner.open_inputs() > 0 {
                     self.metrics.set_activity(Activity::WaitingForInput);
                     self.metrics.begin_idle();
-                    let next = merged.next().await;
+                    let control = &mut self.control;
+                    let wake = std::future::poll_fn(|cx| {
+                        if control_open {
+                            if let Poll::Ready(c) = control.poll_recv(cx) {
+                                return Poll::Ready(Wake::Control(c));
+                            }
+                        }
+                        // Start after the input served last, so no input starves the others.
+                        for k in 0..n {
+                            let i = (next_input + k) % n;
+                            if aligner.is_blocked(i) {
+                                continue;
+                            }
+                            if let Poll::Ready(e) = receivers[i].poll_recv(cx) {
+                                next_input = i + 1;
+                                return Poll::Ready(Wake::Input(i, e));
+                            }
+                        }
+                        Poll::Pending
+                    })
+                    .await;
                     self.metrics.end_idle();
                     let taken = RECORDING.then(Instant::now);
-                    match next {
-                        Some((_, StreamElement::Data(b))) => {
+                    let aligned = match wake {
+                        Wake::Control(None) => {
+                            control_open = false;
+                            None
+                        }
+                        Wake::Control(Some(c)) => {
+                            self.on_control(c, None).await?;
+                            None
+                        }
+                        Wake::Input(_, Some(StreamElement::Data(b))) => {
                             self.metrics.task.add_in(b.num_rows(), b.byte_size());
                             self.push(b).await?;
                             self.metrics.record_batch_time(taken);
+                            None
                         }
-                        Some((_, StreamElement::EndOfInput)) => ended += 1,
-                        Some((i, StreamElement::Watermark(w))) => {
+                        Wake::Input(i, Some(StreamElement::EndOfInput)) | Wake::Input(i, None) => {
+                            match aligner.on_end(i) {
+                                Alignment::Aligned(b) => Some(b),
+                                _ => None,
+                            }
+                        }
+                        Wake::Input(i, Some(StreamElement::Watermark(w))) => {
                             if let Some(advanced) = watermarks.update(i, w) {
                                 self.metrics
                                     .input_watermark
                                     .store(advanced, Ordering::Relaxed);
                                 self.forward(StreamElement::Watermark(advanced)).await?;
                             }
+                            None
                         }
-                        Some((_, StreamElement::Barrier(_))) => {}
-                        None => break,
+                        Wake::Input(i, Some(StreamElement::Barrier(b))) => {
+                            match aligner.on_barrier(i, b) {
+                                Alignment::Aligned(b) => Some(b),
+                                Alignment::Waiting => {
+                                    first_barrier
+                                        .get_or_insert((Instant::now(), weir_core::now_ms()));
+                                    None
+                                }
+                                Alignment::Stale => None,
+                            }
+                        }
+                    };
+                    if let Some(barrier) = aligned {
+                        let (since, received) = first_barrier
+                            .take()
+                            .unwrap_or((Instant::now(), weir_core::now_ms()));
+                        self.checkpoint(barrier, None, since.elapsed(), received)
+                            .await?;
                     }
                 }
             }
         }
         self.finish().await
+    }
+
+    /// Acts on a control message. `reader` is the source reader when this subtask has one.
+    async fn on_control(
+        &mut self,
+        control: TaskControl,
+        reader: Option<&mut Box<dyn SourceReader>>,
+    ) -> Result<AfterControl, Stop> {
+        match control {
+            TaskControl::TriggerCheckpoint(barrier) => {
+                if let Some(reader) = reader {
+                    let position = reader.snapshot_state()?;
+                    self.checkpoint(barrier, Some(position), Duration::ZERO, weir_core::now_ms())
+                        .await?;
+                }
+            }
+            TaskControl::CheckpointComplete(id) => {
+                if let Tail::Sink(writer) = &mut self.tail {
+                    writer.commit(id).await?;
+                }
+            }
+            TaskControl::EndInput => {
+                if reader.is_some() {
+                    return Ok(AfterControl::EndInput);
+                }
+            }
+        }
+        Ok(AfterControl::Continue)
+    }
+
+    /// Takes this subtask's part of checkpoint `barrier`: copies the state of every chained
+    /// operator out, passes the barrier on (or pre-commits the sink), and hands the snapshot
+    /// over for writing. The data path continues as soon as the copy is taken.
+    async fn checkpoint(
+        &mut self,
+        barrier: Barrier,
+        source_position: Option<Vec<Vec<u8>>>,
+        alignment: Duration,
+        barrier_received_ms: i64,
+    ) -> Result<(), Stop> {
+        let started = Instant::now();
+        let mut operators = Vec::with_capacity(self.metrics.operators.len());
+        if let Some(position) = source_position {
+            operators.push(OperatorState::list(position));
+        }
+        for t in self.transforms.iter_mut() {
+            operators.push(t.snapshot_state()?);
+        }
+        match &mut self.tail {
+            Tail::Sink(writer) => {
+                operators.push(OperatorState::list(
+                    writer.prepare_commit(barrier.checkpoint_id).await?,
+                ));
+            }
+            Tail::Outputs(_) => self.forward(StreamElement::Barrier(barrier)).await?,
+        }
+        let ack = SnapshotAck {
+            checkpoint_id: barrier.checkpoint_id,
+            vertex: self.vertex,
+            subtask: self.index,
+            state: SubtaskState { operators },
+            alignment,
+            sync: started.elapsed(),
+            barrier_received_ms,
+        };
+        // The receiver is gone only while the job is torn down; nothing waits for the ack then.
+        let _ = self.acks.send(ack);
+        Ok(())
     }
 
     /// Runs a batch through the transforms from position `from`, then to the tail.

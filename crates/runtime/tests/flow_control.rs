@@ -79,7 +79,7 @@ sink { Slow { plugin_input = s, parallelism = 2 } }
         1_000,
     );
     assert_eq!(job.graph.edges.len(), 1);
-    let running = job.deploy().unwrap();
+    let running = job.deploy(0, None).unwrap();
     let metrics = running.metrics.clone();
     let cancel = running.cancel_handle();
     let handle = tokio::spawn(running.wait());
@@ -145,7 +145,7 @@ sink {{ LocalFile {{ plugin_input = s, path = "{}", file_format_type = "json", p
         &registry,
         1_000,
     );
-    let running = job.deploy().unwrap();
+    let running = job.deploy(0, None).unwrap();
     let metrics = running.metrics.clone();
     let cancel = running.cancel_handle();
     let mut states = Vec::new();
@@ -213,7 +213,7 @@ sink { Blackhole { plugin_input = s, parallelism = 2 } }
         &registry,
         100,
     );
-    let running = job.deploy().unwrap();
+    let running = job.deploy(0, None).unwrap();
     let metrics = running.metrics.clone();
     let outcome = tokio::time::timeout(Duration::from_secs(10), running.wait())
         .await
@@ -228,7 +228,7 @@ async fn produce_for(text: &str, ms: u64) -> (u64, f64) {
     let registry = PluginRegistry::builtin();
     let job = prepare(text, &registry, 10_000);
     let started = std::time::Instant::now();
-    let running = job.deploy().unwrap();
+    let running = job.deploy(0, None).unwrap();
     let metrics = running.metrics.clone();
     let cancel = running.cancel_handle();
     let waiter = tokio::spawn(running.wait());

@@ -158,7 +158,7 @@ impl TaskExecutorGateway for TaskExecutor {
         )
         .map_err(|e| GatewayError::BadRequest(e.to_string()))?;
         let running = prepared
-            .deploy()
+            .deploy(deployment.attempt, None)
             .map_err(|e| GatewayError::Internal(error_text(&e)))?;
         let names: Vec<Vec<String>> = prepared
             .graph

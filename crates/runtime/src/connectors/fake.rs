@@ -5,7 +5,8 @@
 //! split emits exactly the listed rows with their row kinds. weir adds `seed` (reproducible
 //! data: reader i of a job always yields the same rows), `unbounded = true` (generate forever)
 //! and `rows.per.second` (a per-reader rate). Data is generated column by column straight into
-//! Arrow buffers.
+//! Arrow buffers, each batch from the stream's seed and its position, so a reader restored from
+//! a checkpoint continues with exactly the rows the lost one would have produced.
 
 use crate::batch::{Batch, RowKind};
 use crate::operator::{
@@ -19,6 +20,7 @@ use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 use rand::rngs::SmallRng;
 use rand::{Rng, RngCore, SeedableRng};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -51,6 +53,9 @@ impl SourceFactory for FakeSourceFactory {
                 OptionSpec::optional("unbounded", Bool),
                 OptionSpec::optional("rows.per.second", Int),
                 OptionSpec::optional("batch.size", Int),
+                // Test-only: subtask 0's first attempt fails after reading this many rows, so
+                // restarts and recovery can be exercised on a real job.
+                OptionSpec::optional("test.fail_once_after_rows", Int),
             ],
             option_prefixes: vec![
                 "string.",
@@ -127,6 +132,11 @@ impl SourceFactory for FakeSourceFactory {
                 }
             },
             gen: Arc::new(gen),
+            fail_once_after: o
+                .i64("test.fail_once_after_rows")
+                .map_err(e)?
+                .filter(|n| *n >= 0)
+                .map(|n| n as u64),
         }))
     }
 }
@@ -278,6 +288,7 @@ struct PreparedFake {
     rows_per_second: Option<u64>,
     batch_size: usize,
     gen: Arc<GenOptions>,
+    fail_once_after: Option<u64>,
 }
 
 impl PreparedSource for PreparedFake {
@@ -313,8 +324,13 @@ impl PreparedSource for PreparedFake {
             rate: self.rows_per_second,
             started: None,
             emitted: 0,
+            emitted_at_start: 0,
+            seed,
             rng: SmallRng::seed_from_u64(seed),
             gen: self.gen.clone(),
+            fail_after: self
+                .fail_once_after
+                .filter(|_| subtask.index == 0 && subtask.attempt == 0),
         }))
     }
 }
@@ -331,8 +347,23 @@ struct FakeReader {
     rate: Option<u64>,
     started: Option<Instant>,
     emitted: u64,
+    /// Rows emitted before this reader started (restored), which the rate does not count.
+    emitted_at_start: u64,
+    /// The stream's seed: batch `k` is generated from `seed` and the rows before it, so a
+    /// restored reader produces exactly the rows the failed one would have.
+    seed: u64,
     rng: SmallRng,
     gen: Arc<GenOptions>,
+    fail_after: Option<u64>,
+}
+
+/// A FakeSource reader's position, as saved in checkpoints.
+#[derive(Debug, Serialize, Deserialize)]
+struct FakePosition {
+    seed: u64,
+    split: usize,
+    left_in_split: Option<usize>,
+    emitted: u64,
 }
 
 #[async_trait]
@@ -341,10 +372,53 @@ impl SourceReader for FakeReader {
         self.remaining()
     }
 
+    fn snapshot_state(&mut self) -> WeirResult<Vec<Vec<u8>>> {
+        let position = FakePosition {
+            seed: self.seed,
+            split: self.split,
+            left_in_split: self.left_in_split,
+            emitted: self.emitted,
+        };
+        serde_json::to_vec(&position)
+            .map(|b| vec![b])
+            .map_err(|e| WeirError::new(format!("saving the FakeSource position: {e}")))
+    }
+
+    fn restore_state(&mut self, entries: Vec<Vec<u8>>) -> WeirResult<()> {
+        match entries.as_slice() {
+            [] => Ok(()),
+            [one] => {
+                let p: FakePosition = serde_json::from_slice(one).map_err(|e| {
+                    WeirError::new(format!("the saved FakeSource position is unreadable: {e}"))
+                })?;
+                self.seed = p.seed;
+                self.split = p.split;
+                self.left_in_split = p.left_in_split;
+                self.emitted = p.emitted;
+                self.emitted_at_start = p.emitted;
+                Ok(())
+            }
+            more => Err(WeirError::new(format!(
+                "a FakeSource reader continues one saved stream, but {} were assigned to it; FakeSource cannot lower its parallelism",
+                more.len()
+            ))),
+        }
+    }
+
     async fn next(&mut self) -> WeirResult<SourceEvent> {
+        if let Some(n) = self.fail_after {
+            if self.emitted >= n {
+                self.fail_after = None;
+                return Err(WeirError::new(format!(
+                    "injected failure after {} rows (test.fail_once_after_rows)",
+                    self.emitted
+                )));
+            }
+        }
         let started = *self.started.get_or_insert_with(Instant::now);
         if let Some(rate) = self.rate {
-            let due = Duration::from_secs_f64(self.emitted as f64 / rate as f64);
+            let since_start = self.emitted - self.emitted_at_start;
+            let due = Duration::from_secs_f64(since_start as f64 / rate as f64);
             let elapsed = started.elapsed();
             if due > elapsed {
                 return Ok(SourceEvent::Idle(due - elapsed));
@@ -416,6 +490,8 @@ impl FakeReader {
     }
 
     fn generate(&mut self, n: usize) -> WeirResult<RecordBatch> {
+        self.rng =
+            SmallRng::seed_from_u64(self.seed ^ self.emitted.wrapping_mul(0xA24B_AED4_963E_E407));
         let columns: Vec<ArrayRef> = self
             .schema
             .fields()
@@ -598,6 +674,7 @@ mod tests {
             .create_reader(SubtaskContext {
                 index,
                 parallelism: 2,
+                attempt: 0,
             })
             .unwrap();
         let mut out = Vec::new();

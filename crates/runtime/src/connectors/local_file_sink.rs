@@ -1,10 +1,14 @@
 //! `LocalFile` sink: writes `text`, `csv`, `json` (lines) or `parquet` files into a directory,
 //! optionally in Hive-style partition directories (`partition_by`, `${k0}=${v0}`).
 //!
-//! Files are written under a hidden in-progress name and renamed into place when the subtask
-//! finishes (or a file reaches `batch_size` rows), so readers never see half-written files and a
-//! cancelled or failed job leaves none behind. (Two-phase commit tied to checkpoints belongs to
-//! the checkpointing work.) Names follow SeaTunnel: `T_<job>_<pipeline>_<subtask>_<n>.<ext>`.
+//! Files are written under a hidden in-progress name and renamed into place only when they are
+//! committed, so readers never see half-written files and a cancelled or failed job leaves none
+//! behind. In batch jobs a file is committed when it reaches `batch_size` rows or the input
+//! ends. In streaming jobs (with `is_enable_transaction`, the default) the sink is exactly-once
+//! by two-phase commit: at a checkpoint barrier its files are closed and listed in the
+//! checkpoint (pre-commit), and they are renamed into place only when that checkpoint completes;
+//! a job restored from the checkpoint publishes exactly those files and discards anything
+//! written after it. Names follow SeaTunnel: `T_<job>_<pipeline>_<subtask>_<n>.<ext>`.
 
 use super::local_file_source::{unescape_delimiter, FileFormat};
 use crate::batch::Batch;
@@ -14,13 +18,14 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use weir_core::{JobId, WeirError, WeirResult};
-use weir_pipeline::{OptionSpec, OptionType, Options, PluginKind, PluginSpec};
+use weir_pipeline::{JobMode, OptionSpec, OptionType, Options, PluginKind, PluginSpec};
 
 pub struct LocalFileSinkFactory;
 
@@ -158,6 +163,8 @@ impl SinkFactory for LocalFileSinkFactory {
                 .filter(|n| *n > 0)
                 .unwrap_or(1_000_000) as usize,
             job_id: ctx.job_id,
+            transactional: ctx.mode == JobMode::Streaming
+                && o.bool("is_enable_transaction").map_err(e)?.unwrap_or(true),
         }))
     }
 }
@@ -175,6 +182,7 @@ struct PreparedLocalFileSink {
     header: bool,
     rows_per_file: usize,
     job_id: JobId,
+    transactional: bool,
 }
 
 impl PreparedSink for PreparedLocalFileSink {
@@ -202,6 +210,9 @@ impl PreparedSink for PreparedLocalFileSink {
             prefix: format!("T_{}_1_{}", self.job_id, subtask.index),
             files_started: 0,
             open: BTreeMap::new(),
+            transactional: self.transactional,
+            pending: Vec::new(),
+            prepared_for: BTreeMap::new(),
         }))
     }
 }
@@ -323,8 +334,8 @@ impl OpenFile {
         Ok(())
     }
 
-    /// Flushes and renames the file into place.
-    fn commit(mut self) -> WeirResult<()> {
+    /// Flushes and closes the file, still under its in-progress name.
+    fn close(mut self) -> WeirResult<PendingFile> {
         let err = |e: String| WeirError::new(format!("finishing '{}': {e}", self.tmp.display()));
         match self.encoder.take() {
             Some(Encoder::Text(mut w)) => w.flush().map_err(|e| err(e.to_string()))?,
@@ -338,7 +349,32 @@ impl OpenFile {
             }
             None => {}
         }
-        std::fs::rename(&self.tmp, &self.target).map_err(|e| err(e.to_string()))
+        Ok(PendingFile {
+            tmp: std::mem::take(&mut self.tmp),
+            target: std::mem::take(&mut self.target),
+        })
+    }
+}
+
+/// A closed file waiting to be published: what a checkpoint lists as this sink's committable.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PendingFile {
+    tmp: PathBuf,
+    target: PathBuf,
+}
+
+impl PendingFile {
+    /// Renames the file into place. Idempotent: a file already published is left alone.
+    fn publish(&self) -> WeirResult<()> {
+        match std::fs::rename(&self.tmp, &self.target) {
+            Ok(()) => Ok(()),
+            Err(_) if !self.tmp.exists() && self.target.exists() => Ok(()),
+            Err(e) => Err(WeirError::new(format!(
+                "publishing '{}' as '{}': {e}",
+                self.tmp.display(),
+                self.target.display()
+            ))),
+        }
     }
 }
 
@@ -362,6 +398,12 @@ struct LocalFileWriter {
     prefix: String,
     files_started: usize,
     open: BTreeMap<String, OpenFile>,
+    /// Two-phase commit: files are published only when a checkpoint covering them completes.
+    transactional: bool,
+    /// Closed files no checkpoint has listed yet.
+    pending: Vec<PendingFile>,
+    /// Files listed by each checkpoint not yet known complete.
+    prepared_for: BTreeMap<u64, Vec<PendingFile>>,
 }
 
 impl LocalFileWriter {
@@ -388,7 +430,12 @@ impl LocalFileWriter {
             offset += take;
             if file.rows >= self.rows_per_file {
                 if let Some(full) = self.open.remove(&subdir) {
-                    full.commit()?;
+                    let closed = full.close()?;
+                    if self.transactional {
+                        self.pending.push(closed);
+                    } else {
+                        closed.publish()?;
+                    }
                 }
             }
         }
@@ -455,10 +502,107 @@ impl SinkWriter for LocalFileWriter {
     }
 
     async fn finish(&mut self) -> WeirResult<()> {
-        let open = std::mem::take(&mut self.open);
-        for (_, f) in open {
-            f.commit()?;
+        self.close_open()?;
+        for (_, files) in std::mem::take(&mut self.prepared_for) {
+            files.iter().try_for_each(PendingFile::publish)?;
+        }
+        std::mem::take(&mut self.pending)
+            .iter()
+            .try_for_each(PendingFile::publish)
+    }
+
+    async fn prepare_commit(&mut self, checkpoint_id: u64) -> WeirResult<Vec<Vec<u8>>> {
+        if !self.transactional {
+            return Ok(Vec::new());
+        }
+        self.close_open()?;
+        let files = std::mem::take(&mut self.pending);
+        self.prepared_for.insert(checkpoint_id, files);
+        // A restore from this checkpoint must publish everything prepared up to it that is not
+        // known to be published yet.
+        self.prepared_for
+            .values()
+            .flatten()
+            .map(|f| {
+                serde_json::to_vec(f)
+                    .map_err(|e| WeirError::new(format!("listing a pending file: {e}")))
+            })
+            .collect()
+    }
+
+    async fn commit(&mut self, checkpoint_id: u64) -> WeirResult<()> {
+        let later = self.prepared_for.split_off(&(checkpoint_id + 1));
+        for (_, files) in std::mem::replace(&mut self.prepared_for, later) {
+            files.iter().try_for_each(PendingFile::publish)?;
         }
         Ok(())
     }
+
+    async fn restore(&mut self, committables: Vec<Vec<u8>>) -> WeirResult<()> {
+        for entry in committables {
+            let file: PendingFile = serde_json::from_slice(&entry).map_err(|e| {
+                WeirError::new(format!(
+                    "a pending file of the restored checkpoint is unreadable: {e}"
+                ))
+            })?;
+            if !file.tmp.exists() && !file.target.exists() {
+                return Err(WeirError::new(format!(
+                    "'{}', written before the restored checkpoint, is gone; its rows would be lost",
+                    file.tmp.display()
+                )));
+            }
+            file.publish()?;
+        }
+        // Files this subtask started after the checkpoint are discarded, and new files are
+        // numbered after every file it ever started, so no name is reused.
+        let mut highest = None;
+        for path in files_under(&self.prepared.dir, 3) {
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            let in_progress = name.starts_with('.') && name.ends_with(".inprogress");
+            let bare = name.trim_start_matches('.');
+            let Some(rest) = bare.strip_prefix(&format!("{}_", self.prefix)) else {
+                continue;
+            };
+            if let Some(n) = rest.split('.').next().and_then(|n| n.parse::<usize>().ok()) {
+                highest = highest.max(Some(n));
+            }
+            if in_progress {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+        if let Some(n) = highest {
+            self.files_started = n + 1;
+        }
+        Ok(())
+    }
+}
+
+impl LocalFileWriter {
+    fn close_open(&mut self) -> WeirResult<()> {
+        for (_, f) in std::mem::take(&mut self.open) {
+            self.pending.push(f.close()?);
+        }
+        Ok(())
+    }
+}
+
+/// Files under `dir`, `depth` directory levels deep (partition directories).
+fn files_under(dir: &std::path::Path, depth: usize) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            if depth > 0 {
+                out.extend(files_under(&path, depth - 1));
+            }
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }

@@ -122,6 +122,7 @@ mod tests {
             .instantiate(SubtaskContext {
                 index: 0,
                 parallelism: 1,
+                attempt: 0,
             })
             .unwrap();
         let mut out = Vec::new();
@@ -137,6 +138,7 @@ mod tests {
             .instantiate(SubtaskContext {
                 index: 0,
                 parallelism: 1,
+                attempt: 0,
             })
             .unwrap();
         let mut out = Vec::new();

@@ -135,6 +135,7 @@ pub(crate) mod test_util {
         let mut t = p.instantiate(SubtaskContext {
             index: 0,
             parallelism: 1,
+            attempt: 0,
         })?;
         let mut out = Vec::new();
         t.process(b, &mut out)?;
