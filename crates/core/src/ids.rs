@@ -72,6 +72,12 @@ hex_id!(
     VertexId
 );
 
+hex_id!(
+    /// Identifies one asynchronous operation (a checkpoint, savepoint or stop trigger), as
+    /// Flink's `TriggerId`; a client may choose it to make retries idempotent.
+    TriggerId
+);
+
 impl VertexId {
     /// The id of vertex number `index` of `job`: stable for the job's lifetime.
     pub fn for_job(job: JobId, index: usize) -> Self {

@@ -12,6 +12,6 @@ pub mod status;
 pub mod time;
 
 pub use error::{WeirError, WeirResult};
-pub use ids::{JobId, VertexId};
+pub use ids::{JobId, TriggerId, VertexId};
 pub use status::{ExecutionState, JobStatus};
 pub use time::now_ms;

@@ -6,6 +6,8 @@
 //! The snapshot types ([`snapshot`]) are what the cluster hands out: plain data, cheap to clone,
 //! never a handle on live state, so a reader can never block the data path.
 
+pub mod checkpoint;
+pub mod checkpoint_storage;
 pub mod error;
 pub mod flame_graph;
 pub mod restful;
@@ -13,6 +15,8 @@ pub mod snapshot;
 pub mod submission;
 pub mod task;
 
+pub use checkpoint::*;
+pub use checkpoint_storage::{CheckpointLocation, CheckpointMetadata, RestoreFrom};
 pub use error::GatewayError;
 pub use flame_graph::{FlameGraphType, ThreadSample, VertexFlameGraph};
 pub use restful::RestfulGateway;

@@ -1,12 +1,13 @@
 //! What the REST layer may ask of the cluster: Flink's `RestfulGateway` method set, in Rust.
 
+use crate::checkpoint::{CheckpointStatsSnapshot, OperationKind, OperationState, SavepointRequest};
 use crate::error::GatewayError;
 use crate::snapshot::*;
 use crate::submission::JobSubmission;
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use weir_core::{JobId, JobStatus, VertexId};
+use weir_core::{JobId, JobStatus, TriggerId, VertexId};
 
 /// How a client asks a job to end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,29 +92,35 @@ pub trait RestfulGateway: Send + Sync {
         subtask: Option<usize>,
     ) -> Result<crate::flame_graph::VertexFlameGraph, GatewayError>;
 
-    /// Checkpoint statistics (owned by the checkpoints work).
-    async fn request_checkpoint_stats(&self, job: JobId) -> Result<(), GatewayError> {
-        self.request_job_status(job).await?;
-        Err(GatewayError::not_yet("Checkpointing"))
-    }
+    /// A job's checkpoint statistics as of its last checkpoint event (running or archived).
+    /// Not found when the job does not checkpoint.
+    async fn request_checkpoint_stats(
+        &self,
+        job: JobId,
+    ) -> Result<Arc<CheckpointStatsSnapshot>, GatewayError>;
 
-    /// Triggers a checkpoint (owned by the checkpoints work).
-    async fn trigger_checkpoint(&self, job: JobId) -> Result<(), GatewayError> {
-        self.request_job_status(job).await?;
-        Err(GatewayError::not_yet("Triggering checkpoints"))
-    }
+    /// Triggers a checkpoint; a repeated `trigger_id` is the same operation.
+    async fn trigger_checkpoint(
+        &self,
+        job: JobId,
+        trigger_id: Option<TriggerId>,
+    ) -> Result<TriggerId, GatewayError>;
 
-    /// Triggers a savepoint (owned by the checkpoints work).
-    async fn trigger_savepoint(&self, job: JobId) -> Result<(), GatewayError> {
-        self.request_job_status(job).await?;
-        Err(GatewayError::not_yet("Savepoints"))
-    }
+    /// Triggers a savepoint (or a stop with savepoint); a repeated `trigger_id` is the same
+    /// operation.
+    async fn trigger_savepoint(
+        &self,
+        job: JobId,
+        request: SavepointRequest,
+    ) -> Result<TriggerId, GatewayError>;
 
-    /// Stops with a savepoint (owned by the checkpoints work).
-    async fn stop_with_savepoint(&self, job: JobId) -> Result<(), GatewayError> {
-        self.request_job_status(job).await?;
-        Err(GatewayError::not_yet("Stop with savepoint"))
-    }
+    /// Where an asynchronous operation stands; not found for unknown or expired ids.
+    async fn request_operation(
+        &self,
+        job: JobId,
+        kind: OperationKind,
+        trigger_id: TriggerId,
+    ) -> Result<OperationState, GatewayError>;
 
     /// Disposes a savepoint (owned by the checkpoints work).
     async fn dispose_savepoint(&self, _path: &str) -> Result<(), GatewayError> {

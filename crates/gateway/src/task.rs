@@ -1,5 +1,6 @@
 //! The JobMaster ↔ TaskExecutor seam: deploy and cancel one way, task state the other.
 
+use crate::checkpoint::{CheckpointAck, CheckpointTrigger};
 use crate::error::GatewayError;
 use crate::snapshot::{IoStats, LogFile, TaskManagerInfo, ThreadInfo};
 use async_trait::async_trait;
@@ -15,6 +16,8 @@ pub struct TaskDeployment {
     pub graph: Arc<JobGraph>,
     /// Attempt number of every subtask in this deployment.
     pub attempt: u32,
+    /// The checkpoint or savepoint to start from.
+    pub restore: Option<crate::checkpoint_storage::RestoreFrom>,
 }
 
 /// A subtask's new state, sent by the TaskExecutor to the JobMaster.
@@ -67,10 +70,27 @@ pub trait TaskExecutorGateway: Send + Sync {
 
     /// One sample of what each running subtask of a job vertex is doing; empty when none runs.
     fn sample_tasks(&self, job: JobId, vertex: usize) -> Vec<crate::flame_graph::ThreadSample>;
+
+    /// Injects checkpoint barriers at the job's sources; acknowledgements follow through
+    /// [`JobMasterGateway::acknowledge_checkpoint`] as each subtask's state is written.
+    fn trigger_checkpoint(
+        &self,
+        job: JobId,
+        trigger: CheckpointTrigger,
+    ) -> Result<(), GatewayError>;
+
+    /// Checkpoint `checkpoint_id` is complete: committing sinks publish what it covers.
+    fn notify_checkpoint_complete(&self, job: JobId, checkpoint_id: u64);
 }
 
 /// TaskExecutor → JobMaster.
 pub trait JobMasterGateway: Send + Sync {
     /// Reports a subtask state change.
     fn update_task_execution_state(&self, update: TaskStateUpdate);
+
+    /// One subtask's state for a checkpoint is written.
+    fn acknowledge_checkpoint(&self, job: JobId, ack: CheckpointAck);
+
+    /// A subtask could not take or write its part of a checkpoint.
+    fn decline_checkpoint(&self, job: JobId, checkpoint_id: u64, reason: String);
 }

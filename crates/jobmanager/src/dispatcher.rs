@@ -3,19 +3,21 @@
 
 use crate::archive::{now_ms, JobArchive};
 use crate::execution_graph::ExecutionGraph;
-use crate::job_master::JobMaster;
+use crate::job_master::{CheckpointResult, JobMaster, RECOVERY_PATH_KEY};
 use crate::job_metrics::job_group;
+use crate::job_settings::JobSettings;
 use crate::metric_fetcher::{FetchSources, MetricFetcher};
+use crate::operations::OperationStore;
 use crate::resource_manager::ResourceManager;
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use weir_core::logdir::ServedDir;
 use weir_core::VertexId;
-use weir_core::{JobId, JobStatus};
+use weir_core::{JobId, JobStatus, TriggerId};
 use weir_gateway::restful::RestfulGateway;
 use weir_gateway::*;
 use weir_metrics::system::register_process_metrics;
@@ -89,6 +91,10 @@ pub struct Dispatcher {
     /// The JobManager's metrics (process, cluster, jobs).
     metrics: Arc<MetricQueryService>,
     fetcher: MetricFetcher,
+    /// Checkpoint, savepoint and stop triggers and their results.
+    operations: Arc<Mutex<OperationStore>>,
+    /// Checkpoint statistics of archived jobs (kept while the job is in the archive).
+    archived_checkpoints: RwLock<HashMap<JobId, Arc<CheckpointStatsSnapshot>>>,
 }
 
 /// Log file size served at most (from the end).
@@ -105,6 +111,11 @@ impl Dispatcher {
         let (terminated_tx, mut terminated_rx) = mpsc::unbounded_channel::<JobId>();
         let (shutdown, _) = watch::channel(false);
         let fetcher = MetricFetcher::new(settings.metric_fetch_interval);
+        let retention = settings
+            .config
+            .get("rest.async.store-duration")
+            .and_then(|d| weir_core::time::parse_duration(d).ok())
+            .unwrap_or(Duration::from_secs(300));
         let dispatcher = Arc::new(Self {
             compiler,
             rm,
@@ -116,6 +127,8 @@ impl Dispatcher {
             heartbeats: RwLock::new(HashMap::new()),
             metrics: MetricQueryService::new(),
             fetcher,
+            operations: Arc::new(Mutex::new(OperationStore::new(retention))),
+            archived_checkpoints: RwLock::new(HashMap::new()),
         });
         dispatcher.register_cluster_metrics();
         let weak = Arc::downgrade(&dispatcher);
@@ -207,6 +220,13 @@ impl Dispatcher {
     fn archive_job(&self, job: JobId) {
         let master = self.running.read().ok().and_then(|r| r.get(&job).cloned());
         if let Some(master) = master {
+            if let Some(stats) = master.checkpoint_stats() {
+                if let Ok(mut a) = self.archived_checkpoints.write() {
+                    a.insert(job, stats);
+                    // Statistics of jobs the archive dropped go with them.
+                    a.retain(|j, _| *j == job || self.archive.get(*j).is_some());
+                }
+            }
             self.archive.put(master.snapshot());
             self.metrics.unregister(GroupKey::Job(job));
             self.fetcher.invalidate();
@@ -293,10 +313,26 @@ impl RestfulGateway for Dispatcher {
         if let Some(p) = submission.parallelism {
             config.insert("parallelism.default".into(), p.to_string());
         }
+        let mut effective = self.settings.config.clone();
+        effective.extend(submission.config.clone());
+        let settings =
+            JobSettings::resolve(&effective, &graph).map_err(GatewayError::BadRequest)?;
+        let recovery_path = effective
+            .get(RECOVERY_PATH_KEY)
+            .or_else(|| effective.get("execution.savepoint.path"))
+            .filter(|p| !p.trim().is_empty())
+            .cloned();
         let now = now_ms();
         let mut eg = ExecutionGraph::new(job_id, &graph, config, submission.origin.clone(), now);
         eg.created(now);
-        let master = JobMaster::new(job_id, graph, eg, self.terminated_tx.clone());
+        let master = JobMaster::new(
+            job_id,
+            graph,
+            eg,
+            settings,
+            recovery_path,
+            self.terminated_tx.clone(),
+        );
         self.metrics.register(
             GroupKey::Job(job_id),
             vec![job_group(&master, &self.settings.host)],
@@ -564,9 +600,184 @@ impl RestfulGateway for Dispatcher {
     async fn shut_down_cluster(&self) {
         let _ = self.shutdown.send(true);
     }
+
+    async fn request_checkpoint_stats(
+        &self,
+        job: JobId,
+    ) -> Result<Arc<CheckpointStatsSnapshot>, GatewayError> {
+        let stats = match self.master(job) {
+            Some(m) => m.checkpoint_stats(),
+            None => {
+                if self.archive.get(job).is_none() {
+                    return Err(GatewayError::job_not_found(job));
+                }
+                self.archived_checkpoints
+                    .read()
+                    .ok()
+                    .and_then(|a| a.get(&job).cloned())
+            }
+        };
+        stats.ok_or_else(|| {
+            GatewayError::NotFound(format!(
+                "Checkpointing is not enabled for job {job}: it is a batch job."
+            ))
+        })
+    }
+
+    async fn trigger_checkpoint(
+        &self,
+        job: JobId,
+        trigger_id: Option<TriggerId>,
+    ) -> Result<TriggerId, GatewayError> {
+        let master = self.running_master(job)?;
+        self.run_operation(
+            job,
+            OperationKind::Checkpoint,
+            trigger_id,
+            || {
+                master
+                    .trigger_checkpoint(CheckpointKind::Checkpoint, None, false)
+                    .map(|(_, rx)| rx)
+            },
+            |_| {},
+        )
+    }
+
+    async fn trigger_savepoint(
+        &self,
+        job: JobId,
+        request: SavepointRequest,
+    ) -> Result<TriggerId, GatewayError> {
+        let master = self.running_master(job)?;
+        let default_dir = master.savepoint_dir();
+        let Some(dir) = request.target_directory.clone().or(default_dir) else {
+            return Err(GatewayError::BadRequest(
+                "Config key [execution.checkpointing.savepoint-dir] is not set. Property [target-directory] must be provided.".into(),
+            ));
+        };
+        let short = job.to_string();
+        let location = format!(
+            "{}/savepoint-{}-{}",
+            dir.trim_end_matches('/'),
+            &short[..6],
+            &TriggerId::random().to_string()[..12]
+        );
+        let kind = if request.stop {
+            CheckpointKind::SyncSavepoint(request.format)
+        } else {
+            CheckpointKind::Savepoint(request.format)
+        };
+        let cancel_after = request.cancel_job.then(|| master.clone());
+        self.run_operation(
+            job,
+            OperationKind::Savepoint,
+            request.trigger_id,
+            || {
+                master
+                    .trigger_checkpoint(kind, Some(location), request.stop)
+                    .map(|(_, rx)| rx)
+            },
+            move |result| {
+                if let (Ok(_), Some(m)) = (result, cancel_after) {
+                    let _ = m.cancel();
+                }
+            },
+        )
+    }
+
+    async fn request_operation(
+        &self,
+        job: JobId,
+        kind: OperationKind,
+        trigger_id: TriggerId,
+    ) -> Result<OperationState, GatewayError> {
+        let found = self
+            .operations
+            .lock()
+            .ok()
+            .and_then(|mut o| o.get(kind, job, trigger_id, now_ms()));
+        found.ok_or_else(|| {
+            let what = match kind {
+                OperationKind::Checkpoint => "checkpoint",
+                OperationKind::Savepoint => "savepoint",
+            };
+            GatewayError::NotFound(format!(
+                "There is no {what} operation with triggerId={trigger_id} for job {job}."
+            ))
+        })
+    }
+}
+
+impl Dispatcher {
+    /// Registers an operation under `trigger_id` (a repeat returns the id without starting
+    /// anything), starts it with `start`, and records its result when it ends.
+    fn run_operation(
+        &self,
+        job: JobId,
+        kind: OperationKind,
+        trigger_id: Option<TriggerId>,
+        start: impl FnOnce() -> Result<tokio::sync::oneshot::Receiver<CheckpointResult>, GatewayError>,
+        then: impl FnOnce(&Result<(u64, String), String>) + Send + 'static,
+    ) -> Result<TriggerId, GatewayError> {
+        let id = trigger_id.unwrap_or_else(TriggerId::random);
+        let fresh = self
+            .operations
+            .lock()
+            .map(|mut o| o.begin(kind, job, id, now_ms()))
+            .unwrap_or(false);
+        if !fresh {
+            return Ok(id);
+        }
+        let rx = match start() {
+            Ok(rx) => rx,
+            Err(e) => {
+                // Flink records a trigger that could not start as a failed operation.
+                if let Ok(mut o) = self.operations.lock() {
+                    o.finish(kind, job, id, Err(e.to_string()), now_ms());
+                }
+                return Ok(id);
+            }
+        };
+        let operations = self.operations.clone();
+        tokio::spawn(async move {
+            let result = rx
+                .await
+                .unwrap_or_else(|_| Err("the job ended before the operation completed".into()));
+            then(&result);
+            if let Ok(mut o) = operations.lock() {
+                o.finish(kind, job, id, result, now_ms());
+            }
+        });
+        Ok(id)
+    }
+
+    fn running_master(&self, job: JobId) -> Result<Arc<JobMaster>, GatewayError> {
+        if let Some(m) = self.master(job) {
+            return Ok(m);
+        }
+        match self.archive.get(job) {
+            Some(s) => Err(GatewayError::Conflict(format!(
+                "Job {job} is not running: it has reached the terminal state {}.",
+                s.status
+            ))),
+            None => Err(GatewayError::job_not_found(job)),
+        }
+    }
 }
 
 impl JobMasterGateway for Dispatcher {
+    fn acknowledge_checkpoint(&self, job: JobId, ack: CheckpointAck) {
+        if let Some(m) = self.master(job) {
+            m.acknowledge_checkpoint(ack);
+        }
+    }
+
+    fn decline_checkpoint(&self, job: JobId, checkpoint_id: u64, reason: String) {
+        if let Some(m) = self.master(job) {
+            m.fail_checkpoint(checkpoint_id, &format!("a subtask declined it: {reason}"));
+        }
+    }
+
     fn update_task_execution_state(&self, update: TaskStateUpdate) {
         // Before the change can be seen: the next metrics read fetches the groups of a
         // subtask that started, or the final values its TaskManager froze when it ended.

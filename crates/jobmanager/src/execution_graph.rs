@@ -5,7 +5,9 @@
 //! do next, so the whole life cycle is tested without tasks, clocks or I/O. The state lives in a
 //! `JobSnapshot`, so publishing a snapshot is a clone.
 
+use crate::restart_strategy::{RestartBackoff, RestartStrategy};
 use std::collections::BTreeMap;
+use std::time::Duration;
 use weir_core::{ExecutionState, JobId, JobStatus, VertexId};
 use weir_gateway::snapshot::*;
 use weir_gateway::TaskStateUpdate;
@@ -18,6 +20,8 @@ pub struct Effects {
     pub cancel_tasks: bool,
     /// The job just became globally terminal with this status.
     pub terminal: Option<JobStatus>,
+    /// The job is RESTARTING and every subtask has stopped: redeploy after this delay.
+    pub restart_after: Option<Duration>,
 }
 
 /// Why a cancel request could not be honoured.
@@ -31,6 +35,9 @@ pub enum CancelRefused {
 #[derive(Debug, Clone)]
 pub struct ExecutionGraph {
     state: JobSnapshot,
+    backoff: RestartBackoff,
+    /// Set while RESTARTING: the delay before the new attempt is deployed.
+    restart_delay: Option<Duration>,
 }
 
 fn status_index(s: JobStatus) -> usize {
@@ -101,7 +108,19 @@ impl ExecutionGraph {
                 origin,
                 taken_at: now,
             },
+            backoff: RestartBackoff::new(RestartStrategy::None),
+            restart_delay: None,
         }
+    }
+
+    /// How the job restarts after a failure (none until set).
+    pub fn set_restart_strategy(&mut self, strategy: RestartStrategy) {
+        self.backoff = RestartBackoff::new(strategy);
+    }
+
+    /// Restarts so far.
+    pub fn restarts(&self) -> u32 {
+        self.backoff.restarts()
     }
 
     /// The current state as a snapshot.
@@ -207,6 +226,20 @@ impl ExecutionGraph {
                 task_manager_id: a.task_manager.clone(),
             };
             self.state.exceptions.push(entry);
+            if status == JobStatus::Running {
+                if let Some(delay) = self.backoff.on_failure(now) {
+                    self.set_status(JobStatus::Restarting, now);
+                    self.restart_delay = Some(delay);
+                    effects.cancel_tasks = true;
+                    for other in self.attempts_mut() {
+                        if !other.state.is_terminal() {
+                            set_state(other, ExecutionState::Canceling, now);
+                        }
+                    }
+                    effects.restart_after = self.settle_restart();
+                    return effects;
+                }
+            }
             if self.set_status(JobStatus::Failing, now) {
                 effects.cancel_tasks = true;
                 for other in self.attempts_mut() {
@@ -216,8 +249,45 @@ impl ExecutionGraph {
                 }
             }
         }
+        if self.state.status == JobStatus::Restarting {
+            effects.restart_after = self.settle_restart();
+            return effects;
+        }
         effects.terminal = self.settle(now);
         effects
+    }
+
+    /// While RESTARTING: once every subtask has stopped, the delay before redeploying (once).
+    fn settle_restart(&mut self) -> Option<Duration> {
+        let all_done = self
+            .state
+            .vertices
+            .iter()
+            .flat_map(|v| v.subtasks.iter())
+            .all(|s| s.current.state.is_terminal());
+        if all_done {
+            self.restart_delay.take()
+        } else {
+            None
+        }
+    }
+
+    /// Starts a new attempt of every subtask (after a restart's delay). Returns the attempt
+    /// number, or `None` if the job is no longer RESTARTING (cancelled meanwhile).
+    pub fn restart(&mut self, now: i64) -> Option<u32> {
+        if self.state.status != JobStatus::Restarting {
+            return None;
+        }
+        let mut attempt = 0;
+        for v in self.state.vertices.iter_mut() {
+            for s in v.subtasks.iter_mut() {
+                attempt = s.current.attempt + 1;
+                let next = new_attempt(attempt, now);
+                let old = std::mem::replace(&mut s.current, next);
+                s.prior.push(old);
+            }
+        }
+        Some(attempt)
     }
 
     /// Moves the job to its terminal status once every subtask has ended.
@@ -241,6 +311,7 @@ impl ExecutionGraph {
         let next = match self.state.status {
             JobStatus::Failing => JobStatus::Failed,
             JobStatus::Cancelling => JobStatus::Canceled,
+            JobStatus::Restarting => return None,
             JobStatus::Running if any(ExecutionState::Failed) => JobStatus::Failed,
             JobStatus::Running if any(ExecutionState::Canceled) => JobStatus::Canceled,
             JobStatus::Running => JobStatus::Finished,
@@ -271,8 +342,8 @@ impl ExecutionGraph {
             }
             let terminal = self.settle(now);
             return Ok(Effects {
-                cancel_tasks: false,
                 terminal,
+                ..Effects::default()
             });
         }
         for a in self.attempts_mut() {
@@ -280,9 +351,13 @@ impl ExecutionGraph {
                 set_state(a, ExecutionState::Canceling, now);
             }
         }
+        // Cancelled while restarting with every old attempt already stopped: nothing is left
+        // to report, so the job ends here.
+        let terminal = self.settle(now);
         Ok(Effects {
-            cancel_tasks: true,
-            terminal: None,
+            cancel_tasks: terminal.is_none(),
+            terminal,
+            ..Effects::default()
         })
     }
 
@@ -301,7 +376,10 @@ impl ExecutionGraph {
                 set_state(a, ExecutionState::Failed, now);
             }
         }
-        if self.state.status == JobStatus::Running {
+        if matches!(
+            self.state.status,
+            JobStatus::Running | JobStatus::Restarting
+        ) {
             self.set_status(JobStatus::Failing, now);
         }
         self.set_status(JobStatus::Failed, now)

@@ -1,21 +1,34 @@
-//! One JobMaster per job: it owns the job's ExecutionGraph, gets slots from the resource
-//! manager, deploys to a TaskExecutor, applies the state updates that come back, and publishes a
-//! fresh snapshot after every change. Readers load the snapshot (an `ArcSwap`), so no REST call
-//! ever waits on the job; the graph's mutex is held only for pure bookkeeping, never across an
-//! await.
+//! One JobMaster per job: it owns the job's ExecutionGraph and CheckpointCoordinator, gets
+//! slots from the resource manager, deploys to a TaskExecutor, applies the state updates and
+//! checkpoint acknowledgements that come back, restarts the job from its latest checkpoint when
+//! a subtask fails, and publishes fresh snapshots after every change. Readers load the snapshots
+//! (`ArcSwap`s), so no REST call ever waits on the job; the mutexes are held only for pure
+//! bookkeeping, never across an await.
 
 use crate::archive::now_ms;
+use crate::checkpoint_coordinator::{CheckpointCoordinator, TriggerRefused, VertexInfo};
 use crate::execution_graph::{CancelRefused, Effects, ExecutionGraph};
+use crate::job_settings::JobSettings;
 use crate::resource_manager::{ResourceManager, SlotError};
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::mpsc;
-use weir_core::{JobId, JobStatus};
+use tokio::sync::{mpsc, oneshot};
+use weir_core::{ExecutionState, JobId, JobStatus};
+use weir_gateway::checkpoint_storage::METADATA_FILE;
 use weir_gateway::{
-    GatewayError, JobSnapshot, TaskDeployment, TaskExecutorGateway, TaskStateUpdate,
+    CheckpointAck, CheckpointKind, CheckpointLocation, CheckpointStatsSnapshot, CheckpointTrigger,
+    GatewayError, JobSnapshot, RestoreFrom, TaskDeployment, TaskExecutorGateway, TaskStateUpdate,
 };
 use weir_pipeline::JobGraph;
+
+/// The configuration key that names the checkpoint or savepoint a job starts from (Flink's
+/// `execution.state-recovery.path`, what `savepointPath` and `weir run -s` set).
+pub const RECOVERY_PATH_KEY: &str = "execution.state-recovery.path";
+
+/// The outcome of a checkpoint or savepoint someone waits for: its location, or why it failed.
+pub type CheckpointResult = Result<(u64, String), String>;
 
 /// The master of one job.
 pub struct JobMaster {
@@ -28,6 +41,13 @@ pub struct JobMaster {
     slots: Mutex<Option<Arc<ResourceManager>>>,
     /// Tells the Dispatcher the job is globally terminal.
     terminated: mpsc::UnboundedSender<JobId>,
+    settings: JobSettings,
+    /// `None` for jobs that do not checkpoint.
+    coordinator: Mutex<Option<CheckpointCoordinator>>,
+    checkpoint_stats: ArcSwapOption<CheckpointStatsSnapshot>,
+    waiters: Mutex<HashMap<u64, Vec<oneshot::Sender<CheckpointResult>>>>,
+    /// What the first deployment restores (a savepoint or retained checkpoint).
+    recovery_path: Option<String>,
 }
 
 impl JobMaster {
@@ -35,10 +55,27 @@ impl JobMaster {
     pub fn new(
         job_id: JobId,
         graph: Arc<JobGraph>,
-        eg: ExecutionGraph,
+        mut eg: ExecutionGraph,
+        settings: JobSettings,
+        recovery_path: Option<String>,
         terminated: mpsc::UnboundedSender<JobId>,
     ) -> Arc<Self> {
+        eg.set_restart_strategy(settings.restart.clone());
         let snapshot = eg.snapshot(now_ms());
+        let coordinator = settings.checkpoints.clone().map(|cs| {
+            let vertices = snapshot
+                .vertices
+                .iter()
+                .map(|v| VertexInfo {
+                    id: v.id,
+                    name: v.name.clone(),
+                    parallelism: v.parallelism,
+                    max_parallelism: v.max_parallelism,
+                })
+                .collect();
+            CheckpointCoordinator::new(job_id.to_string(), cs, vertices)
+        });
+        let stats = coordinator.as_ref().map(|c| Arc::new(c.snapshot()));
         Arc::new(Self {
             job_id,
             graph,
@@ -47,7 +84,55 @@ impl JobMaster {
             executor: Mutex::new(None),
             slots: Mutex::new(None),
             terminated,
+            settings,
+            coordinator: Mutex::new(coordinator),
+            checkpoint_stats: ArcSwapOption::new(stats),
+            waiters: Mutex::new(HashMap::new()),
+            recovery_path,
         })
+    }
+
+    /// The checkpoint statistics as of the last checkpoint event; `None` when the job does not
+    /// checkpoint.
+    pub fn checkpoint_stats(&self) -> Option<Arc<CheckpointStatsSnapshot>> {
+        self.checkpoint_stats.load_full()
+    }
+
+    /// The default savepoint directory (`execution.checkpointing.savepoint-dir`).
+    pub fn savepoint_dir(&self) -> Option<String> {
+        self.settings
+            .checkpoints
+            .as_ref()
+            .and_then(|c| c.savepoint_dir.clone())
+    }
+
+    /// Restarts so far.
+    pub fn restarts(&self) -> u32 {
+        self.eg.lock().map(|eg| eg.restarts()).unwrap_or(0)
+    }
+
+    /// Runs `f` on the coordinator and publishes its statistics before anyone can look.
+    fn with_coordinator<R>(
+        &self,
+        f: impl FnOnce(&mut CheckpointCoordinator, i64) -> R,
+    ) -> Option<R> {
+        let mut guard = self.coordinator.lock().ok()?;
+        let c = guard.as_mut()?;
+        let r = f(c, now_ms());
+        self.checkpoint_stats.store(Some(Arc::new(c.snapshot())));
+        Some(r)
+    }
+
+    fn resolve_waiters(&self, id: u64, result: CheckpointResult) {
+        let waiters = self
+            .waiters
+            .lock()
+            .ok()
+            .and_then(|mut w| w.remove(&id))
+            .unwrap_or_default();
+        for w in waiters {
+            let _ = w.send(result.clone());
+        }
     }
 
     pub fn job_id(&self) -> JobId {
@@ -109,7 +194,19 @@ impl JobMaster {
                 });
             }
         }
+        if let Some(delay) = effects.restart_after {
+            tracing::info!(
+                "job {} '{}' restarts in {} ms",
+                self.job_id,
+                self.graph.name,
+                delay.as_millis()
+            );
+            self.abort_checkpoints("the job is restarting");
+            tokio::spawn(self.clone().restart_after(delay));
+        }
         if let Some(status) = effects.terminal {
+            self.abort_checkpoints(&format!("the job is {status}"));
+            self.discard_checkpoints_on_end(status);
             tracing::info!("job {} '{}' is {status}", self.job_id, self.graph.name);
             let rm = self.slots.lock().ok().and_then(|r| r.clone());
             if let Some(rm) = rm {
@@ -163,6 +260,42 @@ impl JobMaster {
         if let Ok(mut r) = self.slots.lock() {
             *r = Some(rm.clone());
         }
+        let restore = match &self.recovery_path {
+            Some(path) => match read_restore(path).await {
+                Ok(r) => {
+                    let (id, is_savepoint) = (r.metadata.checkpoint_id, r.metadata.is_savepoint);
+                    let uri = r.location.uri();
+                    self.with_coordinator(|c, now| c.restored_from(id, &uri, is_savepoint, now));
+                    Some(r)
+                }
+                Err(e) => {
+                    rm.release(self.job_id);
+                    self.change(|eg, now| Effects {
+                        terminal: eg.fail_globally(&format!("Restoring the job failed: {e}"), now),
+                        ..Effects::default()
+                    });
+                    return;
+                }
+            },
+            None => None,
+        };
+        if !self.deploy_attempt(&executor, 0, restore).await {
+            return;
+        }
+        let interval = self.settings.checkpoints.as_ref().and_then(|c| c.interval);
+        if let Some(interval) = interval {
+            tokio::spawn(self.clone().run_periodic_checkpoints(interval));
+        }
+    }
+
+    /// Marks the subtasks as deploying on the executor and deploys attempt `attempt`. Returns
+    /// false if the job was cancelled meanwhile or the deployment failed (and the job with it).
+    async fn deploy_attempt(
+        self: &Arc<Self>,
+        executor: &Arc<dyn TaskExecutorGateway>,
+        attempt: u32,
+        restore: Option<RestoreFrom>,
+    ) -> bool {
         let tm = executor.describe();
         let endpoint = tm
             .path
@@ -174,7 +307,7 @@ impl JobMaster {
         let cancelled_meanwhile = {
             let mut cancelled = false;
             self.change(|eg, now| {
-                if eg.status() == JobStatus::Created {
+                if matches!(eg.status(), JobStatus::Created | JobStatus::Restarting) {
                     eg.deploying(&tm.id, &endpoint, now);
                 } else {
                     cancelled = true;
@@ -184,13 +317,18 @@ impl JobMaster {
             cancelled
         };
         if cancelled_meanwhile {
-            rm.release(self.job_id);
-            return;
+            if attempt == 0 {
+                if let Some(rm) = self.slots.lock().ok().and_then(|r| r.clone()) {
+                    rm.release(self.job_id);
+                }
+            }
+            return false;
         }
         let deployment = TaskDeployment {
             job_id: self.job_id,
             graph: self.graph.clone(),
-            attempt: 0,
+            attempt,
+            restore,
         };
         match executor.deploy(deployment).await {
             Ok(()) => {
@@ -201,13 +339,263 @@ impl JobMaster {
                         tracing::warn!("cancelling job {} after its deployment: {e}", self.job_id);
                     }
                 }
+                true
             }
             Err(e) => {
                 self.change(|eg, now| Effects {
                     terminal: eg.fail_globally(&format!("Deploying the job failed: {e}"), now),
                     ..Effects::default()
                 });
+                false
             }
+        }
+    }
+
+    /// After a restart's delay: a new attempt of every subtask, from the latest completed
+    /// checkpoint or savepoint (or the job's initial restore point, or from scratch).
+    async fn restart_after(self: Arc<Self>, delay: Duration) {
+        tokio::time::sleep(delay).await;
+        let Some(executor) = self.executor() else {
+            return;
+        };
+        let latest = self
+            .coordinator
+            .lock()
+            .ok()
+            .and_then(|c| c.as_ref().and_then(|c| c.latest_restorable().cloned()));
+        let path = latest
+            .map(|c| c.location)
+            .or_else(|| self.recovery_path.clone());
+        let restore = match path {
+            Some(p) => match read_restore(&p).await {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    self.change(|eg, now| Effects {
+                        terminal: eg.fail_globally(&format!("Restoring the job failed: {e}"), now),
+                        ..Effects::default()
+                    });
+                    return;
+                }
+            },
+            None => None,
+        };
+        if let Some(r) = &restore {
+            let (id, is_savepoint, uri) = (
+                r.metadata.checkpoint_id,
+                r.metadata.is_savepoint,
+                r.location.uri(),
+            );
+            self.with_coordinator(|c, now| c.restored_from(id, &uri, is_savepoint, now));
+        }
+        let mut attempt = None;
+        self.change(|eg, now| {
+            attempt = eg.restart(now);
+            Effects::default()
+        });
+        if let Some(attempt) = attempt {
+            self.deploy_attempt(&executor, attempt, restore).await;
+        }
+    }
+
+    /// Triggers a checkpoint every `interval` while the job runs.
+    async fn run_periodic_checkpoints(self: Arc<Self>, interval: Duration) {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let status = self.status();
+            if status.is_terminal() {
+                return;
+            }
+            if status != JobStatus::Running || !self.all_running() {
+                continue;
+            }
+            match self.trigger_checkpoint(CheckpointKind::Checkpoint, None, false) {
+                Ok(_) | Err(GatewayError::Conflict(_)) => {}
+                Err(e) => tracing::debug!("periodic checkpoint of {} not taken: {e}", self.job_id),
+            }
+        }
+    }
+
+    fn all_running(&self) -> bool {
+        self.published
+            .load()
+            .vertices
+            .iter()
+            .flat_map(|v| v.subtasks.iter())
+            .all(|s| s.current.state == ExecutionState::Running)
+    }
+
+    /// Starts a checkpoint or savepoint; the receiver gets its outcome.
+    pub fn trigger_checkpoint(
+        self: &Arc<Self>,
+        kind: CheckpointKind,
+        location: Option<String>,
+        end_input: bool,
+    ) -> Result<(u64, oneshot::Receiver<CheckpointResult>), GatewayError> {
+        let executor = self.executor().ok_or_else(|| {
+            GatewayError::Conflict(format!("Job {} is not running yet.", self.job_id))
+        })?;
+        if self.status() != JobStatus::Running || !self.all_running() {
+            return Err(GatewayError::Conflict(format!(
+                "Job {} is {}; not all of its tasks are running, so no checkpoint can be taken now.",
+                self.job_id,
+                self.status()
+            )));
+        }
+        let location = match location {
+            Some(l) => Some(
+                CheckpointLocation::parse(&l)
+                    .map_err(GatewayError::BadRequest)?
+                    .uri(),
+            ),
+            None => None,
+        };
+        let triggered = self
+            .with_coordinator(|c, now| {
+                c.trigger(kind, location, now).map(|(id, loc)| {
+                    let uri = CheckpointLocation::parse(&loc)
+                        .map(|l| l.uri())
+                        .unwrap_or(loc);
+                    (id, uri, now)
+                })
+            })
+            .ok_or_else(|| {
+                GatewayError::Conflict(format!(
+                    "Job {} is a batch job; it takes no checkpoints or savepoints.",
+                    self.job_id
+                ))
+            })?;
+        let (id, location, now) = triggered
+            .map(|(id, loc, now)| (id, loc, now))
+            .map_err(|r| {
+                GatewayError::Conflict(match r {
+                    TriggerRefused::TooManyConcurrent => {
+                        "too many checkpoints are in progress".into()
+                    }
+                    TriggerRefused::MinPause => {
+                        "the minimum pause between checkpoints has not passed".into()
+                    }
+                })
+            })?;
+        let (tx, rx) = oneshot::channel();
+        if let Ok(mut w) = self.waiters.lock() {
+            w.entry(id).or_default().push(tx);
+        }
+        let trigger = CheckpointTrigger {
+            checkpoint_id: id,
+            timestamp: now,
+            location,
+            end_input,
+        };
+        if let Err(e) = executor.trigger_checkpoint(self.job_id, trigger) {
+            self.fail_checkpoint(id, &format!("triggering it failed: {e}"));
+        } else if let Some(timeout) = self.settings.checkpoints.as_ref().map(|c| c.timeout) {
+            let me = Arc::downgrade(self);
+            tokio::spawn(async move {
+                tokio::time::sleep(timeout).await;
+                if let Some(m) = me.upgrade() {
+                    m.fail_checkpoint(id, "Checkpoint expired before completing.");
+                }
+            });
+        }
+        Ok((id, rx))
+    }
+
+    /// A subtask's state is written.
+    pub fn acknowledge_checkpoint(self: &Arc<Self>, ack: CheckpointAck) {
+        let ready = self.with_coordinator(|c, _| c.acknowledge(&ack)).flatten();
+        if let Some(ready) = ready {
+            let me = self.clone();
+            tokio::spawn(async move {
+                let id = ready.checkpoint_id;
+                let written = async {
+                    let location = CheckpointLocation::parse(&ready.location)?;
+                    let bytes = serde_json::to_vec_pretty(&ready.metadata)
+                        .map_err(|e| format!("encoding the metadata: {e}"))?;
+                    location.put(METADATA_FILE, bytes).await?;
+                    Ok::<_, String>(location.uri())
+                }
+                .await;
+                match written {
+                    Ok(uri) => me.complete_checkpoint(id, uri),
+                    Err(e) => me.fail_checkpoint(id, &e),
+                }
+            });
+        }
+    }
+
+    fn complete_checkpoint(self: &Arc<Self>, id: u64, uri: String) {
+        let Some(discard) = self.with_coordinator(|c, now| {
+            if c.is_pending(id) {
+                Some(c.complete(id, uri.clone(), now))
+            } else {
+                None
+            }
+        }) else {
+            return;
+        };
+        let Some(discard) = discard else {
+            return; // it expired or was aborted meanwhile
+        };
+        if let Some(executor) = self.executor() {
+            executor.notify_checkpoint_complete(self.job_id, id);
+        }
+        remove_locations(discard);
+        self.resolve_waiters(id, Ok((id, uri)));
+    }
+
+    /// A checkpoint was declined, timed out or could not be written.
+    pub fn fail_checkpoint(self: &Arc<Self>, id: u64, reason: &str) {
+        let outcome = self
+            .with_coordinator(|c, now| c.fail(id, reason, now))
+            .flatten();
+        let Some(outcome) = outcome else {
+            return;
+        };
+        tracing::warn!("checkpoint {id} of job {} failed: {reason}", self.job_id);
+        self.resolve_waiters(id, Err(reason.to_string()));
+        if outcome.fail_job {
+            self.change(|eg, now| Effects {
+                terminal: eg.fail_globally(
+                    &format!("Exceeded checkpoint tolerable failure threshold: {reason}"),
+                    now,
+                ),
+                cancel_tasks: true,
+                ..Effects::default()
+            });
+        }
+    }
+
+    fn abort_checkpoints(&self, reason: &str) {
+        let ids = self
+            .with_coordinator(|c, now| c.abort_all(reason, now))
+            .unwrap_or_default();
+        for id in ids {
+            self.resolve_waiters(id, Err(format!("Checkpoint {id} was aborted: {reason}")));
+        }
+    }
+
+    /// Removes retained checkpoints when the job ends, unless they are kept (externalized on
+    /// cancellation, or after a failure so the job can be resumed).
+    fn discard_checkpoints_on_end(&self, status: JobStatus) {
+        let Some(settings) = self.settings.checkpoints.as_ref() else {
+            return;
+        };
+        let discard = match status {
+            JobStatus::Finished => true,
+            JobStatus::Canceled => !settings.retain_on_cancellation,
+            _ => false,
+        };
+        if discard {
+            let locations = self
+                .coordinator
+                .lock()
+                .ok()
+                .and_then(|c| c.as_ref().map(|c| c.retained_locations()))
+                .unwrap_or_default();
+            remove_locations(locations);
         }
     }
 
@@ -232,6 +620,25 @@ impl JobMaster {
                 self.job_id
             ))),
             None => Ok(()),
+        }
+    }
+}
+
+/// Reads the metadata of a checkpoint or savepoint directory.
+async fn read_restore(path: &str) -> Result<RestoreFrom, String> {
+    let location = CheckpointLocation::parse(path)?;
+    let metadata = location.read_metadata().await?;
+    Ok(RestoreFrom {
+        location,
+        metadata: Arc::new(metadata),
+    })
+}
+
+fn remove_locations(locations: Vec<String>) {
+    for l in locations {
+        match CheckpointLocation::parse(&l).and_then(|loc| loc.remove()) {
+            Ok(()) => {}
+            Err(e) => tracing::warn!("removing checkpoint {l}: {e}"),
         }
     }
 }

@@ -9,11 +9,15 @@
 //! MetricStore the metrics endpoints read.
 
 pub mod archive;
+pub mod checkpoint_coordinator;
 pub mod dispatcher;
 pub mod execution_graph;
 pub mod job_master;
 pub mod job_metrics;
+pub mod job_settings;
 pub mod metric_fetcher;
+pub mod operations;
 pub mod resource_manager;
+pub mod restart_strategy;
 
 pub use dispatcher::{Dispatcher, DispatcherSettings, FlameGraphSettings};

@@ -57,6 +57,10 @@ impl TaskExecutorGateway for SlowExecutor {
     fn task_io(&self, _job: JobId) -> Option<Vec<Vec<IoStats>>> {
         None
     }
+    fn trigger_checkpoint(&self, _job: JobId, _t: CheckpointTrigger) -> Result<(), GatewayError> {
+        Err(GatewayError::Conflict("no checkpoints here".into()))
+    }
+    fn notify_checkpoint_complete(&self, _job: JobId, _id: u64) {}
     fn thread_dump(&self) -> Vec<ThreadInfo> {
         Vec::new()
     }
@@ -108,7 +112,9 @@ async fn a_cancel_during_deployment_stops_the_deployed_tasks() {
     let mut eg = ExecutionGraph::new(job, &graph, BTreeMap::new(), None, 1);
     eg.created(1);
     let (terminated, mut ended) = mpsc::unbounded_channel();
-    let master = JobMaster::new(job, graph, eg, terminated);
+    let settings =
+        weir_jobmanager::job_settings::JobSettings::resolve(&BTreeMap::new(), &graph).unwrap();
+    let master = JobMaster::new(job, graph, eg, settings, None, terminated);
     let executor = Arc::new(SlowExecutor {
         release: Notify::new(),
         deployed: Mutex::new(false),

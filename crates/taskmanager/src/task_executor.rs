@@ -12,8 +12,11 @@ use weir_gateway::*;
 use weir_metrics::query_service::DumpedGroup;
 use weir_metrics::system::register_process_metrics;
 use weir_metrics::{GroupKey, MetricGroup, MetricQueryService, Scope};
+use weir_runtime::checkpoint::SnapshotAck;
 use weir_runtime::executor::CancelHandle;
 use weir_runtime::metrics::{Activity, JobMetrics, SubtaskMetrics};
+use weir_runtime::state::{redistribute, SubtaskState};
+use weir_runtime::{ControlHandle, JobState};
 use weir_runtime::{PluginRegistry, PreparedJob, RuntimeConfig};
 
 /// How a TaskExecutor is set up.
@@ -45,6 +48,9 @@ impl Default for TaskExecutorSettings {
 
 struct RunningJob {
     cancel: CancelHandle,
+    control: ControlHandle,
+    /// Where each checkpoint in flight writes its state files.
+    locations: Arc<Mutex<HashMap<u64, (CheckpointLocation, i64)>>>,
     metrics: Arc<JobMetrics>,
     /// Flame-graph frames per vertex: the task frame, then one per chained operator.
     frames: Vec<VertexFrames>,
@@ -157,9 +163,22 @@ impl TaskExecutorGateway for TaskExecutor {
             self.settings.runtime.clone(),
         )
         .map_err(|e| GatewayError::BadRequest(e.to_string()))?;
-        let running = prepared
-            .deploy(deployment.attempt, None)
+        let restored = match &deployment.restore {
+            Some(from) => Some(read_state(&prepared, from).await?),
+            None => None,
+        };
+        let mut running = prepared
+            .deploy(deployment.attempt, restored.as_ref())
             .map_err(|e| GatewayError::Internal(error_text(&e)))?;
+        let locations = Arc::new(Mutex::new(HashMap::new()));
+        if let Some(acks) = running.take_acks() {
+            tokio::spawn(write_snapshots(
+                job_id,
+                acks,
+                locations.clone(),
+                self.job_master.get().cloned(),
+            ));
+        }
         let names: Vec<Vec<String>> = prepared
             .graph
             .vertices
@@ -209,6 +228,8 @@ impl TaskExecutorGateway for TaskExecutor {
                 job_id,
                 RunningJob {
                     cancel: running.cancel_handle(),
+                    control: running.control_handle(),
+                    locations,
                     metrics: running.metrics.clone(),
                     frames,
                 },
@@ -286,6 +307,56 @@ impl TaskExecutorGateway for TaskExecutor {
                 .map(|v| v.iter().map(|m| io_of(m)).collect())
                 .collect(),
         )
+    }
+
+    fn trigger_checkpoint(
+        &self,
+        job: JobId,
+        trigger: CheckpointTrigger,
+    ) -> Result<(), GatewayError> {
+        let (control, locations) = {
+            let jobs = self
+                .jobs
+                .lock()
+                .map_err(|_| GatewayError::Internal("task executor state is poisoned".into()))?;
+            let running = jobs.get(&job).ok_or_else(|| {
+                GatewayError::NotFound(format!(
+                    "Job {job} has no running tasks on {}",
+                    self.resource_id
+                ))
+            })?;
+            (running.control.clone(), running.locations.clone())
+        };
+        let location =
+            CheckpointLocation::parse(&trigger.location).map_err(GatewayError::BadRequest)?;
+        if let Ok(mut l) = locations.lock() {
+            l.insert(trigger.checkpoint_id, (location, trigger.timestamp));
+        }
+        let reached = control.trigger_checkpoint(weir_runtime::channel::Barrier {
+            checkpoint_id: trigger.checkpoint_id,
+            timestamp_ms: trigger.timestamp,
+        });
+        if reached == 0 {
+            return Err(GatewayError::Conflict(
+                "no source of the job is running any more".into(),
+            ));
+        }
+        if trigger.end_input {
+            control.end_input();
+        }
+        Ok(())
+    }
+
+    fn notify_checkpoint_complete(&self, job: JobId, checkpoint_id: u64) {
+        let Ok(jobs) = self.jobs.lock() else {
+            return;
+        };
+        if let Some(running) = jobs.get(&job) {
+            running.control.checkpoint_complete(checkpoint_id);
+            if let Ok(mut l) = running.locations.lock() {
+                l.retain(|id, _| *id > checkpoint_id);
+            }
+        }
     }
 
     fn metric_dump(&self) -> Vec<DumpedGroup> {
@@ -380,5 +451,91 @@ impl TaskExecutorGateway for TaskExecutor {
                 "The file {name} does not exist on the TaskManager."
             ))
         })
+    }
+}
+
+/// Reads a checkpoint's state files and lays them out for this job's parallelism.
+async fn read_state(prepared: &PreparedJob, from: &RestoreFrom) -> Result<JobState, GatewayError> {
+    let vertices = &prepared.graph.vertices;
+    let saved = &from.metadata.vertices;
+    if saved.len() != vertices.len() {
+        return Err(GatewayError::BadRequest(format!(
+            "{} holds state of a job with {} vertices, but this job has {}; it was taken from a different pipeline",
+            from.location.uri(),
+            saved.len(),
+            vertices.len()
+        )));
+    }
+    let mut state = Vec::with_capacity(vertices.len());
+    for (v, files) in vertices.iter().zip(saved) {
+        let mut old = Vec::with_capacity(files.subtasks.len());
+        for f in &files.subtasks {
+            let bytes = from
+                .location
+                .get(&f.file)
+                .await
+                .map_err(GatewayError::Internal)?;
+            old.push(SubtaskState::decode(&bytes).map_err(|e| {
+                GatewayError::Internal(format!("{}/{}: {}", from.location.uri(), f.file, e.message))
+            })?);
+        }
+        if old.len() == v.parallelism {
+            state.push(old);
+        } else {
+            state.push(redistribute(&old, v.parallelism, files.max_parallelism));
+        }
+    }
+    Ok(state)
+}
+
+/// Writes each snapshot a subtask hands over to its checkpoint location, off the data path,
+/// and acknowledges it to the JobMaster (or declines the checkpoint if the write fails).
+async fn write_snapshots(
+    job: JobId,
+    mut acks: tokio::sync::mpsc::UnboundedReceiver<SnapshotAck>,
+    locations: Arc<Mutex<HashMap<u64, (CheckpointLocation, i64)>>>,
+    job_master: Option<Weak<dyn JobMasterGateway>>,
+) {
+    while let Some(ack) = acks.recv().await {
+        let target = locations
+            .lock()
+            .ok()
+            .and_then(|l| l.get(&ack.checkpoint_id).cloned());
+        let job_master = job_master.clone();
+        tokio::spawn(async move {
+            let Some(jm) = job_master.as_ref().and_then(Weak::upgrade) else {
+                return;
+            };
+            let Some((location, triggered)) = target else {
+                jm.decline_checkpoint(
+                    job,
+                    ack.checkpoint_id,
+                    "the checkpoint was not triggered on this TaskExecutor".into(),
+                );
+                return;
+            };
+            let started = std::time::Instant::now();
+            let bytes = ack.state.encode();
+            let size = ack.state.size() as u64;
+            let file = format!("{}-{}", ack.vertex, ack.subtask);
+            match location.put(&file, bytes).await {
+                Ok(()) => jm.acknowledge_checkpoint(
+                    job,
+                    CheckpointAck {
+                        checkpoint_id: ack.checkpoint_id,
+                        vertex: ack.vertex,
+                        subtask: ack.subtask,
+                        state_file: file,
+                        state_size: size,
+                        ack_timestamp: now_ms(),
+                        sync_ms: ack.sync.as_millis() as i64,
+                        async_ms: started.elapsed().as_millis() as i64,
+                        alignment_ms: ack.alignment.as_millis() as i64,
+                        start_delay_ms: (ack.barrier_received_ms - triggered).max(0),
+                    },
+                ),
+                Err(e) => jm.decline_checkpoint(job, ack.checkpoint_id, e),
+            }
+        });
     }
 }

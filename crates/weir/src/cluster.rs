@@ -114,6 +114,16 @@ impl MiniCluster {
         let mut effective = config.effective();
         effective.insert("weir.data-dir".into(), dirs.data.display().to_string());
         effective.insert("env.log.dir".into(), dirs.logs.display().to_string());
+        // Checkpoints live with the rest of the cluster's data unless configured elsewhere.
+        if effective
+            .get("execution.checkpointing.dir")
+            .is_none_or(|d| d.trim().is_empty())
+        {
+            effective.insert(
+                "execution.checkpointing.dir".into(),
+                dirs.data.join("checkpoints").display().to_string(),
+            );
+        }
         let dispatcher = Dispatcher::new(
             compiler,
             rm.clone(),

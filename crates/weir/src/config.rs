@@ -79,6 +79,95 @@ pub const KNOWN: &[KnownOption] = &[
         key: "web.upload.dir",
         default: "",
     },
+    // Checkpointing and restarts (read per job; see jobmanager::job_settings).
+    KnownOption {
+        key: "execution.checkpointing.interval",
+        default: "",
+    },
+    KnownOption {
+        key: "execution.checkpointing.timeout",
+        default: "",
+    },
+    KnownOption {
+        key: "execution.checkpointing.min-pause",
+        default: "",
+    },
+    KnownOption {
+        key: "execution.checkpointing.max-concurrent-checkpoints",
+        default: "",
+    },
+    KnownOption {
+        key: "execution.checkpointing.tolerable-failed-checkpoints",
+        default: "",
+    },
+    KnownOption {
+        key: "execution.checkpointing.num-retained",
+        default: "",
+    },
+    KnownOption {
+        key: "execution.checkpointing.dir",
+        default: "",
+    },
+    KnownOption {
+        key: "execution.checkpointing.savepoint-dir",
+        default: "",
+    },
+    KnownOption {
+        key: "execution.checkpointing.externalized-checkpoint-retention",
+        default: "",
+    },
+    KnownOption {
+        key: "execution.state-recovery.path",
+        default: "",
+    },
+    KnownOption {
+        key: "restart-strategy.type",
+        default: "",
+    },
+    KnownOption {
+        key: "restart-strategy.fixed-delay.attempts",
+        default: "",
+    },
+    KnownOption {
+        key: "restart-strategy.fixed-delay.delay",
+        default: "",
+    },
+    KnownOption {
+        key: "restart-strategy.exponential-delay.initial-backoff",
+        default: "",
+    },
+    KnownOption {
+        key: "restart-strategy.exponential-delay.max-backoff",
+        default: "",
+    },
+    KnownOption {
+        key: "restart-strategy.exponential-delay.backoff-multiplier",
+        default: "",
+    },
+    KnownOption {
+        key: "restart-strategy.failure-rate.max-failures-per-interval",
+        default: "",
+    },
+    KnownOption {
+        key: "restart-strategy.failure-rate.failure-rate-interval",
+        default: "",
+    },
+    KnownOption {
+        key: "restart-strategy.failure-rate.delay",
+        default: "",
+    },
+    KnownOption {
+        key: "web.checkpoints.history",
+        default: "",
+    },
+    KnownOption {
+        key: "rest.cache.checkpoint-statistics.timeout",
+        default: "",
+    },
+    KnownOption {
+        key: "rest.cache.checkpoint-statistics.size",
+        default: "",
+    },
     // Flink's default is 10 s; weir's store is never older than this.
     KnownOption {
         key: "metrics.fetcher.update-interval",
@@ -331,25 +420,7 @@ fn scalar(y: &Yaml) -> String {
     }
 }
 
-/// Flink's duration syntax: a number with an optional unit (`ms`, `s`, `min`, `h`, `d`, and their
-/// long forms); a bare number is milliseconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a duration (e.g. 3000 ms, 30 s, 5 min)"))?;
-    let ms = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => n,
-        "s" | "sec" | "secs" | "second" | "seconds" => n * 1000,
-        "m" | "min" | "minute" | "minutes" => n * 60_000,
-        "h" | "hour" | "hours" => n * 3_600_000,
-        "d" | "day" | "days" => n * 86_400_000,
-        other => return Err(format!("unknown time unit '{other}' in '{s}'")),
-    };
-    Ok(Duration::from_millis(ms))
-}
+pub use weir_core::time::parse_duration;
 
 #[cfg(test)]
 mod tests {

@@ -128,7 +128,7 @@ pub async fn run(
     mut on_tick: impl FnMut(&[VertexReport], Duration),
 ) -> JobReport {
     let started = Instant::now();
-    let running = match job.deploy() {
+    let running = match job.deploy(0, None) {
         Ok(r) => r,
         Err(e) => {
             return JobReport {
