@@ -80,7 +80,7 @@ impl CheckpointLocation {
     }
 
     fn key(&self, name: &str) -> Result<StorePath, StorageError> {
-        StorePath::from_filesystem_path(self.dir.join(name))
+        StorePath::from_absolute_path(self.dir.join(name))
             .map_err(|e| format!("bad path '{}/{name}': {e}", self.dir.display()))
     }
 

@@ -412,7 +412,7 @@ impl CheckpointCoordinator {
             .map(|p| p.stats.clone())
             .collect();
         history.extend(self.history.iter().cloned());
-        history.sort_by(|a, b| b.id.cmp(&a.id));
+        history.sort_by_key(|c| std::cmp::Reverse(c.id));
         history.truncate(self.settings.history_size.max(1));
         let sizes: Vec<i64> = self.sizes.iter().copied().collect();
         let durations: Vec<i64> = self.durations.iter().copied().collect();

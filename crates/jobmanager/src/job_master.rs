@@ -467,18 +467,14 @@ impl JobMaster {
                     self.job_id
                 ))
             })?;
-        let (id, location, now) = triggered
-            .map(|(id, loc, now)| (id, loc, now))
-            .map_err(|r| {
-                GatewayError::Conflict(match r {
-                    TriggerRefused::TooManyConcurrent => {
-                        "too many checkpoints are in progress".into()
-                    }
-                    TriggerRefused::MinPause => {
-                        "the minimum pause between checkpoints has not passed".into()
-                    }
-                })
-            })?;
+        let (id, location, now) = triggered.map_err(|r| {
+            GatewayError::Conflict(match r {
+                TriggerRefused::TooManyConcurrent => "too many checkpoints are in progress".into(),
+                TriggerRefused::MinPause => {
+                    "the minimum pause between checkpoints has not passed".into()
+                }
+            })
+        })?;
         let (tx, rx) = oneshot::channel();
         if let Ok(mut w) = self.waiters.lock() {
             w.entry(id).or_default().push(tx);

@@ -177,17 +177,11 @@ fn submission(
         .ok_or_else(|| RestError::not_found(format!("Jar file {jar} does not exist.")))?;
     let b: RunBody = super::body::parse(body, class)?;
     let q = Query::parse(query);
-    if let Some(sp) = b
+    let savepoint_path = b
         .savepoint_path
         .clone()
         .or_else(|| q.get("savepointPath").map(str::to_string))
-    {
-        if !sp.is_empty() {
-            return Err(
-                weir_gateway::GatewayError::not_yet("Restoring a job from a savepoint").into(),
-            );
-        }
-    }
+        .filter(|p| !p.trim().is_empty());
     let text = std::fs::read_to_string(&path).map_err(|e| {
         RestError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -244,7 +238,14 @@ fn submission(
         parallelism,
         variables,
         job_id,
-        config: b.flink_configuration.unwrap_or_default(),
+        config: {
+            let mut config = b.flink_configuration.unwrap_or_default();
+            if let Some(p) = savepoint_path {
+                // Flink's key for the state a job starts from.
+                config.insert("execution.state-recovery.path".into(), p);
+            }
+            config
+        },
         origin: Some(jar.to_string()),
     })
 }

@@ -48,6 +48,17 @@ const OPTIONAL: &[&str] = &[
     "job-execution-result",
 ];
 
+/// Fields Flink sends as JSON null when they have no value (seen in the captured responses:
+/// `"savepointFormat": null` on checkpoints, `"latest": {"savepoint": null, …}`).
+const NULLABLE: &[&str] = &[
+    "savepointFormat",
+    "completed",
+    "savepoint",
+    "failed",
+    "restored",
+    "operation",
+];
+
 /// Flink's response schemas by (method, url template), made strict: every declared property is
 /// required (except NON_NULL ones), `any` accepts anything, and references are inlined.
 pub struct Schemas {
@@ -139,7 +150,15 @@ fn strict(v: &Value, defs: &HashMap<String, Value>, depth: usize) -> Value {
                     .as_object()
                     .map(|p| {
                         p.iter()
-                            .map(|(pk, pv)| (pk.clone(), strict(pv, defs, depth + 1)))
+                            .map(|(pk, pv)| {
+                                let schema = strict(pv, defs, depth + 1);
+                                let schema = if NULLABLE.contains(&pk.as_str()) {
+                                    json!({"anyOf": [schema, {"type": "null"}]})
+                                } else {
+                                    schema
+                                };
+                                (pk.clone(), schema)
+                            })
                             .collect()
                     })
                     .unwrap_or_default();

@@ -1,0 +1,250 @@
+//! Checkpoints end to end on an in-process cluster: exactly-once output through a failure and
+//! a restart, checkpoint statistics that are current on the very next request, and the
+//! checkpoint trigger operations.
+
+mod common;
+mod rest_support;
+
+use rest_support::{client, start_cluster, submit, wait_for, Schemas};
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::time::Duration;
+
+const ROWS_PER_READER: usize = 20_000;
+
+fn pipeline(out: &std::path::Path, fail_after: Option<usize>) -> String {
+    let fail = fail_after
+        .map(|n| format!("test.fail_once_after_rows = {n}"))
+        .unwrap_or_default();
+    format!(
+        r#"
+env {{ job.mode = "STREAMING", checkpoint.interval = 100 }}
+source {{
+  FakeSource {{
+    plugin_output = rows
+    parallelism = 2
+    row.num = {ROWS_PER_READER}
+    batch.size = 100
+    rows.per.second = 20000
+    seed = 11
+    string.length = 24
+    {fail}
+    schema = {{ fields {{ id = bigint, tag = string }} }}
+  }}
+}}
+sink {{ LocalFile {{ plugin_input = rows, parallelism = 2, path = "{}", file_format_type = csv }} }}
+"#,
+        out.display()
+    )
+}
+
+async fn get(c: &reqwest::Client, url: &str) -> (u16, Value) {
+    let r = c.get(url).send().await.expect("request");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_mid_run_restores_the_latest_checkpoint_and_loses_or_duplicates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = start_cluster(
+        dir.path(),
+        &[
+            "restart-strategy.type=fixed-delay",
+            "restart-strategy.fixed-delay.attempts=3",
+            "restart-strategy.fixed-delay.delay=100 ms",
+        ],
+    )
+    .await;
+    let base = format!("http://{}", cluster.address);
+    let c = client();
+    let out = dir.path().join("out");
+    let job = submit(&c, &base, pipeline(&out, Some(15_000))).await;
+
+    // The committed output grows to exactly every row, while the job keeps running after its
+    // restart.
+    let expected = 2 * ROWS_PER_READER;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let n = if out.exists() {
+            common::output_lines(&out).len()
+        } else {
+            0
+        };
+        if n >= expected {
+            break;
+        }
+        if std::time::Instant::now() >= deadline {
+            let (_, stats) = get(&c, &format!("{base}/jobs/{job}/checkpoints")).await;
+            let (_, ex) = get(&c, &format!("{base}/jobs/{job}/exceptions")).await;
+            panic!("only {n} of {expected} rows committed; checkpoints {stats}; exceptions {ex}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Give a duplicate, if any, the time to be committed too.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let lines = common::output_lines(&out);
+    let distinct: HashSet<&String> = lines.iter().collect();
+    assert_eq!(lines.len(), expected, "nothing lost, nothing duplicated");
+    assert_eq!(distinct.len(), expected, "every row once");
+
+    let (_, status) = get(&c, &format!("{base}/jobs/{job}/status")).await;
+    assert_eq!(status["status"], "RUNNING");
+    let (_, exceptions) = get(&c, &format!("{base}/jobs/{job}/exceptions")).await;
+    let text = exceptions.to_string();
+    assert!(text.contains("injected failure"), "{text}");
+    let (code, stats) = get(&c, &format!("{base}/jobs/{job}/checkpoints")).await;
+    assert_eq!(code, 200);
+    Schemas::load().check("GET", "/jobs/:jobid/checkpoints", &stats);
+    assert!(
+        stats["counts"]["completed"].as_u64().unwrap() >= 2,
+        "{stats}"
+    );
+    assert!(
+        stats["counts"]["restored"].as_u64().unwrap() >= 1,
+        "{stats}"
+    );
+    assert!(
+        stats["latest"]["restored"]["id"].as_u64().is_some(),
+        "{stats}"
+    );
+    c.patch(format!("{base}/jobs/{job}")).send().await.unwrap();
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_completed_checkpoint_is_visible_on_the_next_request_and_triggers_are_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = start_cluster(dir.path(), &[]).await;
+    let base = format!("http://{}", cluster.address);
+    let c = client();
+    let out = dir.path().join("out");
+    let job = submit(
+        &c,
+        &base,
+        pipeline(&out, None).replace("checkpoint.interval = 100", "checkpoint.interval = 600000"),
+    )
+    .await;
+    wait_for(&c, &format!("{base}/jobs/{job}"), |v| {
+        v["vertices"]
+            .as_array()
+            .is_some_and(|vs| vs.iter().all(|x| x["status"] == "RUNNING"))
+    })
+    .await;
+    let schemas = Schemas::load();
+    let (code, config) = get(&c, &format!("{base}/jobs/{job}/checkpoints/config")).await;
+    assert_eq!(code, 200);
+    schemas.check("GET", "/jobs/:jobid/checkpoints/config", &config);
+    assert_eq!(config["interval"], 600000);
+
+    let trigger = "0123456789abcdef0123456789abcdef";
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let r = c
+            .post(format!("{base}/jobs/{job}/checkpoints"))
+            .json(&json!({"triggerId": trigger}))
+            .send()
+            .await
+            .unwrap();
+        let code = r.status();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(code, 202, "{body}");
+        ids.push(body["request-id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(ids, vec![trigger.to_string(), trigger.to_string()]);
+    let status_url = format!("{base}/jobs/{job}/checkpoints/{trigger}");
+    let done = wait_for(&c, &status_url, |v| v["status"]["id"] == "COMPLETED").await;
+    schemas.check("GET", "/jobs/:jobid/checkpoints/:triggerid", &done);
+    let id = done["operation"]["checkpointId"]
+        .as_u64()
+        .expect("a checkpoint id");
+    // The very next request sees it: no cache stands between completion and REST.
+    let (_, stats) = get(&c, &format!("{base}/jobs/{job}/checkpoints")).await;
+    assert_eq!(
+        stats["latest"]["completed"]["id"].as_u64(),
+        Some(id),
+        "{stats}"
+    );
+    assert_eq!(
+        stats["counts"]["completed"], 1,
+        "the repeated trigger is the same checkpoint"
+    );
+    let path = stats["latest"]["completed"]["external_path"]
+        .as_str()
+        .unwrap();
+    let chk_dir = path.trim_start_matches("file:");
+    assert!(std::path::Path::new(chk_dir).join("_metadata").exists());
+
+    let (code, details) = get(&c, &format!("{base}/jobs/{job}/checkpoints/details/{id}")).await;
+    assert_eq!(code, 200);
+    schemas.check(
+        "GET",
+        "/jobs/:jobid/checkpoints/details/:checkpointid",
+        &details,
+    );
+    assert_eq!(details["num_acknowledged_subtasks"], 2);
+    let vertex = details["tasks"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    let (code, sub) = get(
+        &c,
+        &format!("{base}/jobs/{job}/checkpoints/details/{id}/subtasks/{vertex}"),
+    )
+    .await;
+    assert_eq!(code, 200);
+    schemas.check(
+        "GET",
+        "/jobs/:jobid/checkpoints/details/:checkpointid/subtasks/:vertexid",
+        &sub,
+    );
+    assert_eq!(sub["subtasks"].as_array().unwrap().len(), 2);
+
+    // Unknown trigger ids and checkpoint ids are 404; malformed ones 400.
+    let (code, _) = get(
+        &c,
+        &format!("{base}/jobs/{job}/checkpoints/ffffffffffffffffffffffffffffffff"),
+    )
+    .await;
+    assert_eq!(code, 404);
+    let (code, _) = get(&c, &format!("{base}/jobs/{job}/checkpoints/details/999")).await;
+    assert_eq!(code, 404);
+    let (code, _) = get(
+        &c,
+        &format!("{base}/jobs/{job}/checkpoints/details/notanumber"),
+    )
+    .await;
+    assert_eq!(code, 400);
+    c.patch(format!("{base}/jobs/{job}")).send().await.unwrap();
+    wait_for(&c, &format!("{base}/jobs/{job}/status"), |v| {
+        v["status"] == "CANCELED"
+    })
+    .await;
+    // History stays readable after the job ended.
+    let (code, after) = get(&c, &format!("{base}/jobs/{job}/checkpoints")).await;
+    assert_eq!(code, 200);
+    assert_eq!(after["latest"]["completed"]["id"].as_u64(), Some(id));
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_jobs_have_no_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = start_cluster(dir.path(), &[]).await;
+    let base = format!("http://{}", cluster.address);
+    let c = client();
+    let job = submit(
+        &c,
+        &base,
+        "source { FakeSource { schema = { fields { id = bigint } } } }\nsink { Blackhole {} }",
+    )
+    .await;
+    let (code, body) = get(&c, &format!("{base}/jobs/{job}/checkpoints")).await;
+    assert_eq!(code, 404, "{body}");
+    let (code, _) = get(&c, &format!("{base}/jobs/{job}/checkpoints/config")).await;
+    assert_eq!(code, 404);
+    cluster.stop().await;
+}
