@@ -205,7 +205,11 @@ impl JobMaster {
             tokio::spawn(self.clone().restart_after(delay));
         }
         if let Some(status) = effects.terminal {
-            self.abort_checkpoints(&format!("the job is {status}"));
+            // A job that finishes right after a stop-with-savepoint may still be writing that
+            // savepoint's metadata; it completes on its own. Anything else pending is void.
+            if status != JobStatus::Finished {
+                self.abort_checkpoints(&format!("the job is {status}"));
+            }
             self.discard_checkpoints_on_end(status);
             tracing::info!("job {} '{}' is {status}", self.job_id, self.graph.name);
             let rm = self.slots.lock().ok().and_then(|r| r.clone());

@@ -171,14 +171,14 @@ impl TaskExecutorGateway for TaskExecutor {
             .deploy(deployment.attempt, restored.as_ref())
             .map_err(|e| GatewayError::Internal(error_text(&e)))?;
         let locations = Arc::new(Mutex::new(HashMap::new()));
-        if let Some(acks) = running.take_acks() {
+        let writer = running.take_acks().map(|acks| {
             tokio::spawn(write_snapshots(
                 job_id,
                 acks,
                 locations.clone(),
                 self.job_master.get().cloned(),
-            ));
-        }
+            ))
+        });
         let names: Vec<Vec<String>> = prepared
             .graph
             .vertices
@@ -240,6 +240,10 @@ impl TaskExecutorGateway for TaskExecutor {
         let attempt = deployment.attempt;
         let jobs = self.jobs.clone();
         tokio::spawn(async move {
+            // FINISHED is reported only once every snapshot the subtasks took is written and
+            // acknowledged, so a job that ends right after a savepoint (stop with savepoint)
+            // completes that savepoint before the JobMaster sees the job finish.
+            let mut finished = Vec::new();
             running
                 .wait_with(|ev| {
                     if ev.state.is_terminal() {
@@ -266,11 +270,21 @@ impl TaskExecutorGateway for TaskExecutor {
                         ),
                         io: ev.metrics.as_deref().map(io_of),
                     };
-                    if let Some(jm) = job_master.as_ref().and_then(Weak::upgrade) {
+                    if update.state == weir_core::ExecutionState::Finished {
+                        finished.push(update);
+                    } else if let Some(jm) = job_master.as_ref().and_then(Weak::upgrade) {
                         jm.update_task_execution_state(update);
                     }
                 })
                 .await;
+            if let Some(writer) = writer {
+                let _ = writer.await;
+            }
+            if let Some(jm) = job_master.as_ref().and_then(Weak::upgrade) {
+                for update in finished {
+                    jm.update_task_execution_state(update);
+                }
+            }
             if let Ok(mut j) = jobs.lock() {
                 j.remove(&job_id);
             }
@@ -496,13 +510,14 @@ async fn write_snapshots(
     locations: Arc<Mutex<HashMap<u64, (CheckpointLocation, i64)>>>,
     job_master: Option<Weak<dyn JobMasterGateway>>,
 ) {
+    let mut writes = Vec::new();
     while let Some(ack) = acks.recv().await {
         let target = locations
             .lock()
             .ok()
             .and_then(|l| l.get(&ack.checkpoint_id).cloned());
         let job_master = job_master.clone();
-        tokio::spawn(async move {
+        writes.push(tokio::spawn(async move {
             let Some(jm) = job_master.as_ref().and_then(Weak::upgrade) else {
                 return;
             };
@@ -536,6 +551,9 @@ async fn write_snapshots(
                 ),
                 Err(e) => jm.decline_checkpoint(job, ack.checkpoint_id, e),
             }
-        });
+        }));
+    }
+    for w in writes {
+        let _ = w.await;
     }
 }

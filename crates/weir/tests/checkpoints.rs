@@ -248,3 +248,88 @@ async fn batch_jobs_have_no_checkpoints() {
     assert_eq!(code, 404);
     cluster.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_savepoint_is_written_and_stop_with_savepoint_finishes_the_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = start_cluster(dir.path(), &[]).await;
+    let base = format!("http://{}", cluster.address);
+    let c = client();
+    let out = dir.path().join("out");
+    let job = submit(
+        &c,
+        &base,
+        pipeline(&out, None).replace("checkpoint.interval = 100", "checkpoint.interval = 600000"),
+    )
+    .await;
+    wait_for(&c, &format!("{base}/jobs/{job}"), |v| {
+        v["vertices"]
+            .as_array()
+            .is_some_and(|vs| vs.iter().all(|x| x["status"] == "RUNNING"))
+    })
+    .await;
+    // No target directory and no savepoint-dir configured: Flink's 400.
+    let r = c
+        .post(format!("{base}/jobs/{job}/savepoints"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let target = dir.path().join("savepoints");
+    let r = c
+        .post(format!("{base}/jobs/{job}/savepoints"))
+        .json(&json!({"target-directory": target.display().to_string()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let trigger = r.json::<Value>().await.unwrap()["request-id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let done = wait_for(
+        &c,
+        &format!("{base}/jobs/{job}/savepoints/{trigger}"),
+        |v| v["status"]["id"] == "COMPLETED",
+    )
+    .await;
+    Schemas::load().check("GET", "/jobs/:jobid/savepoints/:triggerid", &done);
+    let location = done["operation"]["location"].as_str().expect("a location");
+    let sp = std::path::Path::new(location.trim_start_matches("file:"));
+    assert!(
+        sp.starts_with(&target) && sp.join("_metadata").exists(),
+        "{location}"
+    );
+    let (_, stats) = get(&c, &format!("{base}/jobs/{job}/checkpoints")).await;
+    assert_eq!(
+        stats["latest"]["savepoint"]["is_savepoint"], true,
+        "{stats}"
+    );
+
+    let r = c
+        .post(format!("{base}/jobs/{job}/stop"))
+        .json(&json!({"targetDirectory": target.display().to_string()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let stop = r.json::<Value>().await.unwrap()["request-id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_for(&c, &format!("{base}/jobs/{job}/savepoints/{stop}"), |v| {
+        v["status"]["id"] == "COMPLETED" && v["operation"]["location"].is_string()
+    })
+    .await;
+    wait_for(&c, &format!("{base}/jobs/{job}/status"), |v| {
+        v["status"] == "FINISHED"
+    })
+    .await;
+    // Everything read before the stop is committed, and only once.
+    let lines = common::output_lines(&out);
+    let distinct: HashSet<&String> = lines.iter().collect();
+    assert_eq!(lines.len(), distinct.len());
+    assert!(!lines.is_empty());
+    cluster.stop().await;
+}
