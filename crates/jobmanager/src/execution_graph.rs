@@ -226,27 +226,24 @@ impl ExecutionGraph {
                 task_manager_id: a.task_manager.clone(),
             };
             self.state.exceptions.push(entry);
-            if status == JobStatus::Running {
-                if let Some(delay) = self.backoff.on_failure(now) {
-                    self.set_status(JobStatus::Restarting, now);
-                    self.restart_delay = Some(delay);
-                    effects.cancel_tasks = true;
-                    for other in self.attempts_mut() {
-                        if !other.state.is_terminal() {
-                            set_state(other, ExecutionState::Canceling, now);
-                        }
+            // The restart strategy is asked once per failure of a running job; a failure
+            // while the job already fails or restarts changes nothing.
+            let restart = status == JobStatus::Running
+                && match self.backoff.on_failure(now) {
+                    Some(delay) => {
+                        self.restart_delay = Some(delay);
+                        true
                     }
-                    effects.restart_after = self.settle_restart();
-                    return effects;
-                }
-            }
-            if self.set_status(JobStatus::Failing, now) {
+                    None => false,
+                };
+            let next = if restart {
+                JobStatus::Restarting
+            } else {
+                JobStatus::Failing
+            };
+            if self.set_status(next, now) {
                 effects.cancel_tasks = true;
-                for other in self.attempts_mut() {
-                    if !other.state.is_terminal() {
-                        set_state(other, ExecutionState::Canceling, now);
-                    }
-                }
+                self.cancel_remaining(now);
             }
         }
         if self.state.status == JobStatus::Restarting {
@@ -259,16 +256,27 @@ impl ExecutionGraph {
 
     /// While RESTARTING: once every subtask has stopped, the delay before redeploying (once).
     fn settle_restart(&mut self) -> Option<Duration> {
-        let all_done = self
-            .state
-            .vertices
-            .iter()
-            .flat_map(|v| v.subtasks.iter())
-            .all(|s| s.current.state.is_terminal());
-        if all_done {
+        if self.all_ended() {
             self.restart_delay.take()
         } else {
             None
+        }
+    }
+
+    fn all_ended(&self) -> bool {
+        self.state
+            .vertices
+            .iter()
+            .flat_map(|v| v.subtasks.iter())
+            .all(|s| s.current.state.is_terminal())
+    }
+
+    /// Every attempt still running is being cancelled.
+    fn cancel_remaining(&mut self, now: i64) {
+        for a in self.attempts_mut() {
+            if !a.state.is_terminal() {
+                set_state(a, ExecutionState::Canceling, now);
+            }
         }
     }
 
@@ -292,13 +300,7 @@ impl ExecutionGraph {
 
     /// Moves the job to its terminal status once every subtask has ended.
     fn settle(&mut self, now: i64) -> Option<JobStatus> {
-        let all_done = self
-            .state
-            .vertices
-            .iter()
-            .flat_map(|v| v.subtasks.iter())
-            .all(|s| s.current.state.is_terminal());
-        if !all_done {
+        if !self.all_ended() {
             return None;
         }
         let any = |st: ExecutionState| {
@@ -346,11 +348,7 @@ impl ExecutionGraph {
                 ..Effects::default()
             });
         }
-        for a in self.attempts_mut() {
-            if !a.state.is_terminal() {
-                set_state(a, ExecutionState::Canceling, now);
-            }
-        }
+        self.cancel_remaining(now);
         // Cancelled while restarting with every old attempt already stopped: nothing is left
         // to report, so the job ends here.
         let terminal = self.settle(now);
@@ -547,6 +545,36 @@ mod tests {
         eg.created(2);
         assert_eq!(eg.fail_globally("no slots", 3), Some(JobStatus::Failed));
         assert_eq!(eg.snapshot(4).exceptions[0].stacktrace, "no slots");
+    }
+
+    #[test]
+    fn a_failure_restarts_while_the_strategy_allows_then_fails_the_job() {
+        let mut eg = two_vertices();
+        eg.set_restart_strategy(RestartStrategy::FixedDelay {
+            attempts: 1,
+            delay: Duration::from_millis(5),
+        });
+        let e = eg.on_task_update(&update(0, 0, ExecutionState::Failed), 110);
+        assert!(e.cancel_tasks);
+        assert_eq!(eg.status(), JobStatus::Restarting);
+        assert_eq!(e.restart_after, None, "the others are still stopping");
+        eg.on_task_update(&update(0, 1, ExecutionState::Canceled), 111);
+        let e = eg.on_task_update(&update(1, 0, ExecutionState::Canceled), 112);
+        assert_eq!(e.restart_after, Some(Duration::from_millis(5)));
+        assert_eq!(e.terminal, None);
+        assert_eq!(eg.restart(120), Some(1));
+        eg.deploying("tm-1", "localhost:1", 121);
+        assert_eq!(eg.status(), JobStatus::Running);
+        assert_eq!(eg.restarts(), 1);
+        let snap = eg.snapshot(122);
+        assert_eq!(snap.vertices[0].subtasks[0].prior.len(), 1);
+        // The only restart is used up: the next failure fails the job.
+        let mut u = update(0, 0, ExecutionState::Failed);
+        u.attempt = 1;
+        let e = eg.on_task_update(&u, 130);
+        assert_eq!(eg.status(), JobStatus::Failing);
+        assert!(e.cancel_tasks);
+        assert_eq!(snap.exceptions.len(), 1);
     }
 
     #[test]

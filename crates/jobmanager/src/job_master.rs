@@ -62,7 +62,11 @@ impl JobMaster {
     ) -> Arc<Self> {
         eg.set_restart_strategy(settings.restart.clone());
         let snapshot = eg.snapshot(now_ms());
-        let coordinator = settings.checkpoints.clone().map(|cs| {
+        let coordinator = settings.checkpoints.clone().map(|mut cs| {
+            // Resolved once, so every checkpoint location handed out is already a `file:` URI.
+            if let Ok(dir) = CheckpointLocation::parse(&cs.dir) {
+                cs.dir = dir.uri();
+            }
             let vertices = snapshot
                 .vertices
                 .iter()
@@ -264,24 +268,8 @@ impl JobMaster {
         if let Ok(mut r) = self.slots.lock() {
             *r = Some(rm.clone());
         }
-        let restore = match &self.recovery_path {
-            Some(path) => match read_restore(path).await {
-                Ok(r) => {
-                    let (id, is_savepoint) = (r.metadata.checkpoint_id, r.metadata.is_savepoint);
-                    let uri = r.location.uri();
-                    self.with_coordinator(|c, now| c.restored_from(id, &uri, is_savepoint, now));
-                    Some(r)
-                }
-                Err(e) => {
-                    rm.release(self.job_id);
-                    self.change(|eg, now| Effects {
-                        terminal: eg.fail_globally(&format!("Restoring the job failed: {e}"), now),
-                        ..Effects::default()
-                    });
-                    return;
-                }
-            },
-            None => None,
+        let Ok(restore) = self.restore_from(self.recovery_path.clone()).await else {
+            return;
         };
         if !self.deploy_attempt(&executor, 0, restore).await {
             return;
@@ -289,6 +277,36 @@ impl JobMaster {
         let interval = self.settings.checkpoints.as_ref().and_then(|c| c.interval);
         if let Some(interval) = interval {
             tokio::spawn(self.clone().run_periodic_checkpoints(interval));
+        }
+    }
+
+    /// Reads the checkpoint or savepoint at `path` (if any) and records it as the one the job
+    /// restores. If it cannot be read, the job fails (and its slots are released) and `Err`
+    /// says so.
+    async fn restore_from(
+        self: &Arc<Self>,
+        path: Option<String>,
+    ) -> Result<Option<RestoreFrom>, ()> {
+        let Some(path) = path else {
+            return Ok(None);
+        };
+        match read_restore(&path).await {
+            Ok(r) => {
+                let (id, is_savepoint, uri) = (
+                    r.metadata.checkpoint_id,
+                    r.metadata.is_savepoint,
+                    r.location.uri(),
+                );
+                self.with_coordinator(|c, now| c.restored_from(id, &uri, is_savepoint, now));
+                Ok(Some(r))
+            }
+            Err(e) => {
+                self.change(|eg, now| Effects {
+                    terminal: eg.fail_globally(&format!("Restoring the job failed: {e}"), now),
+                    ..Effects::default()
+                });
+                Err(())
+            }
         }
     }
 
@@ -370,27 +388,9 @@ impl JobMaster {
         let path = latest
             .map(|c| c.location)
             .or_else(|| self.recovery_path.clone());
-        let restore = match path {
-            Some(p) => match read_restore(&p).await {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    self.change(|eg, now| Effects {
-                        terminal: eg.fail_globally(&format!("Restoring the job failed: {e}"), now),
-                        ..Effects::default()
-                    });
-                    return;
-                }
-            },
-            None => None,
+        let Ok(restore) = self.restore_from(path).await else {
+            return;
         };
-        if let Some(r) = &restore {
-            let (id, is_savepoint, uri) = (
-                r.metadata.checkpoint_id,
-                r.metadata.is_savepoint,
-                r.location.uri(),
-            );
-            self.with_coordinator(|c, now| c.restored_from(id, &uri, is_savepoint, now));
-        }
         let mut attempt = None;
         self.change(|eg, now| {
             attempt = eg.restart(now);
@@ -458,12 +458,8 @@ impl JobMaster {
         };
         let triggered = self
             .with_coordinator(|c, now| {
-                c.trigger(kind, location, now).map(|(id, loc)| {
-                    let uri = CheckpointLocation::parse(&loc)
-                        .map(|l| l.uri())
-                        .unwrap_or(loc);
-                    (id, uri, now)
-                })
+                c.trigger(kind, location, now)
+                    .map(|(id, loc)| (id, loc, now))
             })
             .ok_or_else(|| {
                 GatewayError::Conflict(format!(
