@@ -8,7 +8,10 @@ use serde::de::DeserializeOwned;
 pub fn parse<T: DeserializeOwned>(bytes: &[u8], class: &str) -> Result<T, RestError> {
     let text = std::str::from_utf8(bytes).unwrap_or("");
     let text = if text.trim().is_empty() { "{}" } else { text };
-    serde_json::from_str(text).map_err(|_| {
-        RestError::bad_request(format!("Request did not match expected format {class}."))
-    })
+    serde_json::from_str(text).map_err(|_| mismatch(class))
+}
+
+/// Flink's 400 for a body (or a field of it) that does not fit message class `class`.
+pub fn mismatch(class: &str) -> RestError {
+    RestError::bad_request(format!("Request did not match expected format {class}."))
 }

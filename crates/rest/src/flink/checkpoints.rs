@@ -3,6 +3,7 @@
 //! checkpoint shows on the very next request), and the asynchronous checkpoint, savepoint and
 //! stop triggers with their status calls.
 
+use super::messages::accepted;
 use crate::endpoint;
 use crate::endpoint::Endpoint;
 use crate::error::{RestError, RestResult};
@@ -35,13 +36,7 @@ pub fn endpoints() -> Vec<Endpoint> {
 }
 
 fn summary(s: &StatsSummary) -> Value {
-    let q = |v: f64| {
-        if v.is_finite() {
-            json!(v)
-        } else {
-            json!("NaN")
-        }
-    };
+    let q = super::messages::jackson_double;
     json!({
         "min": s.min, "max": s.max, "avg": s.avg,
         "p50": q(s.quantiles[0]), "p90": q(s.quantiles[1]), "p95": q(s.quantiles[2]),
@@ -299,12 +294,8 @@ async fn task_checkpoint_details(
 }
 
 fn trigger_id(raw: Option<String>, class: &str) -> Result<Option<TriggerId>, RestError> {
-    raw.map(|t| {
-        t.parse().map_err(|_| {
-            RestError::bad_request(format!("Request did not match expected format {class}."))
-        })
-    })
-    .transpose()
+    raw.map(|t| t.parse().map_err(|_| super::body::mismatch(class)))
+        .transpose()
 }
 
 #[derive(Deserialize)]
@@ -324,19 +315,14 @@ async fn trigger_checkpoint(
     let b: CheckpointBody = super::body::parse(&body, class)?;
     if let Some(t) = &b.checkpoint_type {
         if !matches!(t.as_str(), "CONFIGURED" | "FULL" | "INCREMENTAL") {
-            return Err(RestError::bad_request(format!(
-                "Request did not match expected format {class}."
-            )));
+            return Err(super::body::mismatch(class));
         }
     }
     let id = s
         .gateway
         .trigger_checkpoint(job, trigger_id(b.trigger_id, class)?)
         .await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({ "request-id": id.to_string() })),
-    ))
+    Ok(accepted(id))
 }
 
 fn parse_trigger(raw: &str) -> Result<TriggerId, RestError> {
@@ -373,38 +359,37 @@ fn operation(state: OperationState, kind: OperationKind) -> Value {
     }
 }
 
+/// The status of operation `trigger` of `kind` on `job`.
+async fn operation_status(
+    s: &AppState,
+    job: &str,
+    trigger: &str,
+    kind: OperationKind,
+) -> RestResult<Json<Value>> {
+    let job = params::job_id(job)?;
+    let trigger = parse_trigger(trigger)?;
+    let state = s.gateway.request_operation(job, kind, trigger).await?;
+    Ok(Json(operation(state, kind)))
+}
+
 async fn checkpoint_status(
     State(s): State<AppState>,
     Path((job, trigger)): Path<(String, String)>,
 ) -> RestResult<Json<Value>> {
-    let job = params::job_id(&job)?;
-    let trigger = parse_trigger(&trigger)?;
-    let state = s
-        .gateway
-        .request_operation(job, OperationKind::Checkpoint, trigger)
-        .await?;
-    Ok(Json(operation(state, OperationKind::Checkpoint)))
+    operation_status(&s, &job, &trigger, OperationKind::Checkpoint).await
 }
 
 async fn savepoint_status(
     State(s): State<AppState>,
     Path((job, trigger)): Path<(String, String)>,
 ) -> RestResult<Json<Value>> {
-    let job = params::job_id(&job)?;
-    let trigger = parse_trigger(&trigger)?;
-    let state = s
-        .gateway
-        .request_operation(job, OperationKind::Savepoint, trigger)
-        .await?;
-    Ok(Json(operation(state, OperationKind::Savepoint)))
+    operation_status(&s, &job, &trigger, OperationKind::Savepoint).await
 }
 
 fn format_type(raw: Option<String>, class: &str) -> Result<SavepointFormat, RestError> {
     match raw {
         None => Ok(SavepointFormat::Canonical),
-        Some(f) => SavepointFormat::parse(&f).ok_or_else(|| {
-            RestError::bad_request(format!("Request did not match expected format {class}."))
-        }),
+        Some(f) => SavepointFormat::parse(&f).ok_or_else(|| super::body::mismatch(class)),
     }
 }
 
@@ -436,10 +421,7 @@ async fn trigger_savepoint(
         trigger_id: trigger_id(b.trigger_id, class)?,
     };
     let id = s.gateway.trigger_savepoint(job, request).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({ "request-id": id.to_string() })),
-    ))
+    Ok(accepted(id))
 }
 
 #[derive(Deserialize)]
@@ -471,8 +453,5 @@ async fn stop_job(
         trigger_id: trigger_id(b.trigger_id, class)?,
     };
     let id = s.gateway.trigger_savepoint(job, request).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({ "request-id": id.to_string() })),
-    ))
+    Ok(accepted(id))
 }

@@ -73,7 +73,7 @@ async fn delete_dataset(Path(id): Path<String>) -> RestResult<(StatusCode, Json<
         return Err(RestError::bad_path_param("datasetid", &id));
     }
     // The trigger id encodes the data set, so the status call can answer without state.
-    Ok((StatusCode::ACCEPTED, Json(json!({ "request-id": id }))))
+    Ok(super::messages::accepted(id))
 }
 
 async fn delete_dataset_status(Path(trigger): Path<String>) -> RestResult<Json<Value>> {

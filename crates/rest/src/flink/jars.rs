@@ -226,9 +226,7 @@ fn submission(
         None => None,
     };
     let job_id = match &b.job_id {
-        Some(id) => Some(id.parse().map_err(|_| {
-            RestError::bad_request(format!("Request did not match expected format {class}."))
-        })?),
+        Some(id) => Some(id.parse().map_err(|_| super::body::mismatch(class))?),
         None => None,
     };
     let name = jar.split_once('_').map(|(_, n)| n).unwrap_or(jar);

@@ -656,6 +656,23 @@ pub fn environment() -> Value {
     })
 }
 
+/// A double as Flink's Jackson writes it: non-finite values become the string `"NaN"`.
+pub fn jackson_double(v: f64) -> Value {
+    if v.is_finite() {
+        json!(v)
+    } else {
+        json!("NaN")
+    }
+}
+
+/// Flink's `TriggerResponse`: 202 with the id to poll the operation's status by.
+pub fn accepted(request_id: impl std::fmt::Display) -> (axum::http::StatusCode, axum::Json<Value>) {
+    (
+        axum::http::StatusCode::ACCEPTED,
+        axum::Json(json!({ "request-id": request_id.to_string() })),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

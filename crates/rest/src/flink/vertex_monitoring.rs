@@ -48,15 +48,6 @@ fn ratio(m: &ComponentMetrics, name: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Jackson writes NaN as a string.
-fn number(v: f64) -> Value {
-    if v.is_finite() {
-        json!(v)
-    } else {
-        json!("NaN")
-    }
-}
-
 async fn backpressure(
     State(s): State<AppState>,
     Path((job, vertex)): Path<(String, String)>,
@@ -80,9 +71,9 @@ async fn backpressure(
             json!({
                 "subtask": i,
                 "backpressureLevel": l,
-                "ratio": number(r),
-                "idleRatio": number(ratio(&st.metrics, "idleTimeMsPerSecond")),
-                "busyRatio": number(ratio(&st.metrics, "busyTimeMsPerSecond")),
+                "ratio": super::messages::jackson_double(r),
+                "idleRatio": super::messages::jackson_double(ratio(&st.metrics, "idleTimeMsPerSecond")),
+                "busyRatio": super::messages::jackson_double(ratio(&st.metrics, "busyTimeMsPerSecond")),
                 "backpressure-level": l,
             })
         })
