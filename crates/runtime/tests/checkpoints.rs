@@ -34,8 +34,15 @@ async fn every_subtask_acknowledges_and_a_restored_job_continues_from_the_snapsh
     let mut acks = running.take_acks().unwrap();
     let control = running.control_handle();
     let cancel = running.cancel_handle();
+    let metrics = running.metrics.clone();
     let waiter = tokio::spawn(running.wait());
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    // Snapshot mid-stream: once rows flow, not after a fixed sleep a loaded machine may outlast.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while metrics.subtasks[1][0].task.snapshot().records_in == 0
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let reached = control.trigger_checkpoint(Barrier {
         checkpoint_id: 1,
         timestamp_ms: 0,

@@ -38,6 +38,25 @@ sink {{ LocalFile {{ plugin_input = rows, parallelism = 2, path = "{}", file_for
     )
 }
 
+/// Submits the pipeline with checkpoints far apart (only triggered ones happen) and waits until
+/// every vertex runs.
+async fn start_without_periodic_checkpoints(
+    c: &reqwest::Client,
+    base: &str,
+    out: &std::path::Path,
+) -> String {
+    let text =
+        pipeline(out, None).replace("checkpoint.interval = 100", "checkpoint.interval = 600000");
+    let job = submit(c, base, text).await;
+    wait_for(c, &format!("{base}/jobs/{job}"), |v| {
+        v["vertices"]
+            .as_array()
+            .is_some_and(|vs| vs.iter().all(|x| x["status"] == "RUNNING"))
+    })
+    .await;
+    job
+}
+
 async fn get(c: &reqwest::Client, url: &str) -> (u16, Value) {
     let r = c.get(url).send().await.expect("request");
     let status = r.status().as_u16();
@@ -119,18 +138,7 @@ async fn a_completed_checkpoint_is_visible_on_the_next_request_and_triggers_are_
     let base = format!("http://{}", cluster.address);
     let c = client();
     let out = dir.path().join("out");
-    let job = submit(
-        &c,
-        &base,
-        pipeline(&out, None).replace("checkpoint.interval = 100", "checkpoint.interval = 600000"),
-    )
-    .await;
-    wait_for(&c, &format!("{base}/jobs/{job}"), |v| {
-        v["vertices"]
-            .as_array()
-            .is_some_and(|vs| vs.iter().all(|x| x["status"] == "RUNNING"))
-    })
-    .await;
+    let job = start_without_periodic_checkpoints(&c, &base, &out).await;
     let schemas = Schemas::load();
     let (code, config) = get(&c, &format!("{base}/jobs/{job}/checkpoints/config")).await;
     assert_eq!(code, 200);
@@ -256,18 +264,7 @@ async fn a_savepoint_is_written_and_stop_with_savepoint_finishes_the_job() {
     let base = format!("http://{}", cluster.address);
     let c = client();
     let out = dir.path().join("out");
-    let job = submit(
-        &c,
-        &base,
-        pipeline(&out, None).replace("checkpoint.interval = 100", "checkpoint.interval = 600000"),
-    )
-    .await;
-    wait_for(&c, &format!("{base}/jobs/{job}"), |v| {
-        v["vertices"]
-            .as_array()
-            .is_some_and(|vs| vs.iter().all(|x| x["status"] == "RUNNING"))
-    })
-    .await;
+    let job = start_without_periodic_checkpoints(&c, &base, &out).await;
     // No target directory and no savepoint-dir configured: Flink's 400.
     let r = c
         .post(format!("{base}/jobs/{job}/savepoints"))
