@@ -428,6 +428,7 @@ mod tests {
             options: vec![],
             option_prefixes: vec![],
             ignored_options: vec![],
+            key_by: None,
         };
         let catalog = StaticCatalog {
             specs: vec![

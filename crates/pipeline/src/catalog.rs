@@ -73,7 +73,15 @@ pub struct PluginSpec {
     pub option_prefixes: Vec<&'static str>,
     /// Options SeaTunnel has that weir reads but ignores; setting them logs a warning.
     pub ignored_options: Vec<&'static str>,
+    /// For keyed transforms (`Sql` with GROUP BY): the input columns the operator is keyed by,
+    /// read from its options. The graph routes its input by the hash of these columns, so every
+    /// row of a key reaches the one subtask that holds the key's state.
+    pub key_by: Option<KeyBy>,
 }
+
+/// Reads the key columns of a keyed transform from its options: `Ok(None)` when this instance
+/// is not keyed, `Err` with a message naming what to fix.
+pub type KeyBy = fn(&Options) -> Result<Option<Vec<String>>, String>;
 
 impl PluginSpec {
     /// A plugin with these options and no option families or ignored options.
@@ -84,7 +92,14 @@ impl PluginSpec {
             options,
             option_prefixes: Vec::new(),
             ignored_options: Vec::new(),
+            key_by: None,
         }
+    }
+
+    /// Declares the plugin keyed by the columns `key_by` reads from its options.
+    pub fn keyed_by(mut self, key_by: KeyBy) -> Self {
+        self.key_by = Some(key_by);
+        self
     }
 
     /// Options SeaTunnel has that weir reads but ignores (a warning when set).

@@ -47,6 +47,9 @@ pub struct OperatorNode {
     pub parallelism: usize,
     /// The vertex this operator is chained into.
     pub vertex: usize,
+    /// Input columns a keyed operator is keyed by: its input arrives hash-partitioned by them
+    /// and it always heads its own vertex.
+    pub key_by: Option<Vec<String>>,
 }
 
 impl OperatorNode {
@@ -122,17 +125,29 @@ impl JobGraph {
 
         // 1. Every plugin exists and its options are well typed.
         let mut canonical = Vec::with_capacity(plugins.len());
+        let mut key_by = Vec::with_capacity(plugins.len());
         for p in &plugins {
             match catalog.lookup(p.kind, &p.name) {
                 Some(spec) => {
                     let (errs, warns) = check_options(spec, p);
+                    let well_typed = errs.is_empty();
                     problems.extend(errs);
                     warnings.extend(warns);
                     canonical.push(spec.name);
+                    key_by.push(match spec.key_by {
+                        Some(read_keys) if well_typed => {
+                            read_keys(&p.options).unwrap_or_else(|msg| {
+                                problems.push(Problem::new(p.location(), msg));
+                                None
+                            })
+                        }
+                        _ => None,
+                    });
                 }
                 None => {
                     problems.push(unknown_plugin(p, catalog));
                     canonical.push("");
+                    key_by.push(None);
                 }
             }
         }
@@ -309,6 +324,7 @@ impl JobGraph {
                 inputs: input_ids,
                 parallelism,
                 vertex: 0,
+                key_by: key_by[old].clone(),
             });
         }
         for op in &operators {
@@ -335,6 +351,7 @@ impl JobGraph {
         let mut vertices: Vec<JobVertex> = Vec::new();
         for id in 0..operators.len() {
             let chain_into = match operators[id].inputs.as_slice() {
+                [_] if operators[id].key_by.is_some() => None,
                 [single] => {
                     let up = &operators[*single];
                     let only_consumer =
@@ -379,7 +396,9 @@ impl JobGraph {
                 if sv == tv {
                     continue;
                 }
-                let partitioning = if operators[input].parallelism == op.parallelism {
+                let partitioning = if let Some(keys) = &op.key_by {
+                    Partitioning::Hash(keys.clone())
+                } else if operators[input].parallelism == op.parallelism {
                     Partitioning::Forward
                 } else {
                     Partitioning::Rebalance
@@ -494,7 +513,19 @@ mod tests {
             options,
             option_prefixes: vec![],
             ignored_options: vec![],
+            key_by: None,
         };
+        // A stand-in keyed transform: keyed by the comma-separated `keys` option when set.
+        let keyed = PluginSpec::new(
+            "KeyedAgg",
+            PluginKind::Transform,
+            vec![OptionSpec::optional("keys", OptionType::String)],
+        )
+        .keyed_by(|o| match o.str("keys") {
+            Ok(Some(k)) if k == "bad" => Err("keys cannot be 'bad'".into()),
+            Ok(Some(k)) => Ok(Some(k.split(',').map(str::to_string).collect())),
+            _ => Ok(None),
+        });
         StaticCatalog {
             specs: vec![
                 spec(
@@ -508,6 +539,7 @@ mod tests {
                     vec![OptionSpec::required("query", OptionType::String)],
                 ),
                 spec("Console", PluginKind::Sink, vec![]),
+                keyed,
             ],
         }
     }
@@ -526,6 +558,28 @@ mod tests {
             "Source: FakeSource -> Sql -> Sink: Console"
         );
         assert!(g.edges.is_empty());
+    }
+
+    #[test]
+    fn a_keyed_transform_heads_its_own_vertex_behind_a_hash_edge() {
+        let g = build("env { parallelism = 2 }\nsource { FakeSource {} }\ntransform { KeyedAgg { keys = \"a,b\" } }\nsink { Console {} }").unwrap();
+        assert_eq!(g.vertices.len(), 2);
+        assert_eq!(g.vertices[1].name, "KeyedAgg -> Sink: Console");
+        assert_eq!(
+            g.edges[0].partitioning,
+            Partitioning::Hash(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(g.edges[0].partitioning.ship_strategy(), "HASH");
+        // Not keyed in this instance: chained as any transform.
+        let g = build("source { FakeSource {} }\ntransform { KeyedAgg {} }\nsink { Console {} }")
+            .unwrap();
+        assert_eq!(g.vertices.len(), 1);
+        let e = build(
+            "source { FakeSource {} }\ntransform { KeyedAgg { keys = bad } }\nsink { Console {} }",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("keys cannot be 'bad'"), "{e}");
     }
 
     #[test]

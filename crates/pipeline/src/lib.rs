@@ -15,7 +15,7 @@ pub mod problems;
 pub mod types;
 pub mod vars;
 
-pub use catalog::{Catalog, OptionSpec, OptionType, PluginSpec};
+pub use catalog::{Catalog, KeyBy, OptionSpec, OptionType, PluginSpec};
 pub use config::{parse_job, Format, JobConfig, JobMode, PluginConfig, PluginKind, Variables};
 pub use graph::{JobEdge, JobGraph, JobVertex, OperatorNode, Partitioning};
 pub use options::Options;

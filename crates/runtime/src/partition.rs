@@ -22,12 +22,20 @@ pub fn subtask_for_key_group(group: usize, max_parallelism: usize, parallelism: 
     group * parallelism / max_parallelism
 }
 
+/// The key group of a key, given its bytes in Arrow's row format. The edge that routes rows
+/// and the keyed operator that stores their state both call this, so they always agree.
+pub fn key_group_of_row(row: &[u8], max_parallelism: usize) -> usize {
+    // Fixed seeds: every subtask (and every process) must agree on where a key goes.
+    let mut h = ahash::RandomState::with_seeds(0x5eed, 0xc0ffee, 0xfeed, 0xbeef).build_hasher();
+    h.write(row);
+    key_group(h.finish(), max_parallelism)
+}
+
 /// Computes the target subtask of every row by hashing key columns.
 pub struct KeyHasher {
     key_columns: Vec<usize>,
     converter: RowConverter,
     max_parallelism: usize,
-    hasher: ahash::RandomState,
 }
 
 impl KeyHasher {
@@ -47,13 +55,17 @@ impl KeyHasher {
             key_columns,
             converter,
             max_parallelism,
-            // Fixed seeds: every subtask (and every process) must agree on where a key goes.
-            hasher: ahash::RandomState::with_seeds(0x5eed, 0xc0ffee, 0xfeed, 0xbeef),
         })
     }
 
     /// The downstream subtask of each row.
     pub fn targets(&self, batch: &Batch, parallelism: usize) -> WeirResult<Vec<u32>> {
+        if self.key_columns.is_empty() {
+            // No key (a global aggregate): one group, the key group of the empty key.
+            let group = key_group_of_row(&[], self.max_parallelism);
+            let target = subtask_for_key_group(group, self.max_parallelism, parallelism) as u32;
+            return Ok(vec![target; batch.num_rows()]);
+        }
         let cols: Vec<_> = self
             .key_columns
             .iter()
@@ -66,9 +78,7 @@ impl KeyHasher {
         Ok(rows
             .iter()
             .map(|row| {
-                let mut h = self.hasher.build_hasher();
-                h.write(row.as_ref());
-                let group = key_group(h.finish(), self.max_parallelism);
+                let group = key_group_of_row(row.as_ref(), self.max_parallelism);
                 subtask_for_key_group(group, self.max_parallelism, parallelism) as u32
             })
             .collect())

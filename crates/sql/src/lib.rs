@@ -7,9 +7,13 @@
 //! per-batch planning and no DataFusion execution plan to drive, which is what makes the
 //! transform run at memory speed. Row kinds follow their rows through the filter.
 //!
-//! SeaTunnel's Sql transform is single-table `SELECT ... FROM <input> [WHERE ...]`; queries with
-//! joins, aggregation, ordering or limits are rejected when the job is submitted, naming the
-//! construct.
+//! SeaTunnel's Sql transform is single-table `SELECT ... FROM <input> [WHERE ...]`, plus
+//! `GROUP BY` with COUNT, SUM, MIN, MAX and AVG ([`group_by`]), a keyed stateful operator whose
+//! input the job graph partitions by the GROUP BY columns. Queries with joins, ordering or
+//! limits are rejected when the job is submitted, naming the construct.
+
+pub mod accumulator;
+pub mod group_by;
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{Field, Schema, SchemaRef};
@@ -46,6 +50,10 @@ impl TransformFactory for SqlFactory {
             vec![OptionSpec::required("query", OptionType::String)],
         )
         .ignoring(&["engine"])
+        .keyed_by(|o| match o.str("query") {
+            Ok(Some(q)) => group_by::group_by_columns(&q),
+            _ => Ok(None),
+        })
     }
 
     fn prepare(
@@ -55,8 +63,85 @@ impl TransformFactory for SqlFactory {
         ctx: &PrepareContext,
     ) -> WeirResult<Arc<dyn PreparedTransform>> {
         let query = o.str("query").map_err(WeirError::new)?.unwrap_or_default();
-        let plan = SqlPlan::build(&query, input, ctx.input_table.as_deref())?;
-        Ok(Arc::new(plan))
+        let (plan, state) = analysed_plan(&query, input.clone(), ctx.input_table.as_deref())?;
+        if is_aggregate(&plan) {
+            let streaming = ctx.mode == weir_pipeline::JobMode::Streaming;
+            let plan = group_by::GroupByPlan::from_logical(&plan, &state, &input, streaming)?;
+            return Ok(Arc::new(plan));
+        }
+        Ok(Arc::new(SqlPlan::from_logical(&plan, &state)?))
+    }
+}
+
+/// Whether the plan aggregates (GROUP BY or an aggregate function in the SELECT list).
+fn is_aggregate(plan: &LogicalPlan) -> bool {
+    let mut node = plan;
+    loop {
+        node = match node {
+            LogicalPlan::Aggregate(_) => return true,
+            LogicalPlan::Projection(p) => p.input.as_ref(),
+            LogicalPlan::Filter(f) => f.input.as_ref(),
+            LogicalPlan::SubqueryAlias(a) => a.input.as_ref(),
+            _ => return false,
+        };
+    }
+}
+
+/// Parses, checks and analyses `query` over a table named `table` (the transform's input) with
+/// `input`'s schema: the logical plan both query shapes are built from.
+fn analysed_plan(
+    query: &str,
+    input: SchemaRef,
+    table: Option<&str>,
+) -> WeirResult<(LogicalPlan, datafusion::execution::SessionState)> {
+    let named = from_table(query)?;
+    let table = match table {
+        Some(t) => {
+            if !named.eq_ignore_ascii_case(t) {
+                return Err(WeirError::new(format!(
+                    "the query reads table '{named}' but this transform's input is '{t}'"
+                ))
+                .with_hint(format!(
+                    "write FROM {t}: the FROM table must be the plugin_input table"
+                )));
+            }
+            t.to_string()
+        }
+        None => named,
+    };
+    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
+    let mem = MemTable::try_new(input, vec![vec![]]).map_err(|e| WeirError::new(e.to_string()))?;
+    ctx.register_table(table.to_ascii_lowercase().as_str(), Arc::new(mem))
+        .map_err(|e| WeirError::new(format!("registering the input table: {e}")))?;
+    let state = ctx.state();
+    // Planning a SELECT over an in-memory table never waits on I/O.
+    let plan = futures::executor::block_on(state.create_logical_plan(query))
+        .map_err(|e| WeirError::new(format!("cannot plan the query: {}", clean(&e.to_string()))))?;
+    check_shape(&plan)?;
+    let plan = narrow_integer_literals(plan)?;
+    let plan = state
+        .analyzer()
+        .execute_and_check(plan, state.config_options(), |_, _| {})
+        .map_err(|e| WeirError::new(format!("cannot plan the query: {}", clean(&e.to_string()))))?;
+    Ok((plan, state))
+}
+
+/// Filters a batch by an optional predicate, keeping row kinds.
+fn filter(predicate: &Option<Arc<dyn PhysicalExpr>>, batch: Batch) -> WeirResult<Batch> {
+    let Some(p) = predicate else {
+        return Ok(batch);
+    };
+    let mask = p
+        .evaluate(&batch.records)
+        .and_then(|v| v.into_array(batch.num_rows()))
+        .map_err(|e| WeirError::new(format!("evaluating the query: {}", clean(&e.to_string()))))?;
+    let mask = mask
+        .as_boolean_opt()
+        .ok_or_else(|| WeirError::new("the WHERE clause is not a boolean condition"))?;
+    if mask.true_count() == batch.num_rows() && mask.null_count() == 0 {
+        Ok(batch)
+    } else {
+        batch.filter(mask)
     }
 }
 
@@ -99,45 +184,25 @@ fn from_table(query: &str) -> WeirResult<String> {
 }
 
 impl SqlPlan {
-    /// Plans `query` over a table named `table` (the transform's input) with `input`'s schema.
+    /// Plans a non-aggregating `query` over a table named `table` (the transform's input) with
+    /// `input`'s schema.
     pub fn build(query: &str, input: SchemaRef, table: Option<&str>) -> WeirResult<SqlPlan> {
-        let named = from_table(query)?;
-        let table = match table {
-            Some(t) => {
-                if !named.eq_ignore_ascii_case(t) {
-                    return Err(WeirError::new(format!(
-                        "the query reads table '{named}' but this transform's input is '{t}'"
-                    ))
-                    .with_hint(format!(
-                        "write FROM {t}: the FROM table must be the plugin_input table"
-                    )));
-                }
-                t.to_string()
-            }
-            None => named,
-        };
-        let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
-        let mem = MemTable::try_new(input.clone(), vec![vec![]])
-            .map_err(|e| WeirError::new(e.to_string()))?;
-        ctx.register_table(table.to_ascii_lowercase().as_str(), Arc::new(mem))
-            .map_err(|e| WeirError::new(format!("registering the input table: {e}")))?;
-        let state = ctx.state();
-        // Planning a SELECT over an in-memory table never waits on I/O.
-        let plan = futures::executor::block_on(state.create_logical_plan(query)).map_err(|e| {
-            WeirError::new(format!("cannot plan the query: {}", clean(&e.to_string())))
-        })?;
-        check_shape(&plan)?;
-        let plan = narrow_integer_literals(plan)?;
-        let plan = state
-            .analyzer()
-            .execute_and_check(plan, state.config_options(), |_, _| {})
-            .map_err(|e| {
-                WeirError::new(format!("cannot plan the query: {}", clean(&e.to_string())))
-            })?;
+        let (plan, state) = analysed_plan(query, input, table)?;
+        if is_aggregate(&plan) {
+            return Err(unsupported("GROUP BY and aggregate functions here")
+                .with_hint("aggregating queries are planned by the Sql transform as GroupByPlan"));
+        }
+        Self::from_logical(&plan, &state)
+    }
 
+    /// The filter and projection of an analysed non-aggregating plan.
+    fn from_logical(
+        plan: &LogicalPlan,
+        state: &datafusion::execution::SessionState,
+    ) -> WeirResult<SqlPlan> {
         let mut projection = None;
         let mut predicate = None;
-        let mut node = &plan;
+        let mut node = plan;
         loop {
             match node {
                 LogicalPlan::Projection(p) => {
@@ -197,23 +262,7 @@ impl SqlPlan {
         let err = |e: datafusion::error::DataFusionError| {
             WeirError::new(format!("evaluating the query: {}", clean(&e.to_string())))
         };
-        let batch = match &self.predicate {
-            Some(p) => {
-                let mask = p
-                    .evaluate(&batch.records)
-                    .and_then(|v| v.into_array(batch.num_rows()))
-                    .map_err(err)?;
-                let mask = mask
-                    .as_boolean_opt()
-                    .ok_or_else(|| WeirError::new("the WHERE clause is not a boolean condition"))?;
-                if mask.true_count() == batch.num_rows() && mask.null_count() == 0 {
-                    batch
-                } else {
-                    batch.filter(mask)?
-                }
-            }
-            None => batch,
-        };
+        let batch = filter(&self.predicate, batch)?;
         let rows = batch.num_rows();
         let columns = self
             .projection
@@ -241,9 +290,7 @@ fn check_shape(plan: &LogicalPlan) -> WeirResult<()> {
             LogicalPlan::Filter(f) => f.input.as_ref(),
             LogicalPlan::SubqueryAlias(a) => a.input.as_ref(),
             LogicalPlan::TableScan(_) => return Ok(()),
-            LogicalPlan::Aggregate(_) => {
-                return Err(unsupported("GROUP BY and aggregate functions"))
-            }
+            LogicalPlan::Aggregate(a) => a.input.as_ref(),
             LogicalPlan::Sort(_) => return Err(unsupported("ORDER BY")),
             LogicalPlan::Limit(_) => return Err(unsupported("LIMIT")),
             LogicalPlan::Distinct(_) => return Err(unsupported("DISTINCT")),
@@ -262,6 +309,11 @@ fn narrow_integer_literals(plan: LogicalPlan) -> WeirResult<LogicalPlan> {
     use datafusion::common::ScalarValue;
     use datafusion::logical_expr::Expr;
     plan.transform_up(|node| {
+        // An aggregate's expressions name its output columns, which the SELECT list above it
+        // refers to by name: rewriting them would break those references.
+        if matches!(node, LogicalPlan::Aggregate(_)) {
+            return Ok(Transformed::no(node));
+        }
         let rewritten = node.map_expressions(|e| {
             e.transform_up(|e| match e {
                 Expr::Literal(ScalarValue::Int64(Some(v)), meta) if i32::try_from(v).is_ok() => Ok(
@@ -280,15 +332,20 @@ fn narrow_integer_literals(plan: LogicalPlan) -> WeirResult<LogicalPlan> {
     .map_err(|e| WeirError::new(format!("cannot plan the query: {}", clean(&e.to_string()))))
 }
 
-fn unsupported(what: &str) -> WeirError {
+pub(crate) fn unsupported(what: &str) -> WeirError {
     WeirError::new(format!("the Sql transform does not support {what}")).with_hint(
         "SeaTunnel's Sql transform is SELECT <expressions> FROM <input> [WHERE <condition>]",
     )
 }
 
 /// DataFusion prefixes messages with the planning stage; users need only the reason.
-fn clean(msg: &str) -> String {
-    msg.replace("Error during planning: ", "")
+pub(crate) fn clean(msg: &str) -> String {
+    msg.replace(
+        "This issue was likely caused by a bug in DataFusion's code. Please help us to resolve this by filing a bug report in our issue tracker: https://github.com/apache/datafusion/issues. ",
+        "",
+    )
+    .replace("Error during planning: ", "")
+        .replace("Internal error: ", "")
         .replace("Schema error: ", "")
         .replace("Optimizer rule 'type_coercion' failed\ncaused by\n", "")
 }

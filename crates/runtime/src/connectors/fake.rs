@@ -70,6 +70,7 @@ impl SourceFactory for FakeSourceFactory {
                 "timestamp.",
             ],
             ignored_options: vec!["table-names", "vector.dimension", "binary.vector.dimension"],
+            key_by: None,
         }
     }
 

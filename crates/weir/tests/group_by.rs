@@ -1,0 +1,194 @@
+//! `Sql` GROUP BY end to end: keyed state through checkpoints, an injected failure and a
+//! restart, with the committed aggregates compared to ones computed from the raw rows.
+
+mod common;
+mod rest_support;
+
+use rest_support::{client, start_cluster, submit};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+const ROWS_PER_READER: usize = 20_000;
+
+/// FakeSource rows `k, v` with 50 keys; identical in batch and streaming for the same seed.
+fn source(extra: &str) -> String {
+    format!(
+        r#"
+  FakeSource {{
+    plugin_output = rows
+    parallelism = 2
+    row.num = {ROWS_PER_READER}
+    batch.size = 100
+    seed = 29
+    int.min = 0
+    int.max = 49
+    {extra}
+    schema = {{ fields {{ k = int, v = int }} }}
+  }}"#
+    )
+}
+
+/// The streaming GROUP BY job: aggregates keyed by `k` over 2 subtasks; the sink keeps
+/// INSERT and UPDATE_AFTER rows, so each key's last line is its current aggregate.
+fn streaming_job(out: &Path, source_extra: &str, interval_ms: u64) -> String {
+    format!(
+        r#"
+env {{ job.mode = "STREAMING", checkpoint.interval = {interval_ms} }}
+source {{ {} }}
+transform {{
+  Sql {{
+    plugin_input = rows
+    plugin_output = agg
+    parallelism = 2
+    query = "select k, count(*) as c, sum(v) as s, min(v) as lo, max(v) as hi from rows group by k"
+  }}
+  FilterRowKind {{ plugin_input = agg, plugin_output = changes, exclude_kinds = ["UPDATE_BEFORE"] }}
+}}
+sink {{ LocalFile {{ plugin_input = changes, path = "{}", file_format_type = csv }} }}
+"#,
+        source(source_extra),
+        out.display()
+    )
+}
+
+/// Expected `k → (count, sum, min, max)` from the raw rows, written by a batch job.
+async fn expected(dir: &Path) -> BTreeMap<i64, (i64, i64, i64, i64)> {
+    let raw = dir.join("raw");
+    let report = common::run_text(&format!(
+        "env {{ job.mode = \"BATCH\" }}\nsource {{ {} }}\nsink {{ LocalFile {{ path = \"{}\", file_format_type = csv }} }}",
+        source(""),
+        raw.display()
+    ))
+    .await;
+    assert!(report.error.is_none(), "{:?}", report.error);
+    let mut agg = BTreeMap::new();
+    for line in common::output_lines(&raw) {
+        let f: Vec<i64> = line.split(',').map(|x| x.parse().unwrap()).collect();
+        let e = agg.entry(f[0]).or_insert((0, 0, i64::MAX, i64::MIN));
+        e.0 += 1;
+        e.1 += f[1];
+        e.2 = e.2.min(f[1]);
+        e.3 = e.3.max(f[1]);
+    }
+    assert_eq!(
+        agg.values().map(|a| a.0).sum::<i64>(),
+        2 * ROWS_PER_READER as i64
+    );
+    agg
+}
+
+/// Each key's latest aggregate in the committed output: the line with the highest count
+/// (counts only grow, so that is the last one emitted).
+fn committed(out: &Path) -> BTreeMap<i64, (i64, i64, i64, i64)> {
+    let mut latest = BTreeMap::new();
+    if !out.exists() {
+        return latest;
+    }
+    for line in common::output_lines(out) {
+        let f: Vec<i64> = line.split(',').map(|x| x.parse().unwrap()).collect();
+        let row = (f[1], f[2], f[3], f[4]);
+        let e = latest.entry(f[0]).or_insert(row);
+        if row.0 > e.0 {
+            *e = row;
+        }
+    }
+    latest
+}
+
+/// Waits until the committed counts add up to every row, then a little longer, so a duplicate
+/// would show too.
+async fn wait_for_all_rows(out: &Path, what: &str) -> BTreeMap<i64, (i64, i64, i64, i64)> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let total: i64 = committed(out).values().map(|a| a.0).sum();
+        if total >= 2 * ROWS_PER_READER as i64 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: only {total} rows aggregated after 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    committed(out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_by_through_a_failure_commits_exact_aggregates() {
+    let dir = tempfile::tempdir().unwrap();
+    let want = expected(dir.path()).await;
+    let cluster = start_cluster(
+        dir.path(),
+        &[
+            "restart-strategy.type=fixed-delay",
+            "restart-strategy.fixed-delay.attempts=3",
+            "restart-strategy.fixed-delay.delay=100 ms",
+        ],
+    )
+    .await;
+    let base = cluster.url();
+    let c = client();
+    let out = dir.path().join("out");
+    let job = submit(
+        &c,
+        &base,
+        streaming_job(
+            &out,
+            "rows.per.second = 20000\n    test.fail_once_after_rows = 15000",
+            100,
+        ),
+    )
+    .await;
+    let got = wait_for_all_rows(&out, "GROUP BY through a failure").await;
+    assert_eq!(
+        got, want,
+        "every aggregate exact: nothing lost, nothing twice"
+    );
+    let exceptions: serde_json::Value = c
+        .get(format!("{base}/jobs/{job}/exceptions"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        exceptions.to_string().contains("injected failure"),
+        "the failure really happened: {exceptions}"
+    );
+    let plan: serde_json::Value = c
+        .get(format!("{base}/jobs/{job}/plan"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(plan.to_string().contains("HASH"), "keyed edge: {plan}");
+    c.patch(format!("{base}/jobs/{job}")).send().await.unwrap();
+    cluster.stop().await;
+}
+
+#[tokio::test]
+async fn a_batch_group_by_emits_each_group_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let want = expected(dir.path()).await;
+    let out = dir.path().join("batch");
+    let report = common::run_text(&format!(
+        r#"
+env {{ job.mode = "BATCH" }}
+source {{ {} }}
+transform {{ Sql {{ parallelism = 3, query = "select k, count(*) as c, sum(v) as s, min(v) as lo, max(v) as hi from rows group by k" }} }}
+sink {{ LocalFile {{ path = "{}", file_format_type = csv }} }}
+"#,
+        source(""),
+        out.display()
+    ))
+    .await;
+    assert!(report.error.is_none(), "{:?}", report.error);
+    let lines = common::output_lines(&out);
+    assert_eq!(lines.len(), want.len(), "one line per group");
+    assert_eq!(committed(&out), want);
+}
