@@ -330,6 +330,19 @@ pub enum OperationKind {
     Checkpoint,
     /// Savepoints and stop-with-savepoint share one id space, as in Flink.
     Savepoint,
+    /// `PATCH /jobs/:id/rescaling`.
+    Rescaling,
+}
+
+impl OperationKind {
+    /// How an error message names the operation.
+    pub fn name(self) -> &'static str {
+        match self {
+            OperationKind::Checkpoint => "checkpoint",
+            OperationKind::Savepoint => "savepoint",
+            OperationKind::Rescaling => "rescaling",
+        }
+    }
 }
 
 /// Where an asynchronous operation stands.

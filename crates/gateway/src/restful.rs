@@ -2,6 +2,7 @@
 
 use crate::checkpoint::{CheckpointStatsSnapshot, OperationKind, OperationState, SavepointRequest};
 use crate::error::GatewayError;
+use crate::rescale::ResourceRequirements;
 use crate::snapshot::*;
 use crate::submission::JobSubmission;
 use async_trait::async_trait;
@@ -127,16 +128,26 @@ pub trait RestfulGateway: Send + Sync {
         Err(GatewayError::not_yet("Savepoint disposal"))
     }
 
-    /// Per-vertex parallelism bounds (the adaptive scheduler's; weir's scheduler is static).
-    async fn request_job_resource_requirements(&self, job: JobId) -> Result<(), GatewayError> {
-        self.request_job_status(job).await?;
-        Err(GatewayError::NotSupported(
-            "Resource requirements are only available with the adaptive scheduler; weir runs jobs with a fixed parallelism".into(),
-        ))
-    }
+    /// Per-vertex parallelism bounds: each vertex runs at its upper bound.
+    async fn request_job_resource_requirements(
+        &self,
+        job: JobId,
+    ) -> Result<ResourceRequirements, GatewayError>;
 
-    /// Changes parallelism bounds (the adaptive scheduler's).
-    async fn update_job_resource_requirements(&self, job: JobId) -> Result<(), GatewayError> {
-        self.request_job_resource_requirements(job).await
-    }
+    /// Changes the bounds; vertices whose upper bound changes are rescaled (a checkpoint, a
+    /// redeployment at the new parallelism restoring it, state redistributed by key group).
+    async fn update_job_resource_requirements(
+        &self,
+        job: JobId,
+        requirements: ResourceRequirements,
+    ) -> Result<(), GatewayError>;
+
+    /// Rescales every vertex that can change parallelism (all but sources) to `parallelism`;
+    /// a repeated `trigger_id` is the same operation.
+    async fn trigger_rescaling(
+        &self,
+        job: JobId,
+        parallelism: usize,
+        trigger_id: Option<TriggerId>,
+    ) -> Result<TriggerId, GatewayError>;
 }

@@ -129,6 +129,14 @@ pub struct CheckpointCoordinator {
 const SUMMARY_WINDOW: usize = 10_000;
 
 impl CheckpointCoordinator {
+    /// After a rescale: the subtasks every later checkpoint expects, per vertex in order.
+    pub fn set_parallelism(&mut self, parallelism: &[usize]) {
+        for (v, p) in self.vertices.iter_mut().zip(parallelism) {
+            v.parallelism = *p;
+            v.max_parallelism = v.max_parallelism.max(*p);
+        }
+    }
+
     pub fn new(job_id: String, settings: CheckpointSettings, vertices: Vec<VertexInfo>) -> Self {
         Self {
             job_id,

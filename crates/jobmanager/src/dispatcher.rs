@@ -697,14 +697,90 @@ impl RestfulGateway for Dispatcher {
             .ok()
             .and_then(|mut o| o.get(kind, job, trigger_id, now_ms()));
         found.ok_or_else(|| {
-            let what = match kind {
-                OperationKind::Checkpoint => "checkpoint",
-                OperationKind::Savepoint => "savepoint",
-            };
             GatewayError::NotFound(format!(
-                "There is no {what} operation with triggerId={trigger_id} for job {job}."
+                "There is no {} operation with triggerId={trigger_id} for job {job}.",
+                kind.name()
             ))
         })
+    }
+
+    async fn request_job_resource_requirements(
+        &self,
+        job: JobId,
+    ) -> Result<ResourceRequirements, GatewayError> {
+        let snapshot = self.request_job(job).await?;
+        Ok(snapshot
+            .vertices
+            .iter()
+            .map(|v| {
+                let bounds = ParallelismBounds {
+                    lower_bound: 1,
+                    upper_bound: v.parallelism,
+                };
+                (v.id, bounds)
+            })
+            .collect())
+    }
+
+    async fn update_job_resource_requirements(
+        &self,
+        job: JobId,
+        requirements: ResourceRequirements,
+    ) -> Result<(), GatewayError> {
+        let master = self.running_master(job)?;
+        let mut plan = RescalePlan::new();
+        for (vertex, bounds) in requirements {
+            if bounds.lower_bound == 0 || bounds.lower_bound > bounds.upper_bound {
+                return Err(GatewayError::BadRequest(format!(
+                    "The parallelism bounds of vertex {vertex} are invalid: lowerBound {} must be at least 1 and at most upperBound {}.",
+                    bounds.lower_bound, bounds.upper_bound
+                )));
+            }
+            plan.insert(vertex, bounds.upper_bound);
+        }
+        let done = master.rescale(&plan)?;
+        tokio::spawn(async move {
+            if let Ok(Err(e)) = done.await {
+                tracing::warn!("rescaling job {job} failed: {e}");
+            }
+        });
+        Ok(())
+    }
+
+    async fn trigger_rescaling(
+        &self,
+        job: JobId,
+        parallelism: usize,
+        trigger_id: Option<TriggerId>,
+    ) -> Result<TriggerId, GatewayError> {
+        let master = self.running_master(job)?;
+        if let Some(id) = trigger_id {
+            let known = self
+                .operations
+                .lock()
+                .ok()
+                .and_then(|mut o| o.get(OperationKind::Rescaling, job, id, now_ms()));
+            if known.is_some() {
+                return Ok(id);
+            }
+        }
+        let graph = master.graph();
+        let plan: RescalePlan = master
+            .snapshot()
+            .vertices
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !graph.is_source_vertex(*i))
+            .map(|(_, v)| (v.id, parallelism))
+            .collect();
+        let done = master.rescale(&plan)?;
+        self.run_operation(
+            job,
+            OperationKind::Rescaling,
+            trigger_id,
+            || Ok(done),
+            |_| {},
+        )
     }
 }
 

@@ -38,6 +38,8 @@ pub struct ExecutionGraph {
     backoff: RestartBackoff,
     /// Set while RESTARTING: the delay before the new attempt is deployed.
     restart_delay: Option<Duration>,
+    /// Set while RESTARTING for a rescale: the parallelism of every vertex in the new attempt.
+    rescale_to: Option<Vec<usize>>,
 }
 
 fn status_index(s: JobStatus) -> usize {
@@ -110,6 +112,7 @@ impl ExecutionGraph {
             },
             backoff: RestartBackoff::new(RestartStrategy::None),
             restart_delay: None,
+            rescale_to: None,
         }
     }
 
@@ -280,19 +283,62 @@ impl ExecutionGraph {
         }
     }
 
-    /// Starts a new attempt of every subtask (after a restart's delay). Returns the attempt
-    /// number, or `None` if the job is no longer RESTARTING (cancelled meanwhile).
+    /// Rescales a running job to `parallelism` (one entry per vertex): every subtask is
+    /// cancelled and, once all have stopped, the job restarts at once with the new parallelism.
+    /// Unlike a failure, a rescale does not count against the restart strategy. `None` when the
+    /// job is not RUNNING.
+    pub fn rescale(&mut self, parallelism: Vec<usize>, now: i64) -> Option<Effects> {
+        if self.state.status != JobStatus::Running
+            || parallelism.len() != self.state.vertices.len()
+            || !self.set_status(JobStatus::Restarting, now)
+        {
+            return None;
+        }
+        self.rescale_to = Some(parallelism);
+        self.restart_delay = Some(Duration::ZERO);
+        self.cancel_remaining(now);
+        Some(Effects {
+            cancel_tasks: true,
+            restart_after: self.settle_restart(),
+            ..Effects::default()
+        })
+    }
+
+    /// Starts a new attempt of every subtask (after a restart's delay), at the new parallelism
+    /// after a rescale. Returns the attempt number, or `None` if the job is no longer
+    /// RESTARTING (cancelled meanwhile).
     pub fn restart(&mut self, now: i64) -> Option<u32> {
         if self.state.status != JobStatus::Restarting {
             return None;
         }
-        let mut attempt = 0;
-        for v in self.state.vertices.iter_mut() {
+        let attempt = self
+            .state
+            .vertices
+            .iter()
+            .flat_map(|v| v.subtasks.iter())
+            .map(|s| s.current.attempt + 1)
+            .max()
+            .unwrap_or(1);
+        let rescale_to = self.rescale_to.take();
+        for (i, v) in self.state.vertices.iter_mut().enumerate() {
+            if let Some(p) = rescale_to.as_ref().and_then(|r| r.get(i)).copied() {
+                v.subtasks.truncate(p);
+                while v.subtasks.len() < p {
+                    v.subtasks.push(SubtaskSnapshot {
+                        index: v.subtasks.len(),
+                        current: new_attempt(attempt, now),
+                        prior: Vec::new(),
+                    });
+                }
+                v.parallelism = p;
+                v.max_parallelism = v.max_parallelism.max(p);
+            }
             for s in v.subtasks.iter_mut() {
-                attempt = s.current.attempt + 1;
-                let next = new_attempt(attempt, now);
-                let old = std::mem::replace(&mut s.current, next);
-                s.prior.push(old);
+                if s.current.attempt < attempt {
+                    let next = new_attempt(attempt, now);
+                    let old = std::mem::replace(&mut s.current, next);
+                    s.prior.push(old);
+                }
             }
         }
         Some(attempt)
@@ -576,6 +622,49 @@ mod tests {
         assert_eq!(eg.status(), JobStatus::Failing);
         assert!(e.cancel_tasks);
         assert_eq!(snap.exceptions.len(), 1);
+    }
+
+    #[test]
+    fn a_rescale_restarts_at_once_with_the_new_parallelism_and_is_not_a_failure() {
+        let mut eg = two_vertices();
+        eg.set_restart_strategy(RestartStrategy::None);
+        for (v, s) in [(0, 0), (0, 1), (1, 0)] {
+            eg.on_task_update(&update(v, s, ExecutionState::Running), 103);
+        }
+        let e = eg.rescale(vec![2, 3], 110).unwrap();
+        assert!(e.cancel_tasks);
+        assert_eq!(eg.status(), JobStatus::Restarting);
+        assert!(
+            eg.rescale(vec![2, 1], 111).is_none(),
+            "one rescale at a time"
+        );
+        eg.on_task_update(&update(0, 0, ExecutionState::Canceled), 111);
+        eg.on_task_update(&update(0, 1, ExecutionState::Canceled), 111);
+        let e = eg.on_task_update(&update(1, 0, ExecutionState::Canceled), 112);
+        assert_eq!(e.restart_after, Some(Duration::ZERO));
+        assert_eq!(eg.restart(113), Some(1));
+        let snap = eg.snapshot(114);
+        assert_eq!(snap.vertices[1].parallelism, 3);
+        assert_eq!(snap.vertices[1].subtasks.len(), 3);
+        assert!(snap.vertices[1]
+            .subtasks
+            .iter()
+            .all(|s| s.current.attempt == 1));
+        assert_eq!(snap.vertices[1].subtasks[0].prior.len(), 1);
+        assert_eq!(eg.slots_needed(), 3);
+        assert_eq!(eg.restarts(), 0, "a rescale is not a restart after failure");
+        eg.deploying("tm-1", "localhost:1", 115);
+        assert_eq!(eg.status(), JobStatus::Running);
+        // Back down to one subtask.
+        let e = eg.rescale(vec![2, 1], 120).unwrap();
+        assert!(e.cancel_tasks);
+        for (v, s) in [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2)] {
+            let mut u = update(v, s, ExecutionState::Canceled);
+            u.attempt = 1;
+            eg.on_task_update(&u, 121);
+        }
+        assert_eq!(eg.restart(122), Some(2));
+        assert_eq!(eg.snapshot(123).vertices[1].subtasks.len(), 1);
     }
 
     #[test]

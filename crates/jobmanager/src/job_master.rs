@@ -33,7 +33,8 @@ pub type CheckpointResult = Result<(u64, String), String>;
 /// The master of one job.
 pub struct JobMaster {
     job_id: JobId,
-    graph: Arc<JobGraph>,
+    /// The graph deployed next; replaced by a rescale.
+    graph: ArcSwap<JobGraph>,
     eg: Mutex<ExecutionGraph>,
     published: ArcSwap<JobSnapshot>,
     executor: Mutex<Option<Arc<dyn TaskExecutorGateway>>>,
@@ -48,6 +49,8 @@ pub struct JobMaster {
     waiters: Mutex<HashMap<u64, Vec<oneshot::Sender<CheckpointResult>>>>,
     /// What the first deployment restores (a savepoint or retained checkpoint).
     recovery_path: Option<String>,
+    /// Who waits for a rescale in progress: told once the new attempt is deployed.
+    rescale_waiter: Mutex<Option<oneshot::Sender<CheckpointResult>>>,
 }
 
 impl JobMaster {
@@ -82,7 +85,7 @@ impl JobMaster {
         let stats = coordinator.as_ref().map(|c| Arc::new(c.snapshot()));
         Arc::new(Self {
             job_id,
-            graph,
+            graph: ArcSwap::new(graph),
             eg: Mutex::new(eg),
             published: ArcSwap::from_pointee(snapshot),
             executor: Mutex::new(None),
@@ -93,6 +96,7 @@ impl JobMaster {
             checkpoint_stats: ArcSwapOption::new(stats),
             waiters: Mutex::new(HashMap::new()),
             recovery_path,
+            rescale_waiter: Mutex::new(None),
         })
     }
 
@@ -108,6 +112,11 @@ impl JobMaster {
             .checkpoints
             .as_ref()
             .and_then(|c| c.savepoint_dir.clone())
+    }
+
+    /// The graph the job runs (or is about to run, during a rescale).
+    pub fn graph(&self) -> Arc<JobGraph> {
+        self.graph.load_full()
     }
 
     /// Restarts so far.
@@ -202,7 +211,7 @@ impl JobMaster {
             tracing::info!(
                 "job {} '{}' restarts in {} ms",
                 self.job_id,
-                self.graph.name,
+                self.graph.load().name,
                 delay.as_millis()
             );
             self.abort_checkpoints("the job is restarting");
@@ -215,7 +224,11 @@ impl JobMaster {
                 self.abort_checkpoints(&format!("the job is {status}"));
             }
             self.discard_checkpoints_on_end(status);
-            tracing::info!("job {} '{}' is {status}", self.job_id, self.graph.name);
+            tracing::info!(
+                "job {} '{}' is {status}",
+                self.job_id,
+                self.graph.load().name
+            );
             let rm = self.slots.lock().ok().and_then(|r| r.clone());
             if let Some(rm) = rm {
                 rm.release(self.job_id);
@@ -348,7 +361,7 @@ impl JobMaster {
         }
         let deployment = TaskDeployment {
             job_id: self.job_id,
-            graph: self.graph.clone(),
+            graph: self.graph.load_full(),
             attempt,
             restore,
         };
@@ -396,9 +409,140 @@ impl JobMaster {
             attempt = eg.restart(now);
             Effects::default()
         });
-        if let Some(attempt) = attempt {
-            self.deploy_attempt(&executor, attempt, restore).await;
+        let restored = restore
+            .as_ref()
+            .map(|r| (r.metadata.checkpoint_id, r.location.uri()));
+        let deployed = match attempt {
+            Some(attempt) => self.deploy_attempt(&executor, attempt, restore).await,
+            None => false,
+        };
+        let waiter = self.rescale_waiter.lock().ok().and_then(|mut w| w.take());
+        if let Some(waiter) = waiter {
+            let _ = waiter.send(match (deployed, restored) {
+                (true, Some(r)) => Ok(r),
+                (true, None) => Err("the rescaled job found no checkpoint to restore".into()),
+                (false, _) => Err("the job ended before it was redeployed".into()),
+            });
         }
+    }
+
+    /// Rescales the running job: vertices in `plan` get their new parallelism. A checkpoint is
+    /// taken, every subtask is stopped, and the job is redeployed at the new parallelism from
+    /// that checkpoint (keyed state moves by key group, operator state round-robin). The
+    /// receiver hears the checkpoint restored once the new attempt is deployed.
+    pub fn rescale(
+        self: &Arc<Self>,
+        plan: &weir_gateway::RescalePlan,
+    ) -> Result<oneshot::Receiver<CheckpointResult>, GatewayError> {
+        let snapshot = self.published.load_full();
+        let graph = self.graph.load_full();
+        let mut parallelism: Vec<usize> = snapshot.vertices.iter().map(|v| v.parallelism).collect();
+        for (vertex, &p) in plan {
+            let Some(i) = snapshot.vertices.iter().position(|v| v.id == *vertex) else {
+                return Err(GatewayError::BadRequest(format!(
+                    "Vertex {vertex} is not a vertex of job {}.",
+                    self.job_id
+                )));
+            };
+            let max = snapshot.vertices[i].max_parallelism;
+            if p == 0 || p > max {
+                return Err(GatewayError::BadRequest(format!(
+                    "The parallelism of vertex {vertex} must be between 1 and its max parallelism {max}, not {p}."
+                )));
+            }
+            if p != parallelism[i] && graph.is_source_vertex(i) {
+                return Err(GatewayError::BadRequest(format!(
+                    "Vertex {vertex} ({}) reads a source: its parallelism stays {}, because weir's sources divide their input by subtask. Rescale the vertices after it.",
+                    snapshot.vertices[i].name, parallelism[i]
+                )));
+            }
+            parallelism[i] = p;
+        }
+        if self.coordinator.lock().map(|c| c.is_none()).unwrap_or(true) {
+            return Err(GatewayError::Conflict(format!(
+                "Job {} does not take checkpoints, so it cannot be rescaled with its state: only streaming jobs can.",
+                self.job_id
+            )));
+        }
+        if self.status() != JobStatus::Running || !self.all_running() {
+            return Err(GatewayError::Conflict(format!(
+                "Job {} can only be rescaled while all its tasks are RUNNING (it is {}).",
+                self.job_id,
+                self.status()
+            )));
+        }
+        let (tx, rx) = oneshot::channel();
+        let current: Vec<usize> = snapshot.vertices.iter().map(|v| v.parallelism).collect();
+        if parallelism == current {
+            let _ = tx.send(Ok((0, String::new())));
+            return Ok(rx);
+        }
+        let rm = self.slots.lock().ok().and_then(|r| r.clone());
+        let needed = parallelism.iter().copied().max().unwrap_or(1);
+        let held = current.iter().copied().max().unwrap_or(1);
+        if let Some(rm) = &rm {
+            rm.resize(self.job_id, needed.max(held))
+                .map_err(GatewayError::Conflict)?;
+        }
+        match self.rescale_waiter.lock() {
+            Ok(mut w) if w.is_none() => *w = Some(tx),
+            _ => {
+                return Err(GatewayError::Conflict(format!(
+                    "Job {} is already being rescaled.",
+                    self.job_id
+                )))
+            }
+        }
+        let (_, checkpoint) = self
+            .trigger_checkpoint(CheckpointKind::Checkpoint, None, false)
+            .inspect_err(|_| {
+                self.rescale_waiter.lock().ok().and_then(|mut w| w.take());
+            })?;
+        let master = self.clone();
+        tokio::spawn(async move {
+            let taken = checkpoint
+                .await
+                .unwrap_or_else(|_| Err("the checkpoint was abandoned".into()));
+            if let Err(e) = taken {
+                if let Some(rm) = &rm {
+                    let _ = rm.resize(master.job_id, held);
+                }
+                let waiter = master.rescale_waiter.lock().ok().and_then(|mut w| w.take());
+                if let Some(w) = waiter {
+                    let _ = w.send(Err(format!("the checkpoint before rescaling failed: {e}")));
+                }
+                return;
+            }
+            tracing::info!(
+                "job {} rescales to parallelism {parallelism:?}",
+                master.job_id
+            );
+            let mut started = false;
+            master.change(|eg, now| match eg.rescale(parallelism.clone(), now) {
+                Some(effects) => {
+                    // Before the effects run: the redeployment must find the new graph.
+                    let rescaled = master.graph.load().rescaled(&parallelism);
+                    master.graph.store(Arc::new(rescaled));
+                    started = true;
+                    effects
+                }
+                None => Effects::default(),
+            });
+            if started {
+                master.with_coordinator(|c, _| c.set_parallelism(&parallelism));
+                if let Some(rm) = &rm {
+                    let _ = rm.resize(master.job_id, needed);
+                }
+            } else {
+                let waiter = master.rescale_waiter.lock().ok().and_then(|mut w| w.take());
+                if let Some(w) = waiter {
+                    let _ = w.send(Err(
+                        "the job stopped running before it could be rescaled".into()
+                    ));
+                }
+            }
+        });
+        Ok(rx)
     }
 
     /// Triggers a checkpoint every `interval` while the job runs.

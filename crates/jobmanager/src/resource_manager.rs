@@ -87,6 +87,31 @@ impl ResourceManager {
         }
     }
 
+    /// Changes how many slots a job holds on the TaskExecutor it runs on (a rescale), if that
+    /// TaskExecutor has them; otherwise says how many it could give.
+    pub fn resize(&self, job: JobId, needed: usize) -> Result<(), String> {
+        let Ok(mut executors) = self.executors.lock() else {
+            return Err("the resource manager is unavailable".into());
+        };
+        let Some(e) = executors
+            .iter_mut()
+            .find(|e| e.allocations.contains_key(&job))
+        else {
+            return Err(format!("job {job} holds no slots"));
+        };
+        let held = e.allocations.get(&job).copied().unwrap_or(0);
+        let available = e.free() + held;
+        if needed > available {
+            return Err(format!(
+                "the new parallelism needs {needed} slots but the TaskManager running the job has {available} for it; lower the parallelism or raise taskmanager.numberOfTaskSlots"
+            ));
+        }
+        e.allocations.insert(job, needed);
+        drop(executors);
+        self.released.notify_waiters();
+        Ok(())
+    }
+
     /// Waits until some slot is released (or a TaskExecutor registers).
     pub async fn wait_for_release(&self) {
         self.released.notified().await;

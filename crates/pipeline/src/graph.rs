@@ -116,6 +116,36 @@ impl JobGraph {
             .filter(move |(_, e)| e.source_vertex == vertex)
     }
 
+    /// Whether a vertex reads from a source (its parallelism is fixed by how the source splits
+    /// its input among subtasks).
+    pub fn is_source_vertex(&self, vertex: usize) -> bool {
+        self.vertices
+            .get(vertex)
+            .and_then(|v| v.chain.first())
+            .is_some_and(|&op| self.operators[op].plugin.kind == PluginKind::Source)
+    }
+
+    /// The same job with vertex `i` at `parallelism[i]` (a rescale). Forward edges between
+    /// vertices whose parallelism now differs become rebalancing edges; hash edges stay.
+    pub fn rescaled(&self, parallelism: &[usize]) -> JobGraph {
+        let mut g = self.clone();
+        for (v, &p) in g.vertices.iter_mut().zip(parallelism) {
+            v.parallelism = p;
+            for &op in &v.chain {
+                g.operators[op].parallelism = p;
+            }
+        }
+        for e in &mut g.edges {
+            if e.partitioning == Partitioning::Forward
+                && g.vertices[e.source_vertex].parallelism
+                    != g.vertices[e.target_vertex].parallelism
+            {
+                e.partitioning = Partitioning::Rebalance;
+            }
+        }
+        g
+    }
+
     /// Validates a parsed job against the plugin catalog and builds its graph, reporting every
     /// problem at once.
     pub fn build(config: JobConfig, catalog: &dyn Catalog) -> Result<JobGraph, ConfigErrors> {
@@ -580,6 +610,18 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("keys cannot be 'bad'"), "{e}");
+    }
+
+    #[test]
+    fn a_rescaled_graph_changes_whole_chains_and_rebalances_uneven_forward_edges() {
+        let g = build("source { FakeSource { plugin_output = a } }\nsink { Console { plugin_input = a }\n Console { plugin_input = a } }").unwrap();
+        assert!(g.is_source_vertex(0) && !g.is_source_vertex(1));
+        let r = g.rescaled(&[1, 3, 1]);
+        assert_eq!(r.vertices[1].parallelism, 3);
+        assert_eq!(r.operators[r.vertices[1].chain[0]].parallelism, 3);
+        let to = |v: usize| r.edges.iter().find(|e| e.target_vertex == v).unwrap();
+        assert_eq!(to(1).partitioning, Partitioning::Rebalance);
+        assert_eq!(to(2).partitioning, Partitioning::Forward);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 mod common;
 mod rest_support;
 
-use rest_support::{client, start_cluster, submit};
+use rest_support::{client, start_cluster, submit, wait_for, Schemas};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
@@ -191,4 +191,113 @@ sink {{ LocalFile {{ path = "{}", file_format_type = csv }} }}
     let lines = common::output_lines(&out);
     assert_eq!(lines.len(), want.len(), "one line per group");
     assert_eq!(committed(&out), want);
+}
+
+async fn get_json(c: &reqwest::Client, url: &str) -> (u16, serde_json::Value) {
+    let r = c.get(url).send().await.expect("request");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// PATCHes `/rescaling` and waits for the operation to complete successfully.
+async fn rescale(c: &reqwest::Client, base: &str, job: &str, parallelism: usize) {
+    let r = c
+        .patch(format!(
+            "{base}/jobs/{job}/rescaling?parallelism={parallelism}"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let trigger: serde_json::Value = r.json().await.unwrap();
+    Schemas::load().check("PATCH", "/jobs/:jobid/rescaling", &trigger);
+    let id = trigger["request-id"].as_str().unwrap().to_string();
+    let status = wait_for(c, &format!("{base}/jobs/{job}/rescaling/{id}"), |v| {
+        v["status"]["id"] == "COMPLETED"
+    })
+    .await;
+    Schemas::load().check("GET", "/jobs/:jobid/rescaling/:triggerid", &status);
+    assert_eq!(status["operation"], serde_json::json!({}), "{status}");
+    wait_for(c, &format!("{base}/jobs/{job}"), |v| {
+        v["vertices"].as_array().is_some_and(|vs| {
+            vs[1]["parallelism"] == parallelism && vs.iter().all(|x| x["status"] == "RUNNING")
+        })
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rescaling_2_to_4_to_1_keeps_every_aggregate_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let want = expected(dir.path()).await;
+    let cluster = start_cluster(dir.path(), &["taskmanager.numberOfTaskSlots=4"]).await;
+    let base = cluster.url();
+    let c = client();
+    let out = dir.path().join("out");
+    let job = submit(
+        &c,
+        &base,
+        streaming_job(&out, "rows.per.second = 4000", 1000),
+    )
+    .await;
+    let overview = wait_for(&c, &format!("{base}/jobs/{job}"), |v| {
+        v["vertices"]
+            .as_array()
+            .is_some_and(|vs| vs.iter().all(|x| x["status"] == "RUNNING"))
+    })
+    .await;
+    let source = overview["vertices"][0]["id"].as_str().unwrap().to_string();
+    let keyed = overview["vertices"][1]["id"].as_str().unwrap().to_string();
+
+    let (code, req) = get_json(&c, &format!("{base}/jobs/{job}/resource-requirements")).await;
+    assert_eq!(code, 200);
+    assert_eq!(req[&keyed]["parallelism"]["upperBound"], 2, "{req}");
+
+    rescale(&c, &base, &job, 4).await;
+    let (_, req) = get_json(&c, &format!("{base}/jobs/{job}/resource-requirements")).await;
+    assert_eq!(req[&keyed]["parallelism"]["upperBound"], 4, "{req}");
+    assert_eq!(
+        req[&source]["parallelism"]["upperBound"], 2,
+        "sources keep theirs"
+    );
+    rescale(&c, &base, &job, 1).await;
+
+    let got = wait_for_all_rows(&out, "GROUP BY rescaled 2 → 4 → 1").await;
+    assert_eq!(got, want, "every aggregate exact across both rescales");
+    let (_, stats) = get_json(&c, &format!("{base}/jobs/{job}/checkpoints")).await;
+    assert!(
+        stats["counts"]["restored"].as_u64().unwrap_or(0) >= 2,
+        "{stats}"
+    );
+
+    // Bad requests change nothing.
+    let r = c
+        .patch(format!("{base}/jobs/{job}/rescaling"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let r = c
+        .put(format!("{base}/jobs/{job}/resource-requirements"))
+        .json(&serde_json::json!({ source.clone(): {"parallelism": {"lowerBound": 1, "upperBound": 3}} }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let text = r.text().await.unwrap();
+    assert!(text.contains("reads a source"), "{text}");
+    let r = c
+        .patch(format!("{base}/jobs/{job}/rescaling?parallelism=9"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 409, "only 4 slots");
+    let (code, _) = get_json(
+        &c,
+        &format!("{base}/jobs/{job}/rescaling/00000000000000000000000000000000"),
+    )
+    .await;
+    assert_eq!(code, 404);
+    c.patch(format!("{base}/jobs/{job}")).send().await.unwrap();
+    cluster.stop().await;
 }

@@ -325,7 +325,7 @@ async fn trigger_checkpoint(
     Ok(accepted(id))
 }
 
-fn parse_trigger(raw: &str) -> Result<TriggerId, RestError> {
+pub(super) fn parse_trigger(raw: &str) -> Result<TriggerId, RestError> {
     raw.parse()
         .map_err(|_| RestError::bad_path_param("triggerid", raw))
 }
@@ -340,6 +340,8 @@ fn operation(state: OperationState, kind: OperationKind) -> Value {
             OperationKind::Savepoint => {
                 json!({"status": {"id": "COMPLETED"}, "operation": {"location": location}})
             }
+            // Flink's AsynchronousOperationInfo: only a failure cause, left out on success.
+            OperationKind::Rescaling => json!({"status": {"id": "COMPLETED"}, "operation": {}}),
         },
         OperationState::Done(Err(cause)) => {
             let failure = json!({
@@ -351,7 +353,7 @@ fn operation(state: OperationState, kind: OperationKind) -> Value {
                 OperationKind::Checkpoint => {
                     json!({"status": {"id": "COMPLETED"}, "operation": {"failureCause": failure}})
                 }
-                OperationKind::Savepoint => {
+                OperationKind::Savepoint | OperationKind::Rescaling => {
                     json!({"status": {"id": "COMPLETED"}, "operation": {"failure-cause": failure}})
                 }
             }
@@ -360,7 +362,7 @@ fn operation(state: OperationState, kind: OperationKind) -> Value {
 }
 
 /// The status of operation `trigger` of `kind` on `job`.
-async fn operation_status(
+pub(super) async fn operation_status(
     s: &AppState,
     job: &str,
     trigger: &str,

@@ -9,7 +9,7 @@ use crate::params::{self, Query};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
@@ -36,8 +36,6 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint!(GET "/jobs/{jobid}/jobmanager/log-url", "Returns the log URL of the JobManager of a job.", job_jobmanager_log_url),
         endpoint!(GET "/jobs/{jobid}/taskmanagers/{taskmanagerid}/log-url", "Returns the log URL of a TaskManager of a job.", job_taskmanager_log_url),
         endpoint!(PATCH "/jobs/{jobid}/clientHeartbeat", "Reports that the job's client is alive.", client_heartbeat),
-        endpoint!(GET "/jobs/{jobid}/resource-requirements", "Returns the resource requirements of a job (adaptive scheduler only).", resource_requirements),
-        endpoint!(PUT "/jobs/{jobid}/resource-requirements", "Changes the resource requirements of a job (adaptive scheduler only).", update_resource_requirements),
     ]
 }
 
@@ -319,25 +317,4 @@ async fn client_heartbeat(
         .report_job_client_heartbeat(job, hb.expired_timestamp)
         .await?;
     Ok((StatusCode::ACCEPTED, Json(json!({}))))
-}
-
-async fn resource_requirements(
-    State(s): State<AppState>,
-    Path(job): Path<String>,
-) -> RestResult<Json<Value>> {
-    s.gateway
-        .request_job_resource_requirements(params::job_id(&job)?)
-        .await?;
-    Ok(Json(json!({})))
-}
-
-async fn update_resource_requirements(
-    State(s): State<AppState>,
-    Path(job): Path<String>,
-    _h: HeaderMap,
-) -> RestResult<Json<Value>> {
-    s.gateway
-        .update_job_resource_requirements(params::job_id(&job)?)
-        .await?;
-    Ok(Json(json!({})))
 }

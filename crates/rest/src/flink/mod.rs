@@ -10,6 +10,7 @@ pub mod jobmanager;
 pub mod jobs;
 pub mod messages;
 pub mod metrics;
+pub mod rescaling;
 pub mod taskmanagers;
 pub mod vertex_monitoring;
 pub mod vertices;
