@@ -42,6 +42,14 @@ fn main() {
             stderr_logging();
             runtime.block_on(weir::cli::remote::info(args))
         }
+        Command::Savepoint(args) => {
+            stderr_logging();
+            runtime.block_on(weir::cli::savepoint::savepoint(args))
+        }
+        Command::Stop(args) => {
+            stderr_logging();
+            runtime.block_on(weir::cli::savepoint::stop(args))
+        }
         Command::Start(args) => match weir::cli::start::prepare(&args) {
             Ok((config, dirs)) => {
                 // The cluster logs to a file in its log directory, served by /jobmanager/log.

@@ -301,3 +301,115 @@ async fn rescaling_2_to_4_to_1_keeps_every_aggregate_exact() {
     c.patch(format!("{base}/jobs/{job}")).send().await.unwrap();
     cluster.stop().await;
 }
+
+fn weir_cli(args: &[String]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_weir"))
+        .args(args)
+        .output()
+        .expect("weir runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_with_savepoint_then_resume_continues_where_it_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let want = expected(dir.path()).await;
+    let cluster = start_cluster(&dir.path().join("data"), &[]).await;
+    let base = cluster.url();
+    let addr = cluster.address.to_string();
+    let c = client();
+    let out = dir.path().join("out");
+    let file = dir.path().join("agg.conf");
+    std::fs::write(&file, streaming_job(&out, "rows.per.second = 4000", 500)).unwrap();
+    let file = file.display().to_string();
+
+    let (code, stdout, stderr) = {
+        let args = vec![
+            "run".into(),
+            file.clone(),
+            "-m".into(),
+            addr.clone(),
+            "-d".into(),
+        ];
+        tokio::task::spawn_blocking(move || weir_cli(&args))
+            .await
+            .unwrap()
+    };
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let job = stdout.rsplit("JobID ").next().unwrap().trim().to_string();
+    // Let some rows through, then stop with a savepoint.
+    wait_for(&c, &format!("{base}/jobs/{job}"), |v| {
+        v["vertices"].as_array().is_some_and(|vs| {
+            vs.iter().all(|x| x["status"] == "RUNNING")
+                && vs[0]["metrics"]["write-records"].as_u64().unwrap_or(0) > 2000
+        })
+    })
+    .await;
+    let savepoints = dir.path().join("savepoints").display().to_string();
+    let (code, stdout, stderr) = {
+        let args = vec![
+            "stop".into(),
+            job.clone(),
+            "-p".into(),
+            savepoints,
+            "-m".into(),
+            addr.clone(),
+        ];
+        tokio::task::spawn_blocking(move || weir_cli(&args))
+            .await
+            .unwrap()
+    };
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let path = stdout
+        .split("Savepoint completed. Path: ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no savepoint path in {stdout}"))
+        .trim()
+        .to_string();
+    wait_for(&c, &format!("{base}/jobs/{job}"), |v| {
+        v["state"] == "FINISHED"
+    })
+    .await;
+    let at_stop: i64 = committed(&out).values().map(|a| a.0).sum();
+    assert!(
+        at_stop > 0 && at_stop < 2 * ROWS_PER_READER as i64,
+        "stopped mid-run: {at_stop} rows aggregated"
+    );
+
+    let (code, stdout, stderr) = {
+        let args = vec![
+            "run".into(),
+            file,
+            "-m".into(),
+            addr,
+            "-s".into(),
+            path.clone(),
+            "-d".into(),
+        ];
+        tokio::task::spawn_blocking(move || weir_cli(&args))
+            .await
+            .unwrap()
+    };
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let resumed = stdout.rsplit("JobID ").next().unwrap().trim().to_string();
+    let got = wait_for_all_rows(&out, "resumed from a savepoint").await;
+    assert_eq!(
+        got, want,
+        "the resumed job continued exactly where the first stopped"
+    );
+    let (_, stats) = get_json(&c, &format!("{base}/jobs/{resumed}/checkpoints")).await;
+    assert_eq!(
+        stats["latest"]["restored"]["external_path"].as_str(),
+        Some(path.as_str()),
+        "{stats}"
+    );
+    c.patch(format!("{base}/jobs/{resumed}"))
+        .send()
+        .await
+        .unwrap();
+    cluster.stop().await;
+}

@@ -4,6 +4,7 @@ pub mod client;
 pub mod progress;
 pub mod remote;
 pub mod run;
+pub mod savepoint;
 pub mod start;
 
 use clap::{Parser, Subcommand};
@@ -28,4 +29,8 @@ pub enum Command {
     Cancel(remote::JobArgs),
     /// Show a job's DAG with each vertex's status, parallelism and rows.
     Info(remote::JobArgs),
+    /// Take a savepoint of a running job; prints its path.
+    Savepoint(savepoint::SavepointArgs),
+    /// Stop a streaming job with a savepoint; prints its path (resume with `run -s PATH`).
+    Stop(savepoint::StopArgs),
 }

@@ -45,12 +45,20 @@ fn client(target: &Target) -> Result<RestClient, i32> {
     })
 }
 
+/// What a submitted job starts from (`weir run -s PATH [-n]`).
+#[derive(Debug, Default)]
+pub struct Restore {
+    pub path: Option<String>,
+    pub allow_non_restored_state: bool,
+}
+
 /// Submits `file` to the cluster and, unless `detached`, follows it to its end.
 pub async fn run_remote(
     target: &Target,
     file: &Path,
     parallelism: Option<usize>,
     variables: &[(String, String)],
+    restore: &Restore,
     detached: bool,
 ) -> i32 {
     let c = match client(target) {
@@ -80,6 +88,10 @@ pub async fn run_remote(
     });
     if let Some(p) = parallelism {
         body["parallelism"] = json!(p);
+    }
+    if let Some(path) = &restore.path {
+        body["savepointPath"] = json!(path);
+        body["allowNonRestoredState"] = json!(restore.allow_non_restored_state);
     }
     let submitted = c.post_json(&format!("/jars/{jar}/run"), &body).await;
     let _ = c.delete(&format!("/jars/{jar}")).await;

@@ -28,6 +28,12 @@ pub struct RunArgs {
     /// With -m: return once the job is submitted instead of following it.
     #[arg(short, long)]
     pub detached: bool,
+    /// With -m: start from this savepoint or retained checkpoint (a directory with `_metadata`).
+    #[arg(short = 's', long = "fromSavepoint", value_name = "PATH")]
+    pub from_savepoint: Option<String>,
+    /// With -s: start even if some saved state belongs to no operator of the job.
+    #[arg(short = 'n', long = "allowNonRestoredState")]
+    pub allow_non_restored_state: bool,
 }
 
 /// Exit codes of `weir run`.
@@ -61,14 +67,23 @@ pub async fn execute(args: RunArgs) -> i32 {
             jobmanager: jm.clone(),
         };
         let vars: Vec<(String, String)> = opts.variables.clone().into_iter().collect();
+        let restore = super::remote::Restore {
+            path: args.from_savepoint.clone(),
+            allow_non_restored_state: args.allow_non_restored_state,
+        };
         return super::remote::run_remote(
             &target,
             &args.file,
             args.parallelism,
             &vars,
+            &restore,
             args.detached,
         )
         .await;
+    }
+    if args.from_savepoint.is_some() {
+        eprintln!("error: -s/--fromSavepoint restores on a cluster: add -m HOST:PORT");
+        return EXIT_INVALID;
     }
     if args.detached {
         eprintln!("error: -d/--detached needs a cluster to detach from: add -m HOST:PORT");
