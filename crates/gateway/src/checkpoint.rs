@@ -332,15 +332,21 @@ pub enum OperationKind {
     Savepoint,
     /// `PATCH /jobs/:id/rescaling`.
     Rescaling,
+    /// `POST /savepoint-disposal`; tied to no job (stored under [`OperationKind::NO_JOB`]).
+    Disposal,
 }
 
 impl OperationKind {
+    /// The job id operations that belong to no job (savepoint disposals) are stored under.
+    pub const NO_JOB: weir_core::JobId = weir_core::JobId(0);
+
     /// How an error message names the operation.
     pub fn name(self) -> &'static str {
         match self {
             OperationKind::Checkpoint => "checkpoint",
             OperationKind::Savepoint => "savepoint",
             OperationKind::Rescaling => "rescaling",
+            OperationKind::Disposal => "savepoint disposal",
         }
     }
 }

@@ -123,10 +123,13 @@ pub trait RestfulGateway: Send + Sync {
         trigger_id: TriggerId,
     ) -> Result<OperationState, GatewayError>;
 
-    /// Disposes a savepoint (owned by the checkpoints work).
-    async fn dispose_savepoint(&self, _path: &str) -> Result<(), GatewayError> {
-        Err(GatewayError::not_yet("Savepoint disposal"))
-    }
+    /// Deletes a savepoint (or retained checkpoint) directory, after checking it is one;
+    /// asynchronous, its status read with `request_operation(NO_JOB, Disposal, id)`.
+    async fn trigger_savepoint_disposal(
+        &self,
+        path: String,
+        trigger_id: Option<TriggerId>,
+    ) -> Result<TriggerId, GatewayError>;
 
     /// Per-vertex parallelism bounds: each vertex runs at its upper bound.
     async fn request_job_resource_requirements(

@@ -704,6 +704,26 @@ impl RestfulGateway for Dispatcher {
         })
     }
 
+    async fn trigger_savepoint_disposal(
+        &self,
+        path: String,
+        trigger_id: Option<TriggerId>,
+    ) -> Result<TriggerId, GatewayError> {
+        self.run_operation(
+            OperationKind::NO_JOB,
+            OperationKind::Disposal,
+            trigger_id,
+            || {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                tokio::spawn(async move {
+                    let _ = tx.send(dispose(&path).await);
+                });
+                Ok(rx)
+            },
+            |_| {},
+        )
+    }
+
     async fn request_job_resource_requirements(
         &self,
         job: JobId,
@@ -862,4 +882,20 @@ impl JobMasterGateway for Dispatcher {
             m.on_task_update(&update);
         }
     }
+}
+
+/// Deletes the savepoint or retained checkpoint at `path`, once its `_metadata` shows it is
+/// one: a mistyped path never deletes an arbitrary directory.
+async fn dispose(path: &str) -> Result<(u64, String), String> {
+    let location = CheckpointLocation::parse(path).map_err(|e| e.to_string())?;
+    let metadata = location
+        .read_metadata()
+        .await
+        .map_err(|e| format!("{path} is not a savepoint: {e}"))?;
+    let uri = location.uri();
+    tokio::task::spawn_blocking(move || location.remove())
+        .await
+        .map_err(|e| format!("disposing {path}: {e}"))?
+        .map_err(|e| format!("disposing {path}: {e}"))?;
+    Ok((metadata.checkpoint_id, uri))
 }

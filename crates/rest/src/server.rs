@@ -26,6 +26,7 @@ pub fn flink_endpoints() -> Vec<Endpoint> {
     all.extend(crate::flink::metrics::endpoints());
     all.extend(crate::flink::checkpoints::endpoints());
     all.extend(crate::flink::rescaling::endpoints());
+    all.extend(crate::flink::savepoint_disposal::endpoints());
     all.extend(crate::flink::vertex_monitoring::endpoints());
     all.extend(crate::flink::jobmanager::endpoints());
     all.extend(crate::flink::jars::endpoints());

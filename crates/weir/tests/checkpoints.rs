@@ -328,5 +328,54 @@ async fn a_savepoint_is_written_and_stop_with_savepoint_finishes_the_job() {
     let distinct: HashSet<&String> = lines.iter().collect();
     assert_eq!(lines.len(), distinct.len());
     assert!(!lines.is_empty());
+
+    // Disposal: the first savepoint is deleted; a directory that is no savepoint is refused
+    // (the operation fails) and left alone.
+    let dispose = |path: String| {
+        let c = c.clone();
+        let base = base.clone();
+        async move {
+            let r = c
+                .post(format!("{base}/savepoint-disposal"))
+                .json(&json!({ "savepoint-path": path }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            let trigger: Value = r.json().await.unwrap();
+            Schemas::load().check("POST", "/savepoint-disposal", &trigger);
+            let id = trigger["request-id"].as_str().unwrap().to_string();
+            let done = wait_for(&c, &format!("{base}/savepoint-disposal/{id}"), |v| {
+                v["status"]["id"] == "COMPLETED"
+            })
+            .await;
+            Schemas::load().check("GET", "/savepoint-disposal/:triggerid", &done);
+            done
+        }
+    };
+    let done = dispose(location.to_string()).await;
+    assert_eq!(done["operation"], json!({}), "{done}");
+    assert!(!sp.exists(), "the savepoint is gone");
+    let not_a_savepoint = dir.path().join("out");
+    let done = dispose(not_a_savepoint.display().to_string()).await;
+    let cause = done["operation"]["failure-cause"]["stack-trace"].as_str();
+    assert!(
+        cause.is_some_and(|c| c.contains("is not a savepoint")),
+        "{done}"
+    );
+    assert!(not_a_savepoint.exists(), "nothing deleted");
+    let r = c
+        .post(format!("{base}/savepoint-disposal"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let (code, _) = get(
+        &c,
+        &format!("{base}/savepoint-disposal/0123456789abcdef0123456789abcdef"),
+    )
+    .await;
+    assert_eq!(code, 404);
     cluster.stop().await;
 }

@@ -330,7 +330,7 @@ pub(super) fn parse_trigger(raw: &str) -> Result<TriggerId, RestError> {
         .map_err(|_| RestError::bad_path_param("triggerid", raw))
 }
 
-fn operation(state: OperationState, kind: OperationKind) -> Value {
+pub(super) fn operation(state: OperationState, kind: OperationKind) -> Value {
     match state {
         OperationState::InProgress => json!({"status": {"id": "IN_PROGRESS"}, "operation": null}),
         OperationState::Done(Ok((id, location))) => match kind {
@@ -341,7 +341,9 @@ fn operation(state: OperationState, kind: OperationKind) -> Value {
                 json!({"status": {"id": "COMPLETED"}, "operation": {"location": location}})
             }
             // Flink's AsynchronousOperationInfo: only a failure cause, left out on success.
-            OperationKind::Rescaling => json!({"status": {"id": "COMPLETED"}, "operation": {}}),
+            OperationKind::Rescaling | OperationKind::Disposal => {
+                json!({"status": {"id": "COMPLETED"}, "operation": {}})
+            }
         },
         OperationState::Done(Err(cause)) => {
             let failure = json!({
@@ -353,7 +355,7 @@ fn operation(state: OperationState, kind: OperationKind) -> Value {
                 OperationKind::Checkpoint => {
                     json!({"status": {"id": "COMPLETED"}, "operation": {"failureCause": failure}})
                 }
-                OperationKind::Savepoint | OperationKind::Rescaling => {
+                OperationKind::Savepoint | OperationKind::Rescaling | OperationKind::Disposal => {
                     json!({"status": {"id": "COMPLETED"}, "operation": {"failure-cause": failure}})
                 }
             }

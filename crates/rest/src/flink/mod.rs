@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod messages;
 pub mod metrics;
 pub mod rescaling;
+pub mod savepoint_disposal;
 pub mod taskmanagers;
 pub mod vertex_monitoring;
 pub mod vertices;
