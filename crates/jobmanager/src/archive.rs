@@ -11,6 +11,8 @@ use weir_core::JobId;
 use weir_gateway::{JobOverview, JobSnapshot};
 
 const JOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("finished_jobs");
+/// Results of asynchronous operations (savepoints, rescales…), so they survive a restart.
+const OPERATIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("operations");
 
 /// The store of finished jobs.
 pub struct JobArchive {
@@ -64,6 +66,60 @@ impl JobArchive {
         };
         archive.evict(now_ms());
         Ok(archive)
+    }
+
+    /// Every stored operation record, as `put_operation` wrote it.
+    pub fn operations(&self) -> Vec<(String, Vec<u8>)> {
+        let guard = self.db.lock();
+        let Some(db) = guard.as_ref().ok().and_then(|d| d.as_ref()) else {
+            return Vec::new();
+        };
+        let read = || -> Result<Vec<(String, Vec<u8>)>, String> {
+            let tx = db.begin_read().map_err(|e| e.to_string())?;
+            let Ok(table) = tx.open_table(OPERATIONS) else {
+                return Ok(Vec::new());
+            };
+            let iter = table.iter().map_err(|e| e.to_string())?;
+            Ok(iter
+                .flatten()
+                .map(|(k, v)| (k.value().to_string(), v.value().to_vec()))
+                .collect())
+        };
+        read().unwrap_or_else(|e| {
+            tracing::warn!("cannot read stored operation results: {e}");
+            Vec::new()
+        })
+    }
+
+    /// Stores (or replaces) one operation record.
+    pub fn put_operation(&self, key: &str, record: &[u8]) {
+        self.write_operations(|t| t.insert(key, record).map(|_| ()));
+    }
+
+    /// Forgets an operation record (it expired).
+    pub fn remove_operation(&self, key: &str) {
+        self.write_operations(|t| t.remove(key).map(|_| ()));
+    }
+
+    fn write_operations(
+        &self,
+        f: impl FnOnce(&mut redb::Table<&str, &[u8]>) -> Result<(), redb::StorageError>,
+    ) {
+        let guard = self.db.lock();
+        let Some(db) = guard.as_ref().ok().and_then(|d| d.as_ref()) else {
+            return;
+        };
+        let result = (|| -> Result<(), String> {
+            let tx = db.begin_write().map_err(|e| e.to_string())?;
+            {
+                let mut table = tx.open_table(OPERATIONS).map_err(|e| e.to_string())?;
+                f(&mut table).map_err(|e| e.to_string())?;
+            }
+            tx.commit().map_err(|e| e.to_string())
+        })();
+        if let Err(e) = result {
+            tracing::error!("cannot store an operation result: {e}");
+        }
     }
 
     /// Releases the file (and its lock); later changes stay in memory.

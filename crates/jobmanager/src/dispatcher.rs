@@ -7,7 +7,7 @@ use crate::job_master::{CheckpointResult, JobMaster, RECOVERY_PATH_KEY};
 use crate::job_metrics::job_group;
 use crate::job_settings::JobSettings;
 use crate::metric_fetcher::{FetchSources, MetricFetcher};
-use crate::operations::OperationStore;
+use crate::operations::{OperationRecord, OperationStore};
 use crate::resource_manager::ResourceManager;
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -130,6 +130,7 @@ impl Dispatcher {
             operations: Arc::new(Mutex::new(OperationStore::new(retention))),
             archived_checkpoints: RwLock::new(HashMap::new()),
         });
+        dispatcher.restore_operations();
         dispatcher.register_cluster_metrics();
         let weak = Arc::downgrade(&dispatcher);
         tokio::spawn(async move {
@@ -835,16 +836,42 @@ impl Dispatcher {
             }
         };
         let operations = self.operations.clone();
+        let archive = self.archive.clone();
         tokio::spawn(async move {
             let result = rx
                 .await
                 .unwrap_or_else(|_| Err("the job ended before the operation completed".into()));
             then(&result);
+            let record = OperationRecord {
+                kind,
+                job,
+                id,
+                result,
+                completed_at: now_ms(),
+            };
+            archive.put_operation(&record.key(), &record.encode());
             if let Ok(mut o) = operations.lock() {
-                o.finish(kind, job, id, result, now_ms());
+                o.finish(kind, job, id, record.result, record.completed_at);
             }
         });
         Ok(id)
+    }
+
+    /// Takes back the operation results an earlier run of the JobManager stored, dropping
+    /// the expired ones.
+    fn restore_operations(&self) {
+        let now = now_ms();
+        for (key, bytes) in self.archive.operations() {
+            let restored = OperationRecord::decode(&bytes).is_some_and(|r| {
+                self.operations
+                    .lock()
+                    .map(|mut o| o.restore(r, now))
+                    .unwrap_or(false)
+            });
+            if !restored {
+                self.archive.remove_operation(&key);
+            }
+        }
     }
 
     fn running_master(&self, job: JobId) -> Result<Arc<JobMaster>, GatewayError> {

@@ -86,9 +86,126 @@ impl OperationStore {
     }
 }
 
+/// A finished operation as stored in the job archive, so results outlive the JobManager.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperationRecord {
+    pub kind: OperationKind,
+    pub job: JobId,
+    pub id: TriggerId,
+    pub result: Result<(u64, String), String>,
+    pub completed_at: i64,
+}
+
+fn kind_name(kind: OperationKind) -> &'static str {
+    match kind {
+        OperationKind::Checkpoint => "checkpoint",
+        OperationKind::Savepoint => "savepoint",
+        OperationKind::Rescaling => "rescaling",
+        OperationKind::Disposal => "disposal",
+    }
+}
+
+impl OperationRecord {
+    /// The archive key: one record per (kind, job, trigger id).
+    pub fn key(&self) -> String {
+        format!("{}/{}/{}", kind_name(self.kind), self.job, self.id)
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let result = match &self.result {
+            Ok((id, location)) => serde_json::json!({ "ok": [id, location] }),
+            Err(e) => serde_json::json!({ "err": e }),
+        };
+        serde_json::json!({
+            "kind": kind_name(self.kind),
+            "job": self.job.to_string(),
+            "id": self.id.to_string(),
+            "result": result,
+            "completed_at": self.completed_at,
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    /// Reads a record back; `None` for anything unreadable (skipped, never fatal).
+    pub fn decode(bytes: &[u8]) -> Option<OperationRecord> {
+        let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+        let kind = [
+            OperationKind::Checkpoint,
+            OperationKind::Savepoint,
+            OperationKind::Rescaling,
+            OperationKind::Disposal,
+        ]
+        .into_iter()
+        .find(|k| v["kind"] == kind_name(*k))?;
+        let result = match (&v["result"]["ok"], v["result"]["err"].as_str()) {
+            (serde_json::Value::Array(ok), _) => {
+                Ok((ok.first()?.as_u64()?, ok.get(1)?.as_str()?.to_string()))
+            }
+            (_, Some(e)) => Err(e.to_string()),
+            _ => return None,
+        };
+        Some(OperationRecord {
+            kind,
+            job: v["job"].as_str()?.parse().ok()?,
+            id: v["id"].as_str()?.parse().ok()?,
+            result,
+            completed_at: v["completed_at"].as_i64()?,
+        })
+    }
+}
+
+impl OperationStore {
+    /// Takes back a finished operation from an earlier run of the JobManager; false if it has
+    /// expired meanwhile (the caller forgets it).
+    pub fn restore(&mut self, r: OperationRecord, now: i64) -> bool {
+        if let Some(keep) = self.retention {
+            if now - r.completed_at >= keep.as_millis() as i64 {
+                return false;
+            }
+        }
+        self.entries.insert(
+            (r.kind, r.job, r.id),
+            Entry {
+                state: OperationState::Done(r.result),
+                completed_at: Some(r.completed_at),
+            },
+        );
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn records_round_trip_and_expired_ones_are_not_restored() {
+        let ok = OperationRecord {
+            kind: OperationKind::Rescaling,
+            job: JobId(7),
+            id: TriggerId::random(),
+            result: Ok((3, "file:/tmp/chk-3".into())),
+            completed_at: 1_000,
+        };
+        let err = OperationRecord {
+            kind: OperationKind::Disposal,
+            result: Err("nope".into()),
+            ..ok.clone()
+        };
+        for r in [&ok, &err] {
+            assert_eq!(OperationRecord::decode(&r.encode()).as_ref(), Some(r));
+        }
+        assert_ne!(ok.key(), err.key());
+        assert_eq!(OperationRecord::decode(b"{\"kind\":1}"), None);
+        let mut s = OperationStore::new(Duration::from_millis(500));
+        assert!(s.restore(ok.clone(), 1_200));
+        assert_eq!(
+            s.get(ok.kind, ok.job, ok.id, 1_300),
+            Some(OperationState::Done(ok.result.clone()))
+        );
+        assert!(!s.restore(err, 1_600), "completed 600 ms ago, kept 500");
+    }
 
     #[test]
     fn repeated_ids_are_one_operation_and_results_expire_after_completion() {

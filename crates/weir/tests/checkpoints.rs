@@ -379,3 +379,45 @@ async fn a_savepoint_is_written_and_stop_with_savepoint_finishes_the_job() {
     assert_eq!(code, 404);
     cluster.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operation_results_survive_a_jobmanager_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let target = dir.path().join("savepoints").display().to_string();
+    let (job, trigger, location) = {
+        let cluster = start_cluster(dir.path(), &[]).await;
+        let base = format!("http://{}", cluster.address);
+        let c = client();
+        let job = start_without_periodic_checkpoints(&c, &base, &out).await;
+        let r = c
+            .post(format!("{base}/jobs/{job}/savepoints"))
+            .json(&json!({ "target-directory": target }))
+            .send()
+            .await
+            .unwrap();
+        let trigger = r.json::<Value>().await.unwrap()["request-id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let done = wait_for(
+            &c,
+            &format!("{base}/jobs/{job}/savepoints/{trigger}"),
+            |v| v["status"]["id"] == "COMPLETED",
+        )
+        .await;
+        let location = done["operation"]["location"].as_str().unwrap().to_string();
+        cluster.stop().await;
+        (job, trigger, location)
+    };
+    let cluster = start_cluster(dir.path(), &[]).await;
+    let base = format!("http://{}", cluster.address);
+    let (code, status) = get(
+        &client(),
+        &format!("{base}/jobs/{job}/savepoints/{trigger}"),
+    )
+    .await;
+    assert_eq!(code, 200, "{status}");
+    assert_eq!(status["operation"]["location"], location.as_str());
+    cluster.stop().await;
+}
