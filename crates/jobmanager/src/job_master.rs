@@ -51,6 +51,8 @@ pub struct JobMaster {
     recovery_path: Option<String>,
     /// Who waits for a rescale in progress: told once the new attempt is deployed.
     rescale_waiter: Mutex<Option<oneshot::Sender<CheckpointResult>>>,
+    /// Rescales applied (Flink's `numRescales`).
+    rescales: std::sync::atomic::AtomicU32,
 }
 
 impl JobMaster {
@@ -97,6 +99,7 @@ impl JobMaster {
             waiters: Mutex::new(HashMap::new()),
             recovery_path,
             rescale_waiter: Mutex::new(None),
+            rescales: std::sync::atomic::AtomicU32::new(0),
         })
     }
 
@@ -117,6 +120,11 @@ impl JobMaster {
     /// The graph the job runs (or is about to run, during a rescale).
     pub fn graph(&self) -> Arc<JobGraph> {
         self.graph.load_full()
+    }
+
+    /// Rescales applied so far.
+    pub fn rescales(&self) -> u32 {
+        self.rescales.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Restarts so far.
@@ -529,6 +537,9 @@ impl JobMaster {
                 None => Effects::default(),
             });
             if started {
+                master
+                    .rescales
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 master.with_coordinator(|c, _| c.set_parallelism(&parallelism));
                 if let Some(rm) = &rm {
                     let _ = rm.resize(master.job_id, needed);

@@ -6,7 +6,7 @@ use crate::archive::now_ms;
 use crate::job_master::JobMaster;
 use std::sync::{Arc, Weak};
 use weir_core::JobStatus;
-use weir_gateway::JobSnapshot;
+use weir_gateway::{CheckpointStatsSnapshot, JobSnapshot};
 use weir_metrics::{GaugeValue, MetricGroup, Scope};
 
 /// Milliseconds the job has been running: up to now while RUNNING, up to its end once it is
@@ -80,10 +80,87 @@ pub fn job_group(master: &Arc<JobMaster>, host: &str) -> MetricGroup {
     for (name, f) in states {
         g.gauge(name, reader(f));
     }
-    // weir has no restart strategy or rescaling yet: both counts are truly zero.
-    g.gauge("numRestarts", || GaugeValue::Int(0));
-    g.gauge("numRescales", || GaugeValue::Int(0));
+    let weak = Arc::downgrade(master);
+    g.gauge("numRestarts", move || {
+        GaugeValue::Int(weak.upgrade().map_or(0, |m| i64::from(m.restarts())))
+    });
+    let weak = Arc::downgrade(master);
+    g.gauge("numRescales", move || {
+        GaugeValue::Int(weak.upgrade().map_or(0, |m| i64::from(m.rescales())))
+    });
+    if master.checkpoint_stats().is_some() {
+        register_checkpoint_gauges(&mut g, master);
+    }
     g
+}
+
+/// A figure read from a job's checkpoint statistics.
+type StatsReading = fn(&CheckpointStatsSnapshot) -> GaugeValue;
+
+/// Flink's job-level checkpoint gauges, read from the statistics the JobMaster republishes on
+/// every checkpoint event (so they are as fresh as `/checkpoints`).
+fn register_checkpoint_gauges(g: &mut MetricGroup, master: &Arc<JobMaster>) {
+    let gauges: [(&str, StatsReading); 10] = [
+        ("totalNumberOfCheckpoints", |s| {
+            GaugeValue::Int(s.total as i64)
+        }),
+        ("numberOfInProgressCheckpoints", |s| {
+            GaugeValue::Int(s.in_progress as i64)
+        }),
+        ("numberOfCompletedCheckpoints", |s| {
+            GaugeValue::Int(s.completed as i64)
+        }),
+        ("numberOfFailedCheckpoints", |s| {
+            GaugeValue::Int(s.failed as i64)
+        }),
+        ("lastCheckpointRestoreTimestamp", |s| {
+            GaugeValue::Int(
+                s.latest_restored
+                    .as_ref()
+                    .map_or(-1, |r| r.restore_timestamp),
+            )
+        }),
+        ("lastCompletedCheckpointId", |s| {
+            GaugeValue::Int(s.latest_completed.as_ref().map_or(-1, |c| c.id as i64))
+        }),
+        ("lastCheckpointSize", |s| {
+            GaugeValue::Int(
+                s.latest_completed
+                    .as_ref()
+                    .map_or(-1, |c| c.state_size() as i64),
+            )
+        }),
+        ("lastCheckpointFullSize", |s| {
+            GaugeValue::Int(
+                s.latest_completed
+                    .as_ref()
+                    .map_or(-1, |c| c.state_size() as i64),
+            )
+        }),
+        ("lastCheckpointDuration", |s| {
+            GaugeValue::Int(
+                s.latest_completed
+                    .as_ref()
+                    .map_or(-1, |c| c.end_to_end_duration()),
+            )
+        }),
+        ("lastCheckpointExternalPath", |s| {
+            GaugeValue::Text(
+                s.latest_completed
+                    .as_ref()
+                    .and_then(|c| c.external_path.clone())
+                    .unwrap_or_else(|| "n/a".into()),
+            )
+        }),
+    ];
+    for (name, read) in gauges {
+        let weak: Weak<JobMaster> = Arc::downgrade(master);
+        g.gauge(name, move || {
+            weak.upgrade()
+                .and_then(|m| m.checkpoint_stats())
+                .map_or(GaugeValue::Int(-1), |s| read(&s))
+        });
+    }
 }
 
 #[cfg(test)]

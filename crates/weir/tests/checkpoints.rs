@@ -72,6 +72,7 @@ async fn a_failure_mid_run_restores_the_latest_checkpoint_and_loses_or_duplicate
             "restart-strategy.type=fixed-delay",
             "restart-strategy.fixed-delay.attempts=3",
             "restart-strategy.fixed-delay.delay=100 ms",
+            "metrics.fetcher.update-interval=100",
         ],
     )
     .await;
@@ -127,6 +128,26 @@ async fn a_failure_mid_run_restores_the_latest_checkpoint_and_loses_or_duplicate
         stats["latest"]["restored"]["id"].as_u64().is_some(),
         "{stats}"
     );
+    // The job's metric group counts the restart and the checkpoints.
+    let metrics = wait_for(
+        &c,
+        &format!("{base}/jobs/{job}/metrics?get=numRestarts,numberOfCompletedCheckpoints,lastCheckpointExternalPath"),
+        |v| {
+            let value = |id: &str| {
+                v.as_array()
+                    .and_then(|a| a.iter().find(|m| m["id"] == id))
+                    .and_then(|m| m["value"].as_str())
+                    .map(str::to_string)
+            };
+            value("numRestarts").as_deref() == Some("1")
+                && value("numberOfCompletedCheckpoints")
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .is_some_and(|n| n >= 2)
+                && value("lastCheckpointExternalPath").is_some_and(|p| p.starts_with("file:"))
+        },
+    )
+    .await;
+    assert_eq!(metrics.as_array().map(Vec::len), Some(3), "{metrics}");
     c.patch(format!("{base}/jobs/{job}")).send().await.unwrap();
     cluster.stop().await;
 }
