@@ -1,10 +1,52 @@
 //! Serialized JSON of things that can no longer change. A finished job's overview line is fixed
 //! forever, so `/jobs/overview` writes it once and copies the bytes afterwards; running jobs are
-//! always serialized fresh. Nothing here can serve a stale number.
+//! always serialized fresh. A checkpoint statistics snapshot never changes either (the JobMaster
+//! publishes a new one on every checkpoint event), so its rendering is kept until the next one
+//! replaces it. Nothing here can serve a stale number.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, Weak};
 use weir_core::JobId;
+
+/// The rendered `/checkpoints` answer of each job's current statistics snapshot, keyed by the
+/// snapshot itself: a dashboard polling hard costs one serialization per checkpoint event, not
+/// one per request, and a new snapshot is rendered on its first request.
+pub struct RenderedStats<T> {
+    rendered: RwLock<HashMap<JobId, (Weak<T>, Arc<[u8]>)>>,
+}
+
+impl<T> Default for RenderedStats<T> {
+    fn default() -> Self {
+        Self {
+            rendered: RwLock::new(HashMap::new()),
+        }
+    }
+}
+
+impl<T> RenderedStats<T> {
+    /// The rendering of `snapshot`, made by `render` unless this very snapshot was rendered.
+    pub fn get(
+        &self,
+        job: JobId,
+        snapshot: &Arc<T>,
+        render: impl FnOnce() -> Vec<u8>,
+    ) -> Arc<[u8]> {
+        if let Ok(r) = self.rendered.read() {
+            if let Some((seen, bytes)) = r.get(&job) {
+                if seen.upgrade().is_some_and(|s| Arc::ptr_eq(&s, snapshot)) {
+                    return bytes.clone();
+                }
+            }
+        }
+        let bytes: Arc<[u8]> = render().into();
+        if let Ok(mut r) = self.rendered.write() {
+            // Snapshots nobody holds any more belong to replaced or forgotten statistics.
+            r.retain(|_, (seen, _)| seen.strong_count() > 0);
+            r.insert(job, (Arc::downgrade(snapshot), bytes.clone()));
+        }
+        bytes
+    }
+}
 
 /// Finished jobs' serialized overview lines, one by one and as the joined block of the last
 /// listing (reused as long as the same finished jobs are listed).
@@ -70,6 +112,26 @@ impl FinishedLines {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_snapshot_is_rendered_once_and_a_new_one_at_once() {
+        let cache = RenderedStats::default();
+        let first = Arc::new(1);
+        let mut renders = 0;
+        for _ in 0..3 {
+            cache.get(JobId(1), &first, || {
+                renders += 1;
+                b"1".to_vec()
+            });
+        }
+        assert_eq!(renders, 1);
+        let second = Arc::new(2);
+        let bytes = cache.get(JobId(1), &second, || b"2".to_vec());
+        assert_eq!(
+            &*bytes, b"2",
+            "a new snapshot is never served the old rendering"
+        );
+    }
 
     #[test]
     fn lines_are_made_once_and_pruned() {

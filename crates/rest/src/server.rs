@@ -96,6 +96,7 @@ pub fn flink_router(gateway: Arc<dyn RestfulGateway>, settings: RestSettings) ->
         gateway,
         settings,
         finished_lines: Default::default(),
+        checkpoint_stats: Default::default(),
     });
     let mut api: Router<AppState> = Router::new();
     for e in flink_endpoints() {

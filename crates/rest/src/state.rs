@@ -10,6 +10,8 @@ pub struct Inner {
     pub settings: RestSettings,
     /// Serialized overview lines of finished jobs.
     pub finished_lines: crate::cache::FinishedLines,
+    /// The rendered `/checkpoints` answer of each job's current statistics.
+    pub checkpoint_stats: crate::cache::RenderedStats<weir_gateway::CheckpointStatsSnapshot>,
 }
 
 /// Cheap to clone into every handler.

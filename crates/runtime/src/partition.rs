@@ -111,6 +111,10 @@ impl OutputEdge {
                 *next = next.wrapping_add(1);
                 send(&self.targets[i], StreamElement::Data(batch)).await
             }
+            // One downstream subtask owns every key group: no need to hash.
+            Router::Hash(_) if self.targets.len() == 1 => {
+                send(&self.targets[0], StreamElement::Data(batch)).await
+            }
             Router::Hash(hasher) => {
                 let n = self.targets.len();
                 let targets = hasher.targets(&batch, n).map_err(EmitError::Failed)?;

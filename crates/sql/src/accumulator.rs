@@ -63,9 +63,28 @@ pub enum Acc {
         best: Option<ScalarValue>,
         max: bool,
     },
+    /// The same for integer and floating-point columns, without scalars on the hot path.
+    ExtremeInt {
+        best: Option<i64>,
+        max: bool,
+    },
+    ExtremeFloat {
+        best: Option<f64>,
+        max: bool,
+    },
 }
 
 impl Acc {
+    /// An empty MIN/MAX over integers (`Some(false)`), floats (`Some(true)`) or anything else.
+    pub fn extreme(kind: AggKind, float: Option<bool>) -> Acc {
+        let max = kind == AggKind::Max;
+        match float {
+            Some(false) => Acc::ExtremeInt { best: None, max },
+            Some(true) => Acc::ExtremeFloat { best: None, max },
+            None => Acc::Extreme { best: None, max },
+        }
+    }
+
     /// An empty accumulator; `float` picks floating-point arithmetic for SUM.
     pub fn new(kind: AggKind, float: bool) -> Acc {
         match kind {
@@ -112,6 +131,32 @@ impl Acc {
                 *sum += if retract { -v } else { v };
                 *n += sign;
             }
+            Acc::ExtremeInt { best, max } => {
+                let Input::Int(v) = value else {
+                    return Err(WeirError::new(
+                        "MIN/MAX over integers got a non-integer value",
+                    ));
+                };
+                if retract {
+                    return take_back(*best == Some(v), *max, &v);
+                }
+                if best.is_none_or(|b| if *max { v > b } else { v < b }) {
+                    *best = Some(v);
+                }
+            }
+            Acc::ExtremeFloat { best, max } => {
+                let v = match value {
+                    Input::Float(v) => v,
+                    Input::Int(v) => v as f64,
+                    _ => return Err(WeirError::new("MIN/MAX over numbers got a non-number")),
+                };
+                if retract {
+                    return take_back(*best == Some(v), *max, &v);
+                }
+                if best.is_none_or(|b| if *max { v > b } else { v < b }) {
+                    *best = Some(v);
+                }
+            }
             Acc::Extreme { best, max } => {
                 let v = match value {
                     Input::Int(v) => ScalarValue::Int64(Some(v)),
@@ -125,17 +170,7 @@ impl Acc {
                     Ordering::Less
                 };
                 if retract {
-                    // Taking back anything but the current extreme leaves the extreme as it is;
-                    // taking back the extreme itself would need every value kept (Flink keeps
-                    // them all in state), which weir does not do.
-                    if best.as_ref() == Some(&v) {
-                        return Err(WeirError::new(format!(
-                            "{} cannot take back its current value {v}: the input retracts rows (UPDATE_BEFORE or DELETE)",
-                            if *max { "MAX" } else { "MIN" }
-                        ))
-                        .with_hint("drop retractions first (FilterRowKind exclude_kinds = [\"UPDATE_BEFORE\", \"DELETE\"]) or aggregate an insert-only stream"));
-                    }
-                    return Ok(());
+                    return take_back(best.as_ref() == Some(&v), *max, &v);
                 }
                 let better = match best {
                     None => true,
@@ -149,6 +184,20 @@ impl Acc {
         Ok(())
     }
 
+    /// The aggregate's current value as an i64 or f64 when it is one (for building output
+    /// columns without scalars); `None` for the scalar-valued MIN/MAX.
+    pub fn number(&self) -> Option<Number> {
+        Some(match self {
+            Acc::Count(c) => Number::Int(Some(*c)),
+            Acc::SumInt { sum, n } => Number::Int((*n > 0).then_some(*sum)),
+            Acc::SumFloat { sum, n } => Number::Float((*n > 0).then_some(*sum)),
+            Acc::Avg { sum, n } => Number::Float((*n > 0).then(|| *sum / *n as f64)),
+            Acc::ExtremeInt { best, .. } => Number::Int(*best),
+            Acc::ExtremeFloat { best, .. } => Number::Float(*best),
+            Acc::Extreme { .. } => return None,
+        })
+    }
+
     /// The aggregate's current value (NULL where SQL says so), before casting to the output type.
     pub fn value(&self) -> ScalarValue {
         match self {
@@ -157,6 +206,8 @@ impl Acc {
             Acc::SumFloat { sum, n } => ScalarValue::Float64((*n > 0).then_some(*sum)),
             Acc::Avg { sum, n } => ScalarValue::Float64((*n > 0).then(|| *sum / *n as f64)),
             Acc::Extreme { best, .. } => best.clone().unwrap_or(ScalarValue::Null),
+            Acc::ExtremeInt { best, .. } => ScalarValue::Int64(*best),
+            Acc::ExtremeFloat { best, .. } => ScalarValue::Float64(*best),
         }
     }
 
@@ -177,6 +228,20 @@ impl Acc {
                 out.extend_from_slice(&sum.to_le_bytes());
                 out.extend_from_slice(&n.to_le_bytes());
             }
+            Acc::ExtremeInt { best, .. } => match best {
+                None => out.push(0),
+                Some(v) => {
+                    out.push(1);
+                    out.extend_from_slice(&v.to_le_bytes());
+                }
+            },
+            Acc::ExtremeFloat { best, .. } => match best {
+                None => out.push(0),
+                Some(v) => {
+                    out.push(1);
+                    out.extend_from_slice(&v.to_le_bytes());
+                }
+            },
             Acc::Extreme { best, .. } => match best {
                 None => out.push(0),
                 Some(v) => {
@@ -210,6 +275,22 @@ impl Acc {
                 sum: r.f64()?,
                 n: r.i64()?,
             },
+            Acc::ExtremeInt { max, .. } => Acc::ExtremeInt {
+                best: if r.take(1)?[0] == 0 {
+                    None
+                } else {
+                    Some(r.i64()?)
+                },
+                max: *max,
+            },
+            Acc::ExtremeFloat { max, .. } => Acc::ExtremeFloat {
+                best: if r.take(1)?[0] == 0 {
+                    None
+                } else {
+                    Some(r.f64()?)
+                },
+                max: *max,
+            },
             Acc::Extreme { max, .. } => {
                 let best = match r.take(1)?[0] {
                     0 => None,
@@ -222,6 +303,27 @@ impl Acc {
             }
         })
     }
+}
+
+/// A numeric aggregate value, for building an output column directly.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Number {
+    Int(Option<i64>),
+    Float(Option<f64>),
+}
+
+/// Taking back a value from MIN/MAX: anything but the current extreme leaves it as it is;
+/// taking back the extreme itself would need every value kept (Flink keeps them all in state),
+/// which weir does not do.
+fn take_back(is_extreme: bool, max: bool, v: &dyn std::fmt::Display) -> WeirResult<()> {
+    if !is_extreme {
+        return Ok(());
+    }
+    Err(WeirError::new(format!(
+        "{} cannot take back its current value {v}: the input retracts rows (UPDATE_BEFORE or DELETE)",
+        if max { "MAX" } else { "MIN" }
+    ))
+    .with_hint("drop retractions first (FilterRowKind exclude_kinds = [\"UPDATE_BEFORE\", \"DELETE\"]) or aggregate an insert-only stream"))
 }
 
 /// Reads a checkpoint entry, failing cleanly on a truncated one.

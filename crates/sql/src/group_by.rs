@@ -282,7 +282,12 @@ impl GroupByPlan {
 
 impl AggSpec {
     fn empty(&self) -> Acc {
-        Acc::new(self.kind, self.class == ArgClass::Float)
+        match (self.kind, self.class) {
+            (AggKind::Min | AggKind::Max, ArgClass::Int) => Acc::extreme(self.kind, Some(false)),
+            (AggKind::Min | AggKind::Max, ArgClass::Float) => Acc::extreme(self.kind, Some(true)),
+            (AggKind::Min | AggKind::Max, _) => Acc::extreme(self.kind, None),
+            (kind, class) => Acc::new(kind, class == ArgClass::Float),
+        }
     }
 }
 
@@ -323,7 +328,7 @@ impl PreparedTransform for GroupByPlan {
             },
             keys,
             values,
-            groups: HashMap::new(),
+            groups: HashMap::default(),
             step: 0,
         }))
     }
@@ -354,7 +359,7 @@ struct GroupAggregate {
     keys: RowConverter,
     /// Per aggregate, MIN/MAX values ⇄ bytes for checkpoints.
     values: Vec<RowConverter>,
-    groups: HashMap<Box<[u8]>, Group>,
+    groups: HashMap<Box<[u8]>, Group, ahash::RandomState>,
     step: u64,
 }
 
@@ -363,6 +368,50 @@ fn eval_err(e: impl std::fmt::Display) -> WeirError {
         "evaluating the query: {}",
         crate::clean(&e.to_string())
     ))
+}
+
+/// The output column of one aggregate over `accs`, built from plain numbers where the
+/// accumulators hold them (no scalar per value) and cast to the type DataFusion planned.
+fn aggregate_column<'a>(
+    accs: impl ExactSizeIterator<Item = &'a Acc> + Clone,
+    spec: &AggSpec,
+) -> WeirResult<ArrayRef> {
+    use crate::accumulator::Number;
+    use arrow::array::{Float64Array, Int64Array};
+    if accs.len() == 0 {
+        return Ok(arrow::array::new_empty_array(&spec.output_type));
+    }
+    let numbers: Option<Vec<Number>> = accs.clone().map(Acc::number).collect();
+    let array: ArrayRef = match numbers {
+        Some(n) if n.iter().all(|v| matches!(v, Number::Int(_))) => Arc::new(
+            n.iter()
+                .map(|v| match v {
+                    Number::Int(i) => *i,
+                    Number::Float(_) => None,
+                })
+                .collect::<Int64Array>(),
+        ),
+        Some(n) => Arc::new(
+            n.iter()
+                .map(|v| match v {
+                    Number::Float(f) => *f,
+                    Number::Int(i) => i.map(|i| i as f64),
+                })
+                .collect::<Float64Array>(),
+        ),
+        None => {
+            let values = accs
+                .map(|a| a.value().cast_to(&spec.output_type))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(eval_err)?;
+            return ScalarValue::iter_to_array(values).map_err(eval_err);
+        }
+    };
+    if array.data_type() == &spec.output_type {
+        Ok(array)
+    } else {
+        cast(&array, &spec.output_type).map_err(eval_err)
+    }
 }
 
 /// An argument column, read once per batch in the form its accumulator wants.
@@ -441,24 +490,20 @@ impl GroupAggregate {
             let retract = matches!(batch.kind(row), RowKind::UpdateBefore | RowKind::Delete);
             let key_row = keys.as_ref().map(|k| k.row(row));
             let key: &[u8] = key_row.as_ref().map_or(&[], |k| k.as_ref());
-            if !self.groups.contains_key(key) {
-                if retract {
-                    // Taking back a row this key never had: nothing to undo.
-                    continue;
-                }
-                let accs = self.empty_accs();
-                self.groups.insert(
-                    key.into(),
-                    Group {
+            let g = match self.groups.get_mut(key) {
+                Some(g) => g,
+                // Taking back a row this key never had: nothing to undo.
+                None if retract => continue,
+                None => {
+                    let accs = self.plan.aggs.iter().map(AggSpec::empty).collect();
+                    let fresh = Group {
                         rows: 0,
                         accs,
                         emitted: false,
                         step: 0,
-                    },
-                );
-            }
-            let Some(g) = self.groups.get_mut(key) else {
-                continue;
+                    };
+                    self.groups.entry(key.into()).or_insert(fresh)
+                }
             };
             if g.step != step {
                 g.step = step;
@@ -505,16 +550,10 @@ impl GroupAggregate {
                 .map_err(eval_err)?
         };
         for (j, spec) in self.plan.aggs.iter().enumerate() {
-            let values = rows
-                .iter()
-                .map(|(_, accs)| accs[j].value().cast_to(&spec.output_type))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(eval_err)?;
-            columns.push(if values.is_empty() {
-                arrow::array::new_empty_array(&spec.output_type)
-            } else {
-                ScalarValue::iter_to_array(values).map_err(eval_err)?
-            });
+            columns.push(aggregate_column(
+                rows.iter().map(|(_, accs)| &accs[j]),
+                spec,
+            )?);
         }
         RecordBatch::try_new_with_options(
             self.plan.agg_schema.clone(),

@@ -159,12 +159,18 @@ fn statistics(s: &CheckpointStatsSnapshot) -> Value {
 async fn checkpoints(
     State(s): State<AppState>,
     Path(job): Path<String>,
-) -> RestResult<Json<Value>> {
-    let stats = s
-        .gateway
-        .request_checkpoint_stats(params::job_id(&job)?)
-        .await?;
-    Ok(Json(statistics(&stats)))
+) -> RestResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let job = params::job_id(&job)?;
+    let stats = s.gateway.request_checkpoint_stats(job).await?;
+    let body = s.checkpoint_stats.get(job, &stats, || {
+        serde_json::to_vec(&statistics(&stats)).unwrap_or_default()
+    });
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        axum::body::Bytes::from_owner(body),
+    )
+        .into_response())
 }
 
 async fn checkpoint_config(
