@@ -12,8 +12,11 @@ use weir_core::JobId;
 /// snapshot itself: a dashboard polling hard costs one serialization per checkpoint event, not
 /// one per request, and a new snapshot is rendered on its first request.
 pub struct RenderedStats<T> {
-    rendered: RwLock<HashMap<JobId, (Weak<T>, Arc<[u8]>)>>,
+    rendered: RwLock<HashMap<JobId, Rendered<T>>>,
 }
+
+/// A snapshot (held weakly, to recognise it) and its rendering.
+type Rendered<T> = (Weak<T>, Arc<[u8]>);
 
 impl<T> Default for RenderedStats<T> {
     fn default() -> Self {
