@@ -237,7 +237,8 @@ async fn rescaling_2_to_4_to_1_keeps_every_aggregate_exact() {
     let job = submit(
         &c,
         &base,
-        streaming_job(&out, "rows.per.second = 4000", 1000),
+        // Slow enough (10 s) that both rescales happen while the sources still run.
+        streaming_job(&out, "rows.per.second = 2000", 1000),
     )
     .await;
     let overview = wait_for(&c, &format!("{base}/jobs/{job}"), |v| {
