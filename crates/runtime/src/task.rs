@@ -261,6 +261,12 @@ impl Subtask {
                             self.metrics.record_batch_time(taken);
                             None
                         }
+                        // An upstream that ends normally says so (EndOfInput); a channel that
+                        // closes while the job is cancelled is the cancel reaching this subtask
+                        // first through its input: it must not finish (and publish) its output.
+                        Wake::Input(_, None) if cancel.is_cancelled() => {
+                            return Err(Stop::Disconnected);
+                        }
                         Wake::Input(i, Some(StreamElement::EndOfInput)) | Wake::Input(i, None) => {
                             match aligner.on_end(i) {
                                 Alignment::Aligned(b) => Some(b),
