@@ -424,13 +424,18 @@ impl JobMaster {
             Some(attempt) => self.deploy_attempt(&executor, attempt, restore).await,
             None => false,
         };
+        self.finish_rescale(match (deployed, restored) {
+            (true, Some(r)) => Ok(r),
+            (true, None) => Err("the rescaled job found no checkpoint to restore".into()),
+            (false, _) => Err("the job ended before it was redeployed".into()),
+        });
+    }
+
+    /// Tells whoever waits for the rescale in progress (if any) how it ended.
+    fn finish_rescale(&self, result: CheckpointResult) {
         let waiter = self.rescale_waiter.lock().ok().and_then(|mut w| w.take());
         if let Some(waiter) = waiter {
-            let _ = waiter.send(match (deployed, restored) {
-                (true, Some(r)) => Ok(r),
-                (true, None) => Err("the rescaled job found no checkpoint to restore".into()),
-                (false, _) => Err("the job ended before it was redeployed".into()),
-            });
+            let _ = waiter.send(result);
         }
     }
 
@@ -488,23 +493,31 @@ impl JobMaster {
         let rm = self.slots.lock().ok().and_then(|r| r.clone());
         let needed = parallelism.iter().copied().max().unwrap_or(1);
         let held = current.iter().copied().max().unwrap_or(1);
-        if let Some(rm) = &rm {
-            rm.resize(self.job_id, needed.max(held))
-                .map_err(GatewayError::Conflict)?;
-        }
-        match self.rescale_waiter.lock() {
-            Ok(mut w) if w.is_none() => *w = Some(tx),
-            _ => {
+        {
+            let mut waiter = self.rescale_waiter.lock().map_err(|_| {
+                GatewayError::Internal("the rescale bookkeeping is unavailable".into())
+            })?;
+            if waiter.is_some() {
                 return Err(GatewayError::Conflict(format!(
                     "Job {} is already being rescaled.",
                     self.job_id
-                )))
+                )));
             }
+            // The slots for the larger of the two shapes, held until the rescale is done.
+            if let Some(rm) = &rm {
+                rm.resize(self.job_id, needed.max(held))
+                    .map_err(GatewayError::Conflict)?;
+            }
+            *waiter = Some(tx);
         }
         let (_, checkpoint) = self
             .trigger_checkpoint(CheckpointKind::Checkpoint, None, false)
-            .inspect_err(|_| {
-                self.rescale_waiter.lock().ok().and_then(|mut w| w.take());
+            .inspect_err(|e| {
+                // Nothing started: the job keeps the slots it had.
+                if let Some(rm) = &rm {
+                    let _ = rm.resize(self.job_id, held);
+                }
+                self.finish_rescale(Err(e.to_string()));
             })?;
         let master = self.clone();
         tokio::spawn(async move {
@@ -515,10 +528,7 @@ impl JobMaster {
                 if let Some(rm) = &rm {
                     let _ = rm.resize(master.job_id, held);
                 }
-                let waiter = master.rescale_waiter.lock().ok().and_then(|mut w| w.take());
-                if let Some(w) = waiter {
-                    let _ = w.send(Err(format!("the checkpoint before rescaling failed: {e}")));
-                }
+                master.finish_rescale(Err(format!("the checkpoint before rescaling failed: {e}")));
                 return;
             }
             tracing::info!(
@@ -545,12 +555,9 @@ impl JobMaster {
                     let _ = rm.resize(master.job_id, needed);
                 }
             } else {
-                let waiter = master.rescale_waiter.lock().ok().and_then(|mut w| w.take());
-                if let Some(w) = waiter {
-                    let _ = w.send(Err(
-                        "the job stopped running before it could be rescaled".into()
-                    ));
-                }
+                master.finish_rescale(Err(
+                    "the job stopped running before it could be rescaled".into()
+                ));
             }
         });
         Ok(rx)
