@@ -337,6 +337,13 @@ pub enum OperationKind {
 }
 
 impl OperationKind {
+    pub const ALL: [OperationKind; 4] = [
+        OperationKind::Checkpoint,
+        OperationKind::Savepoint,
+        OperationKind::Rescaling,
+        OperationKind::Disposal,
+    ];
+
     /// The job id operations that belong to no job (savepoint disposals) are stored under.
     pub const NO_JOB: weir_core::JobId = weir_core::JobId(0);
 

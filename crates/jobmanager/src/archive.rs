@@ -93,33 +93,34 @@ impl JobArchive {
 
     /// Stores (or replaces) one operation record.
     pub fn put_operation(&self, key: &str, record: &[u8]) {
-        self.write_operations(|t| t.insert(key, record).map(|_| ()));
+        if let Err(e) = self.write(OPERATIONS, |t| t.insert(key, record).map(|_| ())) {
+            tracing::error!("cannot store an operation result: {e}");
+        }
     }
 
     /// Forgets an operation record (it expired).
     pub fn remove_operation(&self, key: &str) {
-        self.write_operations(|t| t.remove(key).map(|_| ()));
+        if let Err(e) = self.write(OPERATIONS, |t| t.remove(key).map(|_| ())) {
+            tracing::error!("cannot forget an operation result: {e}");
+        }
     }
 
-    fn write_operations(
+    /// Changes one table of the file in a transaction; nothing to do when in memory only.
+    fn write(
         &self,
+        table: TableDefinition<&str, &[u8]>,
         f: impl FnOnce(&mut redb::Table<&str, &[u8]>) -> Result<(), redb::StorageError>,
-    ) {
+    ) -> Result<(), String> {
         let guard = self.db.lock();
         let Some(db) = guard.as_ref().ok().and_then(|d| d.as_ref()) else {
-            return;
+            return Ok(());
         };
-        let result = (|| -> Result<(), String> {
-            let tx = db.begin_write().map_err(|e| e.to_string())?;
-            {
-                let mut table = tx.open_table(OPERATIONS).map_err(|e| e.to_string())?;
-                f(&mut table).map_err(|e| e.to_string())?;
-            }
-            tx.commit().map_err(|e| e.to_string())
-        })();
-        if let Err(e) = result {
-            tracing::error!("cannot store an operation result: {e}");
+        let tx = db.begin_write().map_err(|e| e.to_string())?;
+        {
+            let mut table = tx.open_table(table).map_err(|e| e.to_string())?;
+            f(&mut table).map_err(|e| e.to_string())?;
         }
+        tx.commit().map_err(|e| e.to_string())
     }
 
     /// Releases the file (and its lock); later changes stay in memory.
@@ -131,21 +132,16 @@ impl JobArchive {
 
     /// Stores a finished job.
     pub fn put(&self, snapshot: JobSnapshot) {
-        if let Some(db) = self.db.lock().ok().as_ref().and_then(|d| d.as_ref()) {
-            let result = (|| -> Result<(), String> {
-                let bytes = serde_json::to_vec(&snapshot).map_err(|e| e.to_string())?;
-                let tx = db.begin_write().map_err(|e| e.to_string())?;
-                {
-                    let mut table = tx.open_table(JOBS).map_err(|e| e.to_string())?;
-                    table
-                        .insert(snapshot.job_id.to_string().as_str(), bytes.as_slice())
-                        .map_err(|e| e.to_string())?;
-                }
-                tx.commit().map_err(|e| e.to_string())
-            })();
-            if let Err(e) = result {
-                tracing::error!("cannot archive job {}: {e}", snapshot.job_id);
-            }
+        let stored = serde_json::to_vec(&snapshot)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| {
+                let key = snapshot.job_id.to_string();
+                self.write(JOBS, |t| {
+                    t.insert(key.as_str(), bytes.as_slice()).map(|_| ())
+                })
+            });
+        if let Err(e) = stored {
+            tracing::error!("cannot archive job {}: {e}", snapshot.job_id);
         }
         let overview = JobOverview::of(&snapshot, snapshot.end_time());
         if let Ok(mut jobs) = self.jobs.write() {
@@ -200,22 +196,14 @@ impl JobArchive {
                 jobs.remove(id);
             }
         }
-        if let Some(db) = self.db.lock().ok().as_ref().and_then(|d| d.as_ref()) {
-            let result = (|| -> Result<(), String> {
-                let tx = db.begin_write().map_err(|e| e.to_string())?;
-                {
-                    let mut table = tx.open_table(JOBS).map_err(|e| e.to_string())?;
-                    for id in &doomed {
-                        table
-                            .remove(id.to_string().as_str())
-                            .map_err(|e| e.to_string())?;
-                    }
-                }
-                tx.commit().map_err(|e| e.to_string())
-            })();
-            if let Err(e) = result {
-                tracing::error!("cannot evict archived jobs: {e}");
+        let removed = self.write(JOBS, |t| {
+            for id in &doomed {
+                t.remove(id.to_string().as_str())?;
             }
+            Ok(())
+        });
+        if let Err(e) = removed {
+            tracing::error!("cannot evict archived jobs: {e}");
         }
     }
 }

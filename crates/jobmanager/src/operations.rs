@@ -96,6 +96,8 @@ pub struct OperationRecord {
     pub completed_at: i64,
 }
 
+/// The stored name of a kind: fixed, because archives outlive versions (`OperationKind::name`
+/// is wording for messages).
 fn kind_name(kind: OperationKind) -> &'static str {
     match kind {
         OperationKind::Checkpoint => "checkpoint",
@@ -130,14 +132,9 @@ impl OperationRecord {
     /// Reads a record back; `None` for anything unreadable (skipped, never fatal).
     pub fn decode(bytes: &[u8]) -> Option<OperationRecord> {
         let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
-        let kind = [
-            OperationKind::Checkpoint,
-            OperationKind::Savepoint,
-            OperationKind::Rescaling,
-            OperationKind::Disposal,
-        ]
-        .into_iter()
-        .find(|k| v["kind"] == kind_name(*k))?;
+        let kind = OperationKind::ALL
+            .into_iter()
+            .find(|k| v["kind"] == kind_name(*k))?;
         let result = match (&v["result"]["ok"], v["result"]["err"].as_str()) {
             (serde_json::Value::Array(ok), _) => {
                 Ok((ok.first()?.as_u64()?, ok.get(1)?.as_str()?.to_string()))
@@ -159,19 +156,16 @@ impl OperationStore {
     /// Takes back a finished operation from an earlier run of the JobManager; false if it has
     /// expired meanwhile (the caller forgets it).
     pub fn restore(&mut self, r: OperationRecord, now: i64) -> bool {
-        if let Some(keep) = self.retention {
-            if now - r.completed_at >= keep.as_millis() as i64 {
-                return false;
-            }
-        }
+        let key = (r.kind, r.job, r.id);
         self.entries.insert(
-            (r.kind, r.job, r.id),
+            key,
             Entry {
                 state: OperationState::Done(r.result),
                 completed_at: Some(r.completed_at),
             },
         );
-        true
+        self.expire(now);
+        self.entries.contains_key(&key)
     }
 }
 
