@@ -25,11 +25,14 @@ pub fn subtask_for_key_group(group: usize, max_parallelism: usize, parallelism: 
 /// The key group of a key, given its bytes in Arrow's row format. The edge that routes rows
 /// and the keyed operator that stores their state both call this, so they always agree.
 pub fn key_group_of_row(row: &[u8], max_parallelism: usize) -> usize {
-    // Fixed seeds: every subtask (and every process) must agree on where a key goes.
-    let mut h = ahash::RandomState::with_seeds(0x5eed, 0xc0ffee, 0xfeed, 0xbeef).build_hasher();
+    let mut h = KEY_HASH.build_hasher();
     h.write(row);
     key_group(h.finish(), max_parallelism)
 }
+
+/// Fixed seeds: every subtask (and every process) must agree on where a key goes.
+static KEY_HASH: ahash::RandomState =
+    ahash::RandomState::with_seeds(0x5eed, 0xc0ffee, 0xfeed, 0xbeef);
 
 /// Computes the target subtask of every row by hashing key columns.
 pub struct KeyHasher {

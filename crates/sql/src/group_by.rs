@@ -56,6 +56,7 @@ struct AggSpec {
 }
 
 /// The planned GROUP BY query, shared by every subtask of the job.
+#[derive(Clone)]
 pub struct GroupByPlan {
     predicate: Option<Arc<dyn PhysicalExpr>>,
     /// Input column indices of the GROUP BY columns.
@@ -299,6 +300,13 @@ fn is_integer(t: &DataType) -> bool {
     )
 }
 
+impl GroupByPlan {
+    /// One empty accumulator per aggregate: a new key's state.
+    fn empty_accs(&self) -> Vec<Acc> {
+        self.aggs.iter().map(AggSpec::empty).collect()
+    }
+}
+
 impl PreparedTransform for GroupByPlan {
     fn output_schema(&self) -> SchemaRef {
         self.output.clone()
@@ -315,17 +323,7 @@ impl PreparedTransform for GroupByPlan {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| WeirError::new(format!("cannot encode aggregate values: {e}")))?;
         Ok(Box::new(GroupAggregate {
-            plan: GroupByPlan {
-                predicate: self.predicate.clone(),
-                group: self.group.clone(),
-                group_types: self.group_types.clone(),
-                aggs: self.aggs.clone(),
-                agg_schema: self.agg_schema.clone(),
-                having: self.having.clone(),
-                projection: self.projection.clone(),
-                output: self.output.clone(),
-                emit_updates: self.emit_updates,
-            },
+            plan: self.clone(),
             keys,
             values,
             groups: HashMap::default(),
@@ -452,10 +450,6 @@ impl ArgColumn {
 }
 
 impl GroupAggregate {
-    fn empty_accs(&self) -> Vec<Acc> {
-        self.plan.aggs.iter().map(AggSpec::empty).collect()
-    }
-
     /// Applies one batch to the accumulators; returns the keys it changed, in first-touch order.
     fn apply(&mut self, batch: Batch) -> WeirResult<Vec<Changed>> {
         let batch = crate::filter(&self.plan.predicate, batch)?;
@@ -495,10 +489,9 @@ impl GroupAggregate {
                 // Taking back a row this key never had: nothing to undo.
                 None if retract => continue,
                 None => {
-                    let accs = self.plan.aggs.iter().map(AggSpec::empty).collect();
                     let fresh = Group {
                         rows: 0,
-                        accs,
+                        accs: self.plan.empty_accs(),
                         emitted: false,
                         step: 0,
                     };
@@ -516,7 +509,7 @@ impl GroupAggregate {
                 // The key's last row goes: its accumulators are empty again, whatever they
                 // held (MIN/MAX could not take their value back one by one).
                 g.rows = 0;
-                g.accs = self.plan.aggs.iter().map(AggSpec::empty).collect();
+                g.accs = self.plan.empty_accs();
                 continue;
             }
             g.rows += if retract { -1 } else { 1 };
@@ -686,7 +679,7 @@ impl GroupAggregate {
 
     fn decode_groups(&mut self, bytes: &[u8]) -> WeirResult<()> {
         let mut r = Reader::new(bytes);
-        let template = self.empty_accs();
+        let template = self.plan.empty_accs();
         while !r.done() {
             let len = r.u32()? as usize;
             let key: Box<[u8]> = r.take(len)?.into();
@@ -801,8 +794,8 @@ mod tests {
     }
 
     fn plan(query: &str, streaming: bool) -> GroupByPlan {
-        let (plan, state) = crate::analysed_plan(query, schema(), Some("t")).unwrap();
-        GroupByPlan::from_logical(&plan, &state, &schema(), streaming).unwrap()
+        let q = crate::analysed_plan(query, schema(), Some("t")).unwrap();
+        GroupByPlan::from_logical(&q.plan, &q.state, &schema(), streaming).unwrap()
     }
 
     /// Rows as `KIND: v1, v2, ...` strings.
@@ -996,8 +989,8 @@ mod tests {
     #[test]
     fn unsupported_aggregates_are_explained() {
         let e = |q: &str| {
-            let (plan, state) = crate::analysed_plan(q, schema(), Some("t")).unwrap();
-            GroupByPlan::from_logical(&plan, &state, &schema(), true)
+            let q = crate::analysed_plan(q, schema(), Some("t")).unwrap();
+            GroupByPlan::from_logical(&q.plan, &q.state, &schema(), true)
                 .err()
                 .unwrap()
                 .to_string()

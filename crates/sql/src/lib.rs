@@ -63,37 +63,27 @@ impl TransformFactory for SqlFactory {
         ctx: &PrepareContext,
     ) -> WeirResult<Arc<dyn PreparedTransform>> {
         let query = o.str("query").map_err(WeirError::new)?.unwrap_or_default();
-        let (plan, state) = analysed_plan(&query, input.clone(), ctx.input_table.as_deref())?;
-        if is_aggregate(&plan) {
+        let q = analysed_plan(&query, input.clone(), ctx.input_table.as_deref())?;
+        if q.aggregates {
             let streaming = ctx.mode == weir_pipeline::JobMode::Streaming;
-            let plan = group_by::GroupByPlan::from_logical(&plan, &state, &input, streaming)?;
+            let plan = group_by::GroupByPlan::from_logical(&q.plan, &q.state, &input, streaming)?;
             return Ok(Arc::new(plan));
         }
-        Ok(Arc::new(SqlPlan::from_logical(&plan, &state)?))
+        Ok(Arc::new(SqlPlan::from_logical(&q.plan, &q.state)?))
     }
 }
 
-/// Whether the plan aggregates (GROUP BY or an aggregate function in the SELECT list).
-fn is_aggregate(plan: &LogicalPlan) -> bool {
-    let mut node = plan;
-    loop {
-        node = match node {
-            LogicalPlan::Aggregate(_) => return true,
-            LogicalPlan::Projection(p) => p.input.as_ref(),
-            LogicalPlan::Filter(f) => f.input.as_ref(),
-            LogicalPlan::SubqueryAlias(a) => a.input.as_ref(),
-            _ => return false,
-        };
-    }
+/// A query parsed, checked and analysed against the input table.
+struct AnalysedQuery {
+    plan: LogicalPlan,
+    state: datafusion::execution::SessionState,
+    /// GROUP BY or an aggregate function in the SELECT list.
+    aggregates: bool,
 }
 
 /// Parses, checks and analyses `query` over a table named `table` (the transform's input) with
 /// `input`'s schema: the logical plan both query shapes are built from.
-fn analysed_plan(
-    query: &str,
-    input: SchemaRef,
-    table: Option<&str>,
-) -> WeirResult<(LogicalPlan, datafusion::execution::SessionState)> {
+fn analysed_plan(query: &str, input: SchemaRef, table: Option<&str>) -> WeirResult<AnalysedQuery> {
     let named = from_table(query)?;
     let table = match table {
         Some(t) => {
@@ -117,13 +107,17 @@ fn analysed_plan(
     // Planning a SELECT over an in-memory table never waits on I/O.
     let plan = futures::executor::block_on(state.create_logical_plan(query))
         .map_err(|e| WeirError::new(format!("cannot plan the query: {}", clean(&e.to_string()))))?;
-    check_shape(&plan)?;
+    let aggregates = check_shape(&plan)?;
     let plan = narrow_integer_literals(plan)?;
     let plan = state
         .analyzer()
         .execute_and_check(plan, state.config_options(), |_, _| {})
         .map_err(|e| WeirError::new(format!("cannot plan the query: {}", clean(&e.to_string()))))?;
-    Ok((plan, state))
+    Ok(AnalysedQuery {
+        plan,
+        state,
+        aggregates,
+    })
 }
 
 /// Filters a batch by an optional predicate, keeping row kinds.
@@ -187,12 +181,12 @@ impl SqlPlan {
     /// Plans a non-aggregating `query` over a table named `table` (the transform's input) with
     /// `input`'s schema.
     pub fn build(query: &str, input: SchemaRef, table: Option<&str>) -> WeirResult<SqlPlan> {
-        let (plan, state) = analysed_plan(query, input, table)?;
-        if is_aggregate(&plan) {
+        let q = analysed_plan(query, input, table)?;
+        if q.aggregates {
             return Err(unsupported("GROUP BY and aggregate functions here")
                 .with_hint("aggregating queries are planned by the Sql transform as GroupByPlan"));
         }
-        Self::from_logical(&plan, &state)
+        Self::from_logical(&q.plan, &q.state)
     }
 
     /// The filter and projection of an analysed non-aggregating plan.
@@ -280,17 +274,21 @@ impl SqlPlan {
     }
 }
 
-/// Rejects every plan that is not a projection over an optional filter over the input table,
-/// naming the construct.
-fn check_shape(plan: &LogicalPlan) -> WeirResult<()> {
+/// Rejects every plan that is not a projection over optional filters and an optional aggregate
+/// over the input table, naming the construct. Returns whether the plan aggregates.
+fn check_shape(plan: &LogicalPlan) -> WeirResult<bool> {
     let mut node = plan;
+    let mut aggregates = false;
     loop {
         node = match node {
             LogicalPlan::Projection(p) => p.input.as_ref(),
             LogicalPlan::Filter(f) => f.input.as_ref(),
             LogicalPlan::SubqueryAlias(a) => a.input.as_ref(),
-            LogicalPlan::TableScan(_) => return Ok(()),
-            LogicalPlan::Aggregate(a) => a.input.as_ref(),
+            LogicalPlan::TableScan(_) => return Ok(aggregates),
+            LogicalPlan::Aggregate(a) => {
+                aggregates = true;
+                a.input.as_ref()
+            }
             LogicalPlan::Sort(_) => return Err(unsupported("ORDER BY")),
             LogicalPlan::Limit(_) => return Err(unsupported("LIMIT")),
             LogicalPlan::Distinct(_) => return Err(unsupported("DISTINCT")),

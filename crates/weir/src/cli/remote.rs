@@ -38,7 +38,8 @@ pub struct JobArgs {
     pub target: Target,
 }
 
-fn client(target: &Target) -> Result<RestClient, i32> {
+/// A client of the target cluster, or the exit code of a bad address (already reported).
+pub(super) fn client(target: &Target) -> Result<RestClient, i32> {
     RestClient::new(&target.jobmanager).map_err(|e| {
         eprintln!("error: {e}");
         EXIT_INVALID

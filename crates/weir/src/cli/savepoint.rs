@@ -3,9 +3,8 @@
 //! status until it completes). Both print the savepoint's path, which `weir run -s` resumes
 //! from.
 
-use super::client::RestClient;
 use super::remote::Target;
-use super::run::{EXIT_INVALID, EXIT_JOB_FAILED, EXIT_OK};
+use super::run::{EXIT_JOB_FAILED, EXIT_OK};
 use clap::Args;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -56,12 +55,9 @@ pub async fn stop(args: StopArgs) -> i32 {
 }
 
 async fn trigger_and_wait(target: &Target, job: &str, action: &str, body: Value) -> i32 {
-    let c = match RestClient::new(&target.jobmanager) {
+    let c = match super::remote::client(target) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_INVALID;
-        }
+        Err(code) => return code,
     };
     let trigger = match c.post_json(&format!("/jobs/{job}/{action}"), &body).await {
         Ok(v) => v["request-id"].as_str().unwrap_or_default().to_string(),
