@@ -5,7 +5,7 @@
 mod common;
 mod rest_support;
 
-use rest_support::{client, start_cluster, submit, wait_for, Schemas};
+use rest_support::{client, get, start_cluster, submit, wait_for, Schemas};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::time::Duration;
@@ -55,12 +55,6 @@ async fn start_without_periodic_checkpoints(
     })
     .await;
     job
-}
-
-async fn get(c: &reqwest::Client, url: &str) -> (u16, Value) {
-    let r = c.get(url).send().await.expect("request");
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,19 +4,6 @@
 mod rest_support;
 
 use rest_support::*;
-use std::process::Command;
-
-fn weir(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_weir"))
-        .args(args)
-        .output()
-        .expect("weir runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_list_info_and_cancel_against_a_cluster() {
@@ -39,7 +26,7 @@ async fn run_list_info_and_cancel_against_a_cluster() {
     let addr2 = addr.clone();
     let batch_path = batch.display().to_string();
     let (code, stdout, stderr) = tokio::task::spawn_blocking(move || {
-        weir(&["run", &batch_path, "-m", &addr2, "-p", "2", "-i", "N=21"])
+        weir_cli(&["run", &batch_path, "-m", &addr2, "-p", "2", "-i", "N=21"])
     })
     .await
     .unwrap();
@@ -63,7 +50,7 @@ async fn run_list_info_and_cancel_against_a_cluster() {
     let addr2 = addr.clone();
     let stream_path = stream.display().to_string();
     let (code, stdout, _) =
-        tokio::task::spawn_blocking(move || weir(&["run", &stream_path, "-m", &addr2, "-d"]))
+        tokio::task::spawn_blocking(move || weir_cli(&["run", &stream_path, "-m", &addr2, "-d"]))
             .await
             .unwrap();
     assert_eq!(code, 0);
@@ -78,7 +65,7 @@ async fn run_list_info_and_cancel_against_a_cluster() {
 
     let addr2 = addr.clone();
     let (code, stdout, _) =
-        tokio::task::spawn_blocking(move || weir(&["list", "-a", "-m", &addr2]))
+        tokio::task::spawn_blocking(move || weir_cli(&["list", "-a", "-m", &addr2]))
             .await
             .unwrap();
     assert_eq!(code, 0);
@@ -91,7 +78,7 @@ async fn run_list_info_and_cancel_against_a_cluster() {
     let addr2 = addr.clone();
     let job2 = job.clone();
     let (code, stdout, _) =
-        tokio::task::spawn_blocking(move || weir(&["info", &job2, "-m", &addr2]))
+        tokio::task::spawn_blocking(move || weir_cli(&["info", &job2, "-m", &addr2]))
             .await
             .unwrap();
     assert_eq!(code, 0);
@@ -104,7 +91,7 @@ async fn run_list_info_and_cancel_against_a_cluster() {
     let addr2 = addr.clone();
     let job2 = job.clone();
     let (code, stdout, _) =
-        tokio::task::spawn_blocking(move || weir(&["cancel", &job2, "-m", &addr2]))
+        tokio::task::spawn_blocking(move || weir_cli(&["cancel", &job2, "-m", &addr2]))
             .await
             .unwrap();
     assert_eq!(code, 0);
@@ -119,7 +106,7 @@ async fn run_list_info_and_cancel_against_a_cluster() {
     // Errors from the cluster come back as non-zero exits with the cluster's message.
     let addr2 = addr.clone();
     let (code, _, stderr) = tokio::task::spawn_blocking(move || {
-        weir(&["cancel", "0123456789abcdef0123456789abcdef", "-m", &addr2])
+        weir_cli(&["cancel", "0123456789abcdef0123456789abcdef", "-m", &addr2])
     })
     .await
     .unwrap();
@@ -130,7 +117,7 @@ async fn run_list_info_and_cancel_against_a_cluster() {
     let addr2 = addr.clone();
     let bad_path = bad.display().to_string();
     let (code, _, stderr) =
-        tokio::task::spawn_blocking(move || weir(&["run", &bad_path, "-m", &addr2]))
+        tokio::task::spawn_blocking(move || weir_cli(&["run", &bad_path, "-m", &addr2]))
             .await
             .unwrap();
     assert_eq!(code, 2);

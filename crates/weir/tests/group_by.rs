@@ -4,7 +4,7 @@
 mod common;
 mod rest_support;
 
-use rest_support::{client, start_cluster, submit, wait_for, Schemas};
+use rest_support::{client, get, start_cluster, submit, wait_for, weir_cli, Schemas};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
@@ -146,26 +146,12 @@ async fn group_by_through_a_failure_commits_exact_aggregates() {
         got, want,
         "every aggregate exact: nothing lost, nothing twice"
     );
-    let exceptions: serde_json::Value = c
-        .get(format!("{base}/jobs/{job}/exceptions"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, exceptions) = get(&c, &format!("{base}/jobs/{job}/exceptions")).await;
     assert!(
         exceptions.to_string().contains("injected failure"),
         "the failure really happened: {exceptions}"
     );
-    let plan: serde_json::Value = c
-        .get(format!("{base}/jobs/{job}/plan"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, plan) = get(&c, &format!("{base}/jobs/{job}/plan")).await;
     assert!(plan.to_string().contains("HASH"), "keyed edge: {plan}");
     c.patch(format!("{base}/jobs/{job}")).send().await.unwrap();
     cluster.stop().await;
@@ -191,12 +177,6 @@ sink {{ LocalFile {{ path = "{}", file_format_type = csv }} }}
     let lines = common::output_lines(&out);
     assert_eq!(lines.len(), want.len(), "one line per group");
     assert_eq!(committed(&out), want);
-}
-
-async fn get_json(c: &reqwest::Client, url: &str) -> (u16, serde_json::Value) {
-    let r = c.get(url).send().await.expect("request");
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(serde_json::Value::Null))
 }
 
 /// PATCHes `/rescaling` and waits for the operation to complete successfully.
@@ -250,12 +230,12 @@ async fn rescaling_2_to_4_to_1_keeps_every_aggregate_exact() {
     let source = overview["vertices"][0]["id"].as_str().unwrap().to_string();
     let keyed = overview["vertices"][1]["id"].as_str().unwrap().to_string();
 
-    let (code, req) = get_json(&c, &format!("{base}/jobs/{job}/resource-requirements")).await;
+    let (code, req) = get(&c, &format!("{base}/jobs/{job}/resource-requirements")).await;
     assert_eq!(code, 200);
     assert_eq!(req[&keyed]["parallelism"]["upperBound"], 2, "{req}");
 
     rescale(&c, &base, &job, 4).await;
-    let (_, req) = get_json(&c, &format!("{base}/jobs/{job}/resource-requirements")).await;
+    let (_, req) = get(&c, &format!("{base}/jobs/{job}/resource-requirements")).await;
     assert_eq!(req[&keyed]["parallelism"]["upperBound"], 4, "{req}");
     assert_eq!(
         req[&source]["parallelism"]["upperBound"], 2,
@@ -265,7 +245,7 @@ async fn rescaling_2_to_4_to_1_keeps_every_aggregate_exact() {
 
     let got = wait_for_all_rows(&out, "GROUP BY rescaled 2 → 4 → 1").await;
     assert_eq!(got, want, "every aggregate exact across both rescales");
-    let (_, stats) = get_json(&c, &format!("{base}/jobs/{job}/checkpoints")).await;
+    let (_, stats) = get(&c, &format!("{base}/jobs/{job}/checkpoints")).await;
     assert!(
         stats["counts"]["restored"].as_u64().unwrap_or(0) >= 2,
         "{stats}"
@@ -293,7 +273,7 @@ async fn rescaling_2_to_4_to_1_keeps_every_aggregate_exact() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 409, "only 4 slots");
-    let (code, _) = get_json(
+    let (code, _) = get(
         &c,
         &format!("{base}/jobs/{job}/rescaling/00000000000000000000000000000000"),
     )
@@ -301,18 +281,6 @@ async fn rescaling_2_to_4_to_1_keeps_every_aggregate_exact() {
     assert_eq!(code, 404);
     c.patch(format!("{base}/jobs/{job}")).send().await.unwrap();
     cluster.stop().await;
-}
-
-fn weir_cli(args: &[String]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_weir"))
-        .args(args)
-        .output()
-        .expect("weir runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -402,7 +370,7 @@ async fn stop_with_savepoint_then_resume_continues_where_it_stopped() {
         got, want,
         "the resumed job continued exactly where the first stopped"
     );
-    let (_, stats) = get_json(&c, &format!("{base}/jobs/{resumed}/checkpoints")).await;
+    let (_, stats) = get(&c, &format!("{base}/jobs/{resumed}/checkpoints")).await;
     assert_eq!(
         stats["latest"]["restored"]["external_path"].as_str(),
         Some(path.as_str()),

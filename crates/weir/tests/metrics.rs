@@ -3,17 +3,11 @@
 
 mod rest_support;
 
-use rest_support::{client, start_cluster, submit, wait_for, Schemas};
+use rest_support::{client, get, start_cluster, submit, wait_for, Schemas};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 use weir_gateway::TaskExecutorGateway;
-
-async fn get(c: &reqwest::Client, url: &str) -> (u16, Value) {
-    let r = c.get(url).send().await.expect("request");
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
 
 /// Every metric answer is a top-level array of objects with a string `id` and, when present,
 /// a string `value`.

@@ -220,3 +220,23 @@ pub async fn wait_for(client: &reqwest::Client, url: &str, pred: impl Fn(&Value)
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// GETs `url`: the status and the JSON body (null when it is not JSON).
+pub async fn get(client: &reqwest::Client, url: &str) -> (u16, Value) {
+    let r = client.get(url).send().await.expect("request");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Runs the `weir` binary with `args`: its exit code, stdout and stderr.
+pub fn weir_cli<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_weir"))
+        .args(args)
+        .output()
+        .expect("weir runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
