@@ -78,6 +78,54 @@ hex_id!(
     TriggerId
 );
 
+/// SeaTunnel's ids are positive 64-bit numbers, Flink's are 128 bits. weir gives every job an
+/// id whose upper 64 bits are zero and whose lower 64 bits are a positive SeaTunnel id, so one
+/// job has one id on every API: SeaTunnel's `733584788375666689` is Flink's
+/// `0000000000000000` followed by `0a2e377a73c30001` (the same number in 16 hex digits), and
+/// back. A 128-bit id a Flink client chose itself does not fit; SeaTunnel shows it folded to
+/// 63 bits (see `seatunnel_id`), which is unique in practice but found only by search.
+impl JobId {
+    /// A fresh job id: positive, unique in this process and roughly time-ordered, laid out as
+    /// SeaTunnel's FlakeId generator lays out its ids (ms since 2018-01-01 << 22, then a
+    /// sequence and a member index), so ids look alike whichever API created the job.
+    pub fn generate() -> Self {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        /// 2018-01-01T00:00:00Z, SeaTunnel's id epoch.
+        const EPOCH_MS: u64 = 1_514_764_800_000;
+        static LAST: AtomicU64 = AtomicU64::new(0);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(EPOCH_MS);
+        let candidate = (now.saturating_sub(EPOCH_MS) & ((1 << 41) - 1)) << 22;
+        // The sequence occupies bits 16..22; stepping by 1 << 16 keeps the member index 0.
+        let mut last = LAST.load(Ordering::Relaxed);
+        loop {
+            let next = candidate.max(last + (1 << 16));
+            match LAST.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return Self(next as u128),
+                Err(seen) => last = seen,
+            }
+        }
+    }
+
+    /// The job with SeaTunnel id `id`; `None` for ids SeaTunnel never issues (zero, negative).
+    pub fn from_seatunnel(id: i64) -> Option<Self> {
+        (id > 0).then_some(Self(id as u128))
+    }
+
+    /// This job's SeaTunnel id: the lower half when the upper half is zero (every id weir
+    /// generates or a SeaTunnel client chose), else the two halves folded into 63 bits.
+    pub fn seatunnel_id(self) -> i64 {
+        let (hi, lo) = ((self.0 >> 64) as u64, self.0 as u64);
+        if hi == 0 && lo > 0 && lo <= i64::MAX as u64 {
+            lo as i64
+        } else {
+            ((hi ^ lo) & (i64::MAX as u64)).max(1) as i64
+        }
+    }
+}
+
 impl VertexId {
     /// The id of vertex number `index` of `job`: stable for the job's lifetime.
     pub fn for_job(job: JobId, index: usize) -> Self {
@@ -106,6 +154,29 @@ mod tests {
             .unwrap_err()
             .contains("32 hexadecimal"));
         assert!("g".repeat(32).parse::<JobId>().is_err());
+    }
+
+    #[test]
+    fn seatunnel_ids_map_to_flink_ids_and_back() {
+        let id = JobId::from_seatunnel(733_584_788_375_666_689).unwrap();
+        assert_eq!(id.to_string(), "00000000000000000a2e377a73c30001");
+        assert_eq!(id.seatunnel_id(), 733_584_788_375_666_689);
+        assert_eq!(JobId::from_seatunnel(0), None);
+        assert_eq!(JobId::from_seatunnel(-5), None);
+        let foreign = JobId(u128::MAX);
+        assert!(foreign.seatunnel_id() > 0);
+    }
+
+    #[test]
+    fn generated_ids_are_positive_unique_and_ordered() {
+        let ids: Vec<JobId> = (0..1000).map(|_| JobId::generate()).collect();
+        for pair in ids.windows(2) {
+            assert!(pair[0].0 < pair[1].0);
+        }
+        for id in &ids {
+            assert!(id.seatunnel_id() > 0);
+            assert_eq!(JobId::from_seatunnel(id.seatunnel_id()), Some(*id));
+        }
     }
 
     #[test]

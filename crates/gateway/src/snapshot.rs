@@ -224,6 +224,38 @@ pub struct ExceptionEntry {
     pub task_manager_id: Option<String>,
 }
 
+/// One plugin block of the job file as the job runs it: what SeaTunnel's job DAG shows and
+/// what its per-table metrics are keyed by.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OperatorInfo {
+    /// `source`, `transform` or `sink`.
+    pub kind: String,
+    /// Position in its block of the job file.
+    pub index: usize,
+    /// The plugin name as the user typed it.
+    pub plugin: String,
+    /// The operators (positions in `JobSnapshot::operators`) it reads from.
+    pub inputs: Vec<usize>,
+    /// The tables it reads or writes (`schema.table`, `plugin_output`, or SeaTunnel's default).
+    pub table_paths: Vec<String>,
+    /// The vertex (position in `JobSnapshot::vertices`) it is chained into.
+    pub vertex: usize,
+    /// Its position in that vertex's chain.
+    pub position: usize,
+}
+
+/// Where a stop-with-savepoint stands: SeaTunnel reports a job that is taking one as
+/// `DOING_SAVEPOINT` and a job that ended by one as `SAVEPOINT_DONE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum SavepointStop {
+    #[default]
+    None,
+    InProgress {
+        checkpoint_id: u64,
+    },
+    Done,
+}
+
 /// Everything about one job at one moment (Flink's archived execution graph).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobSnapshot {
@@ -242,6 +274,11 @@ pub struct JobSnapshot {
     pub origin: Option<String>,
     /// When the snapshot was taken (epoch ms).
     pub taken_at: i64,
+    /// The plugin blocks, in the job graph's topological order.
+    #[serde(default)]
+    pub operators: Vec<OperatorInfo>,
+    #[serde(default)]
+    pub savepoint_stop: SavepointStop,
 }
 
 impl JobSnapshot {

@@ -24,6 +24,11 @@ pub struct JobSubmission {
     pub config: BTreeMap<String, String>,
     /// Where the file came from (an uploaded artifact's id), for display.
     pub origin: Option<String>,
+    /// Run `job_id` again from its latest savepoint or retained checkpoint (SeaTunnel's
+    /// `isStartWithSavePoint`): an ended job of that id is replaced by the new run; an id
+    /// never seen starts with empty state, as nothing of it exists to restore.
+    #[serde(default)]
+    pub resume_previous: bool,
 }
 
 impl JobSubmission {
@@ -37,6 +42,7 @@ impl JobSubmission {
             job_id: None,
             config: BTreeMap::new(),
             origin: None,
+            resume_previous: false,
         }
     }
 }

@@ -233,6 +233,8 @@ mod tests {
             config: BTreeMap::new(),
             origin: None,
             taken_at: end,
+            operators: Vec::new(),
+            savepoint_stop: Default::default(),
         }
     }
 

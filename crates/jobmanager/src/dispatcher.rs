@@ -241,6 +241,32 @@ impl Dispatcher {
         }
     }
 
+    /// The newest completed savepoint or retained checkpoint of an ended job, to run it again
+    /// from (SeaTunnel's start with savepoint).
+    fn latest_restore_point(&self, job: JobId) -> Result<String, GatewayError> {
+        let stats = self
+            .archived_checkpoints
+            .read()
+            .ok()
+            .and_then(|a| a.get(&job).cloned());
+        stats
+            .iter()
+            .flat_map(|s| s.latest_savepoint.iter().chain(s.latest_completed.iter()))
+            .filter(|c| !c.discarded)
+            .filter_map(|c| Some((c.id, c.external_path.clone()?)))
+            .filter(|(_, path)| {
+                CheckpointLocation::parse(path)
+                    .is_ok_and(|l| l.dir().join(weir_gateway::checkpoint_storage::METADATA_FILE).exists())
+            })
+            .max_by_key(|(id, _)| *id)
+            .map(|(_, path)| path)
+            .ok_or_else(|| {
+                GatewayError::Conflict(format!(
+                    "Job {job} has ended and left no savepoint or retained checkpoint to start from; submit it under a new id."
+                ))
+            })
+    }
+
     fn master(&self, job: JobId) -> Option<Arc<JobMaster>> {
         self.running.read().ok()?.get(&job).cloned()
     }
@@ -291,12 +317,18 @@ impl Dispatcher {
 #[async_trait]
 impl RestfulGateway for Dispatcher {
     async fn submit_job(&self, submission: JobSubmission) -> Result<JobId, GatewayError> {
-        let job_id = submission.job_id.unwrap_or_else(JobId::random);
-        if self.master(job_id).is_some() || self.archive.get(job_id).is_some() {
+        let job_id = submission.job_id.unwrap_or_else(JobId::generate);
+        let archived = self.archive.get(job_id).is_some();
+        if self.master(job_id).is_some() || (archived && !submission.resume_previous) {
             return Err(GatewayError::Conflict(format!(
                 "Job has already been submitted: a job with id {job_id} exists."
             )));
         }
+        let resume_path = if archived {
+            Some(self.latest_restore_point(job_id)?)
+        } else {
+            None
+        };
         let graph = Arc::new(self.compiler.compile(&submission)?);
         let mut config: BTreeMap<String, String> = graph
             .env
@@ -311,6 +343,9 @@ impl RestfulGateway for Dispatcher {
             })
             .collect();
         config.extend(submission.config.clone());
+        if let Some(path) = &resume_path {
+            config.insert(RECOVERY_PATH_KEY.into(), path.clone());
+        }
         if let Some(p) = submission.parallelism {
             config.insert("parallelism.default".into(), p.to_string());
         }
@@ -318,6 +353,9 @@ impl RestfulGateway for Dispatcher {
         effective.extend(submission.config.clone());
         let settings =
             JobSettings::resolve(&effective, &graph).map_err(GatewayError::BadRequest)?;
+        if let Some(path) = resume_path {
+            effective.insert(RECOVERY_PATH_KEY.into(), path);
+        }
         let recovery_path = effective
             .get(RECOVERY_PATH_KEY)
             .or_else(|| effective.get("execution.savepoint.path"))
@@ -347,7 +385,7 @@ impl RestfulGateway for Dispatcher {
     }
 
     async fn preview_job(&self, submission: JobSubmission) -> Result<JobSnapshot, GatewayError> {
-        let job_id = submission.job_id.unwrap_or_else(JobId::random);
+        let job_id = submission.job_id.unwrap_or_else(JobId::generate);
         let graph = self.compiler.compile(&submission)?;
         let now = now_ms();
         let mut eg = ExecutionGraph::new(
@@ -442,13 +480,22 @@ impl RestfulGateway for Dispatcher {
             slots_available,
             ..ClusterOverview::default()
         };
-        let statuses: Vec<JobStatus> = self
+        let running: HashMap<JobId, JobStatus> = self
             .running
             .read()
-            .map(|r| r.values().map(|m| m.status()).collect::<Vec<_>>())
-            .unwrap_or_default()
-            .into_iter()
-            .chain(self.archive.overviews().iter().map(|o| o.status))
+            .map(|r| r.iter().map(|(id, m)| (*id, m.status())).collect())
+            .unwrap_or_default();
+        // A job run again from its savepoint is counted once, as it runs now.
+        let archived = self.archive.overviews();
+        let statuses: Vec<JobStatus> = running
+            .values()
+            .copied()
+            .chain(
+                archived
+                    .iter()
+                    .filter(|o| !running.contains_key(&o.job_id))
+                    .map(|o| o.status),
+            )
             .collect();
         for s in statuses {
             match s {
@@ -656,11 +703,13 @@ impl RestfulGateway for Dispatcher {
                 "Config key [execution.checkpointing.savepoint-dir] is not set. Property [target-directory] must be provided.".into(),
             ));
         };
-        let short = job.to_string();
+        // Flink names the directory by the id's first 6 hex digits; weir's ids start with 16
+        // zeros (see `JobId::generate`), so the digits after them are the ones that differ.
+        let short = format!("{:x}", job.0);
         let location = format!(
             "{}/savepoint-{}-{}",
             dir.trim_end_matches('/'),
-            &short[..6],
+            &short[..short.len().min(6)],
             &TriggerId::random().to_string()[..12]
         );
         let kind = if request.stop {

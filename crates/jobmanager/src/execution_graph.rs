@@ -46,6 +46,29 @@ fn status_index(s: JobStatus) -> usize {
     JobStatus::ALL.iter().position(|x| *x == s).unwrap_or(0)
 }
 
+/// The plugin blocks of `graph` as snapshots show them.
+fn operator_infos(graph: &JobGraph) -> Vec<OperatorInfo> {
+    let paths = graph.table_paths();
+    graph
+        .operators
+        .iter()
+        .zip(paths)
+        .map(|(op, table_paths)| OperatorInfo {
+            kind: op.plugin.kind.block().to_string(),
+            index: op.plugin.index,
+            plugin: op.plugin.name.clone(),
+            inputs: op.inputs.clone(),
+            table_paths,
+            vertex: op.vertex,
+            position: graph
+                .vertices
+                .get(op.vertex)
+                .and_then(|v| v.chain.iter().position(|&o| o == op.id))
+                .unwrap_or(0),
+        })
+        .collect()
+}
+
 impl ExecutionGraph {
     /// A freshly submitted job: INITIALIZING at `now`, every subtask CREATED.
     pub fn new(
@@ -109,6 +132,8 @@ impl ExecutionGraph {
                 config,
                 origin,
                 taken_at: now,
+                operators: operator_infos(graph),
+                savepoint_stop: SavepointStop::None,
             },
             backoff: RestartBackoff::new(RestartStrategy::None),
             restart_delay: None,
@@ -124,6 +149,11 @@ impl ExecutionGraph {
     /// Restarts so far.
     pub fn restarts(&self) -> u32 {
         self.backoff.restarts()
+    }
+
+    /// Records where a stop-with-savepoint stands.
+    pub fn set_savepoint_stop(&mut self, stop: SavepointStop) {
+        self.state.savepoint_stop = stop;
     }
 
     /// The current state as a snapshot.

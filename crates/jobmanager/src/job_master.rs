@@ -19,7 +19,8 @@ use weir_core::{ExecutionState, JobId, JobStatus};
 use weir_gateway::checkpoint_storage::METADATA_FILE;
 use weir_gateway::{
     CheckpointAck, CheckpointKind, CheckpointLocation, CheckpointStatsSnapshot, CheckpointTrigger,
-    GatewayError, JobSnapshot, RestoreFrom, TaskDeployment, TaskExecutorGateway, TaskStateUpdate,
+    GatewayError, JobSnapshot, RestoreFrom, SavepointStop, TaskDeployment, TaskExecutorGateway,
+    TaskStateUpdate,
 };
 use weir_pipeline::JobGraph;
 
@@ -142,6 +143,22 @@ impl JobMaster {
         let r = f(c, now_ms());
         self.checkpoint_stats.store(Some(Arc::new(c.snapshot())));
         Some(r)
+    }
+
+    /// Settles a stop-with-savepoint when checkpoint `id` is the one it waits for: done when
+    /// it completed, back to none when it failed (the job keeps running, as in Flink).
+    fn settle_savepoint_stop(self: &Arc<Self>, id: u64, completed: bool) {
+        if self.published.load().savepoint_stop != (SavepointStop::InProgress { checkpoint_id: id }) {
+            return;
+        }
+        self.change(|eg, _| {
+            eg.set_savepoint_stop(if completed {
+                SavepointStop::Done
+            } else {
+                SavepointStop::None
+            });
+            Effects::default()
+        });
     }
 
     fn resolve_waiters(&self, id: u64, result: CheckpointResult) {
@@ -647,6 +664,12 @@ impl JobMaster {
             location,
             end_input,
         };
+        if end_input {
+            self.change(|eg, _| {
+                eg.set_savepoint_stop(SavepointStop::InProgress { checkpoint_id: id });
+                Effects::default()
+            });
+        }
         if let Err(e) = executor.trigger_checkpoint(self.job_id, trigger) {
             self.fail_checkpoint(id, &format!("triggering it failed: {e}"));
         } else if let Some(timeout) = self.settings.checkpoints.as_ref().map(|c| c.timeout) {
@@ -701,6 +724,7 @@ impl JobMaster {
             executor.notify_checkpoint_complete(self.job_id, id);
         }
         remove_locations(discard);
+        self.settle_savepoint_stop(id, true);
         self.resolve_waiters(id, Ok((id, uri)));
     }
 
@@ -713,6 +737,7 @@ impl JobMaster {
             return;
         };
         tracing::warn!("checkpoint {id} of job {} failed: {reason}", self.job_id);
+        self.settle_savepoint_stop(id, false);
         self.resolve_waiters(id, Err(reason.to_string()));
         if outcome.fail_job {
             self.change(|eg, now| Effects {
@@ -726,11 +751,12 @@ impl JobMaster {
         }
     }
 
-    fn abort_checkpoints(&self, reason: &str) {
+    fn abort_checkpoints(self: &Arc<Self>, reason: &str) {
         let ids = self
             .with_coordinator(|c, now| c.abort_all(reason, now))
             .unwrap_or_default();
         for id in ids {
+            self.settle_savepoint_stop(id, false);
             self.resolve_waiters(id, Err(format!("Checkpoint {id} was aborted: {reason}")));
         }
     }

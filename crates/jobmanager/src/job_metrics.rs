@@ -186,6 +186,8 @@ mod tests {
             config: Default::default(),
             origin: None,
             taken_at: 0,
+            operators: Vec::new(),
+            savepoint_stop: Default::default(),
         }
     }
 

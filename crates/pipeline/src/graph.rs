@@ -63,6 +63,47 @@ impl OperatorNode {
     }
 }
 
+/// The name SeaTunnel gives a table nobody named.
+pub const DEFAULT_TABLE_PATH: &str = "default.default.default";
+
+impl JobGraph {
+    /// Each operator's table paths, as SeaTunnel reports them (`tablePaths` of its DAG and
+    /// the keys of its per-table metrics): a source's is its `schema.table` when set, else its
+    /// `plugin_output`, else `default.default.default`; a transform keeps its inputs' paths
+    /// (SeaTunnel's transforms keep the catalog table's identifier) and a sink writes its
+    /// inputs' paths. Operators are in topological order, so one pass suffices.
+    pub fn table_paths(&self) -> Vec<Vec<String>> {
+        let mut out: Vec<Vec<String>> = Vec::with_capacity(self.operators.len());
+        for op in &self.operators {
+            let paths = if op.plugin.kind == PluginKind::Source {
+                let schema_table = op
+                    .plugin
+                    .options
+                    .object("schema")
+                    .ok()
+                    .flatten()
+                    .and_then(|schema| schema.get("table"))
+                    .and_then(crate::options::as_string);
+                vec![schema_table
+                    .or_else(|| op.plugin.output_table())
+                    .unwrap_or_else(|| DEFAULT_TABLE_PATH.to_string())]
+            } else {
+                let mut paths: Vec<String> = Vec::new();
+                for &input in &op.inputs {
+                    for p in out.get(input).into_iter().flatten() {
+                        if !paths.contains(p) {
+                            paths.push(p.clone());
+                        }
+                    }
+                }
+                paths
+            };
+            out.push(paths);
+        }
+        out
+    }
+}
+
 /// A chain of operators run together by each of `parallelism` subtasks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobVertex {
@@ -588,6 +629,14 @@ mod tests {
             "Source: FakeSource -> Sql -> Sink: Console"
         );
         assert!(g.edges.is_empty());
+    }
+
+    #[test]
+    fn table_paths_follow_the_rows_from_sources_to_sinks() {
+        let g = build("source { FakeSource { plugin_output = fake } }\ntransform { Sql { query = \"select 1\", plugin_output = t2 } }\nsink { console {} }").unwrap();
+        assert_eq!(g.table_paths(), vec![vec!["fake"]; 3]);
+        let g = build("source { FakeSource {} }\nsink { console {} }").unwrap();
+        assert_eq!(g.table_paths()[1], vec![DEFAULT_TABLE_PATH]);
     }
 
     #[test]
