@@ -3,6 +3,7 @@
 
 use crate::archive::{now_ms, JobArchive};
 use crate::execution_graph::ExecutionGraph;
+use crate::job_log::JobLog;
 use crate::job_master::{CheckpointResult, JobMaster, RECOVERY_PATH_KEY};
 use crate::job_metrics::job_group;
 use crate::job_settings::JobSettings;
@@ -371,6 +372,7 @@ impl RestfulGateway for Dispatcher {
             settings,
             recovery_path,
             self.terminated_tx.clone(),
+            JobLog::new(self.settings.log_dir.as_deref(), job_id),
         );
         self.metrics.register(
             GroupKey::Job(job_id),
@@ -379,7 +381,11 @@ impl RestfulGateway for Dispatcher {
         if let Ok(mut r) = self.running.write() {
             r.insert(job_id, master.clone());
         }
-        tracing::info!("job {job_id} submitted");
+        master.log().info(&format!(
+            "job {job_id} ({}) '{}' submitted",
+            job_id.seatunnel_id(),
+            master.graph().name
+        ));
         tokio::spawn(master.start(self.rm.clone(), self.settings.slot_request_timeout));
         Ok(job_id)
     }

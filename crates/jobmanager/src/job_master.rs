@@ -8,6 +8,7 @@
 use crate::archive::now_ms;
 use crate::checkpoint_coordinator::{CheckpointCoordinator, TriggerRefused, VertexInfo};
 use crate::execution_graph::{CancelRefused, Effects, ExecutionGraph};
+use crate::job_log::JobLog;
 use crate::job_settings::JobSettings;
 use crate::resource_manager::{ResourceManager, SlotError};
 use arc_swap::{ArcSwap, ArcSwapOption};
@@ -54,6 +55,8 @@ pub struct JobMaster {
     rescale_waiter: Mutex<Option<oneshot::Sender<CheckpointResult>>>,
     /// Rescales applied (Flink's `numRescales`).
     rescales: std::sync::atomic::AtomicU32,
+    /// The job's own log file.
+    log: JobLog,
 }
 
 impl JobMaster {
@@ -65,6 +68,7 @@ impl JobMaster {
         settings: JobSettings,
         recovery_path: Option<String>,
         terminated: mpsc::UnboundedSender<JobId>,
+        log: JobLog,
     ) -> Arc<Self> {
         eg.set_restart_strategy(settings.restart.clone());
         let snapshot = eg.snapshot(now_ms());
@@ -101,6 +105,7 @@ impl JobMaster {
             recovery_path,
             rescale_waiter: Mutex::new(None),
             rescales: std::sync::atomic::AtomicU32::new(0),
+            log,
         })
     }
 
@@ -123,6 +128,11 @@ impl JobMaster {
         self.graph.load_full()
     }
 
+    /// The job's own log file.
+    pub fn log(&self) -> &JobLog {
+        &self.log
+    }
+
     /// Rescales applied so far.
     pub fn rescales(&self) -> u32 {
         self.rescales.load(std::sync::atomic::Ordering::Relaxed)
@@ -143,6 +153,20 @@ impl JobMaster {
         let r = f(c, now_ms());
         self.checkpoint_stats.store(Some(Arc::new(c.snapshot())));
         Some(r)
+    }
+
+    /// Writes a status change to the job's log, with the cause when the job failed.
+    fn log_transition(&self, before: JobStatus, now: &JobSnapshot) {
+        let line = format!(
+            "Job {} ({}) switched from state {before} to {}.",
+            now.name, self.job_id, now.status
+        );
+        match now.exceptions.first() {
+            Some(e) if matches!(now.status, JobStatus::Failing | JobStatus::Failed) => {
+                self.log.warn(&format!("{line}\n{}", e.stacktrace))
+            }
+            _ => self.log.info(&line),
+        }
     }
 
     /// Settles a stop-with-savepoint when checkpoint `id` is the one it waits for: done when
@@ -217,8 +241,13 @@ impl JobMaster {
             let Ok(mut eg) = self.eg.lock() else {
                 return Effects::default();
             };
+            let before = eg.status();
             let effects = f(&mut eg, now);
-            self.published.store(Arc::new(eg.snapshot(now)));
+            let snapshot = eg.snapshot(now);
+            if snapshot.status != before {
+                self.log_transition(before, &snapshot);
+            }
+            self.published.store(Arc::new(snapshot));
             effects
         };
         if effects.cancel_tasks {
@@ -233,12 +262,12 @@ impl JobMaster {
             }
         }
         if let Some(delay) = effects.restart_after {
-            tracing::info!(
+            self.log.info(&format!(
                 "job {} '{}' restarts in {} ms",
                 self.job_id,
                 self.graph.load().name,
                 delay.as_millis()
-            );
+            ));
             self.abort_checkpoints("the job is restarting");
             tokio::spawn(self.clone().restart_after(delay));
         }
@@ -249,11 +278,11 @@ impl JobMaster {
                 self.abort_checkpoints(&format!("the job is {status}"));
             }
             self.discard_checkpoints_on_end(status);
-            tracing::info!(
+            self.log.info(&format!(
                 "job {} '{}' is {status}",
                 self.job_id,
                 self.graph.load().name
-            );
+            ));
             let rm = self.slots.lock().ok().and_then(|r| r.clone());
             if let Some(rm) = rm {
                 rm.release(self.job_id);
@@ -724,6 +753,8 @@ impl JobMaster {
             executor.notify_checkpoint_complete(self.job_id, id);
         }
         remove_locations(discard);
+        self.log
+            .info(&format!("checkpoint {id} of job {} completed at {uri}", self.job_id));
         self.settle_savepoint_stop(id, true);
         self.resolve_waiters(id, Ok((id, uri)));
     }
@@ -736,7 +767,8 @@ impl JobMaster {
         let Some(outcome) = outcome else {
             return;
         };
-        tracing::warn!("checkpoint {id} of job {} failed: {reason}", self.job_id);
+        self.log
+            .warn(&format!("checkpoint {id} of job {} failed: {reason}", self.job_id));
         self.settle_savepoint_stop(id, false);
         self.resolve_waiters(id, Err(reason.to_string()));
         if outcome.fail_job {

@@ -114,7 +114,15 @@ async fn a_cancel_during_deployment_stops_the_deployed_tasks() {
     let (terminated, mut ended) = mpsc::unbounded_channel();
     let settings =
         weir_jobmanager::job_settings::JobSettings::resolve(&BTreeMap::new(), &graph).unwrap();
-    let master = JobMaster::new(job, graph, eg, settings, None, terminated);
+    let master = JobMaster::new(
+        job,
+        graph,
+        eg,
+        settings,
+        None,
+        terminated,
+        weir_jobmanager::job_log::JobLog::new(None, job),
+    );
     let executor = Arc::new(SlowExecutor {
         release: Notify::new(),
         deployed: Mutex::new(false),
