@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod operator;
 pub mod partition;
 pub mod registry;
+pub mod row_size;
 pub mod state;
 pub mod task;
 pub mod transforms;

@@ -18,9 +18,24 @@ pub struct IoCounters {
     pub records_out: AtomicU64,
     pub bytes_in: AtomicU64,
     pub bytes_out: AtomicU64,
+    /// Bytes of the rows by SeaTunnel's size rules (`row_size`), counted only where rows
+    /// enter the job (a source's output) or leave it (a sink's input), as SeaTunnel counts.
+    pub row_bytes: AtomicU64,
 }
 
 impl IoCounters {
+    /// Counts SeaTunnel's byte size of `batch` (sources and sinks only: it costs a pass over
+    /// string columns that are not ASCII).
+    pub fn add_row_bytes(&self, batch: &arrow::record_batch::RecordBatch) {
+        if !RECORDING {
+            return;
+        }
+        self.row_bytes.fetch_add(
+            crate::row_size::batch_row_bytes(batch),
+            Ordering::Relaxed,
+        );
+    }
+
     /// Counts rows and bytes taken in.
     pub fn add_in(&self, rows: usize, bytes: usize) {
         if !RECORDING {

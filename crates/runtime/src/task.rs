@@ -148,6 +148,7 @@ impl Subtask {
                             let rows = b.num_rows();
                             if let Some(source) = self.metrics.operators.first() {
                                 source.add_out(rows, b.byte_size());
+                                source.add_row_bytes(&b.records);
                             }
                             if RECORDING {
                                 self.metrics
@@ -411,6 +412,7 @@ impl Subtask {
                     // not task output (task output is what goes to other subtasks).
                     if let Some(sink) = self.metrics.operators.last() {
                         sink.add_in(rows, bytes);
+                        sink.add_row_bytes(&b.records);
                     }
                     self.metrics
                         .set_activity(Activity::Operator(self.metrics.operators.len() - 1));

@@ -90,6 +90,7 @@ pub fn job_groups(
 ) -> Vec<(usize, usize, Vec<MetricGroup>)> {
     let mut out = Vec::new();
     let job_name: Arc<str> = graph.name.as_str().into();
+    let table_paths = graph.table_paths();
     for (v, subtasks) in metrics.subtasks.iter().enumerate() {
         let Some(vertex) = graph.vertices.get(v) else {
             continue;
@@ -108,8 +109,11 @@ pub fn job_groups(
             });
             let mut groups = vec![task_group(task.clone(), m)];
             for (position, name) in names.iter().enumerate() {
-                let kind = graph.operators[vertex.chain[position]].plugin.kind;
-                groups.push(operator_group(task.clone(), m, position, kind, name));
+                let op = vertex.chain[position];
+                let kind = graph.operators[op].plugin.kind;
+                let mut g = operator_group(task.clone(), m, position, kind, name);
+                seatunnel_metrics(&mut g, m, position, kind, &table_paths[op]);
+                groups.push(g);
             }
             out.push((v, m.subtask, groups));
         }
@@ -149,6 +153,52 @@ fn task_group(task: Arc<TaskScope>, m: &Arc<SubtaskMetrics>) -> MetricGroup {
     });
     g.histogram("batchProcessingTimeUs", m.batch_time_us.clone());
     g
+}
+
+/// SeaTunnel's source and sink metrics (`SourceReceivedCount`, `SinkWriteBytes`, …, each also
+/// per table as `<name>#<table path>`), so its REST API and dashboards read the figures its
+/// own engine would report: rows whatever their kind, bytes by SeaTunnel's row-size rules.
+fn seatunnel_metrics(
+    g: &mut MetricGroup,
+    m: &Arc<SubtaskMetrics>,
+    position: usize,
+    kind: PluginKind,
+    table_paths: &[String],
+) {
+    let (prefix, rows): (&str, IoField) = match kind {
+        PluginKind::Source => ("SourceReceived", |c| &c.records_out),
+        PluginKind::Sink => ("SinkWrite", |c| &c.records_in),
+        PluginKind::Transform => return,
+    };
+    let reading = |field: IoField| {
+        let m = m.clone();
+        count(move || {
+            m.operators
+                .get(position)
+                .map(|o| field(o).load(Ordering::Relaxed))
+                .unwrap_or(0)
+        })
+    };
+    let (rows, bytes) = (reading(rows), reading(|c| &c.row_bytes));
+    // A sink fed by several tables cannot split its rows by table; it reports totals only.
+    let table = (table_paths.len() == 1).then(|| table_paths[0].as_str());
+    for suffix in ["".to_string()]
+        .into_iter()
+        .chain(table.map(|t| format!("#{t}")))
+    {
+        g.counter(&format!("{prefix}Count{suffix}"), rows.clone());
+        g.counter(&format!("{prefix}Bytes{suffix}"), bytes.clone());
+        g.meter(
+            &format!("{prefix}QPS{suffix}"),
+            rows.clone(),
+            Meter::DEFAULT_WINDOW_SECS,
+        );
+        g.meter(
+            &format!("{prefix}BytesPerSeconds{suffix}"),
+            bytes.clone(),
+            Meter::DEFAULT_WINDOW_SECS,
+        );
+    }
 }
 
 fn operator_group(
