@@ -8,6 +8,9 @@ pub struct ThreadEntry {
     pub name: String,
     /// `RUNNABLE`, `WAITING`, … mapped from the kernel's state letter.
     pub state: String,
+    /// The kernel function the thread sleeps in (`/proc/.../wchan`), "" when it runs: the
+    /// innermost frame the kernel lets a process read of its own threads.
+    pub wait_channel: String,
 }
 
 /// The threads of this process.
@@ -42,6 +45,15 @@ pub fn threads() -> Vec<ThreadEntry> {
             tid,
             name,
             state: state.into(),
+            wait_channel: std::fs::read_to_string(dir.join("wchan"))
+                .map(|w| {
+                    if w.trim() == "0" {
+                        String::new()
+                    } else {
+                        w.trim().to_string()
+                    }
+                })
+                .unwrap_or_default(),
         });
     }
     out.sort_by_key(|t| t.tid);
@@ -93,14 +105,27 @@ pub fn virtual_bytes() -> u64 {
 
 /// Physical memory of the machine in bytes (`MemTotal`), 0 where unknown.
 pub fn total_memory_bytes() -> u64 {
+    meminfo_bytes("MemTotal:")
+}
+
+/// One line of `/proc/meminfo` (`MemAvailable:`, `SwapTotal:`, …) in bytes, 0 where unknown.
+pub fn meminfo_bytes(key: &str) -> u64 {
     std::fs::read_to_string("/proc/meminfo")
         .unwrap_or_default()
         .lines()
-        .find(|l| l.starts_with("MemTotal:"))
+        .find(|l| l.starts_with(key))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(0)
         * 1024
+}
+
+/// The machine's one-minute load average, -1 where unknown.
+pub fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(-1.0)
 }
 
 /// Number of open file descriptors.

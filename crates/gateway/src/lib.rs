@@ -27,5 +27,7 @@ pub use submission::{JobCompiler, JobSubmission};
 pub use task::{JobMasterGateway, TaskDeployment, TaskExecutorGateway, TaskStateUpdate};
 /// The metrics types the REST layer reads (the store and its queries).
 pub use weir_metrics as metrics;
+/// The job file parser, for APIs that inspect a file before submitting it (SeaTunnel's shades).
+pub use weir_pipeline as pipeline;
 /// The job file formats a submission may use.
 pub use weir_pipeline::Format;

@@ -172,7 +172,8 @@ impl JobMaster {
     /// Settles a stop-with-savepoint when checkpoint `id` is the one it waits for: done when
     /// it completed, back to none when it failed (the job keeps running, as in Flink).
     fn settle_savepoint_stop(self: &Arc<Self>, id: u64, completed: bool) {
-        if self.published.load().savepoint_stop != (SavepointStop::InProgress { checkpoint_id: id }) {
+        if self.published.load().savepoint_stop != (SavepointStop::InProgress { checkpoint_id: id })
+        {
             return;
         }
         self.change(|eg, _| {
@@ -753,8 +754,10 @@ impl JobMaster {
             executor.notify_checkpoint_complete(self.job_id, id);
         }
         remove_locations(discard);
-        self.log
-            .info(&format!("checkpoint {id} of job {} completed at {uri}", self.job_id));
+        self.log.info(&format!(
+            "checkpoint {id} of job {} completed at {uri}",
+            self.job_id
+        ));
         self.settle_savepoint_stop(id, true);
         self.resolve_waiters(id, Ok((id, uri)));
     }
@@ -767,8 +770,10 @@ impl JobMaster {
         let Some(outcome) = outcome else {
             return;
         };
-        self.log
-            .warn(&format!("checkpoint {id} of job {} failed: {reason}", self.job_id));
+        self.log.warn(&format!(
+            "checkpoint {id} of job {} failed: {reason}",
+            self.job_id
+        ));
         self.settle_savepoint_stop(id, false);
         self.resolve_waiters(id, Err(reason.to_string()));
         if outcome.fail_job {

@@ -12,6 +12,7 @@ pub mod flink;
 pub mod openapi;
 pub mod params;
 pub mod prometheus;
+pub mod seatunnel;
 pub mod server;
 pub mod settings;
 pub mod state;

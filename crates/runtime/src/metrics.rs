@@ -30,10 +30,8 @@ impl IoCounters {
         if !RECORDING {
             return;
         }
-        self.row_bytes.fetch_add(
-            crate::row_size::batch_row_bytes(batch),
-            Ordering::Relaxed,
-        );
+        self.row_bytes
+            .fetch_add(crate::row_size::batch_row_bytes(batch), Ordering::Relaxed);
     }
 
     /// Counts rows and bytes taken in.

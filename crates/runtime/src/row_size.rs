@@ -13,7 +13,11 @@ use arrow::record_batch::RecordBatch;
 
 /// SeaTunnel's byte size of every row of `batch`, summed.
 pub fn batch_row_bytes(batch: &RecordBatch) -> u64 {
-    batch.columns().iter().map(|c| array_bytes(c.as_ref())).sum()
+    batch
+        .columns()
+        .iter()
+        .map(|c| array_bytes(c.as_ref()))
+        .sum()
 }
 
 /// The summed size of the values of one column.
@@ -51,9 +55,7 @@ fn array_bytes(a: &dyn Array) -> u64 {
 
 /// Summed lengths of non-null strings in UTF-16 units: one per char, two for a char outside
 /// the basic plane. ASCII data (the common case) is its byte length, found without a scan.
-fn utf16_units<O: OffsetSizeTrait, T: ByteArrayType<Offset = O>>(
-    a: &GenericByteArray<T>,
-) -> u64 {
+fn utf16_units<O: OffsetSizeTrait, T: ByteArrayType<Offset = O>>(a: &GenericByteArray<T>) -> u64 {
     let offsets = a.value_offsets();
     let (first, last) = (offsets[0].as_usize(), offsets[a.len()].as_usize());
     let data = &a.value_data()[first..last];
@@ -134,7 +136,10 @@ mod tests {
     #[test]
     fn nulls_count_nothing_and_strings_count_utf16_units() {
         let b = batch(vec![
-            ("a", Arc::new(Int64Array::from(vec![Some(1), None, Some(2)])) as ArrayRef),
+            (
+                "a",
+                Arc::new(Int64Array::from(vec![Some(1), None, Some(2)])) as ArrayRef,
+            ),
             (
                 "s",
                 Arc::new(StringArray::from(vec![Some("héllo"), Some("😀"), None])),
@@ -144,6 +149,9 @@ mod tests {
         let s = StringArray::from(vec![Some("héllo"), Some("😀"), None]);
         assert_eq!(array_bytes(&s), 5 + 2);
         assert_eq!(array_bytes(&Int64Array::from(vec![Some(1), None])), 8);
-        assert_eq!(array_bytes(&StringArray::from(vec!["ab", "c"]).slice(1, 1)), 1);
+        assert_eq!(
+            array_bytes(&StringArray::from(vec!["ab", "c"]).slice(1, 1)),
+            1
+        );
     }
 }

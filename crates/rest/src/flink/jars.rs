@@ -245,6 +245,7 @@ fn submission(
             config
         },
         origin: Some(jar.to_string()),
+        resume_previous: false,
     })
 }
 
