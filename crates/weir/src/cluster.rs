@@ -67,12 +67,91 @@ async fn start_prometheus(
     Ok(None)
 }
 
+/// Binds one of SeaTunnel's REST servers (`which` is "v1" or "v2") on `port` when `enabled`.
+/// A port that is taken is logged and the cluster runs on without that server: the Flink API
+/// is the cluster's own, SeaTunnel's are extra front doors.
+async fn bind_seatunnel(
+    config: &ClusterConfig,
+    which: &str,
+    enabled: bool,
+    port: u16,
+) -> Result<Option<tokio::net::TcpListener>, String> {
+    if !enabled {
+        return Ok(None);
+    }
+    let host = config.get("rest.bind-address");
+    match tokio::net::TcpListener::bind((host.as_str(), port)).await {
+        Ok(l) => Ok(Some(l)),
+        Err(e) => {
+            tracing::warn!(
+                "SeaTunnel's REST API {which} could not listen on {host}:{port}: {e}; running without it"
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// Starts SeaTunnel's REST servers as configured; returns where they listen.
+async fn start_seatunnel(
+    config: &ClusterConfig,
+    dirs: &ClusterDirs,
+    gateway: Arc<dyn RestfulGateway>,
+    metric_sources: Vec<Arc<MetricQueryService>>,
+    stop: &tokio::sync::watch::Sender<bool>,
+) -> Result<(Option<SocketAddr>, Option<SocketAddr>), String> {
+    let v1 = bind_seatunnel(
+        config,
+        "v1",
+        config.bool("seatunnel.engine.rest-v1.enabled")?,
+        config.port("seatunnel.engine.rest-v1.port")?,
+    )
+    .await?;
+    let v2 = bind_seatunnel(
+        config,
+        "v2",
+        config.bool("seatunnel.engine.http.enable-http")?,
+        config.port("seatunnel.engine.http.port")?,
+    )
+    .await?;
+    let address =
+        |l: &Option<tokio::net::TcpListener>| l.as_ref().and_then(|l| l.local_addr().ok());
+    let (v1_addr, v2_addr) = (address(&v1), address(&v2));
+    let url = |a: Option<SocketAddr>| {
+        a.map(|a| format!("http://{}:{}", config.get("rest.address"), a.port()))
+    };
+    let settings = weir_rest::seatunnel::SeaTunnelSettings {
+        context_path: config.get("seatunnel.engine.http.context-path"),
+        savepoint_dir: dirs.data.join("savepoints").display().to_string(),
+        v1_url: url(v1_addr),
+        v2_url: url(v2_addr),
+        max_content_length: config.usize("rest.server.max-content-length")?,
+    };
+    let (v1_router, v2_router) = weir_rest::seatunnel::routers(gateway, settings, metric_sources);
+    for (listener, router) in [(v1, v1_router), (v2, v2_router)] {
+        let Some(listener) = listener else { continue };
+        let mut stop_rx = stop.subscribe();
+        tokio::spawn(weir_rest::serve(listener, router, async move {
+            let _ = stop_rx.wait_for(|s| *s).await;
+        }));
+    }
+    if let Some(a) = v1_addr {
+        tracing::info!("SeaTunnel REST API v1 on http://{a}/hazelcast/rest/maps");
+    }
+    if let Some(a) = v2_addr {
+        tracing::info!("SeaTunnel REST API v2 on http://{a}");
+    }
+    Ok((v1_addr, v2_addr))
+}
+
 /// A running mini cluster.
 pub struct MiniCluster {
     pub dispatcher: Arc<Dispatcher>,
     pub address: SocketAddr,
     /// Where the Prometheus reporter listens, when `metrics.reporters` lists `prom`.
     pub prometheus: Option<SocketAddr>,
+    /// Where SeaTunnel's REST API v1 (`/hazelcast/rest/maps/...`) and v2 listen, when on.
+    pub seatunnel_v1: Option<SocketAddr>,
+    pub seatunnel_v2: Option<SocketAddr>,
     pub dirs: ClusterDirs,
     server: JoinHandle<std::io::Result<()>>,
     stop: tokio::sync::watch::Sender<bool>,
@@ -178,6 +257,18 @@ impl MiniCluster {
         let server = tokio::spawn(weir_rest::serve(listener, router, async move {
             let _ = stop_rx.wait_for(|s| *s).await;
         }));
+        let metric_sources = vec![
+            dispatcher.metric_query_service().clone(),
+            tm.metric_query_service().clone(),
+        ];
+        let (seatunnel_v1, seatunnel_v2) = start_seatunnel(
+            &config,
+            &dirs,
+            dispatcher.clone() as Arc<dyn RestfulGateway>,
+            metric_sources,
+            &stop,
+        )
+        .await?;
         let prometheus = if config.reporter_enabled("prom") {
             let sources = vec![
                 dispatcher.metric_query_service().clone(),
@@ -191,6 +282,8 @@ impl MiniCluster {
             dispatcher,
             address,
             prometheus,
+            seatunnel_v1,
+            seatunnel_v2,
             dirs,
             server,
             stop,

@@ -198,6 +198,29 @@ pub const KNOWN: &[KnownOption] = &[
         key: "metrics.reporter.prom.host",
         default: "127.0.0.1",
     },
+    // SeaTunnel's REST API v2 (its `seatunnel.engine.http.*` names; SeaTunnel's packaged
+    // config turns it on, and so does weir).
+    KnownOption {
+        key: "seatunnel.engine.http.enable-http",
+        default: "true",
+    },
+    KnownOption {
+        key: "seatunnel.engine.http.port",
+        default: "8080",
+    },
+    KnownOption {
+        key: "seatunnel.engine.http.context-path",
+        default: "",
+    },
+    // SeaTunnel's REST API v1, under /hazelcast/rest/maps on its member port.
+    KnownOption {
+        key: "seatunnel.engine.rest-v1.enabled",
+        default: "true",
+    },
+    KnownOption {
+        key: "seatunnel.engine.rest-v1.port",
+        default: "5801",
+    },
 ];
 
 /// The effective configuration: every key as a string.
@@ -266,6 +289,16 @@ impl ClusterConfig {
         self.usize("rest.flamegraph.num-samples")?;
         self.duration("rest.flamegraph.delay-between-samples")?;
         self.port_range("metrics.reporter.prom.port")?;
+        self.bool("seatunnel.engine.http.enable-http")?;
+        self.port("seatunnel.engine.http.port")?;
+        self.bool("seatunnel.engine.rest-v1.enabled")?;
+        self.port("seatunnel.engine.rest-v1.port")?;
+        let context = self.get("seatunnel.engine.http.context-path");
+        if !context.is_empty() && (!context.starts_with('/') || context.contains(['?', '#', ' '])) {
+            return Err(format!(
+                "configuration 'seatunnel.engine.http.context-path' must be a path starting with '/', like /seatunnel, got '{context}'"
+            ));
+        }
         Ok(())
     }
 

@@ -65,6 +65,12 @@ pub async fn execute(args: StartArgs, config: ClusterConfig, dirs: ClusterDirs) 
     println!("weir mini cluster is running");
     println!("  REST API (Flink v1):  {url}/v1/overview");
     println!("  jobs:                 {url}/jobs/overview");
+    if let Some(a) = cluster.seatunnel_v2 {
+        println!("  SeaTunnel REST v2:    http://{a}/running-jobs");
+    }
+    if let Some(a) = cluster.seatunnel_v1 {
+        println!("  SeaTunnel REST v1:    http://{a}/hazelcast/rest/maps/running-jobs");
+    }
     println!(
         "  logs:                 {}",
         cluster.dirs.logs.join(LOG_FILE).display()
@@ -76,6 +82,12 @@ pub async fn execute(args: StartArgs, config: ClusterConfig, dirs: ClusterDirs) 
         match gateway.submit_job(sub).await {
             Ok(id) => {
                 println!("  example job:          {url}/jobs/{id}");
+                if let Some(a) = cluster.seatunnel_v2 {
+                    println!(
+                        "  (SeaTunnel's view):   http://{a}/job-info/{}",
+                        id.seatunnel_id()
+                    );
+                }
                 println!(
                     "  its printed rows:     {url}/taskmanagers  ->  /taskmanagers/<id>/stdout"
                 );

@@ -15,6 +15,8 @@ pub async fn start_cluster(dir: &Path, extra: &[&str]) -> MiniCluster {
     let mut opts = vec![
         "rest.port=0".to_string(),
         "metrics.reporter.prom.port=0".to_string(),
+        "seatunnel.engine.http.port=0".to_string(),
+        "seatunnel.engine.rest-v1.port=0".to_string(),
     ];
     opts.extend(extra.iter().map(|s| s.to_string()));
     let config = ClusterConfig::load(None, &opts).expect("config");
