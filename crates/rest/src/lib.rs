@@ -1,7 +1,9 @@
-//! weir's HTTP servers. Today: Flink's REST API v1 (`flink`), answered both under `/v1` and on
-//! bare paths, over the `RestfulGateway` only; this crate never sees runtime or JobManager types.
+//! weir's HTTP servers, over the `RestfulGateway` only (this crate never sees runtime or
+//! JobManager types): Flink's REST API v1 (`flink`), answered both under `/v1` and on bare
+//! paths, and SeaTunnel's REST API (`seatunnel`), v1 under `/hazelcast/rest/maps` and v2, each
+//! on its own listener.
 //!
-//! Each endpoint is declared once, in its family's file (`flink/jobs.rs`, `flink/vertices.rs`,
+//! Each Flink endpoint is declared once, in its family's file (`flink/jobs.rs`, `flink/vertices.rs`,
 //! …), as an [`endpoint::Endpoint`]: method, path, summary and handler together. The router and
 //! the OpenAPI document are both built from those declarations.
 
