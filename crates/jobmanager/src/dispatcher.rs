@@ -221,6 +221,10 @@ impl Dispatcher {
     /// Moves a terminal job from the running set to the archive and frees its slots.
     fn archive_job(&self, job: JobId) {
         let master = self.running.read().ok().and_then(|r| r.get(&job).cloned());
+        if master.as_ref().is_some_and(|m| !m.status().is_terminal()) {
+            // A late notice about an earlier run of an id that runs again (SeaTunnel's resume).
+            return;
+        }
         if let Some(master) = master {
             if let Some(stats) = master.checkpoint_stats() {
                 if let Ok(mut a) = self.archived_checkpoints.write() {
@@ -319,6 +323,14 @@ impl Dispatcher {
 impl RestfulGateway for Dispatcher {
     async fn submit_job(&self, submission: JobSubmission) -> Result<JobId, GatewayError> {
         let job_id = submission.job_id.unwrap_or_else(JobId::generate);
+        if submission.resume_previous
+            && self
+                .master(job_id)
+                .is_some_and(|m| m.status().is_terminal())
+        {
+            // It ended a moment ago and is on its way to the archive; put it there now.
+            self.archive_job(job_id);
+        }
         let archived = self.archive.get(job_id).is_some();
         if self.master(job_id).is_some() || (archived && !submission.resume_previous) {
             return Err(GatewayError::Conflict(format!(

@@ -184,6 +184,10 @@ impl JobMaster {
             });
             Effects::default()
         });
+        if self.status() == JobStatus::Finished {
+            // The archiving its end deferred (see `change`).
+            let _ = self.terminated.send(self.job_id);
+        }
     }
 
     fn resolve_waiters(&self, id: u64, result: CheckpointResult) {
@@ -288,7 +292,15 @@ impl JobMaster {
             if let Some(rm) = rm {
                 rm.release(self.job_id);
             }
-            let _ = self.terminated.send(self.job_id);
+            // A job that a stop-with-savepoint ended is archived once that savepoint is settled,
+            // so the archive holds it (SeaTunnel resumes the job from it).
+            let stop_pending = matches!(
+                self.published.load().savepoint_stop,
+                SavepointStop::InProgress { .. }
+            );
+            if !(status == JobStatus::Finished && stop_pending) {
+                let _ = self.terminated.send(self.job_id);
+            }
         }
         effects
     }

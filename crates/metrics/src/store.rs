@@ -190,8 +190,18 @@ impl MetricStore {
             j.jm_operators.insert(v, Arc::new(m));
             jobs.insert(id, j);
         }
-        for ((id, v), s) in subtasks {
+        for ((id, v), mut s) in subtasks {
             let mut j = job_entry(&mut jobs, id);
+            // A subtask that ended before this round (its final values came in an earlier
+            // one) keeps them, unless the vertex has been redeployed since (a newer attempt).
+            let newest = s.values().map(|m| m.attempt).max().unwrap_or(0);
+            if let Some(before) = j.tasks.get(&v) {
+                for (i, m) in before.iter() {
+                    if m.attempt >= newest && !s.contains_key(i) {
+                        s.insert(*i, m.clone());
+                    }
+                }
+            }
             j.tasks.insert(v, Arc::new(s));
             jobs.insert(id, j);
         }
@@ -233,6 +243,36 @@ mod tests {
             scope: Arc::new(scope),
             values: vec![(name.into(), DumpValue::Counter(v))],
         }
+    }
+
+    #[test]
+    fn a_subtask_that_ended_earlier_keeps_its_final_values_until_redeployed() {
+        let job = JobId(1);
+        let round = |subtask: usize, attempt: u32, v: u64| FetchRound {
+            taskmanagers: vec![(
+                "tm".into(),
+                vec![counter(
+                    Scope::Task(task(job, subtask, attempt)),
+                    "numRecordsOut",
+                    v,
+                )],
+            )],
+            known_jobs: [job].into(),
+            ..FetchRound::default()
+        };
+        // Subtask 0's last values come in one round, subtask 1's in the next.
+        let s = MetricStore::default().next(round(0, 0, 20), 1);
+        let s = s.next(round(1, 0, 20), 2);
+        let v = s.jobs[&job].vertex_metrics(VertexId(1));
+        assert_eq!(
+            (v["0.numRecordsOut"].as_str(), v["1.numRecordsOut"].as_str()),
+            ("20", "20")
+        );
+        // A redeployment (a newer attempt) drops what the old attempts left.
+        let s = s.next(round(1, 1, 3), 3);
+        let v = s.jobs[&job].vertex_metrics(VertexId(1));
+        assert!(!v.contains_key("0.numRecordsOut"));
+        assert_eq!(v["1.numRecordsOut"], "3");
     }
 
     #[test]

@@ -130,6 +130,8 @@ async fn all_jobs(
             }
         }
     }
+    // Newest first; ids break ties, as they are time-ordered too.
+    out.sort_by_key(|s| std::cmp::Reverse((s.start_time(), s.job_id)));
     (out, gateway.request_metric_store().await)
 }
 

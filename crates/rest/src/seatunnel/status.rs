@@ -9,7 +9,7 @@
 //! | RESTARTING | SCHEDULED (the job is being redeployed) |
 //! | FAILING / FAILED | FAILING / FAILED |
 //! | CANCELLING / CANCELED | CANCELING / CANCELED |
-//! | FINISHED | FINISHED, or SAVEPOINT_DONE when a stop-with-savepoint ended it |
+//! | FINISHED | FINISHED, or SAVEPOINT_DONE when a stop-with-savepoint ended it (DOING_SAVEPOINT until its savepoint is written) |
 //! | SUSPENDED | UNKNOWABLE (the JobManager lost it) |
 
 use weir_core::JobStatus;
@@ -45,8 +45,9 @@ pub fn of(status: JobStatus, savepoint_stop: SavepointStop) -> &'static str {
         JobStatus::Cancelling => "CANCELING",
         JobStatus::Canceled => "CANCELED",
         // The sources end right after the savepoint's barrier, so the job may finish while the
-        // savepoint's metadata is still being written: in progress counts as done here.
-        JobStatus::Finished if stopping => "SAVEPOINT_DONE",
+        // savepoint's metadata is still being written: it is done when the savepoint is.
+        JobStatus::Finished if savepoint_stop == SavepointStop::Done => "SAVEPOINT_DONE",
+        JobStatus::Finished if stopping => "DOING_SAVEPOINT",
         JobStatus::Finished => "FINISHED",
         JobStatus::Suspended => "UNKNOWABLE",
     }
@@ -72,6 +73,7 @@ mod tests {
         );
         assert_eq!(of(JobStatus::Finished, SavepointStop::None), "FINISHED");
         assert_eq!(of(JobStatus::Canceled, stopping), "CANCELED");
+        assert_eq!(of(JobStatus::Finished, stopping), "DOING_SAVEPOINT");
         assert_eq!(of(JobStatus::Initializing, SavepointStop::None), "PENDING");
         for s in JobStatus::ALL {
             assert!(ALL.contains(&of(s, SavepointStop::None)));
