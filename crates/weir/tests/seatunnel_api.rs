@@ -641,30 +641,15 @@ async fn every_literal_error_and_the_config_shades() {
         format!("The job with id '{finished}' not running, save point failed")
     );
     // v2 answers a wrong method with 405 and an unknown path with 404.
-    assert_eq!(
-        c.get(format!("{}/submit-job", api.v2))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        405
-    );
-    assert_eq!(
-        c.post(format!("{}/overview", api.v2))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        405
-    );
-    assert_eq!(
-        c.get(format!("{}/nope", api.v2))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    for (method, path, status) in [
+        (reqwest::Method::GET, "/submit-job", 405),
+        (reqwest::Method::POST, "/overview", 405),
+        (reqwest::Method::GET, "/nope", 404),
+    ] {
+        let url = format!("{}{path}", api.v2);
+        let r = c.request(method, &url).send().await.unwrap();
+        assert_eq!(r.status(), status, "{url}");
+    }
 
     // Shades: base64 hides the sensitive options of sources and sinks, and a submit of the
     // encrypted file reveals them again.
