@@ -35,7 +35,8 @@ pub async fn find_job(ctx: &Ctx, id: i64) -> Option<JobSnapshot> {
 }
 
 /// SeaTunnel's newer `page` (from 1) and `rows` parameters; all rows when `rows` is absent.
-fn paginate(items: Vec<Value>, params: &HashMap<String, String>) -> StResult<Vec<Value>> {
+/// Applied before jobs are rendered, so a page of a long history costs one page of work.
+fn paginate<T>(items: Vec<T>, params: &HashMap<String, String>) -> StResult<Vec<T>> {
     let number = |key: &str| -> StResult<Option<usize>> {
         match params.get(key).map(|v| v.trim()).filter(|v| !v.is_empty()) {
             None => Ok(None),
@@ -139,11 +140,11 @@ async fn all_jobs(
 pub async fn running_jobs(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> StResult<Json<Value>> {
     let params = ctx.params(q.as_deref())?;
     let (jobs, store) = all_jobs(&ctx, |s| !s.is_terminal()).await;
-    let items = jobs
+    let items = paginate(jobs, &params)?
         .iter()
         .map(|s| job_info::running_job(s, store.jobs.get(&s.job_id).map(|j| j.as_ref())))
         .collect();
-    Ok(Json(Value::Array(paginate(items, &params)?)))
+    Ok(Json(Value::Array(items)))
 }
 
 /// `GET /job-info/:id`: the job, running or ended; `{"jobId": id}` alone for an unknown id.
@@ -202,9 +203,9 @@ async fn finished(ctx: &Ctx, state: Option<String>, query: Option<&str>) -> StRe
             .is_none_or(|st| status::of_snapshot(s) == st)
     });
     jobs.sort_by_key(|s| (s.end_time(), s.job_id));
-    let items = jobs
+    let items = paginate(jobs, &params)?
         .iter()
         .map(|s| job_info::finished_job(s, store.jobs.get(&s.job_id).map(|j| j.as_ref())))
         .collect();
-    Ok(Json(Value::Array(paginate(items, &params)?)))
+    Ok(Json(Value::Array(items)))
 }
