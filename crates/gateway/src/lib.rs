@@ -23,7 +23,7 @@ pub use flame_graph::{FlameGraphType, ThreadSample, VertexFlameGraph};
 pub use rescale::{ParallelismBounds, RescalePlan, ResourceRequirements};
 pub use restful::RestfulGateway;
 pub use snapshot::*;
-pub use submission::{JobCompiler, JobSubmission};
+pub use submission::{JobCompiler, JobSubmission, RECOVERY_PATH_KEY};
 pub use task::{JobMasterGateway, TaskDeployment, TaskExecutorGateway, TaskStateUpdate};
 /// The metrics types the REST layer reads (the store and its queries).
 pub use weir_metrics as metrics;

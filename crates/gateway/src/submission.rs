@@ -6,6 +6,11 @@ use std::collections::{BTreeMap, HashMap};
 use weir_core::JobId;
 use weir_pipeline::{Format, JobGraph};
 
+/// The configuration key that names the checkpoint or savepoint a job starts from (Flink's
+/// `execution.state-recovery.path`, what `savepointPath`, `weir run -s` and SeaTunnel's
+/// `isStartWithSavePoint` set); a job's snapshot config carries it when the job restored one.
+pub const RECOVERY_PATH_KEY: &str = "execution.state-recovery.path";
+
 /// Everything needed to turn a pipeline file into a job.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JobSubmission {

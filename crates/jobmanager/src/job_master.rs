@@ -25,9 +25,7 @@ use weir_gateway::{
 };
 use weir_pipeline::JobGraph;
 
-/// The configuration key that names the checkpoint or savepoint a job starts from (Flink's
-/// `execution.state-recovery.path`, what `savepointPath` and `weir run -s` set).
-pub const RECOVERY_PATH_KEY: &str = "execution.state-recovery.path";
+pub use weir_gateway::RECOVERY_PATH_KEY;
 
 /// The outcome of a checkpoint or savepoint someone waits for: its location, or why it failed.
 pub type CheckpointResult = Result<(u64, String), String>;

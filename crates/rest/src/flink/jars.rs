@@ -239,8 +239,7 @@ fn submission(
         config: {
             let mut config = b.flink_configuration.unwrap_or_default();
             if let Some(p) = savepoint_path {
-                // Flink's key for the state a job starts from.
-                config.insert("execution.state-recovery.path".into(), p);
+                config.insert(weir_gateway::RECOVERY_PATH_KEY.into(), p);
             }
             config
         },

@@ -8,10 +8,7 @@ use super::status;
 use serde_json::{json, Map, Value};
 use weir_core::JobStatus;
 use weir_gateway::metrics::store::JobMetricStore;
-use weir_gateway::JobSnapshot;
-
-/// The configuration key a job restored from a savepoint or checkpoint carries.
-const RECOVERY_PATH_KEY: &str = "execution.state-recovery.path";
+use weir_gateway::{JobSnapshot, RECOVERY_PATH_KEY};
 
 /// SeaTunnel's time format, in the server's local zone; "" for a time that never came.
 pub fn format_time(epoch_ms: i64) -> String {
