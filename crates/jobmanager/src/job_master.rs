@@ -240,19 +240,21 @@ impl JobMaster {
     /// Runs `f` on the graph, publishes the result, and acts on the effects.
     fn change(self: &Arc<Self>, f: impl FnOnce(&mut ExecutionGraph, i64) -> Effects) -> Effects {
         let now = now_ms();
-        let effects = {
+        let (effects, transition) = {
             let Ok(mut eg) = self.eg.lock() else {
                 return Effects::default();
             };
             let before = eg.status();
             let effects = f(&mut eg, now);
-            let snapshot = eg.snapshot(now);
-            if snapshot.status != before {
-                self.log_transition(before, &snapshot);
-            }
-            self.published.store(Arc::new(snapshot));
-            effects
+            let snapshot = Arc::new(eg.snapshot(now));
+            self.published.store(snapshot.clone());
+            let changed = snapshot.status != before;
+            (effects, changed.then_some((before, snapshot)))
         };
+        // Written once the graph is unlocked: the job's log is a file.
+        if let Some((before, snapshot)) = transition {
+            self.log_transition(before, &snapshot);
+        }
         if effects.cancel_tasks {
             let executor = self.executor.lock().ok().and_then(|e| e.clone());
             if let Some(executor) = executor {
