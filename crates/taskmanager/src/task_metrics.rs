@@ -155,6 +155,17 @@ fn task_group(task: Arc<TaskScope>, m: &Arc<SubtaskMetrics>) -> MetricGroup {
     g
 }
 
+/// One counter of the operator at `position` of a subtask's chain.
+fn operator_count(m: &Arc<SubtaskMetrics>, position: usize, field: IoField) -> CountFn {
+    let m = m.clone();
+    count(move || {
+        m.operators
+            .get(position)
+            .map(|o| field(o).load(Ordering::Relaxed))
+            .unwrap_or(0)
+    })
+}
+
 /// SeaTunnel's source and sink metrics (`SourceReceivedCount`, `SinkWriteBytes`, …, each also
 /// per table as `<name>#<table path>`), so its REST API and dashboards read the figures its
 /// own engine would report: rows whatever their kind, bytes by SeaTunnel's row-size rules.
@@ -170,16 +181,10 @@ fn seatunnel_metrics(
         PluginKind::Sink => ("SinkWrite", |c| &c.records_in),
         PluginKind::Transform => return,
     };
-    let reading = |field: IoField| {
-        let m = m.clone();
-        count(move || {
-            m.operators
-                .get(position)
-                .map(|o| field(o).load(Ordering::Relaxed))
-                .unwrap_or(0)
-        })
-    };
-    let (rows, bytes) = (reading(rows), reading(|c| &c.row_bytes));
+    let (rows, bytes) = (
+        operator_count(m, position, rows),
+        operator_count(m, position, |c| &c.row_bytes),
+    );
     // A sink fed by several tables cannot split its rows by table; it reports totals only.
     let table = (table_paths.len() == 1).then(|| table_paths[0].as_str());
     for suffix in ["".to_string()]
@@ -214,13 +219,7 @@ fn operator_group(
         name: name.into(),
     });
     for (metric, field) in IO_FIELDS {
-        let m = m.clone();
-        let c = count(move || {
-            m.operators
-                .get(position)
-                .map(|o| field(o).load(Ordering::Relaxed))
-                .unwrap_or(0)
-        });
+        let c = operator_count(m, position, field);
         g.counter(metric, c.clone());
         if metric.starts_with("numRecords") {
             g.meter(&format!("{metric}PerSecond"), c, Meter::DEFAULT_WINDOW_SECS);
