@@ -24,14 +24,7 @@ async fn files(ctx: &Ctx) -> Vec<LogFile> {
 }
 
 fn node_name(ctx: &Ctx) -> String {
-    let base = ctx.base_url();
-    let hostport = base
-        .trim_start_matches("http://")
-        .split('/')
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    hostport
+    super::host_port(&ctx.base_url()).to_string()
 }
 
 /// A listing as SeaTunnel's HTML page or, with `?format=json`, its JSON array.

@@ -135,12 +135,36 @@ impl Ctx {
     }
 }
 
-/// A request body as JSON: SeaTunnel's two literal errors for an empty or unparsable one.
-pub fn json_body(body: &Bytes) -> StResult<Value> {
+/// SeaTunnel's literal error for a request without a body (or only blanks).
+pub fn require_body(body: &Bytes) -> StResult<()> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(StError::empty_body());
     }
+    Ok(())
+}
+
+/// A request body as JSON: SeaTunnel's two literal errors for an empty or unparsable one.
+pub fn json_body(body: &Bytes) -> StResult<Value> {
+    require_body(body)?;
     serde_json::from_slice(body).map_err(|_| StError::invalid_json())
+}
+
+/// A JSON value as SeaTunnel's Java code reads it with `toString()`: a string as it is, null as
+/// empty, anything else as its JSON text.
+pub fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// `host:port` of an `http://host:port/...` URL.
+pub fn host_port(url: &str) -> &str {
+    let rest = url
+        .trim_start_matches("http://")
+        .trim_start_matches("https://");
+    rest.split('/').next().unwrap_or_default()
 }
 
 /// `POST /encrypt-config`: the job config with its sources' and sinks' sensitive options

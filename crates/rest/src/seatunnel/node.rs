@@ -8,7 +8,7 @@
 //! sizes are 0 (there is no collector and there are no such queues).
 
 use super::error::{StError, StResult};
-use super::{json_body, Ctx};
+use super::{host_port, json_body, value_text, Ctx};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header;
@@ -67,9 +67,7 @@ fn member_address(ctx: &Ctx) -> (String, String) {
         .clone()
         .or_else(|| s.v2_url.clone())
         .unwrap_or_default();
-    let hostport = url
-        .trim_start_matches("http://")
-        .trim_start_matches("https://");
+    let hostport = host_port(&url);
     match hostport.rsplit_once(':') {
         Some((h, p)) => (h.to_string(), p.to_string()),
         None => (hostport.to_string(), String::new()),
@@ -197,17 +195,7 @@ pub async fn update_tags(State(ctx): State<Ctx>, body: Bytes) -> StResult<Json<V
     let Value::Object(tags) = json_body(&body)? else {
         return Err(StError::invalid_json());
     };
-    let tags = tags
-        .into_iter()
-        .map(|(k, v)| {
-            let v = match v {
-                Value::String(s) => s,
-                Value::Null => String::new(),
-                other => other.to_string(),
-            };
-            (k, v)
-        })
-        .collect();
+    let tags = tags.into_iter().map(|(k, v)| (k, value_text(&v))).collect();
     if let Ok(mut t) = ctx.node.tags.write() {
         *t = tags;
     }

@@ -4,6 +4,7 @@
 //! weir has SeaTunnel's two built-in shades: `default` (unchanged) and `base64`.
 
 use super::error::{StError, StResult};
+use super::value_text;
 use base64::Engine;
 use serde_json::Value;
 
@@ -103,19 +104,12 @@ fn each_sensitive(
     Ok(())
 }
 
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 /// `POST /encrypt-config`: the config with its sensitive options hidden.
 pub fn encrypt(mut config: Value) -> StResult<Value> {
     check_blocks(&config)?;
     let shade = Shade::named(&identifier(&config).unwrap_or_default())?;
     each_sensitive(&mut config, |_, _, _, v| {
-        Ok(Value::String(shade.encrypt(&text(v))))
+        Ok(Value::String(shade.encrypt(&value_text(v))))
     })?;
     Ok(config)
 }
@@ -127,7 +121,7 @@ pub fn decrypt(config: &mut Value) -> StResult<()> {
     };
     let shade = Shade::named(&id)?;
     each_sensitive(config, |block, i, key, v| {
-        shade.decrypt(&text(v)).map(Value::String).ok_or_else(|| {
+        shade.decrypt(&value_text(v)).map(Value::String).ok_or_else(|| {
             StError::bad_request(format!(
                 "Option '{key}' of {block} #{i} cannot be decrypted with the config shade '{id}'; encrypt it with POST /encrypt-config or remove env.shade.identifier."
             ))

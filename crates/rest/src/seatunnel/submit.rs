@@ -3,7 +3,7 @@
 
 use super::error::{StError, StResult};
 use super::jobs::{find_job, parse_job_id};
-use super::{json_body, shade, Ctx};
+use super::{json_body, require_body, shade, value_text, Ctx};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, RawQuery, Request, State};
 use axum::Json;
@@ -134,9 +134,7 @@ async fn submit_one(
 
 /// The body as text; SeaTunnel's message when there is none.
 fn body_text(body: &Bytes) -> StResult<String> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(StError::empty_body());
-    }
+    require_body(body)?;
     String::from_utf8(body.to_vec())
         .map_err(|_| StError::bad_request("The request body is not UTF-8 text."))
 }
@@ -231,14 +229,6 @@ pub async fn submit_jobs(State(ctx): State<Ctx>, body: Bytes) -> StResult<Json<V
         out.push(submit_one(&ctx, text, Format::Json, params, None).await?);
     }
     Ok(Json(Value::Array(out)))
-}
-
-fn value_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
 }
 
 /// One stop request of `/stop-job(s)`.
