@@ -11,6 +11,8 @@ pub struct ThreadEntry {
     /// The kernel function the thread sleeps in (`/proc/.../wchan`), "" when it runs: the
     /// innermost frame the kernel lets a process read of its own threads.
     pub wait_channel: String,
+    /// The kernel's state letter (`R` running or runnable, `S` sleeping, `D` in I/O, …).
+    pub state_letter: char,
 }
 
 /// The threads of this process.
@@ -45,6 +47,7 @@ pub fn threads() -> Vec<ThreadEntry> {
             tid,
             name,
             state: state.into(),
+            state_letter: letter.chars().next().unwrap_or('?'),
             wait_channel: std::fs::read_to_string(dir.join("wchan"))
                 .map(|w| {
                     if w.trim() == "0" {

@@ -60,6 +60,28 @@ pub trait RestfulGateway: Send + Sync {
     async fn request_thread_dump(&self, source: LogSource)
         -> Result<Vec<ThreadInfo>, GatewayError>;
 
+    /// Starts profiling a role's process (Flink's `/jobmanager/profiler`,
+    /// `/taskmanagers/:id/profiler`).
+    async fn request_profiling(
+        &self,
+        source: LogSource,
+        duration_s: i64,
+        mode: crate::ProfilingMode,
+    ) -> Result<crate::ProfilingInfo, GatewayError>;
+
+    /// A role's profiling runs, newest first.
+    async fn request_profiling_list(
+        &self,
+        source: LogSource,
+    ) -> Result<Vec<crate::ProfilingInfo>, GatewayError>;
+
+    /// A finished profiling run's result file of a role.
+    async fn request_profiling_file(
+        &self,
+        source: LogSource,
+        name: &str,
+    ) -> Result<Vec<u8>, GatewayError>;
+
     /// Log files of a role.
     async fn request_log_list(&self, source: LogSource) -> Result<Vec<LogFile>, GatewayError>;
 

@@ -92,6 +92,47 @@ impl AttemptSnapshot {
             -1
         }
     }
+
+    /// How long the attempt spent in `state` (Flink's `status-duration` entry): until `now`
+    /// while it is still there, until it entered a later state otherwise, and -1 if it never
+    /// entered it (or left it without a later state being recorded), as Flink reports.
+    pub fn state_duration(&self, state: ExecutionState, now: i64) -> i64 {
+        let entered = self.timestamps[state_index(state)];
+        if entered <= 0 {
+            return -1;
+        }
+        if self.state == state {
+            return (now - entered).max(0);
+        }
+        let rank = lifecycle_rank(state);
+        let left = ExecutionState::ALL
+            .iter()
+            .filter(|s| lifecycle_rank(**s) > rank)
+            .map(|s| self.timestamps[state_index(*s)])
+            .filter(|t| *t > 0)
+            .min();
+        match left {
+            Some(t) => (t - entered).max(0),
+            None => -1,
+        }
+    }
+}
+
+/// Where a state sits in an attempt's life: created, scheduled, deploying, initializing,
+/// running, then any end (finishing, cancelling, failing).
+fn lifecycle_rank(s: ExecutionState) -> u8 {
+    match s {
+        ExecutionState::Created => 0,
+        ExecutionState::Scheduled => 1,
+        ExecutionState::Deploying => 2,
+        ExecutionState::Initializing => 3,
+        ExecutionState::Running => 4,
+        ExecutionState::Reconciling
+        | ExecutionState::Finished
+        | ExecutionState::Canceling
+        | ExecutionState::Canceled
+        | ExecutionState::Failed => 5,
+    }
 }
 
 /// One subtask of a vertex: its current attempt and earlier ones.
@@ -508,5 +549,61 @@ mod tests {
         assert_eq!(aggregate_state(&c, 2), ExecutionState::Finished);
         c[state_index(ExecutionState::Failed)] = 1;
         assert_eq!(aggregate_state(&c, 3), ExecutionState::Failed);
+    }
+
+    fn attempt_through(states: &[(ExecutionState, i64)]) -> AttemptSnapshot {
+        let mut timestamps = [0; 10];
+        for (s, t) in states {
+            timestamps[state_index(*s)] = *t;
+        }
+        AttemptSnapshot {
+            attempt: 0,
+            state: states
+                .last()
+                .map(|(s, _)| *s)
+                .unwrap_or(ExecutionState::Created),
+            timestamps,
+            task_manager: None,
+            endpoint: None,
+            io: IoStats::default(),
+            failure: None,
+        }
+    }
+
+    #[test]
+    fn state_durations_cover_initializing_and_running_like_flink() {
+        use ExecutionState::*;
+        let running = attempt_through(&[
+            (Created, 100),
+            (Scheduled, 110),
+            (Deploying, 110),
+            (Initializing, 130),
+            (Running, 175),
+        ]);
+        assert_eq!(running.state_duration(Created, 1000), 10);
+        assert_eq!(running.state_duration(Scheduled, 1000), 0);
+        assert_eq!(running.state_duration(Deploying, 1000), 20);
+        assert_eq!(running.state_duration(Initializing, 1000), 45);
+        assert_eq!(running.state_duration(Running, 1000), 825, "until now");
+
+        let finished = attempt_through(&[
+            (Created, 100),
+            (Scheduled, 110),
+            (Deploying, 110),
+            (Initializing, 130),
+            (Running, 175),
+            (Finished, 500),
+        ]);
+        assert_eq!(
+            finished.state_duration(Running, 1000),
+            325,
+            "until it finished"
+        );
+
+        let failed_early = attempt_through(&[(Created, 100), (Deploying, 120), (Failed, 150)]);
+        assert_eq!(failed_early.state_duration(Scheduled, 1000), -1);
+        assert_eq!(failed_early.state_duration(Deploying, 1000), 30);
+        assert_eq!(failed_early.state_duration(Initializing, 1000), -1);
+        assert_eq!(failed_early.state_duration(Running, 1000), -1);
     }
 }

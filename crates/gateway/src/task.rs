@@ -54,6 +54,19 @@ pub trait TaskExecutorGateway: Send + Sync {
     /// The process's threads.
     fn thread_dump(&self) -> Vec<ThreadInfo>;
 
+    /// Starts profiling this TaskManager's process for `duration_s` seconds.
+    fn request_profiling(
+        &self,
+        duration_s: i64,
+        mode: crate::ProfilingMode,
+    ) -> Result<crate::ProfilingInfo, GatewayError>;
+
+    /// This TaskManager's profiling runs, newest first.
+    fn profiling_list(&self) -> Vec<crate::ProfilingInfo>;
+
+    /// A finished profiling run's result file.
+    fn profiling_file(&self, name: &str) -> Result<Vec<u8>, GatewayError>;
+
     /// Address, hardware and memory of this TaskExecutor (slot fields are the resource
     /// manager's to fill).
     fn describe(&self) -> TaskManagerInfo;

@@ -41,6 +41,8 @@ pub struct DispatcherSettings {
     /// How old the MetricStore may get (`metrics.fetcher.update-interval`).
     pub metric_fetch_interval: Duration,
     pub flame_graph: FlameGraphSettings,
+    /// `rest.profiling.*` for the JobManager's own profiler.
+    pub profiling: weir_gateway::ProfilingSettings,
 }
 
 /// `rest.flamegraph.*`: whether flame graphs are served and how they are sampled.
@@ -75,6 +77,7 @@ impl Default for DispatcherSettings {
             host: "localhost".into(),
             metric_fetch_interval: Duration::from_secs(1),
             flame_graph: FlameGraphSettings::default(),
+            profiling: weir_gateway::ProfilingSettings::default(),
         }
     }
 }
@@ -96,6 +99,8 @@ pub struct Dispatcher {
     operations: Arc<Mutex<OperationStore>>,
     /// Checkpoint statistics of archived jobs (kept while the job is in the archive).
     archived_checkpoints: RwLock<HashMap<JobId, Arc<CheckpointStatsSnapshot>>>,
+    /// Samples the JobManager's process on request (Flink's JobManager profiler).
+    profiler: weir_gateway::ProfilingService,
 }
 
 /// Log file size served at most (from the end).
@@ -117,7 +122,10 @@ impl Dispatcher {
             .get("rest.async.store-duration")
             .and_then(|d| weir_core::time::parse_duration(d).ok())
             .unwrap_or(Duration::from_secs(300));
+        let profiler =
+            weir_gateway::ProfilingService::new("JobManager", settings.profiling.clone());
         let dispatcher = Arc::new(Self {
+            profiler,
             compiler,
             rm,
             running: RwLock::new(HashMap::new()),
@@ -316,6 +324,15 @@ impl Dispatcher {
             .clone()
             .map(ServedDir::new)
             .ok_or_else(|| GatewayError::NotFound("This JobManager writes no log files.".into()))
+    }
+}
+
+impl Dispatcher {
+    /// A registered TaskManager, or Flink's 404 for an unknown id.
+    fn task_manager(&self, id: &str) -> Result<Arc<dyn TaskExecutorGateway>, GatewayError> {
+        self.rm.executor(id).ok_or_else(|| {
+            GatewayError::NotFound(format!("No TaskManager with id {id} is registered."))
+        })
     }
 }
 
@@ -559,6 +576,41 @@ impl RestfulGateway for Dispatcher {
                 .ok_or_else(|| {
                     GatewayError::NotFound(format!("No TaskManager with id {id} is registered."))
                 }),
+        }
+    }
+
+    async fn request_profiling(
+        &self,
+        source: LogSource,
+        duration_s: i64,
+        mode: weir_gateway::ProfilingMode,
+    ) -> Result<weir_gateway::ProfilingInfo, GatewayError> {
+        match source {
+            LogSource::JobManager => self.profiler.request(duration_s, mode, now_ms()),
+            LogSource::TaskManager(id) => {
+                self.task_manager(&id)?.request_profiling(duration_s, mode)
+            }
+        }
+    }
+
+    async fn request_profiling_list(
+        &self,
+        source: LogSource,
+    ) -> Result<Vec<weir_gateway::ProfilingInfo>, GatewayError> {
+        match source {
+            LogSource::JobManager => Ok(self.profiler.list()),
+            LogSource::TaskManager(id) => Ok(self.task_manager(&id)?.profiling_list()),
+        }
+    }
+
+    async fn request_profiling_file(
+        &self,
+        source: LogSource,
+        name: &str,
+    ) -> Result<Vec<u8>, GatewayError> {
+        match source {
+            LogSource::JobManager => self.profiler.file(name),
+            LogSource::TaskManager(id) => self.task_manager(&id)?.profiling_file(name),
         }
     }
 

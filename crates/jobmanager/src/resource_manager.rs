@@ -1,6 +1,10 @@
 //! The resource manager: registered TaskExecutors and their slots. A job gets all its slots on
 //! one TaskExecutor (its subtasks exchange data through in-process channels), holding as many
 //! slots as its largest vertex parallelism, as Flink's default slot sharing does.
+//!
+//! A TaskExecutor offers a fixed number of slots (Flink's `taskmanager.numberOfTaskSlots`) or
+//! dynamic ones (SeaTunnel's default `dynamic-slot`): those grow with demand, so a job never
+//! waits for a slot on an idle machine.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -8,17 +12,55 @@ use tokio::sync::Notify;
 use weir_core::JobId;
 use weir_gateway::{AllocatedSlot, TaskExecutorGateway, TaskManagerInfo};
 
+/// How many slots a TaskExecutor offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotPolicy {
+    /// Exactly this many; a job that finds none free waits for one.
+    Fixed(usize),
+    /// At least this many, and as many more as jobs ask for.
+    Dynamic { base: usize },
+}
+
 struct Registered {
     gateway: Arc<dyn TaskExecutorGateway>,
-    slots: usize,
+    policy: SlotPolicy,
     /// Slots held per job.
     allocations: HashMap<JobId, usize>,
     registered_at: i64,
 }
 
 impl Registered {
+    fn used(&self) -> usize {
+        self.allocations.values().sum()
+    }
+
+    /// Slots shown as the TaskExecutor's total: a dynamic one has its base, or what is in use
+    /// when that is more.
+    fn total(&self) -> usize {
+        match self.policy {
+            SlotPolicy::Fixed(n) => n,
+            SlotPolicy::Dynamic { base } => base.max(self.used()),
+        }
+    }
+
     fn free(&self) -> usize {
-        self.slots.saturating_sub(self.allocations.values().sum())
+        self.total().saturating_sub(self.used())
+    }
+
+    /// Whether `needed` more slots can be had now.
+    fn can_take(&self, needed: usize) -> bool {
+        match self.policy {
+            SlotPolicy::Fixed(_) => self.free() >= needed,
+            SlotPolicy::Dynamic { .. } => true,
+        }
+    }
+
+    /// The most slots one job could ever hold here.
+    fn capacity(&self) -> usize {
+        match self.policy {
+            SlotPolicy::Fixed(n) => n,
+            SlotPolicy::Dynamic { .. } => usize::MAX,
+        }
     }
 }
 
@@ -41,12 +83,12 @@ impl ResourceManager {
         Self::default()
     }
 
-    /// Registers a TaskExecutor offering `slots` slots.
-    pub fn register(&self, gateway: Arc<dyn TaskExecutorGateway>, slots: usize, now: i64) {
+    /// Registers a TaskExecutor offering slots by `policy`.
+    pub fn register(&self, gateway: Arc<dyn TaskExecutorGateway>, policy: SlotPolicy, now: i64) {
         if let Ok(mut e) = self.executors.lock() {
             e.push(Registered {
                 gateway,
-                slots,
+                policy,
                 allocations: HashMap::new(),
                 registered_at: now,
             });
@@ -74,11 +116,28 @@ impl ResourceManager {
         let Ok(mut executors) = self.executors.lock() else {
             return Ok(None);
         };
-        let largest = executors.iter().map(|e| e.slots).max().unwrap_or(0);
+        let largest = executors
+            .iter()
+            .map(Registered::capacity)
+            .max()
+            .unwrap_or(0);
         if needed > largest {
             return Err(SlotError::NeverEnough { needed, largest });
         }
-        match executors.iter_mut().find(|e| e.free() >= needed) {
+        // A fixed TaskExecutor with room first, then the dynamic one with the most room.
+        let fixed = executors
+            .iter()
+            .position(|e| matches!(e.policy, SlotPolicy::Fixed(_)) && e.can_take(needed));
+        let dynamic = || {
+            executors
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| matches!(e.policy, SlotPolicy::Dynamic { .. }))
+                .max_by_key(|(_, e)| e.free())
+                .map(|(i, _)| i)
+        };
+        let chosen = fixed.or_else(dynamic).map(|i| &mut executors[i]);
+        match chosen {
             Some(e) => {
                 e.allocations.insert(job, needed);
                 Ok(Some(e.gateway.clone()))
@@ -101,7 +160,7 @@ impl ResourceManager {
         };
         let held = e.allocations.get(&job).copied().unwrap_or(0);
         let available = e.free() + held;
-        if needed > available {
+        if matches!(e.policy, SlotPolicy::Fixed(_)) && needed > available {
             return Err(format!(
                 "the new parallelism needs {needed} slots but the TaskManager running the job has {available} for it; lower the parallelism or raise taskmanager.numberOfTaskSlots"
             ));
@@ -133,7 +192,7 @@ impl ResourceManager {
             .lock()
             .map(|e| {
                 (
-                    e.iter().map(|r| r.slots).sum(),
+                    e.iter().map(Registered::total).sum(),
                     e.iter().map(Registered::free).sum(),
                 )
             })
@@ -149,7 +208,7 @@ impl ResourceManager {
             .iter()
             .map(|r| {
                 let mut info = r.gateway.describe();
-                info.slots_total = r.slots;
+                info.slots_total = r.total();
                 info.slots_free = r.free();
                 if info.last_heartbeat == 0 {
                     info.last_heartbeat = r.registered_at;

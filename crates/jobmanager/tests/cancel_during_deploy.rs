@@ -23,6 +23,24 @@ struct SlowExecutor {
 
 #[async_trait]
 impl TaskExecutorGateway for SlowExecutor {
+    fn request_profiling(
+        &self,
+        _duration_s: i64,
+        _mode: weir_gateway::ProfilingMode,
+    ) -> Result<weir_gateway::ProfilingInfo, GatewayError> {
+        Err(GatewayError::NotSupported(
+            "not profiled in this test".into(),
+        ))
+    }
+
+    fn profiling_list(&self) -> Vec<weir_gateway::ProfilingInfo> {
+        Vec::new()
+    }
+
+    fn profiling_file(&self, name: &str) -> Result<Vec<u8>, GatewayError> {
+        Err(GatewayError::NotFound(name.to_string()))
+    }
+
     fn resource_id(&self) -> String {
         "tm-slow".into()
     }
@@ -130,7 +148,11 @@ async fn a_cancel_during_deployment_stops_the_deployed_tasks() {
         master: Mutex::new(Some(master.clone())),
     });
     let rm = Arc::new(ResourceManager::new());
-    rm.register(executor.clone(), 1, 1);
+    rm.register(
+        executor.clone(),
+        weir_jobmanager::resource_manager::SlotPolicy::Fixed(1),
+        1,
+    );
     let start = tokio::spawn(master.clone().start(rm, Duration::from_secs(5)));
 
     // Wait until the job is deploying, then cancel while deploy() is held open.

@@ -26,6 +26,18 @@ impl Method {
     }
 }
 
+/// What an endpoint belongs to, so options that switch a family off remove its routes (as Flink
+/// registers no handler for them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feature {
+    /// Always served.
+    Core,
+    /// The web-submission extension (`/jars/*`), absent when `web.submit.enable` is off.
+    WebSubmission,
+    /// The profilers, absent when `rest.profiling.enabled` is off.
+    Profiling,
+}
+
 /// One endpoint.
 pub struct Endpoint {
     pub method: Method,
@@ -35,26 +47,28 @@ pub struct Endpoint {
     pub summary: &'static str,
     /// The handler, bound to its method.
     pub route: fn() -> MethodRouter<AppState>,
-    /// Part of the web-submission extension (`/jars/*`), absent when `web.submit.enable` is off.
-    pub web_submission: bool,
+    pub feature: Feature,
 }
 
 /// Declares an endpoint: `endpoint!(GET "/jobs", "Lists jobs.", handler)`.
 #[macro_export]
 macro_rules! endpoint {
     ($method:ident $path:literal, $summary:literal, $handler:path) => {
-        $crate::endpoint!(@make $method, $path, $summary, $handler, false)
+        $crate::endpoint!(@make $method, $path, $summary, $handler, Core)
     };
     (jars $method:ident $path:literal, $summary:literal, $handler:path) => {
-        $crate::endpoint!(@make $method, $path, $summary, $handler, true)
+        $crate::endpoint!(@make $method, $path, $summary, $handler, WebSubmission)
     };
-    (@make $method:ident, $path:literal, $summary:literal, $handler:path, $jars:expr) => {
+    (profiling $method:ident $path:literal, $summary:literal, $handler:path) => {
+        $crate::endpoint!(@make $method, $path, $summary, $handler, Profiling)
+    };
+    (@make $method:ident, $path:literal, $summary:literal, $handler:path, $feature:ident) => {
         $crate::endpoint::Endpoint {
             method: $crate::endpoint!(@method $method),
             path: $path,
             summary: $summary,
             route: || axum::routing::on($crate::endpoint!(@filter $method), $handler),
-            web_submission: $jars,
+            feature: $crate::endpoint::Feature::$feature,
         }
     };
     (@method GET) => { $crate::endpoint::Method::Get };

@@ -18,6 +18,7 @@ pub mod seatunnel;
 pub mod server;
 pub mod settings;
 pub mod state;
+pub mod web_content;
 
 pub use server::{flink_router, serve};
 pub use settings::RestSettings;

@@ -24,9 +24,9 @@ fn http(m: Method) -> HttpMethod {
 }
 
 /// The document for `endpoints` (paths in OpenAPI's `{param}` syntax, as axum's).
-pub fn document(endpoints: &[Endpoint], web_submit: bool) -> OpenApi {
+pub fn document(endpoints: &[Endpoint], settings: &crate::RestSettings) -> OpenApi {
     let mut by_path: BTreeMap<&str, PathItemBuilder> = BTreeMap::new();
-    for e in endpoints.iter().filter(|e| web_submit || !e.web_submission) {
+    for e in endpoints.iter().filter(|e| settings.serves(e.feature)) {
         let op = OperationBuilder::new()
             .summary(Some(e.summary))
             .operation_id(Some(format!("{} {}", e.method.as_str(), e.path)))
@@ -55,8 +55,5 @@ pub fn document(endpoints: &[Endpoint], web_submit: bool) -> OpenApi {
 }
 
 async fn openapi_json(State(s): State<AppState>) -> Json<OpenApi> {
-    Json(document(
-        &crate::server::flink_endpoints(),
-        s.settings.web_submit,
-    ))
+    Json(document(&crate::server::flink_endpoints(), &s.settings))
 }

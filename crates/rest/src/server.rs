@@ -29,6 +29,7 @@ pub fn flink_endpoints() -> Vec<Endpoint> {
     all.extend(crate::flink::savepoint_disposal::endpoints());
     all.extend(crate::flink::vertex_monitoring::endpoints());
     all.extend(crate::flink::jobmanager::endpoints());
+    all.extend(crate::flink::profiler::endpoints());
     all.extend(crate::flink::jars::endpoints());
     all.extend(crate::flink::applications::endpoints());
     all.extend(crate::openapi::endpoints());
@@ -91,7 +92,6 @@ pub fn flink_router(gateway: Arc<dyn RestfulGateway>, settings: RestSettings) ->
     let cors = HeaderValue::from_str(&settings.cors_origin)
         .unwrap_or_else(|_| HeaderValue::from_static("*"));
     let limit = settings.max_content_length;
-    let web_submit = settings.web_submit;
     let state: AppState = Arc::new(Inner {
         gateway,
         settings,
@@ -100,16 +100,21 @@ pub fn flink_router(gateway: Arc<dyn RestfulGateway>, settings: RestSettings) ->
     });
     let mut api: Router<AppState> = Router::new();
     for e in flink_endpoints() {
-        if e.web_submission && !web_submit {
-            continue;
+        if state.settings.serves(e.feature) {
+            api = api.route(e.path, (e.route)());
         }
-        api = api.route(e.path, (e.route)());
     }
-    let api = api
+    let v1 = api
+        .clone()
         .fallback(no_route)
         .method_not_allowed_fallback(no_route)
+        .with_state(state.clone());
+    // Bare paths fall back to the web content (the dashboard), as Flink's `/:*` does.
+    let root = api
+        .fallback(crate::web_content::web_content)
+        .method_not_allowed_fallback(no_route)
         .with_state(state);
-    let app = Router::new().nest("/v1", api.clone()).merge(api);
+    let app = Router::new().nest("/v1", v1).merge(root);
     app.layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn(flink_error_bodies))
         .layer(SetResponseHeaderLayer::overriding(

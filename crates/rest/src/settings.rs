@@ -19,6 +19,10 @@ pub struct RestSettings {
     pub upload_dir: PathBuf,
     /// The URL clients reach this server at, e.g. `http://127.0.0.1:8081`.
     pub advertised_url: String,
+    /// `web.dashboard.dir`: static files served at `/:*` (a web dashboard), if any.
+    pub dashboard_dir: Option<PathBuf>,
+    /// `rest.profiling.enabled`: whether the profiler endpoints exist.
+    pub profiling: bool,
 }
 
 impl Default for RestSettings {
@@ -31,6 +35,20 @@ impl Default for RestSettings {
             web_cancel: true,
             upload_dir: std::env::temp_dir().join("weir-web-upload"),
             advertised_url: "http://127.0.0.1:8081".into(),
+            dashboard_dir: None,
+            profiling: true,
+        }
+    }
+}
+
+impl RestSettings {
+    /// Whether endpoints of `feature` are served with these settings.
+    pub fn serves(&self, feature: crate::endpoint::Feature) -> bool {
+        use crate::endpoint::Feature;
+        match feature {
+            Feature::Core => true,
+            Feature::WebSubmission => self.web_submit,
+            Feature::Profiling => self.profiling,
         }
     }
 }

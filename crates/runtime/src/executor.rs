@@ -350,6 +350,26 @@ impl PreparedJob {
                 vertex_metrics.push(m.clone());
                 let (control_tx, control_rx) = mpsc::unbounded_channel();
                 vertex_controls.push(control_tx);
+                let events = events_tx.clone();
+                let (v, i) = (vertex.index, index);
+                // A subtask is INITIALIZING until it has restored its state, then RUNNING.
+                let _ = events.send(TaskEvent {
+                    vertex: v,
+                    subtask: i,
+                    state: ExecutionState::Initializing,
+                    error: None,
+                    metrics: None,
+                });
+                let running_events = events.clone();
+                let on_running: Box<dyn FnOnce() + Send> = Box::new(move || {
+                    let _ = running_events.send(TaskEvent {
+                        vertex: v,
+                        subtask: i,
+                        state: ExecutionState::Running,
+                        error: None,
+                        metrics: None,
+                    });
+                });
                 let subtask = Subtask {
                     name,
                     mode: graph.mode,
@@ -363,17 +383,9 @@ impl PreparedJob {
                     control: control_rx,
                     acks: acks_tx.clone(),
                     restored_committables,
+                    on_running: Some(on_running),
                 };
-                let events = events_tx.clone();
                 let token = cancel.child_token();
-                let (v, i) = (vertex.index, index);
-                let _ = events.send(TaskEvent {
-                    vertex: v,
-                    subtask: i,
-                    state: ExecutionState::Running,
-                    error: None,
-                    metrics: None,
-                });
                 let final_metrics = subtask.metrics.clone();
                 handles.push(tokio::spawn(async move {
                     let outcome = subtask.run(token).await;

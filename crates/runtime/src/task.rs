@@ -62,6 +62,9 @@ pub struct Subtask {
     pub acks: mpsc::UnboundedSender<SnapshotAck>,
     /// A restored sink's pending committables, published before anything else runs.
     pub restored_committables: Option<Vec<Vec<u8>>>,
+    /// Called once the subtask has restored what it restores and starts processing: the end of
+    /// Flink's INITIALIZING and the start of RUNNING.
+    pub on_running: Option<Box<dyn FnOnce() + Send>>,
 }
 
 /// Outcome of processing: a real failure, or the downstream went away (teardown).
@@ -124,6 +127,9 @@ impl Subtask {
             (self.restored_committables.take(), &mut self.tail)
         {
             writer.restore(committables).await?;
+        }
+        if let Some(running) = self.on_running.take() {
+            running();
         }
         let head = std::mem::replace(&mut self.head, Head::Inputs(Vec::new()));
         match head {

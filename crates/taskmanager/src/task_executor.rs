@@ -31,6 +31,8 @@ pub struct TaskExecutorSettings {
     pub log_file: String,
     pub stdout_file: String,
     pub runtime: RuntimeConfig,
+    /// `rest.profiling.*`: where this TaskManager's profiles go and how long they may run.
+    pub profiling: weir_gateway::ProfilingSettings,
 }
 
 impl Default for TaskExecutorSettings {
@@ -42,6 +44,7 @@ impl Default for TaskExecutorSettings {
             log_file: "taskmanager.log".into(),
             stdout_file: "taskmanager.out".into(),
             runtime: RuntimeConfig::default(),
+            profiling: weir_gateway::ProfilingSettings::default(),
         }
     }
 }
@@ -77,6 +80,8 @@ pub struct TaskExecutor {
     system: Mutex<Option<sysinfo::System>>,
     /// This TaskManager's metrics: its process status and its subtasks' groups.
     metrics: Arc<MetricQueryService>,
+    /// Samples this TaskManager's process on request (Flink's TaskManager profiler).
+    profiler: weir_gateway::ProfilingService,
 }
 
 const LOG_LIMIT: u64 = 8 << 20;
@@ -109,7 +114,10 @@ impl TaskExecutor {
         register_process_metrics(&mut process);
         metrics.register(GroupKey::Process, vec![process]);
         metrics.spawn_ticker(std::time::Duration::from_secs(1));
+        let profiler =
+            weir_gateway::ProfilingService::new(resource_id.clone(), settings.profiling.clone());
         Arc::new(Self {
+            profiler,
             resource_id,
             settings,
             registry,
@@ -150,6 +158,22 @@ fn error_text(e: &WeirError) -> String {
 
 #[async_trait]
 impl TaskExecutorGateway for TaskExecutor {
+    fn request_profiling(
+        &self,
+        duration_s: i64,
+        mode: weir_gateway::ProfilingMode,
+    ) -> Result<weir_gateway::ProfilingInfo, GatewayError> {
+        self.profiler.request(duration_s, mode, weir_core::now_ms())
+    }
+
+    fn profiling_list(&self) -> Vec<weir_gateway::ProfilingInfo> {
+        self.profiler.list()
+    }
+
+    fn profiling_file(&self, name: &str) -> Result<Vec<u8>, GatewayError> {
+        self.profiler.file(name)
+    }
+
     fn resource_id(&self) -> String {
         self.resource_id.clone()
     }

@@ -25,6 +25,8 @@ pub struct ClusterDirs {
     pub data: PathBuf,
     pub logs: PathBuf,
     pub uploads: PathBuf,
+    /// Profiling results (`rest.profiling.dir`).
+    pub profiler: PathBuf,
 }
 
 impl ClusterDirs {
@@ -33,9 +35,20 @@ impl ClusterDirs {
         Self {
             logs: config.dir("env.log.dir", data.join("log")),
             uploads: config.dir("web.upload.dir", data.join("uploads")),
+            profiler: config.dir("rest.profiling.dir", data.join("profiler")),
             data,
         }
     }
+}
+
+/// `web.dashboard.dir`, checked: unset is no dashboard, a directory without `index.html` is an
+/// error at start-up rather than a blank page later.
+fn dashboard_dir(config: &ClusterConfig) -> Result<Option<std::path::PathBuf>, String> {
+    let raw = config.get("web.dashboard.dir");
+    if raw.trim().is_empty() {
+        return Ok(None);
+    }
+    weir_rest::web_content::check_dashboard_dir(std::path::Path::new(raw.trim())).map(Some)
 }
 
 /// Binds the Prometheus reporter on the first free port of `metrics.reporter.prom.port`.
@@ -203,6 +216,12 @@ impl MiniCluster {
                 dirs.data.join("checkpoints").display().to_string(),
             );
         }
+        let profiling = weir_gateway::ProfilingSettings {
+            dir: dirs.profiler.clone(),
+            max_duration: config.duration("rest.profiling.max-duration")?,
+            history_size: config.usize("rest.profiling.history-size")?,
+            ..Default::default()
+        };
         let dispatcher = Dispatcher::new(
             compiler,
             rm.clone(),
@@ -221,6 +240,7 @@ impl MiniCluster {
                     delay_between_samples: config
                         .duration("rest.flamegraph.delay-between-samples")?,
                 },
+                profiling: profiling.clone(),
             },
         );
         let tm = TaskExecutor::new(
@@ -230,6 +250,7 @@ impl MiniCluster {
                 log_dir: Some(dirs.logs.clone()),
                 log_file: LOG_FILE.into(),
                 stdout_file: STDOUT_FILE.into(),
+                profiling,
                 ..TaskExecutorSettings::default()
             },
             registry,
@@ -238,7 +259,7 @@ impl MiniCluster {
         tm.connect(&job_master);
         rm.register(
             tm.clone() as Arc<dyn TaskExecutorGateway>,
-            tm.slots(),
+            config.slot_policy()?,
             now_ms(),
         );
 
@@ -250,6 +271,8 @@ impl MiniCluster {
             web_cancel: config.bool("web.cancel.enable")?,
             upload_dir: dirs.uploads.clone(),
             advertised_url: advertised,
+            dashboard_dir: dashboard_dir(&config)?,
+            profiling: config.bool("rest.profiling.enabled")?,
         };
         let router =
             weir_rest::flink_router(dispatcher.clone() as Arc<dyn RestfulGateway>, settings);

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use weir_jobmanager::resource_manager::SlotPolicy;
 use yaml_rust2::{Yaml, YamlLoader};
 
 /// An option weir reads, with its default.
@@ -30,6 +31,12 @@ pub const KNOWN: &[KnownOption] = &[
     KnownOption {
         key: "taskmanager.numberOfTaskSlots",
         default: "4",
+    },
+    // SeaTunnel's dynamic slots: unset means on unless `taskmanager.numberOfTaskSlots` is set
+    // (see `ClusterConfig::slot_policy`).
+    KnownOption {
+        key: "seatunnel.engine.slot-service.dynamic-slot",
+        default: "",
     },
     KnownOption {
         key: "parallelism.default",
@@ -185,6 +192,30 @@ pub const KNOWN: &[KnownOption] = &[
         key: "rest.flamegraph.delay-between-samples",
         default: "2 ms",
     },
+    // Flink's profiler options. Flink leaves profiling off because async-profiler costs its
+    // JVMs; weir's profiler reads /proc on its own thread only while a run is asked for, so it
+    // is on. `rest.profiling.dir` defaults to the data directory's `profiler`.
+    KnownOption {
+        key: "rest.profiling.enabled",
+        default: "true",
+    },
+    KnownOption {
+        key: "rest.profiling.max-duration",
+        default: "300 s",
+    },
+    KnownOption {
+        key: "rest.profiling.history-size",
+        default: "10",
+    },
+    KnownOption {
+        key: "rest.profiling.dir",
+        default: "",
+    },
+    // weir's own: a directory of static files (a web dashboard, such as Flink's) served at `/`.
+    KnownOption {
+        key: "web.dashboard.dir",
+        default: "",
+    },
     // Reporters to start (Flink's list); `prom` is the Prometheus scrape endpoint.
     KnownOption {
         key: "metrics.reporters",
@@ -286,12 +317,16 @@ impl ClusterConfig {
         self.i64("web.refresh-interval")?;
         self.duration("metrics.fetcher.update-interval")?;
         self.bool("rest.flamegraph.enabled")?;
+        self.bool("rest.profiling.enabled")?;
+        self.duration("rest.profiling.max-duration")?;
+        self.usize("rest.profiling.history-size")?;
         self.usize("rest.flamegraph.num-samples")?;
         self.duration("rest.flamegraph.delay-between-samples")?;
         self.port_range("metrics.reporter.prom.port")?;
         self.bool("seatunnel.engine.http.enable-http")?;
         self.port("seatunnel.engine.http.port")?;
         self.bool("seatunnel.engine.rest-v1.enabled")?;
+        self.slot_policy()?;
         self.port("seatunnel.engine.rest-v1.port")?;
         let context = self.get("seatunnel.engine.http.context-path");
         if !context.is_empty() && (!context.starts_with('/') || context.contains(['?', '#', ' '])) {
@@ -300,6 +335,26 @@ impl ClusterConfig {
             ));
         }
         Ok(())
+    }
+
+    /// How the mini cluster's TaskManager offers slots. SeaTunnel's default is dynamic slots (a
+    /// job never waits for one); Flink's is a fixed count. Whoever sets
+    /// `taskmanager.numberOfTaskSlots` gets Flink's fixed count; whoever sets
+    /// `seatunnel.engine.slot-service.dynamic-slot` gets what it says; otherwise slots are
+    /// dynamic, shown as at least `taskmanager.numberOfTaskSlots` (4).
+    pub fn slot_policy(&self) -> Result<SlotPolicy, String> {
+        let n = self.usize("taskmanager.numberOfTaskSlots")?.max(1);
+        let dynamic_key = "seatunnel.engine.slot-service.dynamic-slot";
+        let dynamic = if self.values.contains_key(dynamic_key) {
+            self.bool(dynamic_key)?
+        } else {
+            !self.values.contains_key("taskmanager.numberOfTaskSlots")
+        };
+        Ok(if dynamic {
+            SlotPolicy::Dynamic { base: n }
+        } else {
+            SlotPolicy::Fixed(n)
+        })
     }
 
     /// The value of `key`, or its default.
@@ -492,5 +547,32 @@ mod tests {
         assert_eq!(parse_duration("5 min").unwrap(), Duration::from_secs(300));
         assert_eq!(parse_duration("3600 s").unwrap(), Duration::from_secs(3600));
         assert!(parse_duration("5 fortnights").is_err());
+    }
+
+    #[test]
+    fn slots_are_dynamic_unless_a_count_is_set() {
+        let policy = |opts: &[&str]| {
+            let opts: Vec<String> = opts.iter().map(|s| s.to_string()).collect();
+            ClusterConfig::load(None, &opts)
+                .unwrap()
+                .slot_policy()
+                .unwrap()
+        };
+        assert_eq!(policy(&[]), SlotPolicy::Dynamic { base: 4 });
+        assert_eq!(
+            policy(&["taskmanager.numberOfTaskSlots=2"]),
+            SlotPolicy::Fixed(2)
+        );
+        assert_eq!(
+            policy(&[
+                "taskmanager.numberOfTaskSlots=2",
+                "seatunnel.engine.slot-service.dynamic-slot=true"
+            ]),
+            SlotPolicy::Dynamic { base: 2 }
+        );
+        assert_eq!(
+            policy(&["seatunnel.engine.slot-service.dynamic-slot=false"]),
+            SlotPolicy::Fixed(4)
+        );
     }
 }

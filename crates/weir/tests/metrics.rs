@@ -452,7 +452,11 @@ async fn metrics_of_forgotten_jobs_and_departed_taskmanagers_disappear() {
     );
     let id = extra.resource_id();
     let rm = cluster.dispatcher.resource_manager().clone();
-    rm.register(extra.clone() as Arc<dyn TaskExecutorGateway>, 2, 0);
+    rm.register(
+        extra.clone() as Arc<dyn TaskExecutorGateway>,
+        weir_jobmanager::resource_manager::SlotPolicy::Fixed(2),
+        0,
+    );
     let url = format!("{base}/taskmanagers/{id}/metrics?get=Status.JVM.Threads.Count");
     wait_for(&c, &url, |v| v.as_array().is_some_and(|a| a.len() == 1)).await;
     let (_, both) = get(

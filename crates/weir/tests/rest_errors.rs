@@ -37,6 +37,8 @@ async fn error_classes_answer_like_flink() {
         &[
             "rest.server.max-content-length=4096",
             "web.access-control-allow-origin=https://dash.example",
+            // Fixed slots, so a job that needs more than a TaskManager has fails.
+            "taskmanager.numberOfTaskSlots=4",
         ],
     )
     .await;

@@ -393,8 +393,9 @@ pub struct JobDetailsInfo<'a> {
     #[serde(rename = "status-counts")]
     pub status_counts: StateCounts,
     pub plan: PlanMessage<'a>,
-    #[serde(rename = "stream-graph")]
-    pub stream_graph: Empty,
+    // No `stream-graph`: Flink 2.3.0 leaves the key out for a job it runs from a job graph, and
+    // its dashboard reads `stream-graph.nodes` whenever the key is present (an empty object
+    // makes every job page fail with "Job failed during initialization of JobManager").
     #[serde(rename = "pending-operators")]
     pub pending_operators: u32,
 }
@@ -437,30 +438,63 @@ impl<'a> JobDetailsInfo<'a> {
                 .collect(),
             status_counts: StateCounts::of(&s.task_counts()),
             plan: PlanMessage::of(s),
-            stream_graph: Empty {},
             pending_operators: 0,
+        }
+    }
+}
+
+/// The states Flink's `status-duration` always reports, in the order an attempt goes through
+/// them.
+const DURATION_STATES: [ExecutionState; 5] = [
+    ExecutionState::Created,
+    ExecutionState::Scheduled,
+    ExecutionState::Deploying,
+    ExecutionState::Initializing,
+    ExecutionState::Running,
+];
+
+/// Milliseconds an attempt spent in each state (`status-duration`): always all five keys, -1
+/// for a state it never entered, as Flink 2.3.0 answers (its dashboard reads every key).
+#[derive(serde::Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusDurations {
+    #[serde(rename = "CREATED")]
+    pub created: i64,
+    #[serde(rename = "SCHEDULED")]
+    pub scheduled: i64,
+    #[serde(rename = "DEPLOYING")]
+    pub deploying: i64,
+    #[serde(rename = "INITIALIZING")]
+    pub initializing: i64,
+    #[serde(rename = "RUNNING")]
+    pub running: i64,
+}
+
+impl StatusDurations {
+    pub fn of(a: &AttemptSnapshot, now: i64) -> Self {
+        let d = |s| a.state_duration(s, now);
+        StatusDurations {
+            created: d(ExecutionState::Created),
+            scheduled: d(ExecutionState::Scheduled),
+            deploying: d(ExecutionState::Deploying),
+            initializing: d(ExecutionState::Initializing),
+            running: d(ExecutionState::Running),
+        }
+    }
+
+    fn get(&self, s: ExecutionState) -> i64 {
+        match s {
+            ExecutionState::Created => self.created,
+            ExecutionState::Scheduled => self.scheduled,
+            ExecutionState::Deploying => self.deploying,
+            ExecutionState::Initializing => self.initializing,
+            _ => self.running,
         }
     }
 }
 
 /// Time spent in each state an attempt went through (`status-duration`).
 pub fn status_durations(a: &AttemptSnapshot, now: i64) -> Value {
-    let mut entered: Vec<(ExecutionState, i64)> = ExecutionState::ALL
-        .iter()
-        .zip(a.timestamps.iter())
-        .filter(|(_, t)| **t > 0)
-        .map(|(s, t)| (*s, *t))
-        .collect();
-    entered.sort_by_key(|(_, t)| *t);
-    let mut m = Map::new();
-    for (i, (s, t)) in entered.iter().enumerate() {
-        if s.is_terminal() {
-            continue;
-        }
-        let until = entered.get(i + 1).map(|(_, n)| *n).unwrap_or(now);
-        m.insert(state_name(*s), json!((until - t).max(0)));
-    }
-    Value::Object(m)
+    json!(StatusDurations::of(a, now))
 }
 
 /// `SubtaskExecutionAttemptDetailsInfo`.
@@ -542,25 +576,17 @@ pub fn aggregated_attempts(attempts: &[&AttemptSnapshot], now: i64) -> Value {
         ("accumulated-idle-time", io(|i| i.idle_ms as f64)),
         ("accumulated-busy-time", io(|i| i.busy_ms)),
     ]);
-    let mut per_state: Vec<(&str, Vec<f64>)> = Vec::new();
-    let durations: Vec<Value> = attempts.iter().map(|a| status_durations(a, now)).collect();
-    for s in ExecutionState::ALL {
-        let name: &'static str = match s {
-            ExecutionState::Created => "CREATED",
-            ExecutionState::Scheduled => "SCHEDULED",
-            ExecutionState::Deploying => "DEPLOYING",
-            ExecutionState::Initializing => "INITIALIZING",
-            ExecutionState::Running => "RUNNING",
-            _ => continue,
-        };
-        let vals: Vec<f64> = durations
-            .iter()
-            .filter_map(|d| d.get(name).and_then(Value::as_f64))
-            .collect();
-        if !vals.is_empty() {
-            per_state.push((name, vals));
-        }
-    }
+    let durations: Vec<StatusDurations> = attempts
+        .iter()
+        .map(|a| StatusDurations::of(a, now))
+        .collect();
+    let per_state: Vec<(&str, Vec<f64>)> = DURATION_STATES
+        .iter()
+        .map(|s| {
+            let vals = durations.iter().map(|d| d.get(*s) as f64).collect();
+            (s.as_str(), vals)
+        })
+        .collect();
     json!({
         "metrics": metrics,
         "status-duration": aggregated(&per_state),
@@ -652,8 +678,16 @@ pub fn environment() -> Value {
             "arch": std::env::consts::ARCH,
             "options": std::env::args().skip(1).collect::<Vec<_>>(),
         },
-        "classpath": [],
+        // weir's code is one binary; it is the whole of its "classpath".
+        "classpath": classpath(),
     })
+}
+
+/// The running binary's path, Flink's `classpath` of weir.
+fn classpath() -> Vec<String> {
+    std::env::current_exe()
+        .map(|p| vec![p.display().to_string()])
+        .unwrap_or_else(|_| vec![format!("weir-{}", env!("CARGO_PKG_VERSION"))])
 }
 
 /// A double as Flink's Jackson writes it: non-finite values become the string `"NaN"`.

@@ -10,6 +10,7 @@ pub mod jobmanager;
 pub mod jobs;
 pub mod messages;
 pub mod metrics;
+pub mod profiler;
 pub mod rescaling;
 pub mod savepoint_disposal;
 pub mod taskmanagers;
