@@ -3,7 +3,6 @@
 
 use crate::archive::{now_ms, JobArchive};
 use crate::execution_graph::ExecutionGraph;
-use crate::job_log::JobLog;
 use crate::job_master::{CheckpointResult, JobMaster, RECOVERY_PATH_KEY};
 use crate::job_metrics::job_group;
 use crate::job_settings::JobSettings;
@@ -20,6 +19,7 @@ use weir_core::logdir::ServedDir;
 use weir_core::VertexId;
 use weir_core::{JobId, JobStatus, TriggerId};
 use weir_gateway::restful::RestfulGateway;
+use weir_gateway::JobLog;
 use weir_gateway::*;
 use weir_metrics::system::register_process_metrics;
 use weir_metrics::{GaugeValue, GroupKey, MetricGroup, MetricQueryService, MetricStore, Scope};
@@ -256,7 +256,8 @@ impl Dispatcher {
 
     /// The newest completed savepoint or retained checkpoint of an ended job, to run it again
     /// from (SeaTunnel's start with savepoint).
-    fn latest_restore_point(&self, job: JobId) -> Result<String, GatewayError> {
+    /// The newest savepoint or retained checkpoint an ended job left that is still on disk.
+    fn latest_restore_point(&self, job: JobId) -> Option<String> {
         let stats = self
             .archived_checkpoints
             .read()
@@ -268,16 +269,14 @@ impl Dispatcher {
             .filter(|c| !c.discarded)
             .filter_map(|c| Some((c.id, c.external_path.clone()?)))
             .filter(|(_, path)| {
-                CheckpointLocation::parse(path)
-                    .is_ok_and(|l| l.dir().join(weir_gateway::checkpoint_storage::METADATA_FILE).exists())
+                CheckpointLocation::parse(path).is_ok_and(|l| {
+                    l.dir()
+                        .join(weir_gateway::checkpoint_storage::METADATA_FILE)
+                        .exists()
+                })
             })
             .max_by_key(|(id, _)| *id)
             .map(|(_, path)| path)
-            .ok_or_else(|| {
-                GatewayError::Conflict(format!(
-                    "Job {job} has ended and left no savepoint or retained checkpoint to start from; submit it under a new id."
-                ))
-            })
     }
 
     fn master(&self, job: JobId) -> Option<Arc<JobMaster>> {
@@ -354,11 +353,13 @@ impl RestfulGateway for Dispatcher {
                 "Job has already been submitted: a job with id {job_id} exists."
             )));
         }
+        // SeaTunnel runs an ended job again with empty state when it left nothing to start from.
         let resume_path = if archived {
-            Some(self.latest_restore_point(job_id)?)
+            self.latest_restore_point(job_id)
         } else {
             None
         };
+        let fresh_restart = archived && resume_path.is_none();
         let graph = Arc::new(self.compiler.compile(&submission)?);
         let mut config: BTreeMap<String, String> = graph
             .env
@@ -415,6 +416,11 @@ impl RestfulGateway for Dispatcher {
             job_id.seatunnel_id(),
             master.graph().name
         ));
+        if fresh_restart {
+            master.log().warn(&format!(
+                "job {job_id} was asked to start from its savepoint, but its earlier run left no savepoint or retained checkpoint; it starts with empty state"
+            ));
+        }
         tokio::spawn(master.start(self.rm.clone(), self.settings.slot_request_timeout));
         Ok(job_id)
     }

@@ -8,7 +8,6 @@
 use crate::archive::now_ms;
 use crate::checkpoint_coordinator::{CheckpointCoordinator, TriggerRefused, VertexInfo};
 use crate::execution_graph::{CancelRefused, Effects, ExecutionGraph};
-use crate::job_log::JobLog;
 use crate::job_settings::JobSettings;
 use crate::resource_manager::{ResourceManager, SlotError};
 use arc_swap::{ArcSwap, ArcSwapOption};
@@ -18,6 +17,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use weir_core::{ExecutionState, JobId, JobStatus};
 use weir_gateway::checkpoint_storage::METADATA_FILE;
+use weir_gateway::JobLog;
 use weir_gateway::{
     CheckpointAck, CheckpointKind, CheckpointLocation, CheckpointStatsSnapshot, CheckpointTrigger,
     GatewayError, JobSnapshot, RestoreFrom, SavepointStop, TaskDeployment, TaskExecutorGateway,

@@ -12,7 +12,6 @@ pub mod archive;
 pub mod checkpoint_coordinator;
 pub mod dispatcher;
 pub mod execution_graph;
-pub mod job_log;
 pub mod job_master;
 pub mod job_metrics;
 pub mod job_settings;

@@ -139,7 +139,7 @@ async fn a_cancel_during_deployment_stops_the_deployed_tasks() {
         settings,
         None,
         terminated,
-        weir_jobmanager::job_log::JobLog::new(None, job),
+        weir_gateway::JobLog::new(None, job),
     );
     let executor = Arc::new(SlowExecutor {
         release: Notify::new(),

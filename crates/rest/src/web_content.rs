@@ -22,7 +22,7 @@ pub fn check_dashboard_dir(dir: &Path) -> Result<PathBuf, String> {
     } else {
         Err(format!(
             "web.dashboard.dir {} has no index.html: point it at the dashboard's files \
-             (scripts/flink-dashboard.sh DIR extracts Flink 2.3.0's)",
+             (scripts/flink-dist.sh DIR puts Flink 2.3.0's in DIR/web)",
             dir.display()
         ))
     }
@@ -61,9 +61,9 @@ fn landing_page(s: &AppState) -> impl IntoResponse {
 <p>This is weir's JobManager. It answers Flink's REST API v1 here ({url}/v1/…, and on bare
 paths such as <a href="overview">/overview</a> and <a href="jobs/overview">/jobs/overview</a>);
 the API is described by <a href="v1/openapi.json">/v1/openapi.json</a>.</p>
-<p>No dashboard is served. To use Flink's own web dashboard with weir, extract its files with
-<code>scripts/flink-dashboard.sh DIR</code> and start weir with
-<code>-D web.dashboard.dir=DIR</code>.</p>
+<p>No dashboard is served. To use Flink's own web dashboard with weir, fetch its files with
+<code>scripts/flink-dist.sh DIR</code> (from weir's repository) and start weir with
+<code>-D web.dashboard.dir=DIR/web</code>.</p>
 </body>
 </html>
 "#,

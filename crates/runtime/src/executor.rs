@@ -30,12 +30,15 @@ use weir_pipeline::{ConfigErrors, JobGraph, Partitioning, PluginKind, Problem};
 pub struct RuntimeConfig {
     /// Rows a channel between two subtasks may hold.
     pub channel_capacity_rows: usize,
+    /// The job's own log, for what its plugins log (none by default).
+    pub job_log: crate::operator::JobLogHandle,
 }
 
 impl Default for RuntimeConfig {
     fn default() -> Self {
         Self {
             channel_capacity_rows: 32 * 1024,
+            job_log: Default::default(),
         }
     }
 }
@@ -113,6 +116,7 @@ impl PreparedJob {
                     .first()
                     .and_then(|&i| graph.operators[i].table.clone()),
                 output_table: op.table.clone(),
+                job_log: config.job_log.clone(),
             };
             let options = &op.plugin.options;
             let result = match op.plugin.kind {

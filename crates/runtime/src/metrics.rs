@@ -159,6 +159,8 @@ pub struct SubtaskMetrics {
     pub sink_errors: AtomicU64,
     /// Whether the chain is headed by a source (it has no input).
     pub has_source: bool,
+    /// When the subtask stopped running (ns after `started`; 0 while it runs).
+    ended_ns: AtomicU64,
 }
 
 /// How a subtask spent its time so far, in milliseconds.
@@ -226,7 +228,25 @@ impl SubtaskMetrics {
             sink_sent: AtomicU64::new(0),
             sink_errors: AtomicU64::new(0),
             has_source: w.has_source,
+            ended_ns: AtomicU64::new(0),
         })
+    }
+
+    /// Records that the subtask stopped running (its run time stops growing).
+    pub fn mark_ended(&self) {
+        let _ = self.ended_ns.compare_exchange(
+            0,
+            self.now_ns().max(1),
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Seconds the subtask ran: until now, or until it ended.
+    pub fn run_seconds(&self) -> f64 {
+        let ended = self.ended_ns.load(Ordering::Relaxed);
+        let ns = if ended > 0 { ended } else { self.now_ns() };
+        ns as f64 / 1e9
     }
 
     fn now_ns(&self) -> u64 {

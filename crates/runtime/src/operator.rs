@@ -11,6 +11,34 @@ use std::time::Duration;
 use weir_core::{JobId, WeirError, WeirResult};
 use weir_pipeline::{JobMode, Options, PluginSpec};
 
+/// Where a plugin writes lines for its job's own log (`job-<id>.log`), as SeaTunnel's connectors
+/// log there (the Console sink's `output rowType:` line). Without a log it writes nowhere.
+#[derive(Clone, Default)]
+pub struct JobLogHandle(Option<std::sync::Arc<dyn Fn(&str) + Send + Sync>>);
+
+impl JobLogHandle {
+    pub fn new(write: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        Self(Some(std::sync::Arc::new(write)))
+    }
+
+    /// Appends an informational line.
+    pub fn info(&self, line: &str) {
+        if let Some(write) = &self.0 {
+            write(line);
+        }
+    }
+}
+
+impl std::fmt::Debug for JobLogHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "JobLogHandle(..)"
+        } else {
+            "JobLogHandle(none)"
+        })
+    }
+}
+
 /// What a prepare step may know about the job.
 #[derive(Debug, Clone)]
 pub struct PrepareContext {
@@ -22,6 +50,8 @@ pub struct PrepareContext {
     /// The table this operator reads (for `Sql`'s FROM) or writes.
     pub input_table: Option<String>,
     pub output_table: Option<String>,
+    /// The job's own log.
+    pub job_log: JobLogHandle,
 }
 
 /// Where a subtask sits among its peers.

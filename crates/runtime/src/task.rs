@@ -112,6 +112,7 @@ impl Subtask {
             r = self.drive(&cancel) => r,
         };
         metrics.set_activity(Activity::Ended);
+        metrics.mark_ended();
         match result {
             Ok(()) => SubtaskOutcome::Finished,
             Err(Stop::Disconnected) if cancel.is_cancelled() => SubtaskOutcome::Canceled,

@@ -58,6 +58,7 @@ fn prepare(text: &str, registry: &PluginRegistry, capacity: usize) -> PreparedJo
         registry,
         RuntimeConfig {
             channel_capacity_rows: capacity,
+            ..RuntimeConfig::default()
         },
     )
     .unwrap()

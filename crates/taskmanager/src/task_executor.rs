@@ -180,11 +180,16 @@ impl TaskExecutorGateway for TaskExecutor {
 
     async fn deploy(&self, deployment: TaskDeployment) -> Result<(), GatewayError> {
         let job_id = deployment.job_id;
+        let job_log = weir_gateway::JobLog::new(self.settings.log_dir.as_deref(), job_id);
+        let runtime = RuntimeConfig {
+            job_log: weir_runtime::operator::JobLogHandle::new(move |line| job_log.info(line)),
+            ..self.settings.runtime.clone()
+        };
         let prepared = PreparedJob::prepare(
             job_id,
             deployment.graph.as_ref().clone(),
             &self.registry,
-            self.settings.runtime.clone(),
+            runtime,
         )
         .map_err(|e| GatewayError::BadRequest(e.to_string()))?;
         let restored = match &deployment.restore {

@@ -193,16 +193,23 @@ fn seatunnel_metrics(
     {
         g.counter(&format!("{prefix}Count{suffix}"), rows.clone());
         g.counter(&format!("{prefix}Bytes{suffix}"), bytes.clone());
-        g.meter(
-            &format!("{prefix}QPS{suffix}"),
-            rows.clone(),
-            Meter::DEFAULT_WINDOW_SECS,
-        );
-        g.meter(
-            &format!("{prefix}BytesPerSeconds{suffix}"),
-            bytes.clone(),
-            Meter::DEFAULT_WINDOW_SECS,
-        );
+        // SeaTunnel's rates are over the run (rows / seconds since the subtask started, and
+        // until it ended once it has), so a finished job still shows how fast it went.
+        for (name, count) in [("QPS", &rows), ("BytesPerSeconds", &bytes)] {
+            let (count, run) = (count.clone(), m.clone());
+            g.gauge(&format!("{prefix}{name}{suffix}"), move || {
+                GaugeValue::Float(per_second(count(), run.run_seconds()))
+            });
+        }
+    }
+}
+
+/// `count` per second over `seconds` (0 before any time has passed).
+fn per_second(count: u64, seconds: f64) -> f64 {
+    if seconds > 0.0 {
+        count as f64 / seconds
+    } else {
+        0.0
     }
 }
 

@@ -156,7 +156,23 @@ async fn batch_jobs_answer_alike_on_v1_and_v2_and_flink() {
         assert_eq!(m["SinkWriteBytes"], "480", "{m}");
         assert_eq!(m["TableSourceReceivedCount"], json!({"fake": "40"}));
         assert_eq!(m["TableSinkWriteBytes"], json!({"fake": "480"}));
-        assert!(m["SourceReceivedQPS"].is_string());
+        // Rates are over the job's run, as SeaTunnel reports them: a finished job that moved
+        // rows shows how fast it went, not 0.
+        for rate in [
+            "SourceReceivedQPS",
+            "SinkWriteQPS",
+            "SourceReceivedBytesPerSeconds",
+            "SinkWriteBytesPerSeconds",
+        ] {
+            let v: f64 = m[rate].as_str().unwrap().parse().unwrap();
+            assert!(v > 0.0, "{rate} of a finished job is {v}: {m}");
+        }
+        let table_qps: f64 = m["TableSinkWriteQPS"]["fake"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(table_qps > 0.0, "{m}");
         assert_eq!(m.as_object().unwrap().len(), 16);
 
         // The same job through Flink's API: its id is the SeaTunnel id in 32 hex digits.
@@ -345,6 +361,34 @@ async fn a_streaming_job_stops_with_a_savepoint_and_resumes_exactly_once() {
     let hex = format!("{:032x}", 4242);
     let (_, flink) = get(&c, &format!("{}/jobs/{hex}", api.flink)).await;
     assert_eq!(flink["state"], "CANCELED");
+
+    // An ended job that left no savepoint starts again from nothing when asked to start from
+    // its savepoint, as SeaTunnel does (200, and the job runs), and its log says why.
+    let batch = batch_job().to_string();
+    let once = format!("{}/submit-job?jobId=777", api.v2);
+    let (status, _) = post(&c, &once, batch.clone()).await;
+    assert_eq!(status, 200);
+    job_info(&c, &api.v2, "777", "FINISHED").await;
+    let again = format!("{}/submit-job?jobId=777&isStartWithSavePoint=true", api.v2);
+    let (status, body) = post(&c, &again, batch).await;
+    assert_eq!((status, &body["jobId"]), (200, &json!("777")), "{body}");
+    let log_path = dir.path().join("log/job-777.log");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let log = loop {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        if log.matches("to FINISHED").count() >= 2 {
+            break log;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second run never finished: {log}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(
+        log.contains("left no savepoint or retained checkpoint"),
+        "{log}"
+    );
     cluster.stop().await;
 }
 
@@ -497,6 +541,11 @@ async fn uploads_batches_of_jobs_tags_logs_and_node_figures() {
         let text = c.get(link).send().await.unwrap().text().await.unwrap();
         assert!(
             text.contains("switched from state RUNNING to CANCELLING"),
+            "{text}"
+        );
+        // What the job's plugins log is there too, as SeaTunnel's Console writer logs it.
+        assert!(
+            text.contains("INFO  output rowType: a<BIGINT>, b<INT>"),
             "{text}"
         );
         let (_, only) = get(&c, &format!("{base}/logs/501?format=json")).await;

@@ -81,6 +81,7 @@ impl SinkFactory for ConsoleSinkFactory {
                 .clone()
                 .unwrap_or_else(|| "default.default.default".into()),
             schema: input,
+            job_log: ctx.job_log.clone(),
         }))
     }
 }
@@ -90,6 +91,7 @@ struct PreparedConsole {
     delay: Duration,
     table: String,
     schema: SchemaRef,
+    job_log: crate::operator::JobLogHandle,
 }
 
 impl PreparedSink for PreparedConsole {
@@ -100,8 +102,11 @@ impl PreparedSink for PreparedConsole {
             .iter()
             .map(|f| format!("{}<{}>", f.name(), seatunnel_type_name(f.data_type())))
             .collect();
+        let line = format!("output rowType: {}", row_type.join(", "));
+        // SeaTunnel's Console writer logs this line (to the job's log) whatever it prints.
+        self.job_log.info(&line);
         if self.print {
-            write_output(format!("output rowType: {}\n", row_type.join(", ")).as_bytes())
+            write_output(format!("{line}\n").as_bytes())
                 .map_err(|e| WeirError::new(format!("writing Console output: {e}")))?;
         }
         Ok(Box::new(ConsoleWriter {

@@ -666,6 +666,7 @@ mod tests {
             parallelism: 1,
             input_table: None,
             output_table: None,
+            job_log: Default::default(),
         };
         FakeSourceFactory.prepare(&Options::new(map), &ctx)
     }

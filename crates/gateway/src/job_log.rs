@@ -2,7 +2,8 @@
 //! form, as SeaTunnel's routing appender writes one per job: what happened to this job (its
 //! status changes, restarts, checkpoints, failures with their causes) without the rest of the
 //! cluster's lines. SeaTunnel's `/logs/:jobId` lists it; Flink's `/jobmanager/logs` shows it
-//! beside the main log.
+//! beside the main log. It lives here because both roles write it: the JobMaster its job's
+//! lifecycle, a TaskManager what the job's plugins log (the Console sink's `output rowType:`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

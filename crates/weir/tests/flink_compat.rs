@@ -1,0 +1,267 @@
+//! The compatibility tier: Flink 2.3.0's own clients against weir. Its web dashboard, served by
+//! weir (`web.dashboard.dir`) and driven in headless Chromium by `compat/dashboard.mjs`, visits
+//! every page and tab a user reaches and checks what it shows against weir's REST answers; its
+//! CLI (`bin/flink` from the same release) lists, savepoints, stops and cancels jobs.
+//!
+//! The tools come from `scripts/install-compat-tools.sh` (run by the test command) under
+//! `target/compat`. Without them the tests say so and pass, unless `WEIR_REQUIRE_COMPAT=1`
+//! (set by `scripts/test.sh`, so CI can never skip them silently). Screenshots are kept in
+//! `target/compat/artifacts/dashboard`.
+
+mod rest_support;
+
+use rest_support::{client, get, start_cluster, submit, wait_for};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn compat_dir() -> PathBuf {
+    std::env::var_os("WEIR_COMPAT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target/compat"))
+}
+
+/// Whether the tools are installed; without them, fails under `WEIR_REQUIRE_COMPAT=1`.
+fn tools_present(what: &[PathBuf]) -> bool {
+    let missing: Vec<String> = what
+        .iter()
+        .filter(|p| !p.exists())
+        .map(|p| p.display().to_string())
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let msg = format!(
+        "compatibility tools missing ({}); run scripts/install-compat-tools.sh",
+        missing.join(", ")
+    );
+    assert!(
+        std::env::var("WEIR_REQUIRE_COMPAT").as_deref() != Ok("1"),
+        "{msg}"
+    );
+    eprintln!("skipped: {msg}");
+    false
+}
+
+fn job_file(name: &str) -> String {
+    std::fs::read_to_string(repo().join("compat/jobs").join(name)).expect("compat job file")
+}
+
+/// Waits until `pred` holds of the job's `/checkpoints` (at most 30 s).
+async fn wait_for_checkpoints(c: &reqwest::Client, base: &str, job: &str, n: u64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, v) = get(c, &format!("{base}/jobs/{job}/checkpoints")).await;
+        if v["counts"]["completed"].as_u64().unwrap_or(0) >= n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "job {job} completed no checkpoint: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The jobs a user would have: two checkpointed streaming jobs (one a GROUP BY, so the graph
+/// has a hash edge), a finished batch job, a cancelled one and one to cancel from the dashboard.
+async fn populate(c: &reqwest::Client, base: &str) -> [String; 5] {
+    let groupby = submit(c, base, job_file("streaming_groupby.conf")).await;
+    let console = submit(c, base, job_file("streaming_console.conf")).await;
+    let batch = submit(c, base, job_file("batch.conf")).await;
+    let cancelled = submit(c, base, job_file("to_cancel.conf")).await;
+    let to_cancel = submit(
+        c,
+        base,
+        job_file("to_cancel.conf").replace("compat-to-cancel", "compat-cancel-in-dashboard"),
+    )
+    .await;
+    wait_for(c, &format!("{base}/jobs/{batch}/status"), |v| {
+        v["status"] == "FINISHED"
+    })
+    .await;
+    wait_for(c, &format!("{base}/jobs/{cancelled}/status"), |v| {
+        v["status"] == "RUNNING"
+    })
+    .await;
+    c.patch(format!("{base}/jobs/{cancelled}?mode=cancel"))
+        .send()
+        .await
+        .unwrap();
+    wait_for(c, &format!("{base}/jobs/{cancelled}/status"), |v| {
+        v["status"] == "CANCELED"
+    })
+    .await;
+    wait_for_checkpoints(c, base, &groupby, 2).await;
+    wait_for_checkpoints(c, base, &console, 2).await;
+    wait_for(c, &format!("{base}/jobs/{to_cancel}/status"), |v| {
+        v["status"] == "RUNNING"
+    })
+    .await;
+    [groupby, console, batch, cancelled, to_cancel]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flinks_dashboard_renders_every_page_against_weir() {
+    let compat = compat_dir();
+    let web = compat.join("web");
+    let driver = repo().join("compat/dashboard.mjs");
+    if !tools_present(&[
+        web.join("index.html"),
+        repo().join("compat/node_modules/playwright-core"),
+        PathBuf::from("/usr/bin/chromium"),
+    ]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let dashboard = format!("web.dashboard.dir={}", web.display());
+    let cluster = start_cluster(dir.path(), &[dashboard.as_str()]).await;
+    let base = cluster.url();
+    let c = client();
+    let [_, _, _, _, to_cancel] = populate(&c, &base).await;
+
+    let artifacts = compat.join("artifacts/dashboard");
+    let _ = std::fs::remove_dir_all(&artifacts);
+    let run = {
+        let (base, artifacts, driver) = (base.clone(), artifacts.clone(), driver.clone());
+        tokio::task::spawn_blocking(move || {
+            Command::new("node")
+                .arg(&driver)
+                .arg(&base)
+                .arg(&artifacts)
+                .output()
+                .expect("node runs")
+        })
+        .await
+        .unwrap()
+    };
+    let out = String::from_utf8_lossy(&run.stdout);
+    println!("{out}{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "Flink's dashboard found problems (screenshots in {}):\n{out}",
+        artifacts.display()
+    );
+    // The driver really walked the pages and left its screenshots.
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(artifacts.join("pages.json")).unwrap()).unwrap();
+    let visited = report["visited"].as_array().unwrap();
+    assert!(visited.len() >= 60, "only {} pages visited", visited.len());
+    for page in ["overview", "jm-profiler", "tm-thread-dump", "cancel-job"] {
+        assert!(
+            artifacts.join(format!("{page}.png")).exists(),
+            "no screenshot of {page}"
+        );
+    }
+    // The dashboard's Cancel Job button cancelled the job for real.
+    let (_, status) = get(&c, &format!("{base}/jobs/{to_cancel}/status")).await;
+    assert_eq!(status["status"], "CANCELED");
+}
+
+/// Runs Flink's CLI against `base` and returns what it printed (failing on a non-zero exit).
+fn flink(flink_home: &Path, base: &str, args: &[&str]) -> String {
+    let address = base.trim_start_matches("http://");
+    let (verb, rest) = args.split_first().expect("a verb");
+    let out = Command::new(flink_home.join("bin/flink"))
+        .env("FLINK_HOME", flink_home)
+        .env("FLINK_CONF_DIR", flink_home.join("conf"))
+        .arg(verb)
+        .args(["-m", address])
+        .args(rest)
+        .output()
+        .expect("bin/flink runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "flink {}: {text}", args.join(" "));
+    text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flinks_cli_lists_savepoints_stops_and_cancels_weirs_jobs() {
+    let home = compat_dir().join("flink-home");
+    if !tools_present(&[home.join("bin/flink"), home.join("lib")]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = start_cluster(dir.path(), &[]).await;
+    let base = cluster.url();
+    let c = client();
+    let [groupby, console, batch, cancelled, to_cancel] = populate(&c, &base).await;
+
+    let cli = |args: Vec<String>| {
+        let (home, base) = (home.clone(), base.clone());
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            flink(&home, &base, &args)
+        })
+    };
+    let all = cli(vec!["list".into(), "-a".into()]).await.unwrap();
+    for (job, state) in [
+        (&groupby, "RUNNING"),
+        (&console, "RUNNING"),
+        (&batch, "FINISHED"),
+        (&cancelled, "CANCELED"),
+    ] {
+        assert!(
+            all.lines()
+                .any(|l| l.contains(job.as_str()) && l.contains(&format!("({state})"))),
+            "flink list -a does not show {job} as {state}:\n{all}"
+        );
+    }
+    let running = cli(vec!["list".into(), "-r".into()]).await.unwrap();
+    assert!(running.contains(groupby.as_str()) && !running.contains(batch.as_str()));
+
+    // A savepoint of the GROUP BY job: the CLI prints the path, and it holds a savepoint.
+    let target = dir.path().join("savepoints");
+    let sp = cli(vec![
+        "savepoint".into(),
+        groupby.clone(),
+        target.display().to_string(),
+    ])
+    .await
+    .unwrap();
+    let path = sp
+        .lines()
+        .find_map(|l| l.strip_prefix("Savepoint completed. Path: "))
+        .unwrap_or_else(|| panic!("no savepoint path in:\n{sp}"))
+        .trim()
+        .trim_start_matches("file:")
+        .to_string();
+    assert!(
+        Path::new(&path).join("_metadata").is_file(),
+        "{path} has no _metadata"
+    );
+
+    // Stop with a savepoint ends the job (FINISHED, as Flink's stop does).
+    let stopped = cli(vec![
+        "stop".into(),
+        "-p".into(),
+        target.display().to_string(),
+        console.clone(),
+    ])
+    .await
+    .unwrap();
+    assert!(stopped.contains("Savepoint completed. Path: "), "{stopped}");
+    wait_for(&c, &format!("{base}/jobs/{console}/status"), |v| {
+        v["status"] == "FINISHED"
+    })
+    .await;
+
+    let cancel = cli(vec!["cancel".into(), to_cancel.clone()]).await.unwrap();
+    assert!(
+        cancel.contains(&format!("Cancelled job {to_cancel}")),
+        "{cancel}"
+    );
+    wait_for(&c, &format!("{base}/jobs/{to_cancel}/status"), |v| {
+        v["status"] == "CANCELED"
+    })
+    .await;
+}
