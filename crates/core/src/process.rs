@@ -101,6 +101,30 @@ pub fn cpu_time_ns() -> u64 {
     (ticks(11) + ticks(12)) * 10_000_000
 }
 
+/// When this process started, in seconds since the epoch (0 where unknown): its start in clock
+/// ticks after boot (field 22 of /proc/self/stat) plus the boot time (`btime` of /proc/stat).
+pub fn start_time_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+        return 0.0;
+    };
+    let ticks: u64 = rest
+        .split_whitespace()
+        .nth(19)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let boot: u64 = std::fs::read_to_string("/proc/stat")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    if boot == 0 {
+        return 0.0;
+    }
+    boot as f64 + ticks as f64 / 100.0
+}
+
 /// Virtual memory size in bytes.
 pub fn virtual_bytes() -> u64 {
     status_kb("VmSize:") * 1024

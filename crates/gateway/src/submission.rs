@@ -57,19 +57,12 @@ mod format_serde {
     use weir_pipeline::Format;
 
     pub fn serialize<S: Serializer>(f: &Format, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(match f {
-            Format::Hocon => "hocon",
-            Format::Json => "json",
-        })
+        s.serialize_str(f.as_str())
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Format, D::Error> {
         let s = String::deserialize(d)?;
-        Ok(if s == "json" {
-            Format::Json
-        } else {
-            Format::Hocon
-        })
+        Ok(Format::parse(&s).unwrap_or(Format::Hocon))
     }
 }
 

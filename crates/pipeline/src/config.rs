@@ -18,15 +18,40 @@ pub enum Format {
     Hocon,
     /// `.json`: sections are arrays of objects with `plugin_name`.
     Json,
+    /// `.sql`: SeaTunnel's SQL job form (`CREATE TABLE … WITH`, `INSERT INTO … SELECT`),
+    /// translated to HOCON by [`crate::sql_input`].
+    Sql,
 }
 
 impl Format {
-    /// The format a file name implies (`.json` is JSON, anything else HOCON).
+    /// The format a file name implies (`.json` is JSON, `.sql` SQL, anything else HOCON).
     pub fn from_path(path: &str) -> Format {
-        if path.to_ascii_lowercase().ends_with(".json") {
+        let lower = path.to_ascii_lowercase();
+        if lower.ends_with(".json") {
             Format::Json
+        } else if lower.ends_with(".sql") {
+            Format::Sql
         } else {
             Format::Hocon
+        }
+    }
+
+    /// Its name in requests and stored submissions (`json`, `hocon`, `sql`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Hocon => "hocon",
+            Format::Json => "json",
+            Format::Sql => "sql",
+        }
+    }
+
+    /// The format named `name` (as [`Format::as_str`] writes it), case-insensitively.
+    pub fn parse(name: &str) -> Option<Format> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "hocon" | "conf" => Some(Format::Hocon),
+            "json" => Some(Format::Json),
+            "sql" => Some(Format::Sql),
+            _ => None,
         }
     }
 }
@@ -187,6 +212,10 @@ pub fn parse_job(text: &str, format: Format, vars: &Variables) -> Result<JobConf
         )
         .hint("write env { }, source { ... } and sink { ... } blocks")]));
     }
+    let text = match format {
+        Format::Sql => crate::sql_input::to_hocon(&text)?,
+        Format::Hocon | Format::Json => text,
+    };
     let looks_json = text.trim_start().starts_with('{') && format == Format::Json;
     let (root, lines) = if looks_json {
         match serde_json::from_str::<Value>(&text) {

@@ -12,6 +12,7 @@ pub mod graph;
 pub mod hocon_input;
 pub mod options;
 pub mod problems;
+pub mod sql_input;
 pub mod types;
 pub mod vars;
 

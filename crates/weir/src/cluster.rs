@@ -109,7 +109,6 @@ async fn start_seatunnel(
     config: &ClusterConfig,
     dirs: &ClusterDirs,
     gateway: Arc<dyn RestfulGateway>,
-    metric_sources: Vec<Arc<MetricQueryService>>,
     stop: &tokio::sync::watch::Sender<bool>,
 ) -> Result<(Option<SocketAddr>, Option<SocketAddr>), String> {
     let v1 = bind_seatunnel(
@@ -139,7 +138,7 @@ async fn start_seatunnel(
         v2_url: url(v2_addr),
         max_content_length: config.usize("rest.server.max-content-length")?,
     };
-    let (v1_router, v2_router) = weir_rest::seatunnel::routers(gateway, settings, metric_sources);
+    let (v1_router, v2_router) = weir_rest::seatunnel::routers(gateway, settings);
     for (listener, router) in [(v1, v1_router), (v2, v2_router)] {
         let Some(listener) = listener else { continue };
         let mut stop_rx = stop.subscribe();
@@ -280,15 +279,10 @@ impl MiniCluster {
         let server = tokio::spawn(weir_rest::serve(listener, router, async move {
             let _ = stop_rx.wait_for(|s| *s).await;
         }));
-        let metric_sources = vec![
-            dispatcher.metric_query_service().clone(),
-            tm.metric_query_service().clone(),
-        ];
         let (seatunnel_v1, seatunnel_v2) = start_seatunnel(
             &config,
             &dirs,
             dispatcher.clone() as Arc<dyn RestfulGateway>,
-            metric_sources,
             &stop,
         )
         .await?;

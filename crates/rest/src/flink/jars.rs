@@ -1,5 +1,5 @@
 //! Artifacts (Flink's web-submission extension): upload a pipeline file, list, plan, run,
-//! delete. weir's artifacts are SeaTunnel job files (`.conf`, `.hocon`, `.json`), stored in the
+//! delete. weir's artifacts are SeaTunnel job files (`.conf`, `.hocon`, `.json`, `.sql`), stored in the
 //! upload directory under `<uuid>_<name>`; names from clients are reduced to their last path
 //! component, so nothing is written outside that directory (Flink's CVE-2020-17518).
 //! `POST /jobs` (submitting a pipeline body directly) lives here too.
@@ -24,7 +24,7 @@ use weir_gateway::{Format, JobSubmission};
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
         endpoint!(jars GET "/jars", "Returns the uploaded pipeline files.", list_jars),
-        endpoint!(jars POST "/jars/upload", "Uploads a pipeline file (.conf, .hocon or .json) as multipart/form-data.", upload_jar),
+        endpoint!(jars POST "/jars/upload", "Uploads a pipeline file (.conf, .hocon, .json or .sql) as multipart/form-data.", upload_jar),
         endpoint!(jars DELETE "/jars/{jarid}", "Deletes an uploaded pipeline file.", delete_jar),
         endpoint!(jars GET "/jars/{jarid}/plan", "Returns the plan of an uploaded pipeline.", plan_jar),
         endpoint!(jars POST "/jars/{jarid}/plan", "Returns the plan of an uploaded pipeline.", plan_jar),
@@ -33,14 +33,10 @@ pub fn endpoints() -> Vec<Endpoint> {
     ]
 }
 
-const PIPELINE_EXTENSIONS: [&str; 3] = [".conf", ".hocon", ".json"];
+const PIPELINE_EXTENSIONS: [&str; 4] = [".conf", ".hocon", ".json", ".sql"];
 
 fn format_of(name: &str) -> Format {
-    if name.to_ascii_lowercase().ends_with(".json") {
-        Format::Json
-    } else {
-        Format::Hocon
-    }
+    Format::from_path(name)
 }
 
 /// The stored file of an artifact id, if it exists in the upload directory.
@@ -73,12 +69,12 @@ fn check_upload_name(raw: &str) -> RestResult<String> {
     let lower = name.to_ascii_lowercase();
     if lower.ends_with(".jar") {
         return Err(RestError::bad_request(format!(
-            "'{name}' is a Java jar: weir runs SeaTunnel pipeline files, not jars. Upload the job's .conf, .hocon or .json file instead."
+            "'{name}' is a Java jar: weir runs SeaTunnel pipeline files, not jars. Upload the job's .conf, .hocon, .json or .sql file instead."
         )));
     }
     if !PIPELINE_EXTENSIONS.iter().any(|e| lower.ends_with(e)) {
         return Err(RestError::bad_request(format!(
-            "Only pipeline files can be uploaded (.conf, .hocon or .json); got '{name}'."
+            "Only pipeline files can be uploaded (.conf, .hocon, .json or .sql); got '{name}'."
         )));
     }
     Ok(name.to_string())

@@ -27,6 +27,7 @@ pub mod node;
 pub mod shade;
 pub mod status;
 pub mod submit;
+pub mod telemetry;
 
 use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
@@ -37,7 +38,6 @@ use error::{StError, StResult};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
-use weir_gateway::metrics::MetricQueryService;
 use weir_gateway::RestfulGateway;
 
 /// v1's path prefix (SeaTunnel's `RestConstant.CONTEXT_PATH`).
@@ -89,8 +89,6 @@ pub struct Node {
     pub settings: SeaTunnelSettings,
     /// This node's tags (SeaTunnel's member attributes), replaced by `/update-tags`.
     pub tags: RwLock<BTreeMap<String, String>>,
-    /// The metric query services of this process, for `/metrics`.
-    pub metric_sources: Vec<Arc<MetricQueryService>>,
 }
 
 /// Handler state: the node and the front-end the request came through.
@@ -232,11 +230,7 @@ async fn not_found() -> StatusCode {
 /// SeaTunnel's two routers over one node: v1 (paths under `/hazelcast/rest/maps`, plus
 /// Hazelcast's own `/hazelcast/rest/cluster` and `/hazelcast/rest/instance/*metrics`) and v2
 /// (paths under the context path). Serve each with `crate::serve` on its own listener.
-pub fn routers(
-    gateway: Arc<dyn RestfulGateway>,
-    settings: SeaTunnelSettings,
-    metric_sources: Vec<Arc<MetricQueryService>>,
-) -> (Router, Router) {
+pub fn routers(gateway: Arc<dyn RestfulGateway>, settings: SeaTunnelSettings) -> (Router, Router) {
     let limit = settings.max_content_length;
     let context_path = settings.context_path.trim_end_matches('/').to_string();
     let node = Arc::new(Node {
@@ -246,7 +240,6 @@ pub fn routers(
             ..settings
         },
         tags: RwLock::new(BTreeMap::new()),
-        metric_sources,
     });
     let v1_state = Ctx {
         node: node.clone(),

@@ -204,14 +204,28 @@ pub async fn update_tags(State(ctx): State<Ctx>, body: Bytes) -> StResult<Json<V
     ))
 }
 
-fn prometheus_text(ctx: &Ctx) -> String {
-    let groups: Vec<_> = ctx
-        .node
-        .metric_sources
-        .iter()
-        .flat_map(|s| s.dump())
-        .collect();
-    weir_gateway::metrics::prometheus::render(&groups)
+/// The telemetry text: SeaTunnel's families, gathered now.
+async fn prometheus_text(ctx: &Ctx) -> String {
+    let gateway = ctx.gateway();
+    let (host, port) = member_address(ctx);
+    let runtime = tokio::runtime::Handle::current().metrics();
+    let facts = super::telemetry::Telemetry {
+        cluster: super::telemetry::CLUSTER_NAME.into(),
+        address: format!("{host}:{port}"),
+        version: super::SEATUNNEL_API_VERSION.into(),
+        now_ms: weir_core::now_ms(),
+        nodes: gateway.request_task_managers().await.len(),
+        job_statuses: gateway
+            .request_multiple_job_details()
+            .await
+            .iter()
+            .map(|j| j.status)
+            .collect(),
+        runtime_workers: runtime.num_workers(),
+        runtime_queued: runtime.global_queue_depth(),
+        process: super::telemetry::ProcessFigures::read(weir_core::process::start_time_secs()),
+    };
+    super::telemetry::render(&facts)
 }
 
 /// `GET /metrics`: the node's metrics in Prometheus text format 0.0.4.
@@ -221,13 +235,13 @@ pub async fn prometheus_metrics(State(ctx): State<Ctx>) -> impl IntoResponse {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        prometheus_text(&ctx),
+        prometheus_text(&ctx).await,
     )
 }
 
 /// `GET /openmetrics`: the same in OpenMetrics 1.0.0, which ends with `# EOF`.
 pub async fn open_metrics(State(ctx): State<Ctx>) -> impl IntoResponse {
-    let mut text = prometheus_text(&ctx);
+    let mut text = prometheus_text(&ctx).await;
     text.push_str("# EOF\n");
     (
         [(

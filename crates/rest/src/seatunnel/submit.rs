@@ -69,6 +69,10 @@ fn config_value(text: &str, format: Format) -> StResult<Option<Value>> {
             Ok(Some(v))
         }
         Format::Hocon => Ok(parse_hocon(text).ok().map(|d| d.root)),
+        Format::Sql => Ok(weir_gateway::pipeline::sql_input::to_hocon(text)
+            .ok()
+            .and_then(|hocon| parse_hocon(&hocon).ok())
+            .map(|d| d.root)),
     }
 }
 
@@ -143,9 +147,7 @@ fn body_text(body: &Bytes) -> StResult<String> {
 fn body_format(params: &HashMap<String, String>) -> StResult<Format> {
     match params.get("format").map(|f| f.trim().to_ascii_lowercase()) {
         Some(f) if f == "hocon" => Ok(Format::Hocon),
-        Some(f) if f == "sql" => Err(StError::bad_request(
-            "format=sql is not supported by weir; submit the job as json or hocon.",
-        )),
+        Some(f) if f == "sql" => Ok(Format::Sql),
         _ => Ok(Format::Json),
     }
 }
@@ -189,9 +191,7 @@ pub async fn submit_job_upload(
         let format = if name.to_ascii_lowercase().ends_with(".json") {
             Format::Json
         } else if name.to_ascii_lowercase().ends_with(".sql") {
-            return Err(StError::bad_request(
-                "SQL job files are not supported by weir; upload a .conf or .json file.",
-            ));
+            Format::Sql
         } else {
             Format::Hocon
         };
