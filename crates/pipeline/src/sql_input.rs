@@ -295,8 +295,11 @@ fn in_quotes(s: &str) -> bool {
     s.chars().filter(|c| *c == '\'').count() % 2 == 1
 }
 
+/// A table's options in file order.
+type TableOptions = Vec<(String, String)>;
+
 /// `CREATE TABLE name [(...)] WITH (...)`: `None` when the statement is not one.
-fn parse_create_with(stmt: &str) -> Option<Result<(String, Vec<(String, String)>), String>> {
+fn parse_create_with(stmt: &str) -> Option<Result<(String, TableOptions), String>> {
     let rest = strip_keywords(stmt, &["CREATE", "TABLE"])?;
     let (name, after) = identifier(rest)?;
     let mut after = after.trim_start();
@@ -319,7 +322,7 @@ fn parse_create_with(stmt: &str) -> Option<Result<(String, Vec<(String, String)>
 }
 
 /// `'key' = 'value', ...` with `''` as an escaped quote.
-fn parse_options(text: &str) -> Result<Vec<(String, String)>, String> {
+fn parse_options(text: &str) -> Result<TableOptions, String> {
     let mut out = Vec::new();
     let mut chars = text.chars().peekable();
     loop {

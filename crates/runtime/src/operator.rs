@@ -14,7 +14,10 @@ use weir_pipeline::{JobMode, Options, PluginSpec};
 /// Where a plugin writes lines for its job's own log (`job-<id>.log`), as SeaTunnel's connectors
 /// log there (the Console sink's `output rowType:` line). Without a log it writes nowhere.
 #[derive(Clone, Default)]
-pub struct JobLogHandle(Option<std::sync::Arc<dyn Fn(&str) + Send + Sync>>);
+pub struct JobLogHandle(Option<LineWriter>);
+
+/// Writes one line somewhere.
+type LineWriter = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
 
 impl JobLogHandle {
     pub fn new(write: impl Fn(&str) + Send + Sync + 'static) -> Self {
