@@ -111,3 +111,41 @@ fn a_failing_job_exits_one_with_its_root_cause() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_sql_job_file_runs_like_its_hocon_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = write(
+        dir.path(),
+        "job.sql",
+        "/* config\nenv { job.mode = \"BATCH\" }\n*/\n\
+         CREATE TABLE fake WITH ('connector' = 'FakeSource', 'type' = 'source', 'row.num' = '6',\n\
+           'schema' = '{ fields { id = int } }');\n\
+         CREATE TABLE out WITH ('connector' = 'Console', 'type' = 'sink');\n\
+         INSERT INTO out SELECT id FROM fake;\n",
+    );
+    let out = weir().arg("run").arg(&job).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.starts_with("subtaskIndex="))
+            .count(),
+        6,
+        "{stdout}"
+    );
+    let bad = write(
+        dir.path(),
+        "bad.sql",
+        "INSERT INTO nowhere SELECT * FROM nothing;\n",
+    );
+    let out = weir().arg("run").arg(&bad).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the sink table [nowhere] is not found"),
+        "{stderr}"
+    );
+}
