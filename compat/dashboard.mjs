@@ -58,18 +58,22 @@ async function settle(ms = 1500) {
   await page.waitForTimeout(ms);
 }
 
+/// Runs a page's content check; a failed one is a problem of the page.
+async function runCheck(check) {
+  if (!check) return;
+  try {
+    await check();
+  } catch (e) {
+    problem(`content: ${e.message}`);
+  }
+}
+
 async function visit(name, hash, check) {
   current = name;
   pageProblems = [];
   await page.goto(`${base}/#${hash}`);
   await settle();
-  if (check) {
-    try {
-      await check();
-    } catch (e) {
-      problem(`content: ${e.message}`);
-    }
-  }
+  await runCheck(check);
   await settle(300);
   await shot(name);
   visited.push({ name, hash, problems: pageProblems.length });
@@ -270,13 +274,7 @@ try {
           await page.goto(`${base}/#${jobPath}/overview/${v.id}/${label.toLowerCase()}`);
           await settle();
         }
-        if (check) {
-          try {
-            await check();
-          } catch (e) {
-            problem(`content: ${e.message}`);
-          }
-        }
+        await runCheck(check);
         await shot(current);
         visited.push({ name: current, problems: pageProblems.length });
       }

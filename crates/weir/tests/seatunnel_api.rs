@@ -39,6 +39,28 @@ async fn post_json(c: &reqwest::Client, url: &str, body: &Value) -> (u16, Value)
     post(c, url, body.to_string()).await
 }
 
+/// `POST {base}/submit-job/upload?jobName=` with `text` as the multipart file `file_name`.
+async fn upload(
+    c: &reqwest::Client,
+    base: &str,
+    file_name: &str,
+    job_name: &str,
+    text: &'static str,
+) -> Value {
+    let form = reqwest::multipart::Form::new().part(
+        "config_file",
+        reqwest::multipart::Part::text(text).file_name(file_name.to_string()),
+    );
+    let r = c
+        .post(format!("{base}/submit-job/upload?jobName={job_name}"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
 fn fail(message: &str) -> Value {
     json!({"status": "fail", "message": message})
 }
@@ -401,18 +423,7 @@ async fn uploads_batches_of_jobs_tags_logs_and_node_figures() {
 
     // Upload a HOCON file through v1.
     let hocon = "env { job.mode = BATCH }\nsource { FakeSource { row.num = 7, schema = { fields { a = int } } } }\nsink { Console {} }\n";
-    let form = reqwest::multipart::Form::new().part(
-        "config_file",
-        reqwest::multipart::Part::text(hocon).file_name("upload.conf"),
-    );
-    let r = c
-        .post(format!("{}/submit-job/upload?jobName=uploaded", api.v1))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let up: Value = r.json().await.unwrap();
+    let up = upload(&c, &api.v1, "upload.conf", "uploaded", hocon).await;
     assert_eq!(up["jobName"], "uploaded");
     let id = up["jobId"].as_str().unwrap().to_string();
     let info = job_info(&c, &api.v2, &id, "FINISHED").await;
@@ -817,18 +828,7 @@ async fn sql_job_files_run_when_submitted_and_uploaded() {
     assert_eq!(info["jobName"], "sql-submit");
     assert_eq!(info["metrics"]["SourceReceivedCount"], "25");
 
-    let form = reqwest::multipart::Form::new().part(
-        "config_file",
-        reqwest::multipart::Part::text(SQL_JOB).file_name("job.sql"),
-    );
-    let r = c
-        .post(format!("{}/submit-job/upload?jobName=sql-upload", api.v1))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let up: Value = r.json().await.unwrap();
+    let up = upload(&c, &api.v1, "job.sql", "sql-upload", SQL_JOB).await;
     let id = up["jobId"].as_str().unwrap().to_string();
     wait_for(&c, &format!("{}/job-info/{id}", api.v1), |v| {
         v["jobStatus"] == "FINISHED" && v["metrics"]["SinkWriteCount"] == "25"
