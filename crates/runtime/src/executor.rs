@@ -32,6 +32,9 @@ pub struct RuntimeConfig {
     pub channel_capacity_rows: usize,
     /// The job's own log, for what its plugins log (none by default).
     pub job_log: crate::operator::JobLogHandle,
+    /// Where subtasks run: a TaskManager's own data-plane runtime, so a busy job can never take
+    /// the threads of the REST servers and the JobManager (the caller's runtime if `None`).
+    pub subtask_runtime: Option<tokio::runtime::Handle>,
 }
 
 impl Default for RuntimeConfig {
@@ -39,6 +42,7 @@ impl Default for RuntimeConfig {
         Self {
             channel_capacity_rows: 32 * 1024,
             job_log: Default::default(),
+            subtask_runtime: None,
         }
     }
 }
@@ -391,7 +395,7 @@ impl PreparedJob {
                 };
                 let token = cancel.child_token();
                 let final_metrics = subtask.metrics.clone();
-                handles.push(tokio::spawn(async move {
+                let run = async move {
                     let outcome = subtask.run(token).await;
                     let (state, error) = match outcome {
                         SubtaskOutcome::Finished => (ExecutionState::Finished, None),
@@ -405,7 +409,11 @@ impl PreparedJob {
                         error,
                         metrics: Some(final_metrics),
                     });
-                }));
+                };
+                handles.push(match &self.config.subtask_runtime {
+                    Some(rt) => rt.spawn(run),
+                    None => tokio::spawn(run),
+                });
             }
             metrics.subtasks.push(vertex_metrics);
             controls.push(vertex_controls);

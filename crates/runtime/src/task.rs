@@ -173,6 +173,10 @@ impl Subtask {
                             if let Some(rate) = rate_limit {
                                 throttle(started, emitted, rate).await;
                             }
+                            // A source whose reader is always ready never waits on its own;
+                            // giving the worker back when the task's budget is spent keeps the
+                            // cancel, other subtasks and timers served.
+                            tokio::task::coop::consume_budget().await;
                         }
                         SourceEvent::Idle(d) => {
                             self.metrics.set_activity(Activity::WaitingForInput);
@@ -267,6 +271,7 @@ impl Subtask {
                             self.metrics.task.add_in(b.num_rows(), b.byte_size());
                             self.push(b).await?;
                             self.metrics.record_batch_time(taken);
+                            tokio::task::coop::consume_budget().await;
                             None
                         }
                         // An upstream that ends normally says so (EndOfInput); a channel that

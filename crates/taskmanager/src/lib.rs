@@ -3,6 +3,7 @@
 //! threads and hardware. It implements `TaskExecutorGateway`, so the JobMaster never sees
 //! runtime types.
 
+pub mod data_plane;
 pub mod task_executor;
 pub mod task_metrics;
 

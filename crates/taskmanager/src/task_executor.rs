@@ -82,6 +82,8 @@ pub struct TaskExecutor {
     metrics: Arc<MetricQueryService>,
     /// Samples this TaskManager's process on request (Flink's TaskManager profiler).
     profiler: weir_gateway::ProfilingService,
+    /// The runtime its subtasks run on, apart from the control plane's.
+    data_plane: crate::data_plane::DataPlane,
 }
 
 const LOG_LIMIT: u64 = 8 << 20;
@@ -116,8 +118,12 @@ impl TaskExecutor {
         metrics.spawn_ticker(std::time::Duration::from_secs(1));
         let profiler =
             weir_gateway::ProfilingService::new(resource_id.clone(), settings.profiling.clone());
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let data_plane = crate::data_plane::DataPlane::start(threads)
+            .expect("the operating system gives the TaskManager its subtask threads");
         Arc::new(Self {
             profiler,
+            data_plane,
             resource_id,
             settings,
             registry,
@@ -183,6 +189,7 @@ impl TaskExecutorGateway for TaskExecutor {
         let job_log = weir_gateway::JobLog::new(self.settings.log_dir.as_deref(), job_id);
         let runtime = RuntimeConfig {
             job_log: weir_runtime::operator::JobLogHandle::new(move |line| job_log.info(line)),
+            subtask_runtime: Some(self.data_plane.handle()),
             ..self.settings.runtime.clone()
         };
         let prepared = PreparedJob::prepare(
