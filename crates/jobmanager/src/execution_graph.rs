@@ -436,6 +436,39 @@ impl ExecutionGraph {
     }
 
     /// Fails the whole job before or outside its tasks (no slots, deployment error).
+    /// A failure of the whole job rather than of one subtask (checkpoints failing past
+    /// `execution.checkpointing.tolerable-failed-checkpoints`): as Flink's global failover, the
+    /// restart strategy decides between redeploying every subtask and failing the job.
+    pub fn on_global_failure(&mut self, reason: &str, now: i64) -> Effects {
+        let mut effects = Effects::default();
+        if self.state.status != JobStatus::Running {
+            return effects;
+        }
+        match self.backoff.on_failure(now) {
+            Some(delay) => {
+                self.state.exceptions.push(ExceptionEntry {
+                    exception_name: "weir.jobmanager.GlobalFailure".into(),
+                    stacktrace: reason.to_string(),
+                    timestamp: now,
+                    task_name: None,
+                    endpoint: None,
+                    task_manager_id: None,
+                });
+                self.restart_delay = Some(delay);
+                if self.set_status(JobStatus::Restarting, now) {
+                    effects.cancel_tasks = true;
+                    self.cancel_remaining(now);
+                }
+                effects.restart_after = self.settle_restart();
+            }
+            None => {
+                effects.cancel_tasks = true;
+                effects.terminal = self.fail_globally(reason, now);
+            }
+        }
+        effects
+    }
+
     pub fn fail_globally(&mut self, reason: &str, now: i64) -> Option<JobStatus> {
         self.state.exceptions.push(ExceptionEntry {
             exception_name: "weir.jobmanager.JobFailure".into(),
@@ -652,6 +685,31 @@ mod tests {
         assert_eq!(eg.status(), JobStatus::Failing);
         assert!(e.cancel_tasks);
         assert_eq!(snap.exceptions.len(), 1);
+    }
+
+    #[test]
+    fn a_global_failure_goes_through_the_restart_strategy() {
+        let mut eg = two_vertices();
+        eg.set_restart_strategy(RestartStrategy::FixedDelay {
+            attempts: 1,
+            delay: Duration::from_millis(5),
+        });
+        let e = eg.on_global_failure("checkpoints keep failing", 110);
+        assert!(e.cancel_tasks);
+        assert_eq!(eg.status(), JobStatus::Restarting);
+        for (v, s) in [(0, 0), (0, 1)] {
+            eg.on_task_update(&update(v, s, ExecutionState::Canceled), 111);
+        }
+        let e = eg.on_task_update(&update(1, 0, ExecutionState::Canceled), 112);
+        assert_eq!(e.restart_after, Some(Duration::from_millis(5)));
+        assert_eq!(eg.restart(120), Some(1));
+        eg.deploying("tm-1", "localhost:1", 121);
+        let snap = eg.snapshot(122);
+        assert_eq!(snap.exceptions[0].stacktrace, "checkpoints keep failing");
+        // No restart left: the next global failure fails the job for good.
+        let e = eg.on_global_failure("again", 130);
+        assert!(e.cancel_tasks);
+        assert_eq!(e.terminal, Some(JobStatus::Failed));
     }
 
     #[test]

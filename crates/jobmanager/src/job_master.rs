@@ -789,13 +789,13 @@ impl JobMaster {
         self.settle_savepoint_stop(id, false);
         self.resolve_waiters(id, Err(reason.to_string()));
         if outcome.fail_job {
-            self.change(|eg, now| Effects {
-                terminal: eg.fail_globally(
+            // Flink's global failover: the restart strategy restarts the job from its latest
+            // completed checkpoint, or fails it when it allows no more restarts.
+            self.change(|eg, now| {
+                eg.on_global_failure(
                     &format!("Exceeded checkpoint tolerable failure threshold: {reason}"),
                     now,
-                ),
-                cancel_tasks: true,
-                ..Effects::default()
+                )
             });
         }
     }

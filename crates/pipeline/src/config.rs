@@ -1,6 +1,5 @@
 //! The job file as data: `env` plus the ordered plugin blocks, read from HOCON or JSON text.
 
-use crate::hocon_input::parse_hocon;
 use crate::options::Options;
 use crate::problems::{did_you_mean, ConfigErrors, Location, Problem};
 use crate::vars::substitute;
@@ -179,6 +178,50 @@ impl Variables {
     }
 }
 
+/// What a job file may not do where the environment is off (a job submitted to a cluster):
+/// read an environment variable through HOCON's `${?VAR}`, or pull in another file with
+/// `include`. Either is refused with what to do instead, never silently resolved or skipped.
+fn unreadable_outside(text: &str, use_env: bool) -> Option<Problem> {
+    for (n, line) in text.lines().enumerate() {
+        let code = line.split('#').next().unwrap_or("");
+        let t = code.trim_start();
+        let after = t.strip_prefix("include").map(str::trim_start);
+        let is_include = after.is_some_and(|a| {
+            a.starts_with('"')
+                || ["required(", "file(", "url(", "classpath("]
+                    .iter()
+                    .any(|f| a.starts_with(f))
+        });
+        if is_include {
+            return Some(
+                Problem::new(
+                    Location::file(Some(n + 1)),
+                    "HOCON include is not supported: a job file is read on its own",
+                )
+                .hint("put the included settings into the job file itself"),
+            );
+        }
+        if !use_env {
+            let quoted_at = |at: usize| code[..at].matches('"').count() % 2 == 1;
+            if let Some(at) = code.find("${?").filter(|at| !quoted_at(*at)) {
+                let name: String = code[at + 3..].chars().take_while(|c| *c != '}').collect();
+                return Some(
+                    Problem::new(
+                        Location::file(Some(n + 1)),
+                        format!(
+                            "${{?{name}}} would read the server's environment, which a job submitted to a cluster cannot do"
+                        ),
+                    )
+                    .hint(format!(
+                        "pass the value as a variable (programArgsList {name}=VALUE, weir run -i {name}=VALUE) and write ${{{name}}}"
+                    )),
+                );
+            }
+        }
+    }
+    None
+}
+
 /// Parses job text into a `JobConfig`, reporting every problem found.
 pub fn parse_job(text: &str, format: Format, vars: &Variables) -> Result<JobConfig, ConfigErrors> {
     let env_lookup = |name: &str| {
@@ -229,7 +272,15 @@ pub fn parse_job(text: &str, format: Format, vars: &Variables) -> Result<JobConf
             }
         }
     } else {
-        match parse_hocon(&text) {
+        if let Some(problem) = unreadable_outside(&text, vars.use_env) {
+            return Err(ConfigErrors(vec![problem]));
+        }
+        let env: HashMap<String, String> = if vars.use_env {
+            std::env::vars().collect()
+        } else {
+            HashMap::new()
+        };
+        match crate::hocon_input::parse_hocon_with_env(&text, &env) {
             Ok(doc) => (doc.root, doc.lines),
             Err(e) => {
                 return Err(ConfigErrors(vec![Problem::new(
@@ -496,5 +547,31 @@ sink { Console { plugin_input = "fake" } }"#;
             "{text}"
         );
         assert!(text.contains("no sink plugin"), "{text}");
+    }
+
+    #[test]
+    fn a_cluster_job_cannot_read_the_environment_or_include_files() {
+        let job = "env { job.name = ${?HOME} }\nsource { FakeSource { schema = { fields { a = int } } } }\nsink { Console {} }";
+        let e = parse_job(job, Format::Hocon, &Variables::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("${?HOME} would read the server's environment"),
+            "{e}"
+        );
+        // weir run reads the caller's own environment.
+        let local = Variables::with_env(HashMap::new());
+        let ok = parse_job(job, Format::Hocon, &local).unwrap();
+        assert_eq!(Some(ok.env.name), std::env::var("HOME").ok());
+        // A literal string is not a substitution.
+        let literal = "env { job.name = \"${?HOME}\" }\nsource { FakeSource { schema = { fields { a = int } } } }\nsink { Console {} }";
+        assert!(parse_job(literal, Format::Hocon, &Variables::default()).is_ok());
+        let inc = "include \"/etc/passwd\"\nsource { FakeSource { schema = { fields { a = int } } } }\nsink { Console {} }";
+        for vars in [Variables::default(), local] {
+            let e = parse_job(inc, Format::Hocon, &vars)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("HOCON include is not supported"), "{e}");
+        }
     }
 }

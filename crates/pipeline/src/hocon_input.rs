@@ -10,6 +10,7 @@
 
 use hocon::{HoconValue, ScalarType, TokenKind};
 use serde_json::{Map, Number, Value};
+use std::collections::HashMap;
 
 /// A plugin block as written in the file, before parsing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,8 +57,18 @@ enum Frame {
     Array,
 }
 
-/// Parses HOCON text into the JSON job form.
+/// Parses HOCON text into the JSON job form, with no environment: HOCON's `${?VAR}` finds
+/// nothing (a job submitted to a cluster must not read the server's environment).
 pub fn parse_hocon(text: &str) -> Result<HoconDocument, SyntaxError> {
+    parse_hocon_with_env(text, &HashMap::new())
+}
+
+/// Parses HOCON text, resolving HOCON's own `${VAR}` / `${?VAR}` from `env` (the caller's
+/// environment for `weir run`, nothing on a cluster).
+pub fn parse_hocon_with_env(
+    text: &str,
+    env: &HashMap<String, String>,
+) -> Result<HoconDocument, SyntaxError> {
     let tokens = hocon::tokenize(text).map_err(|e| SyntaxError {
         line: e.line,
         col: e.col,
@@ -158,24 +169,23 @@ pub fn parse_hocon(text: &str) -> Result<HoconDocument, SyntaxError> {
         i += 1;
     }
     let rewritten = apply_edits(text, &edits);
-    let config =
-        hocon::parse_with_env(&rewritten, &std::env::vars().collect()).map_err(|e| match e {
-            hocon::HoconError::Parse(p) => SyntaxError {
-                line: p.line,
-                col: p.col,
-                message: p.message,
-            },
-            hocon::HoconError::Resolve(r) => SyntaxError {
-                line: r.line,
-                col: r.col,
-                message: format!("{} ({})", r.message, r.path),
-            },
-            other => SyntaxError {
-                line: 0,
-                col: 0,
-                message: other.to_string(),
-            },
-        })?;
+    let config = hocon::parse_with_env(&rewritten, env).map_err(|e| match e {
+        hocon::HoconError::Parse(p) => SyntaxError {
+            line: p.line,
+            col: p.col,
+            message: p.message,
+        },
+        hocon::HoconError::Resolve(r) => SyntaxError {
+            line: r.line,
+            col: r.col,
+            message: format!("{} ({})", r.message, r.path),
+        },
+        other => SyntaxError {
+            line: 0,
+            col: 0,
+            message: other.to_string(),
+        },
+    })?;
     let mut root = Map::new();
     let mut lines = Vec::new();
     for key in config.keys() {

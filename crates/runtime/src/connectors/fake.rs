@@ -74,7 +74,7 @@ impl SourceFactory for FakeSourceFactory {
         }
     }
 
-    fn prepare(&self, o: &Options, _ctx: &PrepareContext) -> WeirResult<Arc<dyn PreparedSource>> {
+    fn prepare(&self, o: &Options, ctx: &PrepareContext) -> WeirResult<Arc<dyn PreparedSource>> {
         let e = |m: String| WeirError::new(m);
         if o.contains("tables_configs") {
             return Err(WeirError::new(
@@ -111,6 +111,15 @@ impl SourceFactory for FakeSourceFactory {
             _ => None,
         };
         let gen = GenOptions::read(o)?;
+        let asked = match positive("batch.size", DEFAULT_BATCH_SIZE as i64)? {
+            n @ 1..=1_048_576 => n,
+            n => {
+                return Err(WeirError::new(format!(
+                    "option 'batch.size' must be between 1 and 1048576, found {n}"
+                )))
+            }
+        };
+        let batch_size = budgeted_batch_size(asked, &schema, &gen, ctx)?;
         Ok(Arc::new(PreparedFake {
             schema,
             row_num: positive("row.num", 5)?,
@@ -124,14 +133,7 @@ impl SourceFactory for FakeSourceFactory {
                 .map_err(e)?
                 .filter(|r| *r > 0)
                 .map(|r| r as u64),
-            batch_size: match positive("batch.size", DEFAULT_BATCH_SIZE as i64)? {
-                n @ 1..=1_048_576 => n,
-                n => {
-                    return Err(WeirError::new(format!(
-                        "option 'batch.size' must be between 1 and 1048576, found {n}"
-                    )))
-                }
-            },
+            batch_size,
             gen: Arc::new(gen),
             fail_once_after: o
                 .i64("test.fail_once_after_rows")
@@ -164,6 +166,77 @@ fn read_literal_rows(schema: &SchemaRef, rows: &[Value]) -> WeirResult<Batch> {
     let records =
         rows_to_batch(schema, &values).map_err(|e| e.context("reading FakeSource 'rows'"))?;
     Ok(Batch::with_kinds(records, kinds))
+}
+
+/// Most bytes one generated batch may take: generation materialises a batch at once, so the
+/// schema and the size options together (nested types multiply) are held to this, not just each
+/// option to its own bound.
+pub const BATCH_BYTE_BUDGET: usize = 64 << 20;
+
+/// Bytes one generated row of `dt` takes, at most (saturating: a bomb is a huge number, never an
+/// overflow).
+fn row_bytes(dt: &DataType, g: &GenOptions) -> usize {
+    match dt {
+        DataType::Utf8 => g.string_length.saturating_add(4),
+        DataType::Binary => g.bytes_length.saturating_add(4),
+        DataType::List(item) => g
+            .array_size
+            .saturating_mul(row_bytes(item.data_type(), g))
+            .saturating_add(4),
+        DataType::Map(entries, _) => match entries.data_type() {
+            DataType::Struct(kv) => g
+                .map_size
+                .saturating_mul(
+                    kv.iter()
+                        .map(|f| row_bytes(f.data_type(), g))
+                        .fold(0, usize::saturating_add),
+                )
+                .saturating_add(4),
+            _ => 8,
+        },
+        DataType::Struct(fields) => fields
+            .iter()
+            .map(|f| row_bytes(f.data_type(), g))
+            .fold(0, usize::saturating_add),
+        other => other.primitive_width().unwrap_or(8),
+    }
+}
+
+/// The rows per batch: `asked`, lowered so a batch fits [`BATCH_BYTE_BUDGET`]; a schema whose
+/// single row does not fit fails the job with the options to lower.
+fn budgeted_batch_size(
+    asked: usize,
+    schema: &SchemaRef,
+    g: &GenOptions,
+    ctx: &PrepareContext,
+) -> WeirResult<usize> {
+    let per_row = schema
+        .fields()
+        .iter()
+        .map(|f| row_bytes(f.data_type(), g))
+        .fold(0, usize::saturating_add)
+        .max(1);
+    if per_row > BATCH_BYTE_BUDGET {
+        return Err(WeirError::new(format!(
+            "one generated row of this schema would take {per_row} bytes, more than a batch may \
+             hold ({} MiB): lower 'array.size' ({}), 'map.size' ({}), 'string.length' ({}) or \
+             'bytes.length' ({}), which nested types multiply",
+            BATCH_BYTE_BUDGET >> 20,
+            g.array_size,
+            g.map_size,
+            g.string_length,
+            g.bytes_length
+        )));
+    }
+    let fits = (BATCH_BYTE_BUDGET / per_row).max(1);
+    if asked > fits {
+        ctx.job_log.info(&format!(
+            "FakeSource: 'batch.size' {asked} lowered to {fits} rows, so a batch of {per_row}-byte rows stays within {} MiB",
+            BATCH_BYTE_BUDGET >> 20
+        ));
+        return Ok(fits);
+    }
+    Ok(asked)
 }
 
 /// Per-type generation options (`int.min`, `string.template`, `array.size`…).
@@ -772,5 +845,35 @@ mod tests {
             .err()
             .unwrap();
         assert!(e.message.contains("greater than"), "{}", e.message);
+    }
+
+    #[tokio::test]
+    async fn allocation_bombs_are_refused_or_batched_down_before_anything_is_allocated() {
+        // Each option within its bound, together 64 GiB a batch: the batch shrinks to fit.
+        let big = prepare(serde_json::json!({
+            "schema": {"fields": {"s": "string"}},
+            "row.num": 3000, "batch.size": 1048576, "string.length": 65536
+        }))
+        .unwrap();
+        let batches = drain(&big, 0).await;
+        let largest = batches.iter().map(|b| b.num_rows()).max().unwrap();
+        assert!(
+            largest <= BATCH_BYTE_BUDGET / 65_540,
+            "{largest} rows in one batch"
+        );
+        assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 3000);
+        // Nested arrays multiply: one row would be 1024^4 ints.
+        let e = prepare(serde_json::json!({
+            "schema": {"fields": {"a": "array<array<array<array<int>>>>"}},
+            "row.num": 1, "array.size": 1024
+        }))
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            e.contains("one generated row of this schema would take"),
+            "{e}"
+        );
+        assert!(e.contains("'array.size' (1024)"), "{e}");
     }
 }
