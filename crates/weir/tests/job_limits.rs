@@ -1,0 +1,116 @@
+//! What a job file or a failing disk can do to the cluster: nothing lasting. A job file cannot
+//! read the server's environment or other files, an allocation bomb fails its job and not the
+//! process, and checkpoints that cannot be written restart the job (Flink's
+//! `tolerable-failed-checkpoints`, then the restart strategy) until they can be again.
+
+mod rest_support;
+
+use rest_support::{client, get, start_cluster, submit, wait_for};
+use std::time::{Duration, Instant};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_files_cannot_read_the_server_and_bombs_fail_only_their_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = start_cluster(dir.path(), &[]).await;
+    let base = cluster.url();
+    let c = client();
+    for (file, want) in [
+        (
+            "env { job.name = ${?HOME} }\nsource { FakeSource { schema = { fields { a = int } } } }\nsink { Blackhole {} }",
+            "would read the server's environment",
+        ),
+        (
+            "include \"/etc/passwd\"\nsource { FakeSource { schema = { fields { a = int } } } }\nsink { Blackhole {} }",
+            "HOCON include is not supported",
+        ),
+    ] {
+        let r = c.post(format!("{base}/jobs")).body(file).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{file}");
+        let text = r.text().await.unwrap();
+        assert!(text.contains(want), "{text}");
+    }
+    // Nested arrays that would ask for terabytes: the job is refused, the cluster serves on.
+    let r = c
+        .post(format!("{base}/jobs"))
+        .body("source { FakeSource { row.num = 1, array.size = 1024, schema = { fields { a = \"array<array<array<array<int>>>>\" } } } }\nsink { Blackhole {} }")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let text = r.text().await.unwrap();
+    assert!(text.contains("lower 'array.size' (1024)"), "{text}");
+    // Within every bound alone, 64 GiB a batch together: batches shrink and the job finishes.
+    let job = submit(
+        &c,
+        &base,
+        "source { FakeSource { row.num = 2000, batch.size = 1048576, string.length = 65536, schema = { fields { s = string } } } }\nsink { Blackhole {} }",
+    )
+    .await;
+    wait_for(&c, &format!("{base}/jobs/{job}/status"), |v| {
+        v["status"] == "FINISHED"
+    })
+    .await;
+    let (status, _) = get(&c, &format!("{base}/overview")).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unwritable_checkpoints_restart_the_job_which_recovers_when_they_can_be_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoints = dir.path().join("cp");
+    let cp_opt = format!("execution.checkpointing.dir={}", checkpoints.display());
+    let cluster = start_cluster(
+        &dir.path().join("data"),
+        &[
+            cp_opt.as_str(),
+            "restart-strategy.type=fixed-delay",
+            "restart-strategy.fixed-delay.attempts=50",
+            "restart-strategy.fixed-delay.delay=100 ms",
+        ],
+    )
+    .await;
+    let base = cluster.url();
+    let c = client();
+    let job = submit(
+        &c,
+        &base,
+        "env { job.mode = \"STREAMING\", checkpoint.interval = 200 }\n\
+         source { FakeSource { unbounded = true, rows.per.second = 200, schema = { fields { id = bigint } } } }\n\
+         sink { Blackhole {} }",
+    )
+    .await;
+    let cps = wait_for(&c, &format!("{base}/jobs/{job}/checkpoints"), |v| {
+        v["counts"]["completed"].as_u64().unwrap_or(0) >= 2
+    })
+    .await;
+    let latest = cps["latest"]["completed"]["id"].as_u64().unwrap();
+    // The next checkpoints cannot be written: a file stands where each one's directory goes.
+    let job_dir = checkpoints.join(&job);
+    let blocked = (latest + 1)..=(latest + 8);
+    for id in blocked.clone() {
+        std::fs::write(job_dir.join(format!("chk-{id}")), b"in the way").unwrap();
+    }
+    // The job restarts (from its last good checkpoint) and, past the blocked ids, checkpoints
+    // again and runs on.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, cps) = get(&c, &format!("{base}/jobs/{job}/checkpoints")).await;
+        let (_, status) = get(&c, &format!("{base}/jobs/{job}/status")).await;
+        let newest = cps["latest"]["completed"]["id"].as_u64().unwrap_or(0);
+        if newest > *blocked.end() && status["status"] == "RUNNING" {
+            break;
+        }
+        assert_ne!(status["status"], "FAILED", "{cps}");
+        assert!(Instant::now() < deadline, "never recovered: {status} {cps}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (_, m) = get(&c, &format!("{base}/jobs/{job}/metrics?get=numRestarts")).await;
+    let restarts: u64 = m[0]["value"].as_str().unwrap().parse().unwrap();
+    assert!(restarts >= 1, "{m}");
+    let (_, ex) = get(&c, &format!("{base}/jobs/{job}/exceptions")).await;
+    let text = ex.to_string();
+    assert!(
+        text.contains("Exceeded checkpoint tolerable failure threshold"),
+        "{text}"
+    );
+}
