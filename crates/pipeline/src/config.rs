@@ -222,6 +222,10 @@ fn unreadable_outside(text: &str, use_env: bool) -> Option<Problem> {
     None
 }
 
+/// The longest job name accepted: it is stored with the job, listed by every overview and
+/// written in log lines.
+pub const MAX_JOB_NAME_CHARS: usize = 1024;
+
 /// Parses job text into a `JobConfig`, reporting every problem found.
 pub fn parse_job(text: &str, format: Format, vars: &Variables) -> Result<JobConfig, ConfigErrors> {
     let env_lookup = |name: &str| {
@@ -412,6 +416,18 @@ fn read_env(options: Options, problems: &mut Vec<Problem>) -> EnvConfig {
         .ok()
         .flatten()
         .unwrap_or_else(|| "SeaTunnel_Job".into());
+    if name.chars().count() > MAX_JOB_NAME_CHARS {
+        problems.push(
+            Problem::new(
+                Location::env("job.name"),
+                format!(
+                    "'job.name' is {} characters long, more than the {MAX_JOB_NAME_CHARS} a job name may have",
+                    name.chars().count()
+                ),
+            )
+            .hint("give the job a shorter name"),
+        );
+    }
     EnvConfig {
         options,
         mode,

@@ -304,6 +304,7 @@ impl ClusterConfig {
     }
 
     fn validate(&mut self) -> Result<(), String> {
+        self.refuse_security_options()?;
         self.port("rest.port")?;
         self.usize("taskmanager.numberOfTaskSlots")?;
         self.usize("parallelism.default")?;
@@ -335,6 +336,31 @@ impl ClusterConfig {
             ));
         }
         Ok(())
+    }
+
+    /// weir has no TLS or authentication settings yet: a `security.*` key set (Flink's
+    /// `security.ssl.rest.enabled`, its keystores, Kerberos) would otherwise be kept and ignored,
+    /// and plain HTTP served to someone who asked for TLS. Refuse it at start-up instead.
+    fn refuse_security_options(&self) -> Result<(), String> {
+        let set: Vec<&String> = self
+            .values
+            .keys()
+            .filter(|k| k.starts_with("security."))
+            .filter(|k| {
+                // An explicit "off" asks for nothing weir lacks.
+                !(k.ends_with(".enabled") && self.values[*k].trim().eq_ignore_ascii_case("false"))
+            })
+            .collect();
+        match set.first() {
+            None => Ok(()),
+            Some(key) => Err(format!(
+                "configuration '{key}' is not supported: weir serves its REST APIs over plain HTTP on \
+                 {} and has no TLS or authentication options yet. Remove the security.* settings \
+                 and keep rest.bind-address on loopback, or put a TLS-terminating reverse proxy \
+                 in front of weir",
+                self.get("rest.bind-address")
+            )),
+        }
     }
 
     /// How the mini cluster's TaskManager offers slots. SeaTunnel's default is dynamic slots (a
@@ -574,5 +600,21 @@ mod tests {
             policy(&["seatunnel.engine.slot-service.dynamic-slot=false"]),
             SlotPolicy::Fixed(4)
         );
+    }
+
+    #[test]
+    fn security_options_weir_lacks_are_refused_at_start() {
+        let load = |opts: &[&str]| {
+            let opts: Vec<String> = opts.iter().map(|s| s.to_string()).collect();
+            ClusterConfig::load(None, &opts)
+        };
+        let e = load(&["security.ssl.rest.enabled=true"]).err().unwrap();
+        assert!(
+            e.contains("'security.ssl.rest.enabled' is not supported"),
+            "{e}"
+        );
+        assert!(e.contains("no TLS"), "{e}");
+        assert!(load(&["security.ssl.rest.keystore=/nope.jks"]).is_err());
+        assert!(load(&["security.ssl.rest.enabled=false"]).is_ok());
     }
 }

@@ -52,6 +52,38 @@ async fn job_files_cannot_read_the_server_and_bombs_fail_only_their_job() {
     .await;
     let (status, _) = get(&c, &format!("{base}/overview")).await;
     assert_eq!(status, 200);
+
+    // Names are bounded with a clear 400, not stored whole or failed on by the file system.
+    let long = "x".repeat(2000);
+    let r = c
+        .post(format!("{base}/jobs"))
+        .body(format!("env {{ job.name = \"{long}\" }}\nsource {{ FakeSource {{ schema = {{ fields {{ a = int }} }} }} }}\nsink {{ Blackhole {{}} }}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("more than the 1024 a job name may have"));
+    let form = reqwest::multipart::Form::new().part(
+        "jarfile",
+        reqwest::multipart::Part::text("sink { Blackhole {} }")
+            .file_name(format!("{}.conf", "n".repeat(300))),
+    );
+    let r = c
+        .post(format!("{base}/jars/upload"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("a name of at most 200 bytes"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -63,9 +63,19 @@ async fn list_jars(State(s): State<AppState>) -> Json<Value> {
 }
 
 /// Checks an uploaded file's name and says what to do when it is not a pipeline.
+/// The longest uploaded file name kept (255 bytes less the `<uuid>_` prefix).
+const MAX_UPLOAD_NAME_BYTES: usize = 200;
+
 fn check_upload_name(raw: &str) -> RestResult<String> {
     let name = last_component(raw)
         .ok_or_else(|| RestError::bad_request("The uploaded file has no usable name."))?;
+    // The stored name is `<uuid>_<name>`; file systems take 255 bytes.
+    if name.len() > MAX_UPLOAD_NAME_BYTES {
+        return Err(RestError::bad_request(format!(
+            "The file name is {} bytes long; upload it under a name of at most {MAX_UPLOAD_NAME_BYTES} bytes.",
+            name.len()
+        )));
+    }
     let lower = name.to_ascii_lowercase();
     if lower.ends_with(".jar") {
         return Err(RestError::bad_request(format!(
