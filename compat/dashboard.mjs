@@ -213,7 +213,20 @@ try {
       if (!cps) return;
       await expectText('Checkpoint Counts', 'checkpoint counts');
       const latest = cps.latest?.completed;
-      if (latest) await expectText(String(latest.id), 'latest checkpoint id');
+      if (latest) {
+        // A running job checkpoints on: the page shows the latest completed checkpoint as of
+        // its own load, which must be one weir completed, no older than the one read before.
+        await expectText('Latest Completed Checkpoint', 'latest checkpoint');
+        const row = await page
+          .locator('flink-job-checkpoints tr:visible')
+          .filter({ hasText: 'Latest Completed Checkpoint' })
+          .first()
+          .innerText();
+        const shown = Number(/ID:\s*(\d+)/.exec(row)?.[1]);
+        if (!(shown >= latest.id)) throw new Error(`latest checkpoint shown as ${shown}, weir had ${latest.id}: ${row}`);
+        const details = await api(`/jobs/${j.jid}/checkpoints/details/${shown}`);
+        if (details.status !== 'COMPLETED') throw new Error(`checkpoint ${shown} is ${details.status} in weir`);
+      }
       await clickTab('History', 'flink-job-checkpoints');
       await shot(`${tag}-checkpoints-history`);
       if (latest) {
