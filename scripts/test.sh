@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # weir's test command: formatting, lints, and every test of the workspace.
-# Needs the Rust toolchain; installs Debian's `prometheus` package for `promtool`, which the
-# Prometheus reporter's test runs on a real scrape.
+# Needs the Rust toolchain; installs what the tests use first (scripts/install-test-tools.sh:
+# promtool for the Prometheus test, and Chromium, Java, playwright-core and Flink 2.3.0's
+# dashboard and CLI for the compatibility tier in crates/weir/tests/flink_compat.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never

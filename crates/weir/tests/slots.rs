@@ -51,9 +51,10 @@ async fn by_default_every_job_gets_its_slots_at_once() {
         })
         .await;
     }
-    let (_, overview) = get(&c, &format!("{base}/overview")).await;
-    assert_eq!(overview["slots-total"], 4);
-    assert_eq!(overview["slots-available"], 4);
+    wait_for(&c, &format!("{base}/overview"), |o| {
+        o["slots-total"] == 4 && o["slots-available"] == 4
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
