@@ -24,21 +24,14 @@ async fn job_files_cannot_read_the_server_and_bombs_fail_only_their_job() {
             "HOCON include is not supported",
         ),
     ] {
-        let r = c.post(format!("{base}/jobs")).body(file).send().await.unwrap();
-        assert_eq!(r.status(), 400, "{file}");
-        let text = r.text().await.unwrap();
-        assert!(text.contains(want), "{text}");
+        refused(c.post(format!("{base}/jobs")).body(file), want).await;
     }
     // Nested arrays that would ask for terabytes: the job is refused, the cluster serves on.
-    let r = c
-        .post(format!("{base}/jobs"))
-        .body("source { FakeSource { row.num = 1, array.size = 1024, schema = { fields { a = \"array<array<array<array<int>>>>\" } } } }\nsink { Blackhole {} }")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    let text = r.text().await.unwrap();
-    assert!(text.contains("lower 'array.size' (1024)"), "{text}");
+    refused(
+        c.post(format!("{base}/jobs")).body("source { FakeSource { row.num = 1, array.size = 1024, schema = { fields { a = \"array<array<array<array<int>>>>\" } } } }\nsink { Blackhole {} }"),
+        "lower 'array.size' (1024)",
+    )
+    .await;
     // Within every bound alone, 64 GiB a batch together: batches shrink and the job finishes.
     let job = submit(
         &c,
@@ -55,35 +48,29 @@ async fn job_files_cannot_read_the_server_and_bombs_fail_only_their_job() {
 
     // Names are bounded with a clear 400, not stored whole or failed on by the file system.
     let long = "x".repeat(2000);
-    let r = c
-        .post(format!("{base}/jobs"))
-        .body(format!("env {{ job.name = \"{long}\" }}\nsource {{ FakeSource {{ schema = {{ fields {{ a = int }} }} }} }}\nsink {{ Blackhole {{}} }}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    assert!(r
-        .text()
-        .await
-        .unwrap()
-        .contains("more than the 1024 a job name may have"));
+    refused(
+        c.post(format!("{base}/jobs")).body(format!("env {{ job.name = \"{long}\" }}\nsource {{ FakeSource {{ schema = {{ fields {{ a = int }} }} }} }}\nsink {{ Blackhole {{}} }}")),
+        "more than the 1024 a job name may have",
+    )
+    .await;
     let form = reqwest::multipart::Form::new().part(
         "jarfile",
         reqwest::multipart::Part::text("sink { Blackhole {} }")
             .file_name(format!("{}.conf", "n".repeat(300))),
     );
-    let r = c
-        .post(format!("{base}/jars/upload"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    refused(
+        c.post(format!("{base}/jars/upload")).multipart(form),
+        "a name of at most 200 bytes",
+    )
+    .await;
+}
+
+/// Sends `request` and expects a 400 whose body says `want`.
+async fn refused(request: reqwest::RequestBuilder, want: &str) {
+    let r = request.send().await.unwrap();
     assert_eq!(r.status(), 400);
-    assert!(r
-        .text()
-        .await
-        .unwrap()
-        .contains("a name of at most 200 bytes"));
+    let text = r.text().await.unwrap();
+    assert!(text.contains(want), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
