@@ -226,8 +226,25 @@ fn unreadable_outside(text: &str, use_env: bool) -> Option<Problem> {
 /// written in log lines.
 pub const MAX_JOB_NAME_CHARS: usize = 1024;
 
+/// The largest job file parsed. Parsing builds a tree several times the text's size, so a
+/// request body near `rest.server.max-content-length` (100 MiB, meant for uploads) would take
+/// a gigabyte; job files are small (FakeSource's literal `rows` included), so this bound keeps
+/// the peak of a submission within a few times its body.
+pub const MAX_JOB_FILE_BYTES: usize = 8 << 20;
+
 /// Parses job text into a `JobConfig`, reporting every problem found.
 pub fn parse_job(text: &str, format: Format, vars: &Variables) -> Result<JobConfig, ConfigErrors> {
+    if text.len() > MAX_JOB_FILE_BYTES {
+        return Err(ConfigErrors(vec![Problem::new(
+            Location::file(None),
+            format!(
+                "the job file is {} bytes, more than the {} MiB a job file may have",
+                text.len(),
+                MAX_JOB_FILE_BYTES >> 20
+            ),
+        )
+        .hint("read large data with a source (LocalFile, Jdbc) instead of writing it into the job file")]));
+    }
     let env_lookup = |name: &str| {
         if vars.use_env {
             std::env::var(name).ok()
@@ -589,5 +606,17 @@ sink { Console { plugin_input = "fake" } }"#;
                 .to_string();
             assert!(e.contains("HOCON include is not supported"), "{e}");
         }
+    }
+
+    #[test]
+    fn a_job_file_past_the_size_bound_is_refused_before_it_is_parsed() {
+        let big = format!(
+            "env {{ job.name = \"{}\" }}",
+            "x".repeat(MAX_JOB_FILE_BYTES)
+        );
+        let e = parse_job(&big, Format::Hocon, &Variables::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("more than the 8 MiB a job file may have"), "{e}");
     }
 }

@@ -123,17 +123,71 @@ pub fn flink_router(gateway: Arc<dyn RestfulGateway>, settings: RestSettings) ->
         ))
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves.
+/// How long a client may take to send a request's headers (Flink's Netty server closes such a
+/// connection too); a half-sent request, or a connection opened and left idle, is closed after
+/// it rather than held open.
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Resolves once `stop` says true (or its sender is gone).
+async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// How long shutting down waits for requests in flight.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Serves `router` on `listener` until `shutdown` resolves: HTTP/1.1 with
+/// [`HEADER_READ_TIMEOUT`], then requests in flight get [`SHUTDOWN_GRACE`] to finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
     // Path normalisation must happen before routing, so it wraps the router from outside.
     let app = Router::new()
         .fallback_service(router)
         .layer(middleware::from_fn(trim_trailing_slash));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // A failed accept (a client gone, no file descriptors left) ends one connection.
+                Err(e) => {
+                    tracing::debug!("accepting a REST connection: {e}");
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let mut stop = stop_rx.clone();
+        connections.spawn(async move {
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = stopped(&mut stop) => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(SHUTDOWN_GRACE, conn).await;
+                }
+            }
+        });
+        // Reap finished connections so the set holds only open ones.
+        while connections.try_join_next().is_some() {}
+    }
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE * 2, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    Ok(())
 }

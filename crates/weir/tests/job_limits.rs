@@ -133,3 +133,29 @@ async fn unwritable_checkpoints_restart_the_job_which_recovers_when_they_can_be_
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_half_sent_request_is_closed_after_the_header_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = start_cluster(dir.path(), &[]).await;
+    let base = cluster.url();
+    let address = base.trim_start_matches("http://").to_string();
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    slow.write_all(b"GET /overview HTTP/1.1\r\nHost: weir\r\n")
+        .await
+        .unwrap();
+    // The server goes on answering others meanwhile.
+    let (status, _) = get(&client(), &format!("{base}/overview")).await;
+    assert_eq!(status, 200);
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(20), slow.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "the half-sent request was held open for 20 s");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(5) && waited < Duration::from_secs(15),
+        "closed after {waited:?}"
+    );
+    cluster.stop().await;
+}

@@ -139,6 +139,15 @@ async fn submit_one(
 /// The body as text; SeaTunnel's message when there is none.
 fn body_text(body: &Bytes) -> StResult<String> {
     require_body(body)?;
+    // Refused before it is copied or parsed (a parse takes several times the text's size).
+    let max = weir_gateway::pipeline::config::MAX_JOB_FILE_BYTES;
+    if body.len() > max {
+        return Err(StError::bad_request(format!(
+            "The job config is {} bytes, more than the {} MiB a job file may have.",
+            body.len(),
+            max >> 20
+        )));
+    }
     String::from_utf8(body.to_vec())
         .map_err(|_| StError::bad_request("The request body is not UTF-8 text."))
 }
