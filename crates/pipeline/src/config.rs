@@ -164,16 +164,26 @@ impl JobConfig {
 #[derive(Debug, Clone, Default)]
 pub struct Variables {
     pub values: HashMap<String, String>,
-    /// Whether the process environment is consulted after `values`.
+    /// Whether the process environment is consulted after `values` (`weir run`: the caller's).
     pub use_env: bool,
+    /// Environment variables a cluster's operator lets job files read
+    /// (`weir.job-file.env-allowlist`), when `use_env` is off.
+    pub allowed_env: Vec<String>,
 }
 
 impl Variables {
+    /// Whether a job file may read environment variable `name`: all of them for `weir run`,
+    /// on a cluster only those its operator allowed.
+    pub fn may_read_env(&self, name: &str) -> bool {
+        self.use_env || self.allowed_env.iter().any(|a| a == name)
+    }
+
     /// Variables from `-i` pairs, falling back to the environment.
     pub fn with_env(values: HashMap<String, String>) -> Self {
         Self {
             values,
             use_env: true,
+            allowed_env: Vec::new(),
         }
     }
 }
@@ -181,7 +191,7 @@ impl Variables {
 /// What a job file may not do where the environment is off (a job submitted to a cluster):
 /// read an environment variable through HOCON's `${?VAR}`, or pull in another file with
 /// `include`. Either is refused with what to do instead, never silently resolved or skipped.
-fn unreadable_outside(text: &str, use_env: bool) -> Option<Problem> {
+fn unreadable_outside(text: &str, vars: &Variables) -> Option<Problem> {
     for (n, line) in text.lines().enumerate() {
         let code = line.split('#').next().unwrap_or("");
         let t = code.trim_start();
@@ -201,22 +211,25 @@ fn unreadable_outside(text: &str, use_env: bool) -> Option<Problem> {
                 .hint("put the included settings into the job file itself"),
             );
         }
-        if !use_env {
-            let quoted_at = |at: usize| code[..at].matches('"').count() % 2 == 1;
-            if let Some(at) = code.find("${?").filter(|at| !quoted_at(*at)) {
-                let name: String = code[at + 3..].chars().take_while(|c| *c != '}').collect();
-                return Some(
-                    Problem::new(
-                        Location::file(Some(n + 1)),
-                        format!(
-                            "${{?{name}}} would read the server's environment, which a job submitted to a cluster cannot do"
-                        ),
-                    )
-                    .hint(format!(
-                        "pass the value as a variable (programArgsList {name}=VALUE, weir run -i {name}=VALUE) and write ${{{name}}}"
-                    )),
-                );
+        let quoted_at = |at: usize| code[..at].matches('"').count() % 2 == 1;
+        let mut from = 0;
+        while let Some(at) = code[from..].find("${?").map(|a| a + from) {
+            from = at + 3;
+            let name: String = code[at + 3..].chars().take_while(|c| *c != '}').collect();
+            if quoted_at(at) || vars.may_read_env(name.trim()) {
+                continue;
             }
+            return Some(
+                Problem::new(
+                    Location::file(Some(n + 1)),
+                    format!(
+                        "${{?{name}}} would read the server's environment, which a job submitted to a cluster cannot do"
+                    ),
+                )
+                .hint(format!(
+                    "pass the value as a variable (programArgsList {name}=VALUE, weir run -i {name}=VALUE) and write ${{{name}}}, or have the operator allow it in weir.job-file.env-allowlist"
+                )),
+            );
         }
     }
     None
@@ -246,7 +259,7 @@ pub fn parse_job(text: &str, format: Format, vars: &Variables) -> Result<JobConf
         .hint("read large data with a source (LocalFile, Jdbc) instead of writing it into the job file")]));
     }
     let env_lookup = |name: &str| {
-        if vars.use_env {
+        if vars.may_read_env(name) {
             std::env::var(name).ok()
         } else {
             None
@@ -293,14 +306,12 @@ pub fn parse_job(text: &str, format: Format, vars: &Variables) -> Result<JobConf
             }
         }
     } else {
-        if let Some(problem) = unreadable_outside(&text, vars.use_env) {
+        if let Some(problem) = unreadable_outside(&text, vars) {
             return Err(ConfigErrors(vec![problem]));
         }
-        let env: HashMap<String, String> = if vars.use_env {
-            std::env::vars().collect()
-        } else {
-            HashMap::new()
-        };
+        let env: HashMap<String, String> = std::env::vars()
+            .filter(|(k, _)| vars.may_read_env(k))
+            .collect();
         match crate::hocon_input::parse_hocon_with_env(&text, &env) {
             Ok(doc) => (doc.root, doc.lines),
             Err(e) => {
@@ -597,6 +608,15 @@ sink { Console { plugin_input = "fake" } }"#;
         let ok = parse_job(job, Format::Hocon, &local).unwrap();
         assert_eq!(Some(ok.env.name), std::env::var("HOME").ok());
         // A literal string is not a substitution.
+        // The operator may allow a name.
+        let allowed = Variables {
+            allowed_env: vec!["HOME".into()],
+            ..Variables::default()
+        };
+        let ok = parse_job(job, Format::Hocon, &allowed).unwrap();
+        assert_eq!(Some(ok.env.name), std::env::var("HOME").ok());
+        let other = job.replace("HOME", "PATH");
+        assert!(parse_job(&other, Format::Hocon, &allowed).is_err());
         let literal = "env { job.name = \"${?HOME}\" }\nsource { FakeSource { schema = { fields { a = int } } } }\nsink { Console {} }";
         assert!(parse_job(literal, Format::Hocon, &Variables::default()).is_ok());
         let inc = "include \"/etc/passwd\"\nsource { FakeSource { schema = { fields { a = int } } } }\nsink { Console {} }";

@@ -195,6 +195,7 @@ impl MiniCluster {
         let compiler = Arc::new(PluginCompiler {
             registry: registry.clone(),
             default_parallelism: config.usize("parallelism.default")?,
+            env_allowlist: config.list("weir.job-file.env-allowlist"),
         });
         let archive = JobArchive::open(
             &dirs.data.join("job-archive.redb"),

@@ -12,6 +12,8 @@ pub struct PluginCompiler {
     pub registry: PluginRegistry,
     /// `parallelism.default`, used when the job sets none.
     pub default_parallelism: usize,
+    /// `weir.job-file.env-allowlist`: the environment variables job files may read.
+    pub env_allowlist: Vec<String>,
 }
 
 impl JobCompiler for PluginCompiler {
@@ -19,6 +21,7 @@ impl JobCompiler for PluginCompiler {
         let vars = Variables {
             values: s.variables.clone(),
             use_env: false,
+            allowed_env: self.env_allowlist.clone(),
         };
         let mut config = parse_job(&s.text, s.format, &vars)
             .map_err(|e| GatewayError::BadRequest(e.to_string()))?;

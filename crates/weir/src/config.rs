@@ -211,6 +211,12 @@ pub const KNOWN: &[KnownOption] = &[
         key: "rest.profiling.dir",
         default: "",
     },
+    // weir's own: environment variables that job files submitted to the cluster may read with
+    // `${NAME}` / `${?NAME}` (a comma list; none by default: a job file reads no secrets).
+    KnownOption {
+        key: "weir.job-file.env-allowlist",
+        default: "",
+    },
     // weir's own: a directory of static files (a web dashboard, such as Flink's) served at `/`.
     KnownOption {
         key: "web.dashboard.dir",
@@ -381,6 +387,16 @@ impl ClusterConfig {
         } else {
             SlotPolicy::Fixed(n)
         })
+    }
+
+    /// A comma-separated list option, trimmed, empty entries left out.
+    pub fn list(&self, key: &str) -> Vec<String> {
+        self.get(key)
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
     }
 
     /// The value of `key`, or its default.

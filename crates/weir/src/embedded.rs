@@ -40,6 +40,7 @@ pub fn load_text(
     let vars = Variables {
         values: opts.variables.clone(),
         use_env: opts.use_env,
+        allowed_env: Vec::new(),
     };
     let mut config = parse_job(text, format, &vars)?;
     if let Some(p) = opts.parallelism {

@@ -159,3 +159,30 @@ async fn a_half_sent_request_is_closed_after_the_header_timeout() {
     );
     cluster.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_may_allow_named_environment_variables() {
+    std::env::set_var("WEIR_TEST_ALLOWED_NAME", "from-the-operator");
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = start_cluster(
+        dir.path(),
+        &["weir.job-file.env-allowlist=WEIR_TEST_ALLOWED_NAME, OTHER"],
+    )
+    .await;
+    let base = cluster.url();
+    let c = client();
+    let job = submit(
+        &c,
+        &base,
+        "env { job.name = ${?WEIR_TEST_ALLOWED_NAME} }\nsource { FakeSource { schema = { fields { a = int } } } }\nsink { Blackhole {} }",
+    )
+    .await;
+    let (_, details) = get(&c, &format!("{base}/jobs/{job}")).await;
+    assert_eq!(details["name"], "from-the-operator");
+    refused(
+        c.post(format!("{base}/jobs")).body("env { job.name = ${?HOME} }\nsource { FakeSource { schema = { fields { a = int } } } }\nsink { Blackhole {} }"),
+        "weir.job-file.env-allowlist",
+    )
+    .await;
+    cluster.stop().await;
+}
