@@ -82,8 +82,9 @@ pub struct TaskExecutor {
     metrics: Arc<MetricQueryService>,
     /// Samples this TaskManager's process on request (Flink's TaskManager profiler).
     profiler: weir_gateway::ProfilingService,
-    /// The runtime its subtasks run on, apart from the control plane's.
-    data_plane: crate::data_plane::DataPlane,
+    /// The runtime its subtasks run on, apart from the control plane's (`None` only if the
+    /// operating system refused its threads; subtasks then share the caller's runtime).
+    data_plane: Option<crate::data_plane::DataPlane>,
 }
 
 const LOG_LIMIT: u64 = 8 << 20;
@@ -120,7 +121,12 @@ impl TaskExecutor {
             weir_gateway::ProfilingService::new(resource_id.clone(), settings.profiling.clone());
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         let data_plane = crate::data_plane::DataPlane::start(threads)
-            .expect("the operating system gives the TaskManager its subtask threads");
+            .map_err(|e| {
+                tracing::error!(
+                    "cannot start the subtask runtime ({e}); subtasks share the control plane's threads"
+                )
+            })
+            .ok();
         Arc::new(Self {
             profiler,
             data_plane,
@@ -189,7 +195,7 @@ impl TaskExecutorGateway for TaskExecutor {
         let job_log = weir_gateway::JobLog::new(self.settings.log_dir.as_deref(), job_id);
         let runtime = RuntimeConfig {
             job_log: weir_runtime::operator::JobLogHandle::new(move |line| job_log.info(line)),
-            subtask_runtime: Some(self.data_plane.handle()),
+            subtask_runtime: self.data_plane.as_ref().map(|d| d.handle()),
             ..self.settings.runtime.clone()
         };
         let prepared = PreparedJob::prepare(
