@@ -13,7 +13,7 @@ use crate::error::GatewayError;
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use weir_core::process::{threads, ThreadEntry};
@@ -505,11 +505,6 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
     (y, m, d)
-}
-
-/// Whether `dir` is a usable profiling directory (created if missing).
-pub fn prepare_dir(dir: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("rest.profiling.dir {}: {e}", dir.display()))
 }
 
 #[cfg(test)]

@@ -19,7 +19,6 @@ use weir_core::logdir::ServedDir;
 use weir_core::VertexId;
 use weir_core::{JobId, JobStatus, TriggerId};
 use weir_gateway::restful::RestfulGateway;
-use weir_gateway::JobLog;
 use weir_gateway::*;
 use weir_metrics::system::register_process_metrics;
 use weir_metrics::{GaugeValue, GroupKey, MetricGroup, MetricQueryService, MetricStore, Scope};
@@ -254,9 +253,8 @@ impl Dispatcher {
         }
     }
 
-    /// The newest completed savepoint or retained checkpoint of an ended job, to run it again
-    /// from (SeaTunnel's start with savepoint).
-    /// The newest savepoint or retained checkpoint an ended job left that is still on disk.
+    /// The newest completed savepoint or retained checkpoint of an ended job that is still on
+    /// disk, to run it again from (SeaTunnel's start with savepoint).
     fn latest_restore_point(&self, job: JobId) -> Option<String> {
         let stats = self
             .archived_checkpoints
@@ -575,13 +573,7 @@ impl RestfulGateway for Dispatcher {
     ) -> Result<Vec<ThreadInfo>, GatewayError> {
         match source {
             LogSource::JobManager => Ok(ThreadInfo::of_this_process()),
-            LogSource::TaskManager(id) => self
-                .rm
-                .executor(&id)
-                .map(|e| e.thread_dump())
-                .ok_or_else(|| {
-                    GatewayError::NotFound(format!("No TaskManager with id {id} is registered."))
-                }),
+            LogSource::TaskManager(id) => Ok(self.task_manager(&id)?.thread_dump()),
         }
     }
 
@@ -628,11 +620,7 @@ impl RestfulGateway for Dispatcher {
                 .into_iter()
                 .map(LogFile::from)
                 .collect()),
-            LogSource::TaskManager(id) => {
-                self.rm.executor(&id).map(|e| e.list_logs()).ok_or_else(|| {
-                    GatewayError::NotFound(format!("No TaskManager with id {id} is registered."))
-                })
-            }
+            LogSource::TaskManager(id) => Ok(self.task_manager(&id)?.list_logs()),
         }
     }
 
@@ -651,13 +639,7 @@ impl RestfulGateway for Dispatcher {
                         "The file {name} does not exist on the JobManager."
                     ))
                 }),
-            LogSource::TaskManager(id) => self
-                .rm
-                .executor(&id)
-                .ok_or_else(|| {
-                    GatewayError::NotFound(format!("No TaskManager with id {id} is registered."))
-                })?
-                .read_log(name),
+            LogSource::TaskManager(id) => self.task_manager(&id)?.read_log(name),
         }
     }
 

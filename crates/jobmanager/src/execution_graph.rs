@@ -435,7 +435,6 @@ impl ExecutionGraph {
         })
     }
 
-    /// Fails the whole job before or outside its tasks (no slots, deployment error).
     /// A failure of the whole job rather than of one subtask (checkpoints failing past
     /// `execution.checkpointing.tolerable-failed-checkpoints`): as Flink's global failover, the
     /// restart strategy decides between redeploying every subtask and failing the job.
@@ -469,6 +468,7 @@ impl ExecutionGraph {
         effects
     }
 
+    /// Fails the whole job before or outside its tasks (no slots, deployment error).
     pub fn fail_globally(&mut self, reason: &str, now: i64) -> Option<JobStatus> {
         self.state.exceptions.push(ExceptionEntry {
             exception_name: "weir.jobmanager.JobFailure".into(),

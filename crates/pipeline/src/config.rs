@@ -47,7 +47,7 @@ impl Format {
     /// The format named `name` (as [`Format::as_str`] writes it), case-insensitively.
     pub fn parse(name: &str) -> Option<Format> {
         match name.trim().to_ascii_lowercase().as_str() {
-            "hocon" | "conf" => Some(Format::Hocon),
+            "hocon" => Some(Format::Hocon),
             "json" => Some(Format::Json),
             "sql" => Some(Format::Sql),
             _ => None,
@@ -188,9 +188,9 @@ impl Variables {
     }
 }
 
-/// What a job file may not do where the environment is off (a job submitted to a cluster):
-/// read an environment variable through HOCON's `${?VAR}`, or pull in another file with
-/// `include`. Either is refused with what to do instead, never silently resolved or skipped.
+/// What a job file may not do: pull in another file with HOCON's `include` (anywhere), or read
+/// an environment variable `vars` does not allow through `${?VAR}` (a job submitted to a
+/// cluster). Either is refused with what to do instead, never silently resolved or skipped.
 fn unreadable_outside(text: &str, vars: &Variables) -> Option<Problem> {
     for (n, line) in text.lines().enumerate() {
         let code = line.split('#').next().unwrap_or("");
@@ -607,7 +607,6 @@ sink { Console { plugin_input = "fake" } }"#;
         let local = Variables::with_env(HashMap::new());
         let ok = parse_job(job, Format::Hocon, &local).unwrap();
         assert_eq!(Some(ok.env.name), std::env::var("HOME").ok());
-        // A literal string is not a substitution.
         // The operator may allow a name.
         let allowed = Variables {
             allowed_env: vec!["HOME".into()],
@@ -617,6 +616,7 @@ sink { Console { plugin_input = "fake" } }"#;
         assert_eq!(Some(ok.env.name), std::env::var("HOME").ok());
         let other = job.replace("HOME", "PATH");
         assert!(parse_job(&other, Format::Hocon, &allowed).is_err());
+        // A literal string is not a substitution.
         let literal = "env { job.name = \"${?HOME}\" }\nsource { FakeSource { schema = { fields { a = int } } } }\nsink { Console {} }";
         assert!(parse_job(literal, Format::Hocon, &Variables::default()).is_ok());
         let inc = "include \"/etc/passwd\"\nsource { FakeSource { schema = { fields { a = int } } } }\nsink { Console {} }";

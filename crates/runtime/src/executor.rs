@@ -79,6 +79,19 @@ pub struct TaskEvent {
     pub metrics: Option<Arc<SubtaskMetrics>>,
 }
 
+impl TaskEvent {
+    /// The subtask entered `state`, with nothing else to report.
+    fn entered(vertex: usize, subtask: usize, state: ExecutionState) -> Self {
+        Self {
+            vertex,
+            subtask,
+            state,
+            error: None,
+            metrics: None,
+        }
+    }
+}
+
 /// How a job ended.
 #[derive(Debug, Clone)]
 pub struct JobOutcome {
@@ -361,22 +374,10 @@ impl PreparedJob {
                 let events = events_tx.clone();
                 let (v, i) = (vertex.index, index);
                 // A subtask is INITIALIZING until it has restored its state, then RUNNING.
-                let _ = events.send(TaskEvent {
-                    vertex: v,
-                    subtask: i,
-                    state: ExecutionState::Initializing,
-                    error: None,
-                    metrics: None,
-                });
+                let _ = events.send(TaskEvent::entered(v, i, ExecutionState::Initializing));
                 let running_events = events.clone();
                 let on_running: Box<dyn FnOnce() + Send> = Box::new(move || {
-                    let _ = running_events.send(TaskEvent {
-                        vertex: v,
-                        subtask: i,
-                        state: ExecutionState::Running,
-                        error: None,
-                        metrics: None,
-                    });
+                    let _ = running_events.send(TaskEvent::entered(v, i, ExecutionState::Running));
                 });
                 let subtask = Subtask {
                     name,

@@ -35,10 +35,6 @@ pub fn endpoints() -> Vec<Endpoint> {
 
 const PIPELINE_EXTENSIONS: [&str; 4] = [".conf", ".hocon", ".json", ".sql"];
 
-fn format_of(name: &str) -> Format {
-    Format::from_path(name)
-}
-
 /// The stored file of an artifact id, if it exists in the upload directory.
 fn stored(s: &AppState, jar: &str) -> Option<PathBuf> {
     let name = last_component(jar)?;
@@ -55,17 +51,17 @@ async fn list_jars(State(s): State<AppState>) -> Json<Value> {
                 "id": f.name,
                 "name": name,
                 "uploaded": f.mtime,
-                "entry": [{"name": name, "description": format!("SeaTunnel pipeline ({})", if format_of(&name) == Format::Json { "JSON" } else { "HOCON" })}],
+                "entry": [{"name": name, "description": format!("SeaTunnel pipeline ({})", if Format::from_path(&name) == Format::Json { "JSON" } else { "HOCON" })}],
             })
         })
         .collect();
     Json(json!({ "address": s.settings.advertised_url, "files": files }))
 }
 
-/// Checks an uploaded file's name and says what to do when it is not a pipeline.
 /// The longest uploaded file name kept (255 bytes less the `<uuid>_` prefix).
 const MAX_UPLOAD_NAME_BYTES: usize = 200;
 
+/// Checks an uploaded file's name and says what to do when it is not a pipeline.
 fn check_upload_name(raw: &str) -> RestResult<String> {
     let name = last_component(raw)
         .ok_or_else(|| RestError::bad_request("The uploaded file has no usable name."))?;
@@ -238,7 +234,7 @@ fn submission(
     let name = jar.split_once('_').map(|(_, n)| n).unwrap_or(jar);
     Ok(JobSubmission {
         text,
-        format: format_of(name),
+        format: Format::from_path(name),
         parallelism,
         variables,
         job_id,
@@ -374,7 +370,7 @@ pub async fn submit_job_body(
         (text, name.to_string())
     };
     let q = Query::parse(q.as_deref());
-    let mut sub = JobSubmission::new(text, format_of(&name));
+    let mut sub = JobSubmission::new(text, Format::from_path(&name));
     sub.parallelism = q.int("parallelism")?.filter(|p| *p > 0).map(|p| p as usize);
     sub.origin = Some(name);
     let id = s.gateway.submit_job(sub).await?;

@@ -492,11 +492,6 @@ impl StatusDurations {
     }
 }
 
-/// Time spent in each state an attempt went through (`status-duration`).
-pub fn status_durations(a: &AttemptSnapshot, now: i64) -> Value {
-    json!(StatusDurations::of(a, now))
-}
-
 /// `SubtaskExecutionAttemptDetailsInfo`.
 pub fn attempt_details(
     index: usize,
@@ -523,7 +518,7 @@ pub fn attempt_details(
         "duration": duration,
         "metrics": io_metrics(&a.io),
         "taskmanager-id": a.task_manager.clone().unwrap_or_else(|| "(unassigned)".into()),
-        "status-duration": status_durations(a, now),
+        "status-duration": StatusDurations::of(a, now),
         "other-concurrent-attempts": others.iter().map(|o| attempt_details(index, o, &[], now)).collect::<Vec<_>>(),
         "start_time": start,
     })

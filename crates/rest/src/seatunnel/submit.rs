@@ -197,13 +197,7 @@ pub async fn submit_job_upload(
             continue;
         }
         let name = field.file_name().unwrap_or("job.conf").to_string();
-        let format = if name.to_ascii_lowercase().ends_with(".json") {
-            Format::Json
-        } else if name.to_ascii_lowercase().ends_with(".sql") {
-            Format::Sql
-        } else {
-            Format::Hocon
-        };
+        let format = Format::from_path(&name);
         let bytes = field
             .bytes()
             .await
