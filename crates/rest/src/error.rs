@@ -50,6 +50,12 @@ impl RestError {
         )
     }
 
+    /// A failed read of a request body (`what` names it: "multipart upload", "request body").
+    pub fn reading_body(error: &(dyn std::error::Error + 'static), what: &str) -> Self {
+        let fault = crate::body_fault::BodyFault::of(error);
+        Self::new(fault.status(), fault.message(what))
+    }
+
     /// Flink's answer to an unknown route (or a known route with another method).
     pub fn no_route(path: &str) -> Self {
         Self::not_found(format!("Not found: {path}"))

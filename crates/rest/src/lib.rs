@@ -7,6 +7,7 @@
 //! …), as an [`endpoint::Endpoint`]: method, path, summary and handler together. The router and
 //! the OpenAPI document are both built from those declarations.
 
+pub mod body_fault;
 pub mod cache;
 pub mod endpoint;
 pub mod error;

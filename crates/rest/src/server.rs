@@ -128,6 +128,12 @@ pub fn flink_router(gateway: Arc<dyn RestfulGateway>, settings: RestSettings) ->
 /// it rather than held open.
 pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// How long a request body may go without sending a byte: a client that sends its headers and
+/// then stalls mid-body is answered 408 and its connection closed, instead of holding a buffer
+/// and a connection for ever. The clock restarts with every chunk, so a slow upload that keeps
+/// sending is not cut off.
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Resolves once `stop` says true (or its sender is gone).
 async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
@@ -137,7 +143,7 @@ async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Serves `router` on `listener` until `shutdown` resolves: HTTP/1.1 with
-/// [`HEADER_READ_TIMEOUT`], then requests in flight get [`SHUTDOWN_GRACE`] to finish.
+/// [`HEADER_READ_TIMEOUT`] and [`BODY_READ_TIMEOUT`], then requests in flight get [`SHUTDOWN_GRACE`] to finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
@@ -149,6 +155,7 @@ pub async fn serve(
     let app = Router::new()
         .fallback_service(router)
         .layer(middleware::from_fn(trim_trailing_slash));
+    let app = tower_http::timeout::RequestBodyTimeout::new(app, BODY_READ_TIMEOUT);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);

@@ -19,6 +19,7 @@ use crate::state::SubtaskState;
 use crate::task::{Head, Subtask, SubtaskOutcome, Tail};
 use arrow::datatypes::SchemaRef;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -35,6 +36,10 @@ pub struct RuntimeConfig {
     /// Where subtasks run: a TaskManager's own data-plane runtime, so a busy job can never take
     /// the threads of the REST servers and the JobManager (the caller's runtime if `None`).
     pub subtask_runtime: Option<tokio::runtime::Handle>,
+    /// How long a cancelled subtask may take to stop before it is torn down regardless
+    /// (Flink's `task.cancellation.timeout`): a subtask stuck in a blocking call must not hold
+    /// its job in CANCELING, nor its slot, for ever.
+    pub cancellation_timeout: Duration,
 }
 
 impl Default for RuntimeConfig {
@@ -43,6 +48,7 @@ impl Default for RuntimeConfig {
             channel_capacity_rows: 32 * 1024,
             job_log: Default::default(),
             subtask_runtime: None,
+            cancellation_timeout: Duration::from_secs(180),
         }
     }
 }
@@ -98,6 +104,8 @@ pub struct JobOutcome {
     pub status: JobStatus,
     /// The first failure (with its root cause), for failed jobs.
     pub error: Option<WeirError>,
+    /// Some subtask did not stop within the cancellation timeout and was abandoned.
+    pub torn_down: bool,
 }
 
 impl PreparedJob {
@@ -411,10 +419,11 @@ impl PreparedJob {
                         metrics: Some(final_metrics),
                     });
                 };
-                handles.push(match &self.config.subtask_runtime {
+                let handle = match &self.config.subtask_runtime {
                     Some(rt) => rt.spawn(run),
                     None => tokio::spawn(run),
-                });
+                };
+                handles.push(((v, i), handle));
             }
             metrics.subtasks.push(vertex_metrics);
             controls.push(vertex_controls);
@@ -430,6 +439,17 @@ impl PreparedJob {
             cancel,
             events: events_rx,
             handles,
+            cancellation_timeout: self.config.cancellation_timeout,
+            job_log: self.config.job_log.clone(),
+            names: graph
+                .vertices
+                .iter()
+                .map(|v| {
+                    (0..v.parallelism)
+                        .map(|i| self.subtask_name(v.index, i))
+                        .collect()
+                })
+                .collect(),
             metrics: Arc::new(metrics),
             total,
             control: ControlHandle {
@@ -460,7 +480,12 @@ fn describe(schema: &SchemaRef) -> String {
 pub struct RunningJob {
     cancel: CancellationToken,
     events: mpsc::UnboundedReceiver<TaskEvent>,
-    handles: Vec<JoinHandle<()>>,
+    /// Every subtask's task, by (vertex, subtask).
+    handles: Vec<((usize, usize), JoinHandle<()>)>,
+    cancellation_timeout: Duration,
+    job_log: crate::operator::JobLogHandle,
+    /// Subtask names by vertex, for what the job log says of a teardown.
+    names: Vec<Vec<String>>,
     pub metrics: Arc<JobMetrics>,
     total: usize,
     control: ControlHandle,
@@ -534,23 +559,61 @@ impl RunningJob {
     }
 
     /// Waits for the job to end, calling `on_event` for every subtask state change.
+    ///
+    /// Once the job is cancelled (by a caller or by a failed subtask), subtasks that have not
+    /// stopped within the cancellation timeout are torn down: their tasks are aborted, they
+    /// are reported CANCELED, and the job ends without waiting on them.
     pub async fn wait_with(mut self, mut on_event: impl FnMut(&TaskEvent)) -> JobOutcome {
-        let mut ended = 0;
+        let mut ended = std::collections::HashSet::new();
         let mut first_error: Option<WeirError> = None;
         let mut canceled = false;
-        while ended < self.total {
-            let Some(ev) = self.events.recv().await else {
-                break;
+        let mut torn_down = false;
+        let cancel = self.cancel.clone();
+        let timeout = self.cancellation_timeout;
+        let deadline = async move {
+            cancel.cancelled().await;
+            tokio::time::sleep(timeout).await;
+        };
+        tokio::pin!(deadline);
+        while ended.len() < self.total {
+            let ev = tokio::select! {
+                ev = self.events.recv() => match ev {
+                    Some(ev) => ev,
+                    None => break,
+                },
+                () = &mut deadline => {
+                    torn_down = true;
+                    for ((v, i), h) in &self.handles {
+                        if !ended.contains(&(*v, *i)) {
+                            h.abort();
+                            let name = self.names.get(*v).and_then(|n| n.get(*i));
+                            let line = format!(
+                                "{} did not stop within task.cancellation.timeout ({} ms) \
+                                 and was torn down",
+                                name.map_or("a subtask", String::as_str),
+                                timeout.as_millis()
+                            );
+                            tracing::warn!("{line}");
+                            self.job_log.info(&line);
+                            let ev = TaskEvent::entered(*v, *i, ExecutionState::Canceled);
+                            on_event(&ev);
+                        }
+                    }
+                    canceled = true;
+                    break;
+                }
             };
             on_event(&ev);
             match ev.state {
-                ExecutionState::Finished => ended += 1,
+                ExecutionState::Finished => {
+                    ended.insert((ev.vertex, ev.subtask));
+                }
                 ExecutionState::Canceled => {
-                    ended += 1;
+                    ended.insert((ev.vertex, ev.subtask));
                     canceled = true;
                 }
                 ExecutionState::Failed => {
-                    ended += 1;
+                    ended.insert((ev.vertex, ev.subtask));
                     if first_error.is_none() {
                         first_error = ev.error.clone();
                         // One failure fails the job: stop everything else.
@@ -560,10 +623,12 @@ impl RunningJob {
                 _ => {}
             }
         }
-        for h in self.handles.drain(..) {
-            if let Err(e) = h.await {
-                if first_error.is_none() {
-                    first_error = Some(WeirError::new(format!("a subtask panicked: {e}")));
+        if !torn_down {
+            for (_, h) in self.handles.drain(..) {
+                if let Err(e) = h.await {
+                    if first_error.is_none() {
+                        first_error = Some(WeirError::new(format!("a subtask panicked: {e}")));
+                    }
                 }
             }
         }
@@ -577,6 +642,7 @@ impl RunningJob {
         JobOutcome {
             status,
             error: first_error,
+            torn_down,
         }
     }
 

@@ -169,6 +169,11 @@ impl Subtask {
                             }
                             self.push(b).await?;
                             self.metrics.record_batch_time(taken);
+                            // A chain that never waits is polled once for many batches, so the
+                            // cancel is looked at here, not only when the task yields.
+                            if cancel.is_cancelled() {
+                                return Err(Stop::Disconnected);
+                            }
                             emitted += rows as u64;
                             if let Some(rate) = rate_limit {
                                 throttle(started, emitted, rate).await;
@@ -271,6 +276,9 @@ impl Subtask {
                             self.metrics.task.add_in(b.num_rows(), b.byte_size());
                             self.push(b).await?;
                             self.metrics.record_batch_time(taken);
+                            if cancel.is_cancelled() {
+                                return Err(Stop::Disconnected);
+                            }
                             tokio::task::coop::consume_budget().await;
                             None
                         }

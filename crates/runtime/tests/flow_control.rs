@@ -276,3 +276,117 @@ sink { Blackhole {} }
         "{rows} rows in {secs:.3}s exceeds 2 x 1000 rows/s"
     );
 }
+
+/// A sink whose first write blocks its thread (as a connector stuck in a blocking call does):
+/// no await point, so no cancel can reach it until the call returns.
+struct StuckSink(Duration, bool);
+
+impl SinkFactory for StuckSink {
+    fn spec(&self) -> PluginSpec {
+        PluginSpec::new("Stuck", PluginKind::Sink, vec![])
+    }
+
+    fn prepare(
+        &self,
+        _o: &Options,
+        _s: SchemaRef,
+        _c: &PrepareContext,
+    ) -> WeirResult<Arc<dyn PreparedSink>> {
+        Ok(Arc::new(StuckSink(self.0, true)))
+    }
+}
+
+impl PreparedSink for StuckSink {
+    fn create_writer(&self, _s: SubtaskContext) -> WeirResult<Box<dyn SinkWriter>> {
+        Ok(Box::new(StuckSink(self.0, true)))
+    }
+}
+
+#[async_trait]
+impl SinkWriter for StuckSink {
+    async fn write(&mut self, _batch: Batch) -> WeirResult<()> {
+        if std::mem::take(&mut self.1) {
+            std::thread::sleep(self.0);
+        }
+        Ok(())
+    }
+
+    async fn finish(&mut self) -> WeirResult<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subtask_that_ignores_the_cancel_is_torn_down_after_the_cancellation_timeout() {
+    let stuck_for = Duration::from_secs(2);
+    let mut registry = PluginRegistry::builtin();
+    registry.add_sink(Arc::new(StuckSink(stuck_for, true)));
+    let config = parse_job(
+        r#"
+env { job.mode = "STREAMING" }
+source { FakeSource { plugin_output = s, unbounded = true, batch.size = 10, schema = { fields { id = bigint } } } }
+sink { Stuck { plugin_input = s } }
+"#,
+        Format::Hocon,
+        &Variables::default(),
+    )
+    .unwrap();
+    let graph = JobGraph::build(config, &registry).unwrap();
+    let said = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = said.clone();
+    let job = PreparedJob::prepare(
+        JobId::random(),
+        graph,
+        &registry,
+        RuntimeConfig {
+            cancellation_timeout: Duration::from_millis(200),
+            job_log: weir_runtime::operator::JobLogHandle::new(move |l| {
+                if let Ok(mut v) = log.lock() {
+                    v.push(l.to_string());
+                }
+            }),
+            ..RuntimeConfig::default()
+        },
+    )
+    .unwrap();
+    let running = job.deploy(0, None).unwrap();
+    let metrics = running.metrics.clone();
+    let cancel = running.cancel_handle();
+    let waiter = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        let outcome = running.wait_with(|e| seen.push(e.state)).await;
+        (outcome, seen)
+    });
+    // The sink has taken its first batch and is stuck in it.
+    for _ in 0..200 {
+        if metrics.vertex_io(0).records_out > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let cancelled_at = std::time::Instant::now();
+    cancel.cancel();
+    let (outcome, seen) = tokio::time::timeout(Duration::from_secs(10), waiter)
+        .await
+        .unwrap()
+        .unwrap();
+    let took = cancelled_at.elapsed();
+    assert!(
+        took < stuck_for,
+        "the job should end at the cancellation timeout, not when the sink returns ({took:?})"
+    );
+    assert_eq!(outcome.status, JobStatus::Canceled);
+    assert!(outcome.torn_down, "the stuck sink should be torn down");
+    let canceled = seen
+        .iter()
+        .filter(|s| **s == weir_core::ExecutionState::Canceled)
+        .count();
+    // Source and sink are chained into one subtask.
+    assert_eq!(canceled, 1, "the subtask ends CANCELED: {seen:?}");
+    let said = said.lock().unwrap().join("\n");
+    assert!(
+        said.contains("did not stop within task.cancellation.timeout (200 ms)"),
+        "the job log should say why: {said}"
+    );
+}

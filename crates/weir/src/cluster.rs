@@ -13,6 +13,7 @@ use weir_jobmanager::archive::{now_ms, JobArchive};
 use weir_jobmanager::resource_manager::ResourceManager;
 use weir_jobmanager::{Dispatcher, DispatcherSettings, FlameGraphSettings};
 use weir_rest::RestSettings;
+use weir_runtime::RuntimeConfig;
 use weir_taskmanager::{TaskExecutor, TaskExecutorSettings};
 
 /// The main log and stdout files of a mini cluster, in its log directory.
@@ -251,6 +252,10 @@ impl MiniCluster {
                 log_file: LOG_FILE.into(),
                 stdout_file: STDOUT_FILE.into(),
                 profiling,
+                runtime: RuntimeConfig {
+                    cancellation_timeout: config.duration("task.cancellation.timeout")?,
+                    ..RuntimeConfig::default()
+                },
                 ..TaskExecutorSettings::default()
             },
             registry,

@@ -176,6 +176,12 @@ pub const KNOWN: &[KnownOption] = &[
         default: "",
     },
     // Flink's default is 10 s; weir's store is never older than this.
+    // How long a cancelled subtask may take to stop before it is torn down (Flink's key and
+    // default).
+    KnownOption {
+        key: "task.cancellation.timeout",
+        default: "180000",
+    },
     KnownOption {
         key: "metrics.fetcher.update-interval",
         default: "1000",
@@ -319,6 +325,7 @@ impl ClusterConfig {
         self.duration("jobstore.expiration-time")?;
         self.duration("rest.async.store-duration")?;
         self.duration("slot.request.timeout")?;
+        self.duration("task.cancellation.timeout")?;
         self.bool("web.submit.enable")?;
         self.bool("web.cancel.enable")?;
         self.i64("web.refresh-interval")?;

@@ -135,7 +135,7 @@ async fn unwritable_checkpoints_restart_the_job_which_recovers_when_they_can_be_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_half_sent_request_is_closed_after_the_header_timeout() {
+async fn half_sent_headers_and_stalled_bodies_are_closed_after_their_timeouts() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let dir = tempfile::tempdir().unwrap();
     let cluster = start_cluster(dir.path(), &[]).await;
@@ -143,6 +143,15 @@ async fn a_half_sent_request_is_closed_after_the_header_timeout() {
     let address = base.trim_start_matches("http://").to_string();
     let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
     slow.write_all(b"GET /overview HTTP/1.1\r\nHost: weir\r\n")
+        .await
+        .unwrap();
+    // And one that sends its headers and stalls in the middle of its body.
+    let mut stalled = tokio::net::TcpStream::connect(&address).await.unwrap();
+    stalled
+        .write_all(
+            b"POST /jars/upload HTTP/1.1\r\nHost: weir\r\nContent-Type: multipart/form-data; \
+              boundary=b\r\nContent-Length: 100000\r\n\r\n--b\r\n",
+        )
         .await
         .unwrap();
     // The server goes on answering others meanwhile.
@@ -156,6 +165,15 @@ async fn a_half_sent_request_is_closed_after_the_header_timeout() {
     assert!(
         waited >= Duration::from_secs(5) && waited < Duration::from_secs(15),
         "closed after {waited:?}"
+    );
+    let mut answer = Vec::new();
+    let read =
+        tokio::time::timeout(Duration::from_secs(20), stalled.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the stalled body was held open for 30 s");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 408") && answer.contains("request body"),
+        "a stalled body gets 408 with a reason: {answer}"
     );
     cluster.stop().await;
 }

@@ -96,7 +96,7 @@ async fn upload_jar(State(s): State<AppState>, request: Request) -> RestResult<J
     while let Some(field) = multipart
         .next_field()
         .await
-        .map_err(|e| RestError::bad_request(format!("Malformed multipart upload: {e}")))?
+        .map_err(|e| RestError::reading_body(&e, "multipart upload"))?
     {
         let Some(file_name) = field.file_name().map(str::to_string) else {
             continue;
@@ -105,12 +105,10 @@ async fn upload_jar(State(s): State<AppState>, request: Request) -> RestResult<J
             return Err(RestError::bad_request("Expected 1 file, received more."));
         }
         let name = check_upload_name(&file_name)?;
-        let bytes = field.bytes().await.map_err(|e| {
-            RestError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("Reading the upload failed: {e}"),
-            )
-        })?;
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| RestError::reading_body(&e, "multipart upload"))?;
         upload = Some((name, bytes));
     }
     let (name, bytes) =
@@ -320,13 +318,13 @@ pub async fn submit_job_body(
         while let Some(field) = multipart
             .next_field()
             .await
-            .map_err(|e| RestError::bad_request(format!("Malformed multipart upload: {e}")))?
+            .map_err(|e| RestError::reading_body(&e, "multipart upload"))?
         {
             let file = field.file_name().map(str::to_string);
             let bytes = field
                 .bytes()
                 .await
-                .map_err(|e| RestError::bad_request(format!("Reading the upload failed: {e}")))?;
+                .map_err(|e| RestError::reading_body(&e, "multipart upload"))?;
             match file {
                 Some(f) => {
                     let name = check_upload_name(&f)?;
@@ -350,7 +348,7 @@ pub async fn submit_job_body(
     } else {
         let bytes = Bytes::from_request(request, &())
             .await
-            .map_err(|_| RestError::too_large())?;
+            .map_err(|e| RestError::reading_body(&e, "request body"))?;
         let text = String::from_utf8(bytes.to_vec())
             .map_err(|_| RestError::bad_request("The request body is not UTF-8 text."))?;
         if text.trim().is_empty() {

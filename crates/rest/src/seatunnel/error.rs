@@ -29,6 +29,15 @@ impl StError {
         }
     }
 
+    /// A failed read of a request body (`what` names it).
+    pub fn reading_body(error: &(dyn std::error::Error + 'static), what: &str) -> Self {
+        let fault = crate::body_fault::BodyFault::of(error);
+        Self {
+            status: fault.status(),
+            message: fault.message(what),
+        }
+    }
+
     pub fn empty_body() -> Self {
         Self::bad_request("Request body is empty.")
     }

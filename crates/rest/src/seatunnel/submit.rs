@@ -191,7 +191,7 @@ pub async fn submit_job_upload(
     while let Some(field) = form
         .next_field()
         .await
-        .map_err(|e| StError::bad_request(format!("Reading the upload failed: {e}")))?
+        .map_err(|e| StError::reading_body(&e, "multipart upload"))?
     {
         if field.name() != Some("config_file") {
             continue;
@@ -201,7 +201,7 @@ pub async fn submit_job_upload(
         let bytes = field
             .bytes()
             .await
-            .map_err(|e| StError::bad_request(format!("Reading the upload failed: {e}")))?;
+            .map_err(|e| StError::reading_body(&e, "multipart upload"))?;
         let text = body_text(&bytes)?;
         return Ok(Json(
             submit_one(&ctx, text, format, params, Some(name)).await?,
