@@ -32,6 +32,11 @@ pub struct IoStats {
     pub back_pressured_ms: u64,
     pub idle_ms: u64,
     pub busy_ms: f64,
+    /// Rows the subtask's chained sink wrote out of the job (Flink counts them nowhere in a
+    /// vertex's records, so a `Source -> Sink` chain shows 0 in and 0 out; `weir run`'s summary
+    /// says what was written).
+    #[serde(default)]
+    pub sink_written_records: u64,
 }
 
 impl std::ops::AddAssign for IoStats {
@@ -43,6 +48,7 @@ impl std::ops::AddAssign for IoStats {
         self.back_pressured_ms += o.back_pressured_ms;
         self.idle_ms += o.idle_ms;
         self.busy_ms += o.busy_ms;
+        self.sink_written_records += o.sink_written_records;
     }
 }
 

@@ -260,8 +260,14 @@ impl JobMaster {
             if let Some(executor) = executor {
                 let job = self.job_id;
                 tokio::spawn(async move {
-                    if let Err(e) = executor.cancel(job).await {
-                        tracing::warn!("cancelling job {job} on its TaskExecutor: {e}");
+                    match executor.cancel(job).await {
+                        // Its tasks ended on their own (a failure ends them all) before the
+                        // cancel arrived: nothing is left to cancel.
+                        Err(GatewayError::NotFound(e)) => {
+                            tracing::debug!("cancelling job {job}: {e}");
+                        }
+                        Err(e) => tracing::warn!("cancelling job {job} on its TaskExecutor: {e}"),
+                        Ok(()) => {}
                     }
                 });
             }

@@ -100,6 +100,7 @@ fn io_of(m: &SubtaskMetrics) -> IoStats {
         back_pressured_ms: t.back_pressured_ms,
         idle_ms: t.idle_ms,
         busy_ms: t.busy_ms,
+        sink_written_records: m.sink_sent.load(std::sync::atomic::Ordering::Relaxed),
     }
 }
 

@@ -28,6 +28,8 @@ pub struct ClusterDirs {
     pub uploads: PathBuf,
     /// Profiling results (`rest.profiling.dir`).
     pub profiler: PathBuf,
+    /// The job archive (finished jobs for the history and the dashboard).
+    pub archive: PathBuf,
 }
 
 impl ClusterDirs {
@@ -37,6 +39,7 @@ impl ClusterDirs {
             logs: config.dir("env.log.dir", data.join("log")),
             uploads: config.dir("web.upload.dir", data.join("uploads")),
             profiler: config.dir("rest.profiling.dir", data.join("profiler")),
+            archive: data.join("job-archive.redb"),
             data,
         }
     }
@@ -199,7 +202,7 @@ impl MiniCluster {
             env_allowlist: config.list("weir.job-file.env-allowlist"),
         });
         let archive = JobArchive::open(
-            &dirs.data.join("job-archive.redb"),
+            &dirs.archive,
             config.usize("jobstore.max-capacity")?,
             config.duration("jobstore.expiration-time")?,
         )?;

@@ -425,6 +425,13 @@ impl ClusterConfig {
         self.values.insert(key.to_string(), value.into());
     }
 
+    /// Sets `key` unless the file or `-D` already did.
+    pub fn set_default(&mut self, key: &str, value: impl Into<String>) {
+        self.values
+            .entry(key.to_string())
+            .or_insert_with(|| value.into());
+    }
+
     pub fn usize(&self, key: &str) -> Result<usize, String> {
         let v = self.get(key);
         v.trim()

@@ -13,6 +13,19 @@ fn stderr_logging() {
         .init();
 }
 
+/// The cluster's log, to a file in `dir` (served by `/jobmanager/log`).
+fn file_logging(dir: &std::path::Path) {
+    let appender = tracing_appender::rolling::never(dir, weir::cluster::LOG_FILE);
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WEIR_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_ansi(false)
+        .with_writer(appender)
+        .init();
+}
+
 fn main() {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -27,7 +40,12 @@ fn main() {
     };
     let code = match cli.command {
         Command::Run(args) => {
-            stderr_logging();
+            // A local run is a cluster in this process: its log goes where a cluster's does,
+            // and the terminal shows only the command's own lines.
+            match weir::cli::run::local_log_dir(&args) {
+                Some(dir) => file_logging(&dir),
+                None => stderr_logging(),
+            }
             runtime.block_on(weir::cli::run::execute(args))
         }
         Command::List(args) => {
@@ -52,17 +70,7 @@ fn main() {
         }
         Command::Start(args) => match weir::cli::start::prepare(&args) {
             Ok((config, dirs)) => {
-                // The cluster logs to a file in its log directory, served by /jobmanager/log.
-                let appender =
-                    tracing_appender::rolling::never(&dirs.logs, weir::cluster::LOG_FILE);
-                tracing_subscriber::fmt()
-                    .with_env_filter(
-                        tracing_subscriber::EnvFilter::try_from_env("WEIR_LOG")
-                            .unwrap_or_else(|_| "info".into()),
-                    )
-                    .with_ansi(false)
-                    .with_writer(appender)
-                    .init();
+                file_logging(&dirs.logs);
                 runtime.block_on(weir::cli::start::execute(args, config, dirs))
             }
             Err(e) => {

@@ -149,3 +149,114 @@ fn a_sql_job_file_runs_like_its_hocon_form() {
         "{stderr}"
     );
 }
+
+/// Rows in the committed (visible) files under `dir`; hidden in-progress files are counted
+/// apart.
+fn committed_rows(dir: &std::path::Path) -> (usize, usize) {
+    let (mut rows, mut hidden) = (0, 0);
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            hidden += 1;
+        } else {
+            rows += std::fs::read_to_string(e.path()).unwrap().lines().count();
+        }
+    }
+    (rows, hidden)
+}
+
+/// Runs `weir run` on `job`, interrupts it (Ctrl-C) once `ready` says so, and returns its exit
+/// code and standard error.
+fn run_and_interrupt(
+    args: &[&str],
+    job: &std::path::Path,
+    ready: impl Fn() -> bool,
+) -> (Option<i32>, String) {
+    use std::time::{Duration, Instant};
+    let child = weir()
+        .arg("run")
+        .args(args)
+        .arg(job)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !ready() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the job never got ready"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn ctrl_c_on_a_streaming_run_commits_every_row_and_resumes_from_its_savepoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let data = dir.path().join("data");
+    let job = write(
+        dir.path(),
+        "stream.conf",
+        &format!(
+            r#"
+env {{ job.mode = "STREAMING", parallelism = 2, checkpoint.interval = 500 }}
+source {{ FakeSource {{ unbounded = true, rows.per.second = 2000, schema = {{ fields {{ id = bigint, name = string }} }} }} }}
+sink {{ LocalFile {{ path = "{}", file_format_type = "json" }} }}
+"#,
+            out.display()
+        ),
+    );
+    let data_arg = data.display().to_string();
+    // Interrupted once checkpoints have committed files: before `weir run` checkpointed, every
+    // row stayed in a hidden in-progress file and was deleted at Ctrl-C.
+    let (code, stderr) = run_and_interrupt(&["--data-dir", &data_arg], &job, || {
+        committed_rows(&out).0 >= 2000
+    });
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("stopping with a savepoint"), "{stderr}");
+    assert!(stderr.contains("FINISHED"), "{stderr}");
+    let written: usize = stderr
+        .split("rows out ")
+        .nth(1)
+        .and_then(|s| s.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no row count in: {stderr}"));
+    let (rows, hidden) = committed_rows(&out);
+    assert_eq!(rows, written, "every row the job wrote is committed");
+    assert_eq!(hidden, 0, "no in-progress file is left");
+    let savepoint = stderr
+        .split("Savepoint completed. Path: ")
+        .nth(1)
+        .and_then(|s| s.lines().next())
+        .unwrap_or_else(|| panic!("no savepoint path in: {stderr}"))
+        .to_string();
+    assert!(
+        stderr.contains(&format!("weir run -s {savepoint}")),
+        "{stderr}"
+    );
+
+    // Resumed from the savepoint: the new run adds its rows next to the first run's.
+    let (code, stderr) =
+        run_and_interrupt(&["--data-dir", &data_arg, "-s", &savepoint], &job, || {
+            committed_rows(&out).0 >= rows + 2000
+        });
+    assert_eq!(code, Some(0), "{stderr}");
+    let (more, hidden) = committed_rows(&out);
+    assert!(
+        more > rows,
+        "{more} rows after the resumed run, {rows} before"
+    );
+    assert_eq!(hidden, 0);
+}

@@ -391,3 +391,37 @@ sink { LocalFile { path = "${OUT}", file_format_type = "${FMT:csv}" } }
     assert_eq!(report.status, JobStatus::Finished);
     assert_eq!(output_lines(&out).len(), 7);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_file_sinks_into_one_directory_keep_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    // Each sink writes several files per subtask (batch_size), at parallelism 2: before file
+    // names carried a per-writer part, the second sink overwrote the first's files.
+    let text = format!(
+        r#"
+env {{ job.mode = "BATCH", parallelism = 2 }}
+source {{ FakeSource {{ plugin_output = fake, row.num = 3000, schema = {{ fields {{ id = bigint, name = string }} }} }} }}
+sink {{
+  LocalFile {{ plugin_input = fake, path = "{out}", file_format_type = "json", batch_size = 1000 }}
+  LocalFile {{ plugin_input = fake, path = "{out}", file_format_type = "json", batch_size = 1000 }}
+}}
+"#,
+        out = out.display()
+    );
+    let report = run_text(&text).await;
+    assert_eq!(report.status, JobStatus::Finished, "{:?}", report.error);
+    let lines = output_lines(&out);
+    assert_eq!(
+        lines.len(),
+        2 * 2 * 3000,
+        "every row of both sinks is on disk"
+    );
+    let names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 2 * 2 * 3, "{names:?}");
+    assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
+}

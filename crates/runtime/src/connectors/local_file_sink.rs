@@ -8,7 +8,12 @@
 //! by two-phase commit: at a checkpoint barrier its files are closed and listed in the
 //! checkpoint (pre-commit), and they are renamed into place only when that checkpoint completes;
 //! a job restored from the checkpoint publishes exactly those files and discards anything
-//! written after it. Names follow SeaTunnel: `T_<job>_<pipeline>_<subtask>_<n>.<ext>`.
+//! written after it.
+//!
+//! Names follow SeaTunnel: `T_<job>_<writer>_<subtask>_<n>.<ext>`, where `<writer>` is ten hex
+//! digits drawn for each writer, so two sinks of one job, or two attempts of one sink, never
+//! share a name. Publishing never replaces a file: a name already taken fails the job rather
+//! than overwrite committed rows.
 
 use super::local_file_source::{unescape_delimiter, FileFormat};
 use crate::batch::Batch;
@@ -207,7 +212,12 @@ impl PreparedSink for PreparedLocalFileSink {
             partition_by: self.partition_by.clone(),
             partition_expr: self.partition_expr.clone(),
             rows_per_file: self.rows_per_file,
-            prefix: format!("T_{}_1_{}", self.job_id, subtask.index),
+            prefix: format!(
+                "T_{}_{}_{}",
+                self.job_id,
+                &uuid::Uuid::new_v4().simple().to_string()[..10],
+                subtask.index
+            ),
             files_started: 0,
             open: BTreeMap::new(),
             transactional: self.transactional,
@@ -363,18 +373,73 @@ struct PendingFile {
     target: PathBuf,
 }
 
+/// One entry of this sink's checkpoint state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+enum Committable {
+    /// A file to publish once the checkpoint completes.
+    File(PendingFile),
+    /// The name prefix of the writer that took the checkpoint: a writer restored from it
+    /// removes that writer's in-progress files (written after the checkpoint, left by a crash).
+    Writer { writer_prefix: String },
+}
+
 impl PendingFile {
-    /// Renames the file into place. Idempotent: a file already published is left alone.
+    /// Moves the file into place without ever replacing one: the new name is linked to the
+    /// written file (which fails if the name is taken) and the in-progress name removed.
+    /// Idempotent: a file already published is left alone.
     fn publish(&self) -> WeirResult<()> {
-        match std::fs::rename(&self.tmp, &self.target) {
-            Ok(()) => Ok(()),
-            Err(_) if !self.tmp.exists() && self.target.exists() => Ok(()),
-            Err(e) => Err(WeirError::new(format!(
-                "publishing '{}' as '{}': {e}",
-                self.tmp.display(),
+        let taken = || {
+            WeirError::new(format!(
+                "'{}' already exists; weir never replaces a committed file",
                 self.target.display()
-            ))),
+            ))
+            .with_hint("write to an empty directory, or remove the old file first")
+        };
+        match std::fs::hard_link(&self.tmp, &self.target) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                // Linked before a crash but not yet unlinked: the same file under both names.
+                if !same_file(&self.tmp, &self.target) {
+                    return Err(taken());
+                }
+            }
+            Err(_) if !self.tmp.exists() && self.target.exists() => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(WeirError::new(format!(
+                    "publishing '{}': the written file is gone",
+                    self.tmp.display()
+                )))
+            }
+            // A file system without hard links: rename, after checking the name is free.
+            Err(_) => {
+                if self.target.exists() {
+                    return Err(taken());
+                }
+                return std::fs::rename(&self.tmp, &self.target).map_err(|e| {
+                    WeirError::new(format!(
+                        "publishing '{}' as '{}': {e}",
+                        self.tmp.display(),
+                        self.target.display()
+                    ))
+                });
+            }
         }
+        std::fs::remove_file(&self.tmp).map_err(|e| {
+            WeirError::new(format!(
+                "publishing '{}': removing the in-progress name: {e}",
+                self.target.display()
+            ))
+        })
+    }
+}
+
+/// Whether two paths name the same file.
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
     }
 }
 
@@ -519,12 +584,15 @@ impl SinkWriter for LocalFileWriter {
         let files = std::mem::take(&mut self.pending);
         self.prepared_for.insert(checkpoint_id, files);
         // A restore from this checkpoint must publish everything prepared up to it that is not
-        // known to be published yet.
-        self.prepared_for
-            .values()
-            .flatten()
-            .map(|f| {
-                serde_json::to_vec(f)
+        // known to be published yet, and may remove what this writer started after it.
+        let writer = Committable::Writer {
+            writer_prefix: self.prefix.clone(),
+        };
+        let files = self.prepared_for.values().flatten().cloned();
+        std::iter::once(writer)
+            .chain(files.map(Committable::File))
+            .map(|c| {
+                serde_json::to_vec(&c)
                     .map_err(|e| WeirError::new(format!("listing a pending file: {e}")))
             })
             .collect()
@@ -539,12 +607,20 @@ impl SinkWriter for LocalFileWriter {
     }
 
     async fn restore(&mut self, committables: Vec<Vec<u8>>) -> WeirResult<()> {
+        let mut writers = Vec::new();
         for entry in committables {
-            let file: PendingFile = serde_json::from_slice(&entry).map_err(|e| {
+            let entry: Committable = serde_json::from_slice(&entry).map_err(|e| {
                 WeirError::new(format!(
                     "a pending file of the restored checkpoint is unreadable: {e}"
                 ))
             })?;
+            let file = match entry {
+                Committable::File(f) => f,
+                Committable::Writer { writer_prefix } => {
+                    writers.push(writer_prefix);
+                    continue;
+                }
+            };
             if !file.tmp.exists() && !file.target.exists() {
                 return Err(WeirError::new(format!(
                     "'{}', written before the restored checkpoint, is gone; its rows would be lost",
@@ -553,27 +629,21 @@ impl SinkWriter for LocalFileWriter {
             }
             file.publish()?;
         }
-        // Files this subtask started after the checkpoint are discarded, and new files are
-        // numbered after every file it ever started, so no name is reused.
-        let mut highest = None;
+        // What the checkpointed writers started after the checkpoint is discarded. This
+        // writer's own names are new, so nothing it writes can meet those files.
         for path in files_under(&self.prepared.dir, 3) {
             let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
                 continue;
             };
-            let in_progress = name.starts_with('.') && name.ends_with(".inprogress");
-            let bare = name.trim_start_matches('.');
-            let Some(rest) = bare.strip_prefix(&format!("{}_", self.prefix)) else {
+            let Some(bare) = name
+                .strip_prefix('.')
+                .and_then(|n| n.strip_suffix(".inprogress"))
+            else {
                 continue;
             };
-            if let Some(n) = rest.split('.').next().and_then(|n| n.parse::<usize>().ok()) {
-                highest = highest.max(Some(n));
-            }
-            if in_progress {
+            if writers.iter().any(|w| bare.starts_with(&format!("{w}_"))) {
                 let _ = std::fs::remove_file(&path);
             }
-        }
-        if let Some(n) = highest {
-            self.files_started = n + 1;
         }
         Ok(())
     }
@@ -605,4 +675,44 @@ fn files_under(dir: &std::path::Path, depth: usize) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn publishing_never_replaces_a_file_and_is_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str| PendingFile {
+            tmp: dir.path().join(format!(".{name}.inprogress")),
+            target: dir.path().join(name),
+        };
+        let fresh = file("a.json");
+        std::fs::write(&fresh.tmp, "new rows\n").unwrap();
+        fresh.publish().unwrap();
+        assert!(!fresh.tmp.exists());
+        assert_eq!(
+            std::fs::read_to_string(&fresh.target).unwrap(),
+            "new rows\n"
+        );
+        // Published again (a restore re-publishing a checkpoint's files): nothing changes.
+        fresh.publish().unwrap();
+        // Linked before a crash, not yet unlinked: finishing the publish is safe.
+        let half = file("b.json");
+        std::fs::write(&half.tmp, "half\n").unwrap();
+        std::fs::hard_link(&half.tmp, &half.target).unwrap();
+        half.publish().unwrap();
+        assert!(!half.tmp.exists());
+        // A different file under the name: refused, and both are kept.
+        let clash = file("a.json");
+        std::fs::write(&clash.tmp, "other rows\n").unwrap();
+        let err = clash.publish().unwrap_err().to_string();
+        assert!(err.contains("never replaces a committed file"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(&clash.target).unwrap(),
+            "new rows\n"
+        );
+        assert!(clash.tmp.exists());
+    }
 }

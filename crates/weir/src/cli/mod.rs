@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod client;
+pub mod local_run;
 pub mod progress;
 pub mod remote;
 pub mod run;

@@ -1,13 +1,12 @@
-//! `weir run FILE`: validates the job, runs it here, shows progress, and exits 0 on success,
-//! 1 when the job fails or is cancelled, 2 when the job file is invalid.
+//! `weir run FILE`: validates the job, runs it on a mini cluster in this process (or submits it
+//! to one with `-m`), shows progress, and exits 0 on success, 1 when the job fails or is
+//! cancelled, 2 when the job file is invalid.
 
-use super::progress::{format_progress, format_summary};
+use super::local_run::{self, LocalRun};
 use crate::embedded::{self, LoadOptions};
 use clap::Args;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::Duration;
-use weir_core::JobStatus;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -28,12 +27,33 @@ pub struct RunArgs {
     /// With -m: return once the job is submitted instead of following it.
     #[arg(short, long)]
     pub detached: bool,
-    /// With -m: start from this savepoint or retained checkpoint (a directory with `_metadata`).
+    /// Start from this savepoint or retained checkpoint (a directory with `_metadata`).
     #[arg(short = 's', long = "fromSavepoint", value_name = "PATH")]
     pub from_savepoint: Option<String>,
     /// With -s: start even if some saved state belongs to no operator of the job.
     #[arg(short = 'n', long = "allowNonRestoredState")]
     pub allow_non_restored_state: bool,
+    /// Without -m: where checkpoints, savepoints and logs of the run live.
+    #[arg(long, default_value = "weir-data")]
+    pub data_dir: PathBuf,
+    /// Without -m: a Flink-style YAML configuration file for the run's cluster.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Without -m: a configuration option, as key=value (repeatable).
+    #[arg(short = 'D', value_name = "KEY=VALUE")]
+    pub dynamic: Vec<String>,
+}
+
+/// Where a local run's cluster logs (`None` with `-m`, or when its configuration does not
+/// load: the run then reports that itself).
+pub fn local_log_dir(args: &RunArgs) -> Option<PathBuf> {
+    if args.jobmanager.is_some() {
+        return None;
+    }
+    let config = crate::config::ClusterConfig::load(args.config.as_deref(), &args.dynamic).ok()?;
+    let logs = crate::cluster::ClusterDirs::under(args.data_dir.clone(), &config).logs;
+    std::fs::create_dir_all(&logs).ok()?;
+    Some(logs)
 }
 
 /// Exit codes of `weir run`.
@@ -81,10 +101,6 @@ pub async fn execute(args: RunArgs) -> i32 {
         )
         .await;
     }
-    if args.from_savepoint.is_some() {
-        eprintln!("error: -s/--fromSavepoint restores on a cluster: add -m HOST:PORT");
-        return EXIT_INVALID;
-    }
     if args.detached {
         eprintln!("error: -d/--detached needs a cluster to detach from: add -m HOST:PORT");
         return EXIT_INVALID;
@@ -106,42 +122,26 @@ pub async fn execute(args: RunArgs) -> i32 {
         job.graph.mode,
         job.graph.vertices.len()
     );
-    let live = !args.quiet && std::io::stderr().is_terminal();
-    let report = embedded::run(
-        &job,
-        Duration::from_millis(250),
-        |cancel| {
-            tokio::spawn(async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    eprintln!("\ncancelling...");
-                    cancel.cancel();
-                }
-            });
-        },
-        |vertices, elapsed| {
-            if live {
-                let line = format_progress(vertices, elapsed);
-                let mut err = std::io::stderr().lock();
-                let _ = write!(err, "\r\x1b[2K{line}");
-                let _ = err.flush();
-            }
-        },
-    )
-    .await;
-    if live {
-        eprint!("\r\x1b[2K");
-    }
-    eprintln!("{}", format_summary(&report));
-    match report.status {
-        JobStatus::Finished => EXIT_OK,
-        _ => {
-            if let Some(e) = &report.error {
-                eprintln!("error: {e}");
-                if !e.causes.is_empty() {
-                    eprintln!("root cause: {}", e.root_cause());
-                }
-            }
-            EXIT_JOB_FAILED
+    let text = match std::fs::read_to_string(&args.file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read job file '{}': {e}", args.file.display());
+            return EXIT_INVALID;
         }
-    }
+    };
+    local_run::execute(LocalRun {
+        text,
+        format: weir_gateway::Format::from_path(&args.file.to_string_lossy()),
+        file_name: args.file.display().to_string(),
+        job_id: job.job_id,
+        mode: job.graph.mode,
+        parallelism: args.parallelism,
+        variables: opts.variables,
+        restore: args.from_savepoint,
+        data_dir: args.data_dir,
+        config_file: args.config,
+        dynamic: args.dynamic,
+        live: !args.quiet && std::io::stderr().is_terminal(),
+    })
+    .await
 }
