@@ -259,7 +259,6 @@ impl MiniCluster {
                     cancellation_timeout: config.duration("task.cancellation.timeout")?,
                     ..RuntimeConfig::default()
                 },
-                ..TaskExecutorSettings::default()
             },
             registry,
         );
