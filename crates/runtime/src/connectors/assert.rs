@@ -1,10 +1,18 @@
 //! `Assert` sink: SeaTunnel's way for pipelines to test themselves. Field rules are checked on
 //! every batch; row rules (`MIN_ROW`, `MAX_ROW`) on the total over all subtasks of the sink,
 //! by the last subtask to finish. A violated rule fails the job with the rule and the value.
+//!
+//! Every rule means what SeaTunnel's `AssertExecutor` makes it mean, value by value:
+//! `field_type` holds for a null value only when it is `null`; `MIN`/`MAX` fail on null and
+//! on non-numeric values; `MIN_LENGTH`/`MAX_LENGTH` measure a null as the empty string and
+//! any other value by its text; `equals_to` skips nulls and compares the value with the
+//! expected one converted to the column's type (so `"100"` equals `100.0` in a double column,
+//! and lists, maps and rows compare element by element).
 
 use crate::batch::Batch;
 use crate::operator::{PrepareContext, PreparedSink, SinkFactory, SinkWriter, SubtaskContext};
 use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::buffer::NullBuffer;
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type, SchemaRef};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
@@ -27,13 +35,16 @@ enum FieldRule {
     Max(f64),
     MinLength(usize),
     MaxLength(usize),
-    EqualsTo(String),
+    /// The expected value as a one-element array of the column's type, and as written.
+    EqualsTo(ArrayRef, String),
 }
 
 #[derive(Debug, Clone)]
 struct FieldCheck {
     field: String,
     column: usize,
+    /// `field_type`, when given.
+    want_type: Option<DataType>,
     rules: Vec<FieldRule>,
 }
 
@@ -115,19 +126,14 @@ fn read_field_rule(i: usize, fr: &Value, input: &SchemaRef) -> WeirResult<FieldC
             names.join(", ")
         ))
     })?;
-    if let Some(ty) = fr.get("field_type") {
-        // SeaTunnel accepts a type keyword here; compare by meaning, not spelling.
-        let want = parse_type_value(ty)
-            .map_err(|e| WeirError::new(format!("{at}.field_type: {}", e.0)))?;
-        let have = input.field(column).data_type();
-        if !same_type(&want, have) {
-            return Err(WeirError::new(format!(
-                "assertion failed: field '{field}' has type {} but the rule expects {}",
-                seatunnel_type_name(have),
-                seatunnel_type_name(&want)
-            )));
-        }
-    }
+    let want_type = match fr.get("field_type") {
+        Some(ty) => Some(
+            parse_type_value(ty)
+                .map_err(|e| WeirError::new(format!("{at}.field_type: {}", e.0)))?,
+        ),
+        None => None,
+    };
+    let column_type = input.field(column).data_type().clone();
     let mut rules = Vec::new();
     if let Some(values) = fr.get("field_value").and_then(Value::as_array) {
         for (j, r) in values.iter().enumerate() {
@@ -150,7 +156,18 @@ fn read_field_rule(i: usize, fr: &Value, input: &SchemaRef) -> WeirResult<FieldC
                 "MAX" => FieldRule::Max(num()?),
                 "MIN_LENGTH" => FieldRule::MinLength(num()? as usize),
                 "MAX_LENGTH" => FieldRule::MaxLength(num()? as usize),
-                _ if r.get("equals_to").is_some() => FieldRule::EqualsTo(r.get("equals_to").and_then(as_string).unwrap_or_default()),
+                _ if r.get("equals_to").is_some() => {
+                    let raw = r.get("equals_to").cloned().unwrap_or(Value::Null);
+                    let expected = crate::values::values_to_array(&column_type, &[raw.clone()])
+                        .map_err(|e| {
+                            WeirError::new(format!(
+                                "{at}.field_value[{j}].equals_to: {raw} is not a {} value: {e}",
+                                seatunnel_type_name(&column_type)
+                            ))
+                        })?;
+                    let text = as_string(&raw).unwrap_or_else(|| raw.to_string());
+                    FieldRule::EqualsTo(expected, text)
+                }
                 other => {
                     return Err(WeirError::new(format!(
                         "{at}.field_value[{j}]: unknown rule_type '{other}'; use NOT_NULL, NULL, MIN, MAX, MIN_LENGTH or MAX_LENGTH"
@@ -162,13 +179,15 @@ fn read_field_rule(i: usize, fr: &Value, input: &SchemaRef) -> WeirResult<FieldC
     Ok(FieldCheck {
         field,
         column,
+        want_type,
         rules,
     })
 }
 
 fn same_type(want: &DataType, have: &DataType) -> bool {
     match (want, have) {
-        (DataType::Decimal128(..), DataType::Decimal128(..)) => true,
+        // SeaTunnel checks a decimal's scale; its precision only bounds the value.
+        (DataType::Decimal128(_, ws), DataType::Decimal128(_, hs)) => ws == hs,
         (DataType::Timestamp(..), DataType::Timestamp(..)) => true,
         (DataType::Time64(_) | DataType::Time32(_), DataType::Time64(_) | DataType::Time32(_)) => {
             true
@@ -216,6 +235,16 @@ fn show(col: &ArrayRef, row: usize) -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
+/// Whether each value is null, including the values of a `null`-typed column (which carry no
+/// null buffer of their own).
+fn nulls(col: &ArrayRef) -> Option<NullBuffer> {
+    col.logical_nulls()
+}
+
+fn is_numeric(dt: &DataType) -> bool {
+    dt.is_numeric() || matches!(dt, DataType::Decimal128(..) | DataType::Decimal256(..))
+}
+
 fn check_column(check: &FieldCheck, col: &ArrayRef) -> WeirResult<()> {
     let fail = |rule: &str, row: usize| {
         Err(WeirError::new(format!(
@@ -224,45 +253,76 @@ fn check_column(check: &FieldCheck, col: &ArrayRef) -> WeirResult<()> {
             show(col, row)
         )))
     };
+    let nulls = nulls(col);
+    let is_null = |r: usize| nulls.as_ref().is_some_and(|n| n.is_null(r));
+    let rows = 0..col.len();
+    if let Some(want) = &check.want_type {
+        let name = seatunnel_type_name(want);
+        let holds_for_values = same_type(want, col.data_type());
+        let holds_for_nulls = *want == DataType::Null;
+        let broken = rows.clone().find(|&r| {
+            if is_null(r) {
+                !holds_for_nulls
+            } else {
+                !holds_for_values
+            }
+        });
+        if let Some(row) = broken {
+            let why = if is_null(row) {
+                "a null value has type null".to_string()
+            } else {
+                format!("the field is {}", seatunnel_type_name(col.data_type()))
+            };
+            return fail(&format!("field_type {name} ({why})"), row);
+        }
+    }
     for rule in &check.rules {
         match rule {
             FieldRule::NotNull => {
-                if let Some(row) = (0..col.len()).find(|&r| col.is_null(r)) {
+                if let Some(row) = rows.clone().find(|&r| is_null(r)) {
                     return fail("NOT_NULL", row);
                 }
             }
             FieldRule::Null => {
-                if let Some(row) = (0..col.len()).find(|&r| col.is_valid(r)) {
+                if let Some(row) = rows.clone().find(|&r| !is_null(r)) {
                     return fail("NULL", row);
                 }
             }
-            FieldRule::Min(_) | FieldRule::Max(_) => {
-                let numbers = cast(col.as_ref(), &DataType::Float64).map_err(|_| {
-                    WeirError::new(format!(
-                        "rule MIN/MAX needs a numeric field, '{}' is not",
-                        check.field
-                    ))
+            FieldRule::Min(m) | FieldRule::Max(m) => {
+                let name = match rule {
+                    FieldRule::Min(_) => format!("MIN {m}"),
+                    _ => format!("MAX {m}"),
+                };
+                if !is_numeric(col.data_type()) {
+                    if let Some(row) = rows.clone().next() {
+                        return fail(&name, row);
+                    }
+                    continue;
+                }
+                let numbers = cast(col.as_ref(), &DataType::Float64).map_err(|e| {
+                    WeirError::new(format!("rule {name} on '{}': {e}", check.field))
                 })?;
                 let numbers = numbers.as_primitive::<Float64Type>();
                 for (row, v) in numbers.iter().enumerate() {
-                    let Some(v) = v else { continue };
-                    match rule {
-                        FieldRule::Min(m) if v < *m => return fail(&format!("MIN {m}"), row),
-                        FieldRule::Max(m) if v > *m => return fail(&format!("MAX {m}"), row),
-                        _ => {}
+                    let holds = match (rule, v) {
+                        (_, None) => false,
+                        (FieldRule::Min(m), Some(v)) => v >= *m,
+                        (_, Some(v)) => v <= *m,
+                    };
+                    if !holds {
+                        return fail(&name, row);
                     }
                 }
             }
             FieldRule::MinLength(n) | FieldRule::MaxLength(n) => {
-                let text = cast(col.as_ref(), &DataType::Utf8).map_err(|_| {
-                    WeirError::new(format!(
-                        "rule MIN_LENGTH/MAX_LENGTH needs a string field, '{}' is not",
-                        check.field
-                    ))
-                })?;
-                for (row, v) in text.as_string::<i32>().iter().enumerate() {
-                    let Some(v) = v else { continue };
-                    let len = v.chars().count();
+                let text = ArrayFormatter::try_new(col.as_ref(), &FormatOptions::default())
+                    .map_err(|e| WeirError::new(format!("rule on '{}': {e}", check.field)))?;
+                for row in rows.clone() {
+                    let len = if is_null(row) {
+                        0
+                    } else {
+                        text.value(row).to_string().chars().count()
+                    };
                     match rule {
                         FieldRule::MinLength(_) if len < *n => {
                             return fail(&format!("MIN_LENGTH {n}"), row)
@@ -274,9 +334,10 @@ fn check_column(check: &FieldCheck, col: &ArrayRef) -> WeirResult<()> {
                     }
                 }
             }
-            FieldRule::EqualsTo(expected) => {
-                if let Some(row) = (0..col.len()).find(|&r| show(col, r) != *expected) {
-                    return fail(&format!("equals_to '{expected}'"), row);
+            FieldRule::EqualsTo(expected, text) => {
+                let want = show(expected, 0);
+                if let Some(row) = rows.clone().find(|&r| !is_null(r) && show(col, r) != want) {
+                    return fail(&format!("equals_to '{text}'"), row);
                 }
             }
         }

@@ -696,8 +696,15 @@ fn gen_array(dt: &DataType, n: usize, rng: &mut SmallRng, g: &GenOptions) -> Arr
             let size = g.map_size;
             let keys = gen_array(kv[0].data_type(), n * size, rng, g);
             let values = gen_array(kv[1].data_type(), n * size, rng, g);
+            // A map holds each key once (SeaTunnel's is a Java map): a small template or a
+            // narrow key type gives fewer entries than map.size.
+            let (keep, lengths) = distinct_keys_per_row(&keys, n, size);
+            let take = |a: &ArrayRef| {
+                arrow::compute::take(a.as_ref(), &keep, None).unwrap_or_else(|_| a.clone())
+            };
+            let (keys, values) = (take(&keys), take(&values));
             let entries_arr = StructArray::new(kv.clone(), vec![keys, values], None);
-            let offsets = OffsetBuffer::from_lengths(std::iter::repeat_n(size, n));
+            let offsets = OffsetBuffer::from_lengths(lengths);
             Arc::new(MapArray::new(
                 entries.clone(),
                 offsets,
@@ -719,6 +726,32 @@ fn gen_array(dt: &DataType, n: usize, rng: &mut SmallRng, g: &GenOptions) -> Arr
         }
         other => new_null_array(other, n),
     }
+}
+
+/// For `rows` maps of `size` generated entries each: the entries to keep (each row's first
+/// entry of every key) and each row's resulting length.
+fn distinct_keys_per_row(keys: &ArrayRef, rows: usize, size: usize) -> (UInt32Array, Vec<usize>) {
+    let shown = arrow::util::display::ArrayFormatter::try_new(
+        keys.as_ref(),
+        &arrow::util::display::FormatOptions::default(),
+    );
+    let mut keep = Vec::with_capacity(rows * size);
+    let mut lengths = Vec::with_capacity(rows);
+    for row in 0..rows {
+        let mut seen = std::collections::HashSet::new();
+        let before = keep.len();
+        for i in row * size..(row + 1) * size {
+            let key = match &shown {
+                Ok(f) => f.value(i).to_string(),
+                Err(_) => i.to_string(),
+            };
+            if seen.insert(key) {
+                keep.push(i as u32);
+            }
+        }
+        lengths.push(keep.len() - before);
+    }
+    (UInt32Array::from(keep), lengths)
 }
 
 #[cfg(test)]
