@@ -21,12 +21,17 @@ impl BodyFault {
     /// Classifies `error` by walking its causes (the timeout and the length limit are found
     /// however many layers of extractor and multipart parser wrap them).
     pub fn of(error: &(dyn Error + 'static)) -> Self {
+        // A `Box<dyn Error>` re-boxed as a value is a link whose type is the box and whose
+        // source skips what it holds, so each link is also known by its text.
+        let stalled = "data was not received within the designated timeout";
+        let too_large = "length limit exceeded";
         let mut cause: Option<&(dyn Error + 'static)> = Some(error);
         while let Some(e) = cause {
-            if e.is::<tower_http::timeout::TimeoutError>() {
+            let text = e.to_string();
+            if e.is::<tower_http::timeout::TimeoutError>() || text.ends_with(stalled) {
                 return Self::Stalled;
             }
-            if e.is::<http_body_util::LengthLimitError>() {
+            if e.is::<http_body_util::LengthLimitError>() || text.ends_with(too_large) {
                 return Self::TooLarge;
             }
             cause = e.source();
@@ -85,6 +90,9 @@ mod tests {
         };
         let wrapped = Wrapper(Box::new(axum::Error::new(too_large)));
         assert_eq!(BodyFault::of(&wrapped), BodyFault::TooLarge);
+        // As the router sees it: a link that shows the limit's text but not its type.
+        let hidden = Wrapper("length limit exceeded".into());
+        assert_eq!(BodyFault::of(&hidden), BodyFault::TooLarge);
         let plain = Wrapper("unexpected end of part".into());
         assert_eq!(
             BodyFault::of(&plain),

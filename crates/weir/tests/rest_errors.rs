@@ -225,7 +225,7 @@ async fn error_classes_answer_like_flink() {
             .unwrap(),
     )
     .await;
-    assert_eq!(s, 413);
+    assert_eq!(s, 413, "{m}");
     assert!(m.contains("rest.server.max-content-length"));
 
     // The configured CORS origin is on every response.

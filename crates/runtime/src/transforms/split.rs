@@ -45,9 +45,12 @@ impl TransformFactory for SplitFactory {
         let e = WeirError::new;
         let field = o.str("split_field").map_err(e)?.unwrap_or_default();
         let column = field_index(&input, "split_field", &field)?;
-        if input.field(column).data_type() != &DataType::Utf8 {
+        // SeaTunnel splits the value's text, whatever its type.
+        let source_type = input.field(column).data_type().clone();
+        if !arrow::compute::can_cast_types(&source_type, &DataType::Utf8) {
             return Err(WeirError::new(format!(
-                "split_field: '{field}' is not a string field"
+                "split_field: '{field}' ({}) has no text form to split",
+                weir_pipeline::types::seatunnel_type_name(&source_type)
             )));
         }
         let separator = o.str("separator").map_err(e)?.unwrap_or_default();
@@ -84,7 +87,9 @@ impl StatelessTransform for Split {
 
 impl Transform for Split {
     fn process(&mut self, batch: Batch, out: &mut Vec<Batch>) -> WeirResult<()> {
-        let col = batch.records.column(self.column).as_string::<i32>();
+        let text = arrow::compute::cast(batch.records.column(self.column), &DataType::Utf8)
+            .map_err(|e| WeirError::new(format!("split_field as text: {e}")))?;
+        let col = text.as_string::<i32>();
         let mut builders: Vec<StringBuilder> =
             (0..self.outputs).map(|_| StringBuilder::new()).collect();
         for v in col.iter() {
@@ -125,5 +130,18 @@ mod tests {
         assert_eq!(rb.column(2).as_string::<i32>().value(0), "a");
         assert_eq!(rb.column(3).as_string::<i32>().value(0), "b-c");
         assert!(rb.column(3).as_string::<i32>().is_null(1));
+    }
+
+    #[test]
+    fn a_number_is_split_by_its_text() {
+        // The first input column is an int (1 and 2).
+        let out = run(
+            &SplitFactory,
+            json!({"separator": "0", "split_field": "id", "output_fields": ["digits"]}),
+        )
+        .unwrap();
+        let rb = &out[0].records;
+        assert_eq!(rb.column(2).as_string::<i32>().value(0), "1");
+        assert_eq!(rb.column(2).as_string::<i32>().value(1), "2");
     }
 }
