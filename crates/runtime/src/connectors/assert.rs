@@ -158,7 +158,7 @@ fn read_field_rule(i: usize, fr: &Value, input: &SchemaRef) -> WeirResult<FieldC
                 "MAX_LENGTH" => FieldRule::MaxLength(num()? as usize),
                 _ if r.get("equals_to").is_some() => {
                     let raw = r.get("equals_to").cloned().unwrap_or(Value::Null);
-                    let expected = crate::values::values_to_array(&column_type, &[raw.clone()])
+                    let expected = crate::values::values_to_array(&column_type, std::slice::from_ref(&raw))
                         .map_err(|e| {
                             WeirError::new(format!(
                                 "{at}.field_value[{j}].equals_to: {raw} is not a {} value: {e}",
