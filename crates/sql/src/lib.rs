@@ -13,6 +13,8 @@
 //! limits are rejected when the job is submitted, naming the construct.
 
 pub mod accumulator;
+mod dialect;
+mod functions;
 pub mod group_by;
 
 use arrow::array::{Array, AsArray};
@@ -85,39 +87,67 @@ struct AnalysedQuery {
 /// `input`'s schema: the logical plan both query shapes are built from.
 fn analysed_plan(query: &str, input: SchemaRef, table: Option<&str>) -> WeirResult<AnalysedQuery> {
     let named = from_table(query)?;
-    let table = match table {
-        Some(t) => {
-            if !named.eq_ignore_ascii_case(t) {
-                return Err(WeirError::new(format!(
-                    "the query reads table '{named}' but this transform's input is '{t}'"
-                ))
-                .with_hint(format!(
-                    "write FROM {t}: the FROM table must be the plugin_input table"
-                )));
-            }
-            t.to_string()
+    if let Some(t) = table {
+        if !named.eq_ignore_ascii_case(t) {
+            return Err(WeirError::new(format!(
+                "the query reads table '{named}' but this transform's input is '{t}'"
+            ))
+            .with_hint(format!(
+                "write FROM {t}: the FROM table must be the plugin_input table"
+            )));
         }
-        None => named,
-    };
-    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
+    }
+    // Registered as the query spells it: identifiers are case-sensitive, as SeaTunnel's are,
+    // but the table is matched to the input without regard to case.
+    let table = named;
+    let ctx = SessionContext::new_with_config(
+        SessionConfig::new()
+            .with_target_partitions(1)
+            // SeaTunnel's field names are case-sensitive, and so are map keys read as fields.
+            .set_bool("datafusion.sql_parser.enable_ident_normalization", false),
+    );
+    functions::register(&ctx);
     let mem = MemTable::try_new(input, vec![vec![]]).map_err(|e| WeirError::new(e.to_string()))?;
-    ctx.register_table(table.to_ascii_lowercase().as_str(), Arc::new(mem))
+    ctx.register_table(table.as_str(), Arc::new(mem))
         .map_err(|e| WeirError::new(format!("registering the input table: {e}")))?;
     let state = ctx.state();
+    let planning = |e: datafusion::error::DataFusionError| {
+        WeirError::new(format!("cannot plan the query: {}", clean(&e.to_string())))
+    };
+    let mut statement = Parser::parse_sql(&GenericDialect {}, query)
+        .map_err(|e| WeirError::new(format!("the query is not valid SQL: {e}")))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| WeirError::new("the query is empty"))?;
+    dialect::rewrite(&mut statement);
     // Planning a SELECT over an in-memory table never waits on I/O.
-    let plan = futures::executor::block_on(state.create_logical_plan(query))
-        .map_err(|e| WeirError::new(format!("cannot plan the query: {}", clean(&e.to_string()))))?;
+    let plan = futures::executor::block_on(state.statement_to_plan(
+        datafusion::sql::parser::Statement::Statement(Box::new(statement)),
+    ))
+    .map_err(planning)?;
     let aggregates = check_shape(&plan)?;
     let plan = narrow_integer_literals(plan)?;
     let plan = state
         .analyzer()
         .execute_and_check(plan, state.config_options(), |_, _| {})
-        .map_err(|e| WeirError::new(format!("cannot plan the query: {}", clean(&e.to_string()))))?;
+        .map_err(planning)?;
+    let plan = simplified(plan).map_err(planning)?;
     Ok(AnalysedQuery {
         plan,
         state,
         aggregates,
     })
+}
+
+/// The plan with its expressions simplified, as DataFusion does before it executes one: some
+/// functions (`coalesce`, `nvl`, `nullif`) only run once rewritten into `CASE`. The clock's
+/// functions are SeaTunnel's own, volatile, so simplification does not freeze them into the
+/// time the job was planned.
+fn simplified(plan: LogicalPlan) -> datafusion::error::Result<LogicalPlan> {
+    use datafusion::optimizer::simplify_expressions::SimplifyExpressions;
+    use datafusion::optimizer::{OptimizerContext, OptimizerRule};
+    let rule = SimplifyExpressions::new();
+    Ok(rule.rewrite(plan, &OptimizerContext::new())?.data)
 }
 
 /// Filters a batch by an optional predicate, keeping row kinds.

@@ -373,15 +373,20 @@ struct PendingFile {
     target: PathBuf,
 }
 
-/// One entry of this sink's checkpoint state.
+/// One entry of this sink's checkpoint state: everything one writer left to do, in one entry,
+/// so that when a rescale deals entries out to new subtasks, one of them owns all of it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]
 enum Committable {
-    /// A file to publish once the checkpoint completes.
+    /// The files a writer must publish once the checkpoint completes, and its name prefix: a
+    /// writer restored from the checkpoint publishes them, then removes that writer's other
+    /// in-progress files (written after the checkpoint, left by a crash).
+    Writer {
+        writer_prefix: String,
+        files: Vec<PendingFile>,
+    },
+    /// One file, as checkpoints taken before per-writer entries listed them.
     File(PendingFile),
-    /// The name prefix of the writer that took the checkpoint: a writer restored from it
-    /// removes that writer's in-progress files (written after the checkpoint, left by a crash).
-    Writer { writer_prefix: String },
 }
 
 impl PendingFile {
@@ -425,12 +430,15 @@ impl PendingFile {
                 });
             }
         }
-        std::fs::remove_file(&self.tmp).map_err(|e| {
-            WeirError::new(format!(
+        match std::fs::remove_file(&self.tmp) {
+            // Another subtask restoring the same checkpoint finished this publish first.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(WeirError::new(format!(
                 "publishing '{}': removing the in-progress name: {e}",
                 self.target.display()
-            ))
-        })
+            ))),
+            Ok(()) => Ok(()),
+        }
     }
 }
 
@@ -585,17 +593,13 @@ impl SinkWriter for LocalFileWriter {
         self.prepared_for.insert(checkpoint_id, files);
         // A restore from this checkpoint must publish everything prepared up to it that is not
         // known to be published yet, and may remove what this writer started after it.
-        let writer = Committable::Writer {
+        let entry = Committable::Writer {
             writer_prefix: self.prefix.clone(),
+            files: self.prepared_for.values().flatten().cloned().collect(),
         };
-        let files = self.prepared_for.values().flatten().cloned();
-        std::iter::once(writer)
-            .chain(files.map(Committable::File))
-            .map(|c| {
-                serde_json::to_vec(&c)
-                    .map_err(|e| WeirError::new(format!("listing a pending file: {e}")))
-            })
-            .collect()
+        let bytes = serde_json::to_vec(&entry)
+            .map_err(|e| WeirError::new(format!("listing the pending files: {e}")))?;
+        Ok(vec![bytes])
     }
 
     async fn commit(&mut self, checkpoint_id: u64) -> WeirResult<()> {
@@ -614,20 +618,25 @@ impl SinkWriter for LocalFileWriter {
                     "a pending file of the restored checkpoint is unreadable: {e}"
                 ))
             })?;
-            let file = match entry {
-                Committable::File(f) => f,
-                Committable::Writer { writer_prefix } => {
+            let files = match entry {
+                Committable::File(f) => vec![f],
+                Committable::Writer {
+                    writer_prefix,
+                    files,
+                } => {
                     writers.push(writer_prefix);
-                    continue;
+                    files
                 }
             };
-            if !file.tmp.exists() && !file.target.exists() {
-                return Err(WeirError::new(format!(
-                    "'{}', written before the restored checkpoint, is gone; its rows would be lost",
-                    file.tmp.display()
-                )));
+            for file in files {
+                if !file.tmp.exists() && !file.target.exists() {
+                    return Err(WeirError::new(format!(
+                        "'{}', written before the restored checkpoint, is gone; its rows would be lost",
+                        file.tmp.display()
+                    )));
+                }
+                file.publish()?;
             }
-            file.publish()?;
         }
         // What the checkpointed writers started after the checkpoint is discarded. This
         // writer's own names are new, so nothing it writes can meet those files.
@@ -680,6 +689,91 @@ fn files_under(dir: &std::path::Path, depth: usize) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arrow::array::Int64Array;
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    fn writer(dir: &std::path::Path, subtask: usize) -> Box<dyn SinkWriter> {
+        let serde_json::Value::Object(map) = serde_json::json!({
+            "path": dir.display().to_string(),
+            "file_format_type": "json",
+        }) else {
+            unreachable!()
+        };
+        let ctx = PrepareContext {
+            job_id: JobId(1),
+            job_name: "t".into(),
+            mode: JobMode::Streaming,
+            parallelism: 2,
+            input_table: None,
+            output_table: None,
+            job_log: Default::default(),
+        };
+        let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, true)]));
+        LocalFileSinkFactory
+            .prepare(&Options::new(map), schema, &ctx)
+            .unwrap()
+            .create_writer(SubtaskContext {
+                index: subtask,
+                parallelism: 2,
+                attempt: 0,
+            })
+            .unwrap()
+    }
+
+    fn rows(n: i64) -> Batch {
+        let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, true)]));
+        let ids = Int64Array::from((0..n).collect::<Vec<_>>());
+        Batch::inserts(RecordBatch::try_new(schema, vec![Arc::new(ids)]).unwrap())
+    }
+
+    fn names(dir: &std::path::Path) -> (Vec<String>, Vec<String>) {
+        let mut all: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        all.sort();
+        all.into_iter().partition(|n| !n.starts_with('.'))
+    }
+
+    #[tokio::test]
+    async fn a_restored_writer_publishes_the_checkpoint_and_discards_only_its_writers_later_files()
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = writer(dir.path(), 0);
+        a.write(rows(3)).await.unwrap();
+        let state = a.prepare_commit(1).await.unwrap();
+        assert_eq!(state.len(), 1, "one entry holds the writer's whole state");
+        // Written after the checkpoint; then the process dies (no cleanup runs).
+        a.write(rows(2)).await.unwrap();
+        std::mem::forget(a);
+        // Another writer of the job is busy with a file of its own.
+        let mut other = writer(dir.path(), 1);
+        other.write(rows(4)).await.unwrap();
+        let (visible, hidden) = names(dir.path());
+        assert!(visible.is_empty());
+        // The checkpointed file waits, hidden, for its checkpoint to complete.
+        assert_eq!(hidden.len(), 3);
+
+        // The restored subtask (a new writer) takes over the checkpoint's state.
+        let mut b = writer(dir.path(), 0);
+        b.restore(state.clone()).await.unwrap();
+        let (visible, hidden) = names(dir.path());
+        assert_eq!(visible.len(), 1, "the checkpointed file is published");
+        let text = std::fs::read_to_string(dir.path().join(&visible[0])).unwrap();
+        assert_eq!(text.lines().count(), 3);
+        assert_eq!(
+            hidden.len(),
+            1,
+            "the other writer's file is untouched: {hidden:?}"
+        );
+        // Restoring the same checkpoint again (another failure) changes nothing.
+        let mut c = writer(dir.path(), 0);
+        c.restore(state).await.unwrap();
+        assert_eq!(names(dir.path()).0, visible);
+        other.finish().await.unwrap();
+        assert_eq!(names(dir.path()).0.len(), 2);
+    }
 
     #[test]
     fn publishing_never_replaces_a_file_and_is_idempotent() {
