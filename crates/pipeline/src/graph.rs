@@ -194,35 +194,6 @@ impl JobGraph {
         let mut warnings = Vec::new();
         let plugins: Vec<PluginConfig> = config.plugins().cloned().collect();
 
-        // 1. Every plugin exists and its options are well typed.
-        let mut canonical = Vec::with_capacity(plugins.len());
-        let mut key_by = Vec::with_capacity(plugins.len());
-        for p in &plugins {
-            match catalog.lookup(p.kind, &p.name) {
-                Some(spec) => {
-                    let (errs, warns) = check_options(spec, p);
-                    let well_typed = errs.is_empty();
-                    problems.extend(errs);
-                    warnings.extend(warns);
-                    canonical.push(spec.name);
-                    key_by.push(match spec.key_by {
-                        Some(read_keys) if well_typed => {
-                            read_keys(&p.options).unwrap_or_else(|msg| {
-                                problems.push(Problem::new(p.location(), msg));
-                                None
-                            })
-                        }
-                        _ => None,
-                    });
-                }
-                None => {
-                    problems.push(unknown_plugin(p, catalog));
-                    canonical.push("");
-                    key_by.push(None);
-                }
-            }
-        }
-
         for p in &plugins {
             if let Ok(Some(n)) = p.options.i64("parallelism") {
                 if n < 1 || n > crate::config::MAX_PARALLELISM as i64 {
@@ -358,11 +329,60 @@ impl JobGraph {
                 Vec::new()
             }
         };
+
+        // 5. Multi-table sources: one pipeline per table (see `multi_table`).
+        let (plugins, inputs, order) = if order.is_empty() && !plugins.is_empty() {
+            (plugins, inputs, order)
+        } else {
+            match crate::multi_table::expand(&plugins, &inputs, &order) {
+                Ok(e) => match topological_order(&e.inputs) {
+                    Ok(order) => (e.plugins, e.inputs, order),
+                    Err(_) => (plugins, inputs, order),
+                },
+                Err(found) => {
+                    problems.extend(found);
+                    (plugins, inputs, order)
+                }
+            }
+        };
+
+        // 6. Every plugin exists and its options are well typed (each table's on its own).
+        let mut canonical = Vec::with_capacity(plugins.len());
+        let mut key_by = Vec::with_capacity(plugins.len());
+        for p in &plugins {
+            match catalog.lookup(p.kind, &p.name) {
+                Some(spec) => {
+                    let (errs, warns) = check_options(spec, p);
+                    let well_typed = errs.is_empty();
+                    problems.extend(errs);
+                    warnings.extend(warns);
+                    canonical.push(spec.name);
+                    key_by.push(match spec.key_by {
+                        Some(read_keys) if well_typed => {
+                            read_keys(&p.options).unwrap_or_else(|msg| {
+                                problems.push(Problem::new(p.location(), msg));
+                                None
+                            })
+                        }
+                        _ => None,
+                    });
+                }
+                None => {
+                    problems.push(unknown_plugin(p, catalog));
+                    canonical.push("");
+                    key_by.push(None);
+                }
+            }
+        }
+
+        // A plugin repeated per table repeats its problems: say each once.
+        let mut seen = std::collections::HashSet::new();
+        problems.retain(|p| seen.insert(p.to_string()));
         if !problems.is_empty() {
             return Err(ConfigErrors(problems));
         }
 
-        // 5. Parallelism and operators in topological order.
+        // 7. Parallelism and operators in topological order.
         let mut new_id = vec![0; plugins.len()];
         for (pos, &old) in order.iter().enumerate() {
             new_id[old] = pos;
@@ -412,7 +432,7 @@ impl JobGraph {
             }
         }
 
-        // 6. Chaining.
+        // 8. Chaining.
         let mut consumers: HashMap<usize, Vec<usize>> = HashMap::new();
         for op in &operators {
             for &i in &op.inputs {

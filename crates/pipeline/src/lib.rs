@@ -3,13 +3,15 @@
 //! The path is: text → [`vars::substitute`] (`${VAR}`) → [`config::parse_job`] (HOCON via the
 //! `hocon-parser` crate with SeaTunnel's flat dotted keys, or JSON) → [`graph::JobGraph::build`]
 //! (plugins checked against a [`catalog::Catalog`], tables linked, cycles rejected, operators
-//! chained into vertices). Every stage collects all the problems it finds and reports them
+//! chained into vertices; a multi-table source becomes one pipeline per table, see
+//! [`multi_table`]). Every stage collects all the problems it finds and reports them
 //! together, each with its block, index, option and line.
 
 pub mod catalog;
 pub mod config;
 pub mod graph;
 pub mod hocon_input;
+pub mod multi_table;
 pub mod options;
 pub mod problems;
 pub mod sql_input;

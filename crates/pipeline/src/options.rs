@@ -35,6 +35,11 @@ impl Options {
         &self.map
     }
 
+    /// Removes an option, returning its value.
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        self.map.shift_remove(key)
+    }
+
     /// Sets an option (used for `-p` and REST overrides).
     pub fn set(&mut self, key: &str, value: Value) {
         self.map.insert(key.to_string(), value);

@@ -120,6 +120,7 @@ impl PreparedJob {
         let mut operators: Vec<Option<PreparedOperator>> =
             Vec::with_capacity(graph.operators.len());
         let mut schemas: Vec<Option<SchemaRef>> = Vec::with_capacity(graph.operators.len());
+        let table_paths = graph.table_paths();
         for op in &graph.operators {
             let location = op.plugin.location();
             let input_schemas: Vec<Option<SchemaRef>> =
@@ -141,6 +142,7 @@ impl PreparedJob {
                     .first()
                     .and_then(|&i| graph.operators[i].table.clone()),
                 output_table: op.table.clone(),
+                table_paths: table_paths.get(op.id).cloned().unwrap_or_default(),
                 job_log: config.job_log.clone(),
             };
             let options = &op.plugin.options;

@@ -53,6 +53,10 @@ pub struct PrepareContext {
     /// The table this operator reads (for `Sql`'s FROM) or writes.
     pub input_table: Option<String>,
     pub output_table: Option<String>,
+    /// The table paths the operator's rows belong to (`schema.table`, SeaTunnel's table
+    /// identifiers): one, unless a sink reads several inputs. A multi-table source's tables
+    /// each get their own operators, so each knows its one table.
+    pub table_paths: Vec<String>,
     /// The job's own log.
     pub job_log: JobLogHandle,
 }

@@ -61,7 +61,7 @@ impl SinkFactory for AssertSinkFactory {
         &self,
         o: &Options,
         input: SchemaRef,
-        _ctx: &PrepareContext,
+        ctx: &PrepareContext,
     ) -> WeirResult<Arc<dyn PreparedSink>> {
         let rules = o
             .object("rules")
@@ -70,35 +70,39 @@ impl SinkFactory for AssertSinkFactory {
             .unwrap_or_default();
         let mut min_rows = None;
         let mut max_rows = None;
-        if let Some(row_rules) = rules.get("row_rules") {
-            let list = row_rules
-                .as_array()
-                .ok_or_else(|| WeirError::new("'rules.row_rules' must be a list"))?;
-            for (i, r) in list.iter().enumerate() {
-                let ty = r.get("rule_type").and_then(as_string).unwrap_or_default();
-                let value = r.get("rule_value").and_then(as_i64).ok_or_else(|| {
-                    WeirError::new(format!(
-                        "rules.row_rules[{i}] needs an integer 'rule_value'"
-                    ))
-                })?;
-                match ty.to_ascii_uppercase().as_str() {
-                    "MIN_ROW" => min_rows = Some(value as u64),
-                    "MAX_ROW" => max_rows = Some(value as u64),
-                    other => {
-                        return Err(WeirError::new(format!(
-                        "rules.row_rules[{i}]: unknown rule_type '{other}'; use MIN_ROW or MAX_ROW"
-                    )))
+        let mut checks = Vec::new();
+        for (at, set) in rule_sets(&rules, &ctx.table_paths)? {
+            if let Some(row_rules) = set.get("row_rules") {
+                let list = row_rules
+                    .as_array()
+                    .ok_or_else(|| WeirError::new(format!("'{at}.row_rules' must be a list")))?;
+                for (i, r) in list.iter().enumerate() {
+                    let ty = r.get("rule_type").and_then(as_string).unwrap_or_default();
+                    let value = r.get("rule_value").and_then(as_i64).ok_or_else(|| {
+                        WeirError::new(format!("{at}.row_rules[{i}] needs an integer 'rule_value'"))
+                    })?;
+                    match ty.to_ascii_uppercase().as_str() {
+                        "MIN_ROW" => min_rows = Some(value as u64),
+                        "MAX_ROW" => max_rows = Some(value as u64),
+                        other => {
+                            return Err(WeirError::new(format!(
+                                "{at}.row_rules[{i}]: unknown rule_type '{other}'; use MIN_ROW or MAX_ROW"
+                            )))
+                        }
                     }
                 }
             }
-        }
-        let mut checks = Vec::new();
-        if let Some(field_rules) = rules.get("field_rules") {
-            let list = field_rules
-                .as_array()
-                .ok_or_else(|| WeirError::new("'rules.field_rules' must be a list"))?;
-            for (i, fr) in list.iter().enumerate() {
-                checks.push(read_field_rule(i, fr, &input)?);
+            if let Some(field_rules) = set.get("field_rules") {
+                let list = field_rules
+                    .as_array()
+                    .ok_or_else(|| WeirError::new(format!("'{at}.field_rules' must be a list")))?;
+                for (i, fr) in list.iter().enumerate() {
+                    checks.push(read_field_rule(
+                        &format!("{at}.field_rules[{i}]"),
+                        fr,
+                        &input,
+                    )?);
+                }
             }
         }
         Ok(Arc::new(PreparedAssert {
@@ -113,8 +117,36 @@ impl SinkFactory for AssertSinkFactory {
     }
 }
 
-fn read_field_rule(i: usize, fr: &Value, input: &SchemaRef) -> WeirResult<FieldCheck> {
-    let at = format!("rules.field_rules[{i}]");
+/// The rule sets that apply to a sink writing `tables`: the top-level rules, and each entry of
+/// `tables_configs` whose `table_path` is one of them (SeaTunnel's per-table rules).
+fn rule_sets<'a>(
+    rules: &'a serde_json::Map<String, Value>,
+    tables: &[String],
+) -> WeirResult<Vec<(String, &'a serde_json::Map<String, Value>)>> {
+    let mut sets = vec![("rules".to_string(), rules)];
+    let Some(per_table) = rules.get("tables_configs") else {
+        return Ok(sets);
+    };
+    let list = per_table
+        .as_array()
+        .ok_or_else(|| WeirError::new("'rules.tables_configs' must be a list"))?;
+    for (i, entry) in list.iter().enumerate() {
+        let at = format!("rules.tables_configs[{i}]");
+        let set = entry
+            .as_object()
+            .ok_or_else(|| WeirError::new(format!("'{at}' must be an object")))?;
+        let path = set
+            .get("table_path")
+            .and_then(as_string)
+            .ok_or_else(|| WeirError::new(format!("{at} needs a 'table_path'")))?;
+        if tables.contains(&path) {
+            sets.push((at, set));
+        }
+    }
+    Ok(sets)
+}
+
+fn read_field_rule(at: &str, fr: &Value, input: &SchemaRef) -> WeirResult<FieldCheck> {
     let field = fr
         .get("field_name")
         .and_then(as_string)

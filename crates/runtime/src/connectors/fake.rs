@@ -772,6 +772,7 @@ mod tests {
             parallelism: 1,
             input_table: None,
             output_table: None,
+            table_paths: Vec::new(),
             job_log: Default::default(),
         };
         FakeSourceFactory.prepare(&Options::new(map), &ctx)

@@ -125,6 +125,7 @@ pub(crate) mod test_util {
             parallelism: 1,
             input_table: Some("fake".into()),
             output_table: None,
+            table_paths: Vec::new(),
             job_log: Default::default(),
         };
         f.prepare(&Options::new(map), schema, &ctx)
