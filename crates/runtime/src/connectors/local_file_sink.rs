@@ -56,12 +56,12 @@ impl SinkFactory for LocalFileSinkFactory {
                 OptionSpec::optional("custom_filename", Bool),
                 OptionSpec::optional("file_name_expression", String),
                 OptionSpec::optional("filename_time_format", String),
+                OptionSpec::optional("compress_codec", String),
+                OptionSpec::optional("encoding", String),
             ],
         )
         .ignoring(&[
             "tmp_path",
-            "compress_codec",
-            "encoding",
             "schema_save_mode",
             "data_save_mode",
             "save_mode",
@@ -134,6 +134,23 @@ impl SinkFactory for LocalFileSinkFactory {
                 .with_hint("write json or parquet, or drop the column with sink_columns"));
             }
         }
+        let compression = match o.str("compress_codec").map_err(e)? {
+            Some(codec) if format == FileFormat::Parquet => parquet_compression(&codec)?,
+            Some(codec) => {
+                super::file_codec::check_text_compress_codec(&codec)?;
+                parquet::basic::Compression::SNAPPY
+            }
+            None => parquet::basic::Compression::SNAPPY,
+        };
+        let encoding = match o.str("encoding").map_err(e)? {
+            Some(name) if format == FileFormat::Parquet => {
+                return Err(WeirError::new(format!(
+                    "encoding '{name}' does not apply to parquet files (their text is UTF-8)"
+                )))
+            }
+            Some(name) => super::file_codec::parse_encoding(&name)?,
+            None => encoding_rs::UTF_8,
+        };
         let default_delimiter = if format == FileFormat::Csv {
             ","
         } else {
@@ -171,6 +188,8 @@ impl SinkFactory for LocalFileSinkFactory {
                 .filter(|n| *n > 0)
                 .unwrap_or(1_000_000) as usize,
             job_id: ctx.job_id,
+            compression,
+            encoding,
             transactional: ctx.mode == JobMode::Streaming
                 && o.bool("is_enable_transaction").map_err(e)?.unwrap_or(true),
         }))
@@ -229,7 +248,27 @@ struct PreparedLocalFileSink {
     header: bool,
     rows_per_file: usize,
     job_id: JobId,
+    compression: parquet::basic::Compression,
+    encoding: &'static encoding_rs::Encoding,
     transactional: bool,
+}
+
+/// `compress_codec` of a parquet sink, as SeaTunnel names them.
+fn parquet_compression(codec: &str) -> WeirResult<parquet::basic::Compression> {
+    use parquet::basic::{Compression, GzipLevel, ZstdLevel};
+    Ok(match codec.trim().to_ascii_lowercase().as_str() {
+        "" | "none" => Compression::UNCOMPRESSED,
+        "snappy" => Compression::SNAPPY,
+        "gzip" => Compression::GZIP(GzipLevel::default()),
+        "zstd" => Compression::ZSTD(ZstdLevel::default()),
+        "lz4" => Compression::LZ4_RAW,
+        other => {
+            return Err(WeirError::new(format!(
+                "compress_codec '{other}' is not supported for parquet files"
+            ))
+            .with_hint("use none, snappy, gzip, zstd or lz4"))
+        }
+    })
 }
 
 impl PreparedSink for PreparedLocalFileSink {
@@ -248,6 +287,8 @@ impl PreparedSink for PreparedLocalFileSink {
                 field_delimiter: self.field_delimiter.clone(),
                 row_delimiter: self.row_delimiter.clone(),
                 header: self.header,
+                compression: self.compression,
+                encoding: self.encoding,
             },
             input: self.input.clone(),
             written: self.written.clone(),
@@ -278,12 +319,25 @@ struct Settings {
     field_delimiter: String,
     row_delimiter: String,
     header: bool,
+    compression: parquet::basic::Compression,
+    encoding: &'static encoding_rs::Encoding,
+}
+
+/// Where a text file's bytes go: the file, or an encoder into the file's character set.
+type Output = Box<dyn Write + Send>;
+
+fn text_output(file: File, encoding: &'static encoding_rs::Encoding) -> Output {
+    if encoding == encoding_rs::UTF_8 {
+        Box::new(file)
+    } else {
+        Box::new(super::file_codec::EncodingWriter::new(file, encoding))
+    }
 }
 
 enum Encoder {
-    Text(BufWriter<File>),
-    Csv(Box<arrow::csv::Writer<BufWriter<File>>>),
-    Json(arrow::json::LineDelimitedWriter<BufWriter<File>>),
+    Text(BufWriter<Output>),
+    Csv(Box<arrow::csv::Writer<BufWriter<Output>>>),
+    Json(arrow::json::LineDelimitedWriter<BufWriter<Output>>),
     Parquet(Box<parquet::arrow::ArrowWriter<File>>),
 }
 
@@ -310,7 +364,7 @@ impl OpenFile {
             .map_err(|e| WeirError::new(format!("creating '{}': {e}", tmp.display())))?;
         let encoder = match s.format {
             FileFormat::Text => {
-                let mut w = BufWriter::with_capacity(1 << 20, file);
+                let mut w = BufWriter::with_capacity(1 << 20, text_output(file, s.encoding));
                 if s.header {
                     let names: Vec<&str> = s
                         .schema
@@ -333,15 +387,23 @@ impl OpenFile {
                             .copied()
                             .unwrap_or(b','),
                     )
-                    .build(BufWriter::with_capacity(1 << 20, file)),
+                    .build(BufWriter::with_capacity(
+                        1 << 20,
+                        text_output(file, s.encoding),
+                    )),
             )),
             FileFormat::Json => Encoder::Json(arrow::json::LineDelimitedWriter::new(
-                BufWriter::with_capacity(1 << 20, file),
+                BufWriter::with_capacity(1 << 20, text_output(file, s.encoding)),
             )),
-            FileFormat::Parquet => Encoder::Parquet(Box::new(
-                parquet::arrow::ArrowWriter::try_new(file, s.schema.clone(), None)
-                    .map_err(|e| WeirError::new(format!("starting parquet file: {e}")))?,
-            )),
+            FileFormat::Parquet => {
+                let props = parquet::file::properties::WriterProperties::builder()
+                    .set_compression(s.compression)
+                    .build();
+                Encoder::Parquet(Box::new(
+                    parquet::arrow::ArrowWriter::try_new(file, s.schema.clone(), Some(props))
+                        .map_err(|e| WeirError::new(format!("starting parquet file: {e}")))?,
+                ))
+            }
         };
         Ok(OpenFile {
             tmp,

@@ -1,6 +1,7 @@
 //! `LocalFile` source: reads `text`, `csv`, `json` (one object per line) and `parquet` files
 //! from a file or a directory. Each file is a split; file i goes to subtask i mod parallelism.
 
+use super::file_codec::{self, ArchiveCodec, Part};
 use crate::batch::Batch;
 use crate::operator::{
     PrepareContext, PreparedSource, SourceEvent, SourceFactory, SourceReader, SubtaskContext,
@@ -11,7 +12,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use weir_core::{WeirError, WeirResult};
@@ -84,6 +85,9 @@ impl SourceFactory for LocalFileSourceFactory {
                 OptionSpec::optional("skip_header_row_number", Int),
                 OptionSpec::optional("read_columns", StringList),
                 OptionSpec::optional("file_filter_pattern", String),
+                OptionSpec::optional("compress_codec", String),
+                OptionSpec::optional("archive_compress_codec", String),
+                OptionSpec::optional("encoding", String),
             ],
         )
         .ignoring(&[
@@ -91,9 +95,6 @@ impl SourceFactory for LocalFileSourceFactory {
             "date_format",
             "datetime_format",
             "time_format",
-            "compress_codec",
-            "archive_compress_codec",
-            "encoding",
             "sheet_name",
             "xml_row_tag",
         ])
@@ -111,6 +112,36 @@ impl SourceFactory for LocalFileSourceFactory {
             None => None,
         };
         let files = list_files(&path, filter.as_ref())?;
+        let archive = ArchiveCodec::parse(
+            &o.str("archive_compress_codec")
+                .map_err(e)?
+                .unwrap_or_default(),
+        )?;
+        let encoding = match o.str("encoding").map_err(e)? {
+            Some(name) => file_codec::parse_encoding(&name)?,
+            None => encoding_rs::UTF_8,
+        };
+        if let Some(codec) = o.str("compress_codec").map_err(e)? {
+            if format == FileFormat::Parquet {
+                // Parquet files say how their pages are compressed.
+                if !codec.trim().eq_ignore_ascii_case("none") && !codec.trim().is_empty() {
+                    tracing::debug!(
+                        "compress_codec {codec} of parquet files is read from the files"
+                    );
+                }
+            } else {
+                file_codec::check_text_compress_codec(&codec)?;
+            }
+        }
+        if format == FileFormat::Parquet
+            && (archive != ArchiveCodec::None || encoding != encoding_rs::UTF_8)
+        {
+            return Err(WeirError::new(
+                "parquet files are read as they are: archive_compress_codec and encoding do not apply",
+            )
+            .with_hint("remove archive_compress_codec and encoding, or unpack the files first"));
+        }
+        let parts = file_codec::parts(&files, archive)?;
         let declared = match o.get("schema") {
             Some(s) => {
                 Some(Arc::new(parse_schema(s).map_err(|t| {
@@ -175,7 +206,8 @@ impl SourceFactory for LocalFileSourceFactory {
             });
         let _ = ctx;
         Ok(Arc::new(PreparedLocalFile {
-            files,
+            parts,
+            encoding,
             format,
             schema,
             projection,
@@ -218,7 +250,9 @@ fn list_files(path: &Path, filter: Option<&regex::Regex>) -> WeirResult<Vec<Path
 }
 
 struct PreparedLocalFile {
-    files: Vec<PathBuf>,
+    /// Files, or entries of archives, dealt out to the readers.
+    parts: Vec<Part>,
+    encoding: &'static encoding_rs::Encoding,
     format: FileFormat,
     schema: SchemaRef,
     projection: Option<Vec<usize>>,
@@ -240,7 +274,7 @@ impl PreparedSource for PreparedLocalFile {
 
     fn create_reader(&self, subtask: SubtaskContext) -> WeirResult<Box<dyn SourceReader>> {
         let files = self
-            .files
+            .parts
             .iter()
             .enumerate()
             .filter(|(i, _)| i % subtask.parallelism == subtask.index)
@@ -248,6 +282,7 @@ impl PreparedSource for PreparedLocalFile {
             .collect();
         Ok(Box::new(LocalFileReader {
             files,
+            encoding: self.encoding,
             next_file: 0,
             current: None,
             format: self.format,
@@ -262,9 +297,10 @@ impl PreparedSource for PreparedLocalFile {
 type BatchIter = Box<dyn Iterator<Item = WeirResult<RecordBatch>> + Send>;
 
 struct LocalFileReader {
-    files: Vec<PathBuf>,
+    files: Vec<Part>,
+    encoding: &'static encoding_rs::Encoding,
     next_file: usize,
-    current: Option<(PathBuf, BatchIter)>,
+    current: Option<(Part, BatchIter)>,
     format: FileFormat,
     schema: SchemaRef,
     projection: Option<Vec<usize>>,
@@ -273,11 +309,40 @@ struct LocalFileReader {
 }
 
 impl LocalFileReader {
-    fn open(&self, path: &Path) -> WeirResult<BatchIter> {
+    fn open_parquet(&self, path: &Path) -> WeirResult<BatchIter> {
         let file = File::open(path)
             .map_err(|e| WeirError::new(format!("opening {}: {e}", path.display())))?;
-        let mut reader = BufReader::with_capacity(1 << 20, file);
-        if self.format != FileFormat::Parquet {
+        let shown = path.display().to_string();
+        let wrap =
+            move |e: arrow::error::ArrowError| WeirError::new(format!("reading {shown}: {e}"));
+        let mut builder =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                .map_err(|e| WeirError::new(format!("reading {}: {e}", path.display())))?
+                .with_batch_size(BATCH_ROWS);
+        if let Some(p) = &self.projection {
+            let mask =
+                parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), p.iter().copied());
+            builder = builder.with_projection(mask);
+        }
+        let r = builder
+            .build()
+            .map_err(|e| WeirError::new(format!("reading {}: {e}", path.display())))?;
+        Ok(Box::new(r.map(move |b| b.map_err(&wrap))))
+    }
+
+    fn open(&self, part: &Part) -> WeirResult<BatchIter> {
+        let path = part.path.as_path();
+        if self.format == FileFormat::Parquet {
+            return self.open_parquet(path);
+        }
+        let raw = file_codec::open(part)?;
+        let decoded: Box<dyn Read + Send> = if self.encoding == encoding_rs::UTF_8 {
+            raw
+        } else {
+            Box::new(file_codec::Decoding::new(raw, self.encoding))
+        };
+        let mut reader = BufReader::with_capacity(1 << 20, decoded);
+        {
             let mut line = String::new();
             for _ in 0..self.skip_lines {
                 line.clear();
@@ -290,28 +355,11 @@ impl LocalFileReader {
                 }
             }
         }
-        let shown = path.display().to_string();
+        let shown = part.shown();
         let wrap =
             move |e: arrow::error::ArrowError| WeirError::new(format!("reading {shown}: {e}"));
         Ok(match self.format {
-            FileFormat::Parquet => {
-                let file = reader.into_inner();
-                let mut builder =
-                    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-                        .map_err(|e| WeirError::new(format!("reading {}: {e}", path.display())))?
-                        .with_batch_size(BATCH_ROWS);
-                if let Some(p) = &self.projection {
-                    let mask = parquet::arrow::ProjectionMask::roots(
-                        builder.parquet_schema(),
-                        p.iter().copied(),
-                    );
-                    builder = builder.with_projection(mask);
-                }
-                let r = builder
-                    .build()
-                    .map_err(|e| WeirError::new(format!("reading {}: {e}", path.display())))?;
-                Box::new(r.map(move |b| b.map_err(&wrap)))
-            }
+            FileFormat::Parquet => unreachable!("parquet files are opened above"),
             FileFormat::Json => {
                 let r = arrow::json::ReaderBuilder::new(self.schema.clone())
                     .with_batch_size(BATCH_ROWS)
@@ -334,7 +382,7 @@ impl LocalFileReader {
                 let schema = self.schema.clone();
                 let delimiter = self.delimiter.clone();
                 let mut lines = reader.lines();
-                let shown = path.display().to_string();
+                let shown = part.shown();
                 Box::new(std::iter::from_fn(move || {
                     let mut rows: Vec<String> = Vec::with_capacity(BATCH_ROWS);
                     for line in lines.by_ref() {

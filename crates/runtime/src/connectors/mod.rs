@@ -4,6 +4,7 @@ pub mod assert;
 pub mod blackhole;
 pub mod console;
 pub mod fake;
+pub mod file_codec;
 pub mod local_file_sink;
 pub mod local_file_source;
 

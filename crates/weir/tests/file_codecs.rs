@@ -1,0 +1,177 @@
+//! SeaTunnel's file options for packed and non-UTF-8 files, end to end: a LocalFile source
+//! reading gzip, tar, tar.gz and zip archives and GBK text, a LocalFile sink writing GBK text
+//! and compressed parquet, and the codecs weir cannot read refused by name.
+
+mod common;
+
+use common::{load, run_text};
+use std::io::Write;
+use weir_core::JobStatus;
+
+const ROWS: &str = "1,北京\n2,上海\n3,深圳\n";
+
+/// A job reading `path` as csv with `options`, asserting the three rows arrive intact.
+fn read_job(path: &std::path::Path, options: &str) -> String {
+    format!(
+        r#"
+env {{ job.mode = "BATCH" }}
+source {{ LocalFile {{ path = "{}", file_format_type = "csv", {options}
+  schema = {{ fields {{ id = int, city = string }} }} }} }}
+sink {{ Assert {{ rules = {{
+  row_rules = [{{ rule_type = MIN_ROW, rule_value = 3 }}, {{ rule_type = MAX_ROW, rule_value = 3 }}],
+  field_rules = [{{ field_name = city, field_type = string, field_value = [{{ rule_type = NOT_NULL }}, {{ rule_type = MIN_LENGTH, rule_value = 2 }}, {{ rule_type = MAX_LENGTH, rule_value = 2 }}] }}]
+}} }} }}
+"#,
+        path.display()
+    )
+}
+
+async fn reads_three_rows(path: &std::path::Path, options: &str) {
+    let report = run_text(&read_job(path, options)).await;
+    assert_eq!(
+        report.status,
+        JobStatus::Finished,
+        "{options}: {}",
+        report.error.map(|e| e.to_string()).unwrap_or_default()
+    );
+}
+
+fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, body) in files {
+        let mut h = [0u8; 512];
+        h[..name.len()].copy_from_slice(name.as_bytes());
+        h[100..108].copy_from_slice(b"0000644\0");
+        h[124..136].copy_from_slice(format!("{:011o}\0", body.len()).as_bytes());
+        h[156] = b'0';
+        h[257..263].copy_from_slice(b"ustar\0");
+        out.extend_from_slice(&h);
+        out.extend_from_slice(body);
+        out.extend(std::iter::repeat_n(0u8, (512 - body.len() % 512) % 512));
+    }
+    out.extend_from_slice(&[0u8; 1024]);
+    out
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn packed_and_gbk_files_are_read_row_for_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = |name: &str, bytes: &[u8]| {
+        let d = dir.path().join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("data"), bytes).unwrap();
+        d
+    };
+    let gbk = encoding_rs::GBK.encode(ROWS).0.into_owned();
+    reads_three_rows(&at("gbk", &gbk), r#"encoding = "gbk","#).await;
+    reads_three_rows(
+        &at("gz", &gzip(ROWS.as_bytes())),
+        r#"archive_compress_codec = "gz","#,
+    )
+    .await;
+    // Two files in one archive, the first without a final newline.
+    let tar = tar_of(&[
+        ("a.csv", "1,北京\n2,上海".as_bytes()),
+        ("b.csv", "3,深圳\n".as_bytes()),
+    ]);
+    reads_three_rows(&at("tar", &tar), r#"archive_compress_codec = "tar","#).await;
+    reads_three_rows(
+        &at("targz", &gzip(&tar)),
+        r#"archive_compress_codec = "tar_gz","#,
+    )
+    .await;
+    // A zip of GBK files: both options at once.
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    z.start_file("one.csv", opts).unwrap();
+    z.write_all(&encoding_rs::GBK.encode("1,北京\n2,上海\n").0)
+        .unwrap();
+    z.start_file("two.csv", opts).unwrap();
+    z.write_all(&encoding_rs::GBK.encode("3,深圳\n").0).unwrap();
+    let zipped = z.finish().unwrap().into_inner();
+    reads_three_rows(
+        &at("zip", &zipped),
+        r#"archive_compress_codec = "zip", encoding = "GBK","#,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sink_writes_gbk_text_and_compressed_parquet() {
+    let dir = tempfile::tempdir().unwrap();
+    let (text_out, parquet_out) = (dir.path().join("text"), dir.path().join("parquet"));
+    let job = format!(
+        r#"
+env {{ job.mode = "BATCH" }}
+source {{ FakeSource {{ plugin_output = fake, schema = {{ fields {{ id = int, city = string }} }},
+  rows = [{{ kind = INSERT, fields = [1, "北京"] }}, {{ kind = INSERT, fields = [2, "上海"] }}] }} }}
+sink {{
+  LocalFile {{ plugin_input = fake, path = "{}", file_format_type = "csv", encoding = "gbk" }}
+  LocalFile {{ plugin_input = fake, path = "{}", file_format_type = "parquet", compress_codec = "zstd" }}
+}}
+"#,
+        text_out.display(),
+        parquet_out.display()
+    );
+    let report = run_text(&job).await;
+    assert_eq!(report.status, JobStatus::Finished, "{:?}", report.error);
+    let file = std::fs::read_dir(&text_out)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let bytes = std::fs::read(file).unwrap();
+    assert_eq!(
+        bytes,
+        encoding_rs::GBK.encode("1,北京\n2,上海\n").0.to_vec()
+    );
+    let file = std::fs::read_dir(&parquet_out)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let reader =
+        parquet::file::reader::SerializedFileReader::new(std::fs::File::open(file).unwrap())
+            .unwrap();
+    use parquet::file::reader::FileReader;
+    let column = reader.metadata().row_group(0).column(1).compression();
+    assert!(
+        matches!(column, parquet::basic::Compression::ZSTD(_)),
+        "{column:?}"
+    );
+}
+
+#[test]
+fn codecs_weir_cannot_read_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("data"), ROWS).unwrap();
+    for (options, want) in [
+        (
+            r#"compress_codec = "lzo","#,
+            "compress_codec 'lzo' is not supported",
+        ),
+        (
+            r#"archive_compress_codec = "rar","#,
+            "archive_compress_codec 'rar' is not supported",
+        ),
+        (
+            r#"encoding = "klingon","#,
+            "encoding 'klingon' is not a known character set",
+        ),
+    ] {
+        let errors = load(&read_job(dir.path(), options))
+            .err()
+            .unwrap_or_else(|| panic!("{options} should be refused"))
+            .to_string();
+        assert!(errors.contains(want), "{options}: {errors}");
+    }
+}
