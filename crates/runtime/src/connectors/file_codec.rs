@@ -143,10 +143,12 @@ fn zip_entries(path: &Path) -> WeirResult<Vec<Entry>> {
         let deflated = match f.compression() {
             zip::CompressionMethod::Stored => false,
             zip::CompressionMethod::Deflated => true,
-            other => return Err(WeirError::new(format!(
+            other => {
+                return Err(WeirError::new(format!(
                 "{}!{name} is compressed with {other}; weir reads stored and deflated zip entries",
                 path.display()
-            ))),
+            )))
+            }
         };
         let offset = f
             .data_start()
