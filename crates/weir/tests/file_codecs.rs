@@ -175,3 +175,52 @@ fn codecs_weir_cannot_read_are_refused_by_name() {
         assert!(errors.contains(want), "{options}: {errors}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partition_directories_become_columns_of_their_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, hobby, rows) in [("ann", "coding", "1\n2\n"), ("bob", "chess", "3\n")] {
+        let d = dir
+            .path()
+            .join(format!("name={name}"))
+            .join(format!("hobby={hobby}"));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("part-0.txt"), rows).unwrap();
+    }
+    let out = dir.path().join("out");
+    let job = format!(
+        r#"
+env {{ job.mode = "BATCH" }}
+source {{ LocalFile {{ plugin_output = people, path = "{root}", file_format_type = "csv",
+  schema = {{ fields {{ id = int }} }} }} }}
+sink {{
+  Assert {{ plugin_input = people, rules = {{ row_rules = [{{ rule_type = MIN_ROW, rule_value = 3 }}],
+    field_rules = [{{ field_name = hobby, field_type = string, field_value = [{{ rule_type = NOT_NULL }}] }}] }} }}
+  LocalFile {{ plugin_input = people, path = "{out}", file_format_type = "json" }}
+}}
+"#,
+        root = dir.path().display(),
+        out = out.display()
+    );
+    let report = run_text(&job).await;
+    assert_eq!(report.status, JobStatus::Finished, "{:?}", report.error);
+    let lines = common::output_lines(&out);
+    assert_eq!(
+        lines,
+        vec![
+            r#"{"id":1,"name":"ann","hobby":"coding"}"#,
+            r#"{"id":2,"name":"ann","hobby":"coding"}"#,
+            r#"{"id":3,"name":"bob","hobby":"chess"}"#,
+        ]
+    );
+    // Turned off, the directories are only directories.
+    let off = job.replace(
+        r#"file_format_type = "csv","#,
+        r#"file_format_type = "csv", parse_partition_from_path = false,"#,
+    );
+    let errors = load(&off).err().expect("hobby is no column").to_string();
+    assert!(
+        errors.contains("field 'hobby' is not in the input"),
+        "{errors}"
+    );
+}

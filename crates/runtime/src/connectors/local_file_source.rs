@@ -88,10 +88,10 @@ impl SourceFactory for LocalFileSourceFactory {
                 OptionSpec::optional("compress_codec", String),
                 OptionSpec::optional("archive_compress_codec", String),
                 OptionSpec::optional("encoding", String),
+                OptionSpec::optional("parse_partition_from_path", Bool),
             ],
         )
         .ignoring(&[
-            "parse_partition_from_path",
             "date_format",
             "datetime_format",
             "time_format",
@@ -181,6 +181,59 @@ impl SourceFactory for LocalFileSourceFactory {
                 .with_hint("add schema { fields { name = type, ... } }"))
             }
         };
+        // Hive-style directories (`.../name=ann/hobby=coding/file`) are columns of every row
+        // below them, as SeaTunnel reads them: strings, after the file's own columns.
+        let parse_partitions = o
+            .bool("parse_partition_from_path")
+            .map_err(e)?
+            .unwrap_or(true);
+        let partition_keys: Vec<String> = if parse_partitions {
+            files
+                .first()
+                .map(|f| {
+                    partition_pairs(&path, f)
+                        .into_iter()
+                        .map(|(k, _)| k)
+                        .collect()
+                })
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let partition_keys: Vec<String> = partition_keys
+            .into_iter()
+            .filter(|k| schema.index_of(k).is_err())
+            .collect();
+        let file_schema = schema;
+        let schema: SchemaRef = if partition_keys.is_empty() {
+            file_schema.clone()
+        } else {
+            let mut fields: Vec<Field> = file_schema
+                .fields()
+                .iter()
+                .map(|f| f.as_ref().clone())
+                .collect();
+            fields.extend(
+                partition_keys
+                    .iter()
+                    .map(|k| Field::new(k, DataType::Utf8, true)),
+            );
+            Arc::new(Schema::new(fields))
+        };
+        let parts: Vec<FilePart> = parts
+            .into_iter()
+            .map(|part| {
+                let found = partition_pairs(&path, &part.path);
+                let values = partition_keys
+                    .iter()
+                    .map(|k| found.iter().find(|(fk, _)| fk == k).map(|(_, v)| v.clone()))
+                    .collect();
+                FilePart {
+                    part,
+                    partition: Arc::new(values),
+                }
+            })
+            .collect();
         let projection = match o.str_list("read_columns").map_err(e)? {
             Some(cols) => Some(
                 cols.iter()
@@ -209,6 +262,7 @@ impl SourceFactory for LocalFileSourceFactory {
             parts,
             encoding,
             format,
+            file_schema,
             schema,
             projection,
             delimiter,
@@ -219,6 +273,28 @@ impl SourceFactory for LocalFileSourceFactory {
                 .max(0) as usize,
         }))
     }
+}
+
+/// The `key=value` directories between `root` and `file`, outermost first.
+fn partition_pairs(root: &Path, file: &Path) -> Vec<(String, String)> {
+    let Ok(relative) = file.strip_prefix(root) else {
+        return Vec::new();
+    };
+    let mut dirs: Vec<_> = relative.components().collect();
+    dirs.pop(); // the file itself
+    dirs.iter()
+        .filter_map(|c| c.as_os_str().to_str())
+        .filter_map(|d| d.split_once('='))
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// A part to read and the partition values of the directory it is in.
+#[derive(Clone)]
+struct FilePart {
+    part: Part,
+    partition: Arc<Vec<Option<String>>>,
 }
 
 fn list_files(path: &Path, filter: Option<&regex::Regex>) -> WeirResult<Vec<PathBuf>> {
@@ -251,9 +327,11 @@ fn list_files(path: &Path, filter: Option<&regex::Regex>) -> WeirResult<Vec<Path
 
 struct PreparedLocalFile {
     /// Files, or entries of archives, dealt out to the readers.
-    parts: Vec<Part>,
+    parts: Vec<FilePart>,
     encoding: &'static encoding_rs::Encoding,
     format: FileFormat,
+    /// The columns in the files; `schema` adds the partition columns after them.
+    file_schema: SchemaRef,
     schema: SchemaRef,
     projection: Option<Vec<usize>>,
     delimiter: String,
@@ -286,6 +364,7 @@ impl PreparedSource for PreparedLocalFile {
             next_file: 0,
             current: None,
             format: self.format,
+            file_schema: self.file_schema.clone(),
             schema: self.schema.clone(),
             projection: self.projection.clone(),
             delimiter: self.delimiter.clone(),
@@ -297,11 +376,12 @@ impl PreparedSource for PreparedLocalFile {
 type BatchIter = Box<dyn Iterator<Item = WeirResult<RecordBatch>> + Send>;
 
 struct LocalFileReader {
-    files: Vec<Part>,
+    files: Vec<FilePart>,
     encoding: &'static encoding_rs::Encoding,
     next_file: usize,
-    current: Option<(Part, BatchIter)>,
+    current: Option<(FilePart, BatchIter)>,
     format: FileFormat,
+    file_schema: SchemaRef,
     schema: SchemaRef,
     projection: Option<Vec<usize>>,
     delimiter: String,
@@ -319,7 +399,8 @@ impl LocalFileReader {
             parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
                 .map_err(|e| WeirError::new(format!("reading {}: {e}", path.display())))?
                 .with_batch_size(BATCH_ROWS);
-        if let Some(p) = &self.projection {
+        // With partition columns the projection is applied after they are added.
+        if let (Some(p), true) = (&self.projection, self.schema == self.file_schema) {
             let mask =
                 parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), p.iter().copied());
             builder = builder.with_projection(mask);
@@ -361,25 +442,25 @@ impl LocalFileReader {
         Ok(match self.format {
             FileFormat::Parquet => unreachable!("parquet files are opened above"),
             FileFormat::Json => {
-                let r = arrow::json::ReaderBuilder::new(self.schema.clone())
+                let r = arrow::json::ReaderBuilder::new(self.file_schema.clone())
                     .with_batch_size(BATCH_ROWS)
                     .build(reader)
                     .map_err(&wrap)?;
                 Box::new(r.map(move |b| b.map_err(&wrap)))
             }
             FileFormat::Csv if self.delimiter.len() == 1 => {
-                let text_schema = utf8_schema(&self.schema);
+                let text_schema = utf8_schema(&self.file_schema);
                 let r = arrow::csv::ReaderBuilder::new(text_schema)
                     .with_header(false)
                     .with_delimiter(self.delimiter.as_bytes()[0])
                     .with_batch_size(BATCH_ROWS)
                     .build(reader)
                     .map_err(&wrap)?;
-                let schema = self.schema.clone();
+                let schema = self.file_schema.clone();
                 Box::new(r.map(move |b| b.map_err(&wrap).and_then(|b| cast_columns(&b, &schema))))
             }
             FileFormat::Text | FileFormat::Csv => {
-                let schema = self.schema.clone();
+                let schema = self.file_schema.clone();
                 let delimiter = self.delimiter.clone();
                 let mut lines = reader.lines();
                 let shown = part.shown();
@@ -470,20 +551,23 @@ impl SourceReader for LocalFileReader {
     async fn next(&mut self) -> WeirResult<SourceEvent> {
         loop {
             if self.current.is_none() {
-                let Some(path) = self.files.get(self.next_file).cloned() else {
+                let Some(part) = self.files.get(self.next_file).cloned() else {
                     return Ok(SourceEvent::End);
                 };
                 self.next_file += 1;
-                let iter = self.open(&path)?;
-                self.current = Some((path, iter));
+                let iter = self.open(&part.part)?;
+                self.current = Some((part, iter));
             }
-            let Some((_, iter)) = self.current.as_mut() else {
+            let Some((part, iter)) = self.current.as_mut() else {
                 continue;
             };
             match iter.next() {
                 Some(Ok(b)) => {
-                    let b = match (&self.projection, self.format) {
-                        (Some(p), f) if f != FileFormat::Parquet => {
+                    let b = with_partition_columns(b, &self.schema, &part.partition)?;
+                    let projected_by_parquet =
+                        self.format == FileFormat::Parquet && self.schema == self.file_schema;
+                    let b = match &self.projection {
+                        Some(p) if !projected_by_parquet => {
                             b.project(p).map_err(|e| WeirError::new(e.to_string()))?
                         }
                         _ => b,
@@ -497,6 +581,24 @@ impl SourceReader for LocalFileReader {
             }
         }
     }
+}
+
+/// The file's columns followed by its directory's partition values, one per row.
+fn with_partition_columns(
+    batch: RecordBatch,
+    schema: &SchemaRef,
+    values: &[Option<String>],
+) -> WeirResult<RecordBatch> {
+    if values.is_empty() {
+        return Ok(batch);
+    }
+    let rows = batch.num_rows();
+    let mut columns = batch.columns().to_vec();
+    for v in values {
+        columns.push(Arc::new(StringArray::from(vec![v.clone(); rows])) as ArrayRef);
+    }
+    RecordBatch::try_new(schema.clone(), columns)
+        .map_err(|e| WeirError::new(format!("adding the partition columns: {e}")))
 }
 
 #[cfg(test)]
