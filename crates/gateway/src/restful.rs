@@ -101,6 +101,9 @@ pub trait RestfulGateway: Send + Sync {
     /// Shuts the whole cluster down.
     async fn shut_down_cluster(&self);
 
+    /// Replaces the tags of this node's TaskManagers (SeaTunnel's `/update-tags`).
+    async fn update_worker_tags(&self, tags: std::collections::BTreeMap<String, String>);
+
     /// The MetricStore, fetched anew first when it is older than the fetch interval (or a
     /// job ended since), so no answer is ever older than that and the first is never empty.
     async fn request_metric_store(&self) -> Arc<weir_metrics::MetricStore>;

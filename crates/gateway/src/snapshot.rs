@@ -479,6 +479,8 @@ pub struct TaskManagerInfo {
     pub allocated: Vec<AllocatedSlot>,
     /// Resident memory of the process, bytes (stands in for the JVM heap).
     pub process_memory: u64,
+    /// Its tags (SeaTunnel's member attributes), matched by a job's `env.tag_filter`.
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 /// How a finished job ended (Flink's `JobResult`).

@@ -42,6 +42,12 @@ pub trait TaskExecutorGateway: Send + Sync {
     /// This TaskExecutor's resource id.
     fn resource_id(&self) -> String;
 
+    /// Its tags (SeaTunnel's member attributes), which a job's `env.tag_filter` must match.
+    fn tags(&self) -> std::collections::BTreeMap<String, String>;
+
+    /// Replaces its tags (SeaTunnel's `/update-tags`); jobs scheduled after see the new ones.
+    fn set_tags(&self, tags: std::collections::BTreeMap<String, String>);
+
     /// Starts every subtask of a job here. Errors mean nothing was started.
     async fn deploy(&self, deployment: TaskDeployment) -> Result<(), GatewayError>;
 

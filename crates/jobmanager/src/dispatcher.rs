@@ -707,6 +707,12 @@ impl RestfulGateway for Dispatcher {
         let _ = self.shutdown.send(true);
     }
 
+    async fn update_worker_tags(&self, tags: std::collections::BTreeMap<String, String>) {
+        for executor in self.rm.executors() {
+            executor.set_tags(tags.clone());
+        }
+    }
+
     async fn request_checkpoint_stats(
         &self,
         job: JobId,

@@ -320,7 +320,7 @@ impl JobMaster {
                 return; // cancelled while waiting
             }
             let released = rm.wait_for_release();
-            match rm.try_allocate(self.job_id, needed) {
+            match rm.try_allocate(self.job_id, needed, &self.settings.tag_filter) {
                 Ok(Some(e)) => break e,
                 Ok(None) => {
                     if tokio::time::timeout_at(deadline, released).await.is_err() {
@@ -333,6 +333,26 @@ impl JobMaster {
                         });
                         return;
                     }
+                }
+                Err(SlotError::NoMatchingTags { filter, workers }) => {
+                    let show = |tags: &std::collections::BTreeMap<String, String>| {
+                        let pairs: Vec<String> =
+                            tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                        format!("{{{}}}", pairs.join(", "))
+                    };
+                    let have: Vec<String> = workers.iter().map(show).collect();
+                    self.change(|eg, now| Effects {
+                        terminal: eg.fail_globally(
+                            &format!(
+                                "NoEnoughResourceException: no worker has the tags {} of the job's env.tag_filter (the workers have {}); tag a worker with /update-tags or change the filter",
+                                show(&filter),
+                                have.join(", ")
+                            ),
+                            now,
+                        ),
+                        ..Effects::default()
+                    });
+                    return;
                 }
                 Err(SlotError::NeverEnough { needed, largest }) => {
                     self.change(|eg, now| Effects {

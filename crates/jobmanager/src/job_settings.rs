@@ -19,6 +19,9 @@ pub struct JobSettings {
     /// `None` for jobs that never checkpoint (batch jobs).
     pub checkpoints: Option<CheckpointSettings>,
     pub restart: RestartStrategy,
+    /// `env.tag_filter`: the tags a worker must have to run the job (SeaTunnel's resource
+    /// isolation); empty runs anywhere.
+    pub tag_filter: BTreeMap<String, String>,
 }
 
 struct Lookup<'a>(&'a BTreeMap<String, String>);
@@ -117,8 +120,33 @@ impl JobSettings {
         Ok(JobSettings {
             checkpoints,
             restart,
+            tag_filter: tag_filter(&graph.env.options)?,
         })
     }
+}
+
+/// `env.tag_filter { key = value, ... }`, values as text.
+fn tag_filter(env: &weir_pipeline::Options) -> Result<BTreeMap<String, String>, String> {
+    let Some(filter) = env.get("tag_filter") else {
+        return Ok(BTreeMap::new());
+    };
+    let serde_json::Value::Object(tags) = filter else {
+        return Err(
+            "env.tag_filter must be an object of tags, e.g. tag_filter { group = \"platform\" }"
+                .into(),
+        );
+    };
+    tags.iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => Ok((k.clone(), s.clone())),
+            serde_json::Value::Number(_) | serde_json::Value::Bool(_) => {
+                Ok((k.clone(), v.to_string()))
+            }
+            _ => Err(format!(
+                "env.tag_filter.{k} must be a value, not a list or object"
+            )),
+        })
+        .collect()
 }
 
 fn restart_strategy(c: &Lookup, checkpointing: bool) -> Result<RestartStrategy, String> {

@@ -6,7 +6,7 @@
 //! dynamic ones (SeaTunnel's default `dynamic-slot`): those grow with demand, so a job never
 //! waits for a slot on an idle machine.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 use weir_core::JobId;
@@ -69,6 +69,17 @@ impl Registered {
 pub enum SlotError {
     /// No TaskExecutor could ever hold the job.
     NeverEnough { needed: usize, largest: usize },
+    /// No TaskExecutor has every tag of the job's `tag_filter` (SeaTunnel's
+    /// `NoEnoughResourceException`); the tags each one has.
+    NoMatchingTags {
+        filter: BTreeMap<String, String>,
+        workers: Vec<BTreeMap<String, String>>,
+    },
+}
+
+/// Whether a worker's tags satisfy a job's filter: every key present with the same value.
+pub fn tags_match(filter: &BTreeMap<String, String>, tags: &BTreeMap<String, String>) -> bool {
+    filter.iter().all(|(k, v)| tags.get(k) == Some(v))
 }
 
 /// Slots of every TaskExecutor.
@@ -107,32 +118,46 @@ impl ResourceManager {
         before != e.len()
     }
 
-    /// Takes `needed` slots on one TaskExecutor, if one has them free now.
+    /// Takes `needed` slots on one TaskExecutor whose tags match `filter`, if one has them free
+    /// now.
     pub fn try_allocate(
         &self,
         job: JobId,
         needed: usize,
+        filter: &BTreeMap<String, String>,
     ) -> Result<Option<Arc<dyn TaskExecutorGateway>>, SlotError> {
         let Ok(mut executors) = self.executors.lock() else {
             return Ok(None);
         };
+        let eligible: Vec<bool> = executors
+            .iter()
+            .map(|e| tags_match(filter, &e.gateway.tags()))
+            .collect();
+        if !executors.is_empty() && !eligible.iter().any(|e| *e) {
+            return Err(SlotError::NoMatchingTags {
+                filter: filter.clone(),
+                workers: executors.iter().map(|e| e.gateway.tags()).collect(),
+            });
+        }
         let largest = executors
             .iter()
-            .map(Registered::capacity)
+            .zip(&eligible)
+            .filter(|(_, ok)| **ok)
+            .map(|(e, _)| e.capacity())
             .max()
             .unwrap_or(0);
         if needed > largest {
             return Err(SlotError::NeverEnough { needed, largest });
         }
         // A fixed TaskExecutor with room first, then the dynamic one with the most room.
-        let fixed = executors
-            .iter()
-            .position(|e| matches!(e.policy, SlotPolicy::Fixed(_)) && e.can_take(needed));
+        let fixed = executors.iter().enumerate().position(|(i, e)| {
+            eligible[i] && matches!(e.policy, SlotPolicy::Fixed(_)) && e.can_take(needed)
+        });
         let dynamic = || {
             executors
                 .iter()
                 .enumerate()
-                .filter(|(_, e)| matches!(e.policy, SlotPolicy::Dynamic { .. }))
+                .filter(|(i, e)| eligible[*i] && matches!(e.policy, SlotPolicy::Dynamic { .. }))
                 .max_by_key(|(_, e)| e.free())
                 .map(|(i, _)| i)
         };

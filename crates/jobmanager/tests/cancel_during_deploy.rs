@@ -23,6 +23,12 @@ struct SlowExecutor {
 
 #[async_trait]
 impl TaskExecutorGateway for SlowExecutor {
+    fn tags(&self) -> std::collections::BTreeMap<String, String> {
+        std::collections::BTreeMap::new()
+    }
+
+    fn set_tags(&self, _tags: std::collections::BTreeMap<String, String>) {}
+
     fn request_profiling(
         &self,
         _duration_s: i64,
@@ -93,6 +99,7 @@ impl TaskExecutorGateway for SlowExecutor {
             hardware: Hardware::default(),
             allocated: Vec::new(),
             process_memory: 0,
+            tags: Default::default(),
         }
     }
     fn list_logs(&self) -> Vec<LogFile> {

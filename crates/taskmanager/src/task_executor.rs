@@ -33,6 +33,8 @@ pub struct TaskExecutorSettings {
     pub runtime: RuntimeConfig,
     /// `rest.profiling.*`: where this TaskManager's profiles go and how long they may run.
     pub profiling: weir_gateway::ProfilingSettings,
+    /// Its tags at start-up (SeaTunnel's member attributes).
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for TaskExecutorSettings {
@@ -45,6 +47,7 @@ impl Default for TaskExecutorSettings {
             stdout_file: "taskmanager.out".into(),
             runtime: RuntimeConfig::default(),
             profiling: weir_gateway::ProfilingSettings::default(),
+            tags: Default::default(),
         }
     }
 }
@@ -85,6 +88,8 @@ pub struct TaskExecutor {
     /// The runtime its subtasks run on, apart from the control plane's (`None` only if the
     /// operating system refused its threads; subtasks then share the caller's runtime).
     data_plane: Option<crate::data_plane::DataPlane>,
+    /// Its tags, replaced by `/update-tags`.
+    tags: std::sync::RwLock<std::collections::BTreeMap<String, String>>,
 }
 
 const LOG_LIMIT: u64 = 8 << 20;
@@ -129,6 +134,7 @@ impl TaskExecutor {
             })
             .ok();
         Arc::new(Self {
+            tags: std::sync::RwLock::new(settings.tags.clone()),
             profiler,
             data_plane,
             resource_id,
@@ -171,6 +177,16 @@ fn error_text(e: &WeirError) -> String {
 
 #[async_trait]
 impl TaskExecutorGateway for TaskExecutor {
+    fn tags(&self) -> std::collections::BTreeMap<String, String> {
+        self.tags.read().map(|t| t.clone()).unwrap_or_default()
+    }
+
+    fn set_tags(&self, tags: std::collections::BTreeMap<String, String>) {
+        if let Ok(mut t) = self.tags.write() {
+            *t = tags;
+        }
+    }
+
     fn request_profiling(
         &self,
         duration_s: i64,
@@ -484,6 +500,7 @@ impl TaskExecutorGateway for TaskExecutor {
             hardware,
             allocated: Vec::new(),
             process_memory: weir_core::process::rss_bytes(),
+            tags: self.tags(),
         }
     }
 

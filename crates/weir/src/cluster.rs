@@ -255,6 +255,7 @@ impl MiniCluster {
                 log_file: LOG_FILE.into(),
                 stdout_file: STDOUT_FILE.into(),
                 profiling,
+                tags: config.worker_tags(),
                 runtime: RuntimeConfig {
                     cancellation_timeout: config.duration("task.cancellation.timeout")?,
                     ..RuntimeConfig::default()

@@ -396,6 +396,19 @@ impl ClusterConfig {
         })
     }
 
+    /// This node's worker tags, written as SeaTunnel's `hazelcast.yaml` writes them
+    /// (`hazelcast.member-attributes.<name>.value`), so a SeaTunnel YAML block works unchanged.
+    pub fn worker_tags(&self) -> std::collections::BTreeMap<String, String> {
+        const PREFIX: &str = "hazelcast.member-attributes.";
+        self.values
+            .iter()
+            .filter_map(|(k, v)| {
+                let name = k.strip_prefix(PREFIX)?.strip_suffix(".value")?;
+                (!name.is_empty()).then(|| (name.to_string(), v.trim().to_string()))
+            })
+            .collect()
+    }
+
     /// A comma-separated list option, trimmed, empty entries left out.
     pub fn list(&self, key: &str) -> Vec<String> {
         self.get(key)
@@ -601,6 +614,22 @@ mod tests {
             .unwrap_err()
             .contains("key=value"));
         assert_eq!(parse_duration("5 min").unwrap(), Duration::from_secs(300));
+        let tagged = ClusterConfig::load(
+            None,
+            &[
+                "hazelcast.member-attributes.group.value=platform".into(),
+                "hazelcast.member-attributes.group.type=string".into(),
+                "hazelcast.member-attributes.team.value=team1".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            tagged.worker_tags().into_iter().collect::<Vec<_>>(),
+            vec![
+                ("group".to_string(), "platform".to_string()),
+                ("team".to_string(), "team1".to_string())
+            ]
+        );
         assert_eq!(parse_duration("3600 s").unwrap(), Duration::from_secs(3600));
         assert!(parse_duration("5 fortnights").is_err());
     }

@@ -61,24 +61,15 @@ fn paginate<T>(items: Vec<T>, params: &HashMap<String, String>) -> StResult<Vec<
 pub async fn overview(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> StResult<Json<Value>> {
     let filter = ctx.params(q.as_deref())?;
     let gateway = ctx.gateway();
-    let cluster = gateway.request_cluster_overview().await;
-    // weir's TaskManagers take the tags of the node that serves this API (in the mini cluster,
-    // the one process that is both).
-    let matches = ctx
-        .node
-        .tags
-        .read()
-        .map(|tags| filter.iter().all(|(k, v)| tags.get(k) == Some(v)))
-        .unwrap_or(false);
-    let (total, free, workers) = if matches {
-        (
-            cluster.slots_total,
-            cluster.slots_available,
-            cluster.task_managers,
-        )
-    } else {
-        (0, 0, 0)
-    };
+    // The slots and workers of the TaskManagers whose tags match the query.
+    let (mut total, mut free, mut workers) = (0, 0, 0);
+    for tm in gateway.request_task_managers().await {
+        if filter.iter().all(|(k, v)| tm.tags.get(k) == Some(v)) {
+            total += tm.slots_total;
+            free += tm.slots_free;
+            workers += 1;
+        }
+    }
     let (mut running, mut pending, mut finished, mut failed, mut cancelled) = (0, 0, 0, 0, 0);
     for o in gateway.request_multiple_job_details().await {
         match o.status {

@@ -36,8 +36,8 @@ use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use error::{StError, StResult};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::Arc;
 use weir_gateway::RestfulGateway;
 
 /// v1's path prefix (SeaTunnel's `RestConstant.CONTEXT_PATH`).
@@ -87,8 +87,6 @@ pub enum Surface {
 pub struct Node {
     pub gateway: Arc<dyn RestfulGateway>,
     pub settings: SeaTunnelSettings,
-    /// This node's tags (SeaTunnel's member attributes), replaced by `/update-tags`.
-    pub tags: RwLock<BTreeMap<String, String>>,
 }
 
 /// Handler state: the node and the front-end the request came through.
@@ -239,7 +237,6 @@ pub fn routers(gateway: Arc<dyn RestfulGateway>, settings: SeaTunnelSettings) ->
             context_path: context_path.clone(),
             ..settings
         },
-        tags: RwLock::new(BTreeMap::new()),
     });
     let v1_state = Ctx {
         node: node.clone(),

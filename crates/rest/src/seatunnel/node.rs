@@ -196,9 +196,7 @@ pub async fn update_tags(State(ctx): State<Ctx>, body: Bytes) -> StResult<Json<V
         return Err(StError::invalid_json());
     };
     let tags = tags.into_iter().map(|(k, v)| (k, value_text(&v))).collect();
-    if let Ok(mut t) = ctx.node.tags.write() {
-        *t = tags;
-    }
+    ctx.gateway().update_worker_tags(tags).await;
     Ok(Json(
         json!({"status": "success", "message": "update node tags done."}),
     ))
