@@ -281,38 +281,52 @@ fn vertex_reports(snapshot: &JobSnapshot) -> Vec<VertexReport> {
         .collect()
 }
 
-/// Counts Ctrl-C and SIGTERM: the first asks for a graceful stop, the next for a cancel.
+/// Counts Ctrl-C and SIGTERM: the first asks for a graceful stop, the next for a cancel. The
+/// signal streams are registered once, up front, so a signal that arrives while the command is
+/// busy elsewhere waits for it instead of being lost.
 struct StopRequests {
     count: usize,
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
     #[cfg(unix)]
     term: Option<tokio::signal::unix::Signal>,
 }
 
 impl StopRequests {
     fn new() -> Self {
-        Self {
-            count: 0,
-            #[cfg(unix)]
-            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Self {
+                count: 0,
+                interrupt: signal(SignalKind::interrupt()).ok(),
+                term: signal(SignalKind::terminate()).ok(),
+            }
         }
+        #[cfg(not(unix))]
+        Self { count: 0 }
     }
 
     /// Waits for the next request; how many there have been.
     async fn next(&mut self) -> usize {
         #[cfg(unix)]
-        let term = async {
-            match self.term.as_mut() {
-                Some(s) => {
-                    s.recv().await;
+        {
+            async fn on(s: &mut Option<tokio::signal::unix::Signal>) {
+                match s.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
                 }
-                None => std::future::pending::<()>().await,
             }
-        };
+            tokio::select! {
+                _ = on(&mut self.interrupt) => {}
+                _ = on(&mut self.term) => {}
+            }
+        }
         #[cfg(not(unix))]
-        let term = std::future::pending::<()>();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term => {}
+        {
+            let _ = tokio::signal::ctrl_c().await;
         }
         self.count += 1;
         self.count
