@@ -424,12 +424,22 @@ impl OpenFile {
                     .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|e| err(e.to_string()))?;
+                let nested: Vec<bool> = batch
+                    .columns()
+                    .iter()
+                    .map(|c| super::text_nested::is_nested(c.data_type()))
+                    .collect();
                 let mut line = String::new();
                 for row in 0..batch.num_rows() {
                     line.clear();
                     for (i, f) in fmts.iter().enumerate() {
                         if i > 0 {
                             line.push_str(&s.field_delimiter);
+                        }
+                        if nested[i] {
+                            // SeaTunnel's separators, so its text source reads the value back.
+                            line.push_str(&super::text_nested::render(batch.column(i), row, 0));
+                            continue;
                         }
                         use std::fmt::Write as _;
                         let _ = write!(line, "{}", f.value(row));

@@ -6,7 +6,7 @@ use crate::batch::Batch;
 use crate::operator::{
     PrepareContext, PreparedSource, SourceEvent, SourceFactory, SourceReader, SubtaskContext,
 };
-use arrow::array::{ArrayRef, StringArray};
+use arrow::array::{Array, ArrayRef, AsArray, StringArray};
 use arrow::compute::{cast_with_options, CastOptions};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
@@ -533,6 +533,26 @@ fn cast_columns(text: &RecordBatch, schema: &SchemaRef) -> WeirResult<RecordBatc
         .map(|(col, f)| {
             if f.data_type() == &DataType::Utf8 {
                 return Ok(col.clone());
+            }
+            if super::text_nested::is_nested(f.data_type()) {
+                // Lists, maps and rows in a line, split by SeaTunnel's separators.
+                let text = col.as_string::<i32>();
+                let values: Vec<serde_json::Value> = (0..text.len())
+                    .map(|i| {
+                        if text.is_null(i) {
+                            serde_json::Value::Null
+                        } else {
+                            super::text_nested::parse(text.value(i), f.data_type(), 0)
+                        }
+                    })
+                    .collect();
+                return crate::values::values_to_array(f.data_type(), &values).map_err(|e| {
+                    WeirError::new(format!(
+                        "column '{}' holds a value that is not {}: {e}",
+                        f.name(),
+                        f.data_type()
+                    ))
+                });
             }
             cast_with_options(col.as_ref(), f.data_type(), &opts).map_err(|e| {
                 WeirError::new(format!(

@@ -7,6 +7,7 @@ pub mod fake;
 pub mod file_codec;
 pub mod local_file_sink;
 pub mod local_file_source;
+pub mod text_nested;
 
 use crate::registry::PluginRegistry;
 use std::sync::Arc;
