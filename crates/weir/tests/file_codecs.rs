@@ -288,3 +288,56 @@ sink {{ Assert {{ rules = {{ row_rules = [{{ rule_type = MIN_ROW, rule_value = 2
     let report = run_text(&check).await;
     assert_eq!(report.status, JobStatus::Finished, "{:?}", report.error);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_copies_a_tree_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+    std::fs::create_dir_all(src.join("img/2024")).unwrap();
+    let big: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(src.join("img/2024/photo.bin"), &big).unwrap();
+    std::fs::write(src.join("notes.txt"), "not parsed, just copied\n").unwrap();
+    std::fs::write(src.join("empty.dat"), b"").unwrap();
+    let job = |mode: &str, dst: &std::path::Path| {
+        format!(
+            r#"
+env {{ job.mode = "{mode}", parallelism = 2 }}
+source {{ LocalFile {{ path = "{}", file_format_type = "binary" }} }}
+sink {{ LocalFile {{ path = "{}", file_format_type = "binary" }} }}
+"#,
+            src.display(),
+            dst.display()
+        )
+    };
+    let report = run_text(&job("BATCH", &dst)).await;
+    assert_eq!(report.status, JobStatus::Finished, "{:?}", report.error);
+    assert_eq!(std::fs::read(dst.join("img/2024/photo.bin")).unwrap(), big);
+    assert_eq!(
+        std::fs::read_to_string(dst.join("notes.txt")).unwrap(),
+        "not parsed, just copied\n"
+    );
+    // Copied again onto itself: nothing is replaced, the job says which file is in the way.
+    let again = run_text(&job("BATCH", &dst)).await;
+    assert_eq!(again.status, JobStatus::Failed);
+    let error = again.error.map(|e| e.to_string()).unwrap_or_default();
+    assert!(error.contains("never replaces a committed file"), "{error}");
+    assert_eq!(std::fs::read(dst.join("img/2024/photo.bin")).unwrap(), big);
+
+    let refused = load(&job("STREAMING", &dir.path().join("other")))
+        .err()
+        .expect("streaming binary copies are refused")
+        .to_string();
+    assert!(
+        refused.contains("binary files are copied by BATCH jobs"),
+        "{refused}"
+    );
+    let text_to_binary = format!(
+        "source {{ FakeSource {{ schema = {{ fields {{ a = int }} }} }} }}\nsink {{ LocalFile {{ path = \"{}\", file_format_type = \"binary\" }} }}",
+        dir.path().join("x").display()
+    );
+    let refused = load(&text_to_binary).err().expect("refused").to_string();
+    assert!(
+        refused.contains("the binary format writes what a binary source reads"),
+        "{refused}"
+    );
+}

@@ -86,11 +86,17 @@ impl SinkFactory for LocalFileSinkFactory {
                 WeirError::new("option 'path' is empty").with_hint("name the output directory")
             );
         }
-        let format = FileFormat::parse(
-            &o.str("file_format_type")
-                .map_err(e)?
-                .unwrap_or_else(|| "csv".into()),
-        )?;
+        let format_name = o
+            .str("file_format_type")
+            .map_err(e)?
+            .unwrap_or_else(|| "csv".into());
+        if format_name.trim().eq_ignore_ascii_case("binary") {
+            super::local_file_binary::check_sink(&input, ctx.mode)?;
+            return Ok(Arc::new(super::local_file_binary::PreparedBinarySink::new(
+                dir,
+            )));
+        }
+        let format = FileFormat::parse(&format_name)?;
         let columns: Vec<usize> = match o.str_list("sink_columns").map_err(e)? {
             Some(cols) => cols
                 .iter()
@@ -482,9 +488,9 @@ impl OpenFile {
 
 /// A closed file waiting to be published: what a checkpoint lists as this sink's committable.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct PendingFile {
-    tmp: PathBuf,
-    target: PathBuf,
+pub(super) struct PendingFile {
+    pub(super) tmp: PathBuf,
+    pub(super) target: PathBuf,
 }
 
 /// One entry of this sink's checkpoint state: everything one writer left to do, in one entry,
@@ -507,7 +513,7 @@ impl PendingFile {
     /// Moves the file into place without ever replacing one: the new name is linked to the
     /// written file (which fails if the name is taken) and the in-progress name removed.
     /// Idempotent: a file already published is left alone.
-    fn publish(&self) -> WeirResult<()> {
+    pub(super) fn publish(&self) -> WeirResult<()> {
         let taken = || {
             WeirError::new(format!(
                 "'{}' already exists; weir never replaces a committed file",

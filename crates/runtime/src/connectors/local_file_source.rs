@@ -38,11 +38,11 @@ impl FileFormat {
             "csv" => Ok(FileFormat::Csv),
             "json" => Ok(FileFormat::Json),
             "parquet" => Ok(FileFormat::Parquet),
-            other @ ("orc" | "excel" | "xml" | "binary") => Err(WeirError::new(format!(
-                "file_format_type '{other}' is not supported by weir; use text, csv, json or parquet"
+            other @ ("orc" | "excel" | "xml") => Err(WeirError::new(format!(
+                "file_format_type '{other}' is not supported by weir; use text, csv, json, parquet or binary"
             ))),
             other => Err(WeirError::new(format!(
-                "unknown file_format_type '{other}'; use text, csv, json or parquet"
+                "unknown file_format_type '{other}'; use text, csv, json, parquet or binary"
             ))),
         }
     }
@@ -103,7 +103,33 @@ impl SourceFactory for LocalFileSourceFactory {
     fn prepare(&self, o: &Options, ctx: &PrepareContext) -> WeirResult<Arc<dyn PreparedSource>> {
         let e = WeirError::new;
         let path = PathBuf::from(o.str("path").map_err(e)?.unwrap_or_default());
-        let format = FileFormat::parse(&o.str("file_format_type").map_err(e)?.unwrap_or_default())?;
+        let format_name = o.str("file_format_type").map_err(e)?.unwrap_or_default();
+        if format_name.trim().eq_ignore_ascii_case("binary") {
+            // Files as they are: no schema, no parsing, archives still unpacked.
+            let filter = match o.str("file_filter_pattern").map_err(e)? {
+                Some(p) => Some(
+                    regex::Regex::new(&p)
+                        .map_err(|err| WeirError::new(format!("bad file_filter_pattern: {err}")))?,
+                ),
+                None => None,
+            };
+            let files = list_files(&path, filter.as_ref())?;
+            let archive = ArchiveCodec::parse(
+                &o.str("archive_compress_codec")
+                    .map_err(e)?
+                    .unwrap_or_default(),
+            )?;
+            let parts = file_codec::parts(&files, archive)?;
+            let root = if path.is_file() {
+                path.parent().map(Path::to_path_buf).unwrap_or_default()
+            } else {
+                path
+            };
+            return Ok(Arc::new(
+                super::local_file_binary::PreparedBinarySource::new(root, parts),
+            ));
+        }
+        let format = FileFormat::parse(&format_name)?;
         let filter = match o.str("file_filter_pattern").map_err(e)? {
             Some(p) => Some(
                 regex::Regex::new(&p)

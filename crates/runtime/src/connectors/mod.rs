@@ -5,6 +5,7 @@ pub mod blackhole;
 pub mod console;
 pub mod fake;
 pub mod file_codec;
+pub mod local_file_binary;
 pub mod local_file_sink;
 pub mod local_file_source;
 pub mod text_nested;
