@@ -104,32 +104,6 @@ impl SourceFactory for LocalFileSourceFactory {
         let e = WeirError::new;
         let path = PathBuf::from(o.str("path").map_err(e)?.unwrap_or_default());
         let format_name = o.str("file_format_type").map_err(e)?.unwrap_or_default();
-        if format_name.trim().eq_ignore_ascii_case("binary") {
-            // Files as they are: no schema, no parsing, archives still unpacked.
-            let filter = match o.str("file_filter_pattern").map_err(e)? {
-                Some(p) => Some(
-                    regex::Regex::new(&p)
-                        .map_err(|err| WeirError::new(format!("bad file_filter_pattern: {err}")))?,
-                ),
-                None => None,
-            };
-            let files = list_files(&path, filter.as_ref())?;
-            let archive = ArchiveCodec::parse(
-                &o.str("archive_compress_codec")
-                    .map_err(e)?
-                    .unwrap_or_default(),
-            )?;
-            let parts = file_codec::parts(&files, archive)?;
-            let root = if path.is_file() {
-                path.parent().map(Path::to_path_buf).unwrap_or_default()
-            } else {
-                path
-            };
-            return Ok(Arc::new(
-                super::local_file_binary::PreparedBinarySource::new(root, parts),
-            ));
-        }
-        let format = FileFormat::parse(&format_name)?;
         let filter = match o.str("file_filter_pattern").map_err(e)? {
             Some(p) => Some(
                 regex::Regex::new(&p)
@@ -143,6 +117,19 @@ impl SourceFactory for LocalFileSourceFactory {
                 .map_err(e)?
                 .unwrap_or_default(),
         )?;
+        if format_name.trim().eq_ignore_ascii_case("binary") {
+            // Files as they are: no schema, no parsing, archives still unpacked.
+            let parts = file_codec::parts(&files, archive)?;
+            let root = if path.is_file() {
+                path.parent().map(Path::to_path_buf).unwrap_or_default()
+            } else {
+                path
+            };
+            return Ok(Arc::new(
+                super::local_file_binary::PreparedBinarySource::new(root, parts),
+            ));
+        }
+        let format = FileFormat::parse(&format_name)?;
         let encoding = match o.str("encoding").map_err(e)? {
             Some(name) => file_codec::parse_encoding(&name)?,
             None => encoding_rs::UTF_8,

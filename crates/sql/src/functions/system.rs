@@ -74,6 +74,11 @@ fn cast_timestamp(a: &[ScalarValue], out: &DataType) -> Result<ScalarValue> {
     plain_cast(v, out, "TIMESTAMP")
 }
 
+/// An integer written as three two-digit-or-more groups, `yyyyMMdd` or `HHmmss`.
+fn digit_groups(n: i64) -> (i64, u32, u32) {
+    (n / 10000, ((n / 100) % 100) as u32, (n % 100) as u32)
+}
+
 fn cast_date(a: &[ScalarValue], out: &DataType) -> Result<ScalarValue> {
     let v = &a[0];
     if v.is_null() {
@@ -81,13 +86,10 @@ fn cast_date(a: &[ScalarValue], out: &DataType) -> Result<ScalarValue> {
     }
     if is_integer(v) {
         let n = super::value::int(v).unwrap_or_default();
-        let d = NaiveDate::from_ymd_opt(
-            (n / 10000) as i32,
-            ((n / 100) % 100) as u32,
-            (n % 100) as u32,
-        )
-        .ok_or_else(|| call_error("cast", format!("{n} is not a date as yyyyMMdd")))?;
-        return Ok(from_date(d));
+        let (y, m, d) = digit_groups(n);
+        let date = NaiveDate::from_ymd_opt(y as i32, m, d)
+            .ok_or_else(|| call_error("cast", format!("{n} is not a date as yyyyMMdd")))?;
+        return Ok(from_date(date));
     }
     plain_cast(v, out, "DATE")
 }
@@ -99,13 +101,10 @@ fn cast_time(a: &[ScalarValue], out: &DataType) -> Result<ScalarValue> {
     }
     if is_integer(v) {
         let n = super::value::int(v).unwrap_or_default();
-        let t = NaiveTime::from_hms_opt(
-            (n / 10000) as u32,
-            ((n / 100) % 100) as u32,
-            (n % 100) as u32,
-        )
-        .ok_or_else(|| call_error("cast", format!("{n} is not a time as HHmmss")))?;
-        return Ok(from_time(t));
+        let (h, m, s) = digit_groups(n);
+        let time = NaiveTime::from_hms_opt(h as u32, m, s)
+            .ok_or_else(|| call_error("cast", format!("{n} is not a time as HHmmss")))?;
+        return Ok(from_time(time));
     }
     if super::value::is_date(v) {
         return Ok(from_time(NaiveTime::MIN));
