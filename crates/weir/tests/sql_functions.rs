@@ -91,7 +91,9 @@ async fn string_functions() {
          soundex(name) as s7, regexp_substr(name, 'F\\\\w+') as s8, \
          regexp_replace(name, 'w', '_', 'i') as s9, replace(name, ' ') as s10, \
          substring(name, -4) as s11, to_char(flag) as s12, to_char(n) as s13, \
-         to_char(day, 'dd/MM/yyyy') as s14, lcase(name) as s15 from fake",
+         to_char(day, 'dd/MM/yyyy') as s14, lcase(name) as s15, \
+         des_encrypt('1234567890', 'Joy Ding') as s16, \
+         des_decrypt('1234567890', des_encrypt('1234567890', name)) as s17 from fake",
         &[
             ("s1", "string", "\"B\""),
             ("s2", "string", "\"0042\""),
@@ -108,6 +110,9 @@ async fn string_functions() {
             ("s13", "string", "\"66\""),
             ("s14", "string", "\"05/03/2024\""),
             ("s15", "string", "\"weir flow\""),
+            // Java's DES/CBC/PKCS5Padding of the same key, IV and text.
+            ("s16", "string", "\"+jXI7ngL1UzB8yoBYEVgoQ==\""),
+            ("s17", "string", "\"Weir Flow\""),
         ],
     ))
     .await;

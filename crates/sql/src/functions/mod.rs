@@ -8,6 +8,7 @@
 //! order and null handling matters more than vector speed. The common functions SeaTunnel and
 //! DataFusion agree on stay DataFusion's own.
 
+mod crypto;
 mod datetime;
 mod java_time;
 mod numeric;
@@ -28,7 +29,8 @@ pub fn register(ctx: &SessionContext) {
         .into_iter()
         .chain(numeric::functions())
         .chain(datetime::functions())
-        .chain(system::functions());
+        .chain(system::functions())
+        .chain(crypto::functions());
     for f in all {
         ctx.register_udf(ScalarUDF::new_from_impl(f));
     }

@@ -34,10 +34,38 @@ pub(super) fn functions() -> Vec<RowFunction> {
         RowFunction::new("replace", &[2, 3], UTF8, replace),
         RowFunction::new("substring", &[2, 3], UTF8, substring).aliases(&["substr"]),
         RowFunction::new("to_char", &[1, 2], UTF8, to_char),
+        // SeaTunnel's lengths are BIGINT (Java longs); characters count as Java's UTF-16 units.
+        RowFunction::new("char_length", &[1], BIGINT, |a, _| {
+            Ok(ScalarValue::Int64(
+                a.first()
+                    .and_then(text)
+                    .map(|s| s.encode_utf16().count() as i64),
+            ))
+        })
+        .aliases(&["length", "character_length"]),
+        RowFunction::new("octet_length", &[1], BIGINT, |a, _| {
+            Ok(ScalarValue::Int64(a.first().and_then(byte_length)))
+        }),
+        RowFunction::new("bit_length", &[1], BIGINT, |a, _| {
+            Ok(ScalarValue::Int64(
+                a.first().and_then(byte_length).map(|n| n * 8),
+            ))
+        }),
     ]
 }
 
 const UTF8: Returns = Returns::Type(DataType::Utf8);
+const BIGINT: Returns = Returns::Type(DataType::Int64);
+
+/// Bytes of a binary value, or of a value's UTF-8 text.
+fn byte_length(v: &ScalarValue) -> Option<i64> {
+    match v {
+        ScalarValue::Binary(Some(b))
+        | ScalarValue::LargeBinary(Some(b))
+        | ScalarValue::BinaryView(Some(b)) => Some(b.len() as i64),
+        other => text(other).map(|s| s.len() as i64),
+    }
+}
 
 fn string(s: Option<String>) -> ScalarValue {
     ScalarValue::Utf8(s)
