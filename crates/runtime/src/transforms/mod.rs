@@ -1,5 +1,5 @@
 //! SeaTunnel's column transforms (`Filter`, `FieldMapper`, `Copy`, `Replace`, `Split`,
-//! `FilterRowKind`), each in its own file. All of them are stateless and work on whole
+//! `FilterRowKind`, `RowKindExtractor`), each in its own file. All of them are stateless and work on whole
 //! columns; `Sql` lives in the `weir-sql` crate so tests of the rest need not link DataFusion.
 
 pub mod copy;
@@ -7,6 +7,7 @@ pub mod field_mapper;
 pub mod filter;
 pub mod filter_row_kind;
 pub mod replace;
+pub mod row_kind_extractor;
 pub mod split;
 
 use crate::registry::PluginRegistry;
@@ -22,6 +23,7 @@ pub fn register(r: &mut PluginRegistry) {
     r.add_transform(Arc::new(replace::ReplaceFactory));
     r.add_transform(Arc::new(split::SplitFactory));
     r.add_transform(Arc::new(filter_row_kind::FilterRowKindFactory));
+    r.add_transform(Arc::new(row_kind_extractor::RowKindExtractorFactory));
 }
 
 /// The index of `name` in `schema`, or an error listing the fields there are.
