@@ -434,3 +434,24 @@ sink {{
     assert_eq!(names.len(), 2 * 2 * 3, "{names:?}");
     assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn row_kind_extractor_turns_a_changelog_into_inserts_with_their_kind() {
+    let text = r#"
+env { job.mode = "BATCH" }
+source { FakeSource { plugin_output = fake, schema = { fields { id = int } }, rows = [
+  { kind = INSERT, fields = [1] }, { kind = UPDATE_BEFORE, fields = [1] },
+  { kind = UPDATE_AFTER, fields = [2] }, { kind = DELETE, fields = [2] }
+] } }
+transform {
+  RowKindExtractor { plugin_input = fake, plugin_output = kinds, transform_type = FULL }
+  FilterRowKind { plugin_input = kinds, plugin_output = kept, include_kinds = [INSERT] }
+}
+sink { Assert { plugin_input = kept, rules = {
+  row_rules = [{ rule_type = MIN_ROW, rule_value = 4 }, { rule_type = MAX_ROW, rule_value = 4 }],
+  field_rules = [{ field_name = row_kind, field_type = string, field_value = [{ rule_type = NOT_NULL }, { rule_type = MIN_LENGTH, rule_value = 6 }] }]
+} } }
+"#;
+    let report = run_text(text).await;
+    assert_eq!(report.status, JobStatus::Finished, "{:?}", report.error);
+}
