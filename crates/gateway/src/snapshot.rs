@@ -52,6 +52,15 @@ impl std::ops::AddAssign for IoStats {
     }
 }
 
+/// Records and bytes through one chained operator of a subtask.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorIo {
+    pub records_in: u64,
+    pub records_out: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+}
+
 /// When a subtask attempt entered each `ExecutionState` (epoch ms, 0 = never), indexed as
 /// `ExecutionState::ALL`.
 pub type StateTimestamps = [i64; 10];
@@ -75,6 +84,9 @@ pub struct AttemptSnapshot {
     /// `host:port` of the TaskManager, once deployed.
     pub endpoint: Option<String>,
     pub io: IoStats,
+    /// Final I/O of each chained operator, head first (known once the attempt ended).
+    #[serde(default)]
+    pub operator_io: Vec<OperatorIo>,
     /// Why the attempt failed.
     pub failure: Option<String>,
 }
@@ -217,6 +229,23 @@ impl VertexSnapshot {
         } else {
             -1
         }
+    }
+
+    /// Summed final I/O of each chained operator over the current attempts.
+    pub fn operator_io(&self) -> Vec<OperatorIo> {
+        let mut total: Vec<OperatorIo> = Vec::new();
+        for s in &self.subtasks {
+            for (i, o) in s.current.operator_io.iter().enumerate() {
+                if total.len() <= i {
+                    total.resize(i + 1, OperatorIo::default());
+                }
+                total[i].records_in += o.records_in;
+                total[i].records_out += o.records_out;
+                total[i].bytes_in += o.bytes_in;
+                total[i].bytes_out += o.bytes_out;
+            }
+        }
+        total
     }
 
     /// Summed I/O of the current attempts.
@@ -574,6 +603,7 @@ mod tests {
             task_manager: None,
             endpoint: None,
             io: IoStats::default(),
+            operator_io: Vec::new(),
             failure: None,
         }
     }

@@ -34,6 +34,8 @@ pub struct TaskStateUpdate {
     pub location: Option<String>,
     /// Final I/O of the attempt, for terminal states.
     pub io: Option<IoStats>,
+    /// Final I/O of each chained operator, head first, for terminal states.
+    pub operator_io: Vec<crate::snapshot::OperatorIo>,
 }
 
 /// JobMaster → TaskExecutor.

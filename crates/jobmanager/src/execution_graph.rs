@@ -244,6 +244,9 @@ impl ExecutionGraph {
         if let Some(io) = u.io {
             a.io = io;
         }
+        if !u.operator_io.is_empty() {
+            a.operator_io = u.operator_io.clone();
+        }
         if state == ExecutionState::Failed {
             a.failure = u.error.clone();
             let task_name = u
@@ -515,6 +518,7 @@ fn new_attempt(attempt: u32, now: i64) -> AttemptSnapshot {
         task_manager: None,
         endpoint: None,
         io: IoStats::default(),
+        operator_io: Vec::new(),
         failure: None,
     }
 }
@@ -570,6 +574,7 @@ mod tests {
             error: (state == ExecutionState::Failed).then(|| "boom".into()),
             location: None,
             io: None,
+            operator_io: Vec::new(),
         }
     }
 

@@ -74,6 +74,7 @@ impl TaskExecutorGateway for SlowExecutor {
                 error: None,
                 location: None,
                 io: None,
+                operator_io: Vec::new(),
             });
         }
         Ok(())

@@ -328,6 +328,24 @@ impl TaskExecutorGateway for TaskExecutor {
                             },
                         ),
                         io: ev.metrics.as_deref().map(io_of),
+                        operator_io: ev
+                            .metrics
+                            .as_deref()
+                            .map(|m| {
+                                m.operators
+                                    .iter()
+                                    .map(|o| {
+                                        let s = o.snapshot();
+                                        weir_gateway::OperatorIo {
+                                            records_in: s.records_in,
+                                            records_out: s.records_out,
+                                            bytes_in: s.bytes_in,
+                                            bytes_out: s.bytes_out,
+                                        }
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
                     };
                     if update.state == weir_core::ExecutionState::Finished {
                         finished.push(update);

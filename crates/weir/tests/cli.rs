@@ -34,6 +34,12 @@ fn a_good_job_exits_zero_with_a_summary() {
         stderr.contains("(parallelism 3): rows in 0, rows out 12"),
         "{stderr}"
     );
+    // Each chained operator's rows, as the cluster counted them (the benchmarks read these).
+    assert!(
+        stderr.contains("Source: FakeSource: rows in 0, rows out 12")
+            && stderr.contains("Sink: Console: rows in 12, rows out 0"),
+        "{stderr}"
+    );
     assert_eq!(
         stdout
             .lines()

@@ -188,7 +188,8 @@ async fn follow(run: &LocalRun, cluster: &MiniCluster) -> i32 {
             .first()
             .map(|e| WeirError::new(e.stacktrace.clone())),
         vertices: vertex_reports(&snapshot),
-        elapsed: started.elapsed(),
+        // The job's own run, as the cluster timed it (not the command's start-up and polling).
+        elapsed: Duration::from_millis(snapshot.duration(weir_core::now_ms()).max(0) as u64),
     };
     eprintln!("{}", format_summary(&report));
     match (report.status, stopping) {
@@ -273,8 +274,22 @@ fn vertex_reports(snapshot: &JobSnapshot) -> Vec<VertexReport> {
                     bytes_in: io.read_bytes,
                     bytes_out: io.write_bytes,
                 },
-                // The cluster reports rows per vertex, not per chained operator.
-                operators: Vec::new(),
+                operators: v
+                    .operators
+                    .iter()
+                    .zip(v.operator_io())
+                    .map(|(name, o)| {
+                        (
+                            name.clone(),
+                            IoSnapshot {
+                                records_in: o.records_in,
+                                records_out: o.records_out,
+                                bytes_in: o.bytes_in,
+                                bytes_out: o.bytes_out,
+                            },
+                        )
+                    })
+                    .collect(),
                 written: ends_in_sink.then_some(io.sink_written_records),
             }
         })
