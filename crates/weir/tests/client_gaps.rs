@@ -100,17 +100,20 @@ async fn job_and_vertex_answers_have_what_flinks_dashboard_reads() {
     assert_eq!(gcs[0]["count"], 0);
 }
 
+/// Profiles for a second in WALL mode: every thread is sampled whether it runs or waits, so
+/// the graph names the runtime's threads however idle the cluster is (ITIMER counts only
+/// threads on CPU, which on an idle cluster may be none of them).
 async fn profile(c: &reqwest::Client, url: &str) -> Value {
     let r = c
         .post(url)
-        .json(&serde_json::json!({"mode": "ITIMER", "duration": 1}))
+        .json(&serde_json::json!({"mode": "WALL", "duration": 1}))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
     let started: Value = r.json().await.unwrap();
     assert_eq!(started["status"], "RUNNING");
-    assert_eq!(started["profilingMode"], "ITIMER");
+    assert_eq!(started["profilingMode"], "WALL");
     assert!(started["finishedTime"].is_null());
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     loop {
