@@ -2,8 +2,14 @@
 
 use std::process::Command;
 
+/// The binary, run from a scratch directory: a local `weir run` keeps its data in
+/// `./weir-data`, which must not land in the source tree.
 fn weir() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_weir"))
+    let scratch = std::env::temp_dir().join("weir-cli-tests");
+    let _ = std::fs::create_dir_all(&scratch);
+    let mut c = Command::new(env!("CARGO_BIN_EXE_weir"));
+    c.current_dir(scratch);
+    c
 }
 
 fn write(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
