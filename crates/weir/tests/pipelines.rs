@@ -455,3 +455,36 @@ sink { Assert { plugin_input = kept, rules = {
     let report = run_text(text).await;
     assert_eq!(report.status, JobStatus::Finished, "{:?}", report.error);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_path_reads_typed_values_out_of_json_columns() {
+    let text = r#"
+env { job.mode = "BATCH" }
+source { FakeSource { plugin_output = fake, schema = { fields { id = int, doc = string, who = { name = string, langs = "array<string>" } } }, rows = [
+  { kind = INSERT, fields = [1, "{\"order\": {\"total\": \"19.90\", \"paid\": true, \"items\": [3, 4]}}", ["ann", ["rust", "sql"]]] },
+  { kind = INSERT, fields = [2, "{order: {total: 5, paid: false}}", ["bob", ["go"]]] }
+] } }
+transform { JsonPath { plugin_input = fake, plugin_output = out, columns = [
+  { src_field = doc, path = "$.order.total", dest_field = total, dest_type = "decimal(6,2)" },
+  { src_field = doc, path = "$.order.paid", dest_field = paid, dest_type = boolean },
+  { src_field = doc, path = "$.order.items", dest_field = items, column_error_handle_way = SKIP },
+  { src_field = who, path = "$[1][0]", dest_field = first_lang }
+] } }
+sink { Assert { plugin_input = out, rules = {
+  row_rules = [{ rule_type = MIN_ROW, rule_value = 2 }, { rule_type = MAX_ROW, rule_value = 2 }],
+  field_rules = [
+    { field_name = total, field_type = "decimal(6,2)", field_value = [{ rule_type = MIN, rule_value = 5 }, { rule_type = MAX, rule_value = 19.9 }] },
+    { field_name = paid, field_type = boolean, field_value = [{ rule_type = NOT_NULL }] },
+    { field_name = first_lang, field_type = string, field_value = [{ rule_type = MIN_LENGTH, rule_value = 2 }, { rule_type = MAX_LENGTH, rule_value = 4 }] }
+  ]
+} } }
+"#;
+    let report = run_text(text).await;
+    assert_eq!(report.status, JobStatus::Finished, "{:?}", report.error);
+    // Without SKIP the missing items of the second row fail the job, naming the path.
+    let strict = text.replace(", column_error_handle_way = SKIP", "");
+    let report = run_text(&strict).await;
+    assert_eq!(report.status, JobStatus::Failed);
+    let error = report.error.map(|e| e.to_string()).unwrap_or_default();
+    assert!(error.contains("no value at $.order.items"), "{error}");
+}

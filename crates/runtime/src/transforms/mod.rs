@@ -1,11 +1,13 @@
 //! SeaTunnel's column transforms (`Filter`, `FieldMapper`, `Copy`, `Replace`, `Split`,
-//! `FilterRowKind`, `RowKindExtractor`), each in its own file. All of them are stateless and work on whole
+//! `FilterRowKind`, `RowKindExtractor`, `JsonPath`), each in its own file. All of them are stateless and work on whole
 //! columns; `Sql` lives in the `weir-sql` crate so tests of the rest need not link DataFusion.
 
 pub mod copy;
 pub mod field_mapper;
 pub mod filter;
 pub mod filter_row_kind;
+pub mod json_path;
+mod relaxed_json;
 pub mod replace;
 pub mod row_kind_extractor;
 pub mod split;
@@ -24,6 +26,7 @@ pub fn register(r: &mut PluginRegistry) {
     r.add_transform(Arc::new(split::SplitFactory));
     r.add_transform(Arc::new(filter_row_kind::FilterRowKindFactory));
     r.add_transform(Arc::new(row_kind_extractor::RowKindExtractorFactory));
+    r.add_transform(Arc::new(json_path::JsonPathFactory));
 }
 
 /// The index of `name` in `schema`, or an error listing the fields there are.
