@@ -68,7 +68,7 @@ fn cases() -> Vec<(&'static str, String, Format, Vec<&'static str>)> {
             vec!["missing 'plugin_name' in source[0], option 'plugin_name'"]),
         ("empty file", "  \n".into(), h, vec!["the job file is empty"]),
         ("unsupported file format", hocon(FAKE, "", "LocalFile { path = \"/tmp/x\", file_format_type = orc }"), h,
-            vec!["file_format_type 'orc' is not supported by weir; use text, csv, json, parquet or binary", "sink[0] (LocalFile"]),
+            vec!["file_format_type 'orc' is not supported by weir; use text, csv, json, parquet, excel or binary", "sink[0] (LocalFile"]),
         ("transform with two inputs", hocon(&format!("{FAKE}\n  FakeSource {{ plugin_output = other, schema = {{ fields {{ a = int }} }} }}"), "Sql { plugin_input = [fake, other], query = \"select 1 from fake\" }", "Console {}"), h,
             vec!["a transform reads one table, found 2"]),
         ("literal row of the wrong width", hocon("FakeSource { schema = { fields { a = int, b = string } }, rows = [{ kind = INSERT, fields = [1] }] }", "", "Console {}"), h,

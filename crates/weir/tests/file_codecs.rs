@@ -341,3 +341,53 @@ sink {{ LocalFile {{ path = "{}", file_format_type = "binary" }} }}
         "{refused}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn excel_workbooks_are_written_and_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("xlsx");
+    let write = format!(
+        r#"
+env {{ job.mode = "BATCH" }}
+source {{ FakeSource {{ schema = {{ fields {{ id = int, name = string, score = double, ok = boolean, day = date }} }}, rows = [
+  {{ kind = INSERT, fields = [1, "北京", 9.5, true, "2024-03-05"] }},
+  {{ kind = INSERT, fields = [2, "Oslo", 7.0, false, "2024-12-31"] }}
+] }} }}
+sink {{ LocalFile {{ path = "{}", file_format_type = "excel", enable_header_write = true }} }}
+"#,
+        out.display()
+    );
+    let report = run_text(&write).await;
+    assert_eq!(report.status, JobStatus::Finished, "{:?}", report.error);
+    let file = std::fs::read_dir(&out)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert_eq!(file.extension().and_then(|e| e.to_str()), Some("xlsx"));
+    let read = format!(
+        r#"
+env {{ job.mode = "BATCH" }}
+source {{ LocalFile {{ path = "{}", file_format_type = "excel", sheet_name = "Sheet1", skip_header_row_number = 1,
+  schema = {{ fields {{ id = bigint, name = string, score = double, ok = boolean, day = date }} }} }} }}
+transform {{ Sql {{ query = "select * from t where id = 1" }} }}
+sink {{ Assert {{ rules = {{ row_rules = [{{ rule_type = MIN_ROW, rule_value = 1 }}, {{ rule_type = MAX_ROW, rule_value = 1 }}], field_rules = [
+  {{ field_name = id, field_type = bigint, field_value = [{{ equals_to = 1 }}] }},
+  {{ field_name = name, field_type = string, field_value = [{{ equals_to = "北京" }}] }},
+  {{ field_name = score, field_type = double, field_value = [{{ equals_to = 9.5 }}] }},
+  {{ field_name = ok, field_type = boolean, field_value = [{{ equals_to = true }}] }},
+  {{ field_name = day, field_type = date, field_value = [{{ equals_to = "2024-03-05" }}] }}
+] }} }} }}
+"#,
+        out.display()
+    )
+    .replace("file_format_type = \"excel\", sheet_name", "plugin_output = t, file_format_type = \"excel\", sheet_name");
+    let report = run_text(&read).await;
+    assert_eq!(report.status, JobStatus::Finished, "{:?}", report.error);
+    let missing = read.replace("Sheet1", "Sheet9");
+    let report = run_text(&missing).await;
+    assert_eq!(report.status, JobStatus::Failed);
+    let error = report.error.map(|e| e.to_string()).unwrap_or_default();
+    assert!(error.contains("has no readable sheet 'Sheet9'"), "{error}");
+}

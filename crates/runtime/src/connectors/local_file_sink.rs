@@ -149,9 +149,10 @@ impl SinkFactory for LocalFileSinkFactory {
             None => parquet::basic::Compression::SNAPPY,
         };
         let encoding = match o.str("encoding").map_err(e)? {
-            Some(name) if format == FileFormat::Parquet => {
+            Some(name) if matches!(format, FileFormat::Parquet | FileFormat::Excel) => {
                 return Err(WeirError::new(format!(
-                    "encoding '{name}' does not apply to parquet files (their text is UTF-8)"
+                    "encoding '{name}' does not apply to {} files (their text is UTF-8)",
+                    format.extension()
                 )))
             }
             Some(name) => super::file_codec::parse_encoding(&name)?,
@@ -345,6 +346,8 @@ enum Encoder {
     Csv(Box<arrow::csv::Writer<BufWriter<Output>>>),
     Json(arrow::json::LineDelimitedWriter<BufWriter<Output>>),
     Parquet(Box<parquet::arrow::ArrowWriter<File>>),
+    /// Saved whole at close.
+    Excel(Box<super::excel::ExcelWriter>),
 }
 
 /// One file being written: its in-progress path, final path and encoder.
@@ -410,6 +413,12 @@ impl OpenFile {
                         .map_err(|e| WeirError::new(format!("starting parquet file: {e}")))?,
                 ))
             }
+            FileFormat::Excel => {
+                drop(file);
+                Encoder::Excel(Box::new(super::excel::ExcelWriter::new(
+                    &s.schema, s.header,
+                )?))
+            }
         };
         Ok(OpenFile {
             tmp,
@@ -458,6 +467,7 @@ impl OpenFile {
             Some(Encoder::Csv(w)) => w.write(batch).map_err(|e| err(e.to_string()))?,
             Some(Encoder::Json(w)) => w.write(batch).map_err(|e| err(e.to_string()))?,
             Some(Encoder::Parquet(w)) => w.write(batch).map_err(|e| err(e.to_string()))?,
+            Some(Encoder::Excel(w)) => w.write(batch)?,
             None => return Err(err("file already closed".into())),
         }
         self.rows += batch.num_rows();
@@ -477,6 +487,7 @@ impl OpenFile {
             Some(Encoder::Parquet(w)) => {
                 w.close().map_err(|e| err(e.to_string()))?;
             }
+            Some(Encoder::Excel(w)) => w.save(&self.tmp)?,
             None => {}
         }
         Ok(PendingFile {

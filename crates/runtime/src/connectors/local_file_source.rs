@@ -28,6 +28,8 @@ pub enum FileFormat {
     Csv,
     Json,
     Parquet,
+    /// xlsx workbooks, one sheet read or written (see `excel`).
+    Excel,
 }
 
 impl FileFormat {
@@ -38,11 +40,12 @@ impl FileFormat {
             "csv" => Ok(FileFormat::Csv),
             "json" => Ok(FileFormat::Json),
             "parquet" => Ok(FileFormat::Parquet),
-            other @ ("orc" | "excel" | "xml") => Err(WeirError::new(format!(
-                "file_format_type '{other}' is not supported by weir; use text, csv, json, parquet or binary"
+            "excel" => Ok(FileFormat::Excel),
+            other @ ("orc" | "xml") => Err(WeirError::new(format!(
+                "file_format_type '{other}' is not supported by weir; use text, csv, json, parquet, excel or binary"
             ))),
             other => Err(WeirError::new(format!(
-                "unknown file_format_type '{other}'; use text, csv, json, parquet or binary"
+                "unknown file_format_type '{other}'; use text, csv, json, parquet, excel or binary"
             ))),
         }
     }
@@ -54,6 +57,7 @@ impl FileFormat {
             FileFormat::Csv => "csv",
             FileFormat::Json => "json",
             FileFormat::Parquet => "parquet",
+            FileFormat::Excel => "xlsx",
         }
     }
 }
@@ -89,13 +93,13 @@ impl SourceFactory for LocalFileSourceFactory {
                 OptionSpec::optional("archive_compress_codec", String),
                 OptionSpec::optional("encoding", String),
                 OptionSpec::optional("parse_partition_from_path", Bool),
+                OptionSpec::optional("sheet_name", String),
             ],
         )
         .ignoring(&[
             "date_format",
             "datetime_format",
             "time_format",
-            "sheet_name",
             "xml_row_tag",
         ])
     }
@@ -146,12 +150,13 @@ impl SourceFactory for LocalFileSourceFactory {
                 file_codec::check_text_compress_codec(&codec)?;
             }
         }
-        if format == FileFormat::Parquet
+        if matches!(format, FileFormat::Parquet | FileFormat::Excel)
             && (archive != ArchiveCodec::None || encoding != encoding_rs::UTF_8)
         {
-            return Err(WeirError::new(
-                "parquet files are read as they are: archive_compress_codec and encoding do not apply",
-            )
+            return Err(WeirError::new(format!(
+                "{} files are read as they are: archive_compress_codec and encoding do not apply",
+                format.extension()
+            ))
             .with_hint("remove archive_compress_codec and encoding, or unpack the files first"));
         }
         let parts = file_codec::parts(&files, archive)?;
@@ -279,6 +284,7 @@ impl SourceFactory for LocalFileSourceFactory {
             schema,
             projection,
             delimiter,
+            sheet_name: o.str("sheet_name").map_err(e)?,
             skip_lines: o
                 .i64("skip_header_row_number")
                 .map_err(e)?
@@ -349,6 +355,8 @@ struct PreparedLocalFile {
     projection: Option<Vec<usize>>,
     delimiter: String,
     skip_lines: usize,
+    /// The sheet an excel source reads (the first when unset).
+    sheet_name: Option<String>,
 }
 
 impl PreparedSource for PreparedLocalFile {
@@ -382,6 +390,7 @@ impl PreparedSource for PreparedLocalFile {
             projection: self.projection.clone(),
             delimiter: self.delimiter.clone(),
             skip_lines: self.skip_lines,
+            sheet_name: self.sheet_name.clone(),
         }))
     }
 }
@@ -389,6 +398,7 @@ impl PreparedSource for PreparedLocalFile {
 type BatchIter = Box<dyn Iterator<Item = WeirResult<RecordBatch>> + Send>;
 
 struct LocalFileReader {
+    sheet_name: Option<String>,
     files: Vec<FilePart>,
     encoding: &'static encoding_rs::Encoding,
     next_file: usize,
@@ -429,6 +439,16 @@ impl LocalFileReader {
         if self.format == FileFormat::Parquet {
             return self.open_parquet(path);
         }
+        if self.format == FileFormat::Excel {
+            let batches = super::excel::read_sheet(
+                path,
+                self.sheet_name.as_deref(),
+                self.skip_lines,
+                &self.file_schema,
+                BATCH_ROWS,
+            )?;
+            return Ok(Box::new(batches.into_iter().map(Ok)));
+        }
         let raw = file_codec::open(part)?;
         let decoded: Box<dyn Read + Send> = if self.encoding == encoding_rs::UTF_8 {
             raw
@@ -453,7 +473,9 @@ impl LocalFileReader {
         let wrap =
             move |e: arrow::error::ArrowError| WeirError::new(format!("reading {shown}: {e}"));
         Ok(match self.format {
-            FileFormat::Parquet => unreachable!("parquet files are opened above"),
+            FileFormat::Parquet | FileFormat::Excel => {
+                unreachable!("parquet and excel files are opened above")
+            }
             FileFormat::Json => {
                 let r = arrow::json::ReaderBuilder::new(self.file_schema.clone())
                     .with_batch_size(BATCH_ROWS)

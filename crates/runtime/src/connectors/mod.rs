@@ -3,6 +3,7 @@
 pub mod assert;
 pub mod blackhole;
 pub mod console;
+pub mod excel;
 pub mod fake;
 pub mod file_codec;
 pub mod local_file_binary;
