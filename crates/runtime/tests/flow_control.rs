@@ -278,8 +278,9 @@ sink { Blackhole {} }
 }
 
 /// A sink whose first write blocks its thread (as a connector stuck in a blocking call does):
-/// no await point, so no cancel can reach it until the call returns.
-struct StuckSink(Duration, bool);
+/// no await point, so no cancel can reach it until the call returns. The flag says when a
+/// write has become stuck.
+struct StuckSink(Duration, bool, Arc<std::sync::atomic::AtomicBool>);
 
 impl SinkFactory for StuckSink {
     fn spec(&self) -> PluginSpec {
@@ -292,13 +293,13 @@ impl SinkFactory for StuckSink {
         _s: SchemaRef,
         _c: &PrepareContext,
     ) -> WeirResult<Arc<dyn PreparedSink>> {
-        Ok(Arc::new(StuckSink(self.0, true)))
+        Ok(Arc::new(StuckSink(self.0, true, self.2.clone())))
     }
 }
 
 impl PreparedSink for StuckSink {
     fn create_writer(&self, _s: SubtaskContext) -> WeirResult<Box<dyn SinkWriter>> {
-        Ok(Box::new(StuckSink(self.0, true)))
+        Ok(Box::new(StuckSink(self.0, true, self.2.clone())))
     }
 }
 
@@ -306,6 +307,7 @@ impl PreparedSink for StuckSink {
 impl SinkWriter for StuckSink {
     async fn write(&mut self, _batch: Batch) -> WeirResult<()> {
         if std::mem::take(&mut self.1) {
+            self.2.store(true, std::sync::atomic::Ordering::SeqCst);
             std::thread::sleep(self.0);
         }
         Ok(())
@@ -320,7 +322,8 @@ impl SinkWriter for StuckSink {
 async fn a_subtask_that_ignores_the_cancel_is_torn_down_after_the_cancellation_timeout() {
     let stuck_for = Duration::from_secs(2);
     let mut registry = PluginRegistry::builtin();
-    registry.add_sink(Arc::new(StuckSink(stuck_for, true)));
+    let stuck = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    registry.add_sink(Arc::new(StuckSink(stuck_for, true, stuck.clone())));
     let config = parse_job(
         r#"
 env { job.mode = "STREAMING" }
@@ -350,21 +353,21 @@ sink { Stuck { plugin_input = s } }
     )
     .unwrap();
     let running = job.deploy(0, None).unwrap();
-    let metrics = running.metrics.clone();
     let cancel = running.cancel_handle();
     let waiter = tokio::spawn(async move {
         let mut seen = Vec::new();
         let outcome = running.wait_with(|e| seen.push(e.state)).await;
         (outcome, seen)
     });
-    // The sink has taken its first batch and is stuck in it.
-    for _ in 0..200 {
-        if metrics.vertex_io(0).records_out > 0 {
-            break;
-        }
+    // The sink has taken its first batch and is stuck in it (however slow the machine is).
+    let entered = std::time::Instant::now();
+    while !stuck.load(std::sync::atomic::Ordering::SeqCst) {
+        assert!(
+            entered.elapsed() < Duration::from_secs(30),
+            "the sink never got a batch"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    tokio::time::sleep(Duration::from_millis(50)).await;
     let cancelled_at = std::time::Instant::now();
     cancel.cancel();
     let (outcome, seen) = tokio::time::timeout(Duration::from_secs(10), waiter)
