@@ -6,6 +6,7 @@
 //! chains operators. Every other link becomes a `JobEdge` between vertices.
 
 use crate::catalog::{check_options, Catalog};
+use crate::catalog_table::CatalogTable;
 use crate::config::{EnvConfig, JobConfig, JobMode, PluginConfig, PluginKind};
 use crate::problems::{did_you_mean, ConfigErrors, Problem};
 use std::collections::{BTreeMap, HashMap};
@@ -71,36 +72,66 @@ impl JobGraph {
     /// the keys of its per-table metrics): a source's is its `schema.table` when set, else its
     /// `plugin_output`, else `default.default.default`; a transform keeps its inputs' paths
     /// (SeaTunnel's transforms keep the catalog table's identifier) and a sink writes its
-    /// inputs' paths. Operators are in topological order, so one pass suffices.
+    /// inputs' paths.
     pub fn table_paths(&self) -> Vec<Vec<String>> {
-        let mut out: Vec<Vec<String>> = Vec::with_capacity(self.operators.len());
+        self.catalog_tables()
+            .into_iter()
+            .map(|tables| tables.into_iter().map(|t| t.table_path).collect())
+            .collect()
+    }
+
+    /// Each operator's tables with what their sources declare of them (catalog name, keys,
+    /// column extras), following the rows as `table_paths` does. Operators are in topological
+    /// order, so one pass suffices.
+    pub fn catalog_tables(&self) -> Vec<Vec<CatalogTable>> {
+        let mut out: Vec<Vec<CatalogTable>> = Vec::with_capacity(self.operators.len());
         for op in &self.operators {
-            let paths = if op.plugin.kind == PluginKind::Source {
-                let schema_table = op
-                    .plugin
-                    .options
-                    .object("schema")
-                    .ok()
-                    .flatten()
+            let tables = if op.plugin.kind == PluginKind::Source {
+                let schema = op.plugin.options.get("schema");
+                let schema_table = schema
                     .and_then(|schema| schema.get("table"))
                     .and_then(crate::options::as_string);
-                vec![schema_table
+                let path = schema_table
                     .or_else(|| op.plugin.output_table())
-                    .unwrap_or_else(|| DEFAULT_TABLE_PATH.to_string())]
+                    .unwrap_or_else(|| DEFAULT_TABLE_PATH.to_string());
+                vec![CatalogTable::declared(op.plugin_name, &path, schema)]
             } else {
-                let mut paths: Vec<String> = Vec::new();
+                let mut tables: Vec<CatalogTable> = Vec::new();
                 for &input in &op.inputs {
-                    for p in out.get(input).into_iter().flatten() {
-                        if !paths.contains(p) {
-                            paths.push(p.clone());
+                    for t in out.get(input).into_iter().flatten() {
+                        if !tables.iter().any(|have| have.table_path == t.table_path) {
+                            tables.push(t.clone());
                         }
                     }
                 }
-                paths
+                tables
             };
-            out.push(paths);
+            out.push(tables);
         }
         out
+    }
+
+    /// For each operator, the table paths of every operator made from the same plugin block
+    /// (a block after a multi-table source is repeated once per table): what the block as a
+    /// whole handles, as SeaTunnel's single multi-table operator sees it.
+    pub fn block_table_paths(&self) -> Vec<Vec<String>> {
+        let paths = self.table_paths();
+        self.operators
+            .iter()
+            .map(|op| {
+                let mut block: Vec<String> = Vec::new();
+                for (other, p) in self.operators.iter().zip(&paths) {
+                    if other.plugin.location() == op.plugin.location() {
+                        for path in p {
+                            if !block.contains(path) {
+                                block.push(path.clone());
+                            }
+                        }
+                    }
+                }
+                block
+            })
+            .collect()
     }
 }
 

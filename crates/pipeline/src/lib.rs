@@ -8,6 +8,7 @@
 //! together, each with its block, index, option and line.
 
 pub mod catalog;
+pub mod catalog_table;
 pub mod config;
 pub mod graph;
 pub mod hocon_input;

@@ -121,6 +121,8 @@ impl PreparedJob {
             Vec::with_capacity(graph.operators.len());
         let mut schemas: Vec<Option<SchemaRef>> = Vec::with_capacity(graph.operators.len());
         let table_paths = graph.table_paths();
+        let catalog_tables = graph.catalog_tables();
+        let block_table_paths = graph.block_table_paths();
         for op in &graph.operators {
             let location = op.plugin.location();
             let input_schemas: Vec<Option<SchemaRef>> =
@@ -143,6 +145,8 @@ impl PreparedJob {
                     .and_then(|&i| graph.operators[i].table.clone()),
                 output_table: op.table.clone(),
                 table_paths: table_paths.get(op.id).cloned().unwrap_or_default(),
+                catalog_tables: catalog_tables.get(op.id).cloned().unwrap_or_default(),
+                block_table_paths: block_table_paths.get(op.id).cloned().unwrap_or_default(),
                 job_log: config.job_log.clone(),
             };
             let options = &op.plugin.options;

@@ -57,6 +57,11 @@ pub struct PrepareContext {
     /// identifiers): one, unless a sink reads several inputs. A multi-table source's tables
     /// each get their own operators, so each knows its one table.
     pub table_paths: Vec<String>,
+    /// Those tables with what their sources declare of them (keys, catalog name).
+    pub catalog_tables: Vec<weir_pipeline::catalog_table::CatalogTable>,
+    /// The tables of every operator made from this one's plugin block: after a multi-table
+    /// source each operator handles one table, and the block all of them.
+    pub block_table_paths: Vec<String>,
     /// The job's own log.
     pub job_log: JobLogHandle,
 }

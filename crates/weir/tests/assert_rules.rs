@@ -88,3 +88,105 @@ async fn rules_that_fail_in_seatunnel_fail_naming_the_rule_and_value() {
         assert!(error.contains(want), "{rule}: {error}");
     }
 }
+
+/// SeaTunnel's `fake_to_assert_with_catalogtable.conf`, in weir's words: a source that
+/// declares its table, keys and columns, and an Assert that checks them.
+const CATALOG_JOB: &str = r#"
+env { job.mode = "BATCH" }
+source { FakeSource { row.num = 10, schema = {
+  table = "test.fakeTable"
+  columns = [{ name = id, type = bigint }, { name = name, type = string }, { name = age, type = int, comment = "years" }]
+  primaryKey = { name = "primary key", columnNames = ["id"] }
+  constraintKeys = [{ constraintName = "unique_name", constraintType = UNIQUE_KEY,
+    constraintColumns = [{ columnName = "id", sortType = ASC }] }]
+} } }
+sink { Assert { rules { catalog_table_rule {
+  table_identifier_rule = { catalog_name = "FakeSource", table = "test.fakeTable" }
+  primary_key_rule = { primary_key_name = "primary key", primary_key_columns = ["id"] }
+  constraint_key_rule = [{ constraint_key_name = "unique_name", constraint_key_type = UNIQUE_KEY,
+    constraint_key_columns = [{ constraint_key_column_name = "id", constraint_key_sort_type = ASC }] }]
+  column_rule = [{ name = "id", type = bigint }, { name = "name", type = string }, { name = "age", type = int, comment = "years" }]
+} } } }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_table_rule_checks_the_table_the_source_declares() {
+    let report = run_text(CATALOG_JOB).await;
+    assert_eq!(report.status, JobStatus::Finished, "{:?}", report.error);
+    for (from, to, want) in [
+        (
+            r#"catalog_name = "FakeSource""#,
+            r#"catalog_name = "Jdbc""#,
+            "assertion failed: tableIdentifier: FakeSource.test.fakeTable is not equal to Jdbc.test.fakeTable",
+        ),
+        (
+            r#"primary_key_name = "primary key""#,
+            r#"primary_key_name = "pk""#,
+            "assertion failed: primaryKey: primary key is not equal to pk",
+        ),
+        (
+            r#"primary_key_columns = ["id"]"#,
+            r#"primary_key_columns = ["id", "name"]"#,
+            "primaryKey columns: [id] is not equal to [id, name]",
+        ),
+        (
+            "constraint_key_sort_type = ASC",
+            "constraint_key_sort_type = DESC",
+            "assertion failed: constraintKeys:",
+        ),
+        (
+            r#"{ name = "age", type = int, comment = "years" }]"#,
+            r#"{ name = "age", type = bigint, comment = "years" }]"#,
+            "assertion failed: columns:",
+        ),
+        (
+            r#"{ name = "age", type = int, comment = "years" }]"#,
+            r#"{ name = "age", type = int }]"#,
+            "assertion failed: columns:",
+        ),
+    ] {
+        let job = CATALOG_JOB.replacen(from, to, 1);
+        assert_ne!(job, CATALOG_JOB, "{from}");
+        let errors = common::load(&job)
+            .err()
+            .unwrap_or_else(|| panic!("{to} should be refused"))
+            .to_string();
+        assert!(errors.contains(want), "{to}: {errors}");
+    }
+    // A source that declares no primary key has none to check.
+    let no_keys = CATALOG_JOB.replace(
+        r#"primaryKey = { name = "primary key", columnNames = ["id"] }"#,
+        "",
+    );
+    let errors = common::load(&no_keys).err().expect("refused").to_string();
+    assert!(
+        errors.contains("assertion failed: primaryKey is null"),
+        "{errors}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn table_names_are_the_tables_the_sink_writes() {
+    let job = |names: &str| {
+        format!(
+            r#"
+env {{ job.mode = "BATCH" }}
+source {{ FakeSource {{ tables_configs = [
+  {{ schema = {{ table = "fake01", fields {{ id = int }} }}, row.num = 3 }},
+  {{ schema = {{ table = "fake02", fields {{ name = string }} }}, row.num = 2 }}
+] }} }}
+sink {{ Assert {{ rules {{ table-names = {names} }} }} }}
+"#
+        )
+    };
+    let report = run_text(&job(r#"["fake02", "fake01"]"#)).await;
+    assert_eq!(report.status, JobStatus::Finished, "{:?}", report.error);
+    let errors = common::load(&job(r#"["fake01"]"#))
+        .err()
+        .expect("a missing table is refused")
+        .to_string();
+    assert!(
+        errors.contains("assertion failed: table names: [fake01, fake02] is not equal to [fake01]"),
+        "{errors}"
+    );
+}

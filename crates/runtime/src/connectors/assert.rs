@@ -7,7 +7,8 @@
 //! on non-numeric values; `MIN_LENGTH`/`MAX_LENGTH` measure a null as the empty string and
 //! any other value by its text; `equals_to` skips nulls and compares the value with the
 //! expected one converted to the column's type (so `"100"` equals `100.0` in a double column,
-//! and lists, maps and rows compare element by element).
+//! and lists, maps and rows compare element by element). `catalog_table_rule` and
+//! `table-names` check the job's tables (see `assert_catalog`).
 
 use crate::batch::Batch;
 use crate::operator::{PrepareContext, PreparedSink, SinkFactory, SinkWriter, SubtaskContext};
@@ -71,7 +72,17 @@ impl SinkFactory for AssertSinkFactory {
         let mut min_rows = None;
         let mut max_rows = None;
         let mut checks = Vec::new();
+        super::assert_catalog::check_table_names(&rules, &ctx.block_table_paths)?;
         for (at, set) in rule_sets(&rules, &ctx.table_paths)? {
+            if let Some(rule) = set.get("catalog_table_rule") {
+                // The table of a tables_configs entry, or the one the sink receives.
+                let path = set.get("table_path").and_then(as_string);
+                let table = ctx
+                    .catalog_tables
+                    .iter()
+                    .find(|t| path.as_ref().is_none_or(|p| *p == t.table_path));
+                super::assert_catalog::check_catalog_rule(&at, rule, &input, table)?;
+            }
             if let Some(row_rules) = set.get("row_rules") {
                 let list = row_rules
                     .as_array()

@@ -773,6 +773,8 @@ mod tests {
             input_table: None,
             output_table: None,
             table_paths: Vec::new(),
+            catalog_tables: Vec::new(),
+            block_table_paths: Vec::new(),
             job_log: Default::default(),
         };
         FakeSourceFactory.prepare(&Options::new(map), &ctx)

@@ -37,21 +37,42 @@ impl ArchiveCodec {
     }
 }
 
-/// `compress_codec` of a text, csv or json file: SeaTunnel knows only `lzo` there, which weir
-/// does not read; `none` is the default.
-pub fn check_text_compress_codec(s: &str) -> WeirResult<()> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "" | "none" => Ok(()),
-        "lzo" => Err(WeirError::new(
-            "compress_codec 'lzo' is not supported for text, csv and json files",
-        )
-        .with_hint("decompress the files first, or pack them with archive_compress_codec = gz")),
-        other => Err(WeirError::new(format!(
-            "compress_codec '{other}' does not apply to text, csv and json files"
-        ))
-        .with_hint(
-            "SeaTunnel's text formats take lzo or none; gzip files are archive_compress_codec = gz",
-        )),
+/// `compress_codec` of a text, csv or json file: SeaTunnel knows `lzo` (lzop files) there;
+/// `none` is the default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextCompression {
+    None,
+    Lzo,
+}
+
+impl TextCompression {
+    pub fn parse(s: &str) -> WeirResult<TextCompression> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "none" => Ok(TextCompression::None),
+            "lzo" => Ok(TextCompression::Lzo),
+            other => Err(WeirError::new(format!(
+                "compress_codec '{other}' does not apply to text, csv and json files"
+            ))
+            .with_hint(
+                "SeaTunnel's text formats take lzo or none; gzip files are archive_compress_codec = gz",
+            )),
+        }
+    }
+
+    /// The suffix SeaTunnel puts before the format's own (`.lzo.txt`).
+    pub fn suffix(self) -> &'static str {
+        match self {
+            TextCompression::None => "",
+            TextCompression::Lzo => ".lzo",
+        }
+    }
+
+    /// The bytes of `raw`, decompressed as they are read.
+    pub fn reader(self, raw: Box<dyn Read + Send>) -> Box<dyn Read + Send> {
+        match self {
+            TextCompression::None => raw,
+            TextCompression::Lzo => Box::new(super::lzop::LzopReader::new(raw)),
+        }
     }
 }
 
@@ -378,6 +399,11 @@ impl<W: std::io::Write> EncodingWriter<W> {
             partial: Vec::new(),
         }
     }
+
+    /// The writer the encoded bytes went to.
+    pub fn into_inner(self) -> W {
+        self.inner
+    }
 }
 
 impl<W: std::io::Write> std::io::Write for EncodingWriter<W> {
@@ -518,7 +544,7 @@ mod tests {
         assert_eq!(w.inner, gbk.encode("北京,上海\n").0.to_vec());
         assert!(parse_encoding("klingon").is_err());
         assert!(ArchiveCodec::parse("rar").is_err());
-        assert!(check_text_compress_codec("lzo").is_err());
-        assert!(check_text_compress_codec("none").is_ok());
+        assert_eq!(TextCompression::parse("LZO").unwrap(), TextCompression::Lzo);
+        assert!(TextCompression::parse("snappy").is_err());
     }
 }

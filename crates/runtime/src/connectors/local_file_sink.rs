@@ -1,4 +1,5 @@
-//! `LocalFile` sink: writes `text`, `csv`, `json` (lines) or `parquet` files into a directory,
+//! `LocalFile` sink: writes `text`, `csv`, `json` (lines), `parquet`, `orc`, `xml` or `excel`
+//! files into a directory,
 //! optionally in Hive-style partition directories (`partition_by`, `${k0}=${v0}`).
 //!
 //! Files are written under a hidden in-progress name and renamed into place only when they are
@@ -10,16 +11,19 @@
 //! a job restored from the checkpoint publishes exactly those files and discards anything
 //! written after it.
 //!
-//! Names follow SeaTunnel: `T_<job>_<writer>_<subtask>_<n>.<ext>`, where `<writer>` is ten hex
+//! Names follow SeaTunnel: `T_<job>_<writer>_<subtask>_<n><codec>.<ext>` (`<codec>` is
+//! `.lzo`, `.zlib`, … for the codecs SeaTunnel marks so), where `<writer>` is ten hex
 //! digits drawn for each writer, so two sinks of one job, or two attempts of one sink, never
 //! share a name. Publishing never replaces a file: a name already taken fails the job rather
 //! than overwrite committed rows.
 
+use super::file_output::{Output, SinkCodec};
 use super::local_file_source::{unescape_delimiter, FileFormat};
+use super::xml::{XmlLayout, XmlWriter};
 use crate::batch::Batch;
 use crate::operator::{PrepareContext, PreparedSink, SinkFactory, SinkWriter, SubtaskContext};
 use arrow::array::UInt32Array;
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use async_trait::async_trait;
@@ -58,6 +62,9 @@ impl SinkFactory for LocalFileSinkFactory {
                 OptionSpec::optional("filename_time_format", String),
                 OptionSpec::optional("compress_codec", String),
                 OptionSpec::optional("encoding", String),
+                OptionSpec::optional("xml_root_tag", String),
+                OptionSpec::optional("xml_row_tag", String),
+                OptionSpec::optional("xml_use_attr_format", Bool),
             ],
         )
         .ignoring(&[
@@ -140,16 +147,18 @@ impl SinkFactory for LocalFileSinkFactory {
                 .with_hint("write json or parquet, or drop the column with sink_columns"));
             }
         }
-        let compression = match o.str("compress_codec").map_err(e)? {
-            Some(codec) if format == FileFormat::Parquet => parquet_compression(&codec)?,
-            Some(codec) => {
-                super::file_codec::check_text_compress_codec(&codec)?;
-                parquet::basic::Compression::SNAPPY
-            }
-            None => parquet::basic::Compression::SNAPPY,
+        let codec = match (format, o.str("compress_codec").map_err(e)?) {
+            // weir's parquet files are snappy-compressed unless the job says otherwise.
+            (FileFormat::Parquet, None) => SinkCodec::resolve(format, Some("snappy"))?,
+            (_, codec) => SinkCodec::resolve(format, codec.as_deref())?,
         };
         let encoding = match o.str("encoding").map_err(e)? {
-            Some(name) if matches!(format, FileFormat::Parquet | FileFormat::Excel) => {
+            Some(name)
+                if matches!(
+                    format,
+                    FileFormat::Parquet | FileFormat::Orc | FileFormat::Excel
+                ) =>
+            {
                 return Err(WeirError::new(format!(
                     "encoding '{name}' does not apply to {} files (their text is UTF-8)",
                     format.extension()
@@ -157,6 +166,34 @@ impl SinkFactory for LocalFileSinkFactory {
             }
             Some(name) => super::file_codec::parse_encoding(&name)?,
             None => encoding_rs::UTF_8,
+        };
+        let written_schema = Arc::new(
+            input
+                .project(&written)
+                .map_err(|err| WeirError::new(err.to_string()))?,
+        );
+        if format == FileFormat::Orc {
+            super::orc::check_writable(&written_schema)?;
+        }
+        let xml = if format == FileFormat::Xml {
+            let use_attributes = o.bool("xml_use_attr_format").map_err(e)?.ok_or_else(|| {
+                WeirError::new("writing xml files needs 'xml_use_attr_format'").with_hint(
+                    "say whether values are attributes of the row element (true) or its child elements (false)",
+                )
+            })?;
+            Some(XmlLayout {
+                root_tag: o
+                    .str("xml_root_tag")
+                    .map_err(e)?
+                    .unwrap_or_else(|| "RECORDS".into()),
+                row_tag: o
+                    .str("xml_row_tag")
+                    .map_err(e)?
+                    .unwrap_or_else(|| "RECORD".into()),
+                use_attributes,
+            })
+        } else {
+            None
         };
         let default_delimiter = if format == FileFormat::Csv {
             ","
@@ -166,11 +203,8 @@ impl SinkFactory for LocalFileSinkFactory {
         Ok(Arc::new(PreparedLocalFileSink {
             dir,
             format,
-            schema: Arc::new(
-                input
-                    .project(&written)
-                    .map_err(|err| WeirError::new(err.to_string()))?,
-            ),
+            schema: written_schema,
+            xml,
             written,
             partition_by,
             partition_expr: o
@@ -195,7 +229,7 @@ impl SinkFactory for LocalFileSinkFactory {
                 .filter(|n| *n > 0)
                 .unwrap_or(1_000_000) as usize,
             job_id: ctx.job_id,
-            compression,
+            codec,
             encoding,
             transactional: ctx.mode == JobMode::Streaming
                 && o.bool("is_enable_transaction").map_err(e)?.unwrap_or(true),
@@ -255,27 +289,10 @@ struct PreparedLocalFileSink {
     header: bool,
     rows_per_file: usize,
     job_id: JobId,
-    compression: parquet::basic::Compression,
+    codec: SinkCodec,
     encoding: &'static encoding_rs::Encoding,
     transactional: bool,
-}
-
-/// `compress_codec` of a parquet sink, as SeaTunnel names them.
-fn parquet_compression(codec: &str) -> WeirResult<parquet::basic::Compression> {
-    use parquet::basic::{Compression, GzipLevel, ZstdLevel};
-    Ok(match codec.trim().to_ascii_lowercase().as_str() {
-        "" | "none" => Compression::UNCOMPRESSED,
-        "snappy" => Compression::SNAPPY,
-        "gzip" => Compression::GZIP(GzipLevel::default()),
-        "zstd" => Compression::ZSTD(ZstdLevel::default()),
-        "lz4" => Compression::LZ4_RAW,
-        other => {
-            return Err(WeirError::new(format!(
-                "compress_codec '{other}' is not supported for parquet files"
-            ))
-            .with_hint("use none, snappy, gzip, zstd or lz4"))
-        }
-    })
+    xml: Option<XmlLayout>,
 }
 
 impl PreparedSink for PreparedLocalFileSink {
@@ -294,8 +311,9 @@ impl PreparedSink for PreparedLocalFileSink {
                 field_delimiter: self.field_delimiter.clone(),
                 row_delimiter: self.row_delimiter.clone(),
                 header: self.header,
-                compression: self.compression,
+                codec: self.codec,
                 encoding: self.encoding,
+                xml: self.xml.clone(),
             },
             input: self.input.clone(),
             written: self.written.clone(),
@@ -326,18 +344,18 @@ struct Settings {
     field_delimiter: String,
     row_delimiter: String,
     header: bool,
-    compression: parquet::basic::Compression,
+    codec: SinkCodec,
     encoding: &'static encoding_rs::Encoding,
+    xml: Option<XmlLayout>,
 }
 
-/// Where a text file's bytes go: the file, or an encoder into the file's character set.
-type Output = Box<dyn Write + Send>;
-
-fn text_output(file: File, encoding: &'static encoding_rs::Encoding) -> Output {
-    if encoding == encoding_rs::UTF_8 {
-        Box::new(file)
-    } else {
-        Box::new(super::file_codec::EncodingWriter::new(file, encoding))
+impl Settings {
+    fn text_output(&self, file: File) -> Output {
+        let compression = match self.codec {
+            SinkCodec::Text(t) => t,
+            _ => super::file_codec::TextCompression::None,
+        };
+        Output::new(file, self.encoding, compression)
     }
 }
 
@@ -346,6 +364,8 @@ enum Encoder {
     Csv(Box<arrow::csv::Writer<BufWriter<Output>>>),
     Json(arrow::json::LineDelimitedWriter<BufWriter<Output>>),
     Parquet(Box<parquet::arrow::ArrowWriter<File>>),
+    Orc(Box<super::orc::OrcWriter>),
+    Xml(Box<XmlWriter<BufWriter<Output>>>),
     /// Saved whole at close.
     Excel(Box<super::excel::ExcelWriter>),
 }
@@ -373,7 +393,7 @@ impl OpenFile {
             .map_err(|e| WeirError::new(format!("creating '{}': {e}", tmp.display())))?;
         let encoder = match s.format {
             FileFormat::Text => {
-                let mut w = BufWriter::with_capacity(1 << 20, text_output(file, s.encoding));
+                let mut w = BufWriter::with_capacity(1 << 20, s.text_output(file));
                 if s.header {
                     let names: Vec<&str> = s
                         .schema
@@ -396,21 +416,49 @@ impl OpenFile {
                             .copied()
                             .unwrap_or(b','),
                     )
-                    .build(BufWriter::with_capacity(
-                        1 << 20,
-                        text_output(file, s.encoding),
-                    )),
+                    .build(BufWriter::with_capacity(1 << 20, s.text_output(file))),
             )),
             FileFormat::Json => Encoder::Json(arrow::json::LineDelimitedWriter::new(
-                BufWriter::with_capacity(1 << 20, text_output(file, s.encoding)),
+                BufWriter::with_capacity(1 << 20, s.text_output(file)),
             )),
             FileFormat::Parquet => {
+                let compression = match s.codec {
+                    SinkCodec::Parquet(c) => c,
+                    _ => parquet::basic::Compression::SNAPPY,
+                };
                 let props = parquet::file::properties::WriterProperties::builder()
-                    .set_compression(s.compression)
+                    .set_compression(compression)
                     .build();
                 Encoder::Parquet(Box::new(
                     parquet::arrow::ArrowWriter::try_new(file, s.schema.clone(), Some(props))
                         .map_err(|e| WeirError::new(format!("starting parquet file: {e}")))?,
+                ))
+            }
+            FileFormat::Orc => {
+                let compression = match s.codec {
+                    SinkCodec::Orc(c) => c,
+                    _ => super::orc::OrcCompression::parse("none")?,
+                };
+                Encoder::Orc(Box::new(super::orc::OrcWriter::new(
+                    file,
+                    s.schema.clone(),
+                    compression,
+                )?))
+            }
+            FileFormat::Xml => {
+                let layout = s
+                    .xml
+                    .clone()
+                    .ok_or_else(|| WeirError::new("an xml sink without its row layout"))?;
+                Encoder::Xml(Box::new(
+                    XmlWriter::new(
+                        BufWriter::with_capacity(1 << 20, s.text_output(file)),
+                        layout,
+                        &s.schema,
+                        s.encoding.name(),
+                        s.field_delimiter.clone(),
+                    )
+                    .map_err(|e| WeirError::new(format!("starting '{}': {e}", tmp.display())))?,
                 ))
             }
             FileFormat::Excel => {
@@ -442,7 +490,10 @@ impl OpenFile {
                 let nested: Vec<bool> = batch
                     .columns()
                     .iter()
-                    .map(|c| super::text_nested::is_nested(c.data_type()))
+                    .map(|c| {
+                        super::text_nested::is_nested(c.data_type())
+                            || matches!(c.data_type(), DataType::Binary | DataType::LargeBinary)
+                    })
                     .collect();
                 let mut line = String::new();
                 for row in 0..batch.num_rows() {
@@ -465,8 +516,12 @@ impl OpenFile {
                 }
             }
             Some(Encoder::Csv(w)) => w.write(batch).map_err(|e| err(e.to_string()))?,
-            Some(Encoder::Json(w)) => w.write(batch).map_err(|e| err(e.to_string()))?,
+            Some(Encoder::Json(w)) => w
+                .write(&super::json_bytes::encode(batch)?)
+                .map_err(|e| err(e.to_string()))?,
             Some(Encoder::Parquet(w)) => w.write(batch).map_err(|e| err(e.to_string()))?,
+            Some(Encoder::Orc(w)) => w.write(batch)?,
+            Some(Encoder::Xml(w)) => w.write(batch)?,
             Some(Encoder::Excel(w)) => w.write(batch)?,
             None => return Err(err("file already closed".into())),
         }
@@ -478,11 +533,16 @@ impl OpenFile {
     fn close(mut self) -> WeirResult<PendingFile> {
         let err = |e: String| WeirError::new(format!("finishing '{}': {e}", self.tmp.display()));
         match self.encoder.take() {
-            Some(Encoder::Text(mut w)) => w.flush().map_err(|e| err(e.to_string()))?,
-            Some(Encoder::Csv(w)) => w.into_inner().flush().map_err(|e| err(e.to_string()))?,
+            Some(Encoder::Text(w)) => finish_text(w).map_err(|e| err(e.to_string()))?,
+            Some(Encoder::Csv(w)) => finish_text(w.into_inner()).map_err(|e| err(e.to_string()))?,
             Some(Encoder::Json(mut w)) => {
                 w.finish().map_err(|e| err(e.to_string()))?;
-                w.into_inner().flush().map_err(|e| err(e.to_string()))?
+                finish_text(w.into_inner()).map_err(|e| err(e.to_string()))?
+            }
+            Some(Encoder::Orc(w)) => w.close()?,
+            Some(Encoder::Xml(w)) => {
+                let out = w.finish().map_err(|e| err(e.to_string()))?;
+                finish_text(out).map_err(|e| err(e.to_string()))?
             }
             Some(Encoder::Parquet(w)) => {
                 w.close().map_err(|e| err(e.to_string()))?;
@@ -495,6 +555,11 @@ impl OpenFile {
             target: std::mem::take(&mut self.target),
         })
     }
+}
+
+/// Flushes a text file's buffer and finishes its output (an lzop stream's end mark).
+fn finish_text(w: BufWriter<Output>) -> std::io::Result<()> {
+    w.into_inner().map_err(|e| e.into_error())?.finish()
 }
 
 /// A closed file waiting to be published: what a checkpoint lists as this sink's committable.
@@ -616,9 +681,10 @@ impl LocalFileWriter {
         while offset < batch.num_rows() {
             if !self.open.contains_key(&subdir) {
                 let name = format!(
-                    "{}_{}.{}",
+                    "{}_{}{}.{}",
                     self.prefix,
                     self.files_started,
+                    self.prepared.codec.suffix(),
                     self.prepared.format.extension()
                 );
                 self.files_started += 1;
@@ -838,6 +904,8 @@ mod tests {
             input_table: None,
             output_table: None,
             table_paths: Vec::new(),
+            catalog_tables: Vec::new(),
+            block_table_paths: Vec::new(),
             job_log: Default::default(),
         };
         let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, true)]));

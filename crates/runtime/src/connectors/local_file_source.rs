@@ -1,7 +1,8 @@
-//! `LocalFile` source: reads `text`, `csv`, `json` (one object per line) and `parquet` files
-//! from a file or a directory. Each file is a split; file i goes to subtask i mod parallelism.
+//! `LocalFile` source: reads `text`, `csv`, `json` (one object per line), `parquet`, `orc`,
+//! `xml` and `excel` files from a file or a directory. Each file is a split; file i goes to subtask i mod parallelism.
 
-use super::file_codec::{self, ArchiveCodec, Part};
+use super::file_codec::{self, ArchiveCodec, Part, TextCompression};
+use super::xml::{XmlLayout, XmlRows};
 use crate::batch::Batch;
 use crate::operator::{
     PrepareContext, PreparedSource, SourceEvent, SourceFactory, SourceReader, SubtaskContext,
@@ -30,6 +31,10 @@ pub enum FileFormat {
     Parquet,
     /// xlsx workbooks, one sheet read or written (see `excel`).
     Excel,
+    /// ORC files (see `orc`).
+    Orc,
+    /// Rows as XML elements (see `xml`).
+    Xml,
 }
 
 impl FileFormat {
@@ -41,11 +46,10 @@ impl FileFormat {
             "json" => Ok(FileFormat::Json),
             "parquet" => Ok(FileFormat::Parquet),
             "excel" => Ok(FileFormat::Excel),
-            other @ ("orc" | "xml") => Err(WeirError::new(format!(
-                "file_format_type '{other}' is not supported by weir; use text, csv, json, parquet, excel or binary"
-            ))),
+            "orc" => Ok(FileFormat::Orc),
+            "xml" => Ok(FileFormat::Xml),
             other => Err(WeirError::new(format!(
-                "unknown file_format_type '{other}'; use text, csv, json, parquet, excel or binary"
+                "unknown file_format_type '{other}'; use text, csv, json, parquet, orc, xml, excel or binary"
             ))),
         }
     }
@@ -58,7 +62,28 @@ impl FileFormat {
             FileFormat::Json => "json",
             FileFormat::Parquet => "parquet",
             FileFormat::Excel => "xlsx",
+            FileFormat::Orc => "orc",
+            FileFormat::Xml => "xml",
         }
+    }
+
+    /// Whether files of this format say their own columns and compression.
+    pub fn self_describing(self) -> bool {
+        matches!(self, FileFormat::Parquet | FileFormat::Orc)
+    }
+}
+
+/// The `schema` option, when it declares columns: a multi-table entry may give only
+/// `schema = { table = ... }`, which for parquet and orc files names the table and leaves the
+/// columns to the files.
+fn declared_schema(o: &Options) -> WeirResult<Option<SchemaRef>> {
+    match o.get("schema") {
+        Some(s) if s.get("fields").is_some() || s.get("columns").is_some() => {
+            Ok(Some(Arc::new(parse_schema(s).map_err(|t| {
+                WeirError::new(format!("bad schema: {}", t.0))
+            })?)))
+        }
+        _ => Ok(None),
     }
 }
 
@@ -94,14 +119,11 @@ impl SourceFactory for LocalFileSourceFactory {
                 OptionSpec::optional("encoding", String),
                 OptionSpec::optional("parse_partition_from_path", Bool),
                 OptionSpec::optional("sheet_name", String),
+                OptionSpec::optional("xml_row_tag", String),
+                OptionSpec::optional("xml_use_attr_format", Bool),
             ],
         )
-        .ignoring(&[
-            "date_format",
-            "datetime_format",
-            "time_format",
-            "xml_row_tag",
-        ])
+        .ignoring(&["date_format", "datetime_format", "time_format"])
     }
 
     fn prepare(&self, o: &Options, ctx: &PrepareContext) -> WeirResult<Arc<dyn PreparedSource>> {
@@ -138,20 +160,28 @@ impl SourceFactory for LocalFileSourceFactory {
             Some(name) => file_codec::parse_encoding(&name)?,
             None => encoding_rs::UTF_8,
         };
-        if let Some(codec) = o.str("compress_codec").map_err(e)? {
-            if format == FileFormat::Parquet {
-                // Parquet files say how their pages are compressed.
-                if !codec.trim().eq_ignore_ascii_case("none") && !codec.trim().is_empty() {
-                    tracing::debug!(
-                        "compress_codec {codec} of parquet files is read from the files"
-                    );
+        let compression = match o.str("compress_codec").map_err(e)? {
+            // Parquet and orc files say how their pages and stripes are compressed.
+            Some(_) if format.self_describing() => TextCompression::None,
+            Some(codec) if matches!(format, FileFormat::Excel | FileFormat::Xml) => {
+                if TextCompression::parse(&codec)? != TextCompression::None {
+                    return Err(WeirError::new(format!(
+                        "compress_codec '{codec}' does not apply to {} files",
+                        format.extension()
+                    ))
+                    .with_hint(
+                        "remove compress_codec; zipped files are archive_compress_codec = zip",
+                    ));
                 }
-            } else {
-                file_codec::check_text_compress_codec(&codec)?;
+                TextCompression::None
             }
-        }
-        if matches!(format, FileFormat::Parquet | FileFormat::Excel)
-            && (archive != ArchiveCodec::None || encoding != encoding_rs::UTF_8)
+            Some(codec) => TextCompression::parse(&codec)?,
+            None => TextCompression::None,
+        };
+        if matches!(
+            format,
+            FileFormat::Parquet | FileFormat::Orc | FileFormat::Excel
+        ) && (archive != ArchiveCodec::None || encoding != encoding_rs::UTF_8)
         {
             return Err(WeirError::new(format!(
                 "{} files are read as they are: archive_compress_codec and encoding do not apply",
@@ -160,15 +190,14 @@ impl SourceFactory for LocalFileSourceFactory {
             .with_hint("remove archive_compress_codec and encoding, or unpack the files first"));
         }
         let parts = file_codec::parts(&files, archive)?;
-        let declared = match o.get("schema") {
-            Some(s) => {
-                Some(Arc::new(parse_schema(s).map_err(|t| {
-                    WeirError::new(format!("bad schema: {}", t.0))
-                })?))
-            }
-            None => None,
-        };
+        let declared = declared_schema(o)?;
         let schema: SchemaRef = match (format, declared) {
+            (FileFormat::Orc, declared) => {
+                let first = files.first().ok_or_else(|| {
+                    WeirError::new(format!("no orc file under {}", path.display()))
+                })?;
+                super::orc::read_schema(&super::orc::file_schema(first)?, declared.as_deref())
+            }
             (FileFormat::Parquet, _) => {
                 let first = files.first().ok_or_else(|| {
                     WeirError::new(format!("no parquet file under {}", path.display()))
@@ -276,7 +305,33 @@ impl SourceFactory for LocalFileSourceFactory {
                 }
             });
         let _ = ctx;
+        let xml = if format == FileFormat::Xml {
+            match (
+                o.str("xml_row_tag").map_err(e)?,
+                o.bool("xml_use_attr_format").map_err(e)?,
+            ) {
+                (Some(row_tag), Some(use_attributes)) if !row_tag.trim().is_empty() => {
+                    Some(XmlLayout {
+                        root_tag: String::new(),
+                        row_tag,
+                        use_attributes,
+                    })
+                }
+                _ => {
+                    return Err(WeirError::new(
+                        "reading xml files needs 'xml_row_tag' and 'xml_use_attr_format'",
+                    )
+                    .with_hint(
+                        "name the row element (xml_row_tag = \"RECORD\") and say whether values are its attributes (xml_use_attr_format = true) or child elements (false)",
+                    ))
+                }
+            }
+        } else {
+            None
+        };
         Ok(Arc::new(PreparedLocalFile {
+            compression,
+            xml,
             parts,
             encoding,
             format,
@@ -345,6 +400,9 @@ fn list_files(path: &Path, filter: Option<&regex::Regex>) -> WeirResult<Vec<Path
 }
 
 struct PreparedLocalFile {
+    compression: TextCompression,
+    /// How an xml source's rows are laid out.
+    xml: Option<XmlLayout>,
     /// Files, or entries of archives, dealt out to the readers.
     parts: Vec<FilePart>,
     encoding: &'static encoding_rs::Encoding,
@@ -380,6 +438,8 @@ impl PreparedSource for PreparedLocalFile {
             .map(|(_, f)| f.clone())
             .collect();
         Ok(Box::new(LocalFileReader {
+            compression: self.compression,
+            xml: self.xml.clone(),
             files,
             encoding: self.encoding,
             next_file: 0,
@@ -398,6 +458,8 @@ impl PreparedSource for PreparedLocalFile {
 type BatchIter = Box<dyn Iterator<Item = WeirResult<RecordBatch>> + Send>;
 
 struct LocalFileReader {
+    compression: TextCompression,
+    xml: Option<XmlLayout>,
     sheet_name: Option<String>,
     files: Vec<FilePart>,
     encoding: &'static encoding_rs::Encoding,
@@ -449,7 +511,14 @@ impl LocalFileReader {
             )?;
             return Ok(Box::new(batches.into_iter().map(Ok)));
         }
-        let raw = file_codec::open(part)?;
+        if self.format == FileFormat::Orc {
+            let projection = self
+                .projection
+                .as_deref()
+                .filter(|_| self.schema == self.file_schema);
+            return super::orc::open(path, self.file_schema.clone(), projection, BATCH_ROWS);
+        }
+        let raw = self.compression.reader(file_codec::open(part)?);
         let decoded: Box<dyn Read + Send> = if self.encoding == encoding_rs::UTF_8 {
             raw
         } else {
@@ -473,15 +542,39 @@ impl LocalFileReader {
         let wrap =
             move |e: arrow::error::ArrowError| WeirError::new(format!("reading {shown}: {e}"));
         Ok(match self.format {
-            FileFormat::Parquet | FileFormat::Excel => {
-                unreachable!("parquet and excel files are opened above")
+            FileFormat::Parquet | FileFormat::Excel | FileFormat::Orc => {
+                unreachable!("parquet, orc and excel files are opened above")
+            }
+            FileFormat::Xml => {
+                let layout = self
+                    .xml
+                    .clone()
+                    .ok_or_else(|| WeirError::new("an xml source without its row layout"))?;
+                let schema = self.file_schema.clone();
+                let delimiter = self.delimiter.clone();
+                let mut rows = XmlRows::new(reader, layout, schema.clone(), part.shown());
+                Box::new(std::iter::from_fn(move || {
+                    match rows.next_rows(BATCH_ROWS) {
+                        Ok(r) if r.is_empty() => None,
+                        Ok(r) => Some(super::xml::typed_batch(&r, &schema, &delimiter)),
+                        Err(e) => Some(Err(e)),
+                    }
+                }))
             }
             FileFormat::Json => {
-                let r = arrow::json::ReaderBuilder::new(self.file_schema.clone())
+                // Bytes are base64 strings in SeaTunnel's json files.
+                let schema = self.file_schema.clone();
+                let r = arrow::json::ReaderBuilder::new(super::json_bytes::read_schema(&schema))
                     .with_batch_size(BATCH_ROWS)
                     .build(reader)
                     .map_err(&wrap)?;
-                Box::new(r.map(move |b| b.map_err(&wrap)))
+                let shown = part.shown();
+                Box::new(r.map(move |b| {
+                    b.map_err(&wrap).and_then(|b| {
+                        super::json_bytes::decode(b, &schema)
+                            .map_err(|e| WeirError::new(format!("reading {shown}: {}", e.message)))
+                    })
+                }))
             }
             FileFormat::Csv if self.delimiter.len() == 1 => {
                 let text_schema = utf8_schema(&self.file_schema);
@@ -619,10 +712,10 @@ impl SourceReader for LocalFileReader {
             match iter.next() {
                 Some(Ok(b)) => {
                     let b = with_partition_columns(b, &self.schema, &part.partition)?;
-                    let projected_by_parquet =
-                        self.format == FileFormat::Parquet && self.schema == self.file_schema;
+                    let projected_by_reader =
+                        self.format.self_describing() && self.schema == self.file_schema;
                     let b = match &self.projection {
-                        Some(p) if !projected_by_parquet => {
+                        Some(p) if !projected_by_reader => {
                             b.project(p).map_err(|e| WeirError::new(e.to_string()))?
                         }
                         _ => b,
@@ -676,11 +769,11 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_formats_say_so() {
-        assert!(FileFormat::parse("orc")
+    fn unknown_formats_say_so() {
+        assert!(FileFormat::parse("avro")
             .unwrap_err()
             .message
-            .contains("not supported by weir"));
+            .contains("unknown file_format_type 'avro'"));
         assert_eq!(FileFormat::parse("JSON").unwrap(), FileFormat::Json);
     }
 }

@@ -1,15 +1,21 @@
 //! Sources and sinks, each in its own file, with SeaTunnel's names and options.
 
 pub mod assert;
+pub mod assert_catalog;
 pub mod blackhole;
 pub mod console;
 pub mod excel;
 pub mod fake;
 pub mod file_codec;
+pub mod file_output;
+pub mod json_bytes;
 pub mod local_file_binary;
 pub mod local_file_sink;
 pub mod local_file_source;
+pub mod lzop;
+pub mod orc;
 pub mod text_nested;
+pub mod xml;
 
 use crate::registry::PluginRegistry;
 use std::sync::Arc;

@@ -56,6 +56,11 @@ pub fn parse(text: &str, dt: &DataType, level: usize) -> Value {
                 .map(|(v, f)| parse(v, f.data_type(), level + 1))
                 .collect(),
         ),
+        // values_to_array reads bytes as base64; a text file holds the bytes' text itself.
+        DataType::Binary | DataType::LargeBinary => {
+            use base64::Engine as _;
+            Value::String(base64::engine::general_purpose::STANDARD.encode(text.as_bytes()))
+        }
         _ => Value::String(text.to_string()),
     }
 }
@@ -96,6 +101,13 @@ pub fn render(array: &ArrayRef, row: usize, level: usize) -> String {
                 .map(|c| render(c, row, level + 1))
                 .collect::<Vec<_>>()
                 .join(separator(level + 1))
+        }
+        // SeaTunnel writes bytes as their text (`new String(bytes)`), not as hex.
+        DataType::Binary => {
+            String::from_utf8_lossy(array.as_binary::<i32>().value(row)).into_owned()
+        }
+        DataType::LargeBinary => {
+            String::from_utf8_lossy(array.as_binary::<i64>().value(row)).into_owned()
         }
         _ => ArrayFormatter::try_new(array.as_ref(), &FormatOptions::default())
             .map(|f| f.value(row).to_string())

@@ -131,6 +131,8 @@ pub(crate) mod test_util {
             input_table: Some("fake".into()),
             output_table: None,
             table_paths: Vec::new(),
+            catalog_tables: Vec::new(),
+            block_table_paths: Vec::new(),
             job_log: Default::default(),
         };
         f.prepare(&Options::new(map), schema, &ctx)
