@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs besides Rust: promtool (Debian's `prometheus` package),
-# the file-format tools the interop tests check weir's files with (scripts/install-format-tools.sh:
+# PostgreSQL and MariaDB for the Jdbc tests (scripts/install-db-servers.sh), the file-format
+# tools the interop tests check weir's files with (scripts/install-format-tools.sh:
 # the `lzop` command and pyarrow's ORC reader), and the compatibility tier's Chromium, Java, playwright-core and Flink 2.3.0 dashboard and CLI
 # (scripts/install-compat-tools.sh).
 set -euo pipefail
 "$(dirname "$0")/install-compat-tools.sh"
 "$(dirname "$0")/install-format-tools.sh"
+"$(dirname "$0")/install-db-servers.sh"
 if command -v promtool >/dev/null; then
   exit 0
 fi

@@ -2,9 +2,11 @@
 
 use weir_runtime::PluginRegistry;
 
-/// The runtime's built-in connectors and transforms plus the DataFusion `Sql` transform.
+/// The runtime's built-in connectors and transforms, the DataFusion `Sql` transform and the
+/// `Jdbc` connector.
 pub fn registry() -> PluginRegistry {
     let mut r = PluginRegistry::builtin();
     weir_sql::register(&mut r);
+    weir_jdbc::register(&mut r);
     r
 }

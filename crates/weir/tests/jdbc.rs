@@ -1,0 +1,264 @@
+//! SeaTunnel's Jdbc source against real PostgreSQL and MariaDB servers (tests/db starts them):
+//! every type read exactly, a table split over parallel readers with every row read once, and
+//! the mistakes users make (a wrong password, no server, a missing table, a bad URL, a type weir
+//! cannot map) reported by plugin and reason while nothing runs.
+
+mod common;
+mod db;
+
+use common::{load, run_text};
+use std::collections::BTreeSet;
+use weir_core::JobStatus;
+
+async fn finishes(job: &str) {
+    let report = run_text(job).await;
+    assert_eq!(
+        report.status,
+        JobStatus::Finished,
+        "{}",
+        report.error.map(|e| e.to_string()).unwrap_or_default()
+    );
+}
+
+/// The ids in the json lines under `dir`, checking none repeats.
+fn ids(dir: &std::path::Path) -> BTreeSet<i64> {
+    let lines = common::output_lines(dir);
+    let ids: Vec<i64> = lines
+        .iter()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
+    let set: BTreeSet<i64> = ids.iter().copied().collect();
+    assert_eq!(set.len(), ids.len(), "an id was read twice");
+    set
+}
+
+const PG_TABLE: &str = r#"
+CREATE TABLE items (
+  id bigint PRIMARY KEY, small smallint, i integer, f4 real, f8 double precision,
+  n numeric(12, 3), t text, vc varchar(20), b bytea, ok boolean, d date, tm time,
+  ts timestamp, tstz timestamptz, j jsonb, u uuid, ai integer[], at text[]
+);
+INSERT INTO items
+SELECT g, (g % 100)::smallint, g * 10, g / 4.0, g / 8.0, g * 1.5 + 0.125,
+       'name ' || g, 'v' || g, convert_to('b' || g, 'UTF8'), g % 2 = 0,
+       DATE '2024-01-01' + g, TIME '10:00:00' + g * INTERVAL '1 second',
+       TIMESTAMP '2024-01-01 00:00:00' + g * INTERVAL '1 minute',
+       TIMESTAMPTZ '2024-01-01 00:00:00+00' + g * INTERVAL '1 hour',
+       jsonb_build_object('k', g), md5(g::text)::uuid, ARRAY[g::int, NULL, 3], ARRAY['a' || g, NULL]
+FROM generate_series(1, 1000) g;
+INSERT INTO items (id) VALUES (1001);
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_rows_arrive_exact_in_parallel_splits() {
+    let Some(pg) = db::Postgres::start() else {
+        return;
+    };
+    pg.sql(PG_TABLE);
+    let uuid_42 = pg.sql("SELECT md5('42')::uuid");
+    let dir = tempfile::tempdir().unwrap();
+    let source = |extra: &str| {
+        format!(
+            r#"Jdbc {{ url = "{}", driver = "org.postgresql.Driver", user = weir, password = weir,
+  table_path = "public.items", partition_column = "id", partition_num = 5, fetch_size = 64, plugin_output = items {extra} }}"#,
+            pg.url("shop")
+        )
+    };
+    // Row 42, every column, compared in its own type.
+    finishes(&format!(
+        r#"
+env {{ job.mode = "BATCH", parallelism = 2 }}
+source {{ {} }}
+transform {{ Sql {{ plugin_input = items, plugin_output = one, query = "select * from items where id = 42" }} }}
+sink {{ Assert {{ plugin_input = one, rules = {{ row_rules = [{{ rule_type = MIN_ROW, rule_value = 1 }}, {{ rule_type = MAX_ROW, rule_value = 1 }}], field_rules = [
+  {{ field_name = small, field_type = smallint, field_value = [{{ equals_to = 42 }}] }},
+  {{ field_name = i, field_type = int, field_value = [{{ equals_to = 420 }}] }},
+  {{ field_name = f4, field_type = float, field_value = [{{ equals_to = 10.5 }}] }},
+  {{ field_name = f8, field_type = double, field_value = [{{ equals_to = 5.25 }}] }},
+  {{ field_name = n, field_type = "decimal(12, 3)", field_value = [{{ equals_to = "63.125" }}] }},
+  {{ field_name = t, field_type = string, field_value = [{{ equals_to = "name 42" }}] }},
+  {{ field_name = vc, field_type = string, field_value = [{{ equals_to = "v42" }}] }},
+  {{ field_name = b, field_type = bytes, field_value = [{{ equals_to = "YjQy" }}] }},
+  {{ field_name = ok, field_type = boolean, field_value = [{{ equals_to = true }}] }},
+  {{ field_name = d, field_type = date, field_value = [{{ equals_to = "2024-02-12" }}] }},
+  {{ field_name = tm, field_type = time, field_value = [{{ equals_to = "10:00:42" }}] }},
+  {{ field_name = ts, field_type = timestamp, field_value = [{{ equals_to = "2024-01-01T00:42:00" }}] }},
+  {{ field_name = j, field_type = string, field_value = [{{ equals_to = "{{\"k\":42}}" }}] }},
+  {{ field_name = u, field_type = string, field_value = [{{ equals_to = "{uuid_42}" }}] }},
+  {{ field_name = ai, field_value = [{{ equals_to = [42, null, 3] }}] }},
+  {{ field_name = at, field_value = [{{ equals_to = ["a42", null] }}] }}
+] }} }} }}
+"#,
+        source("")
+    ))
+    .await;
+    // The row of nulls reads as nulls.
+    finishes(&format!(
+        r#"
+env {{ job.mode = "BATCH" }}
+source {{ {} }}
+transform {{ Sql {{ plugin_input = items, plugin_output = one, query = "select * from items where id = 1001" }} }}
+sink {{ Assert {{ plugin_input = one, rules = {{ row_rules = [{{ rule_type = MIN_ROW, rule_value = 1 }}], field_rules = [
+  {{ field_name = n, field_value = [{{ rule_type = NULL }}] }},
+  {{ field_name = tstz, field_value = [{{ rule_type = NULL }}] }},
+  {{ field_name = ai, field_value = [{{ rule_type = NULL }}] }}
+] }} }} }}
+"#,
+        source("")
+    ))
+    .await;
+    // Every row exactly once over five splits (and the null split) on two readers.
+    let out = dir.path().join("all");
+    finishes(&format!(
+        r#"
+env {{ job.mode = "BATCH", parallelism = 2 }}
+source {{ {} }}
+sink {{ LocalFile {{ plugin_input = items, path = "{}", file_format_type = "json" }} }}
+"#,
+        source(""),
+        out.display()
+    ))
+    .await;
+    assert_eq!(ids(&out), (1..=1001).collect::<BTreeSet<i64>>());
+    // A query with where_condition and given bounds reads just those rows.
+    let some = dir.path().join("some");
+    finishes(&format!(
+        r#"
+env {{ job.mode = "BATCH", parallelism = 2 }}
+source {{ Jdbc {{ url = "{}", user = weir, password = weir, query = "select id, t from items",
+  where_condition = "id % 10 = 0", partition_column = "id", partition_lower_bound = 1, partition_upper_bound = 500 }} }}
+sink {{ LocalFile {{ path = "{}", file_format_type = "json" }} }}
+"#,
+        pg.url("shop"),
+        some.display()
+    ))
+    .await;
+    // Bounds narrower than the data shape the splits but lose no row.
+    assert_eq!(
+        ids(&some),
+        (1..=100).map(|i| i * 10).collect::<BTreeSet<i64>>()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_rows_arrive_exact_in_parallel_splits() {
+    let Some(my) = db::MariaDb::start() else {
+        return;
+    };
+    my.sql(
+        r#"CREATE TABLE items (
+  id bigint PRIMARY KEY, tiny tinyint, flag tinyint(1), small smallint, i int, ui int unsigned,
+  big bigint unsigned, f4 float, f8 double, n decimal(12, 3), t text, vc varchar(20),
+  b varbinary(16), d date, tm time, dt datetime(3), ts timestamp NULL, j json, y year
+);
+INSERT INTO items
+WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 1000)
+SELECT n, n % 100, n % 2, n, n * 10, 4000000000, 18446744073709551615, n / 4, n / 8, n * 1.5 + 0.125,
+       CONCAT('name ', n), CONCAT('v', n), CAST(CONCAT('b', n) AS BINARY),
+       DATE_ADD('2024-01-01', INTERVAL n DAY), SEC_TO_TIME(36000 + n),
+       TIMESTAMP('2024-01-01 00:00:00.250') + INTERVAL n MINUTE, '2024-01-01 00:00:00' + INTERVAL n HOUR,
+       JSON_OBJECT('k', n), 2000 + n % 50
+FROM g;
+INSERT INTO items (id) VALUES (1001);"#,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let source = format!(
+        r#"Jdbc {{ url = "{}?useSSL=false", driver = "com.mysql.cj.jdbc.Driver", user = weir, password = weir,
+  table_path = "shop.items", partition_column = "id", partition_num = 3, fetch_size = 100, plugin_output = items }}"#,
+        my.url("shop")
+    );
+    finishes(&format!(
+        r#"
+env {{ job.mode = "BATCH", parallelism = 2 }}
+source {{ {source} }}
+transform {{ Sql {{ plugin_input = items, plugin_output = one, query = "select * from items where id = 42" }} }}
+sink {{ Assert {{ plugin_input = one, rules = {{ row_rules = [{{ rule_type = MIN_ROW, rule_value = 1 }}, {{ rule_type = MAX_ROW, rule_value = 1 }}], field_rules = [
+  {{ field_name = tiny, field_type = tinyint, field_value = [{{ equals_to = 42 }}] }},
+  {{ field_name = flag, field_type = boolean, field_value = [{{ equals_to = false }}] }},
+  {{ field_name = small, field_type = smallint, field_value = [{{ equals_to = 42 }}] }},
+  {{ field_name = i, field_type = int, field_value = [{{ equals_to = 420 }}] }},
+  {{ field_name = ui, field_type = bigint, field_value = [{{ equals_to = 4000000000 }}] }},
+  {{ field_name = big, field_type = "decimal(20, 0)", field_value = [{{ equals_to = "18446744073709551615" }}] }},
+  {{ field_name = f4, field_type = float, field_value = [{{ equals_to = 10.5 }}] }},
+  {{ field_name = f8, field_type = double, field_value = [{{ equals_to = 5.25 }}] }},
+  {{ field_name = n, field_type = "decimal(12, 3)", field_value = [{{ equals_to = "63.125" }}] }},
+  {{ field_name = t, field_type = string, field_value = [{{ equals_to = "name 42" }}] }},
+  {{ field_name = vc, field_type = string, field_value = [{{ equals_to = "v42" }}] }},
+  {{ field_name = b, field_type = bytes, field_value = [{{ equals_to = "YjQy" }}] }},
+  {{ field_name = d, field_type = date, field_value = [{{ equals_to = "2024-02-12" }}] }},
+  {{ field_name = tm, field_type = time, field_value = [{{ equals_to = "10:00:42" }}] }},
+  {{ field_name = dt, field_type = timestamp, field_value = [{{ equals_to = "2024-01-01T00:42:00.250" }}] }},
+  {{ field_name = ts, field_type = timestamp, field_value = [{{ equals_to = "2024-01-02T18:00:00" }}] }},
+  {{ field_name = y, field_type = int, field_value = [{{ equals_to = 2042 }}] }}
+] }} }} }}
+"#
+    ))
+    .await;
+    let out = dir.path().join("all");
+    finishes(&format!(
+        r#"
+env {{ job.mode = "BATCH", parallelism = 2 }}
+source {{ {source} }}
+sink {{ LocalFile {{ plugin_input = items, path = "{}", file_format_type = "json" }} }}
+"#,
+        out.display()
+    ))
+    .await;
+    assert_eq!(ids(&out), (1..=1001).collect::<BTreeSet<i64>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mistakes_are_named_before_anything_runs() {
+    let Some(pg) = db::Postgres::start() else {
+        return;
+    };
+    pg.sql("CREATE TABLE shapes (id int, p point)");
+    let job =
+        |options: &str| format!("source {{ Jdbc {{ {options} }} }}\nsink {{ Console {{ }} }}");
+    let closed_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let url = pg.url("shop");
+    for (options, want) in [
+        (
+            format!(r#"url = "{url}", user = weir, password = wrong, query = "select 1""#),
+            "password authentication failed for user \"weir\"".to_string(),
+        ),
+        (
+            format!(
+                r#"url = "jdbc:postgresql://127.0.0.1:{closed_port}/shop", user = weir, password = weir, query = "select 1", connection_check_timeout_sec = 5"#
+            ),
+            format!("connecting to PostgreSQL at 127.0.0.1:{closed_port}"),
+        ),
+        (
+            format!(r#"url = "{url}", user = weir, password = weir, table_path = "public.nope""#),
+            "relation \"public.nope\" does not exist".to_string(),
+        ),
+        (
+            r#"url = "postgresql://127.0.0.1/shop", user = weir, query = "select 1""#.to_string(),
+            "is not a JDBC URL".to_string(),
+        ),
+        (
+            format!(r#"url = "{url}", user = weir, password = weir, table_path = "public.shapes""#),
+            "column 'p': PostgreSQL type point is not one weir reads".to_string(),
+        ),
+        (
+            format!(
+                r#"url = "{url}", user = weir, password = weir, query = "select 'a' as s", partition_column = "s""#
+            ),
+            "partition_column 's' is Utf8, not an integer column".to_string(),
+        ),
+    ] {
+        let errors = load(&job(&options))
+            .err()
+            .unwrap_or_else(|| panic!("{options} should be refused"))
+            .to_string();
+        assert!(errors.contains(&want), "{options}: {errors}");
+        assert!(errors.contains("source[0] (Jdbc"), "{errors}");
+    }
+}
