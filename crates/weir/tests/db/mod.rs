@@ -57,9 +57,11 @@ fn as_user(user: &str, program: &Path) -> Command {
     }
 }
 
-fn stop(child: &mut Child, signal: &str) {
+/// Signals the server (`pid`, which under runuser is not the child's own) and waits for the
+/// child to end.
+fn stop(child: &mut Child, pid: u32, signal: &str) {
     let _ = Command::new("kill")
-        .args([signal, &child.id().to_string()])
+        .args([signal, &pid.to_string()])
         .status();
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(20) {
@@ -76,6 +78,7 @@ fn stop(child: &mut Child, signal: &str) {
 pub struct Postgres {
     pub port: u16,
     child: Child,
+    data: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -150,6 +153,7 @@ impl Postgres {
         let pg = Postgres {
             port,
             child,
+            data,
             _dir: dir,
         };
         // Accepting connections is not yet accepting queries: retry the first one.
@@ -195,8 +199,13 @@ impl Postgres {
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        // SIGINT: PostgreSQL's fast shutdown.
-        stop(&mut self.child, "-INT");
+        // The postmaster's pid is the first line of postmaster.pid (runuser does not pass
+        // signals on). SIGINT is PostgreSQL's fast shutdown.
+        let pid = std::fs::read_to_string(self.data.join("postmaster.pid"))
+            .ok()
+            .and_then(|s| s.lines().next().and_then(|l| l.trim().parse().ok()))
+            .unwrap_or(self.child.id());
+        stop(&mut self.child, pid, "-INT");
     }
 }
 
@@ -319,6 +328,7 @@ fn whoami() -> String {
 
 impl Drop for MariaDb {
     fn drop(&mut self) {
-        stop(&mut self.child, "-TERM");
+        let pid = self.child.id();
+        stop(&mut self.child, pid, "-TERM");
     }
 }
