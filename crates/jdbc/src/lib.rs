@@ -5,17 +5,25 @@
 //! - `split`: how a query is divided among subtasks (pure, no I/O).
 //! - `pg`, `mysql`: each database's connection, type mapping and streaming reads.
 //! - `source`: the `Jdbc` source plugin.
+//! - `sink`, `write_pg`, `write_mysql`, `ddl`, `values`: the `Jdbc` sink plugin, how each
+//!   database is written, the SQL it generates, and values as statement parameters.
 
+pub mod ddl;
 pub mod mysql;
 pub mod pg;
+pub mod sink;
 pub mod source;
 pub mod split;
 pub mod url;
+pub mod values;
+mod write_mysql;
+mod write_pg;
 
 use std::sync::Arc;
 use weir_runtime::PluginRegistry;
 
-/// Registers the `Jdbc` source.
+/// Registers the `Jdbc` source and sink.
 pub fn register(r: &mut PluginRegistry) {
     r.add_source(Arc::new(source::JdbcSourceFactory));
+    r.add_sink(Arc::new(sink::JdbcSinkFactory));
 }

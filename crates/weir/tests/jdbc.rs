@@ -334,3 +334,151 @@ async fn a_restored_reader_continues_exactly_where_its_snapshot_was() {
     sorted.sort_unstable();
     assert_eq!(sorted, (1..=5000).collect::<Vec<i64>>(), "every row once");
 }
+
+/// A changelog: inserts, an update (before and after), a delete and a re-insert of a key.
+const CHANGELOG: &str = r#"FakeSource { schema = { fields { id = bigint, name = string, price = "decimal(10, 2)", day = date, at = timestamp, ok = boolean } }, rows = [
+  { kind = INSERT, fields = [1, "ann", "1.50", "2024-01-01", "2024-01-01 10:00:00", true] },
+  { kind = INSERT, fields = [2, "bob", "2.25", "2024-01-02", "2024-01-02 11:30:00", false] },
+  { kind = INSERT, fields = [3, "cid", "3.00", "2024-01-03", "2024-01-03 12:00:00", true] },
+  { kind = UPDATE_BEFORE, fields = [2, "bob", "2.25", "2024-01-02", "2024-01-02 11:30:00", false] },
+  { kind = UPDATE_AFTER, fields = [2, "bobby", "20.25", "2024-02-02", "2024-02-02 11:30:00", true] },
+  { kind = DELETE, fields = [3, "cid", "3.00", "2024-01-03", "2024-01-03 12:00:00", true] },
+  { kind = INSERT, fields = [4, "dee", null, null, null, null] },
+  { kind = UPDATE_AFTER, fields = [1, "ann", "1.75", "2024-01-01", "2024-01-01 10:00:00", true] }
+] }"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changelog_upserts_into_postgres_and_mariadb_to_its_final_state() {
+    let (Some(pg), Some(my)) = (db::Postgres::start(), db::MariaDb::start()) else {
+        return;
+    };
+    finishes(&format!(
+        r#"
+env {{ job.mode = "BATCH" }}
+source {{ {CHANGELOG} }}
+sink {{ Jdbc {{ url = "{}", user = weir, password = weir, generate_sink_sql = true, database = shop,
+  table = "public.people", primary_keys = [id], batch_size = 3 }} }}
+"#,
+        pg.url("shop")
+    ))
+    .await;
+    assert_eq!(
+        pg.sql("SELECT id, name, price, day, at, ok FROM people ORDER BY id"),
+        "1|ann|1.75|2024-01-01|2024-01-01 10:00:00|t\n\
+         2|bobby|20.25|2024-02-02|2024-02-02 11:30:00|t\n\
+         4|dee||||"
+    );
+    finishes(&format!(
+        r#"
+env {{ job.mode = "BATCH" }}
+source {{ {CHANGELOG} }}
+sink {{ Jdbc {{ url = "{}", user = weir, password = weir, generate_sink_sql = true, database = shop,
+  table = "people", primary_keys = [id] }} }}
+"#,
+        my.url("shop")
+    ))
+    .await;
+    assert_eq!(
+        my.sql("SELECT id, name, price, day, at, ok FROM people ORDER BY id"),
+        "1\tann\t1.75\t2024-01-01\t2024-01-01 10:00:00.000000\t1\n\
+         2\tbobby\t20.25\t2024-02-02\t2024-02-02 11:30:00.000000\t1\n\
+         4\tdee\tNULL\tNULL\tNULL\tNULL"
+    );
+    // Run again: the same final state (a replay after a failure rewrites the same rows).
+    finishes(&format!(
+        r#"
+env {{ job.mode = "BATCH" }}
+source {{ {CHANGELOG} }}
+sink {{ Jdbc {{ url = "{}", user = weir, password = weir, generate_sink_sql = true, database = shop,
+  table = "public.people", primary_keys = [id] }} }}
+"#,
+        pg.url("shop")
+    ))
+    .await;
+    assert_eq!(pg.sql("SELECT count(*), sum(price) FROM people"), "3|22.00");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_moves_from_postgres_to_mariadb_and_a_custom_insert_writes_rows() {
+    let (Some(pg), Some(my)) = (db::Postgres::start(), db::MariaDb::start()) else {
+        return;
+    };
+    pg.sql("CREATE TABLE src (id bigint PRIMARY KEY, name text, n numeric(12, 3), ts timestamp); INSERT INTO src SELECT g, 'n' || g, g * 1.001, TIMESTAMP '2024-01-01' + g * INTERVAL '1 second' FROM generate_series(1, 3000) g;");
+    finishes(&format!(
+        r#"
+env {{ job.mode = "BATCH", parallelism = 2 }}
+source {{ Jdbc {{ url = "{}", user = weir, password = weir, table_path = "public.src", partition_column = id, partition_num = 4 }} }}
+sink {{ Jdbc {{ url = "{}", user = weir, password = weir, generate_sink_sql = true, database = shop, table = dst, primary_keys = [id], batch_size = 500 }} }}
+"#,
+        pg.url("shop"),
+        my.url("shop")
+    ))
+    .await;
+    assert_eq!(
+        my.sql("SELECT COUNT(*), SUM(id), SUM(n), MAX(ts) FROM dst"),
+        pg.sql("SELECT count(*), sum(id), sum(n), to_char(max(ts), 'YYYY-MM-DD HH24:MI:SS') || '.000000' FROM src")
+            .replace('|', "\t")
+    );
+    // The job's own INSERT, placeholders bound in column order.
+    my.sql("CREATE TABLE names (id BIGINT PRIMARY KEY, name VARCHAR(20))");
+    finishes(&format!(
+        r#"
+env {{ job.mode = "BATCH" }}
+source {{ FakeSource {{ schema = {{ fields {{ id = bigint, name = string }} }}, rows = [{{ kind = INSERT, fields = [7, "seven"] }}, {{ kind = INSERT, fields = [8, "eight"] }}] }} }}
+sink {{ Jdbc {{ url = "{}", user = weir, password = weir, query = "INSERT INTO names (id, name) VALUES (?, ?)" }} }}
+"#,
+        my.url("shop")
+    ))
+    .await;
+    assert_eq!(
+        my.sql("SELECT id, name FROM names ORDER BY id"),
+        "7\tseven\n8\teight"
+    );
+    let errors = load(&format!(
+        r#"source {{ FakeSource {{ schema = {{ fields {{ id = bigint, name = string }} }} }} }}
+sink {{ Jdbc {{ url = "{}", user = weir, password = weir, query = "INSERT INTO names (id) VALUES (?)" }} }}"#,
+        my.url("shop")
+    ))
+    .err()
+    .expect("one placeholder for two columns is refused")
+    .to_string();
+    assert!(
+        errors.contains("the query has 1 placeholders but the input has 2 columns"),
+        "{errors}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sink_options_weir_does_not_implement_are_refused() {
+    let Some(pg) = db::Postgres::start() else {
+        return;
+    };
+    let job = |extra: &str| {
+        format!(
+            r#"source {{ FakeSource {{ schema = {{ fields {{ id = bigint }} }} }} }}
+sink {{ Jdbc {{ url = "{}", user = weir, password = weir, generate_sink_sql = true, table = "public.nope", primary_keys = [id], {extra} }} }}"#,
+            pg.url("shop")
+        )
+    };
+    for (extra, want) in [
+        ("is_exactly_once = true", "is_exactly_once = true (XA / prepared transactions) is not supported"),
+        ("data_save_mode = DROP_DATA", "data_save_mode DROP_DATA is not supported"),
+        (
+            "schema_save_mode = ERROR_WHEN_SCHEMA_NOT_EXIST",
+            "table \"public\".\"nope\" does not exist (schema_save_mode = ERROR_WHEN_SCHEMA_NOT_EXIST)",
+        ),
+        ("primary_keys = [nope]", "primary_keys: 'nope' is not a column of the input"),
+    ] {
+        let text = job(extra).replace("primary_keys = [id], primary_keys = [nope]", "primary_keys = [nope]");
+        let errors = load(&text)
+            .err()
+            .unwrap_or_else(|| panic!("{extra} should be refused"))
+            .to_string();
+        assert!(errors.contains(want), "{extra}: {errors}");
+    }
+    // Nothing was created while refusing.
+    assert_eq!(
+        pg.sql("SELECT count(*) FROM pg_tables WHERE tablename = 'nope'"),
+        "0"
+    );
+}

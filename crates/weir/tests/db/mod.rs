@@ -233,6 +233,9 @@ impl MariaDb {
         };
         let dir = tempfile::tempdir().expect("a temporary directory");
         let data = dir.path().join("data");
+        // Each server its own temporary directory: two installs at once collide in /tmp.
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
         let user = if is_root() {
             "root".to_string()
         } else {
@@ -242,6 +245,7 @@ impl MariaDb {
             .arg("--no-defaults")
             .arg(format!("--datadir={}", data.display()))
             .arg(format!("--user={user}"))
+            .arg(format!("--tmpdir={}", tmp.display()))
             .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
             .output()
             .expect("mariadb-install-db runs");
@@ -259,6 +263,7 @@ impl MariaDb {
             .arg(format!("--port={port}"))
             .arg(format!("--user={user}"))
             .arg(format!("--pid-file={}", dir.path().join("pid").display()))
+            .arg(format!("--tmpdir={}", tmp.display()))
             .args([
                 "--bind-address=127.0.0.1",
                 "--innodb-buffer-pool-size=32M",

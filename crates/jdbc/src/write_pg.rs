@@ -1,0 +1,240 @@
+//! Writing a flush of rows to PostgreSQL in one transaction: runs of rows that write become
+//! multi-row `INSERT … ON CONFLICT … DO UPDATE` statements (one row per key in each, the last
+//! one winning, as a changelog means), runs of deletes become `DELETE … WHERE key = …`, sent
+//! pipelined.
+
+use crate::ddl::number_placeholders;
+use crate::pg::describe_error;
+use crate::sink::{actions, Action, Statements};
+use crate::values::{pg_param, PgParam};
+use arrow::record_batch::RecordBatch;
+use std::collections::HashMap;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Client;
+use weir_core::{WeirError, WeirResult};
+use weir_runtime::batch::Batch;
+
+/// PostgreSQL's limit on a statement's parameters.
+const MAX_PARAMS: usize = 65_535;
+
+fn db(e: tokio_postgres::Error) -> WeirError {
+    WeirError::new(format!("writing to PostgreSQL: {}", describe_error(&e)))
+}
+
+/// Writes `batches` in one transaction.
+pub async fn flush(
+    client: &mut Client,
+    statements: &Statements,
+    batches: &[Batch],
+    batch_size: usize,
+) -> WeirResult<()> {
+    let tx = client.transaction().await.map_err(db)?;
+    for batch in batches {
+        let kinds = actions(batch);
+        let mut start = 0;
+        while start < kinds.len() {
+            let a = kinds[start];
+            let mut end = start;
+            while end < kinds.len() && kinds[end] == a {
+                end += 1;
+            }
+            let rows: Vec<usize> = (start..end).collect();
+            match (a, statements) {
+                (Action::Skip, _) => {}
+                (Action::Write, Statements::Query(q)) => {
+                    per_row(&tx, &number_placeholders(q), &batch.records, &rows, None).await?
+                }
+                (Action::Delete, Statements::Query(_)) => {
+                    return Err(WeirError::new(
+                        "a DELETE row reached a Jdbc sink with a custom query",
+                    )
+                    .with_hint("use generate_sink_sql = true with primary_keys to apply deletes"))
+                }
+                (
+                    Action::Write,
+                    Statements::Generated {
+                        table,
+                        columns,
+                        keys,
+                        upsert,
+                    },
+                ) => {
+                    let per_stmt = (MAX_PARAMS / columns.len().max(1)).clamp(1, batch_size.max(1));
+                    let rows = if keys.is_empty() {
+                        rows
+                    } else {
+                        last_per_key(&batch.records, &rows, keys)?
+                    };
+                    for chunk in rows.chunks(per_stmt) {
+                        let sql = insert_sql(table, columns, keys, *upsert, chunk.len());
+                        let stmt = tx.prepare(&sql).await.map_err(db)?;
+                        let params = bind(&batch.records, chunk, stmt.params(), None)?;
+                        let refs: Vec<&(dyn ToSql + Sync)> =
+                            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+                        tx.execute(&stmt, &refs).await.map_err(db)?;
+                    }
+                }
+                (Action::Delete, Statements::Generated { table, keys, .. }) => {
+                    if keys.is_empty() {
+                        return Err(WeirError::new(format!(
+                            "a DELETE row reached the Jdbc sink of {table}, which has no primary_keys to delete by"
+                        )));
+                    }
+                    let cond: Vec<String> = keys
+                        .iter()
+                        .enumerate()
+                        .map(|(i, k)| {
+                            format!("{} = ${}", crate::url::Dialect::Postgres.quote(k), i + 1)
+                        })
+                        .collect();
+                    let sql = format!("DELETE FROM {table} WHERE {}", cond.join(" AND "));
+                    per_row(&tx, &sql, &batch.records, &rows, Some(keys)).await?;
+                }
+            }
+            start = end;
+        }
+    }
+    tx.commit().await.map_err(db)
+}
+
+/// The column indices of `names`.
+fn indices(records: &RecordBatch, names: &[String]) -> WeirResult<Vec<usize>> {
+    names
+        .iter()
+        .map(|n| {
+            records
+                .schema()
+                .index_of(n)
+                .map_err(|_| WeirError::new(format!("column '{n}' is not in the rows")))
+        })
+        .collect()
+}
+
+/// Parameters for `rows`, each converted to its placeholder's type (all columns, or those
+/// named).
+fn bind(
+    records: &RecordBatch,
+    rows: &[usize],
+    types: &[tokio_postgres::types::Type],
+    only: Option<&[String]>,
+) -> WeirResult<Vec<PgParam>> {
+    let cols = match only {
+        Some(names) => indices(records, names)?,
+        None => (0..records.num_columns()).collect(),
+    };
+    let schema = records.schema();
+    let mut out = Vec::with_capacity(rows.len() * cols.len());
+    for (r, &row) in rows.iter().enumerate() {
+        for (c, &col) in cols.iter().enumerate() {
+            let ty = types.get(r * cols.len() + c).ok_or_else(|| {
+                WeirError::new("the statement has fewer placeholders than the row has columns")
+            })?;
+            out.push(pg_param(
+                records.column(col),
+                row,
+                ty,
+                schema.field(col).name(),
+            )?);
+        }
+    }
+    Ok(out)
+}
+
+/// One statement per row, sent pipelined.
+async fn per_row(
+    tx: &tokio_postgres::Transaction<'_>,
+    sql: &str,
+    records: &RecordBatch,
+    rows: &[usize],
+    only: Option<&[String]>,
+) -> WeirResult<()> {
+    let stmt = tx.prepare(sql).await.map_err(db)?;
+    let mut all = Vec::with_capacity(rows.len());
+    for &row in rows {
+        all.push(bind(records, &[row], stmt.params(), only)?);
+    }
+    for chunk in all.chunks(256) {
+        let runs = chunk.iter().map(|params| {
+            let refs: Vec<&(dyn ToSql + Sync)> =
+                params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+            let stmt = &stmt;
+            async move { tx.execute(stmt, &refs).await }
+        });
+        futures::future::try_join_all(runs).await.map_err(db)?;
+    }
+    Ok(())
+}
+
+/// `rows` with only the last row of each key (a later upsert of a key replaces an earlier one,
+/// and PostgreSQL refuses one statement touching a row twice), in their order.
+fn last_per_key(records: &RecordBatch, rows: &[usize], keys: &[String]) -> WeirResult<Vec<usize>> {
+    let cols = indices(records, keys)?;
+    let mut last: HashMap<Vec<String>, usize> = HashMap::new();
+    for &row in rows {
+        let key = cols
+            .iter()
+            .map(|&c| crate::values::text(records.column(c), row))
+            .collect::<WeirResult<Vec<_>>>()?;
+        last.insert(key, row);
+    }
+    let mut kept: Vec<usize> = last.into_values().collect();
+    kept.sort_unstable();
+    Ok(kept)
+}
+
+/// `INSERT INTO t (…) VALUES ($1, …), (…) [ON CONFLICT (keys) DO UPDATE SET …]` for `n` rows.
+fn insert_sql(table: &str, columns: &[String], keys: &[String], upsert: bool, n: usize) -> String {
+    let q = |c: &String| crate::url::Dialect::Postgres.quote(c);
+    let cols: Vec<String> = columns.iter().map(q).collect();
+    let width = columns.len();
+    let values: Vec<String> = (0..n)
+        .map(|r| {
+            let ps: Vec<String> = (0..width)
+                .map(|c| format!("${}", r * width + c + 1))
+                .collect();
+            format!("({})", ps.join(", "))
+        })
+        .collect();
+    let mut sql = format!(
+        "INSERT INTO {table} ({}) VALUES {}",
+        cols.join(", "),
+        values.join(", ")
+    );
+    if upsert {
+        let key_cols: Vec<String> = keys.iter().map(q).collect();
+        let sets: Vec<String> = columns
+            .iter()
+            .filter(|c| !keys.contains(c))
+            .map(|c| format!("{0} = EXCLUDED.{0}", q(c)))
+            .collect();
+        if sets.is_empty() {
+            sql.push_str(&format!(
+                " ON CONFLICT ({}) DO NOTHING",
+                key_cols.join(", ")
+            ));
+        } else {
+            sql.push_str(&format!(
+                " ON CONFLICT ({}) DO UPDATE SET {}",
+                key_cols.join(", "),
+                sets.join(", ")
+            ));
+        }
+    }
+    sql
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upserts_update_every_column_but_the_key() {
+        assert_eq!(
+            insert_sql("\"t\"", &["id".into(), "v".into()], &["id".into()], true, 2),
+            "INSERT INTO \"t\" (\"id\", \"v\") VALUES ($1, $2), ($3, $4) ON CONFLICT (\"id\") DO UPDATE SET \"v\" = EXCLUDED.\"v\""
+        );
+        assert!(
+            insert_sql("\"t\"", &["id".into()], &["id".into()], true, 1).ends_with("DO NOTHING")
+        );
+    }
+}
