@@ -158,8 +158,18 @@ fn timestamp_micros(array: &ArrayRef, row: usize) -> Option<i64> {
 
 /// The value's text, as SeaTunnel would write it into a text column.
 pub fn text(array: &ArrayRef, row: usize) -> WeirResult<String> {
-    if let DataType::Binary = array.data_type() {
-        return Ok(String::from_utf8_lossy(array.as_binary::<i32>().value(row)).into_owned());
+    match array.data_type() {
+        DataType::Utf8 => return Ok(array.as_string::<i32>().value(row).to_string()),
+        DataType::LargeUtf8 => return Ok(array.as_string::<i64>().value(row).to_string()),
+        DataType::Binary => {
+            return Ok(String::from_utf8_lossy(array.as_binary::<i32>().value(row)).into_owned())
+        }
+        _ => {}
+    }
+    if array.data_type().is_integer() {
+        if let Some(i) = as_i64(array, row) {
+            return Ok(i.to_string());
+        }
     }
     let f = ArrayFormatter::try_new(array.as_ref(), &FormatOptions::default())
         .map_err(|e| WeirError::new(e.to_string()))?;

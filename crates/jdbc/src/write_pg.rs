@@ -169,13 +169,22 @@ async fn per_row(
 /// and PostgreSQL refuses one statement touching a row twice), in their order.
 fn last_per_key(records: &RecordBatch, rows: &[usize], keys: &[String]) -> WeirResult<Vec<usize>> {
     let cols = indices(records, keys)?;
-    let mut last: HashMap<Vec<String>, usize> = HashMap::new();
-    for &row in rows {
-        let key = cols
+    let key_columns: Vec<arrow::array::ArrayRef> =
+        cols.iter().map(|&c| records.column(c).clone()).collect();
+    // Arrow's row format: one comparable byte string per row, built once for the batch.
+    let converter = arrow::row::RowConverter::new(
+        key_columns
             .iter()
-            .map(|&c| crate::values::text(records.column(c), row))
-            .collect::<WeirResult<Vec<_>>>()?;
-        last.insert(key, row);
+            .map(|c| arrow::row::SortField::new(c.data_type().clone()))
+            .collect(),
+    )
+    .map_err(|e| WeirError::new(e.to_string()))?;
+    let encoded = converter
+        .convert_columns(&key_columns)
+        .map_err(|e| WeirError::new(e.to_string()))?;
+    let mut last: HashMap<arrow::row::Row<'_>, usize> = HashMap::with_capacity(rows.len());
+    for &row in rows {
+        last.insert(encoded.row(row), row);
     }
     let mut kept: Vec<usize> = last.into_values().collect();
     kept.sort_unstable();
