@@ -1,7 +1,7 @@
-//! Writing a flush of rows to PostgreSQL in one transaction: runs of rows that write become
-//! multi-row `INSERT … ON CONFLICT … DO UPDATE` statements (one row per key in each, the last
-//! one winning, as a changelog means), runs of deletes become `DELETE … WHERE key = …`, sent
-//! pipelined.
+//! Writing a flush of rows to PostgreSQL in one transaction: runs of rows that write (one row
+//! per key, the last one winning, as a changelog means) go by binary `COPY` into a staging
+//! table and one `INSERT … SELECT … ON CONFLICT … DO UPDATE`, or, when short, as one multi-row
+//! statement; runs of deletes become `DELETE … WHERE key = …`, sent pipelined.
 
 use crate::ddl::number_placeholders;
 use crate::pg::describe_error;
@@ -16,6 +16,84 @@ use weir_runtime::batch::Batch;
 
 /// PostgreSQL's limit on a statement's parameters.
 const MAX_PARAMS: usize = 65_535;
+
+/// From this many rows a run is sent by `COPY` into a staging table and applied with one
+/// statement; fewer go as a multi-row statement, cheaper than the staging round trips.
+const STAGE_FROM: usize = 256;
+
+/// Sends `rows` by binary `COPY` into a temporary table shaped like `table`, then moves them
+/// with one `INSERT … SELECT [ON CONFLICT … DO UPDATE]`: PostgreSQL parses one statement
+/// instead of one with a parameter per value.
+async fn staged(
+    tx: &tokio_postgres::Transaction<'_>,
+    table: &str,
+    columns: &[String],
+    keys: &[String],
+    upsert: bool,
+    records: &RecordBatch,
+    rows: &[usize],
+) -> WeirResult<()> {
+    let q = |c: &String| crate::url::Dialect::Postgres.quote(c);
+    let cols: Vec<String> = columns.iter().map(q).collect();
+    let cols = cols.join(", ");
+    tx.batch_execute(&format!(
+        "CREATE TEMP TABLE IF NOT EXISTS weir_stage (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP; TRUNCATE weir_stage"
+    ))
+    .await
+    .map_err(db)?;
+    let shape = tx
+        .prepare(&format!("SELECT {cols} FROM weir_stage"))
+        .await
+        .map_err(db)?;
+    let types: Vec<tokio_postgres::types::Type> =
+        shape.columns().iter().map(|c| c.type_().clone()).collect();
+    let sink = tx
+        .copy_in(&format!(
+            "COPY weir_stage ({cols}) FROM STDIN (FORMAT binary)"
+        ))
+        .await
+        .map_err(db)?;
+    let writer = tokio_postgres::binary_copy::BinaryCopyInWriter::new(sink, &types);
+    futures::pin_mut!(writer);
+    let schema = records.schema();
+    for &row in rows {
+        let params = (0..records.num_columns())
+            .map(|c| pg_param(records.column(c), row, &types[c], schema.field(c).name()))
+            .collect::<WeirResult<Vec<PgParam>>>()?;
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        writer.as_mut().write(&refs).await.map_err(db)?;
+    }
+    writer.finish().await.map_err(db)?;
+    let sql = format!(
+        "INSERT INTO {table} ({cols}) SELECT {cols} FROM weir_stage{}",
+        conflict_clause(columns, keys, upsert)
+    );
+    tx.batch_execute(&sql).await.map_err(db)
+}
+
+/// `ON CONFLICT (keys) DO UPDATE SET …` (or `DO NOTHING` when every column is a key).
+fn conflict_clause(columns: &[String], keys: &[String], upsert: bool) -> String {
+    if !upsert {
+        return String::new();
+    }
+    let q = |c: &String| crate::url::Dialect::Postgres.quote(c);
+    let key_cols: Vec<String> = keys.iter().map(q).collect();
+    let sets: Vec<String> = columns
+        .iter()
+        .filter(|c| !keys.contains(c))
+        .map(|c| format!("{0} = EXCLUDED.{0}", q(c)))
+        .collect();
+    if sets.is_empty() {
+        format!(" ON CONFLICT ({}) DO NOTHING", key_cols.join(", "))
+    } else {
+        format!(
+            " ON CONFLICT ({}) DO UPDATE SET {}",
+            key_cols.join(", "),
+            sets.join(", ")
+        )
+    }
+}
 
 fn db(e: tokio_postgres::Error) -> WeirError {
     WeirError::new(format!("writing to PostgreSQL: {}", describe_error(&e)))
@@ -59,12 +137,17 @@ pub async fn flush(
                         upsert,
                     },
                 ) => {
-                    let per_stmt = (MAX_PARAMS / columns.len().max(1)).clamp(1, batch_size.max(1));
                     let rows = if keys.is_empty() {
                         rows
                     } else {
                         last_per_key(&batch.records, &rows, keys)?
                     };
+                    if rows.len() >= STAGE_FROM {
+                        staged(&tx, table, columns, keys, *upsert, &batch.records, &rows).await?;
+                        start = end;
+                        continue;
+                    }
+                    let per_stmt = (MAX_PARAMS / columns.len().max(1)).clamp(1, batch_size.max(1));
                     for chunk in rows.chunks(per_stmt) {
                         let sql = insert_sql(table, columns, keys, *upsert, chunk.len());
                         let stmt = tx.prepare(&sql).await.map_err(db)?;
@@ -204,32 +287,12 @@ fn insert_sql(table: &str, columns: &[String], keys: &[String], upsert: bool, n:
             format!("({})", ps.join(", "))
         })
         .collect();
-    let mut sql = format!(
-        "INSERT INTO {table} ({}) VALUES {}",
+    format!(
+        "INSERT INTO {table} ({}) VALUES {}{}",
         cols.join(", "),
-        values.join(", ")
-    );
-    if upsert {
-        let key_cols: Vec<String> = keys.iter().map(q).collect();
-        let sets: Vec<String> = columns
-            .iter()
-            .filter(|c| !keys.contains(c))
-            .map(|c| format!("{0} = EXCLUDED.{0}", q(c)))
-            .collect();
-        if sets.is_empty() {
-            sql.push_str(&format!(
-                " ON CONFLICT ({}) DO NOTHING",
-                key_cols.join(", ")
-            ));
-        } else {
-            sql.push_str(&format!(
-                " ON CONFLICT ({}) DO UPDATE SET {}",
-                key_cols.join(", "),
-                sets.join(", ")
-            ));
-        }
-    }
-    sql
+        values.join(", "),
+        conflict_clause(columns, keys, upsert)
+    )
 }
 
 #[cfg(test)]

@@ -482,3 +482,36 @@ sink {{ Jdbc {{ url = "{}", user = weir, password = weir, generate_sink_sql = tr
         "0"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_runs_go_through_a_staging_copy_and_upsert_existing_rows() {
+    let Some(pg) = db::Postgres::start() else {
+        return;
+    };
+    pg.sql("CREATE TABLE src (id bigint PRIMARY KEY, name text, n numeric(12, 3), at timestamptz); INSERT INTO src SELECT g, 'n' || g, g * 1.001, TIMESTAMPTZ '2024-01-01 00:00:00+00' + g * INTERVAL '1 second' FROM generate_series(1, 3000) g;");
+    let copy = |query: &str| {
+        format!(
+            r#"
+env {{ job.mode = "BATCH" }}
+source {{ Jdbc {{ url = "{url}", user = weir, password = weir, query = "{query}" }} }}
+sink {{ Jdbc {{ url = "{url}", user = weir, password = weir, generate_sink_sql = true, table = "public.dst", primary_keys = [id], batch_size = 1000 }} }}
+"#,
+            url = pg.url("shop")
+        )
+    };
+    finishes(&copy("select * from src")).await;
+    assert_eq!(
+        pg.sql("SELECT count(*), sum(n), min(at) FROM dst"),
+        pg.sql("SELECT count(*), sum(n), min(at) FROM src")
+    );
+    // The same keys again with new values: every row updated in place, none added.
+    finishes(&copy(
+        "select id, upper(name) as name, n * 2 as n, at from src",
+    ))
+    .await;
+    assert_eq!(pg.sql("SELECT count(*) FROM dst"), "3000");
+    assert_eq!(
+        pg.sql("SELECT name, n FROM dst WHERE id = 2999"),
+        "N2999|6003.998"
+    );
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Jdbc benchmark (issue 14), against a PostgreSQL started here in a temporary directory on a
+# free port (Debian's PostgreSQL 15; scripts/install-db-servers.sh installs it):
+#  1. read: a 5-column table of ROWS rows -> Blackhole by `weir run` (release build) at
+#     parallelism 1 and 2 (partition_column = id), next to PostgreSQL's own
+#     `COPY (SELECT * FROM t) TO STDOUT` of the same table, the physical limit here;
+#  2. write: Jdbc source -> Jdbc sink (generated upserts by primary key) of WROWS rows, next to
+#     `COPY t FROM STDIN` of the same number of rows.
+#   bench/jdbc.sh            (ROWS=2000000 WROWS=500000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROWS=${ROWS:-2000000}
+WROWS=${WROWS:-500000}
+OUT=$PWD/bench/out/jdbc
+rm -rf "$OUT"; mkdir -p "$OUT"
+cargo build --release -p weir --quiet
+WEIR=$PWD/target/release/weir
+BIN=$(ls -d /usr/lib/postgresql/*/bin | head -1)
+PGDIR=$(mktemp -d)
+run_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+[ "$(id -u)" = 0 ] && chown postgres:postgres "$PGDIR"
+echo weir > "$PGDIR/pw"
+run_pg "$BIN/initdb" -D "$PGDIR/data" -U weir -E UTF8 --no-sync --auth-local=trust \
+  --auth-host=scram-sha-256 --pwfile="$PGDIR/pw" > "$OUT/initdb.log"
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+run_pg "$BIN/postgres" -D "$PGDIR/data" -p "$PORT" -k "$PGDIR" -c listen_addresses=127.0.0.1 \
+  -c fsync=off -c synchronous_commit=off -c shared_buffers=256MB > "$OUT/postgres.log" 2>&1 &
+trap 'kill -INT $(head -1 "$PGDIR/data/postmaster.pid" 2>/dev/null) 2>/dev/null || true; sleep 1; rm -rf "$PGDIR"' EXIT
+export PGPASSWORD=weir
+DB="postgresql://weir@127.0.0.1:$PORT/postgres"
+until psql "$DB" -Atc 'select 1' >/dev/null 2>&1; do sleep 0.1; done
+psql "$DB" -q -c "CREATE TABLE t (id bigint PRIMARY KEY, a integer, b double precision, c text, d timestamp);
+  INSERT INTO t SELECT g, g % 1000, g / 7.0, 'name-' || g, TIMESTAMP '2024-01-01' + g * INTERVAL '1 second'
+  FROM generate_series(1, $ROWS) g;"
+psql "$DB" -q -c "VACUUM ANALYZE t"
+now() { python3 -c 'import time; print(time.time())'; }
+echo "# weir Jdbc benchmark ($(nproc) cores, PostgreSQL $("$BIN/postgres" --version | awk '{print $3}'), $(date -u +%Y-%m-%d))"
+echo
+echo "| what | rows | seconds | rows/s | MB/s |"
+echo "|---|---|---|---|---|"
+t0=$(now); BYTES=$(psql "$DB" -c "\\copy (SELECT * FROM t) TO STDOUT" | wc -c); t1=$(now)
+python3 -c "r=$ROWS; s=$t1-$t0; print(f'| COPY TO STDOUT (PostgreSQL, the limit) | {r} | {s:.2f} | {r/s:,.0f} | {$BYTES/s/1e6:.0f} |')"
+for P in 1 2; do
+  cat > "$OUT/read$P.conf" <<CONF
+env { job.mode = "BATCH", parallelism = $P }
+source { Jdbc { url = "jdbc:postgresql://127.0.0.1:$PORT/postgres", user = weir, password = weir,
+  table_path = "public.t", partition_column = id, partition_num = $((P * 4)), fetch_size = 8192 } }
+sink { Blackhole {} }
+CONF
+  t0=$(now); "$WEIR" run --data-dir "$OUT/data" "$OUT/read$P.conf" > "$OUT/read$P.log" 2>&1; t1=$(now)
+  grep -q FINISHED "$OUT/read$P.log" || { cat "$OUT/read$P.log"; exit 1; }
+  python3 -c "r=$ROWS; s=$t1-$t0; print(f'| Jdbc source -> Blackhole, parallelism $P (weir run, wall) | {r} | {s:.2f} | {r/s:,.0f} | {$BYTES/s/1e6:.0f} |')"
+done
+psql "$DB" -q -c "CREATE TABLE w (id bigint PRIMARY KEY, a integer, b double precision, c text, d timestamp)"
+psql "$DB" -q -c "\\copy (SELECT * FROM t WHERE id <= $WROWS) TO '$OUT/w.csv' CSV"
+t0=$(now); psql "$DB" -q -c "\\copy w FROM '$OUT/w.csv' CSV"; t1=$(now)
+python3 -c "r=$WROWS; s=$t1-$t0; print(f'| COPY FROM STDIN (PostgreSQL, the limit) | {r} | {s:.2f} | {r/s:,.0f} | |')"
+psql "$DB" -q -c "DROP TABLE w"
+cat > "$OUT/write.conf" <<CONF
+env { job.mode = "BATCH" }
+source { Jdbc { url = "jdbc:postgresql://127.0.0.1:$PORT/postgres", user = weir, password = weir,
+  query = "SELECT * FROM t", where_condition = "id <= $WROWS" } }
+sink { Jdbc { url = "jdbc:postgresql://127.0.0.1:$PORT/postgres", user = weir, password = weir,
+  generate_sink_sql = true, table = "public.w", primary_keys = [id], batch_size = 5000 } }
+CONF
+t0=$(now); "$WEIR" run --data-dir "$OUT/data" "$OUT/write.conf" > "$OUT/write.log" 2>&1 || true; t1=$(now)
+if grep -q FINISHED "$OUT/write.log"; then
+  N=$(psql "$DB" -Atc "SELECT count(*) FROM w")
+  python3 -c "r=$N; s=$t1-$t0; print(f'| Jdbc source -> Jdbc sink, upserts by key (weir run, wall) | {r} | {s:.2f} | {r/s:,.0f} | |')"
+else
+  echo "(write run failed; see $OUT/write.log)"; tail -3 "$OUT/write.log"
+fi
