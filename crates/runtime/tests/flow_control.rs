@@ -320,7 +320,9 @@ impl SinkWriter for StuckSink {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subtask_that_ignores_the_cancel_is_torn_down_after_the_cancellation_timeout() {
-    let stuck_for = Duration::from_secs(2);
+    // Long enough that a test thread woken late on a loaded machine still cancels while the
+    // sink is stuck (with 2 s the write could end before the cancel came, on a busy suite).
+    let stuck_for = Duration::from_secs(8);
     let mut registry = PluginRegistry::builtin();
     let stuck = Arc::new(std::sync::atomic::AtomicBool::new(false));
     registry.add_sink(Arc::new(StuckSink(stuck_for, true, stuck.clone())));
