@@ -320,9 +320,7 @@ impl SinkWriter for StuckSink {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subtask_that_ignores_the_cancel_is_torn_down_after_the_cancellation_timeout() {
-    // Long enough that a test thread woken late on a loaded machine still cancels while the
-    // sink is stuck (with 2 s the write could end before the cancel came, on a busy suite).
-    let stuck_for = Duration::from_secs(8);
+    let stuck_for = Duration::from_secs(4);
     let mut registry = PluginRegistry::builtin();
     let stuck = Arc::new(std::sync::atomic::AtomicBool::new(false));
     registry.add_sink(Arc::new(StuckSink(stuck_for, true, stuck.clone())));
@@ -337,6 +335,11 @@ sink { Stuck { plugin_input = s } }
     )
     .unwrap();
     let graph = JobGraph::build(config, &registry).unwrap();
+    let subtasks = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
     let said = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let log = said.clone();
     let job = PreparedJob::prepare(
@@ -345,6 +348,11 @@ sink { Stuck { plugin_input = s } }
         &registry,
         RuntimeConfig {
             cancellation_timeout: Duration::from_millis(200),
+            // Subtasks on a runtime of their own, as TaskManagers run them: on the test's
+            // runtime the stuck subtask's worker could hold the waiter in its LIFO slot
+            // (tokio does not steal from it), and no timeout would fire until the sink
+            // returned.
+            subtask_runtime: Some(subtasks.handle().clone()),
             job_log: weir_runtime::operator::JobLogHandle::new(move |l| {
                 if let Ok(mut v) = log.lock() {
                     v.push(l.to_string());
@@ -382,13 +390,20 @@ sink { Stuck { plugin_input = s } }
         "the job should end at the cancellation timeout, not when the sink returns ({took:?})"
     );
     assert_eq!(outcome.status, JobStatus::Canceled);
-    assert!(outcome.torn_down, "the stuck sink should be torn down");
+    assert!(
+        outcome.torn_down,
+        "the stuck sink should be torn down (after {took:?}; states {seen:?}; log {:?}; error {:?})",
+        said.lock().map(|v| v.join(" | ")).unwrap_or_default(),
+        outcome.error
+    );
     let canceled = seen
         .iter()
         .filter(|s| **s == weir_core::ExecutionState::Canceled)
         .count();
     // Source and sink are chained into one subtask.
     assert_eq!(canceled, 1, "the subtask ends CANCELED: {seen:?}");
+    // The stuck thread is still asleep; let it finish on its own.
+    subtasks.shutdown_background();
     let said = said.lock().unwrap().join("\n");
     assert!(
         said.contains("did not stop within task.cancellation.timeout (200 ms)"),
