@@ -2,9 +2,9 @@
 //! input's schema, whether a table exists, and a JDBC query's `?` placeholders (counted, and
 //! numbered `$1…` for PostgreSQL).
 
-use crate::source::Connection;
+use crate::client::Client;
+use crate::pg;
 use crate::url::Dialect;
-use crate::{mysql, pg};
 use arrow::datatypes::{DataType, Schema, TimeUnit};
 use mysql_async::prelude::Queryable;
 use weir_core::{WeirError, WeirResult};
@@ -77,49 +77,24 @@ pub fn create_table(
     ))
 }
 
-/// Whether `table` (quoted) exists; `None` when there is no table to ask about.
-pub async fn table_exists(conn: &Connection, table: &Option<String>) -> WeirResult<Option<bool>> {
-    let Some(table) = table else {
-        return Ok(None);
-    };
+/// Whether `table` (quoted) exists.
+pub async fn table_exists(client: &mut Client, table: &str) -> WeirResult<bool> {
     let sql = format!("SELECT * FROM {table} WHERE 1 = 0");
-    let failed = |text: String| -> WeirResult<Option<bool>> {
-        let lower = text.to_ascii_lowercase();
-        if lower.contains("does not exist") || lower.contains("doesn't exist") {
-            Ok(Some(false))
-        } else {
-            Err(WeirError::new(format!("checking table {table}: {text}")))
-        }
+    let failed = match client {
+        Client::Pg(c) => match c.batch_execute(&sql).await {
+            Ok(()) => return Ok(true),
+            Err(e) => pg::describe_error(&e),
+        },
+        Client::My(c) => match c.query_drop(sql.as_str()).await {
+            Ok(()) => return Ok(true),
+            Err(e) => e.to_string(),
+        },
     };
-    match conn.url.dialect {
-        Dialect::Postgres => {
-            let c = pg::connect(
-                &conn.url,
-                &conn.user,
-                conn.password.as_deref(),
-                conn.timeout,
-            )
-            .await?;
-            match c.batch_execute(&sql).await {
-                Ok(()) => Ok(Some(true)),
-                Err(e) => failed(pg::describe_error(&e)),
-            }
-        }
-        Dialect::MySql => {
-            let mut c = mysql::connect(
-                &conn.url,
-                &conn.user,
-                conn.password.as_deref(),
-                conn.timeout,
-            )
-            .await?;
-            let r = c.query_drop(sql.as_str()).await;
-            let _ = c.disconnect().await;
-            match r {
-                Ok(()) => Ok(Some(true)),
-                Err(e) => failed(e.to_string()),
-            }
-        }
+    let lower = failed.to_ascii_lowercase();
+    if lower.contains("does not exist") || lower.contains("doesn't exist") {
+        Ok(false)
+    } else {
+        Err(WeirError::new(format!("checking table {table}: {failed}")))
     }
 }
 
@@ -151,36 +126,21 @@ pub fn number_placeholders(sql: &str) -> String {
 
 /// How many placeholders the job's `query` has, as its server counts them (which also checks
 /// that the statement is valid against the table).
-pub async fn placeholders(conn: &Connection, query: &str) -> WeirResult<usize> {
-    match conn.url.dialect {
-        Dialect::Postgres => {
-            let c = pg::connect(
-                &conn.url,
-                &conn.user,
-                conn.password.as_deref(),
-                conn.timeout,
-            )
-            .await?;
+pub async fn placeholders(client: &mut Client, query: &str) -> WeirResult<usize> {
+    match client {
+        Client::Pg(c) => {
             let stmt = c.prepare(&number_placeholders(query)).await.map_err(|e| {
                 WeirError::new(format!("preparing the query: {}", pg::describe_error(&e)))
             })?;
             Ok(stmt.params().len())
         }
-        Dialect::MySql => {
-            let mut c = mysql::connect(
-                &conn.url,
-                &conn.user,
-                conn.password.as_deref(),
-                conn.timeout,
-            )
-            .await?;
+        Client::My(c) => {
             let stmt = c
                 .prep(query)
                 .await
                 .map_err(|e| WeirError::new(format!("preparing the query: {e}")))?;
             let n = stmt.num_params() as usize;
             let _ = c.close(stmt).await;
-            let _ = c.disconnect().await;
             Ok(n)
         }
     }

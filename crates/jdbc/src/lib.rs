@@ -2,12 +2,15 @@
 //! own, like `Sql`, so the database clients are linked only where the binary's plugins are.
 //!
 //! - `url`: the JDBC URL and the dialect it names.
+//! - `client`: the connection settings, one open connection to either database, and the
+//!   bridge from the synchronous prepare step to async I/O.
 //! - `split`: how a query is divided among subtasks (pure, no I/O).
 //! - `pg`, `mysql`: each database's connection, type mapping and streaming reads.
 //! - `source`: the `Jdbc` source plugin.
 //! - `sink`, `write_pg`, `write_mysql`, `ddl`, `values`: the `Jdbc` sink plugin, how each
 //!   database is written, the SQL it generates, and values as statement parameters.
 
+pub mod client;
 pub mod ddl;
 pub mod mysql;
 pub mod pg;

@@ -1,7 +1,7 @@
 //! MySQL and MariaDB through mysql_async: connecting as a JDBC URL says, describing a query's
 //! columns as Arrow types (as SeaTunnel's MySQL type converter maps them: `tinyint(1)` is a
 //! boolean, unsigned integers widen, decimals keep precision and scale), and reading a split
-//! through the binary protocol on a task of its own that hands over `fetch_size` rows at a
+//! through the binary protocol on a task that owns the connection and hands over `fetch_size` rows at a
 //! time through a bounded channel, so a table of any size streams through a bounded buffer.
 
 use crate::url::JdbcUrl;
@@ -163,16 +163,8 @@ pub struct Stream {
 }
 
 impl Stream {
-    /// Starts reading `sql` on a connection of its own.
-    pub async fn open(
-        url: &JdbcUrl,
-        user: &str,
-        password: Option<&str>,
-        timeout: Duration,
-        sql: &str,
-        fetch_size: usize,
-    ) -> WeirResult<Stream> {
-        let mut conn = connect(url, user, password, timeout).await?;
+    /// Starts reading `sql` on `conn`, which the stream owns until the split is read.
+    pub fn open(mut conn: Conn, sql: &str, fetch_size: usize) -> Stream {
         let (tx, rx) = tokio::sync::mpsc::channel(1);
         let sql = sql.to_string();
         let task = tokio::spawn(async move {
@@ -204,10 +196,10 @@ impl Stream {
             }
             let _ = conn.disconnect().await;
         });
-        Ok(Stream {
+        Stream {
             rows: rx,
             _task: task,
-        })
+        }
     }
 
     /// The next rows as a batch; `None` at the end of the split.

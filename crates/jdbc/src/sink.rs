@@ -8,9 +8,9 @@
 //! rows, so the table ends exact). A missing table is created from the input's columns
 //! (`schema_save_mode = CREATE_SCHEMA_WHEN_NOT_EXIST`, SeaTunnel's default).
 
-use crate::source::{run_blocking, Connection};
+use crate::client::{run_blocking, Client, Connection};
+use crate::pg;
 use crate::url::Dialect;
-use crate::{mysql, pg};
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
@@ -185,23 +185,33 @@ impl SinkFactory for JdbcSinkFactory {
         let probe = (conn.clone(), statements.clone(), input.clone(), save_mode);
         run_blocking(async move {
             let (conn, statements, input, save_mode) = probe;
-            let exists = crate::ddl::table_exists(&conn, &statements_table(&statements)).await?;
-            if let Statements::Query(q) = &statements {
-                let n = crate::ddl::placeholders(&conn, q).await?;
-                if n != input.fields().len() {
-                    return Err(WeirError::new(format!(
-                        "the query has {n} placeholders but the input has {} columns",
-                        input.fields().len()
-                    ))
-                    .with_hint("bind every column once, in order, or select the columns with a Sql transform first"));
+            let mut client = conn.open().await?;
+            let checked = match &statements {
+                Statements::Query(q) => {
+                    let n = crate::ddl::placeholders(&mut client, q).await?;
+                    if n == input.fields().len() {
+                        Ok(())
+                    } else {
+                        Err(WeirError::new(format!(
+                            "the query has {n} placeholders but the input has {} columns",
+                            input.fields().len()
+                        ))
+                        .with_hint("bind every column once, in order, or select the columns with a Sql transform first"))
+                    }
                 }
-            } else if exists == Some(false) && save_mode == SchemaSaveMode::ErrorWhenMissing {
-                return Err(WeirError::new(format!(
-                    "table {} does not exist (schema_save_mode = ERROR_WHEN_SCHEMA_NOT_EXIST)",
-                    statements_table(&statements).unwrap_or_default()
-                )));
-            }
-            Ok(())
+                Statements::Generated { table, .. } => {
+                    let exists = crate::ddl::table_exists(&mut client, table).await?;
+                    if !exists && save_mode == SchemaSaveMode::ErrorWhenMissing {
+                        Err(WeirError::new(format!(
+                            "table {table} does not exist (schema_save_mode = ERROR_WHEN_SCHEMA_NOT_EXIST)"
+                        )))
+                    } else {
+                        Ok(())
+                    }
+                }
+            };
+            client.close().await;
+            checked
         })?;
         Ok(Arc::new(PreparedJdbcSink {
             conn,
@@ -211,13 +221,6 @@ impl SinkFactory for JdbcSinkFactory {
             max_retries,
             create: save_mode == SchemaSaveMode::CreateWhenMissing,
         }))
-    }
-}
-
-fn statements_table(s: &Statements) -> Option<String> {
-    match s {
-        Statements::Generated { table, .. } => Some(table.clone()),
-        Statements::Query(_) => None,
     }
 }
 
@@ -245,11 +248,6 @@ impl PreparedSink for PreparedJdbcSink {
             table_ready: false,
         }))
     }
-}
-
-enum Client {
-    Pg(tokio_postgres::Client),
-    My(mysql_async::Conn),
 }
 
 struct JdbcWriter {
@@ -284,20 +282,8 @@ fn action(kind: RowKind) -> Action {
 impl JdbcWriter {
     async fn connect(&mut self) -> WeirResult<()> {
         let c = &self.conn;
-        let alive = match &self.client {
-            Some(Client::Pg(p)) => !p.is_closed(),
-            Some(Client::My(_)) => true,
-            None => false,
-        };
-        if !alive {
-            self.client = Some(match c.url.dialect {
-                Dialect::Postgres => Client::Pg(
-                    pg::connect(&c.url, &c.user, c.password.as_deref(), c.timeout).await?,
-                ),
-                Dialect::MySql => Client::My(
-                    mysql::connect(&c.url, &c.user, c.password.as_deref(), c.timeout).await?,
-                ),
-            });
+        if !self.client.as_ref().is_some_and(Client::is_alive) {
+            self.client = Some(c.open().await?);
         }
         if !self.table_ready {
             if let (true, Statements::Generated { table, keys, .. }, Some(client)) =
@@ -388,9 +374,16 @@ impl SinkWriter for JdbcWriter {
     }
 }
 
-/// What each row of `batch` does to the table.
-pub(crate) fn actions(batch: &Batch) -> Vec<Action> {
-    (0..batch.num_rows())
-        .map(|i| action(batch.kind(i)))
-        .collect()
+/// The rows of `batch` in runs of consecutive rows that do the same to the table, in order
+/// (a later row of a key must land after an earlier one).
+pub(crate) fn runs(batch: &Batch) -> Vec<(Action, std::ops::Range<usize>)> {
+    let mut out: Vec<(Action, std::ops::Range<usize>)> = Vec::new();
+    for i in 0..batch.num_rows() {
+        let a = action(batch.kind(i));
+        match out.last_mut() {
+            Some((last, range)) if *last == a => range.end = i + 1,
+            _ => out.push((a, i..i + 1)),
+        }
+    }
+    out
 }

@@ -5,14 +5,13 @@
 //! ordered by their partition column, so a resumed split skips exactly the rows it had emitted
 //! when that column is a key.
 
+use crate::client::{run_blocking, Client, Connection};
 use crate::split::{plan, SplitRange};
-use crate::url::{Dialect, JdbcUrl};
 use crate::{mysql, pg};
 use arrow::datatypes::{DataType, SchemaRef};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use std::time::Duration;
 use weir_core::{WeirError, WeirResult};
 use weir_pipeline::{OptionSpec, OptionType, Options, PluginKind, PluginSpec};
 use weir_runtime::batch::Batch;
@@ -21,60 +20,6 @@ use weir_runtime::operator::{
 };
 
 pub struct JdbcSourceFactory;
-
-/// How to reach the database, as the job file says.
-#[derive(Debug, Clone)]
-pub struct Connection {
-    pub url: JdbcUrl,
-    pub user: String,
-    pub password: Option<String>,
-    pub timeout: Duration,
-}
-
-impl Connection {
-    /// Reads `url`, `driver`, `user`/`username`, `password` and `connection_check_timeout_sec`.
-    pub fn from_options(o: &Options) -> WeirResult<Connection> {
-        let e = WeirError::new;
-        let url = JdbcUrl::parse(&o.str("url").map_err(e)?.unwrap_or_default())?;
-        url.check_driver(o.str("driver").map_err(e)?.as_deref())?;
-        let user = o
-            .first_key(&["user", "username"])
-            .and_then(|k| o.str(k).ok().flatten())
-            .ok_or_else(|| {
-                WeirError::new("option 'user' is missing").with_hint("name the database user")
-            })?;
-        let timeout = o
-            .i64("connection_check_timeout_sec")
-            .map_err(e)?
-            .unwrap_or(30)
-            .clamp(1, 3600) as u64;
-        Ok(Connection {
-            url,
-            user,
-            password: o.str("password").map_err(e)?,
-            timeout: Duration::from_secs(timeout),
-        })
-    }
-}
-
-/// Runs `f` to completion on a runtime of its own, on a thread of its own: preparing a job is
-/// synchronous and may be called from inside another runtime.
-pub fn run_blocking<T: Send + 'static>(
-    f: impl std::future::Future<Output = WeirResult<T>> + Send + 'static,
-) -> WeirResult<T> {
-    std::thread::Builder::new()
-        .name("weir-jdbc-prepare".into())
-        .spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| WeirError::new(format!("starting a runtime: {e}")))?
-                .block_on(f)
-        })
-        .map_err(|e| WeirError::new(format!("starting a thread: {e}")))?
-        .join()
-        .map_err(|_| WeirError::new("preparing the Jdbc source panicked"))?
-}
 
 impl SourceFactory for JdbcSourceFactory {
     fn spec(&self) -> PluginSpec {
@@ -177,7 +122,9 @@ impl SourceFactory for JdbcSourceFactory {
         let probe_query = query.clone();
         let probe_column = partition_column.clone();
         let (columns, splits) = run_blocking(async move {
-            let described = Described::probe(&probe_conn, &probe_query).await?;
+            // One connection answers both questions.
+            let mut client = probe_conn.open().await?;
+            let described = Described::probe(&mut client, &probe_query).await?;
             let splits = match &probe_column {
                 None => vec![SplitRange::All],
                 Some(c) => {
@@ -199,12 +146,16 @@ impl SourceFactory for JdbcSourceFactory {
                     }
                     let bounds = match given_bounds {
                         Some(b) => Some(b),
-                        None => described.bounds(&probe_conn, &probe_query, c).await?,
+                        None => {
+                            let quoted = probe_conn.url.dialect.quote(c);
+                            bounds(&mut client, &probe_query, &quoted).await?
+                        }
                     };
                     plan(bounds, partition_num)
                 }
             };
-            Ok((described, splits))
+            client.close().await;
+            Ok((Arc::new(described), splits))
         })?;
         Ok(Arc::new(PreparedJdbc {
             conn,
@@ -226,73 +177,33 @@ pub struct Described {
 }
 
 impl Described {
-    async fn probe(conn: &Connection, query: &str) -> WeirResult<Described> {
-        match conn.url.dialect {
-            Dialect::Postgres => {
-                let client = pg::connect(
-                    &conn.url,
-                    &conn.user,
-                    conn.password.as_deref(),
-                    conn.timeout,
-                )
-                .await?;
-                let columns = pg::describe(&client, query).await?;
-                Ok(Described {
+    async fn probe(client: &mut Client, query: &str) -> WeirResult<Described> {
+        Ok(match client {
+            Client::Pg(c) => {
+                let columns = pg::describe(c, query).await?;
+                Described {
                     schema: pg::schema(&columns),
                     pg: columns,
                     mysql: Vec::new(),
-                })
+                }
             }
-            Dialect::MySql => {
-                let mut c = mysql::connect(
-                    &conn.url,
-                    &conn.user,
-                    conn.password.as_deref(),
-                    conn.timeout,
-                )
-                .await?;
-                let columns = mysql::describe(&mut c, query).await?;
-                let _ = c.disconnect().await;
-                Ok(Described {
+            Client::My(c) => {
+                let columns = mysql::describe(c, query).await?;
+                Described {
                     schema: mysql::schema(&columns),
                     pg: Vec::new(),
                     mysql: columns,
-                })
+                }
             }
-        }
+        })
     }
+}
 
-    async fn bounds(
-        &self,
-        conn: &Connection,
-        query: &str,
-        column: &str,
-    ) -> WeirResult<Option<(i64, i64)>> {
-        let quoted = conn.url.dialect.quote(column);
-        match conn.url.dialect {
-            Dialect::Postgres => {
-                let client = pg::connect(
-                    &conn.url,
-                    &conn.user,
-                    conn.password.as_deref(),
-                    conn.timeout,
-                )
-                .await?;
-                pg::bounds(&client, query, &quoted).await
-            }
-            Dialect::MySql => {
-                let mut c = mysql::connect(
-                    &conn.url,
-                    &conn.user,
-                    conn.password.as_deref(),
-                    conn.timeout,
-                )
-                .await?;
-                let b = mysql::bounds(&mut c, query, &quoted).await;
-                let _ = c.disconnect().await;
-                b
-            }
-        }
+/// The smallest and largest value of `column` (quoted) in `query`.
+async fn bounds(client: &mut Client, query: &str, column: &str) -> WeirResult<Option<(i64, i64)>> {
+    match client {
+        Client::Pg(c) => pg::bounds(c, query, column).await,
+        Client::My(c) => mysql::bounds(c, query, column).await,
     }
 }
 
@@ -301,7 +212,7 @@ struct PreparedJdbc {
     query: String,
     /// Quoted for the database.
     partition_column: Option<String>,
-    described: Described,
+    described: Arc<Described>,
     splits: Vec<SplitRange>,
     fetch_size: usize,
 }
@@ -353,15 +264,16 @@ struct JdbcReader {
     conn: Connection,
     query: String,
     partition_column: Option<String>,
-    described: Described,
+    described: Arc<Described>,
     fetch_size: usize,
     /// Splits not finished, the one being read first.
     todo: std::collections::VecDeque<SplitState>,
     reading: Option<Reading>,
     /// Rows of a resumed split read while skipping, not yet emitted.
     pending: Option<arrow::record_batch::RecordBatch>,
-    /// PostgreSQL's connection, kept across splits (a MySQL split streams on its own).
-    client: Option<tokio_postgres::Client>,
+    /// The connection, kept across PostgreSQL splits (a MySQL split streams on one of its
+    /// own).
+    client: Option<Client>,
 }
 
 impl JdbcReader {
@@ -376,15 +288,12 @@ impl JdbcReader {
         }
     }
 
-    async fn pg_client(&mut self) -> WeirResult<&tokio_postgres::Client> {
-        if self.client.as_ref().is_none_or(|c| c.is_closed()) {
-            let c = &self.conn;
-            self.client =
-                Some(pg::connect(&c.url, &c.user, c.password.as_deref(), c.timeout).await?);
+    /// An open connection: the one kept, or a new one.
+    async fn client(&mut self) -> WeirResult<Client> {
+        match self.client.take() {
+            Some(c) if c.is_alive() => Ok(c),
+            _ => self.conn.open().await,
         }
-        self.client
-            .as_ref()
-            .ok_or_else(|| WeirError::new("no database connection"))
     }
 
     /// The next batch of the current split, skipping what a restored position says was
@@ -397,24 +306,13 @@ impl JdbcReader {
         let fetch = self.fetch_size;
         let described = self.described.clone();
         if self.reading.is_none() {
-            let reading = match self.conn.url.dialect {
-                Dialect::Postgres => {
-                    Reading::Pg(pg::Cursor::open(self.pg_client().await?, &sql).await?)
+            let reading = match self.client().await? {
+                Client::Pg(c) => {
+                    let cursor = pg::Cursor::open(&c, &sql).await?;
+                    self.client = Some(Client::Pg(c));
+                    Reading::Pg(cursor)
                 }
-                Dialect::MySql => {
-                    let c = &self.conn;
-                    Reading::My(
-                        mysql::Stream::open(
-                            &c.url,
-                            &c.user,
-                            c.password.as_deref(),
-                            c.timeout,
-                            &sql,
-                            fetch,
-                        )
-                        .await?,
-                    )
-                }
+                Client::My(c) => Reading::My(mysql::Stream::open(c, &sql, fetch)),
             };
             self.reading = Some(reading);
             // A restored split: drop the rows it emitted before the checkpoint.
@@ -461,10 +359,9 @@ impl JdbcReader {
         match self.reading.as_mut() {
             None => Ok(None),
             Some(Reading::Pg(cursor)) => {
-                let client = self
-                    .client
-                    .as_ref()
-                    .ok_or_else(|| WeirError::new("no database connection"))?;
+                let Some(Client::Pg(client)) = self.client.as_ref() else {
+                    return Err(WeirError::new("a PostgreSQL split lost its connection"));
+                };
                 let rows = cursor.fetch(client, n).await?;
                 if rows.is_empty() {
                     return Ok(None);

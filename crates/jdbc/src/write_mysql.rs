@@ -2,7 +2,7 @@
 //! multi-row `INSERT … ON DUPLICATE KEY UPDATE` statements, runs of deletes `DELETE … WHERE
 //! key = ?`.
 
-use crate::sink::{actions, Action, Statements};
+use crate::sink::{runs, Action, Statements};
 use crate::url::Dialect;
 use crate::values::mysql_value;
 use arrow::record_batch::RecordBatch;
@@ -38,18 +38,12 @@ pub async fn flush(
     for batch in batches {
         let records = &batch.records;
         let all: Vec<usize> = (0..records.num_columns()).collect();
-        let kinds = actions(batch);
-        let mut start = 0;
-        while start < kinds.len() {
-            let a = kinds[start];
-            let mut end = start;
-            while end < kinds.len() && kinds[end] == a {
-                end += 1;
-            }
+        for (a, run) in runs(batch) {
             match (a, statements) {
                 (Action::Skip, _) => {}
                 (Action::Write, Statements::Query(q)) => {
-                    let params = (start..end)
+                    let params = run
+                        .clone()
                         .map(|r| row_values(records, r, &all).map(Params::Positional))
                         .collect::<WeirResult<Vec<_>>>()?;
                     tx.exec_batch(q.as_str(), params).await.map_err(db)?;
@@ -70,7 +64,7 @@ pub async fn flush(
                     },
                 ) => {
                     let per_stmt = (MAX_PARAMS / columns.len().max(1)).clamp(1, batch_size.max(1));
-                    let rows: Vec<usize> = (start..end).collect();
+                    let rows: Vec<usize> = run.clone().collect();
                     for chunk in rows.chunks(per_stmt) {
                         let sql = insert_sql(table, columns, keys, *upsert, chunk.len());
                         let mut params = Vec::with_capacity(chunk.len() * columns.len());
@@ -101,13 +95,13 @@ pub async fn flush(
                         .map(|k| format!("{} = ?", Dialect::MySql.quote(k)))
                         .collect();
                     let sql = format!("DELETE FROM {table} WHERE {}", cond.join(" AND "));
-                    let params = (start..end)
+                    let params = run
+                        .clone()
                         .map(|r| row_values(records, r, &key_cols).map(Params::Positional))
                         .collect::<WeirResult<Vec<_>>>()?;
                     tx.exec_batch(sql.as_str(), params).await.map_err(db)?;
                 }
             }
-            start = end;
         }
     }
     tx.commit().await.map_err(db)

@@ -5,7 +5,7 @@
 
 use crate::ddl::number_placeholders;
 use crate::pg::describe_error;
-use crate::sink::{actions, Action, Statements};
+use crate::sink::{runs, Action, Statements};
 use crate::values::{pg_param, PgParam};
 use arrow::record_batch::RecordBatch;
 use std::collections::HashMap;
@@ -108,15 +108,8 @@ pub async fn flush(
 ) -> WeirResult<()> {
     let tx = client.transaction().await.map_err(db)?;
     for batch in batches {
-        let kinds = actions(batch);
-        let mut start = 0;
-        while start < kinds.len() {
-            let a = kinds[start];
-            let mut end = start;
-            while end < kinds.len() && kinds[end] == a {
-                end += 1;
-            }
-            let rows: Vec<usize> = (start..end).collect();
+        for (a, run) in runs(batch) {
+            let rows: Vec<usize> = run.collect();
             match (a, statements) {
                 (Action::Skip, _) => {}
                 (Action::Write, Statements::Query(q)) => {
@@ -144,7 +137,6 @@ pub async fn flush(
                     };
                     if rows.len() >= STAGE_FROM {
                         staged(&tx, table, columns, keys, *upsert, &batch.records, &rows).await?;
-                        start = end;
                         continue;
                     }
                     let per_stmt = (MAX_PARAMS / columns.len().max(1)).clamp(1, batch_size.max(1));
@@ -174,7 +166,6 @@ pub async fn flush(
                     per_row(&tx, &sql, &batch.records, &rows, Some(keys)).await?;
                 }
             }
-            start = end;
         }
     }
     tx.commit().await.map_err(db)
