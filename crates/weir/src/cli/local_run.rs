@@ -237,9 +237,20 @@ async fn report_savepoint(
     trigger: weir_core::TriggerId,
     file: &str,
 ) {
-    let state = gateway
-        .request_operation(job, OperationKind::Savepoint, trigger)
-        .await;
+    // The job's end and its savepoint's result are published apart: ask until the
+    // operation settles, as Flink's CLI polls a trigger, within a bound.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let state = loop {
+        let state = gateway
+            .request_operation(job, OperationKind::Savepoint, trigger)
+            .await;
+        match state {
+            Ok(OperationState::InProgress) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            other => break other,
+        }
+    };
     match state {
         Ok(OperationState::Done(Ok((_, path)))) => {
             eprintln!("Savepoint completed. Path: {path}");
