@@ -9,14 +9,19 @@
 //! - `source`: the `Jdbc` source plugin.
 //! - `sink`, `write_pg`, `write_mysql`, `ddl`, `values`: the `Jdbc` sink plugin, how each
 //!   database is written, the SQL it generates, and values as statement parameters.
+//! - `save_mode`: what a fresh job does to the sink's table first (SeaTunnel's save modes).
+//! - `two_phase`: the exactly-once sink's prepared transactions, and how a restore resolves
+//!   them.
 
 pub mod client;
 pub mod ddl;
 pub mod mysql;
 pub mod pg;
+pub mod save_mode;
 pub mod sink;
 pub mod source;
 pub mod split;
+pub mod two_phase;
 pub mod url;
 pub mod values;
 mod write_mysql;

@@ -1,6 +1,6 @@
-//! Writing a flush of rows to MySQL/MariaDB in one transaction: runs of rows that write become
-//! multi-row `INSERT … ON DUPLICATE KEY UPDATE` statements, runs of deletes `DELETE … WHERE
-//! key = ?`.
+//! Writing a flush of rows to MySQL/MariaDB: runs of rows that write become multi-row
+//! `INSERT … ON DUPLICATE KEY UPDATE` statements, runs of deletes `DELETE … WHERE key = ?`. A
+//! flush is one transaction of its own, or part of the exactly-once sink's XA transaction.
 
 use crate::sink::{runs, Action, Statements};
 use crate::url::Dialect;
@@ -24,17 +24,32 @@ fn row_values(records: &RecordBatch, row: usize, cols: &[usize]) -> WeirResult<V
         .collect()
 }
 
-/// Writes `batches` in one transaction.
+/// Writes `batches` in one transaction of their own, or, with `in_xa`, in the XA transaction
+/// the connection has open.
 pub async fn flush(
     conn: &mut Conn,
     statements: &Statements,
     batches: &[Batch],
     batch_size: usize,
+    in_xa: bool,
 ) -> WeirResult<()> {
+    if in_xa {
+        return write(conn, statements, batches, batch_size).await;
+    }
     let mut tx = conn
         .start_transaction(TxOpts::default())
         .await
         .map_err(db)?;
+    write(&mut tx, statements, batches, batch_size).await?;
+    tx.commit().await.map_err(db)
+}
+
+async fn write<Q: Queryable>(
+    tx: &mut Q,
+    statements: &Statements,
+    batches: &[Batch],
+    batch_size: usize,
+) -> WeirResult<()> {
     for batch in batches {
         let records = &batch.records;
         let all: Vec<usize> = (0..records.num_columns()).collect();
@@ -104,7 +119,7 @@ pub async fn flush(
             }
         }
     }
-    tx.commit().await.map_err(db)
+    Ok(())
 }
 
 /// `INSERT INTO t (…) VALUES (?, …), (…) [ON DUPLICATE KEY UPDATE …]` for `n` rows.

@@ -1,7 +1,10 @@
-//! Writing a flush of rows to PostgreSQL in one transaction: runs of rows that write (one row
-//! per key, the last one winning, as a changelog means) go by binary `COPY` into a staging
-//! table and one `INSERT … SELECT … ON CONFLICT … DO UPDATE`, or, when short, as one multi-row
-//! statement; runs of deletes become `DELETE … WHERE key = …`, sent pipelined.
+//! Writing a flush of rows to PostgreSQL: runs of rows that write (one row per key, the last one
+//! winning, as a changelog means) go by binary `COPY` (straight into the table when nothing can
+//! conflict, else into a staging table and one `INSERT … SELECT … ON CONFLICT … DO UPDATE`), or,
+//! when short, as one multi-row statement; runs of deletes become `DELETE … WHERE key = …`,
+//! sent pipelined. A flush is one transaction of its own, or part of the exactly-once sink's
+//! transaction for a checkpoint, which PostgreSQL can only prepare if no temporary table was
+//! touched, so that one upserts without the staging table.
 
 use crate::ddl::number_placeholders;
 use crate::pg::describe_error;
@@ -21,36 +24,31 @@ const MAX_PARAMS: usize = 65_535;
 /// statement; fewer go as a multi-row statement, cheaper than the staging round trips.
 const STAGE_FROM: usize = 256;
 
-/// Sends `rows` by binary `COPY` into a temporary table shaped like `table`, then moves them
-/// with one `INSERT … SELECT [ON CONFLICT … DO UPDATE]`: PostgreSQL parses one statement
-/// instead of one with a parameter per value.
-async fn staged(
-    tx: &tokio_postgres::Transaction<'_>,
-    table: &str,
-    columns: &[String],
-    keys: &[String],
-    upsert: bool,
+/// Whose transaction a flush runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transaction {
+    /// Its own: begun and committed here.
+    Own,
+    /// The caller's, already begun, to be prepared later (no temporary tables).
+    Prepared,
+}
+
+/// Sends `rows` by binary `COPY` into `into` (the table, or a staging table shaped like it).
+async fn copy_rows(
+    tx: &Client,
+    into: &str,
+    cols: &str,
     records: &RecordBatch,
     rows: &[usize],
 ) -> WeirResult<()> {
-    let q = |c: &String| crate::url::Dialect::Postgres.quote(c);
-    let cols: Vec<String> = columns.iter().map(q).collect();
-    let cols = cols.join(", ");
-    tx.batch_execute(&format!(
-        "CREATE TEMP TABLE IF NOT EXISTS weir_stage (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP; TRUNCATE weir_stage"
-    ))
-    .await
-    .map_err(db)?;
     let shape = tx
-        .prepare(&format!("SELECT {cols} FROM weir_stage"))
+        .prepare(&format!("SELECT {cols} FROM {into}"))
         .await
         .map_err(db)?;
     let types: Vec<tokio_postgres::types::Type> =
         shape.columns().iter().map(|c| c.type_().clone()).collect();
     let sink = tx
-        .copy_in(&format!(
-            "COPY weir_stage ({cols}) FROM STDIN (FORMAT binary)"
-        ))
+        .copy_in(&format!("COPY {into} ({cols}) FROM STDIN (FORMAT binary)"))
         .await
         .map_err(db)?;
     let writer = tokio_postgres::binary_copy::BinaryCopyInWriter::new(sink, &types);
@@ -65,6 +63,34 @@ async fn staged(
         writer.as_mut().write(&refs).await.map_err(db)?;
     }
     writer.finish().await.map_err(db)?;
+    Ok(())
+}
+
+/// Column list of `columns`, quoted.
+fn column_list(columns: &[String]) -> String {
+    let q = |c: &String| crate::url::Dialect::Postgres.quote(c);
+    columns.iter().map(q).collect::<Vec<_>>().join(", ")
+}
+
+/// Sends `rows` by binary `COPY` into a temporary table shaped like `table`, then moves them
+/// with one `INSERT … SELECT [ON CONFLICT … DO UPDATE]`: PostgreSQL parses one statement
+/// instead of one with a parameter per value.
+async fn staged(
+    tx: &Client,
+    table: &str,
+    columns: &[String],
+    keys: &[String],
+    upsert: bool,
+    records: &RecordBatch,
+    rows: &[usize],
+) -> WeirResult<()> {
+    let cols = column_list(columns);
+    tx.batch_execute(&format!(
+        "CREATE TEMP TABLE IF NOT EXISTS weir_stage (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP; TRUNCATE weir_stage"
+    ))
+    .await
+    .map_err(db)?;
+    copy_rows(tx, "weir_stage", &cols, records, rows).await?;
     let sql = format!(
         "INSERT INTO {table} ({cols}) SELECT {cols} FROM weir_stage{}",
         conflict_clause(columns, keys, upsert)
@@ -99,21 +125,42 @@ fn db(e: tokio_postgres::Error) -> WeirError {
     WeirError::new(format!("writing to PostgreSQL: {}", describe_error(&e)))
 }
 
-/// Writes `batches` in one transaction.
+/// Writes `batches` in one transaction, its own or the caller's.
 pub async fn flush(
-    client: &mut Client,
+    client: &Client,
     statements: &Statements,
     batches: &[Batch],
     batch_size: usize,
+    transaction: Transaction,
 ) -> WeirResult<()> {
-    let tx = client.transaction().await.map_err(db)?;
+    if transaction == Transaction::Prepared {
+        return write(client, statements, batches, batch_size, false).await;
+    }
+    client.batch_execute("BEGIN").await.map_err(db)?;
+    match write(client, statements, batches, batch_size, true).await {
+        Ok(()) => client.batch_execute("COMMIT").await.map_err(db),
+        Err(e) => {
+            // The connection may be gone; then the server has rolled back already.
+            let _ = client.batch_execute("ROLLBACK").await;
+            Err(e)
+        }
+    }
+}
+
+async fn write(
+    tx: &Client,
+    statements: &Statements,
+    batches: &[Batch],
+    batch_size: usize,
+    may_stage: bool,
+) -> WeirResult<()> {
     for batch in batches {
         for (a, run) in runs(batch) {
             let rows: Vec<usize> = run.collect();
             match (a, statements) {
                 (Action::Skip, _) => {}
                 (Action::Write, Statements::Query(q)) => {
-                    per_row(&tx, &number_placeholders(q), &batch.records, &rows, None).await?
+                    per_row(tx, &number_placeholders(q), &batch.records, &rows, None).await?
                 }
                 (Action::Delete, Statements::Query(_)) => {
                     return Err(WeirError::new(
@@ -135,8 +182,13 @@ pub async fn flush(
                     } else {
                         last_per_key(&batch.records, &rows, keys)?
                     };
-                    if rows.len() >= STAGE_FROM {
-                        staged(&tx, table, columns, keys, *upsert, &batch.records, &rows).await?;
+                    if rows.len() >= STAGE_FROM && !*upsert {
+                        let cols = column_list(columns);
+                        copy_rows(tx, table, &cols, &batch.records, &rows).await?;
+                        continue;
+                    }
+                    if rows.len() >= STAGE_FROM && may_stage {
+                        staged(tx, table, columns, keys, *upsert, &batch.records, &rows).await?;
                         continue;
                     }
                     let per_stmt = (MAX_PARAMS / columns.len().max(1)).clamp(1, batch_size.max(1));
@@ -163,12 +215,12 @@ pub async fn flush(
                         })
                         .collect();
                     let sql = format!("DELETE FROM {table} WHERE {}", cond.join(" AND "));
-                    per_row(&tx, &sql, &batch.records, &rows, Some(keys)).await?;
+                    per_row(tx, &sql, &batch.records, &rows, Some(keys)).await?;
                 }
             }
         }
     }
-    tx.commit().await.map_err(db)
+    Ok(())
 }
 
 /// The column indices of `names`.
@@ -216,7 +268,7 @@ fn bind(
 
 /// One statement per row, sent pipelined.
 async fn per_row(
-    tx: &tokio_postgres::Transaction<'_>,
+    tx: &Client,
     sql: &str,
     records: &RecordBatch,
     rows: &[usize],

@@ -71,8 +71,21 @@ pub struct PreparedJob {
     pub config: RuntimeConfig,
 }
 
-/// State to deploy from: per vertex, one entry per subtask of the vertex's parallelism.
-pub type JobState = Vec<Vec<SubtaskState>>;
+/// State to deploy from: the checkpoint (or savepoint) it was taken at, and per vertex one entry
+/// per subtask of the vertex's parallelism.
+#[derive(Debug, Clone, Default)]
+pub struct JobState {
+    /// The restored checkpoint's id: a sink resolving its transactions compares theirs to it.
+    pub checkpoint_id: u64,
+    pub vertices: Vec<Vec<SubtaskState>>,
+}
+
+/// Whether a deployment starts the job fresh, so its sinks' once-per-job setup runs: the first
+/// attempt, from no checkpoint or savepoint. A restart (attempt > 0) or a restore continues
+/// what an earlier run wrote, as SeaTunnel skips save modes when a job resumes.
+pub fn is_fresh_start(attempt: u32, restores: bool) -> bool {
+    attempt == 0 && !restores
+}
 
 /// A state change of one subtask.
 #[derive(Debug, Clone)]
@@ -222,6 +235,23 @@ impl PreparedJob {
         })
     }
 
+    /// Runs every sink's [`PreparedSink::on_job_start`], in the job's order; the first
+    /// failure is returned with the sink it came from. Call it before [`Self::deploy`] when
+    /// [`is_fresh_start`] says so.
+    pub async fn start_fresh(&self) -> Result<(), WeirError> {
+        let sinks = self.graph.operators.iter().zip(&self.operators);
+        for (op, prepared) in sinks {
+            if let PreparedOperator::Sink(sink) = prepared {
+                sink.on_job_start().await.map_err(|e| {
+                    let mut e = e;
+                    e.message = format!("{}: {}", op.plugin.location(), e.message);
+                    e
+                })?;
+            }
+        }
+        Ok(())
+    }
+
     /// Subtask display name as Flink shows it: `<vertex name> (i/n)`, 1-based.
     pub fn subtask_name(&self, vertex: usize, subtask: usize) -> String {
         let v = &self.graph.vertices[vertex];
@@ -282,7 +312,7 @@ impl PreparedJob {
                     attempt,
                 };
                 let mut restored = restore
-                    .and_then(|r| r.get(vertex.index))
+                    .and_then(|r| r.vertices.get(vertex.index))
                     .and_then(|v| v.get(index))
                     .map(|s| s.operators.clone())
                     .unwrap_or_default()
@@ -378,7 +408,10 @@ impl PreparedJob {
                     },
                 };
                 let restored_committables = match &tail {
-                    Tail::Sink(_) => restored.next().map(|s| s.list),
+                    Tail::Sink(_) => restored
+                        .next()
+                        .zip(restore)
+                        .map(|(s, r)| (r.checkpoint_id, s.list)),
                     Tail::Outputs(_) => None,
                 };
                 let m = SubtaskMetrics::wired(vertex.index, index, vertex.chain.len(), wiring);
@@ -655,5 +688,18 @@ impl RunningJob {
     /// Waits for the job to end.
     pub async fn wait(self) -> JobOutcome {
         self.wait_with(|_| {}).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_fresh_start;
+
+    #[test]
+    fn only_a_first_attempt_from_nothing_is_a_fresh_start() {
+        assert!(is_fresh_start(0, false));
+        assert!(!is_fresh_start(0, true), "a job started from a savepoint continues it");
+        assert!(!is_fresh_start(1, false), "a restart without a checkpoint is no fresh start");
+        assert!(!is_fresh_start(2, true));
     }
 }

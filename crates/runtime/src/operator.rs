@@ -194,18 +194,31 @@ pub trait SinkWriter: Send {
         Ok(())
     }
 
-    /// On restore: entries that `prepare_commit` produced for the checkpoint being restored,
-    /// which completed, so they are published now (idempotently); anything written after it is
-    /// discarded.
-    async fn restore(&mut self, _committables: Vec<Vec<u8>>) -> WeirResult<()> {
+    /// On restore from checkpoint `checkpoint_id`: entries that `prepare_commit` produced for
+    /// it, which completed, so they are published now (idempotently); anything written after it
+    /// is discarded. After a change of parallelism a writer may get none of the entries.
+    async fn restore(
+        &mut self,
+        _checkpoint_id: u64,
+        _committables: Vec<Vec<u8>>,
+    ) -> WeirResult<()> {
         Ok(())
     }
 }
 
 /// A sink plugin prepared for a job.
+#[async_trait]
 pub trait PreparedSink: Send + Sync {
     /// A writer for one subtask.
     fn create_writer(&self, subtask: SubtaskContext) -> WeirResult<Box<dyn SinkWriter>>;
+
+    /// Once per job, before any subtask runs, when the job starts fresh: not from a checkpoint
+    /// or savepoint and not as a restart (see [`crate::executor::is_fresh_start`]). This is where
+    /// SeaTunnel's save modes act (create, recreate or empty the target), so a restore never
+    /// empties what the restored checkpoint counts as written.
+    async fn on_job_start(&self) -> WeirResult<()> {
+        Ok(())
+    }
 }
 
 /// Creates prepared sources from options.

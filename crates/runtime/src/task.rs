@@ -61,7 +61,8 @@ pub struct Subtask {
     /// Where this subtask's snapshots go.
     pub acks: mpsc::UnboundedSender<SnapshotAck>,
     /// A restored sink's pending committables, published before anything else runs.
-    pub restored_committables: Option<Vec<Vec<u8>>>,
+    /// With the id of the checkpoint they come from.
+    pub restored_committables: Option<(u64, Vec<Vec<u8>>)>,
     /// Called once the subtask has restored what it restores and starts processing: the end of
     /// Flink's INITIALIZING and the start of RUNNING.
     pub on_running: Option<Box<dyn FnOnce() + Send>>,
@@ -124,10 +125,10 @@ impl Subtask {
     }
 
     async fn drive(&mut self, cancel: &CancellationToken) -> Result<(), Stop> {
-        if let (Some(committables), Tail::Sink(writer)) =
+        if let (Some((checkpoint_id, committables)), Tail::Sink(writer)) =
             (self.restored_committables.take(), &mut self.tail)
         {
-            writer.restore(committables).await?;
+            writer.restore(checkpoint_id, committables).await?;
         }
         if let Some(running) = self.on_running.take() {
             running();

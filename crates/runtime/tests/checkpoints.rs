@@ -48,21 +48,24 @@ async fn every_subtask_acknowledges_and_a_restored_job_continues_from_the_snapsh
         timestamp_ms: 0,
     });
     assert_eq!(reached, 2, "both source subtasks get the trigger");
-    let mut state: JobState = vec![
-        vec![SubtaskState::default(); 2],
-        vec![SubtaskState::default()],
-    ];
+    let mut state = JobState {
+        checkpoint_id: 1,
+        vertices: vec![
+            vec![SubtaskState::default(); 2],
+            vec![SubtaskState::default()],
+        ],
+    };
     for _ in 0..3 {
         let ack = tokio::time::timeout(Duration::from_secs(5), acks.recv())
             .await
             .expect("an ack within 5 s")
             .unwrap();
         assert_eq!(ack.checkpoint_id, 1);
-        state[ack.vertex][ack.subtask] = ack.state;
+        state.vertices[ack.vertex][ack.subtask] = ack.state;
     }
     cancel.cancel();
     waiter.await.unwrap();
-    let before: u64 = state[0].iter().map(emitted).sum();
+    let before: u64 = state.vertices[0].iter().map(emitted).sum();
     assert!(
         before > 0 && before < 6000,
         "snapshot mid-stream, got {before}"

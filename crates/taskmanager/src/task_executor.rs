@@ -222,6 +222,13 @@ impl TaskExecutorGateway for TaskExecutor {
             runtime,
         )
         .map_err(|e| GatewayError::BadRequest(e.to_string()))?;
+        if weir_runtime::executor::is_fresh_start(deployment.attempt, deployment.restore.is_some())
+        {
+            prepared
+                .start_fresh()
+                .await
+                .map_err(|e| GatewayError::BadRequest(error_text(&e)))?;
+        }
         let restored = match &deployment.restore {
             Some(from) => Some(read_state(&prepared, from).await?),
             None => None,
@@ -558,7 +565,10 @@ async fn read_state(prepared: &PreparedJob, from: &RestoreFrom) -> Result<JobSta
             vertices.len()
         )));
     }
-    let mut state = Vec::with_capacity(vertices.len());
+    let mut state = JobState {
+        checkpoint_id: from.metadata.checkpoint_id,
+        vertices: Vec::with_capacity(vertices.len()),
+    };
     for (v, files) in vertices.iter().zip(saved) {
         let mut old = Vec::with_capacity(files.subtasks.len());
         for f in &files.subtasks {
@@ -572,9 +582,11 @@ async fn read_state(prepared: &PreparedJob, from: &RestoreFrom) -> Result<JobSta
             })?);
         }
         if old.len() == v.parallelism {
-            state.push(old);
+            state.vertices.push(old);
         } else {
-            state.push(redistribute(&old, v.parallelism, files.max_parallelism));
+            state
+                .vertices
+                .push(redistribute(&old, v.parallelism, files.max_parallelism));
         }
     }
     Ok(state)

@@ -129,7 +129,7 @@ pub async fn run(
     mut on_tick: impl FnMut(&[VertexReport], Duration),
 ) -> JobReport {
     let started = Instant::now();
-    let running = match job.deploy(0, None) {
+    let running = match job.start_fresh().await.and_then(|()| job.deploy(0, None)) {
         Ok(r) => r,
         Err(e) => {
             return JobReport {

@@ -449,7 +449,7 @@ sink {{ Jdbc {{ url = "{}", user = weir, password = weir, query = "INSERT INTO n
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sink_options_weir_does_not_implement_are_refused() {
+async fn sink_options_that_cannot_work_are_refused() {
     let Some(pg) = db::Postgres::start() else {
         return;
     };
@@ -461,8 +461,9 @@ sink {{ Jdbc {{ url = "{}", user = weir, password = weir, generate_sink_sql = tr
         )
     };
     for (extra, want) in [
-        ("is_exactly_once = true", "is_exactly_once = true (XA / prepared transactions) is not supported"),
-        ("data_save_mode = DROP_DATA", "data_save_mode DROP_DATA is not supported"),
+        ("data_save_mode = KEEP", "unknown data_save_mode KEEP"),
+        ("data_save_mode = CUSTOM_PROCESSING", "data_save_mode CUSTOM_PROCESSING needs 'custom_sql'"),
+        ("schema_save_mode = DROP", "unknown schema_save_mode DROP"),
         (
             "schema_save_mode = ERROR_WHEN_SCHEMA_NOT_EXIST",
             "table \"public\".\"nope\" does not exist (schema_save_mode = ERROR_WHEN_SCHEMA_NOT_EXIST)",
@@ -513,5 +514,91 @@ sink {{ Jdbc {{ url = "{url}", user = weir, password = weir, generate_sink_sql =
     assert_eq!(
         pg.sql("SELECT name, n FROM dst WHERE id = 2999"),
         "N2999|6003.998"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn save_modes_recreate_empty_guard_or_prepare_the_table_at_the_start() {
+    let (Some(pg), Some(my)) = (db::Postgres::start(), db::MariaDb::start()) else {
+        return;
+    };
+    let rows = r#"FakeSource { schema = { fields { id = bigint, name = string } }, rows = [
+  { kind = INSERT, fields = [1, "ann"] }, { kind = INSERT, fields = [2, "bob"] } ] }"#;
+    let job = |url: &str, table: &str, modes: &str| {
+        format!(
+            r#"env {{ job.mode = "BATCH" }}
+source {{ {rows} }}
+sink {{ Jdbc {{ url = "{url}", user = weir, password = weir, generate_sink_sql = true, database = shop,
+  table = "{table}", primary_keys = [id], {modes} }} }}"#
+        )
+    };
+    // RECREATE_SCHEMA: the old table, with its other columns and rows, is replaced by one
+    // shaped like the input.
+    pg.sql(
+        "CREATE TABLE people (id bigint PRIMARY KEY, age int); INSERT INTO people VALUES (9, 40)",
+    );
+    finishes(&job(
+        &pg.url("shop"),
+        "public.people",
+        "schema_save_mode = RECREATE_SCHEMA",
+    ))
+    .await;
+    assert_eq!(
+        pg.sql("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = 'people'"),
+        "id,name"
+    );
+    assert_eq!(
+        pg.sql("SELECT id, name FROM people ORDER BY id"),
+        "1|ann\n2|bob"
+    );
+
+    // ERROR_WHEN_DATA_EXISTS: the job fails at its start, naming the table, and writes nothing.
+    my.sql("CREATE TABLE people (id BIGINT PRIMARY KEY, name TEXT); INSERT INTO people VALUES (7, 'old')");
+    let report = run_text(&job(
+        &my.url("shop"),
+        "people",
+        "data_save_mode = ERROR_WHEN_DATA_EXISTS",
+    ))
+    .await;
+    assert_eq!(report.status, JobStatus::Failed);
+    let error = report.error.map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        error.contains("sink[0] (Jdbc")
+            && error.contains("`shop`.`people` has rows (data_save_mode = ERROR_WHEN_DATA_EXISTS)"),
+        "{error}"
+    );
+    assert_eq!(my.sql("SELECT id FROM people"), "7");
+
+    // DROP_DATA empties it first; CUSTOM_PROCESSING runs the job's SQL first.
+    finishes(&job(
+        &my.url("shop"),
+        "people",
+        "data_save_mode = DROP_DATA",
+    ))
+    .await;
+    assert_eq!(my.sql("SELECT id FROM people ORDER BY id"), "1\n2");
+    finishes(&job(
+        &pg.url("shop"),
+        "public.people",
+        r#"data_save_mode = CUSTOM_PROCESSING, custom_sql = "DELETE FROM people WHERE id = 2; INSERT INTO people VALUES (5, 'eve')""#,
+    ))
+    .await;
+    assert_eq!(
+        pg.sql("SELECT id, name FROM people ORDER BY id"),
+        "1|ann\n2|bob\n5|eve"
+    );
+
+    // A sink writing with its own query has no table for RECREATE_SCHEMA to act on.
+    let refused = load(&format!(
+        r#"source {{ {rows} }}
+sink {{ Jdbc {{ url = "{}", user = weir, password = weir, query = "INSERT INTO people (id, name) VALUES (?, ?)", schema_save_mode = RECREATE_SCHEMA }} }}"#,
+        pg.url("shop")
+    ))
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
+    assert!(
+        refused.contains("a sink writing with 'query' has none"),
+        "{refused}"
     );
 }

@@ -807,7 +807,7 @@ impl SinkWriter for LocalFileWriter {
         Ok(())
     }
 
-    async fn restore(&mut self, committables: Vec<Vec<u8>>) -> WeirResult<()> {
+    async fn restore(&mut self, _checkpoint_id: u64, committables: Vec<Vec<u8>>) -> WeirResult<()> {
         let mut writers = Vec::new();
         for entry in committables {
             let entry: Committable = serde_json::from_slice(&entry).map_err(|e| {
@@ -957,7 +957,7 @@ mod tests {
 
         // The restored subtask (a new writer) takes over the checkpoint's state.
         let mut b = writer(dir.path(), 0);
-        b.restore(state.clone()).await.unwrap();
+        b.restore(1, state.clone()).await.unwrap();
         let (visible, hidden) = names(dir.path());
         assert_eq!(visible.len(), 1, "the checkpointed file is published");
         let text = std::fs::read_to_string(dir.path().join(&visible[0])).unwrap();
@@ -969,7 +969,7 @@ mod tests {
         );
         // Restoring the same checkpoint again (another failure) changes nothing.
         let mut c = writer(dir.path(), 0);
-        c.restore(state).await.unwrap();
+        c.restore(1, state).await.unwrap();
         assert_eq!(names(dir.path()).0, visible);
         other.finish().await.unwrap();
         assert_eq!(names(dir.path()).0.len(), 2);
