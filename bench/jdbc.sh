@@ -5,7 +5,9 @@
 #     parallelism 1 and 2 (partition_column = id), next to PostgreSQL's own
 #     `COPY (SELECT * FROM t) TO STDOUT` of the same table, the physical limit here;
 #  2. write: Jdbc source -> Jdbc sink (generated upserts by primary key) of WROWS rows, next to
-#     `COPY t FROM STDIN` of the same number of rows.
+#     `COPY t FROM STDIN` of the same number of rows;
+#  3. exactly-once write (is_exactly_once = true, a streaming job checkpointing every second):
+#     the time until all WROWS rows are committed and visible, upserting by key and appending.
 #   bench/jdbc.sh            (ROWS=2000000 WROWS=500000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +26,8 @@ run_pg "$BIN/initdb" -D "$PGDIR/data" -U weir -E UTF8 --no-sync --auth-local=tru
   --auth-host=scram-sha-256 --pwfile="$PGDIR/pw" > "$OUT/initdb.log"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 run_pg "$BIN/postgres" -D "$PGDIR/data" -p "$PORT" -k "$PGDIR" -c listen_addresses=127.0.0.1 \
-  -c fsync=off -c synchronous_commit=off -c shared_buffers=256MB > "$OUT/postgres.log" 2>&1 &
+  -c fsync=off -c synchronous_commit=off -c shared_buffers=256MB -c max_prepared_transactions=16 \
+  > "$OUT/postgres.log" 2>&1 &
 trap 'kill -INT $(head -1 "$PGDIR/data/postmaster.pid" 2>/dev/null) 2>/dev/null || true; sleep 1; rm -rf "$PGDIR"' EXIT
 export PGPASSWORD=weir
 DB="postgresql://weir@127.0.0.1:$PORT/postgres"
@@ -70,3 +73,28 @@ if grep -q FINISHED "$OUT/write.log"; then
 else
   echo "(write run failed; see $OUT/write.log)"; tail -3 "$OUT/write.log"
 fi
+for KIND in upsert append; do
+  psql "$DB" -q -c "DROP TABLE IF EXISTS w"
+  KEYS=$([ "$KIND" = upsert ] && echo "primary_keys = [id]," || echo "")
+  cat > "$OUT/write-eo-$KIND.conf" <<CONF
+env { job.mode = "STREAMING", checkpoint.interval = 1000 }
+source { Jdbc { url = "jdbc:postgresql://127.0.0.1:$PORT/postgres", user = weir, password = weir,
+  query = "SELECT * FROM t", where_condition = "id <= $WROWS" } }
+sink { Jdbc { url = "jdbc:postgresql://127.0.0.1:$PORT/postgres", user = weir, password = weir,
+  generate_sink_sql = true, table = "public.w", $KEYS batch_size = 5000, is_exactly_once = true } }
+CONF
+  # A streaming job idles after its bounded source: the figure is the time until the last
+  # checkpoint has committed every row.
+  t0=$(now); "$WEIR" run --data-dir "$OUT/data" "$OUT/write-eo-$KIND.conf" > "$OUT/write-eo-$KIND.log" 2>&1 &
+  PID=$!
+  N=0
+  until [ "$N" = "$WROWS" ] || ! kill -0 $PID 2>/dev/null; do
+    sleep 0.1; N=$(psql "$DB" -Atc "SELECT count(*) FROM w" 2>/dev/null || echo 0)
+  done
+  t1=$(now); kill -INT $PID 2>/dev/null || true; wait $PID 2>/dev/null || true
+  if [ "$N" = "$WROWS" ]; then
+    python3 -c "r=$N; s=$t1-$t0; print(f'| Jdbc source -> Jdbc sink, exactly-once, $KIND (weir run, until all committed) | {r} | {s:.2f} | {r/s:,.0f} | |')"
+  else
+    echo "(exactly-once $KIND run ended early; see $OUT/write-eo-$KIND.log)"; tail -3 "$OUT/write-eo-$KIND.log"
+  fi
+done

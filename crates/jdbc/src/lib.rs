@@ -10,9 +10,11 @@
 //! - `sink`, `write_pg`, `write_mysql`, `ddl`, `values`: the `Jdbc` sink plugin, how each
 //!   database is written, the SQL it generates, and values as statement parameters.
 //! - `save_mode`: what a fresh job does to the sink's table first (SeaTunnel's save modes).
+//! - `cdc`: the `Postgres-CDC` source (snapshot, then logical replication).
 //! - `two_phase`: the exactly-once sink's prepared transactions, and how a restore resolves
 //!   them.
 
+pub mod cdc;
 pub mod client;
 pub mod ddl;
 pub mod mysql;
@@ -30,8 +32,9 @@ mod write_pg;
 use std::sync::Arc;
 use weir_runtime::PluginRegistry;
 
-/// Registers the `Jdbc` source and sink.
+/// Registers the `Jdbc` source and sink and the `Postgres-CDC` source.
 pub fn register(r: &mut PluginRegistry) {
     r.add_source(Arc::new(source::JdbcSourceFactory));
+    r.add_source(Arc::new(cdc::PostgresCdcFactory));
     r.add_sink(Arc::new(sink::JdbcSinkFactory));
 }

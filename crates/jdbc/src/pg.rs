@@ -202,9 +202,18 @@ pub struct Cursor {
 impl Cursor {
     /// Opens a cursor over `sql`.
     pub async fn open(client: &Client, sql: &str) -> WeirResult<Cursor> {
+        Self::open_at(client, sql, None).await
+    }
+
+    /// Opens a cursor over `sql` that sees the database as exported snapshot `snapshot` (a
+    /// replication slot's starting point) saw it, when given.
+    pub async fn open_at(client: &Client, sql: &str, snapshot: Option<&str>) -> WeirResult<Cursor> {
+        let at = snapshot
+            .map(|s| format!("SET TRANSACTION SNAPSHOT '{}'; ", s.replace('\'', "")))
+            .unwrap_or_default();
         client
             .batch_execute(&format!(
-                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; DECLARE weir_cursor NO SCROLL CURSOR FOR {sql}"
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; {at}DECLARE weir_cursor NO SCROLL CURSOR FOR {sql}"
             ))
             .await
             .map_err(|e| WeirError::new(format!("reading a split: {}", describe_error(&e))))?;
@@ -299,13 +308,40 @@ impl Numeric {
     }
 }
 
-fn get<'a, T: FromSql<'a>>(row: &'a Row, i: usize, name: &str) -> WeirResult<Option<T>> {
-    row.try_get::<_, Option<T>>(i)
-        .map_err(|e| WeirError::new(format!("column '{name}': {e}")))
+/// A row of values in PostgreSQL's binary format: a query's result row, or a row change from
+/// the replication stream (binary `pgoutput`), so both become Arrow the same way.
+pub trait PgCells {
+    /// Column `i` (of type `ty`, named `name`) as `T`.
+    fn cell<'a, T: FromSql<'a>>(&'a self, i: usize, ty: &Type, name: &str)
+        -> WeirResult<Option<T>>;
+}
+
+impl PgCells for Row {
+    fn cell<'a, T: FromSql<'a>>(
+        &'a self,
+        i: usize,
+        _ty: &Type,
+        name: &str,
+    ) -> WeirResult<Option<T>> {
+        self.try_get::<_, Option<T>>(i)
+            .map_err(|e| WeirError::new(format!("column '{name}': {e}")))
+    }
+}
+
+fn get<'a, R: PgCells, T: FromSql<'a>>(
+    row: &'a R,
+    i: usize,
+    c: &PgColumn,
+) -> WeirResult<Option<T>> {
+    row.cell(i, &c.pg_type, &c.name)
 }
 
 /// Rows of `columns` as a batch of `schema`.
-pub fn to_batch(rows: &[Row], columns: &[PgColumn], schema: &SchemaRef) -> WeirResult<RecordBatch> {
+pub fn to_batch<R: PgCells>(
+    rows: &[R],
+    columns: &[PgColumn],
+    schema: &SchemaRef,
+) -> WeirResult<RecordBatch> {
     let arrays = columns
         .iter()
         .enumerate()
@@ -314,13 +350,13 @@ pub fn to_batch(rows: &[Row], columns: &[PgColumn], schema: &SchemaRef) -> WeirR
     RecordBatch::try_new(schema.clone(), arrays).map_err(|e| WeirError::new(e.to_string()))
 }
 
-fn column(rows: &[Row], i: usize, c: &PgColumn) -> WeirResult<ArrayRef> {
+fn column<R: PgCells>(rows: &[R], i: usize, c: &PgColumn) -> WeirResult<ArrayRef> {
     let n = &c.name;
     macro_rules! collect {
         ($t:ty, $array:ty) => {{
             let v = rows
                 .iter()
-                .map(|r| get::<$t>(r, i, n))
+                .map(|r| get::<R, $t>(r, i, c))
                 .collect::<WeirResult<Vec<_>>>()?;
             Arc::new(<$array>::from(v)) as ArrayRef
         }};
@@ -329,7 +365,7 @@ fn column(rows: &[Row], i: usize, c: &PgColumn) -> WeirResult<ArrayRef> {
         ($t:ty, $builder:expr) => {{
             let mut b = ListBuilder::new($builder);
             for r in rows {
-                match get::<Vec<Option<$t>>>(r, i, n)? {
+                match get::<R, Vec<Option<$t>>>(r, i, c)? {
                     Some(items) => {
                         for item in items {
                             b.values().append_option(item);
@@ -350,7 +386,7 @@ fn column(rows: &[Row], i: usize, c: &PgColumn) -> WeirResult<ArrayRef> {
         (&Type::OID, _) => {
             let v = rows
                 .iter()
-                .map(|r| get::<u32>(r, i, n).map(|o| o.map(i64::from)))
+                .map(|r| get::<R, u32>(r, i, c).map(|o| o.map(i64::from)))
                 .collect::<WeirResult<Vec<_>>>()?;
             Arc::new(Int64Array::from(v))
         }
@@ -360,7 +396,7 @@ fn column(rows: &[Row], i: usize, c: &PgColumn) -> WeirResult<ArrayRef> {
             let v = rows
                 .iter()
                 .map(|r| {
-                    get::<Numeric>(r, i, n)?
+                    get::<R, Numeric>(r, i, c)?
                         .map(|d| d.scaled(*s))
                         .transpose()
                         .map_err(|e| WeirError::new(format!("column '{n}': {e}")))
@@ -375,28 +411,28 @@ fn column(rows: &[Row], i: usize, c: &PgColumn) -> WeirResult<ArrayRef> {
         (&Type::JSON | &Type::JSONB, _) => {
             let v = rows
                 .iter()
-                .map(|r| get::<serde_json::Value>(r, i, n).map(|j| j.map(|j| j.to_string())))
+                .map(|r| get::<R, serde_json::Value>(r, i, c).map(|j| j.map(|j| j.to_string())))
                 .collect::<WeirResult<Vec<_>>>()?;
             Arc::new(StringArray::from(v))
         }
         (&Type::UUID, _) => {
             let v = rows
                 .iter()
-                .map(|r| get::<uuid::Uuid>(r, i, n).map(|u| u.map(|u| u.to_string())))
+                .map(|r| get::<R, uuid::Uuid>(r, i, c).map(|u| u.map(|u| u.to_string())))
                 .collect::<WeirResult<Vec<_>>>()?;
             Arc::new(StringArray::from(v))
         }
         (_, DataType::Utf8) => {
             let v = rows
                 .iter()
-                .map(|r| get::<&str>(r, i, n))
+                .map(|r| get::<R, &str>(r, i, c))
                 .collect::<WeirResult<Vec<_>>>()?;
             Arc::new(StringArray::from(v))
         }
         (&Type::BYTEA, _) => {
             let v = rows
                 .iter()
-                .map(|r| get::<&[u8]>(r, i, n))
+                .map(|r| get::<R, &[u8]>(r, i, c))
                 .collect::<WeirResult<Vec<_>>>()?;
             Arc::new(BinaryArray::from(v))
         }
@@ -405,7 +441,7 @@ fn column(rows: &[Row], i: usize, c: &PgColumn) -> WeirResult<ArrayRef> {
             let v = rows
                 .iter()
                 .map(|r| {
-                    get::<chrono::NaiveDate>(r, i, n)
+                    get::<R, chrono::NaiveDate>(r, i, c)
                         .map(|d| d.map(|d| (d - epoch).num_days() as i32))
                 })
                 .collect::<WeirResult<Vec<_>>>()?;
@@ -415,7 +451,7 @@ fn column(rows: &[Row], i: usize, c: &PgColumn) -> WeirResult<ArrayRef> {
             let v = rows
                 .iter()
                 .map(|r| {
-                    get::<chrono::NaiveTime>(r, i, n).map(|t| {
+                    get::<R, chrono::NaiveTime>(r, i, c).map(|t| {
                         t.map(|t| {
                             use chrono::Timelike;
                             i64::from(t.num_seconds_from_midnight()) * 1_000_000
@@ -430,7 +466,7 @@ fn column(rows: &[Row], i: usize, c: &PgColumn) -> WeirResult<ArrayRef> {
             let v = rows
                 .iter()
                 .map(|r| {
-                    get::<chrono::NaiveDateTime>(r, i, n)
+                    get::<R, chrono::NaiveDateTime>(r, i, c)
                         .map(|t| t.map(|t| t.and_utc().timestamp_micros()))
                 })
                 .collect::<WeirResult<Vec<_>>>()?;
@@ -440,7 +476,7 @@ fn column(rows: &[Row], i: usize, c: &PgColumn) -> WeirResult<ArrayRef> {
             let v = rows
                 .iter()
                 .map(|r| {
-                    get::<chrono::DateTime<chrono::Utc>>(r, i, n)
+                    get::<R, chrono::DateTime<chrono::Utc>>(r, i, c)
                         .map(|t| t.map(|t| t.timestamp_micros()))
                 })
                 .collect::<WeirResult<Vec<_>>>()?;

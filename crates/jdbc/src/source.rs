@@ -393,7 +393,7 @@ impl SourceReader for JdbcReader {
         }
     }
 
-    fn snapshot_state(&mut self) -> WeirResult<Vec<Vec<u8>>> {
+    fn snapshot_state(&mut self, _checkpoint_id: u64) -> WeirResult<Vec<Vec<u8>>> {
         self.todo
             .iter()
             .map(|s| serde_json::to_vec(s).map_err(|e| WeirError::new(e.to_string())))

@@ -698,8 +698,14 @@ mod tests {
     #[test]
     fn only_a_first_attempt_from_nothing_is_a_fresh_start() {
         assert!(is_fresh_start(0, false));
-        assert!(!is_fresh_start(0, true), "a job started from a savepoint continues it");
-        assert!(!is_fresh_start(1, false), "a restart without a checkpoint is no fresh start");
+        assert!(
+            !is_fresh_start(0, true),
+            "a job started from a savepoint continues it"
+        );
+        assert!(
+            !is_fresh_start(1, false),
+            "a restart without a checkpoint is no fresh start"
+        );
         assert!(!is_fresh_start(2, true));
     }
 }

@@ -97,11 +97,16 @@ pub trait SourceReader: Send {
         None
     }
 
-    /// The reader's position, as operator-state entries (one per split), taken between two
-    /// `next` calls. A reader that keeps no position returns none and re-reads on restore.
-    fn snapshot_state(&mut self) -> WeirResult<Vec<Vec<u8>>> {
+    /// The reader's position for checkpoint `checkpoint_id`, as operator-state entries (one
+    /// per split), taken between two `next` calls. A reader that keeps no position returns
+    /// none and re-reads on restore.
+    fn snapshot_state(&mut self, _checkpoint_id: u64) -> WeirResult<Vec<Vec<u8>>> {
         Ok(Vec::new())
     }
+
+    /// Checkpoint `checkpoint_id` (and every one before it) is complete: a reader may now tell
+    /// its system what it no longer needs (a replication slot's confirmed position, say).
+    fn notify_checkpoint_complete(&mut self, _checkpoint_id: u64) {}
 
     /// Continues from entries an earlier snapshot produced (possibly another subtask's, after
     /// a parallelism change). Called before the first `next`.

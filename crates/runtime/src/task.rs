@@ -338,12 +338,15 @@ impl Subtask {
         match control {
             TaskControl::TriggerCheckpoint(barrier) => {
                 if let Some(reader) = reader {
-                    let position = reader.snapshot_state()?;
+                    let position = reader.snapshot_state(barrier.checkpoint_id)?;
                     self.checkpoint(barrier, Some(position), Duration::ZERO, weir_core::now_ms())
                         .await?;
                 }
             }
             TaskControl::CheckpointComplete(id) => {
+                if let Some(reader) = reader {
+                    reader.notify_checkpoint_complete(id);
+                }
                 if let Tail::Sink(writer) = &mut self.tail {
                     writer.commit(id).await?;
                 }

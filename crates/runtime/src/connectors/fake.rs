@@ -446,7 +446,7 @@ impl SourceReader for FakeReader {
         self.remaining()
     }
 
-    fn snapshot_state(&mut self) -> WeirResult<Vec<Vec<u8>>> {
+    fn snapshot_state(&mut self, _checkpoint_id: u64) -> WeirResult<Vec<Vec<u8>>> {
         let position = FakePosition {
             seed: self.seed,
             split: self.split,

@@ -1,0 +1,251 @@
+//! SeaTunnel's `Postgres-CDC` source against a real PostgreSQL (logical replication) writing a
+//! real MariaDB table by upsert, in real `weir run` processes: the table's snapshot and every
+//! insert, update (a key change too) and delete made while the job runs arrive, so the sink
+//! table equals the source; the process is killed after a checkpoint, more changes are made
+//! while nothing runs, and a new process resumes from the checkpoint to the exact same state.
+//! The slot's confirmed position moves only with completed checkpoints.
+
+mod common;
+mod db;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The rows of the source (PostgreSQL, `|`-separated) in MariaDB's tab-separated shape.
+fn pg_rows(pg: &db::Postgres) -> String {
+    pg.sql(
+        "SELECT id, coalesce(name, 'NULL'), coalesce(price::text, 'NULL') FROM items ORDER BY id",
+    )
+    .replace('|', "\t")
+}
+
+fn my_rows(my: &db::MariaDb) -> String {
+    my.sql("SELECT id, name, price FROM items ORDER BY id")
+}
+
+/// Waits (at most 60 s) until the sink table equals the source table.
+fn wait_equal(pg: &db::Postgres, my: &db::MariaDb, child: &mut Child, log: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let want = pg_rows(pg);
+        let got =
+            my.sql("SELECT count(*) FROM information_schema.tables WHERE table_name = 'items'");
+        if got == "1" && my_rows(my) == want {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "weir run ended ({status}) before the sink caught up: {}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        if Instant::now() > deadline {
+            let got = if got == "1" {
+                my_rows(my)
+            } else {
+                String::new()
+            };
+            let first_difference = got
+                .lines()
+                .zip(want.lines())
+                .find(|(a, b)| a != b)
+                .map(|(a, b)| format!("sink {a:?}, source {b:?}"))
+                .unwrap_or_default();
+            panic!(
+                "the sink did not catch up: {} rows vs {} ({first_difference}); log: {}",
+                got.lines().count(),
+                want.lines().count(),
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn run(job: &Path, data: &Path, restore: Option<&Path>, log: &Path) -> Child {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_weir"));
+    c.arg("run").arg("-q").arg("--data-dir").arg(data);
+    if let Some(r) = restore {
+        c.arg("-s").arg(r);
+    }
+    c.arg(job)
+        .stdout(std::fs::File::create(log).unwrap())
+        .stderr(Stdio::from(
+            std::fs::OpenOptions::new().append(true).open(log).unwrap(),
+        ))
+        .spawn()
+        .expect("weir runs")
+}
+
+/// The newest complete checkpoint under `data`.
+fn latest_checkpoint(data: &Path) -> Option<PathBuf> {
+    let mut best: Option<(u64, PathBuf)> = None;
+    for job in std::fs::read_dir(data.join("checkpoints")).ok()?.flatten() {
+        for chk in std::fs::read_dir(job.path()).ok()?.flatten() {
+            let name = chk.file_name().to_string_lossy().to_string();
+            let Some(n) = name
+                .strip_prefix("chk-")
+                .and_then(|n| n.parse::<u64>().ok())
+            else {
+                continue;
+            };
+            if chk.path().join("_metadata").is_file() && best.as_ref().is_none_or(|(b, _)| n > *b) {
+                best = Some((n, chk.path()));
+            }
+        }
+    }
+    best.map(|(_, p)| p)
+}
+
+fn confirmed_lsn(pg: &db::Postgres) -> String {
+    pg.sql("SELECT coalesce(confirmed_flush_lsn::text, '') FROM pg_replication_slots WHERE slot_name = 'weir_items'")
+}
+
+#[test]
+fn a_snapshot_and_live_changes_reach_an_upserting_sink_and_survive_a_killed_process() {
+    let (Some(pg), Some(my)) = (db::Postgres::start(), db::MariaDb::start()) else {
+        return;
+    };
+    pg.sql(
+        "CREATE TABLE items (id bigint PRIMARY KEY, name text, price numeric(10, 2));
+         ALTER TABLE items REPLICA IDENTITY FULL;
+         INSERT INTO items SELECT g, 'item ' || g, g * 1.25 FROM generate_series(1, 1000) g",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let job = dir.path().join("cdc.conf");
+    std::fs::write(
+        &job,
+        format!(
+            r#"env {{ job.mode = "STREAMING", checkpoint.interval = 300 }}
+source {{
+  Postgres-CDC {{
+    plugin_output = items
+    base-url = "{}"
+    username = weir, password = weir
+    database-names = [shop], schema-names = [public], table-names = ["shop.public.items"]
+    slot.name = weir_items, decoding.plugin.name = pgoutput, startup.mode = initial
+  }}
+}}
+sink {{
+  Jdbc {{
+    plugin_input = items
+    url = "{}", user = weir, password = weir
+    generate_sink_sql = true, database = shop, table = items, primary_keys = [id]
+  }}
+}}
+"#,
+            pg.url("shop"),
+            my.url("shop")
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("first.log");
+    let data = dir.path().join("data");
+    let mut first = run(&job, &data, None, &log);
+
+    // The snapshot.
+    wait_equal(&pg, &my, &mut first, &log);
+    // Changes while the job runs: inserts, updates, deletes, a key change, in several
+    // transactions and one large one.
+    pg.sql(
+        "INSERT INTO items SELECT g, 'new ' || g, g FROM generate_series(1001, 1200) g;
+         UPDATE items SET price = price + 1, name = name || ' (sale)' WHERE id <= 100;
+         DELETE FROM items WHERE id BETWEEN 900 AND 950;
+         UPDATE items SET id = 5000 WHERE id = 7;
+         BEGIN; UPDATE items SET name = 'again' WHERE id % 10 = 0; INSERT INTO items VALUES (6000, NULL, NULL); COMMIT;",
+    );
+    wait_equal(&pg, &my, &mut first, &log);
+    // Changes are acknowledged as checkpoints complete.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let acked_before = confirmed_lsn(&pg);
+    std::thread::sleep(Duration::from_millis(1500));
+    while confirmed_lsn(&pg) == acked_before && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_ne!(
+        confirmed_lsn(&pg),
+        acked_before,
+        "completed checkpoints confirm the stream's position"
+    );
+    let checkpoint = latest_checkpoint(&data).expect("a completed checkpoint");
+    let _ = first.kill();
+    let _ = first.wait();
+
+    // Nothing runs: these wait in the slot. The deletes tell a resumed stream from a snapshot
+    // read again, which would leave the deleted rows in the sink.
+    pg.sql(
+        "INSERT INTO items SELECT g, 'late ' || g, 2 FROM generate_series(7000, 7100) g;
+         UPDATE items SET price = 0 WHERE id BETWEEN 200 AND 300;
+         DELETE FROM items WHERE id BETWEEN 400 AND 410",
+    );
+    let log2 = dir.path().join("second.log");
+    let mut second = run(&job, &dir.path().join("data2"), Some(&checkpoint), &log2);
+    wait_equal(&pg, &my, &mut second, &log2);
+    // And it keeps following.
+    pg.sql("UPDATE items SET name = 'last' WHERE id = 1; DELETE FROM items WHERE id = 2");
+    wait_equal(&pg, &my, &mut second, &log2);
+    let _ = second.kill();
+    let _ = second.wait();
+    assert_eq!(
+        my.sql("SELECT count(*) FROM items"),
+        pg.sql("SELECT count(*) FROM items")
+    );
+}
+
+#[test]
+fn cdc_mistakes_are_named_before_anything_runs() {
+    let Some(pg) = db::Postgres::start() else {
+        return;
+    };
+    pg.sql(
+        "CREATE TABLE keyed (id int PRIMARY KEY, v text);
+         CREATE TABLE nokey (v text); ALTER TABLE nokey REPLICA IDENTITY FULL",
+    );
+    pg.sql("SELECT pg_create_logical_replication_slot('taken', 'pgoutput')");
+    let job = |table: &str, extra: &str| {
+        format!(
+            r#"env {{ job.mode = "STREAMING" }}
+source {{ Postgres-CDC {{ base-url = "{}", username = weir, password = weir, table-names = ["shop.public.{table}"], {extra} }} }}
+sink {{ Console {{}} }}"#,
+            pg.url("shop")
+        )
+    };
+    for (text, want) in [
+        (job("keyed", ""), "REPLICA IDENTITY is not FULL"),
+        (job("nokey", ""), "has no primary key"),
+        (job("missing", ""), "does not exist"),
+        (
+            job("keyed", "decoding.plugin.name = decoderbufs"),
+            "pgoutput only",
+        ),
+        (
+            job("keyed", "slot.name = \"Bad-Name\""),
+            "is not a replication slot name",
+        ),
+        (job("keyed", "parallelism = 2"), "parallelism 1"),
+        (
+            job("keyed", "").replace("STREAMING", "BATCH"),
+            "needs a streaming job",
+        ),
+    ] {
+        let errors = common::load(&text)
+            .err()
+            .unwrap_or_else(|| panic!("should be refused: {text}"))
+            .to_string();
+        assert!(
+            errors.contains(want) && errors.contains("Postgres-CDC"),
+            "{want}: {errors}"
+        );
+    }
+    // A slot that exists already is never taken over.
+    pg.sql("ALTER TABLE keyed REPLICA IDENTITY FULL");
+    let report = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(common::run_text(&job("keyed", "slot.name = taken")));
+    let error = report.error.map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        error.contains("replication slot 'taken' already exists"),
+        "{error}"
+    );
+}
