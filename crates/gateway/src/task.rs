@@ -56,6 +56,10 @@ pub trait TaskExecutorGateway: Send + Sync {
     /// Cancels every subtask of a job here; state updates follow as they stop.
     async fn cancel(&self, job: JobId) -> Result<(), GatewayError>;
 
+    /// The job has reached globally terminal `status` (no restart follows): connectors release
+    /// what they hold for it outside the process (a replication slot, say).
+    async fn job_ended(&self, _job: JobId, _status: weir_core::JobStatus) {}
+
     /// Live I/O of each running subtask of a job, `[vertex][subtask]`.
     fn task_io(&self, job: JobId) -> Option<Vec<Vec<IoStats>>>;
 

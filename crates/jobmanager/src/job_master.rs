@@ -298,6 +298,10 @@ impl JobMaster {
             if let Some(rm) = rm {
                 rm.release(self.job_id);
             }
+            if let Some(executor) = self.executor() {
+                let job = self.job_id;
+                tokio::spawn(async move { executor.job_ended(job, status).await });
+            }
             // A job that a stop-with-savepoint ended is archived once that savepoint is settled,
             // so the archive holds it (SeaTunnel resumes the job from it).
             let stop_pending = matches!(

@@ -252,6 +252,15 @@ impl PreparedJob {
         Ok(())
     }
 
+    /// Tells every source the job ended for good with `status`.
+    pub async fn end(&self, status: weir_core::JobStatus) {
+        for prepared in &self.operators {
+            if let PreparedOperator::Source(source) = prepared {
+                source.on_job_end(status).await;
+            }
+        }
+    }
+
     /// Subtask display name as Flink shows it: `<vertex name> (i/n)`, 1-based.
     pub fn subtask_name(&self, vertex: usize, subtask: usize) -> String {
         let v = &self.graph.vertices[vertex];

@@ -122,11 +122,16 @@ pub trait SourceReader: Send {
 }
 
 /// A source plugin prepared for a job.
+#[async_trait]
 pub trait PreparedSource: Send + Sync {
     /// The schema of the rows it produces.
     fn schema(&self) -> SchemaRef;
     /// A reader for one subtask; splits are spread over subtasks by index.
     fn create_reader(&self, subtask: SubtaskContext) -> WeirResult<Box<dyn SourceReader>>;
+
+    /// The job ended for good with `status` (no restart follows): release what the source
+    /// holds for it outside the process.
+    async fn on_job_end(&self, _status: weir_core::JobStatus) {}
 }
 
 /// Transforms rows. Synchronous on purpose: transforms compute, they do not wait.

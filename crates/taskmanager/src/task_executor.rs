@@ -77,6 +77,9 @@ pub struct TaskExecutor {
     settings: TaskExecutorSettings,
     registry: PluginRegistry,
     jobs: Arc<Mutex<HashMap<JobId, RunningJob>>>,
+    /// Each job's latest prepared form, kept across restarts until the job ends for good, when
+    /// its sources release what they hold outside the process.
+    prepared: Mutex<HashMap<JobId, Arc<PreparedJob>>>,
     /// Weak: the JobMaster side owns the resource manager that owns this TaskExecutor.
     job_master: OnceLock<Weak<dyn JobMasterGateway>>,
     /// Host memory readings (`None` where the platform offers none).
@@ -141,6 +144,7 @@ impl TaskExecutor {
             settings,
             registry,
             jobs: Arc::new(Mutex::new(HashMap::new())),
+            prepared: Mutex::new(HashMap::new()),
             job_master: OnceLock::new(),
             system: Mutex::new(sysinfo::System::new().ok()),
             metrics,
@@ -215,13 +219,18 @@ impl TaskExecutorGateway for TaskExecutor {
             subtask_runtime: self.data_plane.as_ref().map(|d| d.handle()),
             ..self.settings.runtime.clone()
         };
-        let prepared = PreparedJob::prepare(
-            job_id,
-            deployment.graph.as_ref().clone(),
-            &self.registry,
-            runtime,
-        )
-        .map_err(|e| GatewayError::BadRequest(e.to_string()))?;
+        let prepared = Arc::new(
+            PreparedJob::prepare(
+                job_id,
+                deployment.graph.as_ref().clone(),
+                &self.registry,
+                runtime,
+            )
+            .map_err(|e| GatewayError::BadRequest(e.to_string()))?,
+        );
+        if let Ok(mut kept) = self.prepared.lock() {
+            kept.insert(job_id, prepared.clone());
+        }
         if weir_runtime::executor::is_fresh_start(deployment.attempt, deployment.restore.is_some())
         {
             prepared
@@ -374,6 +383,13 @@ impl TaskExecutorGateway for TaskExecutor {
             }
         });
         Ok(())
+    }
+
+    async fn job_ended(&self, job: JobId, status: weir_core::JobStatus) {
+        let prepared = self.prepared.lock().ok().and_then(|mut p| p.remove(&job));
+        if let Some(prepared) = prepared {
+            prepared.end(status).await;
+        }
     }
 
     async fn cancel(&self, job: JobId) -> Result<(), GatewayError> {

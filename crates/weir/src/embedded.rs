@@ -153,6 +153,8 @@ pub async fn run(
             _ = ticker.tick() => on_tick(&vertex_reports(job, &metrics), started.elapsed()),
         }
     };
+    // No restarts here: the job's end is final.
+    job.end(outcome.status).await;
     JobReport {
         job_id: job.job_id,
         status: outcome.status,

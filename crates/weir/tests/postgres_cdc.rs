@@ -3,10 +3,12 @@
 //! insert, update (a key change too) and delete made while the job runs arrive, so the sink
 //! table equals the source; the process is killed after a checkpoint, more changes are made
 //! while nothing runs, and a new process resumes from the checkpoint to the exact same state.
-//! The slot's confirmed position moves only with completed checkpoints.
+//! The slot's confirmed position moves only with completed checkpoints; a cancelled job drops
+//! its slot and publication unless told to keep them.
 
 mod common;
 mod db;
+mod rest_support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -247,5 +249,58 @@ sink {{ Console {{}} }}"#,
     assert!(
         error.contains("replication slot 'taken' already exists"),
         "{error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_job_drops_its_slot_unless_told_to_keep_it() {
+    let Some(pg) = db::Postgres::start() else {
+        return;
+    };
+    pg.sql("CREATE TABLE t (id int PRIMARY KEY); ALTER TABLE t REPLICA IDENTITY FULL; INSERT INTO t VALUES (1)");
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = rest_support::start_cluster(dir.path(), &[]).await;
+    let base = format!("http://{}", cluster.address);
+    let c = rest_support::client();
+    let slots =
+        || pg.sql("SELECT string_agg(slot_name, ',' ORDER BY slot_name) FROM pg_replication_slots");
+    for (slot, keep) in [("dropped", false), ("kept", true)] {
+        let job = rest_support::submit(
+            &c,
+            &base,
+            format!(
+                r#"env {{ job.mode = "STREAMING" }}
+source {{ Postgres-CDC {{ base-url = "{}", username = weir, password = weir, table-names = ["shop.public.t"],
+  slot.name = {slot}, slot.keep-on-cancel = {keep} }} }}
+sink {{ Blackhole {{}} }}"#,
+                pg.url("shop")
+            ),
+        )
+        .await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !slots().split(',').any(|s| s == slot) {
+            assert!(Instant::now() < deadline, "the job never created its slot");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let r = c
+            .patch(format!("{base}/jobs/{job}?mode=cancel"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202);
+        rest_support::wait_for(&c, &format!("{base}/jobs/{job}"), |v| {
+            v["state"] == "CANCELED"
+        })
+        .await;
+    }
+    // The drop runs once the job is CANCELED.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while slots() != "kept" {
+        assert!(Instant::now() < deadline, "slots left: {}", slots());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        pg.sql("SELECT string_agg(pubname, ',' ORDER BY pubname) FROM pg_publication"),
+        "weir_kept"
     );
 }

@@ -52,6 +52,8 @@ pub struct CdcSettings {
     pub slot: String,
     pub publication: String,
     pub fetch_size: usize,
+    /// `slot.keep-on-cancel`: keep the slot (and the WAL it holds) when the job is cancelled.
+    pub keep_slot_on_cancel: bool,
 }
 
 impl SourceFactory for PostgresCdcFactory {
@@ -75,6 +77,7 @@ impl SourceFactory for PostgresCdcFactory {
                 OptionSpec::optional("snapshot.fetch.size", Int),
                 OptionSpec::optional("require-replica-identity-full", Bool),
                 OptionSpec::optional("connect.timeout.ms", Int),
+                OptionSpec::optional("slot.keep-on-cancel", Bool),
             ],
         )
         .ignoring(&[
@@ -259,6 +262,7 @@ impl SourceFactory for PostgresCdcFactory {
             publication: format!("weir_{slot}"),
             slot,
             fetch_size,
+            keep_slot_on_cancel: o.bool("slot.keep-on-cancel").map_err(e)?.unwrap_or(false),
         }))))
     }
 }
@@ -330,7 +334,25 @@ async fn primary_key(client: &tokio_postgres::Client, table: &str) -> WeirResult
 
 struct PreparedCdc(Arc<CdcSettings>);
 
+#[async_trait::async_trait]
 impl PreparedSource for PreparedCdc {
+    /// A cancelled job will not be resumed from its stream position (unless the user keeps
+    /// the slot to resume from a retained checkpoint): its slot would hold WAL for ever, so it
+    /// goes, with its publication. A failed or stopped job keeps both, to resume from its
+    /// checkpoint or savepoint.
+    async fn on_job_end(&self, status: weir_core::JobStatus) {
+        if status != weir_core::JobStatus::Canceled || self.0.keep_slot_on_cancel {
+            return;
+        }
+        if let Err(e) = reader::drop_slot(&self.0).await {
+            tracing::warn!(
+                "Postgres-CDC: the cancelled job's slot {} stays: {}",
+                self.0.slot,
+                e.message
+            );
+        }
+    }
+
     fn schema(&self) -> SchemaRef {
         self.0.schema.clone()
     }

@@ -531,6 +531,39 @@ async fn release_slot(client: &tokio_postgres::Client, slot: &str) -> WeirResult
     )))
 }
 
+/// Drops the job's slot and its publication, once whoever holds the slot let go of it.
+pub async fn drop_slot(settings: &CdcSettings) -> WeirResult<()> {
+    let client = pg::connect(
+        &settings.url,
+        &settings.user,
+        Some(&settings.password),
+        settings.timeout,
+    )
+    .await?;
+    if slot_state(&client, &settings.slot).await?.is_some() {
+        release_slot(&client, &settings.slot).await?;
+        exec(
+            &client,
+            "SELECT pg_drop_replication_slot($1)",
+            &settings.slot,
+        )
+        .await?;
+    }
+    client
+        .batch_execute(&format!(
+            "DROP PUBLICATION IF EXISTS {}",
+            settings.publication
+        ))
+        .await
+        .map_err(|e| {
+            WeirError::new(format!(
+                "dropping publication {}: {}",
+                settings.publication,
+                pg::describe_error(&e)
+            ))
+        })
+}
+
 async fn exec(client: &tokio_postgres::Client, sql: &str, arg: &str) -> WeirResult<()> {
     client
         .execute(sql, &[&arg])
