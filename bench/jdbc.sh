@@ -17,26 +17,11 @@ OUT=$PWD/bench/out/jdbc
 rm -rf "$OUT"; mkdir -p "$OUT"
 cargo build --release -p weir --quiet
 WEIR=$PWD/target/release/weir
-BIN=$(ls -d /usr/lib/postgresql/*/bin | head -1)
-PGDIR=$(mktemp -d)
-run_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-[ "$(id -u)" = 0 ] && chown postgres:postgres "$PGDIR"
-echo weir > "$PGDIR/pw"
-run_pg "$BIN/initdb" -D "$PGDIR/data" -U weir -E UTF8 --no-sync --auth-local=trust \
-  --auth-host=scram-sha-256 --pwfile="$PGDIR/pw" > "$OUT/initdb.log"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-run_pg "$BIN/postgres" -D "$PGDIR/data" -p "$PORT" -k "$PGDIR" -c listen_addresses=127.0.0.1 \
-  -c fsync=off -c synchronous_commit=off -c shared_buffers=256MB -c max_prepared_transactions=16 \
-  > "$OUT/postgres.log" 2>&1 &
-trap 'kill -INT $(head -1 "$PGDIR/data/postmaster.pid" 2>/dev/null) 2>/dev/null || true; sleep 1; rm -rf "$PGDIR"' EXIT
-export PGPASSWORD=weir
-DB="postgresql://weir@127.0.0.1:$PORT/postgres"
-until psql "$DB" -Atc 'select 1' >/dev/null 2>&1; do sleep 0.1; done
+. bench/pg-server.sh
 psql "$DB" -q -c "CREATE TABLE t (id bigint PRIMARY KEY, a integer, b double precision, c text, d timestamp);
   INSERT INTO t SELECT g, g % 1000, g / 7.0, 'name-' || g, TIMESTAMP '2024-01-01' + g * INTERVAL '1 second'
   FROM generate_series(1, $ROWS) g;"
 psql "$DB" -q -c "VACUUM ANALYZE t"
-now() { python3 -c 'import time; print(time.time())'; }
 echo "# weir Jdbc benchmark ($(nproc) cores, PostgreSQL $("$BIN/postgres" --version | awk '{print $3}'), $(date -u +%Y-%m-%d))"
 echo
 echo "| what | rows | seconds | rows/s | MB/s |"
