@@ -4,11 +4,11 @@
 # (each with clock_timestamp()); `weir run` (release build) streams them with Postgres-CDC into
 # a Jdbc sink on the same server, whose table stamps each row with clock_timestamp() as it is
 # written; the latency is the difference, on one clock. A second round updates every row once.
-#   bench/cdc.sh            (RATE=10000 SECONDS=30)
+#   bench/cdc.sh            (RATE=10000 DURATION=30)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RATE=${RATE:-10000}
-SECONDS_=${SECONDS:-30}
+DURATION=${DURATION:-30}
 OUT=$PWD/bench/out/cdc
 rm -rf "$OUT"; mkdir -p "$OUT"
 cargo build --release -p weir --quiet
@@ -31,7 +31,7 @@ PID=$!
 until [ "$(psql "$DB" -Atc "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'bench' AND active")" = 1 ]; do
   kill -0 $PID 2>/dev/null || { cat "$OUT/weir.log"; exit 1; }; sleep 0.1
 done
-TICKS=$((SECONDS_ * 100)); PER=$((RATE / 100)); TOTAL=$((TICKS * PER))
+TICKS=$((DURATION * 100)); PER=$((RATE / 100)); TOTAL=$((TICKS * PER))
 echo "# weir Postgres-CDC benchmark ($(nproc) cores, PostgreSQL $("$BIN/postgres" --version | awk '{print $3}'), $(date -u +%Y-%m-%d))"
 echo
 echo "| what | changes | changes/s offered | p50 ms | p99 ms | max ms |"

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use weir_core::{WeirError, WeirResult};
 use weir_pipeline::{OptionSpec, OptionType, Options, PluginKind, PluginSpec};
 use weir_runtime::batch::{Batch, RowKind};
+use weir_runtime::connectors::table_placeholders::fill;
 use weir_runtime::operator::{
     JobLogHandle, PrepareContext, PreparedSink, SinkFactory, SinkWriter, SubtaskContext,
 };
@@ -121,10 +122,15 @@ impl SinkFactory for JdbcSinkFactory {
         let statements = match (o.str("query").map_err(e)?, generate) {
             (Some(q), false) if !q.trim().is_empty() => Statements::Query(q),
             (_, true) => {
+                // `${table_name}` and friends: after a multi-table source, each copy of the
+                // sink writes its own table.
+                let written = ctx.table_paths.first().map(String::as_str);
                 let table = o.str("table").map_err(e)?.filter(|t| !t.trim().is_empty()).ok_or_else(|| {
                     WeirError::new("generate_sink_sql needs 'table'").with_hint("table = \"my_table\"")
                 })?;
-                let path = match (dialect, o.str("database").map_err(e)?) {
+                let table = fill(&table, written)?;
+                let database = o.str("database").map_err(e)?.map(|d| fill(&d, written)).transpose()?;
+                let path = match (dialect, database) {
                     // A PostgreSQL table is `schema.table` in the url's database.
                     (Dialect::Postgres, _) => table,
                     (Dialect::MySql, Some(db)) if !table.contains('.') => format!("{db}.{table}"),
@@ -444,7 +450,10 @@ impl TwoPhase {
 
     /// Commits what checkpoints up to `checkpoint` prepared.
     async fn commit_up_to(&mut self, conn: &Connection, checkpoint: u64) -> WeirResult<()> {
-        let later = self.prepared.split_off(&(checkpoint + 1));
+        let later = match checkpoint.checked_add(1) {
+            Some(next) => self.prepared.split_off(&next),
+            None => BTreeMap::new(),
+        };
         let due = std::mem::replace(&mut self.prepared, later);
         for (cp, xid) in due {
             if let Err(e) = self.resolve(conn, &xid, Resolution::Commit).await {
@@ -672,16 +681,61 @@ impl SinkWriter for JdbcWriter {
     }
 }
 
-/// The rows of `batch` in runs of consecutive rows that do the same to the table, in order
-/// (a later row of a key must land after an earlier one).
-pub(crate) fn runs(batch: &Batch) -> Vec<(Action, std::ops::Range<usize>)> {
-    let mut out: Vec<(Action, std::ops::Range<usize>)> = Vec::new();
+/// The rows of `batch` in runs of rows that do the same to the table, in order (a later row
+/// of a key must land after an earlier one). Skipped rows (UPDATE_BEFORE) are left out and do
+/// not end a run, so a changelog's updates (before, after, before, after…) are one run of
+/// writes, not one statement per row.
+pub(crate) fn runs(batch: &Batch) -> Vec<(Action, Vec<usize>)> {
+    let mut out: Vec<(Action, Vec<usize>)> = Vec::new();
     for i in 0..batch.num_rows() {
         let a = action(batch.kind(i));
-        match out.last_mut() {
-            Some((last, range)) if *last == a => range.end = i + 1,
-            _ => out.push((a, i..i + 1)),
+        match (a, out.last_mut()) {
+            (Action::Skip, _) => {}
+            (a, Some((last, rows))) if *last == a => rows.push(i),
+            (a, _) => out.push((a, vec![i])),
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::Int64Array;
+    use arrow::datatypes::{Field, Schema};
+    use arrow::record_batch::RecordBatch;
+
+    #[test]
+    fn update_befores_neither_write_nor_split_a_run() {
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "id",
+            arrow::datatypes::DataType::Int64,
+            false,
+        )]));
+        let records = RecordBatch::try_new(
+            schema,
+            vec![Arc::new(Int64Array::from(vec![1, 1, 2, 2, 3, 4]))],
+        )
+        .unwrap();
+        use RowKind::*;
+        let batch = Batch::with_kinds(
+            records,
+            vec![
+                UpdateBefore,
+                UpdateAfter,
+                UpdateBefore,
+                UpdateAfter,
+                Delete,
+                Insert,
+            ],
+        );
+        assert_eq!(
+            runs(&batch),
+            vec![
+                (Action::Write, vec![1, 3]),
+                (Action::Delete, vec![4]),
+                (Action::Write, vec![5])
+            ]
+        );
+    }
 }

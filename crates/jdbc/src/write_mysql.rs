@@ -54,6 +54,7 @@ async fn write<Q: Queryable>(
         let records = &batch.records;
         let all: Vec<usize> = (0..records.num_columns()).collect();
         for (a, run) in runs(batch) {
+            let run = run.into_iter();
             match (a, statements) {
                 (Action::Skip, _) => {}
                 (Action::Write, Statements::Query(q)) => {

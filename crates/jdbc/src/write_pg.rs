@@ -66,6 +66,65 @@ async fn copy_rows(
     Ok(())
 }
 
+/// Rows per `unnest` statement: its arrays stay a few megabytes.
+const UNNEST_ROWS: usize = 10_000;
+
+/// Upserts `rows` with one statement per `UNNEST_ROWS` whose parameters are arrays, one per
+/// column: `INSERT INTO t (…) SELECT * FROM unnest($1::int8[], …) ON CONFLICT …`. PostgreSQL
+/// parses one statement and binds one value per column, as the staging table does, but inside
+/// a transaction that is to be prepared (which no temporary table may touch). `false` when a
+/// column's type cannot travel in an array parameter (arrays, types outside pg_catalog): the
+/// caller sends the rows another way.
+async fn unnested(
+    tx: &Client,
+    table: &str,
+    columns: &[String],
+    keys: &[String],
+    upsert: bool,
+    records: &RecordBatch,
+    rows: &[usize],
+) -> WeirResult<bool> {
+    let cols = column_list(columns);
+    let shape = tx
+        .prepare(&format!("SELECT {cols} FROM {table}"))
+        .await
+        .map_err(db)?;
+    let types: Vec<tokio_postgres::types::Type> =
+        shape.columns().iter().map(|c| c.type_().clone()).collect();
+    let plain = types.iter().all(|t| {
+        t.schema() == "pg_catalog" && matches!(t.kind(), tokio_postgres::types::Kind::Simple)
+    });
+    if !plain {
+        return Ok(false);
+    }
+    let casts: Vec<String> = types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("${}::{}[]", i + 1, t.name()))
+        .collect();
+    let sql = format!(
+        "INSERT INTO {table} ({cols}) SELECT * FROM unnest({}){}",
+        casts.join(", "),
+        conflict_clause(columns, keys, upsert)
+    );
+    let stmt = tx.prepare(&sql).await.map_err(db)?;
+    let schema = records.schema();
+    for chunk in rows.chunks(UNNEST_ROWS) {
+        let arrays = (0..records.num_columns())
+            .map(|c| {
+                chunk
+                    .iter()
+                    .map(|&row| pg_param(records.column(c), row, &types[c], schema.field(c).name()))
+                    .collect::<WeirResult<Vec<PgParam>>>()
+            })
+            .collect::<WeirResult<Vec<Vec<PgParam>>>>()?;
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            arrays.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+        tx.execute(&stmt, &refs).await.map_err(db)?;
+    }
+    Ok(true)
+}
+
 /// Column list of `columns`, quoted.
 fn column_list(columns: &[String]) -> String {
     let q = |c: &String| crate::url::Dialect::Postgres.quote(c);
@@ -155,8 +214,7 @@ async fn write(
     may_stage: bool,
 ) -> WeirResult<()> {
     for batch in batches {
-        for (a, run) in runs(batch) {
-            let rows: Vec<usize> = run.collect();
+        for (a, rows) in runs(batch) {
             match (a, statements) {
                 (Action::Skip, _) => {}
                 (Action::Write, Statements::Query(q)) => {
@@ -189,6 +247,12 @@ async fn write(
                     }
                     if rows.len() >= STAGE_FROM && may_stage {
                         staged(tx, table, columns, keys, *upsert, &batch.records, &rows).await?;
+                        continue;
+                    }
+                    if rows.len() >= STAGE_FROM
+                        && unnested(tx, table, columns, keys, *upsert, &batch.records, &rows)
+                            .await?
+                    {
                         continue;
                     }
                     let per_stmt = (MAX_PARAMS / columns.len().max(1)).clamp(1, batch_size.max(1));

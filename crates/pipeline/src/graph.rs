@@ -91,7 +91,14 @@ impl JobGraph {
                 let schema_table = schema
                     .and_then(|schema| schema.get("table"))
                     .and_then(crate::options::as_string);
+                // A Jdbc source names its table by table_path (SeaTunnel's `db.table`).
+                let table_path = op
+                    .plugin
+                    .options
+                    .get("table_path")
+                    .and_then(crate::options::as_string);
                 let path = schema_table
+                    .or(table_path)
                     .or_else(|| op.plugin.output_table())
                     .unwrap_or_else(|| DEFAULT_TABLE_PATH.to_string());
                 vec![CatalogTable::declared(op.plugin_name, &path, schema)]

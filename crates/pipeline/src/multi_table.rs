@@ -1,6 +1,6 @@
-//! Multi-table jobs, as SeaTunnel writes them: a source block with `tables_configs` reads
-//! several tables, each with its own schema and options, and every transform and sink after it
-//! handles each of those tables.
+//! Multi-table jobs, as SeaTunnel writes them: a source block with `tables_configs` (FakeSource)
+//! or `table_list` (Jdbc) reads several tables, each with its own schema and options, and every
+//! transform and sink after it handles each of those tables.
 //!
 //! weir runs each table as a pipeline of its own: the source block becomes one source per
 //! table (the block's options with the table's own on top), and each plugin downstream of it is
@@ -15,6 +15,16 @@ use serde_json::Value;
 /// The option that lists a source's tables.
 pub const TABLES_CONFIGS: &str = "tables_configs";
 
+/// Every option that lists a source's tables: FakeSource's, and the Jdbc source's.
+pub const TABLE_LISTS: [&str; 2] = [TABLES_CONFIGS, "table_list"];
+
+/// The table-list option `source` uses, if any.
+fn list_option(source: &PluginConfig) -> Option<&'static str> {
+    TABLE_LISTS
+        .into_iter()
+        .find(|k| source.options.get(k).is_some())
+}
+
 /// The plugins and their inputs with every multi-table source split by table. Inputs are
 /// indices into the returned plugins; `origin[i]` is the plugin of the file `i` comes from.
 pub struct Expanded {
@@ -26,20 +36,25 @@ pub struct Expanded {
 /// One table of a source block: the block's options with the table's on top.
 fn table_variant(
     source: &PluginConfig,
+    list: &str,
     table: &Value,
     at: usize,
 ) -> Result<PluginConfig, Box<Problem>> {
     let Value::Object(own) = table else {
         return Err(Box::new(
             Problem::new(
-                source.location().with_option(TABLES_CONFIGS),
-                format!("{TABLES_CONFIGS}[{at}] is not an object"),
+                source.location().with_option(list),
+                format!("{list}[{at}] is not an object"),
             )
-            .hint("write each table as { schema = { table = ..., fields { ... } }, ... }"),
+            .hint(if list == TABLES_CONFIGS {
+                "write each table as { schema = { table = ..., fields { ... } }, ... }"
+            } else {
+                "write each table as { table_path = \"db.table\", ... }"
+            }),
         ));
     };
     let mut v = source.clone();
-    v.options.remove(TABLES_CONFIGS);
+    v.options.remove(list);
     for (k, value) in own {
         v.options.set(k, value.clone());
     }
@@ -63,10 +78,11 @@ pub fn expand(
     for &i in order {
         let p = &plugins[i];
         if p.kind == PluginKind::Source {
-            match p.options.get(TABLES_CONFIGS) {
+            let list = list_option(p).unwrap_or(TABLES_CONFIGS);
+            match p.options.get(list) {
                 Some(Value::Array(tables)) if !tables.is_empty() => {
                     for (at, table) in tables.iter().enumerate() {
-                        match table_variant(p, table, at) {
+                        match table_variant(p, list, table, at) {
                             Ok(v) => {
                                 variants[i].push(out.plugins.len());
                                 out.plugins.push(v);
@@ -79,8 +95,8 @@ pub fn expand(
                 }
                 Some(Value::Array(_)) | Some(_) => problems.push(
                     Problem::new(
-                        p.location().with_option(TABLES_CONFIGS),
-                        format!("'{TABLES_CONFIGS}' must be a non-empty list of tables"),
+                        p.location().with_option(list),
+                        format!("'{list}' must be a non-empty list of tables"),
                     )
                     .hint("list each table's schema and options, or leave the option out"),
                 ),

@@ -602,3 +602,40 @@ sink {{ Jdbc {{ url = "{}", user = weir, password = weir, query = "INSERT INTO p
         "{refused}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_list_copies_each_table_to_its_own_table_by_name() {
+    let (Some(pg), Some(my)) = (db::Postgres::start(), db::MariaDb::start()) else {
+        return;
+    };
+    pg.sql(
+        "CREATE TABLE shoes (id bigint PRIMARY KEY, size int);
+         INSERT INTO shoes SELECT g, 30 + g % 15 FROM generate_series(1, 500) g;
+         CREATE TABLE hats (id bigint PRIMARY KEY, name text);
+         INSERT INTO hats SELECT g, 'hat ' || g FROM generate_series(1, 300) g",
+    );
+    finishes(&format!(
+        r#"
+env {{ job.mode = "BATCH", parallelism = 2 }}
+source {{ Jdbc {{ url = "{}", user = weir, password = weir,
+  table_list = [
+    {{ table_path = "public.shoes", partition_column = id, partition_num = 3 }},
+    {{ table_path = "public.hats", where_condition = "id <= 250" }}
+  ] }} }}
+sink {{ Jdbc {{ url = "{}", user = weir, password = weir, generate_sink_sql = true,
+  database = shop, table = "copy_${{table_name}}", primary_keys = [id] }} }}
+"#,
+        pg.url("shop"),
+        my.url("shop")
+    ))
+    .await;
+    assert_eq!(
+        my.sql("SELECT count(*), sum(size) FROM copy_shoes"),
+        pg.sql("SELECT count(*), sum(size) FROM shoes")
+            .replace('|', "\t")
+    );
+    assert_eq!(
+        my.sql("SELECT count(*), max(name) FROM copy_hats"),
+        "250\that 99"
+    );
+}

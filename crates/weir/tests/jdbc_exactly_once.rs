@@ -165,3 +165,36 @@ async fn mariadb_to_mariadb_survives_a_failure_before_commit_with_every_row_once
     );
     assert_eq!(my.sql("XA RECOVER"), "");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exactly_once_upserts_large_runs_into_postgres_without_a_staging_table() {
+    let Some(pg) = db::Postgres::start() else {
+        return;
+    };
+    pg.sql(
+        "CREATE TABLE src (id bigint PRIMARY KEY, v text, n numeric(10, 2), at timestamptz);
+         INSERT INTO src SELECT g, 'v' || g, g / 4.0, TIMESTAMPTZ '2024-01-01 00:00:00+00' + g * INTERVAL '1 minute' FROM generate_series(1, 3000) g;
+         CREATE TABLE dst (id bigint PRIMARY KEY, v text, n numeric(10, 2), at timestamptz);
+         INSERT INTO dst VALUES (1, 'stale', 0, NULL), (5000, 'other', 1, NULL)",
+    );
+    let url = pg.url("shop");
+    let job = format!(
+        r#"env {{ job.mode = "BATCH" }}
+source {{ Jdbc {{ url = "{url}", user = weir, password = weir, table_path = "public.src", fetch_size = 1000 }} }}
+sink {{ Jdbc {{ url = "{url}", user = weir, password = weir, generate_sink_sql = true, table = "public.dst",
+  primary_keys = [id], is_exactly_once = true, batch_size = 1000 }} }}"#
+    );
+    let report = common::run_text(&job).await;
+    assert_eq!(
+        report.status,
+        weir_core::JobStatus::Finished,
+        "{:?}",
+        report.error
+    );
+    assert_eq!(
+        pg.sql("SELECT count(*) FROM dst JOIN src USING (id) WHERE (dst.v, dst.n, dst.at) = (src.v, src.n, src.at)"),
+        "3000"
+    );
+    assert_eq!(pg.sql("SELECT count(*) FROM dst"), "3001");
+    assert_eq!(pg.sql("SELECT count(*) FROM pg_prepared_xacts"), "0");
+}

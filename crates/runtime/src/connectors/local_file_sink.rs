@@ -84,7 +84,7 @@ impl SinkFactory for LocalFileSinkFactory {
         ctx: &PrepareContext,
     ) -> WeirResult<Arc<dyn PreparedSink>> {
         let e = WeirError::new;
-        let dir = PathBuf::from(table_placeholders(
+        let dir = PathBuf::from(super::table_placeholders::fill(
             &o.str("path").map_err(e)?.unwrap_or_default(),
             ctx.table_paths.first().map(String::as_str),
         )?);
@@ -235,45 +235,6 @@ impl SinkFactory for LocalFileSinkFactory {
                 && o.bool("is_enable_transaction").map_err(e)?.unwrap_or(true),
         }))
     }
-}
-
-/// SeaTunnel's `${database_name}`, `${schema_name}` and `${table_name}` in a sink path, from
-/// the table the sink writes (`db.table` or `db.schema.table`): a multi-table job writes each
-/// table to its own directory.
-fn table_placeholders(path: &str, table: Option<&str>) -> WeirResult<String> {
-    if !path.contains("${") {
-        return Ok(path.to_string());
-    }
-    let parts: Vec<&str> = table.map(|t| t.split('.').collect()).unwrap_or_default();
-    let (database, schema, name) = match parts.as_slice() {
-        [d, s, t] => (Some(*d), Some(*s), Some(*t)),
-        [d, t] => (Some(*d), None, Some(*t)),
-        [t] => (None, None, Some(*t)),
-        _ => (None, None, None),
-    };
-    let mut out = path.to_string();
-    for (key, value) in [
-        ("database_name", database),
-        ("schema_name", schema),
-        ("table_name", name),
-    ] {
-        let placeholder = format!("${{{key}}}");
-        if out.contains(&placeholder) {
-            let v = value.ok_or_else(|| {
-                WeirError::new(format!(
-                    "path uses {placeholder} but the table '{}' has no such part",
-                    table.unwrap_or("")
-                ))
-                .with_hint("give the source's schema a table = \"database.table\"")
-            })?;
-            // A table name never climbs out of the directory.
-            out = out.replace(
-                &placeholder,
-                &v.replace(['/', '\\', '\0'], "_").replace("..", "__"),
-            );
-        }
-    }
-    Ok(out)
 }
 
 struct PreparedLocalFileSink {

@@ -14,6 +14,7 @@ pub mod local_file_sink;
 pub mod local_file_source;
 pub mod lzop;
 pub mod orc;
+pub mod table_placeholders;
 pub mod text_nested;
 pub mod xml;
 
