@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Postgres-CDC benchmark (issue 14): a change made in PostgreSQL -> visible in the sink table,
-# p50/p99/max, at RATE changes/s for SECONDS. A plpgsql loop inserts RATE/100 rows every 10 ms
+# p50/p99/max, at RATE changes/s for DURATION seconds. A plpgsql loop inserts RATE/100 rows every 10 ms
 # (each with clock_timestamp()); `weir run` (release build) streams them with Postgres-CDC into
 # a Jdbc sink on the same server, whose table stamps each row with clock_timestamp() as it is
 # written; the latency is the difference, on one clock. A second round updates every row once.
