@@ -97,8 +97,16 @@ impl JobGraph {
                     .options
                     .get("table_path")
                     .and_then(crate::options::as_string);
+                // A CDC source (one table per source after the split) by its table-names.
+                let cdc_table = match op.plugin.options.get("table-names") {
+                    Some(serde_json::Value::Array(t)) if t.len() == 1 => {
+                        crate::options::as_string(&t[0])
+                    }
+                    _ => None,
+                };
                 let path = schema_table
                     .or(table_path)
+                    .or(cdc_table)
                     .or_else(|| op.plugin.output_table())
                     .unwrap_or_else(|| DEFAULT_TABLE_PATH.to_string());
                 vec![CatalogTable::declared(op.plugin_name, &path, schema)]

@@ -18,6 +18,40 @@ pub const TABLES_CONFIGS: &str = "tables_configs";
 /// Every option that lists a source's tables: FakeSource's, and the Jdbc source's.
 pub const TABLE_LISTS: [&str; 2] = [TABLES_CONFIGS, "table_list"];
 
+/// A CDC source (`Postgres-CDC`, …) lists its tables by name in `table-names`; weir reads each
+/// with a source of its own, on a replication slot of its own (`slot.name` + `_<n>`, n from 1),
+/// so each table's snapshot and position stand alone. `None` for one table or another plugin.
+fn cdc_variants(source: &PluginConfig) -> Option<Vec<PluginConfig>> {
+    if !source.name.to_ascii_uppercase().ends_with("-CDC") {
+        return None;
+    }
+    let Some(Value::Array(tables)) = source.options.get("table-names") else {
+        return None;
+    };
+    if tables.len() < 2 {
+        return None;
+    }
+    let slot = source
+        .options
+        .get("slot.name")
+        .and_then(crate::options::as_string)
+        .unwrap_or_else(|| "seatunnel".into());
+    Some(
+        tables
+            .iter()
+            .enumerate()
+            .map(|(i, table)| {
+                let mut v = source.clone();
+                v.options
+                    .set("table-names", Value::Array(vec![table.clone()]));
+                v.options
+                    .set("slot.name", Value::String(format!("{slot}_{}", i + 1)));
+                v
+            })
+            .collect(),
+    )
+}
+
 /// The table-list option `source` uses, if any.
 fn list_option(source: &PluginConfig) -> Option<&'static str> {
     TABLE_LISTS
@@ -78,6 +112,15 @@ pub fn expand(
     for &i in order {
         let p = &plugins[i];
         if p.kind == PluginKind::Source {
+            if let Some(tables) = cdc_variants(p) {
+                for v in tables {
+                    variants[i].push(out.plugins.len());
+                    out.plugins.push(v);
+                    out.inputs.push(Vec::new());
+                    out.origin.push(i);
+                }
+                continue;
+            }
             let list = list_option(p).unwrap_or(TABLES_CONFIGS);
             match p.options.get(list) {
                 Some(Value::Array(tables)) if !tables.is_empty() => {
@@ -190,6 +233,24 @@ mod tests {
         assert_eq!(e.inputs[5], vec![3]);
         assert_eq!(e.inputs[6], vec![4]);
         assert_eq!(&e.inputs[7..], &[vec![0], vec![1], vec![2]]);
+    }
+
+    #[test]
+    fn a_cdc_source_reads_each_of_its_tables_on_a_slot_of_its_own() {
+        let plugins = vec![
+            plugin(
+                PluginKind::Source,
+                "Postgres-CDC",
+                json!({"slot.name": "orders", "table-names": ["db.public.a", "db.public.b"]}),
+            ),
+            plugin(PluginKind::Sink, "Console", json!({})),
+        ];
+        let e = expand(&plugins, &[vec![], vec![0]], &[0, 1]).unwrap();
+        assert_eq!(e.origin, vec![0, 0, 1, 1]);
+        let opt = |i: usize, k: &str| e.plugins[i].options.get(k).cloned().unwrap();
+        assert_eq!(opt(0, "table-names"), json!(["db.public.a"]));
+        assert_eq!(opt(1, "slot.name"), json!("orders_2"));
+        assert_eq!(&e.inputs[2..], &[vec![0], vec![1]]);
     }
 
     #[test]

@@ -148,6 +148,7 @@ sink {{
 
     // The snapshot.
     wait_equal(&pg, &my, &mut first, &log);
+    let acked_before = confirmed_lsn(&pg);
     // Changes while the job runs: inserts, updates, deletes, a key change, in several
     // transactions and one large one.
     pg.sql(
@@ -160,8 +161,6 @@ sink {{
     wait_equal(&pg, &my, &mut first, &log);
     // Changes are acknowledged as checkpoints complete.
     let deadline = Instant::now() + Duration::from_secs(20);
-    let acked_before = confirmed_lsn(&pg);
-    std::thread::sleep(Duration::from_millis(1500));
     while confirmed_lsn(&pg) == acked_before && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -303,4 +302,160 @@ sink {{ Blackhole {{}} }}"#,
         pg.sql("SELECT string_agg(pubname, ',' ORDER BY pubname) FROM pg_publication"),
         "weir_kept"
     );
+}
+
+/// Submits `text` to an in-process cluster and returns its base URL, the client and the job.
+async fn submit_streaming(
+    dir: &Path,
+    text: String,
+) -> (weir::cluster::MiniCluster, String, reqwest::Client, String) {
+    let cluster = rest_support::start_cluster(dir, &[]).await;
+    let base = format!("http://{}", cluster.address);
+    let c = rest_support::client();
+    let job = rest_support::submit(&c, &base, text).await;
+    (cluster, base, c, job)
+}
+
+/// Polls `check` (at most 60 s) until it holds.
+async fn eventually(what: &str, check: impl Fn() -> Result<(), String>) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match check() {
+            Ok(()) => return,
+            Err(why) if Instant::now() > deadline => panic!("{what}: {why}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_tables_each_follow_on_their_own_slot_into_tables_named_after_them() {
+    let Some(pg) = db::Postgres::start() else {
+        return;
+    };
+    pg.sql(
+        "CREATE TABLE shoes (id bigint PRIMARY KEY, size int); ALTER TABLE shoes REPLICA IDENTITY FULL;
+         CREATE TABLE hats (id bigint PRIMARY KEY, name text); ALTER TABLE hats REPLICA IDENTITY FULL;
+         INSERT INTO shoes SELECT g, 40 FROM generate_series(1, 200) g;
+         INSERT INTO hats SELECT g, 'hat ' || g FROM generate_series(1, 100) g",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let url = pg.url("shop");
+    let (_cluster, base, c, job) = submit_streaming(
+        dir.path(),
+        format!(
+            r#"env {{ job.mode = "STREAMING", checkpoint.interval = 500 }}
+source {{ Postgres-CDC {{ base-url = "{url}", username = weir, password = weir, slot.name = shop,
+  table-names = ["shop.public.shoes", "shop.public.hats"] }} }}
+sink {{ Jdbc {{ url = "{url}", user = weir, password = weir, generate_sink_sql = true,
+  table = "public.copy_${{table_name}}", primary_keys = [id] }} }}"#
+        ),
+    )
+    .await;
+    let same = |a: &str, b: &str| {
+        let q = |t: &str| pg.psql_in("shop", &format!("SELECT * FROM {t} ORDER BY id"));
+        match (q(a), q(b)) {
+            (Ok(x), Ok(y)) if x == y => Ok(()),
+            (x, y) => Err(format!(
+                "{a} {:?} vs {b} {:?}",
+                x.map(|s| s.len()),
+                y.map(|s| s.len())
+            )),
+        }
+    };
+    eventually("the snapshots", || {
+        same("shoes", "copy_shoes").and(same("hats", "copy_hats"))
+    })
+    .await;
+    pg.sql(
+        "UPDATE shoes SET size = 41 WHERE id % 3 = 0; DELETE FROM hats WHERE id > 90;
+         INSERT INTO hats VALUES (500, 'new'); INSERT INTO shoes VALUES (999, 38)",
+    );
+    eventually("the changes", || {
+        same("shoes", "copy_shoes").and(same("hats", "copy_hats"))
+    })
+    .await;
+    assert_eq!(
+        pg.sql("SELECT string_agg(slot_name, ',' ORDER BY slot_name) FROM pg_replication_slots"),
+        "shop_1,shop_2"
+    );
+    let r = c
+        .patch(format!("{base}/jobs/{job}?mode=cancel"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    eventually("both slots dropped", || {
+        match pg.sql("SELECT count(*) FROM pg_replication_slots").as_str() {
+            "0" => Ok(()),
+            n => Err(format!("{n} slots left")),
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_by_over_changes_upserts_and_deletes_its_totals_exactly() {
+    let (Some(pg), Some(my)) = (db::Postgres::start(), db::MariaDb::start()) else {
+        return;
+    };
+    pg.sql(
+        "CREATE TABLE orders (id bigint PRIMARY KEY, category text, amount numeric(10, 2));
+         ALTER TABLE orders REPLICA IDENTITY FULL;
+         INSERT INTO orders SELECT g, 'c' || (g % 5), g FROM generate_series(1, 500) g",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (_cluster, base, c, job) = submit_streaming(
+        dir.path(),
+        format!(
+            r#"env {{ job.mode = "STREAMING", checkpoint.interval = 500 }}
+source {{ Postgres-CDC {{ plugin_output = orders, base-url = "{}", username = weir, password = weir,
+  slot.name = totals, table-names = ["shop.public.orders"] }} }}
+transform {{ Sql {{ plugin_input = orders, plugin_output = totals,
+  query = "SELECT category, count(*) AS n, sum(amount) AS total FROM orders GROUP BY category" }} }}
+sink {{ Jdbc {{ plugin_input = totals, url = "{}", user = weir, password = weir, generate_sink_sql = true,
+  database = shop, table = totals, primary_keys = [category] }} }}"#,
+            pg.url("shop"),
+            my.url("shop")
+        ),
+    )
+    .await;
+    let expected = || {
+        pg.sql("SELECT category, count(*), sum(amount) FROM orders GROUP BY category ORDER BY category")
+            .replace('|', "\t")
+    };
+    let matches = || {
+        let got =
+            my.sql("SELECT count(*) FROM information_schema.tables WHERE table_name = 'totals'");
+        let got = if got == "1" {
+            my.sql("SELECT category, n, total FROM totals ORDER BY category")
+        } else {
+            String::new()
+        };
+        let want = expected();
+        if got == want {
+            Ok(())
+        } else {
+            Err(format!("sink {got:?}, source {want:?}"))
+        }
+    };
+    eventually("the snapshot's totals", matches).await;
+    // Moves between groups, a group emptied (its row deleted), a new group.
+    pg.sql(
+        "UPDATE orders SET category = 'c1' WHERE category = 'c0' AND id < 250;
+         DELETE FROM orders WHERE category = 'c2';
+         UPDATE orders SET amount = amount * 2 WHERE category = 'c3';
+         INSERT INTO orders VALUES (1000, 'c9', 9.99)",
+    );
+    eventually("the totals after the changes", matches).await;
+    assert_eq!(
+        my.sql("SELECT count(*) FROM totals WHERE category = 'c2'"),
+        "0"
+    );
+    let r = c
+        .patch(format!("{base}/jobs/{job}?mode=cancel"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
 }

@@ -125,12 +125,10 @@ impl SourceFactory for PostgresCdcFactory {
             }
         }
         let tables = o.str_list("table-names").map_err(e)?.unwrap_or_default();
+        // Several tables are split into one source each before this (pipeline::multi_table).
         let [table] = tables.as_slice() else {
-            return Err(WeirError::new(format!(
-                "table-names lists {} tables; weir's Postgres-CDC reads one table per source for now",
-                tables.len()
-            ))
-            .with_hint("write one Postgres-CDC source per table, each with its own slot.name"));
+            return Err(WeirError::new("table-names must list the table to read")
+                .with_hint("table-names = [\"database.schema.table\"]"));
         };
         let parts: Vec<&str> = table.split('.').collect();
         let (schema_name, table_name) = match parts.as_slice() {

@@ -607,7 +607,9 @@ impl SourceReader for CdcReader {
     }
 
     fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) {
-        let later = self.pending_acks.split_off(&checkpoint_id.saturating_add(1));
+        let later = self
+            .pending_acks
+            .split_off(&checkpoint_id.saturating_add(1));
         let done = std::mem::replace(&mut self.pending_acks, later);
         if let (Some(lsn), Phase::Streaming(s)) = (done.values().max(), &self.phase) {
             // PostgreSQL may now drop the WAL before it.

@@ -174,7 +174,7 @@ impl Postgres {
         format!("jdbc:postgresql://127.0.0.1:{}/{db}", self.port)
     }
 
-    fn psql_in(&self, db: &str, sql: &str) -> Result<String, String> {
+    pub fn psql_in(&self, db: &str, sql: &str) -> Result<String, String> {
         let o = Command::new("psql")
             .arg(format!(
                 "postgresql://weir:weir@127.0.0.1:{}/{db}",
