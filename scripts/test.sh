@@ -11,6 +11,7 @@ export WEIR_REQUIRE_PROMTOOL=1
 export WEIR_REQUIRE_COMPAT=1
 export WEIR_REQUIRE_FORMAT_TOOLS=1
 export WEIR_REQUIRE_DATABASES=1
+export WEIR_REQUIRE_S3=1
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 log=$(mktemp)

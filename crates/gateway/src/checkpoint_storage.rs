@@ -2,23 +2,59 @@
 //!
 //! Both roles use it: TaskExecutors write each subtask's state file, the JobMaster writes
 //! `_metadata` last (so a directory without it is an incomplete checkpoint, never restored) and
-//! reads it back to restore. Files go through `object_store`, so the same code serves a local
-//! directory today and an object store later; locations are Flink-style `file:` URIs.
+//! reads it back to restore. Files go through `object_store`: a local directory (`file:` URIs
+//! or paths) or an S3-compatible bucket (`s3://bucket/prefix`, also `s3a://`, reached as
+//! Flink's `s3.*` settings say, installed once per process by [`configure_s3`], as Flink
+//! initializes its file systems from the configuration).
 
+use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
-use object_store::{ObjectStoreExt, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 /// The name of the file that completes a checkpoint.
 pub const METADATA_FILE: &str = "_metadata";
 
-/// A checkpoint location: a directory, written through an object store.
+/// How to reach S3-compatible storage: Flink's `s3.endpoint`, `s3.access-key`,
+/// `s3.secret-key`, `s3.path.style.access` and `s3.region`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct S3Config {
+    /// `http(s)://host:port` of an S3-compatible server; AWS when absent.
+    pub endpoint: Option<String>,
+    pub access_key: Option<String>,
+    pub secret_key: Option<String>,
+    pub path_style: bool,
+    pub region: Option<String>,
+}
+
+static S3: RwLock<Option<S3Config>> = RwLock::new(None);
+
+/// Installs how this process reaches S3 (a cluster process does it once at start).
+pub fn configure_s3(config: S3Config) {
+    if let Ok(mut s) = S3.write() {
+        *s = Some(config);
+    }
+}
+
+/// Where a location's files go.
+#[derive(Clone)]
+enum Backend {
+    /// `dir` is an absolute directory.
+    Local(Arc<LocalFileSystem>),
+    /// `dir` is a key prefix (no leading slash) in `bucket`.
+    S3 {
+        store: Arc<AmazonS3>,
+        bucket: String,
+    },
+}
+
+/// A checkpoint location: a directory or a key prefix, written through an object store.
 #[derive(Clone)]
 pub struct CheckpointLocation {
-    store: Arc<LocalFileSystem>,
+    backend: Backend,
     dir: PathBuf,
 }
 
@@ -31,18 +67,56 @@ impl std::fmt::Debug for CheckpointLocation {
 /// Why a storage operation failed, in words for the user.
 pub type StorageError = String;
 
+fn s3_store(bucket: &str) -> Result<Arc<AmazonS3>, StorageError> {
+    let config = S3.read().ok().and_then(|c| c.clone()).unwrap_or_default();
+    let mut b = AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .with_region(config.region.clone().unwrap_or_else(|| "us-east-1".into()));
+    if let Some(e) = &config.endpoint {
+        b = b.with_endpoint(e).with_allow_http(e.starts_with("http://"));
+    }
+    if let (Some(k), Some(s)) = (&config.access_key, &config.secret_key) {
+        b = b.with_access_key_id(k).with_secret_access_key(s);
+    }
+    if config.path_style {
+        b = b.with_virtual_hosted_style_request(false);
+    }
+    b.build().map(Arc::new).map_err(|e| {
+        format!(
+            "reaching bucket '{bucket}': {e} (set s3.endpoint, s3.access-key and s3.secret-key)"
+        )
+    })
+}
+
 impl CheckpointLocation {
-    /// A location from a `file:` URI (`file:///a/b`, `file:/a/b`) or a path; relative paths are
-    /// taken from the working directory.
+    /// A location from a `file:` URI (`file:///a/b`, `file:/a/b`), a path (relative paths are
+    /// taken from the working directory) or an `s3://bucket/prefix` URI.
     pub fn parse(location: &str) -> Result<CheckpointLocation, StorageError> {
         let raw = location.trim();
+        if let Some(rest) = raw
+            .strip_prefix("s3://")
+            .or_else(|| raw.strip_prefix("s3a://"))
+        {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(format!("'{raw}' names no bucket; write s3://bucket/path"));
+            }
+            let prefix = prefix.trim_matches('/');
+            return Ok(CheckpointLocation {
+                backend: Backend::S3 {
+                    store: s3_store(bucket)?,
+                    bucket: bucket.to_string(),
+                },
+                dir: normalize(Path::new(prefix)),
+            });
+        }
         let path = if let Some(rest) = raw.strip_prefix("file://") {
             rest.to_string()
         } else if let Some(rest) = raw.strip_prefix("file:") {
             rest.to_string()
         } else if raw.contains("://") {
             return Err(format!(
-                "'{raw}' uses a file system weir does not support; use a local path or a file: URI"
+                "'{raw}' uses a file system weir does not support; use a local path, a file: URI or an s3:// URI"
             ));
         } else {
             raw.to_string()
@@ -57,7 +131,7 @@ impl CheckpointLocation {
                 .join(dir);
         }
         Ok(CheckpointLocation {
-            store: Arc::new(LocalFileSystem::new()),
+            backend: Backend::Local(Arc::new(LocalFileSystem::new())),
             dir: normalize(&dir),
         })
     }
@@ -65,59 +139,106 @@ impl CheckpointLocation {
     /// A subdirectory.
     pub fn child(&self, name: &str) -> CheckpointLocation {
         CheckpointLocation {
-            store: self.store.clone(),
+            backend: self.backend.clone(),
             dir: self.dir.join(name),
         }
     }
 
-    /// The Flink-style URI (`file:/abs/path`).
+    /// The Flink-style URI (`file:/abs/path`, `s3://bucket/prefix`).
     pub fn uri(&self) -> String {
-        format!("file:{}", self.dir.display())
+        match &self.backend {
+            Backend::Local(_) => format!("file:{}", self.dir.display()),
+            Backend::S3 { bucket, .. } => format!("s3://{bucket}/{}", self.dir.display()),
+        }
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
+    /// The local directory, for a location on this machine's file system.
+    pub fn local_dir(&self) -> Option<&Path> {
+        matches!(self.backend, Backend::Local(_)).then_some(self.dir.as_path())
+    }
+
+    fn store(&self) -> &dyn ObjectStore {
+        match &self.backend {
+            Backend::Local(s) => s.as_ref(),
+            Backend::S3 { store, .. } => store.as_ref(),
+        }
     }
 
     fn key(&self, name: &str) -> Result<StorePath, StorageError> {
-        StorePath::from_absolute_path(self.dir.join(name))
-            .map_err(|e| format!("bad path '{}/{name}': {e}", self.dir.display()))
+        let path = self.dir.join(name);
+        match &self.backend {
+            Backend::Local(_) => StorePath::from_absolute_path(&path)
+                .map_err(|e| format!("bad path '{}': {e}", path.display())),
+            Backend::S3 { .. } => StorePath::parse(path.to_string_lossy().as_ref())
+                .map_err(|e| format!("bad key '{}': {e}", path.display())),
+        }
+    }
+
+    fn shown(&self, name: &str) -> String {
+        format!("{}/{name}", self.uri())
     }
 
     /// Writes one file (the directory is created as needed).
     pub async fn put(&self, name: &str, bytes: Vec<u8>) -> Result<(), StorageError> {
         let key = self.key(name)?;
-        std::fs::create_dir_all(&self.dir)
-            .map_err(|e| format!("creating '{}': {e}", self.dir.display()))?;
-        self.store
+        if let Backend::Local(_) = self.backend {
+            std::fs::create_dir_all(&self.dir)
+                .map_err(|e| format!("creating '{}': {e}", self.dir.display()))?;
+        }
+        self.store()
             .put(&key, PutPayload::from(bytes))
             .await
             .map(|_| ())
-            .map_err(|e| format!("writing '{}': {e}", key))
+            .map_err(|e| format!("writing '{}': {e}", self.shown(name)))
     }
 
     /// Reads one file.
     pub async fn get(&self, name: &str) -> Result<Vec<u8>, StorageError> {
         let key = self.key(name)?;
-        let result = self.store.get(&key).await.map_err(|e| match e {
+        let result = self.store().get(&key).await.map_err(|e| match e {
             object_store::Error::NotFound { .. } => {
-                format!("'{}' does not exist", self.dir.join(name).display())
+                format!("'{}' does not exist", self.shown(name))
             }
-            other => format!("reading '{}': {other}", self.dir.join(name).display()),
+            other => format!("reading '{}': {other}", self.shown(name)),
         })?;
         result
             .bytes()
             .await
             .map(|b| b.to_vec())
-            .map_err(|e| format!("reading '{}': {e}", self.dir.join(name).display()))
+            .map_err(|e| format!("reading '{}': {e}", self.shown(name)))
     }
 
-    /// Removes the whole directory.
-    pub fn remove(&self) -> Result<(), StorageError> {
-        match std::fs::remove_dir_all(&self.dir) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(format!("removing '{}': {e}", self.dir.display())),
+    /// Removes the whole directory (every object under the prefix).
+    pub async fn remove(&self) -> Result<(), StorageError> {
+        match &self.backend {
+            Backend::Local(_) => {
+                let dir = self.dir.clone();
+                let removed = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(&dir))
+                    .await
+                    .map_err(|e| format!("removing '{}': {e}", self.dir.display()))?;
+                match removed {
+                    Ok(()) => Ok(()),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                    Err(e) => Err(format!("removing '{}': {e}", self.dir.display())),
+                }
+            }
+            Backend::S3 { store, .. } => {
+                use futures::TryStreamExt;
+                let prefix = StorePath::parse(self.dir.to_string_lossy().as_ref())
+                    .map_err(|e| format!("bad key '{}': {e}", self.dir.display()))?;
+                let objects: Vec<_> = store
+                    .list(Some(&prefix))
+                    .try_collect()
+                    .await
+                    .map_err(|e| format!("listing '{}': {e}", self.uri()))?;
+                for o in objects {
+                    store
+                        .delete(&o.location)
+                        .await
+                        .map_err(|e| format!("removing '{}': {e}", o.location))?;
+                }
+                Ok(())
+            }
         }
     }
 
@@ -222,8 +343,12 @@ mod tests {
             .unwrap();
         assert_eq!(chk.read_metadata().await.unwrap(), meta);
         assert!(chk.uri().starts_with("file:/"));
-        chk.remove().unwrap();
-        assert!(!chk.dir().exists());
-        assert!(CheckpointLocation::parse("s3://bucket/x").is_err());
+        chk.remove().await.unwrap();
+        assert!(!chk.local_dir().unwrap().exists());
+        assert!(CheckpointLocation::parse("hdfs://nn/x").is_err());
+        let s3 = CheckpointLocation::parse("s3a://bucket/a/../chk/").unwrap();
+        assert_eq!(s3.child("chk-1").uri(), "s3://bucket/chk/chk-1");
+        assert!(s3.local_dir().is_none());
+        assert!(CheckpointLocation::parse("s3:///x").is_err());
     }
 }

@@ -267,10 +267,13 @@ impl Dispatcher {
             .filter(|c| !c.discarded)
             .filter_map(|c| Some((c.id, c.external_path.clone()?)))
             .filter(|(_, path)| {
+                // A local one must still be there; an object store's is trusted (no
+                // round trip per listed checkpoint).
                 CheckpointLocation::parse(path).is_ok_and(|l| {
-                    l.dir()
-                        .join(weir_gateway::checkpoint_storage::METADATA_FILE)
-                        .exists()
+                    l.local_dir().is_none_or(|d| {
+                        d.join(weir_gateway::checkpoint_storage::METADATA_FILE)
+                            .exists()
+                    })
                 })
             })
             .max_by_key(|(id, _)| *id)
@@ -1033,9 +1036,9 @@ async fn dispose(path: &str) -> Result<(u64, String), String> {
         .await
         .map_err(|e| format!("{path} is not a savepoint: {e}"))?;
     let uri = location.uri();
-    tokio::task::spawn_blocking(move || location.remove())
+    location
+        .remove()
         .await
-        .map_err(|e| format!("disposing {path}: {e}"))?
         .map_err(|e| format!("disposing {path}: {e}"))?;
     Ok((metadata.checkpoint_id, uri))
 }

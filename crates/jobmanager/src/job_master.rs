@@ -897,11 +897,20 @@ async fn read_restore(path: &str) -> Result<RestoreFrom, String> {
     })
 }
 
+/// Removes subsumed or discarded checkpoints, off the caller's path.
 fn remove_locations(locations: Vec<String>) {
-    for l in locations {
-        match CheckpointLocation::parse(&l).and_then(|loc| loc.remove()) {
-            Ok(()) => {}
-            Err(e) => tracing::warn!("removing checkpoint {l}: {e}"),
-        }
+    if locations.is_empty() {
+        return;
     }
+    tokio::spawn(async move {
+        for l in locations {
+            let removed = match CheckpointLocation::parse(&l) {
+                Ok(loc) => loc.remove().await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = removed {
+                tracing::warn!("removing checkpoint {l}: {e}");
+            }
+        }
+    });
 }

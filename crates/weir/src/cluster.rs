@@ -183,6 +183,8 @@ impl MiniCluster {
             std::fs::create_dir_all(d)
                 .map_err(|e| format!("cannot create directory {}: {e}", d.display()))?;
         }
+        // Checkpoint and savepoint locations may be s3:// URIs.
+        weir_gateway::checkpoint_storage::configure_s3(config.s3());
         let bind = format!(
             "{}:{}",
             config.get("rest.bind-address"),

@@ -115,6 +115,35 @@ pub const KNOWN: &[KnownOption] = &[
         key: "execution.checkpointing.dir",
         default: "",
     },
+    // S3-compatible storage for checkpoints and savepoints (`s3://bucket/path`), Flink's keys.
+    KnownOption {
+        key: "s3.endpoint",
+        default: "",
+    },
+    KnownOption {
+        key: "s3.access-key",
+        default: "",
+    },
+    KnownOption {
+        key: "s3.secret-key",
+        default: "",
+    },
+    KnownOption {
+        key: "s3.path.style.access",
+        default: "false",
+    },
+    KnownOption {
+        key: "s3.region",
+        default: "",
+    },
+    KnownOption {
+        key: "s3.access.key",
+        default: "",
+    },
+    KnownOption {
+        key: "s3.secret.key",
+        default: "",
+    },
     KnownOption {
         key: "execution.checkpointing.savepoint-dir",
         default: "",
@@ -419,6 +448,21 @@ impl ClusterConfig {
             .collect()
     }
 
+    /// How this cluster reaches S3 (`s3.endpoint`, `s3.access-key` or Flink's older
+    /// `s3.access.key`, `s3.secret-key` / `s3.secret.key`, `s3.path.style.access`, `s3.region`).
+    pub fn s3(&self) -> weir_gateway::checkpoint_storage::S3Config {
+        let some = |keys: &[&str]| keys.iter().map(|k| self.get(k)).find(|v| !v.is_empty());
+        weir_gateway::checkpoint_storage::S3Config {
+            endpoint: some(&["s3.endpoint"]),
+            access_key: some(&["s3.access-key", "s3.access.key"]),
+            secret_key: some(&["s3.secret-key", "s3.secret.key"]),
+            path_style: self
+                .get("s3.path.style.access")
+                .eq_ignore_ascii_case("true"),
+            region: some(&["s3.region"]),
+        }
+    }
+
     /// The value of `key`, or its default.
     pub fn get(&self, key: &str) -> String {
         self.values
@@ -582,6 +626,28 @@ pub use weir_core::time::parse_duration;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn s3_settings_take_flinks_keys_old_and_new() {
+        let c = ClusterConfig::load(
+            None,
+            &[
+                "s3.endpoint=http://127.0.0.1:9000".into(),
+                "s3.access.key=ak".into(),
+                "s3.secret-key=sk".into(),
+                "s3.path.style.access=TRUE".into(),
+            ],
+        )
+        .unwrap();
+        let s3 = c.s3();
+        assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(
+            (s3.access_key.as_deref(), s3.secret_key.as_deref()),
+            (Some("ak"), Some("sk"))
+        );
+        assert!(s3.path_style && s3.region.is_none());
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    }
 
     #[test]
     fn nested_and_flat_yaml_and_overrides() {
