@@ -206,12 +206,15 @@ impl Subtask {
                                 break 'read;
                             }
                             // SeaTunnel's streaming sources idle after their data; the job runs
-                            // on (and keeps checkpointing) until it is cancelled or stopped.
+                            // on (and keeps checkpointing) until it is cancelled or stopped. The
+                            // wait is idle time, as Flink counts it, not busy time.
                             loop {
+                                self.metrics.begin_idle();
                                 let control = tokio::select! {
                                     _ = cancel.cancelled() => return Ok(()),
                                     c = self.control.recv() => c,
                                 };
+                                self.metrics.end_idle();
                                 match control {
                                     Some(c) => {
                                         if self.on_control(c, Some(&mut reader)).await?

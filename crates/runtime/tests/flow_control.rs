@@ -410,3 +410,28 @@ sink { Stuck { plugin_input = s } }
         "the job log should say why: {said}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streaming_source_idling_after_its_data_counts_idle_time_not_busy_time() {
+    let job = prepare(
+        r#"
+env { job.mode = "STREAMING" }
+source { FakeSource { row.num = 10, schema = { fields { id = bigint } } } }
+sink { Blackhole {} }
+"#,
+        &PluginRegistry::builtin(),
+        1_000,
+    );
+    let running = job.deploy(0, None).unwrap();
+    let metrics = running.metrics.clone();
+    let cancel = running.cancel_handle();
+    let handle = tokio::spawn(running.wait());
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let split = metrics.subtasks[0][0].time_split();
+    cancel.cancel();
+    let _ = handle.await;
+    assert!(
+        split.idle_ms >= 400 && split.busy_ms < 200.0,
+        "after its 10 rows the source only waits: {split:?}"
+    );
+}
