@@ -604,7 +604,12 @@ impl SinkWriter for JdbcWriter {
         if let Delivery::ExactlyOnce(tp) = &mut self.delivery {
             // All input is in: nothing can replay it, so it is committed now.
             tp.recover_fresh(&self.conn).await?;
-            if let (Some(xid), Some(client)) = (tp.open.take(), self.client.as_mut()) {
+            if let Some(xid) = tp.open.take() {
+                // Without its connection the open transaction is gone: an error, so the job
+                // replays it, never a silent loss.
+                let client = self.client.as_mut().ok_or_else(|| {
+                    WeirError::new(format!("the connection holding transaction {xid} is gone"))
+                })?;
                 two_phase::commit_open(client, &xid).await?;
             }
             tp.commit_up_to(&self.conn, u64::MAX).await?;
