@@ -33,6 +33,60 @@ pub enum Transaction {
     Prepared,
 }
 
+/// The table a run of generated statements writes, and how.
+struct Target<'a> {
+    /// Quoted.
+    table: &'a str,
+    columns: &'a [String],
+    keys: &'a [String],
+    upsert: bool,
+}
+
+impl Target<'_> {
+    /// The columns, quoted, comma-separated.
+    fn column_list(&self) -> String {
+        let q = |c: &String| crate::url::Dialect::Postgres.quote(c);
+        self.columns.iter().map(q).collect::<Vec<_>>().join(", ")
+    }
+
+    /// `ON CONFLICT (keys) DO UPDATE SET …` (or `DO NOTHING` when every column is a key).
+    fn conflict_clause(&self) -> String {
+        if !self.upsert {
+            return String::new();
+        }
+        let q = |c: &String| crate::url::Dialect::Postgres.quote(c);
+        let key_cols: Vec<String> = self.keys.iter().map(q).collect();
+        let sets: Vec<String> = self
+            .columns
+            .iter()
+            .filter(|c| !self.keys.contains(c))
+            .map(|c| format!("{0} = EXCLUDED.{0}", q(c)))
+            .collect();
+        if sets.is_empty() {
+            format!(" ON CONFLICT ({}) DO NOTHING", key_cols.join(", "))
+        } else {
+            format!(
+                " ON CONFLICT ({}) DO UPDATE SET {}",
+                key_cols.join(", "),
+                sets.join(", ")
+            )
+        }
+    }
+}
+
+/// The types of columns `cols` of `from`, as the server has them.
+async fn column_types(
+    tx: &Client,
+    from: &str,
+    cols: &str,
+) -> WeirResult<Vec<tokio_postgres::types::Type>> {
+    let shape = tx
+        .prepare(&format!("SELECT {cols} FROM {from}"))
+        .await
+        .map_err(db)?;
+    Ok(shape.columns().iter().map(|c| c.type_().clone()).collect())
+}
+
 /// Sends `rows` by binary `COPY` into `into` (the table, or a staging table shaped like it).
 async fn copy_rows(
     tx: &Client,
@@ -41,12 +95,7 @@ async fn copy_rows(
     records: &RecordBatch,
     rows: &[usize],
 ) -> WeirResult<()> {
-    let shape = tx
-        .prepare(&format!("SELECT {cols} FROM {into}"))
-        .await
-        .map_err(db)?;
-    let types: Vec<tokio_postgres::types::Type> =
-        shape.columns().iter().map(|c| c.type_().clone()).collect();
+    let types = column_types(tx, into, cols).await?;
     let sink = tx
         .copy_in(&format!("COPY {into} ({cols}) FROM STDIN (FORMAT binary)"))
         .await
@@ -77,20 +126,12 @@ const UNNEST_ROWS: usize = 10_000;
 /// caller sends the rows another way.
 async fn unnested(
     tx: &Client,
-    table: &str,
-    columns: &[String],
-    keys: &[String],
-    upsert: bool,
+    target: &Target<'_>,
     records: &RecordBatch,
     rows: &[usize],
 ) -> WeirResult<bool> {
-    let cols = column_list(columns);
-    let shape = tx
-        .prepare(&format!("SELECT {cols} FROM {table}"))
-        .await
-        .map_err(db)?;
-    let types: Vec<tokio_postgres::types::Type> =
-        shape.columns().iter().map(|c| c.type_().clone()).collect();
+    let (table, cols) = (target.table, target.column_list());
+    let types = column_types(tx, table, &cols).await?;
     let plain = types.iter().all(|t| {
         t.schema() == "pg_catalog" && matches!(t.kind(), tokio_postgres::types::Kind::Simple)
     });
@@ -105,7 +146,7 @@ async fn unnested(
     let sql = format!(
         "INSERT INTO {table} ({cols}) SELECT * FROM unnest({}){}",
         casts.join(", "),
-        conflict_clause(columns, keys, upsert)
+        target.conflict_clause()
     );
     let stmt = tx.prepare(&sql).await.map_err(db)?;
     let schema = records.schema();
@@ -125,25 +166,16 @@ async fn unnested(
     Ok(true)
 }
 
-/// Column list of `columns`, quoted.
-fn column_list(columns: &[String]) -> String {
-    let q = |c: &String| crate::url::Dialect::Postgres.quote(c);
-    columns.iter().map(q).collect::<Vec<_>>().join(", ")
-}
-
 /// Sends `rows` by binary `COPY` into a temporary table shaped like `table`, then moves them
 /// with one `INSERT … SELECT [ON CONFLICT … DO UPDATE]`: PostgreSQL parses one statement
 /// instead of one with a parameter per value.
 async fn staged(
     tx: &Client,
-    table: &str,
-    columns: &[String],
-    keys: &[String],
-    upsert: bool,
+    target: &Target<'_>,
     records: &RecordBatch,
     rows: &[usize],
 ) -> WeirResult<()> {
-    let cols = column_list(columns);
+    let (table, cols) = (target.table, target.column_list());
     tx.batch_execute(&format!(
         "CREATE TEMP TABLE IF NOT EXISTS weir_stage (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP; TRUNCATE weir_stage"
     ))
@@ -152,32 +184,9 @@ async fn staged(
     copy_rows(tx, "weir_stage", &cols, records, rows).await?;
     let sql = format!(
         "INSERT INTO {table} ({cols}) SELECT {cols} FROM weir_stage{}",
-        conflict_clause(columns, keys, upsert)
+        target.conflict_clause()
     );
     tx.batch_execute(&sql).await.map_err(db)
-}
-
-/// `ON CONFLICT (keys) DO UPDATE SET …` (or `DO NOTHING` when every column is a key).
-fn conflict_clause(columns: &[String], keys: &[String], upsert: bool) -> String {
-    if !upsert {
-        return String::new();
-    }
-    let q = |c: &String| crate::url::Dialect::Postgres.quote(c);
-    let key_cols: Vec<String> = keys.iter().map(q).collect();
-    let sets: Vec<String> = columns
-        .iter()
-        .filter(|c| !keys.contains(c))
-        .map(|c| format!("{0} = EXCLUDED.{0}", q(c)))
-        .collect();
-    if sets.is_empty() {
-        format!(" ON CONFLICT ({}) DO NOTHING", key_cols.join(", "))
-    } else {
-        format!(
-            " ON CONFLICT ({}) DO UPDATE SET {}",
-            key_cols.join(", "),
-            sets.join(", ")
-        )
-    }
 }
 
 fn db(e: tokio_postgres::Error) -> WeirError {
@@ -235,29 +244,33 @@ async fn write(
                         upsert,
                     },
                 ) => {
+                    let target = Target {
+                        table,
+                        columns,
+                        keys,
+                        upsert: *upsert,
+                    };
                     let rows = if keys.is_empty() {
                         rows
                     } else {
                         last_per_key(&batch.records, &rows, keys)?
                     };
                     if rows.len() >= STAGE_FROM && !*upsert {
-                        let cols = column_list(columns);
-                        copy_rows(tx, table, &cols, &batch.records, &rows).await?;
+                        copy_rows(tx, table, &target.column_list(), &batch.records, &rows).await?;
                         continue;
                     }
                     if rows.len() >= STAGE_FROM && may_stage {
-                        staged(tx, table, columns, keys, *upsert, &batch.records, &rows).await?;
+                        staged(tx, &target, &batch.records, &rows).await?;
                         continue;
                     }
                     if rows.len() >= STAGE_FROM
-                        && unnested(tx, table, columns, keys, *upsert, &batch.records, &rows)
-                            .await?
+                        && unnested(tx, &target, &batch.records, &rows).await?
                     {
                         continue;
                     }
                     let per_stmt = (MAX_PARAMS / columns.len().max(1)).clamp(1, batch_size.max(1));
                     for chunk in rows.chunks(per_stmt) {
-                        let sql = insert_sql(table, columns, keys, *upsert, chunk.len());
+                        let sql = insert_sql(&target, chunk.len());
                         let stmt = tx.prepare(&sql).await.map_err(db)?;
                         let params = bind(&batch.records, chunk, stmt.params(), None)?;
                         let refs: Vec<&(dyn ToSql + Sync)> =
@@ -382,10 +395,8 @@ fn last_per_key(records: &RecordBatch, rows: &[usize], keys: &[String]) -> WeirR
 }
 
 /// `INSERT INTO t (…) VALUES ($1, …), (…) [ON CONFLICT (keys) DO UPDATE SET …]` for `n` rows.
-fn insert_sql(table: &str, columns: &[String], keys: &[String], upsert: bool, n: usize) -> String {
-    let q = |c: &String| crate::url::Dialect::Postgres.quote(c);
-    let cols: Vec<String> = columns.iter().map(q).collect();
-    let width = columns.len();
+fn insert_sql(target: &Target<'_>, n: usize) -> String {
+    let width = target.columns.len();
     let values: Vec<String> = (0..n)
         .map(|r| {
             let ps: Vec<String> = (0..width)
@@ -395,10 +406,11 @@ fn insert_sql(table: &str, columns: &[String], keys: &[String], upsert: bool, n:
         })
         .collect();
     format!(
-        "INSERT INTO {table} ({}) VALUES {}{}",
-        cols.join(", "),
+        "INSERT INTO {} ({}) VALUES {}{}",
+        target.table,
+        target.column_list(),
         values.join(", "),
-        conflict_clause(columns, keys, upsert)
+        target.conflict_clause()
     )
 }
 
@@ -408,12 +420,17 @@ mod tests {
 
     #[test]
     fn upserts_update_every_column_but_the_key() {
+        let (columns, one, keys) = (["id".into(), "v".into()], ["id".into()], ["id".into()]);
+        let target = |columns| Target {
+            table: "\"t\"",
+            columns,
+            keys: &keys,
+            upsert: true,
+        };
         assert_eq!(
-            insert_sql("\"t\"", &["id".into(), "v".into()], &["id".into()], true, 2),
+            insert_sql(&target(&columns), 2),
             "INSERT INTO \"t\" (\"id\", \"v\") VALUES ($1, $2), ($3, $4) ON CONFLICT (\"id\") DO UPDATE SET \"v\" = EXCLUDED.\"v\""
         );
-        assert!(
-            insert_sql("\"t\"", &["id".into()], &["id".into()], true, 1).ends_with("DO NOTHING")
-        );
+        assert!(insert_sql(&target(&one), 1).ends_with("DO NOTHING"));
     }
 }
