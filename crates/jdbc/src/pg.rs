@@ -68,6 +68,11 @@ pub async fn connect(
     Ok(client)
 }
 
+/// Maps a client error to `<what>: <the server's own message>`, for `map_err`.
+pub fn error<W: std::fmt::Display>(what: W) -> impl Fn(tokio_postgres::Error) -> WeirError {
+    move |e| WeirError::new(format!("{what}: {}", describe_error(&e)))
+}
+
 /// The server's own message where there is one ("password authentication failed for user").
 pub fn describe_error(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {

@@ -144,7 +144,7 @@ pub async fn begin(client: &mut Client, xid: &str) -> WeirResult<()> {
         Client::Pg(c) => c
             .batch_execute("BEGIN")
             .await
-            .map_err(pg_err("beginning a transaction")),
+            .map_err(pg::error("beginning a transaction")),
         Client::My(c) => c
             .query_drop(format!("XA START '{xid}'"))
             .await
@@ -158,7 +158,7 @@ pub async fn prepare(client: &mut Client, xid: &str) -> WeirResult<()> {
         Client::Pg(c) => c
             .batch_execute(&format!("PREPARE TRANSACTION '{xid}'"))
             .await
-            .map_err(pg_err("PREPARE TRANSACTION")),
+            .map_err(pg::error("PREPARE TRANSACTION")),
         Client::My(c) => {
             c.query_drop(format!("XA END '{xid}'"))
                 .await
@@ -173,7 +173,7 @@ pub async fn prepare(client: &mut Client, xid: &str) -> WeirResult<()> {
 /// Commits the open transaction `xid` at once (end of input: nothing can roll it back).
 pub async fn commit_open(client: &mut Client, xid: &str) -> WeirResult<()> {
     match client {
-        Client::Pg(c) => c.batch_execute("COMMIT").await.map_err(pg_err("COMMIT")),
+        Client::Pg(c) => c.batch_execute("COMMIT").await.map_err(pg::error("COMMIT")),
         Client::My(c) => {
             c.query_drop(format!("XA END '{xid}'"))
                 .await
@@ -200,7 +200,7 @@ pub async fn resolve_prepared(client: &mut Client, xid: &str, how: Resolution) -
             Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_OBJECT) => {
                 Ok(())
             }
-            other => other.map_err(pg_err(verb)),
+            other => other.map_err(pg::error(verb)),
         },
         Client::My(c) => match c.query_drop(sql).await {
             // XAER_NOTA: unknown xid.
@@ -219,7 +219,7 @@ pub async fn list_prepared(client: &mut Client, prefixes: &[String]) -> WeirResu
                 &[],
             )
             .await
-            .map_err(pg_err("reading pg_prepared_xacts"))?
+            .map_err(pg::error("reading pg_prepared_xacts"))?
             .iter()
             .map(|r| r.get::<_, String>(0))
             .collect(),
@@ -250,7 +250,7 @@ pub async fn check_supported(client: &mut Client) -> WeirResult<()> {
                 &[],
             )
             .await
-            .map_err(pg_err("reading max_prepared_transactions"))?;
+            .map_err(pg::error("reading max_prepared_transactions"))?;
         if row.get::<_, i32>(0) == 0 {
             return Err(WeirError::new(
                 "is_exactly_once needs prepared transactions, and this PostgreSQL server has max_prepared_transactions = 0",
@@ -272,7 +272,7 @@ pub async fn set_timeout(client: &mut Client, seconds: u32) -> WeirResult<()> {
                 u64::from(seconds) * 1000
             ))
             .await
-            .map_err(pg_err("setting transaction_timeout_sec")),
+            .map_err(pg::error("setting transaction_timeout_sec")),
         Client::My(c) => c
             .query_drop(format!("SET SESSION idle_transaction_timeout = {seconds}"))
             .await
@@ -281,10 +281,6 @@ pub async fn set_timeout(client: &mut Client, seconds: u32) -> WeirResult<()> {
                     .with_hint("MariaDB has idle_transaction_timeout; on MySQL leave transaction_timeout_sec out")
             }),
     }
-}
-
-fn pg_err(what: &'static str) -> impl Fn(tokio_postgres::Error) -> WeirError {
-    move |e| WeirError::new(format!("{what}: {}", pg::describe_error(&e)))
 }
 
 fn my_err(what: &'static str) -> impl Fn(mysql_async::Error) -> WeirError {

@@ -46,8 +46,12 @@ pub struct CdcSettings {
     pub table_name: String,
     pub columns: Vec<pg::PgColumn>,
     pub schema: SchemaRef,
+    /// `"schema"."table"`, quoted.
+    pub table: String,
     /// Quoted primary-key columns, the snapshot's order.
     pub keys: Vec<String>,
+    /// Where the primary-key columns sit among `columns`, read on every update.
+    pub key_columns: Vec<usize>,
     pub startup: StartupMode,
     pub slot: String,
     pub publication: String,
@@ -246,6 +250,12 @@ impl SourceFactory for PostgresCdcFactory {
             .with_hint("add a primary key to the table"));
         }
         let schema = pg::schema(&columns);
+        let key_columns = columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| keys.contains(&Dialect::Postgres.quote(&c.name)))
+            .map(|(i, _)| i)
+            .collect();
         Ok(Arc::new(PreparedCdc(Arc::new(CdcSettings {
             url,
             user,
@@ -255,7 +265,9 @@ impl SourceFactory for PostgresCdcFactory {
             table_name,
             columns,
             schema,
+            table: qualified,
             keys,
+            key_columns,
             startup,
             publication: format!("weir_{slot}"),
             slot,
@@ -277,7 +289,7 @@ async fn check_server(
             client
                 .query_one(sql.as_str(), &[])
                 .await
-                .map_err(|e| WeirError::new(format!("{sql}: {}", pg::describe_error(&e))))
+                .map_err(pg::error(&sql))
         }
     };
     let wal: String = q("SHOW wal_level").await?.get(0);
@@ -293,7 +305,7 @@ async fn check_server(
             &[&table],
         )
         .await
-        .map_err(|e| WeirError::new(format!("table {table}: {}", pg::describe_error(&e))))?
+        .map_err(pg::error(format!("table {table}")))?
         .map(|r| r.get::<_, String>(0))
         .ok_or_else(|| WeirError::new(format!("table {table} does not exist")))?;
     if require_full && identity != "f" {
@@ -318,12 +330,7 @@ async fn primary_key(client: &tokio_postgres::Client, table: &str) -> WeirResult
             &[&table],
         )
         .await
-        .map_err(|e| {
-            WeirError::new(format!(
-                "reading the key of {table}: {}",
-                pg::describe_error(&e)
-            ))
-        })?;
+        .map_err(pg::error(format!("reading the key of {table}")))?;
     Ok(rows
         .iter()
         .map(|r| Dialect::Postgres.quote(&r.get::<_, String>(0)))

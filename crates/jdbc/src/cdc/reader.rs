@@ -94,15 +94,6 @@ impl CdcReader {
         }
     }
 
-    fn table(&self) -> String {
-        let q = crate::url::Dialect::Postgres;
-        format!(
-            "{}.{}",
-            q.quote(&self.settings.schema_name),
-            q.quote(&self.settings.table_name)
-        )
-    }
-
     fn position(&self) -> Position {
         match &self.phase {
             Phase::Starting => self.restored.unwrap_or(Position::Snapshot),
@@ -215,7 +206,7 @@ impl CdcReader {
         let cursor = match (snapshot, field(2)) {
             (true, Some(name)) => {
                 let keys = self.settings.keys.join(", ");
-                let sql = format!("SELECT * FROM {} ORDER BY {keys}", self.table());
+                let sql = format!("SELECT * FROM {} ORDER BY {keys}", self.settings.table);
                 Some(pg::Cursor::open_at(&client, &sql, Some(&name)).await?)
             }
             (true, None) => {
@@ -251,12 +242,7 @@ impl CdcReader {
         let found = client
             .query_opt("SELECT 1 FROM pg_publication WHERE pubname = $1", &[name])
             .await
-            .map_err(|e| {
-                WeirError::new(format!(
-                    "reading pg_publication: {}",
-                    pg::describe_error(&e)
-                ))
-            })?;
+            .map_err(pg::error("reading pg_publication"))?;
         let sql = if found.is_some() {
             let member = client
                 .query_opt(
@@ -264,13 +250,16 @@ impl CdcReader {
                     &[name, &self.settings.schema_name, &self.settings.table_name],
                 )
                 .await
-                .map_err(|e| WeirError::new(format!("reading pg_publication_tables: {}", pg::describe_error(&e))))?;
+                .map_err(pg::error("reading pg_publication_tables"))?;
             if member.is_some() {
                 return Ok(());
             }
-            format!("ALTER PUBLICATION {name} ADD TABLE {}", self.table())
+            format!("ALTER PUBLICATION {name} ADD TABLE {}", self.settings.table)
         } else {
-            format!("CREATE PUBLICATION {name} FOR TABLE {}", self.table())
+            format!(
+                "CREATE PUBLICATION {name} FOR TABLE {}",
+                self.settings.table
+            )
         };
         client.batch_execute(&sql).await.map_err(|e| {
             WeirError::new(format!("{sql}: {}", pg::describe_error(&e))).with_hint(
@@ -459,32 +448,23 @@ fn row(stream: &Stream, tuple: &Tuple, old: Option<&Tuple>) -> WeirResult<Change
         .map(ChangeRow)
 }
 
-/// Whether column `c` is part of the primary key.
-fn is_key(settings: &CdcSettings, c: &pg::PgColumn) -> bool {
-    settings
-        .keys
-        .contains(&crate::url::Dialect::Postgres.quote(&c.name))
-}
-
 /// `after`'s key columns, the rest null.
 fn key_only(settings: &CdcSettings, after: &ChangeRow) -> ChangeRow {
-    ChangeRow(
-        settings
-            .columns
-            .iter()
-            .zip(&after.0)
-            .map(|(c, v)| if is_key(settings, c) { v.clone() } else { None })
-            .collect(),
-    )
+    let mut row = vec![None; after.0.len()];
+    for &k in &settings.key_columns {
+        if let (Some(slot), Some(v)) = (row.get_mut(k), after.0.get(k)) {
+            *slot = v.clone();
+        }
+    }
+    ChangeRow(row)
 }
 
 /// Whether two rows have the same primary key (binary values compare as the key does).
 fn same_key(settings: &CdcSettings, a: &ChangeRow, b: &ChangeRow) -> bool {
     settings
-        .columns
+        .key_columns
         .iter()
-        .zip(a.0.iter().zip(&b.0))
-        .all(|(c, (x, y))| !is_key(settings, c) || x == y)
+        .all(|&k| a.0.get(k) == b.0.get(k))
 }
 
 /// The slot's confirmed position, when it exists.
@@ -495,7 +475,7 @@ async fn slot_state(client: &tokio_postgres::Client, slot: &str) -> WeirResult<O
             &[&slot],
         )
         .await
-        .map_err(|e| WeirError::new(format!("reading pg_replication_slots: {}", pg::describe_error(&e))))?;
+        .map_err(pg::error("reading pg_replication_slots"))?;
     Ok(row.map(|r| Lsn::parse(&r.get::<_, String>(0)).map(|l| l.0).unwrap_or(0)))
 }
 
@@ -509,12 +489,7 @@ async fn release_slot(client: &tokio_postgres::Client, slot: &str) -> WeirResult
                 &[&slot],
             )
             .await
-            .map_err(|e| {
-                WeirError::new(format!(
-                    "reading pg_replication_slots: {}",
-                    pg::describe_error(&e)
-                ))
-            })?;
+            .map_err(pg::error("reading pg_replication_slots"))?;
         let Some(row) = active else {
             return Ok(());
         };
@@ -555,13 +530,10 @@ pub async fn drop_slot(settings: &CdcSettings) -> WeirResult<()> {
             settings.publication
         ))
         .await
-        .map_err(|e| {
-            WeirError::new(format!(
-                "dropping publication {}: {}",
-                settings.publication,
-                pg::describe_error(&e)
-            ))
-        })
+        .map_err(pg::error(format_args!(
+            "dropping publication {}",
+            settings.publication
+        )))
 }
 
 async fn exec(client: &tokio_postgres::Client, sql: &str, arg: &str) -> WeirResult<()> {
@@ -569,7 +541,7 @@ async fn exec(client: &tokio_postgres::Client, sql: &str, arg: &str) -> WeirResu
         .execute(sql, &[&arg])
         .await
         .map(drop)
-        .map_err(|e| WeirError::new(format!("{sql}: {}", pg::describe_error(&e))))
+        .map_err(pg::error(sql))
 }
 
 fn repl_err(e: pgwire_replication::PgWireError) -> WeirError {
