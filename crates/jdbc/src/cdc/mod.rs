@@ -60,6 +60,13 @@ pub struct CdcSettings {
     pub keep_slot_on_cancel: bool,
 }
 
+impl CdcSettings {
+    /// An SQL connection to the source's database (the replication stream has its own).
+    pub async fn connect(&self) -> WeirResult<tokio_postgres::Client> {
+        pg::connect(&self.url, &self.user, Some(&self.password), self.timeout).await
+    }
+}
+
 impl SourceFactory for PostgresCdcFactory {
     fn spec(&self) -> PluginSpec {
         use OptionType::*;

@@ -122,14 +122,9 @@ impl CdcReader {
         .with_application_name(format!("weir {}", s.slot))
     }
 
-    async fn sql_client(&self) -> WeirResult<tokio_postgres::Client> {
-        let s = &self.settings;
-        pg::connect(&s.url, &s.user, Some(&s.password), s.timeout).await
-    }
-
     /// Connects as `start` says.
     async fn begin(&mut self) -> WeirResult<Phase> {
-        let client = self.sql_client().await?;
+        let client = self.settings.connect().await?;
         let slot = self.settings.slot.clone();
         let how = start(self.restored, self.subtask.attempt);
         self.ensure_publication(&client).await?;
@@ -143,10 +138,7 @@ impl CdcReader {
                     "give this job its own slot.name, or drop the old slot: SELECT pg_drop_replication_slot('{slot}')"
                 )))
             }
-            Start::RecreateSlot if exists.is_some() => {
-                release_slot(&client, &slot).await?;
-                exec(&client, "SELECT pg_drop_replication_slot($1)", &slot).await?;
-            }
+            Start::RecreateSlot if exists.is_some() => remove_slot(&client, &slot).await?,
             Start::Resume { lsn, .. } => {
                 let Some(confirmed) = exists else {
                     return Err(WeirError::new(format!(
@@ -506,23 +498,21 @@ async fn release_slot(client: &tokio_postgres::Client, slot: &str) -> WeirResult
     )))
 }
 
-/// Drops the job's slot and its publication, once whoever holds the slot let go of it.
+/// Drops `slot`, once whoever holds it let go of it.
+async fn remove_slot(client: &tokio_postgres::Client, slot: &str) -> WeirResult<()> {
+    release_slot(client, slot).await?;
+    client
+        .execute("SELECT pg_drop_replication_slot($1)", &[&slot])
+        .await
+        .map(drop)
+        .map_err(pg::error(format_args!("dropping replication slot {slot}")))
+}
+
+/// Drops the job's slot and its publication.
 pub async fn drop_slot(settings: &CdcSettings) -> WeirResult<()> {
-    let client = pg::connect(
-        &settings.url,
-        &settings.user,
-        Some(&settings.password),
-        settings.timeout,
-    )
-    .await?;
+    let client = settings.connect().await?;
     if slot_state(&client, &settings.slot).await?.is_some() {
-        release_slot(&client, &settings.slot).await?;
-        exec(
-            &client,
-            "SELECT pg_drop_replication_slot($1)",
-            &settings.slot,
-        )
-        .await?;
+        remove_slot(&client, &settings.slot).await?;
     }
     client
         .batch_execute(&format!(
@@ -534,14 +524,6 @@ pub async fn drop_slot(settings: &CdcSettings) -> WeirResult<()> {
             "dropping publication {}",
             settings.publication
         )))
-}
-
-async fn exec(client: &tokio_postgres::Client, sql: &str, arg: &str) -> WeirResult<()> {
-    client
-        .execute(sql, &[&arg])
-        .await
-        .map(drop)
-        .map_err(pg::error(sql))
 }
 
 fn repl_err(e: pgwire_replication::PgWireError) -> WeirError {
