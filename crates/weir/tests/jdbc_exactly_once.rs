@@ -79,12 +79,7 @@ async fn run_until_committed(text: String, committed: impl Fn() -> usize) -> Str
     }
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let (_, exceptions) = get(&c, &format!("{base}/jobs/{job}/exceptions")).await;
-    let cancel = c
-        .patch(format!("{base}/jobs/{job}?mode=cancel"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(cancel.status(), 202);
+    rest_support::cancel(&c, &base, &job).await;
     rest_support::wait_for(&c, &format!("{base}/jobs/{job}"), |v| {
         v["state"] == "CANCELED"
     })

@@ -281,12 +281,7 @@ sink {{ Blackhole {{}} }}"#,
             assert!(Instant::now() < deadline, "the job never created its slot");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let r = c
-            .patch(format!("{base}/jobs/{job}?mode=cancel"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 202);
+        rest_support::cancel(&c, &base, &job).await;
         rest_support::wait_for(&c, &format!("{base}/jobs/{job}"), |v| {
             v["state"] == "CANCELED"
         })
@@ -379,12 +374,7 @@ sink {{ Jdbc {{ url = "{url}", user = weir, password = weir, generate_sink_sql =
         pg.sql("SELECT string_agg(slot_name, ',' ORDER BY slot_name) FROM pg_replication_slots"),
         "shop_1,shop_2"
     );
-    let r = c
-        .patch(format!("{base}/jobs/{job}?mode=cancel"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 202);
+    rest_support::cancel(&c, &base, &job).await;
     eventually("both slots dropped", || {
         match pg.sql("SELECT count(*) FROM pg_replication_slots").as_str() {
             "0" => Ok(()),
@@ -452,10 +442,5 @@ sink {{ Jdbc {{ plugin_input = totals, url = "{}", user = weir, password = weir,
         my.sql("SELECT count(*) FROM totals WHERE category = 'c2'"),
         "0"
     );
-    let r = c
-        .patch(format!("{base}/jobs/{job}?mode=cancel"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 202);
+    rest_support::cancel(&c, &base, &job).await;
 }

@@ -54,16 +54,6 @@ async fn get_both(
     last
 }
 
-async fn upload(c: &reqwest::Client, base: &str, name: &str, text: String) -> reqwest::Response {
-    let part = reqwest::multipart::Part::text(text).file_name(name.to_string());
-    let form = reqwest::multipart::Form::new().part("jarfile", part);
-    c.post(format!("{base}/jars/upload"))
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_endpoint_answers_in_flinks_shapes_with_real_values() {
     let dir = tempfile::tempdir().unwrap();

@@ -83,18 +83,12 @@ async fn checkpoints_and_savepoints_live_on_s3_and_a_job_resumes_from_one() {
         .any(|k| k.ends_with("/_metadata")));
 
     // A new job from the savepoint on S3.
-    let part =
-        reqwest::multipart::Part::text(pipeline(&dir.path().join("out2"))).file_name("job.conf");
-    let form = reqwest::multipart::Form::new().part("jarfile", part);
-    let uploaded: Value = c
-        .post(format!("{base}/jars/upload"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let uploaded: Value =
+        rest_support::upload(&c, &base, "job.conf", pipeline(&dir.path().join("out2")))
+            .await
+            .json()
+            .await
+            .unwrap();
     let jar = uploaded["filename"]
         .as_str()
         .unwrap_or_default()

@@ -223,6 +223,33 @@ pub async fn wait_for(client: &reqwest::Client, url: &str, pred: impl Fn(&Value)
     }
 }
 
+/// Cancels `job` (`PATCH /jobs/:id?mode=cancel`), checking the 202.
+pub async fn cancel(client: &reqwest::Client, base: &str, job: &str) {
+    let r = client
+        .patch(format!("{base}/jobs/{job}?mode=cancel"))
+        .send()
+        .await
+        .expect("cancel");
+    assert_eq!(r.status(), 202, "cancelling {job}");
+}
+
+/// Uploads a job file as Flink's CLI uploads a jar (`POST /jars/upload`, part `jarfile`).
+pub async fn upload(
+    client: &reqwest::Client,
+    base: &str,
+    name: &str,
+    text: String,
+) -> reqwest::Response {
+    let part = reqwest::multipart::Part::text(text).file_name(name.to_string());
+    let form = reqwest::multipart::Form::new().part("jarfile", part);
+    client
+        .post(format!("{base}/jars/upload"))
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload")
+}
+
 /// GETs `url`: the status and the JSON body (null when it is not JSON).
 pub async fn get(client: &reqwest::Client, url: &str) -> (u16, Value) {
     let r = client.get(url).send().await.expect("request");
