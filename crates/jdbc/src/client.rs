@@ -52,25 +52,6 @@ impl Connection {
     }
 }
 
-/// Runs `f` to completion on a runtime of its own, on a thread of its own: preparing a job is
-/// synchronous and may be called from inside another runtime.
-pub fn run_blocking<T: Send + 'static>(
-    f: impl std::future::Future<Output = WeirResult<T>> + Send + 'static,
-) -> WeirResult<T> {
-    std::thread::Builder::new()
-        .name("weir-jdbc-prepare".into())
-        .spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| WeirError::new(format!("starting a runtime: {e}")))?
-                .block_on(f)
-        })
-        .map_err(|e| WeirError::new(format!("starting a thread: {e}")))?
-        .join()
-        .map_err(|_| WeirError::new("preparing the Jdbc source panicked"))?
-}
-
 /// One open connection, to PostgreSQL or to MySQL/MariaDB.
 pub enum Client {
     Pg(tokio_postgres::Client),

@@ -12,7 +12,7 @@
 //! the subtask and the job replays from its last checkpoint. The save modes act once, when the
 //! job starts fresh (`save_mode`).
 
-use crate::client::{run_blocking, Client, Connection};
+use crate::client::{Client, Connection};
 use crate::save_mode::{SaveModes, Target};
 use crate::two_phase::{self, Committable, Recovery, Resolution, XidScheme};
 use crate::url::Dialect;
@@ -23,6 +23,7 @@ use std::sync::Arc;
 use weir_core::{WeirError, WeirResult};
 use weir_pipeline::{OptionSpec, OptionType, Options, PluginKind, PluginSpec};
 use weir_runtime::batch::{Batch, RowKind};
+use weir_runtime::blocking::run_blocking;
 use weir_runtime::connectors::table_placeholders::fill;
 use weir_runtime::operator::{
     JobLogHandle, PrepareContext, PreparedSink, SinkFactory, SinkWriter, SubtaskContext,

@@ -6,7 +6,7 @@
 //! ordered by their partition column, so a resumed split skips exactly the rows it had emitted
 //! when that column is a key.
 
-use crate::client::{run_blocking, Client, Connection};
+use crate::client::{Client, Connection};
 use crate::split::{plan, SplitRange};
 use crate::{mysql, pg};
 use arrow::datatypes::{DataType, SchemaRef};
@@ -16,6 +16,7 @@ use std::sync::Arc;
 use weir_core::{WeirError, WeirResult};
 use weir_pipeline::{OptionSpec, OptionType, Options, PluginKind, PluginSpec};
 use weir_runtime::batch::Batch;
+use weir_runtime::blocking::run_blocking;
 use weir_runtime::operator::{
     PrepareContext, PreparedSource, SourceEvent, SourceFactory, SourceReader, SubtaskContext,
 };

@@ -31,7 +31,10 @@ impl XidScheme {
     pub fn new(job: JobId, sink: &str) -> XidScheme {
         let folded = (job.0 >> 64) as u64 ^ job.0 as u64;
         XidScheme {
-            prefix: format!("weir-{folded:016x}-{:08x}-", fnv1a(sink.as_bytes())),
+            prefix: format!(
+                "weir-{folded:016x}-{:08x}-",
+                weir_core::ids::fnv1a(sink.as_bytes())
+            ),
         }
     }
 
@@ -39,13 +42,6 @@ impl XidScheme {
     pub fn name(&self, subtask: usize, after: u64, attempt: u32) -> String {
         format!("{}{subtask}-{}-{attempt}", self.prefix, after + 1)
     }
-}
-
-/// A stable 32-bit hash (the sink's identity must not change between runs of the binary).
-fn fnv1a(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(0x811c_9dc5_u32, |h, b| {
-        (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
-    })
 }
 
 /// A transaction name taken apart.

@@ -15,6 +15,7 @@
 //! validation as the catalog.
 
 pub mod batch;
+pub mod blocking;
 pub mod channel;
 pub mod checkpoint;
 pub mod connectors;

@@ -157,6 +157,9 @@ pub struct SubtaskMetrics {
     /// Rows its sink wrote, and rows it failed to write.
     pub sink_sent: AtomicU64,
     pub sink_errors: AtomicU64,
+    /// Records its source read but could not use (malformed, skipped by the job's choice):
+    /// FLIP-33's `numRecordsInErrors`.
+    pub source_errors: AtomicU64,
     /// Whether the chain is headed by a source (it has no input).
     pub has_source: bool,
     /// When the subtask stopped running (ns after `started`; 0 while it runs).
@@ -227,6 +230,7 @@ impl SubtaskMetrics {
             last_emit_ms: AtomicI64::new(0),
             sink_sent: AtomicU64::new(0),
             sink_errors: AtomicU64::new(0),
+            source_errors: AtomicU64::new(0),
             has_source: w.has_source,
             ended_ns: AtomicU64::new(0),
         })

@@ -97,6 +97,12 @@ pub trait SourceReader: Send {
         None
     }
 
+    /// Records read since the last call that could not be used and were skipped (a malformed
+    /// message under `format_error_handle_way = skip`); counted as `numRecordsInErrors`.
+    fn take_skipped(&mut self) -> u64 {
+        0
+    }
+
     /// The reader's position for checkpoint `checkpoint_id`, as operator-state entries (one
     /// per split), taken between two `next` calls. A reader that keeps no position returns
     /// none and re-reads on restore.

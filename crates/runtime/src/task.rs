@@ -150,7 +150,14 @@ impl Subtask {
                         }
                     }
                     self.metrics.set_activity(Activity::Operator(0));
-                    match reader.next().await? {
+                    let event = reader.next().await?;
+                    let skipped = reader.take_skipped();
+                    if skipped > 0 {
+                        self.metrics
+                            .source_errors
+                            .fetch_add(skipped, Ordering::Relaxed);
+                    }
+                    match event {
                         SourceEvent::Batch(b) => {
                             let taken = RECORDING.then(Instant::now);
                             let rows = b.num_rows();

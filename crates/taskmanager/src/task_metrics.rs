@@ -242,6 +242,7 @@ fn operator_group(
             g.gauge("pendingRecords", load_i64(m, |s| &s.pending_records));
         }
         let s = m.clone();
+        g.counter("numRecordsInErrors", load(m, |s| &s.source_errors));
         g.gauge("sourceIdleTime", move || {
             let last = s.last_emit_ms.load(Ordering::Relaxed);
             if last == 0 {

@@ -12,7 +12,6 @@ mod pgoutput;
 mod position;
 mod reader;
 
-use crate::client::run_blocking;
 use crate::pg;
 use crate::url::{Dialect, JdbcUrl};
 use arrow::datatypes::SchemaRef;
@@ -20,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use weir_core::{WeirError, WeirResult};
 use weir_pipeline::{JobMode, OptionSpec, OptionType, Options, PluginKind, PluginSpec};
+use weir_runtime::blocking::run_blocking;
 use weir_runtime::operator::{
     PrepareContext, PreparedSource, SourceFactory, SourceReader, SubtaskContext,
 };

@@ -23,7 +23,7 @@ use super::xml::{XmlLayout, XmlWriter};
 use crate::batch::Batch;
 use crate::operator::{PrepareContext, PreparedSink, SinkFactory, SinkWriter, SubtaskContext};
 use arrow::array::UInt32Array;
-use arrow::datatypes::{DataType, SchemaRef};
+use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use async_trait::async_trait;
@@ -441,38 +441,11 @@ impl OpenFile {
         let err = |e: String| WeirError::new(format!("writing '{}': {e}", self.tmp.display()));
         match self.encoder.as_mut() {
             Some(Encoder::Text(w)) => {
-                let opts = FormatOptions::default().with_null("");
-                let fmts = batch
-                    .columns()
-                    .iter()
-                    .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| err(e.to_string()))?;
-                let nested: Vec<bool> = batch
-                    .columns()
-                    .iter()
-                    .map(|c| {
-                        super::text_nested::is_nested(c.data_type())
-                            || matches!(c.data_type(), DataType::Binary | DataType::LargeBinary)
-                    })
-                    .collect();
-                let mut line = String::new();
-                for row in 0..batch.num_rows() {
-                    line.clear();
-                    for (i, f) in fmts.iter().enumerate() {
-                        if i > 0 {
-                            line.push_str(&s.field_delimiter);
-                        }
-                        if nested[i] {
-                            // SeaTunnel's separators, so its text source reads the value back.
-                            line.push_str(&super::text_nested::render(batch.column(i), row, 0));
-                            continue;
-                        }
-                        use std::fmt::Write as _;
-                        let _ = write!(line, "{}", f.value(row));
-                    }
-                    line.push_str(&s.row_delimiter);
+                for line in super::text_rows::lines(batch, &s.field_delimiter)
+                    .map_err(|e| err(e.to_string()))?
+                {
                     w.write_all(line.as_bytes())
+                        .and_then(|_| w.write_all(s.row_delimiter.as_bytes()))
                         .map_err(|e| err(e.to_string()))?;
                 }
             }

@@ -626,7 +626,11 @@ fn utf8_schema(schema: &SchemaRef) -> SchemaRef {
 }
 
 /// Splits delimited lines into columns and converts them to the declared types.
-fn split_lines(rows: &[String], delimiter: &str, schema: &SchemaRef) -> WeirResult<RecordBatch> {
+pub fn split_lines(
+    rows: &[String],
+    delimiter: &str,
+    schema: &SchemaRef,
+) -> WeirResult<RecordBatch> {
     let n = schema.fields().len();
     if n == 1 && schema.field(0).data_type() == &DataType::Utf8 {
         let col: ArrayRef = Arc::new(StringArray::from_iter_values(rows.iter()));

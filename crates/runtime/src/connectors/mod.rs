@@ -16,6 +16,7 @@ pub mod lzop;
 pub mod orc;
 pub mod table_placeholders;
 pub mod text_nested;
+pub mod text_rows;
 pub mod xml;
 
 use crate::registry::PluginRegistry;

@@ -1,0 +1,458 @@
+//! SeaTunnel's Kafka source and sink against a real Kafka-protocol broker (tests/kafka starts
+//! one), set up and checked with an independent client (librdkafka through confluent-kafka):
+//! exactly-once Kafka → Sql → Kafka through a failure after a checkpoint and a failure
+//! between pre-commit and commit, every start mode, partitions added while a job runs,
+//! malformed messages failing the job or skipped and counted, and bad options refused with
+//! errors that say what to fix.
+
+mod common;
+mod kafka_broker;
+mod rest_support;
+
+use rest_support::{client, get, start_cluster, submit};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+use weir_core::JobStatus;
+
+fn rows(from: usize, to: usize) -> Vec<String> {
+    (from..to)
+        .map(|i| format!(r#"{{"id":{i},"name":"row {i}","amount":{}}}"#, i % 97))
+        .collect()
+}
+
+fn ids(values: &[String]) -> Vec<i64> {
+    values
+        .iter()
+        .map(|v| {
+            serde_json::from_str::<Value>(v)
+                .ok()
+                .and_then(|j| j["id"].as_i64())
+                .unwrap_or(-1)
+        })
+        .collect()
+}
+
+const ROWS: usize = 6000;
+
+fn exactly_once_job(bootstrap: &str, input: &str, output: &str, fail_at: &str) -> String {
+    format!(
+        r#"
+env {{ job.mode = "STREAMING", checkpoint.interval = 300, read_limit.rows_per_second = 3000 }}
+source {{
+  Kafka {{
+    plugin_output = orders
+    bootstrap.servers = "{bootstrap}"
+    topic = "{input}"
+    start_mode = earliest
+    parallelism = 2
+    format = json
+    schema = {{ fields {{ id = bigint, name = string, amount = int }} }}
+  }}
+}}
+transform {{
+  Sql {{
+    plugin_input = orders
+    plugin_output = doubled
+    query = "SELECT id, name, amount * 2 AS amount FROM orders"
+  }}
+}}
+sink {{
+  Kafka {{
+    plugin_input = doubled
+    parallelism = 2
+    bootstrap.servers = "{bootstrap}"
+    topic = "{output}"
+    format = json
+    semantics = EXACTLY_ONCE
+    partition_key_fields = [id]
+    test.fail_once_after_rows = 2000
+    test.fail_at = {fail_at}
+  }}
+}}
+"#
+    )
+}
+
+/// Runs an exactly-once job through its injected failure and checks with a `read_committed`
+/// consumer that every input row came out exactly once.
+async fn exactly_once_through(fail_at: &str) {
+    let Some(broker) = kafka_broker::KafkaBroker::start() else {
+        return;
+    };
+    broker.create_topic("orders", 4);
+    broker.create_topic("doubled", 3);
+    broker.produce("orders", None, &rows(0, ROWS));
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = start_cluster(
+        dir.path(),
+        &[
+            "restart-strategy.type=fixed-delay",
+            "restart-strategy.fixed-delay.attempts=3",
+            "restart-strategy.fixed-delay.delay=100 ms",
+        ],
+    )
+    .await;
+    let base = format!("http://{}", cluster.address);
+    let c = client();
+    let job = submit(
+        &c,
+        &base,
+        exactly_once_job(&broker.bootstrap(), "orders", "doubled", fail_at),
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut out = Vec::new();
+    while out.len() < ROWS {
+        let (_, v) = get(&c, &format!("{base}/jobs/{job}")).await;
+        if Instant::now() >= deadline || v["state"] == "FAILED" {
+            let (_, exceptions) = get(&c, &format!("{base}/jobs/{job}/exceptions")).await;
+            panic!(
+                "{} rows committed; the job: {v}; its exceptions: {exceptions}",
+                out.len()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        out = broker.consume("doubled", "read_committed", ROWS + 10, 3);
+    }
+    // A repeat, if any, would land within a few more checkpoints.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let out = broker.consume("doubled", "read_committed", ROWS + 10, 5);
+    let (_, exceptions) = get(&c, &format!("{base}/jobs/{job}/exceptions")).await;
+    rest_support::cancel(&c, &base, &job).await;
+    assert!(
+        exceptions.to_string().contains("failing the Kafka sink"),
+        "the failure was injected: {exceptions}"
+    );
+    let got = ids(&out);
+    let distinct: BTreeSet<i64> = got.iter().copied().collect();
+    assert_eq!(got.len(), ROWS, "every row once, none twice");
+    assert_eq!(distinct.len(), ROWS);
+    assert_eq!(distinct.first(), Some(&0));
+    assert_eq!(distinct.last(), Some(&(ROWS as i64 - 1)));
+    let row: Value = serde_json::from_str(&out[0]).unwrap();
+    let id = row["id"].as_i64().unwrap();
+    assert_eq!(row["amount"].as_i64(), Some((id % 97) * 2), "{row}");
+    // The aborted attempt's rows are in the topic, invisible to read_committed readers.
+    let all = broker.consume("doubled", "read_uncommitted", ROWS * 3, 5);
+    assert!(all.len() >= ROWS, "{}", all.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exactly_once_kafka_to_kafka_survives_a_failure_after_a_checkpoint() {
+    exactly_once_through("write").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exactly_once_kafka_to_kafka_survives_a_failure_between_pre_commit_and_commit() {
+    exactly_once_through("commit").await;
+}
+
+fn batch_job(bootstrap: &str, topic: &str, start: &str, out: &std::path::Path) -> String {
+    format!(
+        r#"
+env {{ job.mode = "BATCH" }}
+source {{
+  Kafka {{
+    bootstrap.servers = "{bootstrap}"
+    topic = "{topic}"
+    consumer.group = "g-{topic}"
+    {start}
+    format = json
+    schema = {{ fields {{ id = bigint, name = string, amount = int }} }}
+  }}
+}}
+sink {{ LocalFile {{ path = "{}", file_format_type = json }} }}
+"#,
+        out.display()
+    )
+}
+
+async fn read_ids(bootstrap: &str, topic: &str, start: &str) -> Vec<i64> {
+    let dir = tempfile::tempdir().unwrap();
+    let report = common::run_text(&batch_job(bootstrap, topic, start, dir.path())).await;
+    assert_eq!(report.status, JobStatus::Finished, "{:?}", report.error);
+    let mut got = ids(&common::output_lines(dir.path()));
+    got.sort_unstable();
+    got
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_start_mode_starts_where_it_says() {
+    let Some(broker) = kafka_broker::KafkaBroker::start() else {
+        return;
+    };
+    let bs = broker.bootstrap();
+    broker.create_topic("modes", 1);
+    broker.produce("modes", Some(0), &rows(0, 50));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let middle = weir_core::now_ms();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    broker.produce("modes", Some(0), &rows(50, 80));
+
+    let all: Vec<i64> = (0..80).collect();
+    assert_eq!(read_ids(&bs, "modes", "start_mode = earliest").await, all);
+    assert_eq!(
+        read_ids(&bs, "modes", "start_mode = latest").await,
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        read_ids(
+            &bs,
+            "modes",
+            r#"start_mode = specific_offsets, start_mode.offsets = { "modes-0" = 70 }"#
+        )
+        .await,
+        (70..80).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        read_ids(
+            &bs,
+            "modes",
+            &format!("start_mode = timestamp, start_mode.timestamp = {middle}")
+        )
+        .await,
+        (50..80).collect::<Vec<_>>()
+    );
+    // group_offsets: where the group committed, else the earliest offset.
+    broker.client(&["commit", "g-modes", "modes", "0", "75"], "");
+    assert_eq!(
+        read_ids(&bs, "modes", "start_mode = group_offsets").await,
+        (75..80).collect::<Vec<_>>()
+    );
+    broker.create_topic("fresh", 1);
+    broker.produce("fresh", Some(0), &rows(0, 3));
+    assert_eq!(
+        read_ids(&bs, "fresh", "start_mode = group_offsets").await,
+        vec![0, 1, 2]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_format_a_topic_list_and_a_pattern() {
+    let Some(broker) = kafka_broker::KafkaBroker::start() else {
+        return;
+    };
+    let bs = broker.bootstrap();
+    broker.create_topic("logs-a", 2);
+    broker.create_topic("logs-b", 1);
+    broker.create_topic("other", 1);
+    broker.produce("logs-a", None, &["1|alpha".into(), "2|beta".into()]);
+    broker.produce("logs-b", None, &["3|gamma".into()]);
+    broker.produce("other", None, &["4|delta".into()]);
+    for topic in ["logs-a,logs-b", "logs-.*"] {
+        let dir = tempfile::tempdir().unwrap();
+        let pattern = topic.contains('*');
+        let text = format!(
+            r#"env {{ job.mode = "BATCH" }}
+source {{ Kafka {{ bootstrap.servers = "{bs}", topic = "{topic}", pattern = {pattern},
+  start_mode = earliest, format = text, field_delimiter = "|",
+  schema = {{ fields {{ id = int, word = string }} }} }} }}
+sink {{ LocalFile {{ path = "{}", file_format_type = text, field_delimiter = "," }} }}"#,
+            dir.path().display()
+        );
+        let report = common::run_text(&text).await;
+        assert_eq!(report.status, JobStatus::Finished, "{:?}", report.error);
+        let mut lines = common::output_lines(dir.path());
+        lines.sort();
+        assert_eq!(lines, vec!["1,alpha", "2,beta", "3,gamma"], "{topic}");
+    }
+}
+
+/// The `Source__Kafka.numRecordsInErrors` sum over `job`'s source subtasks.
+async fn source_errors(c: &reqwest::Client, base: &str, job: &str) -> i64 {
+    let (_, j) = get(c, &format!("{base}/jobs/{job}")).await;
+    let vertex = j["vertices"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let (_, m) = get(
+        c,
+        &format!(
+            "{base}/jobs/{job}/vertices/{vertex}/subtasks/metrics?get=Source__Kafka.numRecordsInErrors&agg=sum"
+        ),
+    )
+    .await;
+    m[0]["sum"].as_f64().unwrap_or(-1.0) as i64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_messages_fail_the_job_or_are_skipped_and_counted() {
+    let Some(broker) = kafka_broker::KafkaBroker::start() else {
+        return;
+    };
+    let bs = broker.bootstrap();
+    broker.create_topic("dirty", 1);
+    let mut values = rows(0, 10);
+    values.insert(3, "not json at all".into());
+    values.insert(7, r#"{"id":"seven","name":"x"}"#.into());
+    broker.produce("dirty", Some(0), &values);
+    let job = |how: &str, out: &std::path::Path| {
+        format!(
+            r#"env {{ job.mode = "STREAMING", checkpoint.interval = 500 }}
+source {{ Kafka {{ bootstrap.servers = "{bs}", topic = dirty, start_mode = earliest,
+  format = json, format_error_handle_way = {how},
+  schema = {{ fields {{ id = bigint, name = string }} }} }} }}
+sink {{ LocalFile {{ path = "{}", file_format_type = json }} }}"#,
+            out.display()
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = start_cluster(dir.path(), &[]).await;
+    let base = format!("http://{}", cluster.address);
+    let c = client();
+
+    let out = tempfile::tempdir().unwrap();
+    let failing = submit(&c, &base, job("fail", out.path())).await;
+    let v = rest_support::wait_for(&c, &format!("{base}/jobs/{failing}"), |v| {
+        v["state"] == "FAILED"
+    })
+    .await;
+    let (_, exceptions) = get(&c, &format!("{base}/jobs/{failing}/exceptions")).await;
+    let text = exceptions.to_string();
+    assert!(
+        text.contains("format_error_handle_way") && text.contains("not a JSON object"),
+        "{v} {text}"
+    );
+
+    let out = tempfile::tempdir().unwrap();
+    let skipping = submit(&c, &base, job("skip", out.path())).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let errors = source_errors(&c, &base, &skipping).await;
+        if errors == 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "numRecordsInErrors = {errors}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The good rows are written once the checkpoint after them completes.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ids(&common::output_lines(out.path())).len() < 10 {
+        assert!(
+            Instant::now() < deadline,
+            "{:?}",
+            common::output_lines(out.path())
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut got = ids(&common::output_lines(out.path()));
+    got.sort_unstable();
+    assert_eq!(got, (0..10).collect::<Vec<i64>>());
+    rest_support::cancel(&c, &base, &skipping).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partitions_added_while_the_job_runs_are_read_and_offsets_reach_the_group() {
+    let Some(broker) = kafka_broker::KafkaBroker::start() else {
+        return;
+    };
+    let bs = broker.bootstrap();
+    broker.create_topic("growing", 1);
+    broker.create_topic("copied", 1);
+    broker.produce("growing", Some(0), &rows(0, 5));
+    let text = format!(
+        r#"env {{ job.mode = "STREAMING", checkpoint.interval = 300 }}
+source {{ Kafka {{ bootstrap.servers = "{bs}", topic = growing, start_mode = earliest,
+  consumer.group = watchers, partition-discovery.interval-millis = 200, parallelism = 2 }} }}
+sink {{ Kafka {{ bootstrap.servers = "{bs}", topic = copied, semantics = AT_LEAST_ONCE }} }}"#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = start_cluster(dir.path(), &[]).await;
+    let base = format!("http://{}", cluster.address);
+    let c = client();
+    let job = submit(&c, &base, text).await;
+    let wait_for = |n: usize| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let got = broker.consume("copied", "read_uncommitted", n, 2);
+            if got.len() >= n {
+                return got;
+            }
+            assert!(Instant::now() < deadline, "{} of {n}: {got:?}", got.len());
+        }
+    };
+    wait_for(5);
+    broker.client(&["grow", "growing", "3"], "");
+    broker.produce("growing", Some(1), &rows(5, 8));
+    broker.produce("growing", Some(2), &rows(8, 10));
+    let got = wait_for(10);
+    // No schema: each message is one `content` string, the message as it was.
+    let mut seen = ids(&got);
+    seen.sort_unstable();
+    assert_eq!(seen, (0..10).collect::<Vec<i64>>());
+    // Offsets reach the group once checkpoints complete.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let offsets = broker.client(&["offsets", "watchers", "growing", "3"], "");
+        if offsets.lines().collect::<Vec<_>>() == vec!["0 5", "1 3", "2 2"] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{offsets}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    rest_support::cancel(&c, &base, &job).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_brokers_topics_and_options_are_refused_with_what_to_fix() {
+    let Some(broker) = kafka_broker::KafkaBroker::start() else {
+        return;
+    };
+    let bs = broker.bootstrap();
+    broker.create_topic("exists", 1);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    let closed_addr = format!("127.0.0.1:{closed}");
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = start_cluster(dir.path(), &[]).await;
+    let base = format!("http://{}", cluster.address);
+    let c = client();
+    let cases = [
+        (
+            format!("source {{ Kafka {{ bootstrap.servers = \"127.0.0.1:{closed}\", topic = exists }} }} sink {{ Console {{}} }}"),
+            vec!["Kafka source", "cannot connect", closed_addr.as_str()],
+        ),
+        (
+            format!("source {{ Kafka {{ bootstrap.servers = \"{bs}\", topic = missing }} }} sink {{ Console {{}} }}"),
+            vec!["Kafka source", "topic 'missing' does not exist"],
+        ),
+        (
+            format!("source {{ FakeSource {{ row.num = 1, schema = {{ fields {{ a = int }} }} }} }} sink {{ Kafka {{ bootstrap.servers = \"{bs}\", topic = nowhere }} }}"),
+            vec!["Kafka sink", "topic 'nowhere' does not exist"],
+        ),
+        (
+            format!("source {{ Kafka {{ bootstrap.servers = \"{bs}\", topic = exists, start_mode = specific_offsets }} }} sink {{ Console {{}} }}"),
+            vec!["start_mode.offsets"],
+        ),
+        (
+            format!("source {{ FakeSource {{ row.num = 1, schema = {{ fields {{ a = int }} }} }} }} sink {{ Kafka {{ bootstrap.servers = \"{bs}\", topic = exists, partition_key_fields = [b] }} }}"),
+            vec!["partition_key_fields", "'b'"],
+        ),
+    ];
+    for (text, wanted) in &cases {
+        let errors = common::load(&format!("env {{ job.mode = BATCH }}\n{text}"))
+            .err()
+            .unwrap_or_else(|| panic!("{text} should be refused"))
+            .to_string();
+        for w in wanted {
+            assert!(errors.contains(w), "{text}: '{w}' missing from {errors}");
+        }
+    }
+    // Through REST: a 400 that says the same, and the cluster stays up.
+    let r = c
+        .post(format!("{base}/jobs"))
+        .body(format!("env {{ job.mode = BATCH }}\n{}", cases[1].0))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let body = r.text().await.unwrap_or_default();
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("topic 'missing' does not exist"), "{body}");
+    // The cluster is still up and serves.
+    let (status, _) = get(&c, &format!("{base}/overview")).await;
+    assert_eq!(status, 200);
+}
