@@ -3,12 +3,14 @@
 # PostgreSQL and MariaDB for the Jdbc tests (scripts/install-db-servers.sh), the file-format
 # tools the interop tests check weir's files with (scripts/install-format-tools.sh:
 # the `lzop` command and pyarrow's ORC reader), and the compatibility tier's Chromium, Java, playwright-core and Flink 2.3.0 dashboard and CLI
-# (scripts/install-compat-tools.sh), and moto's S3-compatible server (scripts/install-s3-server.sh).
+# (scripts/install-compat-tools.sh), moto's S3-compatible server (scripts/install-s3-server.sh),
+# and the Kafka-protocol broker with its independent test client (scripts/install-kafka-server.sh).
 set -euo pipefail
 "$(dirname "$0")/install-compat-tools.sh"
 "$(dirname "$0")/install-format-tools.sh"
 "$(dirname "$0")/install-db-servers.sh"
 "$(dirname "$0")/install-s3-server.sh"
+"$(dirname "$0")/install-kafka-server.sh"
 if command -v promtool >/dev/null; then
   exit 0
 fi

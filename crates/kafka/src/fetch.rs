@@ -33,6 +33,8 @@ pub struct Fetched {
     /// Where the next fetch starts (past markers and skipped batches too).
     pub next_offset: i64,
     pub high_watermark: i64,
+    /// -1 when the broker did not say.
+    pub last_stable_offset: i64,
 }
 
 /// How to fetch.
@@ -115,14 +117,28 @@ pub fn visible(
     (out, next)
 }
 
+/// One partition of a fetch answer, before a reader's view is applied.
+#[derive(Debug)]
+pub struct RawPartition {
+    pub tp: TopicPartition,
+    pub error: i16,
+    pub high_watermark: i64,
+    pub last_stable_offset: i64,
+    /// (producer id, first offset) of the aborted transactions the answer covers.
+    pub aborted: Vec<(i64, i64)>,
+    /// Whole record batches, markers included.
+    pub batches: Vec<Vec<Record>>,
+}
+
 impl Cluster {
-    /// One fetch from `leader` of `partitions` (each from its offset).
-    pub async fn fetch(
+    /// One fetch from `leader` of `partitions` (each from its offset), as the log has it:
+    /// every whole batch, transaction markers included.
+    pub async fn fetch_raw(
         &mut self,
         leader: i32,
         partitions: &BTreeMap<TopicPartition, i64>,
         settings: FetchSettings,
-    ) -> WeirResult<Vec<Fetched>> {
+    ) -> WeirResult<Vec<RawPartition>> {
         let mut topics: BTreeMap<&str, Vec<FetchPartition>> = BTreeMap::new();
         for (tp, offset) in partitions {
             topics.entry(&tp.topic).or_default().push(
@@ -172,43 +188,59 @@ impl Cluster {
         for t in resp.responses {
             let topic = t.topic.0.to_string();
             for p in t.partitions {
-                let tp = TopicPartition {
-                    topic: topic.clone(),
-                    partition: p.partition_index,
+                let batches = match (p.error_code, p.records) {
+                    (0, Some(r)) => record_batches(r)?,
+                    _ => Vec::new(),
                 };
-                let from = partitions.get(&tp).copied().unwrap_or(0);
-                if p.error_code != 0 {
-                    out.push(Fetched {
-                        tp,
-                        error: p.error_code,
-                        messages: Vec::new(),
-                        next_offset: from,
-                        high_watermark: p.high_watermark,
-                    });
-                    continue;
-                }
-                let batches = match p.records {
-                    Some(r) => record_batches(r)?,
-                    None => Vec::new(),
-                };
-                let aborted: Vec<(i64, i64)> = p
-                    .aborted_transactions
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|a| (a.producer_id.0, a.first_offset))
-                    .collect();
-                let (messages, next_offset) =
-                    visible(batches, from, settings.read_committed, &aborted);
-                out.push(Fetched {
-                    tp,
-                    error: 0,
-                    messages,
-                    next_offset,
+                out.push(RawPartition {
+                    tp: TopicPartition {
+                        topic: topic.clone(),
+                        partition: p.partition_index,
+                    },
+                    error: p.error_code,
                     high_watermark: p.high_watermark,
+                    last_stable_offset: p.last_stable_offset,
+                    aborted: p
+                        .aborted_transactions
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|a| (a.producer_id.0, a.first_offset))
+                        .collect(),
+                    batches,
                 });
             }
         }
         Ok(out)
+    }
+
+    /// One fetch from `leader` of `partitions` (each from its offset), as a reader with
+    /// `settings.read_committed` sees it.
+    pub async fn fetch(
+        &mut self,
+        leader: i32,
+        partitions: &BTreeMap<TopicPartition, i64>,
+        settings: FetchSettings,
+    ) -> WeirResult<Vec<Fetched>> {
+        let raw = self.fetch_raw(leader, partitions, settings).await?;
+        Ok(raw
+            .into_iter()
+            .map(|p| {
+                let from = partitions.get(&p.tp).copied().unwrap_or(0);
+                let (messages, next_offset) = if p.error == 0 {
+                    visible(p.batches, from, settings.read_committed, &p.aborted)
+                } else {
+                    (Vec::new(), from)
+                };
+                Fetched {
+                    tp: p.tp,
+                    error: p.error,
+                    messages,
+                    next_offset,
+                    high_watermark: p.high_watermark,
+                    last_stable_offset: p.last_stable_offset,
+                }
+            })
+            .collect())
     }
 }
 

@@ -137,10 +137,50 @@ impl Cluster {
             .map(|(tp, _)| tp.clone())
             .collect();
         if !past_end.is_empty() && timestamp >= 0 {
-            let ends = Box::pin(self.list_offsets(&past_end, LATEST, read_committed)).await?;
+            let ends = Box::pin(self.end_offsets(&past_end, read_committed)).await?;
             out.extend(ends);
         }
         Ok(out)
+    }
+
+    /// Where each partition ends now: the high watermark (the last stable offset for
+    /// `read_committed`). Asked with ListOffsets and confirmed by a one-byte fetch at that
+    /// offset, whose answer carries the watermark: some Kafka-compatible brokers (Nisshi)
+    /// answer ListOffsets' "latest" with the last batch's start rather than the end.
+    pub async fn end_offsets(
+        &mut self,
+        partitions: &[TopicPartition],
+        read_committed: bool,
+    ) -> WeirResult<BTreeMap<TopicPartition, i64>> {
+        let mut ends = self
+            .list_offsets(partitions, LATEST, read_committed)
+            .await?;
+        let mut by_leader: HashMap<i32, BTreeMap<TopicPartition, i64>> = HashMap::new();
+        for (tp, o) in &ends {
+            let leader = self.leader(&tp.topic, tp.partition).await?;
+            by_leader.entry(leader).or_default().insert(tp.clone(), *o);
+        }
+        let settings = crate::fetch::FetchSettings {
+            read_committed,
+            max_wait: Duration::from_millis(10),
+            partition_max_bytes: 1,
+        };
+        for (leader, parts) in by_leader {
+            for f in self.fetch(leader, &parts, settings).await? {
+                if f.error != 0 {
+                    continue;
+                }
+                let end = if read_committed && f.last_stable_offset >= 0 {
+                    f.last_stable_offset
+                } else {
+                    f.high_watermark
+                };
+                if let Some(o) = ends.get_mut(&f.tp) {
+                    *o = (*o).max(end);
+                }
+            }
+        }
+        Ok(ends)
     }
 
     /// The broker coordinating `key` (a consumer group when `key_type` is 0, a transactional

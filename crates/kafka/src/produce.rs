@@ -51,11 +51,15 @@ pub fn encode_batch(
             producer_epoch: producer.map_or(-1, |p| p.epoch),
             timestamp_type: TimestampType::Creation,
             offset: i as i64,
+            // The record batch keeps only its first sequence; the encoder puts records in one
+            // batch only while their sequences count up with their offsets. Producers without
+            // an id start at -1, Kafka's "no sequence".
             sequence: if producer.is_some() {
-                base_sequence.wrapping_add(i as i32)
+                base_sequence
             } else {
                 -1
-            },
+            }
+            .wrapping_add(i as i32),
             timestamp: m.timestamp,
             key: m.key.clone(),
             value: m.value.clone(),

@@ -237,7 +237,9 @@ impl SourceSettings {
             read_committed,
             partition_max_bytes: config_ms(&cfg, "max.partition.fetch.bytes", 1 << 20)?
                 .clamp(1024, i32::MAX as u64) as i32,
-            max_wait: Duration::from_millis(config_ms(&cfg, "fetch.max.wait.ms", 0)?.min(10_000)),
+            max_wait: Duration::from_millis(
+                config_ms(&cfg, "fetch.max.wait.ms", 50)?.clamp(1, 10_000),
+            ),
         })
     }
 }

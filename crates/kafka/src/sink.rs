@@ -84,7 +84,7 @@ impl SinkFactory for KafkaSinkFactory {
                 OptionSpec::optional("semantics", String),
                 OptionSpec::optional("transaction_prefix", String),
                 OptionSpec::optional("kafka.config", Object),
-                // Test-only: subtask 0's first attempt fails once it has written this many
+                // Test-only: a subtask's first attempt fails once it has written this many
                 // rows, on a write (`test.fail_at = "write"`) or when told a checkpoint
                 // completed, before committing its transactions (`"commit"`).
                 OptionSpec::optional("test.fail_once_after_rows", Int),
@@ -202,10 +202,9 @@ impl PreparedSink for PreparedKafkaSink {
             buffered: 0,
             round_robin: subtask.index,
             txns,
-            fail: self
-                .fail
-                .filter(|_| subtask.index == 0 && subtask.attempt == 0),
+            fail: self.fail.filter(|_| subtask.attempt == 0),
             written: 0,
+            broken: None,
         }))
     }
 }
@@ -221,9 +220,31 @@ struct KafkaWriter {
     txns: Option<Transactions>,
     fail: Option<TestFailure>,
     written: u64,
+    /// Set when a write failed: what was buffered is gone, so nothing may continue until the
+    /// task restarts from its checkpoint.
+    broken: Option<String>,
 }
 
 impl KafkaWriter {
+    fn check(&self) -> WeirResult<()> {
+        match &self.broken {
+            Some(e) => Err(WeirError::new(format!(
+                "Kafka sink: an earlier write failed: {e}"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs `flush`, marking the writer broken if it fails.
+    async fn flush_or_break(&mut self) -> WeirResult<()> {
+        self.check()?;
+        let r = self.flush().await;
+        if let Err(e) = &r {
+            self.broken = Some(e.message.clone());
+        }
+        r
+    }
+
     async fn cluster(&mut self) -> WeirResult<&mut Cluster> {
         if self.cluster.is_none() {
             self.cluster = Some(Cluster::connect(self.settings.client.clone()).await?);
@@ -379,17 +400,19 @@ impl KafkaWriter {
 #[async_trait]
 impl SinkWriter for KafkaWriter {
     async fn write(&mut self, batch: Batch) -> WeirResult<()> {
+        self.check()?;
         self.route(&batch).await?;
         // Exactly-once rows are invisible until the commit anyway: send in big batches.
         // Otherwise every incoming batch goes out at once, for latency.
+        self.check()?;
         if self.txns.is_none() || self.buffered >= self.settings.batch_bytes {
-            self.flush().await?;
+            self.flush_or_break().await?;
         }
         Ok(())
     }
 
     async fn finish(&mut self) -> WeirResult<()> {
-        self.flush().await?;
+        self.flush_or_break().await?;
         if let Some(t) = self.txns.as_mut() {
             let mut c = match self.cluster.take() {
                 Some(c) => c,
@@ -406,7 +429,7 @@ impl SinkWriter for KafkaWriter {
         if self.settings.semantics == Semantics::None && self.buffered < self.settings.batch_bytes {
             return Ok(Vec::new());
         }
-        self.flush().await?;
+        self.flush_or_break().await?;
         match self.txns.as_mut() {
             Some(t) => {
                 let state = t.pre_commit(checkpoint_id);

@@ -11,7 +11,7 @@
 use crate::cluster::Cluster;
 use crate::fetch::{FetchSettings, Message};
 use crate::format;
-use crate::offsets::{TopicPartition, EARLIEST, LATEST};
+use crate::offsets::{TopicPartition, EARLIEST};
 use crate::settings::{SourceSettings, StartMode, Topics};
 use crate::wire::error_name;
 use arrow::array::{ArrayRef, StringArray};
@@ -261,7 +261,7 @@ impl KafkaReader {
             let c = self.cluster().await?;
             let found = match &start {
                 StartMode::Earliest => c.list_offsets(&fresh, EARLIEST, read_committed).await?,
-                StartMode::Latest => c.list_offsets(&fresh, LATEST, read_committed).await?,
+                StartMode::Latest => c.end_offsets(&fresh, read_committed).await?,
                 StartMode::Timestamp(ts) => c.list_offsets(&fresh, *ts, read_committed).await?,
                 StartMode::Specific(m) => {
                     let rest: Vec<TopicPartition> = fresh
@@ -302,7 +302,7 @@ impl KafkaReader {
         if self.bounded && !self.started {
             let parts: Vec<TopicPartition> = self.offsets.keys().cloned().collect();
             let c = self.cluster().await?;
-            self.ends = c.list_offsets(&parts, LATEST, read_committed).await?;
+            self.ends = c.end_offsets(&parts, read_committed).await?;
         }
         self.started = true;
         if let Some(every) = self.settings.discovery.filter(|_| !self.bounded) {
@@ -381,7 +381,9 @@ impl KafkaReader {
                     // OFFSET_OUT_OF_RANGE: the data was deleted by retention.
                     1 => {
                         let c = self.cluster().await?;
-                        let start = c.list_offsets(std::slice::from_ref(&f.tp), EARLIEST, false).await?;
+                        let start = c
+                            .list_offsets(std::slice::from_ref(&f.tp), EARLIEST, false)
+                            .await?;
                         let at = start.get(&f.tp).copied().unwrap_or(0);
                         tracing::warn!(partition = %f.tp, from = at, "Kafka offset out of range; reading from the earliest offset");
                         self.offsets.insert(f.tp, at);
@@ -430,7 +432,7 @@ impl SourceReader for KafkaReader {
             }
         };
         if messages.is_empty() {
-            return Ok(SourceEvent::Idle(Duration::from_millis(20)));
+            return Ok(SourceEvent::Idle(Duration::from_millis(10)));
         }
         Ok(SourceEvent::Batch(self.rows(messages)?))
     }

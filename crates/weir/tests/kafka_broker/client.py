@@ -27,7 +27,8 @@ def main(argv):
         for f in admin.create_partitions([NewPartitions(argv[3], int(argv[4]))]).values():
             f.result(30)
     elif cmd == "produce":
-        p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+        # Small batches, as a steady stream of producers writes them.
+        p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "batch.num.messages": 100})
         kw = {"partition": int(argv[4])} if len(argv) > 4 else {}
         for line in sys.stdin:
             p.produce(argv[3], value=line.rstrip("\n").encode(), **kw)
