@@ -135,6 +135,14 @@ impl VertexId {
     }
 }
 
+/// A stable 32-bit hash (FNV-1a): for names that must not change between runs of the binary,
+/// such as a sink's identity inside its transaction names.
+pub fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,12 +193,4 @@ mod tests {
         assert_ne!(VertexId::for_job(job, 0), VertexId::for_job(job, 1));
         assert_ne!(VertexId::for_job(job, 0), VertexId::for_job(JobId(8), 0));
     }
-}
-
-/// A stable 32-bit hash (FNV-1a): for names that must not change between runs of the binary,
-/// such as a sink's identity inside its transaction names.
-pub fn fnv1a(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(0x811c_9dc5_u32, |h, b| {
-        (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
-    })
 }
