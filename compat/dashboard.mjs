@@ -148,6 +148,11 @@ page = await context.newPage();
 page.on('console', (m) => {
   if (m.type() !== 'error') return;
   if (m.text().startsWith('Failed to load resource') && expectedFailure(m.location()?.url ?? '')) return;
+  // A race inside Flink's dashboard, not an answer of weir's: ng-zorro's code editor (the
+  // exceptions page's stack trace) debounces a resize 50 ms after checking that its Monaco
+  // instance exists, so navigating away within those 50 ms calls layout() on null. It shows
+  // on a loaded machine only; the page that follows still renders and is checked.
+  if (m.text().includes("Cannot read properties of null (reading 'layout')")) return;
   problem(`console error: ${m.text()}`);
 });
 page.on('pageerror', (e) => problem(`page error: ${e.message}`));
