@@ -19,7 +19,8 @@ DURATION=${DURATION:-20}
 OUT=$PWD/bench/out/kafka
 rm -rf "$OUT"; mkdir -p "$OUT"
 scripts/install-kafka-server.sh
-cargo build --release --quiet -p weir -p weir-kafka --example plain_client
+cargo build --release --quiet -p weir
+cargo build --release --quiet -p weir-kafka --example plain_client
 WEIR=$PWD/target/release/weir
 PLAIN=$PWD/target/release/examples/plain_client
 PY=$PWD/target/kafka-server/py/bin/python
@@ -43,10 +44,10 @@ echo "| what | rows | seconds | rows/s | MB/s |"
 echo "|---|---|---|---|---|"
 row() { python3 -c "r=$2; s=$3; print(f'| $1 | {r} | {s:.2f} | {r/s:,.0f} | {$BYTES/s/1e6:.1f} |')"; }
 t0=$(now); "$PLAIN" produce "$BS" plain "$ROWS" 1024 > "$OUT/plain-produce.txt"; t1=$(now)
-row "plain produce loop (weir's client alone)" "$ROWS" "$(python3 -c "print($t1-$t0)")"
+row "plain produce loop (weir client alone)" "$ROWS" "$(python3 -c "print($t1-$t0)")"
 "$PLAIN" produce "$BS" input "$ROWS" 1024 > /dev/null
 t0=$(now); "$PLAIN" consume "$BS" input "$ROWS" > "$OUT/plain-consume.txt"; t1=$(now)
-row "plain consume loop (weir's client alone)" "$ROWS" "$(python3 -c "print($t1-$t0)")"
+row "plain consume loop (weir client alone)" "$ROWS" "$(python3 -c "print($t1-$t0)")"
 
 src() { # $1: topic, $2: parallelism
   echo "Kafka { bootstrap.servers = \"$BS\", topic = $1, start_mode = earliest, parallelism = $2, format = json,
