@@ -254,6 +254,15 @@ impl KafkaWriter {
             .ok_or_else(|| WeirError::new("Kafka connection vanished"))
     }
 
+    /// The connection, taken out so the transactions may borrow it beside `self`; callers put
+    /// it back.
+    async fn take_cluster(&mut self) -> WeirResult<Cluster> {
+        match self.cluster.take() {
+            Some(c) => Ok(c),
+            None => Cluster::connect(self.settings.client.clone()).await,
+        }
+    }
+
     async fn partition_count(&mut self, topic: &str) -> WeirResult<i32> {
         if let Some((n, at)) = self.partitions.get(topic) {
             if at.elapsed() < Duration::from_secs(30) {
@@ -375,11 +384,7 @@ impl KafkaWriter {
                 ));
             }
         }
-        let cluster = match self.cluster.take() {
-            Some(c) => c,
-            None => Cluster::connect(self.settings.client.clone()).await?,
-        };
-        let mut cluster = cluster;
+        let mut cluster = self.take_cluster().await?;
         let result = match self.txns.as_mut() {
             Some(t) => t.write(&mut cluster, buffers, compression).await,
             None => {
@@ -413,16 +418,16 @@ impl SinkWriter for KafkaWriter {
 
     async fn finish(&mut self) -> WeirResult<()> {
         self.flush_or_break().await?;
-        if let Some(t) = self.txns.as_mut() {
-            let mut c = match self.cluster.take() {
-                Some(c) => c,
-                None => Cluster::connect(self.settings.client.clone()).await?,
-            };
-            let r = t.commit_all(&mut c).await;
-            self.cluster = Some(c);
-            r?;
+        if self.txns.is_none() {
+            return Ok(());
         }
-        Ok(())
+        let mut c = self.take_cluster().await?;
+        let r = match self.txns.as_mut() {
+            Some(t) => t.commit_all(&mut c).await,
+            None => Ok(()),
+        };
+        self.cluster = Some(c);
+        r
     }
 
     async fn prepare_commit(&mut self, checkpoint_id: u64) -> WeirResult<Vec<Vec<u8>>> {
@@ -450,14 +455,14 @@ impl SinkWriter for KafkaWriter {
                 ));
             }
         }
-        let Some(t) = self.txns.as_mut() else {
+        if self.txns.is_none() {
             return Ok(());
+        }
+        let mut c = self.take_cluster().await?;
+        let r = match self.txns.as_mut() {
+            Some(t) => t.commit(&mut c, checkpoint_id).await,
+            None => Ok(()),
         };
-        let mut c = match self.cluster.take() {
-            Some(c) => c,
-            None => Cluster::connect(self.settings.client.clone()).await?,
-        };
-        let r = t.commit(&mut c, checkpoint_id).await;
         self.cluster = Some(c);
         r
     }
