@@ -254,15 +254,6 @@ impl KafkaWriter {
             .ok_or_else(|| WeirError::new("Kafka connection vanished"))
     }
 
-    /// The connection, taken out so the transactions may borrow it beside `self`; callers put
-    /// it back.
-    async fn take_cluster(&mut self) -> WeirResult<Cluster> {
-        match self.cluster.take() {
-            Some(c) => Ok(c),
-            None => Cluster::connect(self.settings.client.clone()).await,
-        }
-    }
-
     async fn partition_count(&mut self, topic: &str) -> WeirResult<i32> {
         if let Some((n, at)) = self.partitions.get(topic) {
             if at.elapsed() < Duration::from_secs(30) {
@@ -384,7 +375,11 @@ impl KafkaWriter {
                 ));
             }
         }
-        let mut cluster = self.take_cluster().await?;
+        let cluster = match self.cluster.take() {
+            Some(c) => c,
+            None => Cluster::connect(self.settings.client.clone()).await?,
+        };
+        let mut cluster = cluster;
         let result = match self.txns.as_mut() {
             Some(t) => t.write(&mut cluster, buffers, compression).await,
             None => {
@@ -418,16 +413,16 @@ impl SinkWriter for KafkaWriter {
 
     async fn finish(&mut self) -> WeirResult<()> {
         self.flush_or_break().await?;
-        if self.txns.is_none() {
-            return Ok(());
+        if let Some(t) = self.txns.as_mut() {
+            let mut c = match self.cluster.take() {
+                Some(c) => c,
+                None => Cluster::connect(self.settings.client.clone()).await?,
+            };
+            let r = t.commit_all(&mut c).await;
+            self.cluster = Some(c);
+            r?;
         }
-        let mut c = self.take_cluster().await?;
-        let r = match self.txns.as_mut() {
-            Some(t) => t.commit_all(&mut c).await,
-            None => Ok(()),
-        };
-        self.cluster = Some(c);
-        r
+        Ok(())
     }
 
     async fn prepare_commit(&mut self, checkpoint_id: u64) -> WeirResult<Vec<Vec<u8>>> {
@@ -455,14 +450,14 @@ impl SinkWriter for KafkaWriter {
                 ));
             }
         }
-        if self.txns.is_none() {
+        let Some(t) = self.txns.as_mut() else {
             return Ok(());
-        }
-        let mut c = self.take_cluster().await?;
-        let r = match self.txns.as_mut() {
-            Some(t) => t.commit(&mut c, checkpoint_id).await,
-            None => Ok(()),
         };
+        let mut c = match self.cluster.take() {
+            Some(c) => c,
+            None => Cluster::connect(self.settings.client.clone()).await?,
+        };
+        let r = t.commit(&mut c, checkpoint_id).await;
         self.cluster = Some(c);
         r
     }
