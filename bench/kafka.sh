@@ -24,7 +24,7 @@ cargo build --release --quiet -p weir-kafka --example plain_client
 WEIR=$PWD/target/release/weir
 PLAIN=$PWD/target/release/examples/plain_client
 PY=$PWD/target/kafka-server/py/bin/python
-CLIENT=$PWD/crates/weir/tests/kafka_broker/client.py
+CLIENT=$PWD/crates/weir/tests/suite/kafka_broker/client.py
 now() { python3 -c 'import time; print(time.time())'; }
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 BS=127.0.0.1:$PORT

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the compatibility tier (crates/weir/tests/flink_compat.rs) needs: Debian's
+# Installs what the compatibility tier (crates/weir/tests/suite/flink_compat.rs) needs: Debian's
 # Chromium, Java for Flink's CLI, playwright-core from npm (compat/package-lock.json), and
 # Flink 2.3.0's dashboard and CLI from its PyPI wheels (scripts/flink-dist.sh), under
 # target/compat. Safe to run again: what is there is kept.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the database servers the Jdbc tests start (crates/weir/tests/db): Debian's
+# Installs the database servers the Jdbc tests start (crates/weir/tests/suite/db): Debian's
 # PostgreSQL and MariaDB, server and client. The tests start each in a temporary data directory
 # on a free port; nothing is started here, and the packages' own services are not needed.
 # Safe to run again: what is there is kept.

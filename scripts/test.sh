@@ -2,10 +2,12 @@
 # weir's test command: formatting, lints, and every test of the workspace.
 # Needs the Rust toolchain; installs what the tests use first (scripts/install-test-tools.sh:
 # promtool for the Prometheus test, and Chromium, Java, playwright-core and Flink 2.3.0's
-# dashboard and CLI for the compatibility tier in crates/weir/tests/flink_compat.rs).
+# dashboard and CLI for the compatibility tier in crates/weir/tests/suite/flink_compat.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
+# A clean build gains nothing from incremental state: it only costs time and gigabytes.
+export CARGO_INCREMENTAL=0
 scripts/install-test-tools.sh
 export WEIR_REQUIRE_PROMTOOL=1
 export WEIR_REQUIRE_COMPAT=1

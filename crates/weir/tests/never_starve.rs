@@ -3,6 +3,7 @@
 //! own lower-priority runtime and give their worker back when their budget is spent.
 //! (Latency figures are `bench/starvation.sh`'s; this asserts the behaviour, with wide bounds.)
 
+#[path = "suite/rest_support/mod.rs"]
 mod rest_support;
 
 use rest_support::{client, get, start_cluster, submit, wait_for};
@@ -20,10 +21,15 @@ fn saturating(parallelism: usize, extra_env: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_on_every_core_leaves_rest_checkpoints_cancel_and_shutdown_working() {
     // A starved runtime cannot run its own timeouts, so a thread outside it ends the test.
-    std::thread::spawn(|| {
-        std::thread::sleep(Duration::from_secs(120));
-        eprintln!("the control plane was starved: the test did not finish in 120 s");
-        std::process::exit(1);
+    // Dropping `_finished` when the test returns tells it to stand down.
+    let (_finished, finished) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+            finished.recv_timeout(Duration::from_secs(120))
+        {
+            eprintln!("the control plane was starved: the test did not finish in 120 s");
+            std::process::exit(1);
+        }
     });
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let dir = tempfile::tempdir().unwrap();

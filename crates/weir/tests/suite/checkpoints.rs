@@ -2,8 +2,8 @@
 //! a restart, checkpoint statistics that are current on the very next request, and the
 //! checkpoint trigger operations.
 
-mod common;
-mod rest_support;
+use crate::common;
+use crate::rest_support;
 
 use rest_support::{client, get, start_cluster, submit, wait_for, Schemas};
 use serde_json::{json, Value};

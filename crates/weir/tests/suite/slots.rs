@@ -2,7 +2,7 @@
 //! waits for a slot on an idle machine; with `taskmanager.numberOfTaskSlots` set they are a
 //! fixed count (Flink's), and a job that finds none free waits.
 
-mod rest_support;
+use crate::rest_support;
 
 use rest_support::{client, get, start_cluster, submit, wait_for};
 use std::time::Duration;

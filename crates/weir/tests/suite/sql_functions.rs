@@ -2,7 +2,7 @@
 //! e2e tests check them: a FakeSource row, a query, and an Assert sink holding the documented
 //! answers (types included).
 
-mod common;
+use crate::common;
 
 use common::run_text;
 use weir_core::JobStatus;

@@ -8,7 +8,7 @@
 //! (set by `scripts/test.sh`, so CI can never skip them silently). Screenshots are kept in
 //! `target/compat/artifacts/dashboard`.
 
-mod rest_support;
+use crate::rest_support;
 
 use rest_support::{client, get, start_cluster, submit, wait_for};
 use serde_json::Value;

@@ -1,13 +1,13 @@
-//! SeaTunnel's Kafka source and sink against a real Kafka-protocol broker (tests/kafka starts
-//! one), set up and checked with an independent client (librdkafka through confluent-kafka):
+//! SeaTunnel's Kafka source and sink against a real Kafka-protocol broker (the `kafka_broker`
+//! module starts one), set up and checked with an independent client (librdkafka through confluent-kafka):
 //! exactly-once Kafka → Sql → Kafka through a failure after a checkpoint and a failure
 //! between pre-commit and commit, every start mode, partitions added while a job runs,
 //! malformed messages failing the job or skipped and counted, and bad options refused with
 //! errors that say what to fix.
 
-mod common;
-mod kafka_broker;
-mod rest_support;
+use crate::common;
+use crate::kafka_broker;
+use crate::rest_support;
 
 use rest_support::{client, get, start_cluster, submit};
 use serde_json::Value;

@@ -3,7 +3,7 @@
 //! and compressed parquet, lzo (lzop) text, csv and json both ways, checked against the `lzop`
 //! tool, and the codecs weir cannot read refused by name.
 
-mod common;
+use crate::common;
 
 use common::{load, run_text};
 use std::io::Write;

@@ -3,7 +3,7 @@
 //! all; a job no worker can take fails with SeaTunnel's NoEnoughResourceException, never runs
 //! on the wrong worker.
 
-mod rest_support;
+use crate::rest_support;
 
 use rest_support::{client, get, start_cluster, submit, wait_for};
 use serde_json::json;

@@ -2,7 +2,7 @@
 //! over (crates/weir/tests/flink_compat.rs drives the dashboard itself), pinned as Flink 2.3.0
 //! answers it.
 
-mod rest_support;
+use crate::rest_support;
 
 use rest_support::{client, get, start_cluster, submit, wait_for};
 use serde_json::Value;

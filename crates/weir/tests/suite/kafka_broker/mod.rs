@@ -76,7 +76,8 @@ impl KafkaBroker {
     }
 
     fn run_client(&self, args: &[&str], input: &str) -> String {
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/kafka_broker/client.py");
+        let script =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/suite/kafka_broker/client.py");
         let mut cmd = Command::new(server_dir().join("py/bin/python"));
         cmd.arg(script)
             .arg(args[0])

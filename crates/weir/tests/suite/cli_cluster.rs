@@ -1,7 +1,7 @@
 //! The command line as a client of a running cluster: run attached, run detached, list,
 //! info, cancel.
 
-mod rest_support;
+use crate::rest_support;
 
 use rest_support::*;
 

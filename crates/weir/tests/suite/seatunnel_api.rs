@@ -2,8 +2,8 @@
 //! mini cluster: real jobs submitted, stopped and resumed through it, their DAG, statuses and
 //! metrics checked against what the jobs really did, and every literal error message.
 
-mod common;
-mod rest_support;
+use crate::common;
+use crate::rest_support;
 
 use rest_support::{client, get, start_cluster, wait_for};
 use serde_json::{json, Value};

@@ -6,9 +6,9 @@
 //! The slot's confirmed position moves only with completed checkpoints; a cancelled job drops
 //! its slot and publication unless told to keep them.
 
-mod common;
-mod db;
-mod rest_support;
+use crate::common;
+use crate::db;
+use crate::rest_support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -1,7 +1,7 @@
 //! The Assert sink reaches SeaTunnel's verdicts: each rule as SeaTunnel's `AssertExecutor`
 //! applies it, value by value, on job files written the way SeaTunnel's e2e tests write them.
 
-mod common;
+use crate::common;
 
 use common::run_text;
 use weir_core::JobStatus;

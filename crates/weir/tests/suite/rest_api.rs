@@ -1,7 +1,7 @@
 //! Flink's REST API v1 against a real in-process cluster: every endpoint, bare and under `/v1`,
 //! validated against the snapshot's schemas and checked against what the jobs really did.
 
-mod rest_support;
+use crate::rest_support;
 
 use rest_support::*;
 use serde_json::Value;

@@ -1,7 +1,7 @@
 //! Every error class of Flink's REST API, the traversal attempts Flink once fell to, and
 //! finished jobs surviving a restart of the mini cluster.
 
-mod rest_support;
+use crate::rest_support;
 
 use rest_support::*;
 use serde_json::Value;

@@ -1,6 +1,6 @@
 //! Broken job files: each gets its exact, helpful error, and none panics.
 
-mod common;
+use crate::common;
 
 use weir_pipeline::Format;
 

@@ -3,7 +3,7 @@
 //! process, and checkpoints that cannot be written restart the job (Flink's
 //! `tolerable-failed-checkpoints`, then the restart strategy) until they can be again.
 
-mod rest_support;
+use crate::rest_support;
 
 use rest_support::{client, get, start_cluster, submit, wait_for};
 use std::time::{Duration, Instant};

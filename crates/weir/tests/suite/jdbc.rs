@@ -1,10 +1,10 @@
-//! SeaTunnel's Jdbc source against real PostgreSQL and MariaDB servers (tests/db starts them):
+//! SeaTunnel's Jdbc source against real PostgreSQL and MariaDB servers (the `db` module starts them):
 //! every type read exactly, a table split over parallel readers with every row read once, and
 //! the mistakes users make (a wrong password, no server, a missing table, a bad URL, a type weir
 //! cannot map) reported by plugin and reason while nothing runs.
 
-mod common;
-mod db;
+use crate::common;
+use crate::db;
 
 use common::{load, run_text};
 use std::collections::BTreeSet;

@@ -5,7 +5,7 @@
 //! lays them out (values as attributes, maps and lists as JSON, zipped or not), and written and
 //! read back in both layouts and another character set.
 
-mod common;
+use crate::common;
 
 use common::{load, output_lines, run_text};
 use std::path::{Path, PathBuf};

@@ -1,12 +1,12 @@
 //! The Jdbc sink's exactly-once delivery and save modes against real PostgreSQL and MariaDB
-//! servers (tests/db starts them), on an in-process cluster: a table copied by parallel split
+//! servers (the `db` module starts them), on an in-process cluster: a table copied by parallel split
 //! readers into a table without a key (where any repeat would show) survives a failure between
 //! a completed checkpoint and its commit with every row exactly once and no prepared
 //! transaction left behind; the save modes act once, at the fresh start, and not on the restart.
 
-mod common;
-mod db;
-mod rest_support;
+use crate::common;
+use crate::db;
+use crate::rest_support;
 
 use rest_support::{client, get, start_cluster, submit};
 use std::time::Duration;

@@ -1,10 +1,9 @@
 //! Checkpoints and savepoints on S3 (issue 15, part 4), against a real S3-compatible server
-//! (moto, tests/s3): a streaming job checkpoints to `s3://…`, its savepoint lands there, and a
+//! (moto, started by the `s3` module): a streaming job checkpoints to `s3://…`, its savepoint lands there, and a
 //! job submitted from that savepoint restores from it.
 
-mod common;
-mod rest_support;
-mod s3;
+use crate::rest_support;
+use crate::s3;
 
 use rest_support::{client, start_cluster, submit, wait_for};
 use serde_json::{json, Value};

@@ -1,6 +1,6 @@
 //! Real pipelines, end to end: job text in, rows out, checked row by row.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::collections::BTreeMap;

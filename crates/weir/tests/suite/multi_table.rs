@@ -2,7 +2,7 @@
 //! own schema and row count, routed to sinks per table (Assert's per-table rules, a LocalFile
 //! directory per `${table_name}`).
 
-mod common;
+use crate::common;
 
 use common::{output_lines, run_text};
 use weir_core::JobStatus;

@@ -1,8 +1,8 @@
 //! `Sql` GROUP BY end to end: keyed state through checkpoints, an injected failure and a
 //! restart, with the committed aggregates compared to ones computed from the raw rows.
 
-mod common;
-mod rest_support;
+use crate::common;
+use crate::rest_support;
 
 use rest_support::{client, get, start_cluster, submit, wait_for, weir_cli, Schemas};
 use std::collections::BTreeMap;

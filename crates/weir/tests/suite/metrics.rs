@@ -1,7 +1,7 @@
 //! The metrics endpoints, backpressure, watermarks, flame graphs and the Prometheus reporter,
 //! against a real mini cluster running real pipelines.
 
-mod rest_support;
+use crate::rest_support;
 
 use rest_support::{client, get, start_cluster, submit, wait_for, Schemas};
 use serde_json::Value;
