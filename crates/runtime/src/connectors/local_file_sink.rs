@@ -17,20 +17,15 @@
 //! share a name. Publishing never replaces a file: a name already taken fails the job rather
 //! than overwrite committed rows.
 
-use super::file_output::{Output, SinkCodec};
-use super::local_file_source::{unescape_delimiter, FileFormat};
-use super::xml::{XmlLayout, XmlWriter};
+use super::file_rolling::{
+    file_sink_options, ClosedFile, FileLayout, FileRoller, Staging, FILE_SINK_IGNORED,
+};
 use crate::batch::Batch;
 use crate::operator::{PrepareContext, PreparedSink, SinkFactory, SinkWriter, SubtaskContext};
-use arrow::array::UInt32Array;
 use arrow::datatypes::SchemaRef;
-use arrow::record_batch::RecordBatch;
-use arrow::util::display::{ArrayFormatter, FormatOptions};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use weir_core::{JobId, WeirError, WeirResult};
@@ -40,41 +35,14 @@ pub struct LocalFileSinkFactory;
 
 impl SinkFactory for LocalFileSinkFactory {
     fn spec(&self) -> PluginSpec {
-        use OptionType::*;
         PluginSpec::new(
             "LocalFile",
             PluginKind::Sink,
-            vec![
-                OptionSpec::required("path", String),
-                OptionSpec::optional("file_format_type", String),
-                OptionSpec::optional("field_delimiter", String),
-                OptionSpec::optional("row_delimiter", String),
-                OptionSpec::optional("partition_by", StringList),
-                OptionSpec::optional("partition_dir_expression", String),
-                OptionSpec::optional("is_partition_field_write_in_file", Bool),
-                OptionSpec::optional("have_partition", Bool),
-                OptionSpec::optional("sink_columns", StringList),
-                OptionSpec::optional("batch_size", Int),
-                OptionSpec::optional("enable_header_write", Bool),
-                OptionSpec::optional("is_enable_transaction", Bool),
-                OptionSpec::optional("custom_filename", Bool),
-                OptionSpec::optional("file_name_expression", String),
-                OptionSpec::optional("filename_time_format", String),
-                OptionSpec::optional("compress_codec", String),
-                OptionSpec::optional("encoding", String),
-                OptionSpec::optional("xml_root_tag", String),
-                OptionSpec::optional("xml_row_tag", String),
-                OptionSpec::optional("xml_use_attr_format", Bool),
-            ],
+            std::iter::once(OptionSpec::required("path", OptionType::String))
+                .chain(file_sink_options())
+                .collect(),
         )
-        .ignoring(&[
-            "tmp_path",
-            "schema_save_mode",
-            "data_save_mode",
-            "save_mode",
-            "single_file_mode",
-            "create_empty_file_when_no_data",
-        ])
+        .ignoring(FILE_SINK_IGNORED)
     }
 
     fn prepare(
@@ -103,134 +71,11 @@ impl SinkFactory for LocalFileSinkFactory {
                 dir,
             )));
         }
-        let format = FileFormat::parse(&format_name)?;
-        let columns: Vec<usize> = match o.str_list("sink_columns").map_err(e)? {
-            Some(cols) => cols
-                .iter()
-                .map(|c| {
-                    input.index_of(c).map_err(|_| {
-                        WeirError::new(format!("sink_columns: '{c}' is not in the input"))
-                    })
-                })
-                .collect::<WeirResult<_>>()?,
-            None => (0..input.fields().len()).collect(),
-        };
-        let partition_by: Vec<usize> = match o.str_list("partition_by").map_err(e)? {
-            Some(cols) => cols
-                .iter()
-                .map(|c| {
-                    input.index_of(c).map_err(|_| {
-                        WeirError::new(format!("partition_by: '{c}' is not in the input"))
-                    })
-                })
-                .collect::<WeirResult<_>>()?,
-            None => Vec::new(),
-        };
-        let keep_partition_fields = o
-            .bool("is_partition_field_write_in_file")
-            .map_err(e)?
-            .unwrap_or(false);
-        let written: Vec<usize> = columns
-            .into_iter()
-            .filter(|c| keep_partition_fields || !partition_by.contains(c))
-            .collect();
-        if format == FileFormat::Csv {
-            if let Some(f) = written
-                .iter()
-                .map(|&c| input.field(c))
-                .find(|f| f.data_type().is_nested())
-            {
-                return Err(WeirError::new(format!(
-                    "csv cannot hold column '{}' of a nested type",
-                    f.name()
-                ))
-                .with_hint("write json or parquet, or drop the column with sink_columns"));
-            }
-        }
-        let codec = match (format, o.str("compress_codec").map_err(e)?) {
-            // weir's parquet files are snappy-compressed unless the job says otherwise.
-            (FileFormat::Parquet, None) => SinkCodec::resolve(format, Some("snappy"))?,
-            (_, codec) => SinkCodec::resolve(format, codec.as_deref())?,
-        };
-        let encoding = match o.str("encoding").map_err(e)? {
-            Some(name)
-                if matches!(
-                    format,
-                    FileFormat::Parquet | FileFormat::Orc | FileFormat::Excel
-                ) =>
-            {
-                return Err(WeirError::new(format!(
-                    "encoding '{name}' does not apply to {} files (their text is UTF-8)",
-                    format.extension()
-                )))
-            }
-            Some(name) => super::file_codec::parse_encoding(&name)?,
-            None => encoding_rs::UTF_8,
-        };
-        let written_schema = Arc::new(
-            input
-                .project(&written)
-                .map_err(|err| WeirError::new(err.to_string()))?,
-        );
-        if format == FileFormat::Orc {
-            super::orc::check_writable(&written_schema)?;
-        }
-        let xml = if format == FileFormat::Xml {
-            let use_attributes = o.bool("xml_use_attr_format").map_err(e)?.ok_or_else(|| {
-                WeirError::new("writing xml files needs 'xml_use_attr_format'").with_hint(
-                    "say whether values are attributes of the row element (true) or its child elements (false)",
-                )
-            })?;
-            Some(XmlLayout {
-                root_tag: o
-                    .str("xml_root_tag")
-                    .map_err(e)?
-                    .unwrap_or_else(|| "RECORDS".into()),
-                row_tag: o
-                    .str("xml_row_tag")
-                    .map_err(e)?
-                    .unwrap_or_else(|| "RECORD".into()),
-                use_attributes,
-            })
-        } else {
-            None
-        };
-        let default_delimiter = if format == FileFormat::Csv {
-            ","
-        } else {
-            "\u{1}"
-        };
+        let layout = FileLayout::from_options(o, input, &format_name)?;
         Ok(Arc::new(PreparedLocalFileSink {
             dir,
-            format,
-            schema: written_schema,
-            xml,
-            written,
-            partition_by,
-            partition_expr: o
-                .str("partition_dir_expression")
-                .map_err(e)?
-                .unwrap_or_else(|| "${k0}=${v0}".into()),
-            input,
-            field_delimiter: unescape_delimiter(
-                &o.str("field_delimiter")
-                    .map_err(e)?
-                    .unwrap_or_else(|| default_delimiter.into()),
-            ),
-            row_delimiter: unescape_delimiter(
-                &o.str("row_delimiter")
-                    .map_err(e)?
-                    .unwrap_or_else(|| "\n".into()),
-            ),
-            header: o.bool("enable_header_write").map_err(e)?.unwrap_or(false),
-            rows_per_file: o
-                .i64("batch_size")
-                .map_err(e)?
-                .filter(|n| *n > 0)
-                .unwrap_or(1_000_000) as usize,
+            layout,
             job_id: ctx.job_id,
-            codec,
-            encoding,
             transactional: ctx.mode == JobMode::Streaming
                 && o.bool("is_enable_transaction").map_err(e)?.unwrap_or(true),
         }))
@@ -239,21 +84,9 @@ impl SinkFactory for LocalFileSinkFactory {
 
 struct PreparedLocalFileSink {
     dir: PathBuf,
-    format: FileFormat,
-    input: SchemaRef,
-    schema: SchemaRef,
-    written: Vec<usize>,
-    partition_by: Vec<usize>,
-    partition_expr: String,
-    field_delimiter: String,
-    row_delimiter: String,
-    header: bool,
-    rows_per_file: usize,
+    layout: FileLayout,
     job_id: JobId,
-    codec: SinkCodec,
-    encoding: &'static encoding_rs::Encoding,
     transactional: bool,
-    xml: Option<XmlLayout>,
 }
 
 impl PreparedSink for PreparedLocalFileSink {
@@ -264,236 +97,30 @@ impl PreparedSink for PreparedLocalFileSink {
                 self.dir.display()
             ))
         })?;
+        let prefix = format!(
+            "T_{}_{}_{}",
+            self.job_id,
+            &uuid::Uuid::new_v4().simple().to_string()[..10],
+            subtask.index
+        );
+        let dir = self.dir.clone();
+        // Open files sit beside their final name, hidden, so publishing is a rename.
+        let staging: Staging = Box::new(move |relative: &str| {
+            let target = dir.join(relative);
+            let name = target
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            target.with_file_name(format!(".{name}.inprogress"))
+        });
         Ok(Box::new(LocalFileWriter {
-            prepared: Settings {
-                dir: self.dir.clone(),
-                format: self.format,
-                schema: self.schema.clone(),
-                field_delimiter: self.field_delimiter.clone(),
-                row_delimiter: self.row_delimiter.clone(),
-                header: self.header,
-                codec: self.codec,
-                encoding: self.encoding,
-                xml: self.xml.clone(),
-            },
-            input: self.input.clone(),
-            written: self.written.clone(),
-            partition_by: self.partition_by.clone(),
-            partition_expr: self.partition_expr.clone(),
-            rows_per_file: self.rows_per_file,
-            prefix: format!(
-                "T_{}_{}_{}",
-                self.job_id,
-                &uuid::Uuid::new_v4().simple().to_string()[..10],
-                subtask.index
-            ),
-            files_started: 0,
-            open: BTreeMap::new(),
+            dir: self.dir.clone(),
+            roller: FileRoller::new(self.layout.clone(), prefix, staging),
             transactional: self.transactional,
             pending: Vec::new(),
             prepared_for: BTreeMap::new(),
         }))
     }
-}
-
-/// What every file of a writer shares.
-#[derive(Clone)]
-struct Settings {
-    dir: PathBuf,
-    format: FileFormat,
-    schema: SchemaRef,
-    field_delimiter: String,
-    row_delimiter: String,
-    header: bool,
-    codec: SinkCodec,
-    encoding: &'static encoding_rs::Encoding,
-    xml: Option<XmlLayout>,
-}
-
-impl Settings {
-    fn text_output(&self, file: File) -> Output {
-        let compression = match self.codec {
-            SinkCodec::Text(t) => t,
-            _ => super::file_codec::TextCompression::None,
-        };
-        Output::new(file, self.encoding, compression)
-    }
-}
-
-enum Encoder {
-    Text(BufWriter<Output>),
-    Csv(Box<arrow::csv::Writer<BufWriter<Output>>>),
-    Json(arrow::json::LineDelimitedWriter<BufWriter<Output>>),
-    Parquet(Box<parquet::arrow::ArrowWriter<File>>),
-    Orc(Box<super::orc::OrcWriter>),
-    Xml(Box<XmlWriter<BufWriter<Output>>>),
-    /// Saved whole at close.
-    Excel(Box<super::excel::ExcelWriter>),
-}
-
-/// One file being written: its in-progress path, final path and encoder.
-struct OpenFile {
-    tmp: PathBuf,
-    target: PathBuf,
-    rows: usize,
-    encoder: Option<Encoder>,
-}
-
-impl OpenFile {
-    fn create(s: &Settings, subdir: &str, name: &str) -> WeirResult<OpenFile> {
-        let dir = if subdir.is_empty() {
-            s.dir.clone()
-        } else {
-            s.dir.join(subdir)
-        };
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| WeirError::new(format!("creating '{}': {e}", dir.display())))?;
-        let target = dir.join(name);
-        let tmp = dir.join(format!(".{name}.inprogress"));
-        let file = File::create(&tmp)
-            .map_err(|e| WeirError::new(format!("creating '{}': {e}", tmp.display())))?;
-        let encoder = match s.format {
-            FileFormat::Text => {
-                let mut w = BufWriter::with_capacity(1 << 20, s.text_output(file));
-                if s.header {
-                    let names: Vec<&str> = s
-                        .schema
-                        .fields()
-                        .iter()
-                        .map(|f| f.name().as_str())
-                        .collect();
-                    w.write_all(names.join(&s.field_delimiter).as_bytes())?;
-                    w.write_all(s.row_delimiter.as_bytes())?;
-                }
-                Encoder::Text(w)
-            }
-            FileFormat::Csv => Encoder::Csv(Box::new(
-                arrow::csv::WriterBuilder::new()
-                    .with_header(s.header)
-                    .with_delimiter(
-                        s.field_delimiter
-                            .as_bytes()
-                            .first()
-                            .copied()
-                            .unwrap_or(b','),
-                    )
-                    .build(BufWriter::with_capacity(1 << 20, s.text_output(file))),
-            )),
-            FileFormat::Json => Encoder::Json(arrow::json::LineDelimitedWriter::new(
-                BufWriter::with_capacity(1 << 20, s.text_output(file)),
-            )),
-            FileFormat::Parquet => {
-                let compression = match s.codec {
-                    SinkCodec::Parquet(c) => c,
-                    _ => parquet::basic::Compression::SNAPPY,
-                };
-                let props = parquet::file::properties::WriterProperties::builder()
-                    .set_compression(compression)
-                    .build();
-                Encoder::Parquet(Box::new(
-                    parquet::arrow::ArrowWriter::try_new(file, s.schema.clone(), Some(props))
-                        .map_err(|e| WeirError::new(format!("starting parquet file: {e}")))?,
-                ))
-            }
-            FileFormat::Orc => {
-                let compression = match s.codec {
-                    SinkCodec::Orc(c) => c,
-                    _ => super::orc::OrcCompression::parse("none")?,
-                };
-                Encoder::Orc(Box::new(super::orc::OrcWriter::new(
-                    file,
-                    s.schema.clone(),
-                    compression,
-                )?))
-            }
-            FileFormat::Xml => {
-                let layout = s
-                    .xml
-                    .clone()
-                    .ok_or_else(|| WeirError::new("an xml sink without its row layout"))?;
-                Encoder::Xml(Box::new(
-                    XmlWriter::new(
-                        BufWriter::with_capacity(1 << 20, s.text_output(file)),
-                        layout,
-                        &s.schema,
-                        s.encoding.name(),
-                        s.field_delimiter.clone(),
-                    )
-                    .map_err(|e| WeirError::new(format!("starting '{}': {e}", tmp.display())))?,
-                ))
-            }
-            FileFormat::Excel => {
-                drop(file);
-                Encoder::Excel(Box::new(super::excel::ExcelWriter::new(
-                    &s.schema, s.header,
-                )?))
-            }
-        };
-        Ok(OpenFile {
-            tmp,
-            target,
-            rows: 0,
-            encoder: Some(encoder),
-        })
-    }
-
-    fn write(&mut self, s: &Settings, batch: &RecordBatch) -> WeirResult<()> {
-        let err = |e: String| WeirError::new(format!("writing '{}': {e}", self.tmp.display()));
-        match self.encoder.as_mut() {
-            Some(Encoder::Text(w)) => {
-                for line in super::text_rows::lines(batch, &s.field_delimiter)
-                    .map_err(|e| err(e.to_string()))?
-                {
-                    w.write_all(line.as_bytes())
-                        .and_then(|_| w.write_all(s.row_delimiter.as_bytes()))
-                        .map_err(|e| err(e.to_string()))?;
-                }
-            }
-            Some(Encoder::Csv(w)) => w.write(batch).map_err(|e| err(e.to_string()))?,
-            Some(Encoder::Json(w)) => w
-                .write(&super::json_bytes::encode(batch)?)
-                .map_err(|e| err(e.to_string()))?,
-            Some(Encoder::Parquet(w)) => w.write(batch).map_err(|e| err(e.to_string()))?,
-            Some(Encoder::Orc(w)) => w.write(batch)?,
-            Some(Encoder::Xml(w)) => w.write(batch)?,
-            Some(Encoder::Excel(w)) => w.write(batch)?,
-            None => return Err(err("file already closed".into())),
-        }
-        self.rows += batch.num_rows();
-        Ok(())
-    }
-
-    /// Flushes and closes the file, still under its in-progress name.
-    fn close(mut self) -> WeirResult<PendingFile> {
-        let err = |e: String| WeirError::new(format!("finishing '{}': {e}", self.tmp.display()));
-        match self.encoder.take() {
-            Some(Encoder::Text(w)) => finish_text(w).map_err(|e| err(e.to_string()))?,
-            Some(Encoder::Csv(w)) => finish_text(w.into_inner()).map_err(|e| err(e.to_string()))?,
-            Some(Encoder::Json(mut w)) => {
-                w.finish().map_err(|e| err(e.to_string()))?;
-                finish_text(w.into_inner()).map_err(|e| err(e.to_string()))?
-            }
-            Some(Encoder::Orc(w)) => w.close()?,
-            Some(Encoder::Xml(w)) => {
-                let out = w.finish().map_err(|e| err(e.to_string()))?;
-                finish_text(out).map_err(|e| err(e.to_string()))?
-            }
-            Some(Encoder::Parquet(w)) => {
-                w.close().map_err(|e| err(e.to_string()))?;
-            }
-            Some(Encoder::Excel(w)) => w.save(&self.tmp)?,
-            None => {}
-        }
-        Ok(PendingFile {
-            tmp: std::mem::take(&mut self.tmp),
-            target: std::mem::take(&mut self.target),
-        })
-    }
-}
-
-/// Flushes a text file's buffer and finishes its output (an lzop stream's end mark).
-fn finish_text(w: BufWriter<Output>) -> std::io::Result<()> {
-    w.into_inner().map_err(|e| e.into_error())?.finish()
 }
 
 /// A closed file waiting to be published: what a checkpoint lists as this sink's committable.
@@ -581,26 +208,9 @@ fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
     }
 }
 
-impl Drop for OpenFile {
-    fn drop(&mut self) {
-        if self.encoder.is_some() {
-            // Never committed: the job was cancelled or failed. Leave nothing half-written.
-            self.encoder = None;
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
-}
-
 struct LocalFileWriter {
-    prepared: Settings,
-    input: SchemaRef,
-    written: Vec<usize>,
-    partition_by: Vec<usize>,
-    partition_expr: String,
-    rows_per_file: usize,
-    prefix: String,
-    files_started: usize,
-    open: BTreeMap<String, OpenFile>,
+    dir: PathBuf,
+    roller: FileRoller,
     /// Two-phase commit: files are published only when a checkpoint covering them completes.
     transactional: bool,
     /// Closed files no checkpoint has listed yet.
@@ -610,97 +220,33 @@ struct LocalFileWriter {
 }
 
 impl LocalFileWriter {
-    fn write_part(&mut self, subdir: String, batch: RecordBatch) -> WeirResult<()> {
-        let mut offset = 0;
-        while offset < batch.num_rows() {
-            if !self.open.contains_key(&subdir) {
-                let name = format!(
-                    "{}_{}{}.{}",
-                    self.prefix,
-                    self.files_started,
-                    self.prepared.codec.suffix(),
-                    self.prepared.format.extension()
-                );
-                self.files_started += 1;
-                let f = OpenFile::create(&self.prepared, &subdir, &name)?;
-                self.open.insert(subdir.clone(), f);
-            }
-            let Some(file) = self.open.get_mut(&subdir) else {
-                break;
-            };
-            let room = self.rows_per_file - file.rows;
-            let take = room.min(batch.num_rows() - offset);
-            file.write(&self.prepared, &batch.slice(offset, take))?;
-            offset += take;
-            if file.rows >= self.rows_per_file {
-                if let Some(full) = self.open.remove(&subdir) {
-                    let closed = full.close()?;
-                    if self.transactional {
-                        self.pending.push(closed);
-                    } else {
-                        closed.publish()?;
-                    }
-                }
-            }
+    /// A file the roller closed: published now, or held for the next checkpoint.
+    fn closed(&mut self, file: ClosedFile) -> WeirResult<()> {
+        let pending = PendingFile {
+            target: self.dir.join(&file.relative),
+            tmp: file.local,
+        };
+        if self.transactional {
+            self.pending.push(pending);
+            Ok(())
+        } else {
+            pending.publish()
         }
-        Ok(())
     }
 
-    fn partition_dir(&self, values: &[String]) -> String {
-        let mut dir = self.partition_expr.clone();
-        for (i, (&col, v)) in self.partition_by.iter().zip(values).enumerate() {
-            dir = dir
-                .replace(&format!("${{k{i}}}"), self.input.field(col).name())
-                .replace(&format!("${{v{i}}}"), v);
+    fn close_open(&mut self) -> WeirResult<()> {
+        for f in self.roller.close_all()? {
+            self.closed(f)?;
         }
-        if self.partition_by.len() > 1 && !self.partition_expr.contains("${k1}") {
-            // The default expression names one level; give every partition column its level.
-            dir = self
-                .partition_by
-                .iter()
-                .zip(values)
-                .map(|(&c, v)| format!("{}={v}", self.input.field(c).name()))
-                .collect::<Vec<_>>()
-                .join("/");
-        }
-        dir.replace(['\\', '\0'], "_").replace("..", "__")
+        Ok(())
     }
 }
 
 #[async_trait]
 impl SinkWriter for LocalFileWriter {
     async fn write(&mut self, batch: Batch) -> WeirResult<()> {
-        let records = batch.records;
-        if self.partition_by.is_empty() {
-            let projected = records
-                .project(&self.written)
-                .map_err(|e| WeirError::new(e.to_string()))?;
-            return self.write_part(String::new(), projected);
-        }
-        let opts = FormatOptions::default().with_null("null");
-        let fmts = self
-            .partition_by
-            .iter()
-            .map(|&c| ArrayFormatter::try_new(records.column(c).as_ref(), &opts))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| WeirError::new(e.to_string()))?;
-        let mut groups: BTreeMap<Vec<String>, Vec<u32>> = BTreeMap::new();
-        for row in 0..records.num_rows() {
-            let key: Vec<String> = fmts.iter().map(|f| f.value(row).to_string()).collect();
-            groups.entry(key).or_default().push(row as u32);
-        }
-        for (values, rows) in groups {
-            let idx = UInt32Array::from(rows);
-            let cols = self
-                .written
-                .iter()
-                .map(|&c| arrow::compute::take(records.column(c).as_ref(), &idx, None))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| WeirError::new(e.to_string()))?;
-            let part = RecordBatch::try_new(self.prepared.schema.clone(), cols)
-                .map_err(|e| WeirError::new(e.to_string()))?;
-            let dir = self.partition_dir(&values);
-            self.write_part(dir, part)?;
+        for file in self.roller.write(batch)? {
+            self.closed(file)?;
         }
         Ok(())
     }
@@ -725,7 +271,7 @@ impl SinkWriter for LocalFileWriter {
         // A restore from this checkpoint must publish everything prepared up to it that is not
         // known to be published yet, and may remove what this writer started after it.
         let entry = Committable::Writer {
-            writer_prefix: self.prefix.clone(),
+            writer_prefix: self.roller.prefix().to_string(),
             files: self.prepared_for.values().flatten().cloned().collect(),
         };
         let bytes = serde_json::to_vec(&entry)
@@ -771,7 +317,7 @@ impl SinkWriter for LocalFileWriter {
         }
         // What the checkpointed writers started after the checkpoint is discarded. This
         // writer's own names are new, so nothing it writes can meet those files.
-        for path in files_under(&self.prepared.dir, 3) {
+        for path in files_under(&self.dir, 3) {
             let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
                 continue;
             };
@@ -784,15 +330,6 @@ impl SinkWriter for LocalFileWriter {
             if writers.iter().any(|w| bare.starts_with(&format!("{w}_"))) {
                 let _ = std::fs::remove_file(&path);
             }
-        }
-        Ok(())
-    }
-}
-
-impl LocalFileWriter {
-    fn close_open(&mut self) -> WeirResult<()> {
-        for (_, f) in std::mem::take(&mut self.open) {
-            self.pending.push(f.close()?);
         }
         Ok(())
     }
@@ -822,6 +359,7 @@ mod tests {
     use super::*;
     use arrow::array::Int64Array;
     use arrow::datatypes::{DataType, Field, Schema};
+    use arrow::record_batch::RecordBatch;
 
     fn writer(dir: &std::path::Path, subtask: usize) -> Box<dyn SinkWriter> {
         let serde_json::Value::Object(map) = serde_json::json!({

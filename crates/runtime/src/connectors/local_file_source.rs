@@ -97,33 +97,42 @@ pub fn unescape_delimiter(s: &str) -> String {
     }
 }
 
+/// The options of every file source but where it reads (`path`, or a bucket and a path).
+pub fn file_source_options() -> Vec<OptionSpec> {
+    use OptionType::*;
+    vec![
+        OptionSpec::required("file_format_type", String),
+        OptionSpec::optional("schema", Object),
+        OptionSpec::optional("field_delimiter", String),
+        OptionSpec::optional("delimiter", String),
+        OptionSpec::optional("skip_header_row_number", Int),
+        OptionSpec::optional("read_columns", StringList),
+        OptionSpec::optional("file_filter_pattern", String),
+        OptionSpec::optional("compress_codec", String),
+        OptionSpec::optional("archive_compress_codec", String),
+        OptionSpec::optional("encoding", String),
+        OptionSpec::optional("parse_partition_from_path", Bool),
+        OptionSpec::optional("sheet_name", String),
+        OptionSpec::optional("xml_row_tag", String),
+        OptionSpec::optional("xml_use_attr_format", Bool),
+    ]
+}
+
+/// SeaTunnel options every file source accepts and weir has no use for.
+pub const FILE_SOURCE_IGNORED: &[&str] = &["date_format", "datetime_format", "time_format"];
+
 pub struct LocalFileSourceFactory;
 
 impl SourceFactory for LocalFileSourceFactory {
     fn spec(&self) -> PluginSpec {
-        use OptionType::*;
         PluginSpec::new(
             "LocalFile",
             PluginKind::Source,
-            vec![
-                OptionSpec::required("path", String),
-                OptionSpec::required("file_format_type", String),
-                OptionSpec::optional("schema", Object),
-                OptionSpec::optional("field_delimiter", String),
-                OptionSpec::optional("delimiter", String),
-                OptionSpec::optional("skip_header_row_number", Int),
-                OptionSpec::optional("read_columns", StringList),
-                OptionSpec::optional("file_filter_pattern", String),
-                OptionSpec::optional("compress_codec", String),
-                OptionSpec::optional("archive_compress_codec", String),
-                OptionSpec::optional("encoding", String),
-                OptionSpec::optional("parse_partition_from_path", Bool),
-                OptionSpec::optional("sheet_name", String),
-                OptionSpec::optional("xml_row_tag", String),
-                OptionSpec::optional("xml_use_attr_format", Bool),
-            ],
+            std::iter::once(OptionSpec::required("path", OptionType::String))
+                .chain(file_source_options())
+                .collect(),
         )
-        .ignoring(&["date_format", "datetime_format", "time_format"])
+        .ignoring(FILE_SOURCE_IGNORED)
     }
 
     fn prepare(&self, o: &Options, ctx: &PrepareContext) -> WeirResult<Arc<dyn PreparedSource>> {
@@ -156,201 +165,47 @@ impl SourceFactory for LocalFileSourceFactory {
             ));
         }
         let format = FileFormat::parse(&format_name)?;
-        let encoding = match o.str("encoding").map_err(e)? {
-            Some(name) => file_codec::parse_encoding(&name)?,
-            None => encoding_rs::UTF_8,
-        };
-        let compression = match o.str("compress_codec").map_err(e)? {
-            // Parquet and orc files say how their pages and stripes are compressed.
-            Some(_) if format.self_describing() => TextCompression::None,
-            Some(codec) if matches!(format, FileFormat::Excel | FileFormat::Xml) => {
-                if TextCompression::parse(&codec)? != TextCompression::None {
-                    return Err(WeirError::new(format!(
-                        "compress_codec '{codec}' does not apply to {} files",
-                        format.extension()
-                    ))
-                    .with_hint(
-                        "remove compress_codec; zipped files are archive_compress_codec = zip",
-                    ));
-                }
-                TextCompression::None
-            }
-            Some(codec) => TextCompression::parse(&codec)?,
-            None => TextCompression::None,
-        };
-        if matches!(
-            format,
-            FileFormat::Parquet | FileFormat::Orc | FileFormat::Excel
-        ) && (archive != ArchiveCodec::None || encoding != encoding_rs::UTF_8)
-        {
-            return Err(WeirError::new(format!(
-                "{} files are read as they are: archive_compress_codec and encoding do not apply",
-                format.extension()
-            ))
-            .with_hint("remove archive_compress_codec and encoding, or unpack the files first"));
-        }
-        let parts = file_codec::parts(&files, archive)?;
-        let declared = declared_schema(o)?;
-        let schema: SchemaRef = match (format, declared) {
-            (FileFormat::Orc, declared) => {
-                let first = files.first().ok_or_else(|| {
-                    WeirError::new(format!("no orc file under {}", path.display()))
-                })?;
-                super::orc::read_schema(&super::orc::file_schema(first)?, declared.as_deref())
-            }
-            (FileFormat::Parquet, _) => {
-                let first = files.first().ok_or_else(|| {
-                    WeirError::new(format!("no parquet file under {}", path.display()))
-                })?;
-                let f = File::open(first)
-                    .map_err(|err| WeirError::new(format!("opening {}: {err}", first.display())))?;
-                let builder =
-                    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
-                        .map_err(|err| {
-                            WeirError::new(format!(
-                                "{} is not a parquet file: {err}",
-                                first.display()
-                            ))
-                        })?;
-                builder.schema().clone()
-            }
-            (_, Some(s)) => s,
-            (FileFormat::Text, None) => Arc::new(Schema::new(vec![Field::new(
-                "content",
-                DataType::Utf8,
-                true,
-            )])),
-            (f, None) => {
-                return Err(WeirError::new(format!(
-                    "reading {} files needs a schema",
-                    f.extension()
-                ))
-                .with_hint("add schema { fields { name = type, ... } }"))
-            }
-        };
         // Hive-style directories (`.../name=ann/hobby=coding/file`) are columns of every row
         // below them, as SeaTunnel reads them: strings, after the file's own columns.
         let parse_partitions = o
             .bool("parse_partition_from_path")
             .map_err(e)?
             .unwrap_or(true);
-        let partition_keys: Vec<String> = if parse_partitions {
-            files
-                .first()
-                .map(|f| {
-                    partition_pairs(&path, f)
-                        .into_iter()
-                        .map(|(k, _)| k)
-                        .collect()
-                })
-                .unwrap_or_default()
-        } else {
-            Vec::new()
+        let partition_keys: Vec<String> = match files.first() {
+            Some(f) if parse_partitions => partition_pairs(&path, f)
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect(),
+            _ => Vec::new(),
         };
-        let partition_keys: Vec<String> = partition_keys
-            .into_iter()
-            .filter(|k| schema.index_of(k).is_err())
-            .collect();
-        let file_schema = schema;
-        let schema: SchemaRef = if partition_keys.is_empty() {
-            file_schema.clone()
-        } else {
-            let mut fields: Vec<Field> = file_schema
-                .fields()
-                .iter()
-                .map(|f| f.as_ref().clone())
-                .collect();
-            fields.extend(
-                partition_keys
-                    .iter()
-                    .map(|k| Field::new(k, DataType::Utf8, true)),
-            );
-            Arc::new(Schema::new(fields))
-        };
-        let parts: Vec<FilePart> = parts
+        let decoder = FileDecoder::from_options(
+            o,
+            format,
+            archive,
+            files.first().map(PathBuf::as_path),
+            partition_keys,
+            &path.display().to_string(),
+        )?;
+        let parts: Vec<FilePart> = file_codec::parts(&files, archive)?
             .into_iter()
             .map(|part| {
-                let found = partition_pairs(&path, &part.path);
-                let values = partition_keys
-                    .iter()
-                    .map(|k| found.iter().find(|(fk, _)| fk == k).map(|(_, v)| v.clone()))
-                    .collect();
+                let relative = part.path.strip_prefix(&path).unwrap_or(&part.path);
                 FilePart {
+                    partition: Arc::new(decoder.partition_values(relative)),
                     part,
-                    partition: Arc::new(values),
                 }
             })
             .collect();
-        let projection = match o.str_list("read_columns").map_err(e)? {
-            Some(cols) => Some(
-                cols.iter()
-                    .map(|c| {
-                        schema.index_of(c).map_err(|_| {
-                            WeirError::new(format!("read_columns: '{c}' is not in the schema"))
-                        })
-                    })
-                    .collect::<WeirResult<Vec<_>>>()?,
-            ),
-            None => None,
-        };
-        let delimiter = o
-            .first_key(&["field_delimiter", "delimiter"])
-            .and_then(|k| o.str(k).ok().flatten())
-            .map(|d| unescape_delimiter(&d))
-            .unwrap_or_else(|| {
-                if format == FileFormat::Csv {
-                    ",".into()
-                } else {
-                    "\u{1}".into()
-                }
-            });
         let _ = ctx;
-        let xml = if format == FileFormat::Xml {
-            match (
-                o.str("xml_row_tag").map_err(e)?,
-                o.bool("xml_use_attr_format").map_err(e)?,
-            ) {
-                (Some(row_tag), Some(use_attributes)) if !row_tag.trim().is_empty() => {
-                    Some(XmlLayout {
-                        root_tag: String::new(),
-                        row_tag,
-                        use_attributes,
-                    })
-                }
-                _ => {
-                    return Err(WeirError::new(
-                        "reading xml files needs 'xml_row_tag' and 'xml_use_attr_format'",
-                    )
-                    .with_hint(
-                        "name the row element (xml_row_tag = \"RECORD\") and say whether values are its attributes (xml_use_attr_format = true) or child elements (false)",
-                    ))
-                }
-            }
-        } else {
-            None
-        };
         Ok(Arc::new(PreparedLocalFile {
-            compression,
-            xml,
             parts,
-            encoding,
-            format,
-            file_schema,
-            schema,
-            projection,
-            delimiter,
-            sheet_name: o.str("sheet_name").map_err(e)?,
-            skip_lines: o
-                .i64("skip_header_row_number")
-                .map_err(e)?
-                .unwrap_or(0)
-                .max(0) as usize,
+            decoder: Arc::new(decoder),
         }))
     }
 }
 
 /// The `key=value` directories between `root` and `file`, outermost first.
-fn partition_pairs(root: &Path, file: &Path) -> Vec<(String, String)> {
+pub fn partition_pairs(root: &Path, file: &Path) -> Vec<(String, String)> {
     let Ok(relative) = file.strip_prefix(root) else {
         return Vec::new();
     };
@@ -400,33 +255,14 @@ fn list_files(path: &Path, filter: Option<&regex::Regex>) -> WeirResult<Vec<Path
 }
 
 struct PreparedLocalFile {
-    compression: TextCompression,
-    /// How an xml source's rows are laid out.
-    xml: Option<XmlLayout>,
     /// Files, or entries of archives, dealt out to the readers.
     parts: Vec<FilePart>,
-    encoding: &'static encoding_rs::Encoding,
-    format: FileFormat,
-    /// The columns in the files; `schema` adds the partition columns after them.
-    file_schema: SchemaRef,
-    schema: SchemaRef,
-    projection: Option<Vec<usize>>,
-    delimiter: String,
-    skip_lines: usize,
-    /// The sheet an excel source reads (the first when unset).
-    sheet_name: Option<String>,
+    decoder: Arc<FileDecoder>,
 }
 
 impl PreparedSource for PreparedLocalFile {
     fn schema(&self) -> SchemaRef {
-        match &self.projection {
-            Some(p) => Arc::new(
-                self.schema
-                    .project(p)
-                    .unwrap_or_else(|_| self.schema.as_ref().clone()),
-            ),
-            None => self.schema.clone(),
-        }
+        self.decoder.output_schema()
     }
 
     fn create_reader(&self, subtask: SubtaskContext) -> WeirResult<Box<dyn SourceReader>> {
@@ -438,42 +274,260 @@ impl PreparedSource for PreparedLocalFile {
             .map(|(_, f)| f.clone())
             .collect();
         Ok(Box::new(LocalFileReader {
-            compression: self.compression,
-            xml: self.xml.clone(),
+            decoder: self.decoder.clone(),
             files,
-            encoding: self.encoding,
             next_file: 0,
             current: None,
-            format: self.format,
-            file_schema: self.file_schema.clone(),
-            schema: self.schema.clone(),
-            projection: self.projection.clone(),
-            delimiter: self.delimiter.clone(),
-            skip_lines: self.skip_lines,
-            sheet_name: self.sheet_name.clone(),
         }))
     }
 }
 
-type BatchIter = Box<dyn Iterator<Item = WeirResult<RecordBatch>> + Send>;
+/// Batches read from one part of a file.
+pub type BatchIter = Box<dyn Iterator<Item = WeirResult<RecordBatch>> + Send>;
 
-struct LocalFileReader {
+/// How a file source turns files into rows: their format and its options, the schema and
+/// partition columns, the projection. Shared by every file source (`LocalFile` here,
+/// `S3File` in `weir-objectfile`, which reads local copies of its objects).
+pub struct FileDecoder {
     compression: TextCompression,
+    /// How an xml source's rows are laid out.
     xml: Option<XmlLayout>,
-    sheet_name: Option<String>,
-    files: Vec<FilePart>,
     encoding: &'static encoding_rs::Encoding,
-    next_file: usize,
-    current: Option<(FilePart, BatchIter)>,
     format: FileFormat,
+    /// The columns in the files; `schema` adds the partition columns after them.
     file_schema: SchemaRef,
     schema: SchemaRef,
+    partition_keys: Vec<String>,
     projection: Option<Vec<usize>>,
     delimiter: String,
     skip_lines: usize,
+    /// The sheet an excel source reads (the first when unset).
+    sheet_name: Option<String>,
 }
 
-impl LocalFileReader {
+impl FileDecoder {
+    /// Reads a file source's options (LocalFile's, less `path` and `file_filter_pattern`) for
+    /// files of `format` packed with `archive`. `sample` is a local copy of the first file,
+    /// which parquet and orc schemas come from; `partition_keys` are the `key=value`
+    /// directories above it (after `parse_partition_from_path`), which become string columns
+    /// after the file's own; `shown_root` names the input in errors.
+    pub fn from_options(
+        o: &Options,
+        format: FileFormat,
+        archive: ArchiveCodec,
+        sample: Option<&Path>,
+        partition_keys: Vec<String>,
+        shown_root: &str,
+    ) -> WeirResult<FileDecoder> {
+        let e = WeirError::new;
+        let encoding = match o.str("encoding").map_err(e)? {
+            Some(name) => file_codec::parse_encoding(&name)?,
+            None => encoding_rs::UTF_8,
+        };
+        let compression = match o.str("compress_codec").map_err(e)? {
+            // Parquet and orc files say how their pages and stripes are compressed.
+            Some(_) if format.self_describing() => TextCompression::None,
+            Some(codec) if matches!(format, FileFormat::Excel | FileFormat::Xml) => {
+                if TextCompression::parse(&codec)? != TextCompression::None {
+                    return Err(WeirError::new(format!(
+                        "compress_codec '{codec}' does not apply to {} files",
+                        format.extension()
+                    ))
+                    .with_hint(
+                        "remove compress_codec; zipped files are archive_compress_codec = zip",
+                    ));
+                }
+                TextCompression::None
+            }
+            Some(codec) => TextCompression::parse(&codec)?,
+            None => TextCompression::None,
+        };
+        if matches!(
+            format,
+            FileFormat::Parquet | FileFormat::Orc | FileFormat::Excel
+        ) && (archive != ArchiveCodec::None || encoding != encoding_rs::UTF_8)
+        {
+            return Err(WeirError::new(format!(
+                "{} files are read as they are: archive_compress_codec and encoding do not apply",
+                format.extension()
+            ))
+            .with_hint("remove archive_compress_codec and encoding, or unpack the files first"));
+        }
+        let declared = declared_schema(o)?;
+        let schema: SchemaRef = match (format, declared) {
+            (FileFormat::Orc, declared) => {
+                let first = sample
+                    .ok_or_else(|| WeirError::new(format!("no orc file under {shown_root}")))?;
+                super::orc::read_schema(&super::orc::file_schema(first)?, declared.as_deref())
+            }
+            (FileFormat::Parquet, _) => {
+                let first = sample
+                    .ok_or_else(|| WeirError::new(format!("no parquet file under {shown_root}")))?;
+                let f = File::open(first)
+                    .map_err(|err| WeirError::new(format!("opening {}: {err}", first.display())))?;
+                let builder =
+                    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+                        .map_err(|err| {
+                            WeirError::new(format!(
+                                "{} is not a parquet file: {err}",
+                                first.display()
+                            ))
+                        })?;
+                builder.schema().clone()
+            }
+            (_, Some(s)) => s,
+            (FileFormat::Text, None) => Arc::new(Schema::new(vec![Field::new(
+                "content",
+                DataType::Utf8,
+                true,
+            )])),
+            (f, None) => {
+                return Err(WeirError::new(format!(
+                    "reading {} files needs a schema",
+                    f.extension()
+                ))
+                .with_hint("add schema { fields { name = type, ... } }"))
+            }
+        };
+        let partition_keys: Vec<String> = partition_keys
+            .into_iter()
+            .filter(|k| schema.index_of(k).is_err())
+            .collect();
+        let file_schema = schema;
+        let schema: SchemaRef = if partition_keys.is_empty() {
+            file_schema.clone()
+        } else {
+            let mut fields: Vec<Field> = file_schema
+                .fields()
+                .iter()
+                .map(|f| f.as_ref().clone())
+                .collect();
+            fields.extend(
+                partition_keys
+                    .iter()
+                    .map(|k| Field::new(k, DataType::Utf8, true)),
+            );
+            Arc::new(Schema::new(fields))
+        };
+        let projection = match o.str_list("read_columns").map_err(e)? {
+            Some(cols) => Some(
+                cols.iter()
+                    .map(|c| {
+                        schema.index_of(c).map_err(|_| {
+                            WeirError::new(format!("read_columns: '{c}' is not in the schema"))
+                        })
+                    })
+                    .collect::<WeirResult<Vec<_>>>()?,
+            ),
+            None => None,
+        };
+        let delimiter = o
+            .first_key(&["field_delimiter", "delimiter"])
+            .and_then(|k| o.str(k).ok().flatten())
+            .map(|d| unescape_delimiter(&d))
+            .unwrap_or_else(|| {
+                if format == FileFormat::Csv {
+                    ",".into()
+                } else {
+                    "\u{1}".into()
+                }
+            });
+        let xml = if format == FileFormat::Xml {
+            match (
+                o.str("xml_row_tag").map_err(e)?,
+                o.bool("xml_use_attr_format").map_err(e)?,
+            ) {
+                (Some(row_tag), Some(use_attributes)) if !row_tag.trim().is_empty() => {
+                    Some(XmlLayout {
+                        root_tag: String::new(),
+                        row_tag,
+                        use_attributes,
+                    })
+                }
+                _ => {
+                    return Err(WeirError::new(
+                        "reading xml files needs 'xml_row_tag' and 'xml_use_attr_format'",
+                    )
+                    .with_hint(
+                        "name the row element (xml_row_tag = \"RECORD\") and say whether values are its attributes (xml_use_attr_format = true) or child elements (false)",
+                    ))
+                }
+            }
+        } else {
+            None
+        };
+        Ok(FileDecoder {
+            compression,
+            xml,
+            encoding,
+            format,
+            file_schema,
+            schema,
+            partition_keys,
+            projection,
+            delimiter,
+            sheet_name: o.str("sheet_name").map_err(e)?,
+            skip_lines: o
+                .i64("skip_header_row_number")
+                .map_err(e)?
+                .unwrap_or(0)
+                .max(0) as usize,
+        })
+    }
+
+    /// The schema of the rows [`FileDecoder::finish`] returns.
+    pub fn output_schema(&self) -> SchemaRef {
+        match &self.projection {
+            Some(p) => Arc::new(
+                self.schema
+                    .project(p)
+                    .unwrap_or_else(|_| self.schema.as_ref().clone()),
+            ),
+            None => self.schema.clone(),
+        }
+    }
+
+    /// The partition columns a file's directories fill, in order.
+    pub fn partition_keys(&self) -> &[String] {
+        &self.partition_keys
+    }
+
+    /// The values of [`FileDecoder::partition_keys`] for a file `relative` to the input root.
+    pub fn partition_values(&self, relative: &Path) -> Vec<Option<String>> {
+        let found = partition_pairs(Path::new(""), relative);
+        self.partition_keys
+            .iter()
+            .map(|k| found.iter().find(|(fk, _)| fk == k).map(|(_, v)| v.clone()))
+            .collect()
+    }
+
+    /// A batch as read from a file, with its partition values added and the projection
+    /// applied; `None` when it has no rows.
+    pub fn finish(
+        &self,
+        batch: RecordBatch,
+        partition: &[Option<String>],
+    ) -> WeirResult<Option<RecordBatch>> {
+        let b = with_partition_columns(batch, &self.schema, partition)?;
+        let projected_by_reader = self.format.self_describing() && self.schema == self.file_schema;
+        let b = match &self.projection {
+            Some(p) if !projected_by_reader => {
+                b.project(p).map_err(|e| WeirError::new(e.to_string()))?
+            }
+            _ => b,
+        };
+        Ok((b.num_rows() > 0).then_some(b))
+    }
+}
+
+struct LocalFileReader {
+    decoder: Arc<FileDecoder>,
+    files: Vec<FilePart>,
+    next_file: usize,
+    current: Option<(FilePart, BatchIter)>,
+}
+
+impl FileDecoder {
     fn open_parquet(&self, path: &Path) -> WeirResult<BatchIter> {
         let file = File::open(path)
             .map_err(|e| WeirError::new(format!("opening {}: {e}", path.display())))?;
@@ -496,7 +550,8 @@ impl LocalFileReader {
         Ok(Box::new(r.map(move |b| b.map_err(&wrap))))
     }
 
-    fn open(&self, part: &Part) -> WeirResult<BatchIter> {
+    /// Reads one part of a local file.
+    pub fn open(&self, part: &Part) -> WeirResult<BatchIter> {
         let path = part.path.as_path();
         if self.format == FileFormat::Parquet {
             return self.open_parquet(path);
@@ -707,7 +762,7 @@ impl SourceReader for LocalFileReader {
                     return Ok(SourceEvent::End);
                 };
                 self.next_file += 1;
-                let iter = self.open(&part.part)?;
+                let iter = self.decoder.open(&part.part)?;
                 self.current = Some((part, iter));
             }
             let Some((part, iter)) = self.current.as_mut() else {
@@ -715,16 +770,7 @@ impl SourceReader for LocalFileReader {
             };
             match iter.next() {
                 Some(Ok(b)) => {
-                    let b = with_partition_columns(b, &self.schema, &part.partition)?;
-                    let projected_by_reader =
-                        self.format.self_describing() && self.schema == self.file_schema;
-                    let b = match &self.projection {
-                        Some(p) if !projected_by_reader => {
-                            b.project(p).map_err(|e| WeirError::new(e.to_string()))?
-                        }
-                        _ => b,
-                    };
-                    if b.num_rows() > 0 {
+                    if let Some(b) = self.decoder.finish(b, &part.partition)? {
                         return Ok(SourceEvent::Batch(Batch::inserts(b)));
                     }
                 }

@@ -8,6 +8,7 @@ pub mod excel;
 pub mod fake;
 pub mod file_codec;
 pub mod file_output;
+pub mod file_rolling;
 pub mod json_bytes;
 pub mod local_file_binary;
 pub mod local_file_sink;

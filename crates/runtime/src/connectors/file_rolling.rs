@@ -1,0 +1,559 @@
+//! The half of a file sink that turns rows into files, shared by every file sink (`LocalFile`
+//! here, `S3File` in `weir-objectfile`): LocalFile's options ([`FileLayout`]), one open file
+//! per partition directory, a new file every `batch_size` rows ([`FileRoller`]). Where a
+//! closed file goes (renamed into place, uploaded) is the sink's own business.
+
+use super::file_output::{Output, SinkCodec};
+use super::local_file_source::{unescape_delimiter, FileFormat};
+use super::xml::{XmlLayout, XmlWriter};
+use crate::batch::Batch;
+use arrow::array::UInt32Array;
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use weir_core::{WeirError, WeirResult};
+use weir_pipeline::{OptionSpec, OptionType, Options};
+
+/// The options of every file sink but where it writes (`path`, or a bucket and a path).
+pub fn file_sink_options() -> Vec<OptionSpec> {
+    use OptionType::*;
+    vec![
+        OptionSpec::optional("file_format_type", String),
+        OptionSpec::optional("field_delimiter", String),
+        OptionSpec::optional("row_delimiter", String),
+        OptionSpec::optional("partition_by", StringList),
+        OptionSpec::optional("partition_dir_expression", String),
+        OptionSpec::optional("is_partition_field_write_in_file", Bool),
+        OptionSpec::optional("have_partition", Bool),
+        OptionSpec::optional("sink_columns", StringList),
+        OptionSpec::optional("batch_size", Int),
+        OptionSpec::optional("enable_header_write", Bool),
+        OptionSpec::optional("is_enable_transaction", Bool),
+        OptionSpec::optional("custom_filename", Bool),
+        OptionSpec::optional("file_name_expression", String),
+        OptionSpec::optional("filename_time_format", String),
+        OptionSpec::optional("compress_codec", String),
+        OptionSpec::optional("encoding", String),
+        OptionSpec::optional("xml_root_tag", String),
+        OptionSpec::optional("xml_row_tag", String),
+        OptionSpec::optional("xml_use_attr_format", Bool),
+    ]
+}
+
+/// SeaTunnel options every file sink accepts and weir has no use for.
+pub const FILE_SINK_IGNORED: &[&str] = &[
+    "tmp_path",
+    "schema_save_mode",
+    "data_save_mode",
+    "save_mode",
+    "single_file_mode",
+    "create_empty_file_when_no_data",
+];
+
+/// The options every file sink shares (LocalFile's, less `path`): the format, the columns
+/// written, partitioning and when a file is full. Read once, when the sink is prepared.
+#[derive(Clone)]
+pub struct FileLayout {
+    format: FileFormat,
+    input: SchemaRef,
+    /// The columns in a file, and which of `input` they are.
+    schema: SchemaRef,
+    written: Vec<usize>,
+    partition_by: Vec<usize>,
+    partition_expr: String,
+    field_delimiter: String,
+    row_delimiter: String,
+    header: bool,
+    rows_per_file: usize,
+    codec: SinkCodec,
+    encoding: &'static encoding_rs::Encoding,
+    xml: Option<XmlLayout>,
+}
+
+impl FileLayout {
+    /// Reads a file sink's options for rows of `input`; `format_name` is `file_format_type`.
+    pub fn from_options(
+        o: &Options,
+        input: SchemaRef,
+        format_name: &str,
+    ) -> WeirResult<FileLayout> {
+        let e = WeirError::new;
+        let format = FileFormat::parse(format_name)?;
+        let columns: Vec<usize> = match o.str_list("sink_columns").map_err(e)? {
+            Some(cols) => cols
+                .iter()
+                .map(|c| {
+                    input.index_of(c).map_err(|_| {
+                        WeirError::new(format!("sink_columns: '{c}' is not in the input"))
+                    })
+                })
+                .collect::<WeirResult<_>>()?,
+            None => (0..input.fields().len()).collect(),
+        };
+        let partition_by: Vec<usize> = match o.str_list("partition_by").map_err(e)? {
+            Some(cols) => cols
+                .iter()
+                .map(|c| {
+                    input.index_of(c).map_err(|_| {
+                        WeirError::new(format!("partition_by: '{c}' is not in the input"))
+                    })
+                })
+                .collect::<WeirResult<_>>()?,
+            None => Vec::new(),
+        };
+        let keep_partition_fields = o
+            .bool("is_partition_field_write_in_file")
+            .map_err(e)?
+            .unwrap_or(false);
+        let written: Vec<usize> = columns
+            .into_iter()
+            .filter(|c| keep_partition_fields || !partition_by.contains(c))
+            .collect();
+        if format == FileFormat::Csv {
+            if let Some(f) = written
+                .iter()
+                .map(|&c| input.field(c))
+                .find(|f| f.data_type().is_nested())
+            {
+                return Err(WeirError::new(format!(
+                    "csv cannot hold column '{}' of a nested type",
+                    f.name()
+                ))
+                .with_hint("write json or parquet, or drop the column with sink_columns"));
+            }
+        }
+        let codec = match (format, o.str("compress_codec").map_err(e)?) {
+            // weir's parquet files are snappy-compressed unless the job says otherwise.
+            (FileFormat::Parquet, None) => SinkCodec::resolve(format, Some("snappy"))?,
+            (_, codec) => SinkCodec::resolve(format, codec.as_deref())?,
+        };
+        let encoding = match o.str("encoding").map_err(e)? {
+            Some(name)
+                if matches!(
+                    format,
+                    FileFormat::Parquet | FileFormat::Orc | FileFormat::Excel
+                ) =>
+            {
+                return Err(WeirError::new(format!(
+                    "encoding '{name}' does not apply to {} files (their text is UTF-8)",
+                    format.extension()
+                )))
+            }
+            Some(name) => super::file_codec::parse_encoding(&name)?,
+            None => encoding_rs::UTF_8,
+        };
+        let written_schema = Arc::new(
+            input
+                .project(&written)
+                .map_err(|err| WeirError::new(err.to_string()))?,
+        );
+        if format == FileFormat::Orc {
+            super::orc::check_writable(&written_schema)?;
+        }
+        let xml = if format == FileFormat::Xml {
+            let use_attributes = o.bool("xml_use_attr_format").map_err(e)?.ok_or_else(|| {
+                WeirError::new("writing xml files needs 'xml_use_attr_format'").with_hint(
+                    "say whether values are attributes of the row element (true) or its child elements (false)",
+                )
+            })?;
+            Some(XmlLayout {
+                root_tag: o
+                    .str("xml_root_tag")
+                    .map_err(e)?
+                    .unwrap_or_else(|| "RECORDS".into()),
+                row_tag: o
+                    .str("xml_row_tag")
+                    .map_err(e)?
+                    .unwrap_or_else(|| "RECORD".into()),
+                use_attributes,
+            })
+        } else {
+            None
+        };
+        let default_delimiter = if format == FileFormat::Csv {
+            ","
+        } else {
+            "\u{1}"
+        };
+        Ok(FileLayout {
+            format,
+            schema: written_schema,
+            xml,
+            written,
+            partition_by,
+            partition_expr: o
+                .str("partition_dir_expression")
+                .map_err(e)?
+                .unwrap_or_else(|| "${k0}=${v0}".into()),
+            input,
+            field_delimiter: unescape_delimiter(
+                &o.str("field_delimiter")
+                    .map_err(e)?
+                    .unwrap_or_else(|| default_delimiter.into()),
+            ),
+            row_delimiter: unescape_delimiter(
+                &o.str("row_delimiter")
+                    .map_err(e)?
+                    .unwrap_or_else(|| "\n".into()),
+            ),
+            header: o.bool("enable_header_write").map_err(e)?.unwrap_or(false),
+            rows_per_file: o
+                .i64("batch_size")
+                .map_err(e)?
+                .filter(|n| *n > 0)
+                .unwrap_or(1_000_000) as usize,
+            codec,
+            encoding,
+        })
+    }
+
+    /// The format's file name ending with its codec's mark (`.lzo.txt`, `.parquet`, …).
+    pub fn suffix(&self) -> String {
+        format!("{}.{}", self.codec.suffix(), self.format.extension())
+    }
+}
+
+/// A file closed by a [`FileRoller`]: the local file holding it, and its name under the sink's
+/// root (`<partition dirs>/<name>`, `/`-separated).
+#[derive(Debug)]
+pub struct ClosedFile {
+    pub local: PathBuf,
+    pub relative: String,
+}
+
+/// Where a roller writes the file `relative` (under the sink's root) while it is open.
+pub type Staging = Box<dyn Fn(&str) -> PathBuf + Send + Sync>;
+
+/// Writes one subtask's rows into files named `<prefix>_<n><suffix>`: one open file per
+/// partition directory, closed when it holds `batch_size` rows or when the sink asks.
+pub struct FileRoller {
+    layout: FileLayout,
+    prefix: String,
+    files_started: usize,
+    open: BTreeMap<String, OpenFile>,
+    staging: Staging,
+}
+
+impl FileRoller {
+    pub fn new(layout: FileLayout, prefix: String, staging: Staging) -> FileRoller {
+        FileRoller {
+            layout,
+            prefix,
+            files_started: 0,
+            open: BTreeMap::new(),
+            staging,
+        }
+    }
+
+    /// What every file of this roller starts with: a restore uses it to tell this writer's
+    /// leftovers from other writers' files.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Writes `batch`; the files that became full on the way.
+    pub fn write(&mut self, batch: Batch) -> WeirResult<Vec<ClosedFile>> {
+        let mut closed = Vec::new();
+        let records = batch.records;
+        if self.layout.partition_by.is_empty() {
+            let projected = records
+                .project(&self.layout.written)
+                .map_err(|e| WeirError::new(e.to_string()))?;
+            self.write_part(String::new(), projected, &mut closed)?;
+            return Ok(closed);
+        }
+        let opts = FormatOptions::default().with_null("null");
+        let fmts = self
+            .layout
+            .partition_by
+            .iter()
+            .map(|&c| ArrayFormatter::try_new(records.column(c).as_ref(), &opts))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| WeirError::new(e.to_string()))?;
+        let mut groups: BTreeMap<Vec<String>, Vec<u32>> = BTreeMap::new();
+        for row in 0..records.num_rows() {
+            let key: Vec<String> = fmts.iter().map(|f| f.value(row).to_string()).collect();
+            groups.entry(key).or_default().push(row as u32);
+        }
+        for (values, rows) in groups {
+            let idx = UInt32Array::from(rows);
+            let cols = self
+                .layout
+                .written
+                .iter()
+                .map(|&c| arrow::compute::take(records.column(c).as_ref(), &idx, None))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| WeirError::new(e.to_string()))?;
+            let part = RecordBatch::try_new(self.layout.schema.clone(), cols)
+                .map_err(|e| WeirError::new(e.to_string()))?;
+            let dir = self.partition_dir(&values);
+            self.write_part(dir, part, &mut closed)?;
+        }
+        Ok(closed)
+    }
+
+    /// Closes every open file.
+    pub fn close_all(&mut self) -> WeirResult<Vec<ClosedFile>> {
+        std::mem::take(&mut self.open)
+            .into_values()
+            .map(OpenFile::close)
+            .collect()
+    }
+    fn write_part(
+        &mut self,
+        subdir: String,
+        batch: RecordBatch,
+        closed: &mut Vec<ClosedFile>,
+    ) -> WeirResult<()> {
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            if !self.open.contains_key(&subdir) {
+                let name = format!(
+                    "{}_{}{}",
+                    self.prefix,
+                    self.files_started,
+                    self.layout.suffix()
+                );
+                self.files_started += 1;
+                let relative = if subdir.is_empty() {
+                    name
+                } else {
+                    format!("{subdir}/{name}")
+                };
+                let local = (self.staging)(&relative);
+                let f = OpenFile::create(&self.layout, local, relative)?;
+                self.open.insert(subdir.clone(), f);
+            }
+            let Some(file) = self.open.get_mut(&subdir) else {
+                break;
+            };
+            let room = self.layout.rows_per_file - file.rows;
+            let take = room.min(batch.num_rows() - offset);
+            file.write(&self.layout, &batch.slice(offset, take))?;
+            offset += take;
+            if file.rows >= self.layout.rows_per_file {
+                if let Some(full) = self.open.remove(&subdir) {
+                    closed.push(full.close()?);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn partition_dir(&self, values: &[String]) -> String {
+        let mut dir = self.layout.partition_expr.clone();
+        for (i, (&col, v)) in self.layout.partition_by.iter().zip(values).enumerate() {
+            dir = dir
+                .replace(&format!("${{k{i}}}"), self.layout.input.field(col).name())
+                .replace(&format!("${{v{i}}}"), v);
+        }
+        if self.layout.partition_by.len() > 1 && !self.layout.partition_expr.contains("${k1}") {
+            // The default expression names one level; give every partition column its level.
+            dir = self
+                .layout
+                .partition_by
+                .iter()
+                .zip(values)
+                .map(|(&c, v)| format!("{}={v}", self.layout.input.field(c).name()))
+                .collect::<Vec<_>>()
+                .join("/");
+        }
+        dir.replace(['\\', '\0'], "_").replace("..", "__")
+    }
+}
+
+/// One file being written: where it is written, its name under the sink's root, its encoder.
+struct OpenFile {
+    tmp: PathBuf,
+    relative: String,
+    rows: usize,
+    encoder: Option<Encoder>,
+}
+
+impl OpenFile {
+    fn create(s: &FileLayout, tmp: PathBuf, relative: String) -> WeirResult<OpenFile> {
+        if let Some(dir) = tmp.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| WeirError::new(format!("creating '{}': {e}", dir.display())))?;
+        }
+        let file = File::create(&tmp)
+            .map_err(|e| WeirError::new(format!("creating '{}': {e}", tmp.display())))?;
+        let encoder = match s.format {
+            FileFormat::Text => {
+                let mut w = BufWriter::with_capacity(1 << 20, s.text_output(file));
+                if s.header {
+                    let names: Vec<&str> = s
+                        .schema
+                        .fields()
+                        .iter()
+                        .map(|f| f.name().as_str())
+                        .collect();
+                    w.write_all(names.join(&s.field_delimiter).as_bytes())?;
+                    w.write_all(s.row_delimiter.as_bytes())?;
+                }
+                Encoder::Text(w)
+            }
+            FileFormat::Csv => Encoder::Csv(Box::new(
+                arrow::csv::WriterBuilder::new()
+                    .with_header(s.header)
+                    .with_delimiter(
+                        s.field_delimiter
+                            .as_bytes()
+                            .first()
+                            .copied()
+                            .unwrap_or(b','),
+                    )
+                    .build(BufWriter::with_capacity(1 << 20, s.text_output(file))),
+            )),
+            FileFormat::Json => Encoder::Json(arrow::json::LineDelimitedWriter::new(
+                BufWriter::with_capacity(1 << 20, s.text_output(file)),
+            )),
+            FileFormat::Parquet => {
+                let compression = match s.codec {
+                    SinkCodec::Parquet(c) => c,
+                    _ => parquet::basic::Compression::SNAPPY,
+                };
+                let props = parquet::file::properties::WriterProperties::builder()
+                    .set_compression(compression)
+                    .build();
+                Encoder::Parquet(Box::new(
+                    parquet::arrow::ArrowWriter::try_new(file, s.schema.clone(), Some(props))
+                        .map_err(|e| WeirError::new(format!("starting parquet file: {e}")))?,
+                ))
+            }
+            FileFormat::Orc => {
+                let compression = match s.codec {
+                    SinkCodec::Orc(c) => c,
+                    _ => super::orc::OrcCompression::parse("none")?,
+                };
+                Encoder::Orc(Box::new(super::orc::OrcWriter::new(
+                    file,
+                    s.schema.clone(),
+                    compression,
+                )?))
+            }
+            FileFormat::Xml => {
+                let layout = s
+                    .xml
+                    .clone()
+                    .ok_or_else(|| WeirError::new("an xml sink without its row layout"))?;
+                Encoder::Xml(Box::new(
+                    XmlWriter::new(
+                        BufWriter::with_capacity(1 << 20, s.text_output(file)),
+                        layout,
+                        &s.schema,
+                        s.encoding.name(),
+                        s.field_delimiter.clone(),
+                    )
+                    .map_err(|e| WeirError::new(format!("starting '{}': {e}", tmp.display())))?,
+                ))
+            }
+            FileFormat::Excel => {
+                drop(file);
+                Encoder::Excel(Box::new(super::excel::ExcelWriter::new(
+                    &s.schema, s.header,
+                )?))
+            }
+        };
+        Ok(OpenFile {
+            tmp,
+            relative,
+            rows: 0,
+            encoder: Some(encoder),
+        })
+    }
+
+    fn write(&mut self, s: &FileLayout, batch: &RecordBatch) -> WeirResult<()> {
+        let err = |e: String| WeirError::new(format!("writing '{}': {e}", self.tmp.display()));
+        match self.encoder.as_mut() {
+            Some(Encoder::Text(w)) => {
+                for line in super::text_rows::lines(batch, &s.field_delimiter)
+                    .map_err(|e| err(e.to_string()))?
+                {
+                    w.write_all(line.as_bytes())
+                        .and_then(|_| w.write_all(s.row_delimiter.as_bytes()))
+                        .map_err(|e| err(e.to_string()))?;
+                }
+            }
+            Some(Encoder::Csv(w)) => w.write(batch).map_err(|e| err(e.to_string()))?,
+            Some(Encoder::Json(w)) => w
+                .write(&super::json_bytes::encode(batch)?)
+                .map_err(|e| err(e.to_string()))?,
+            Some(Encoder::Parquet(w)) => w.write(batch).map_err(|e| err(e.to_string()))?,
+            Some(Encoder::Orc(w)) => w.write(batch)?,
+            Some(Encoder::Xml(w)) => w.write(batch)?,
+            Some(Encoder::Excel(w)) => w.write(batch)?,
+            None => return Err(err("file already closed".into())),
+        }
+        self.rows += batch.num_rows();
+        Ok(())
+    }
+
+    /// Flushes and closes the file, still where it was written.
+    fn close(mut self) -> WeirResult<ClosedFile> {
+        let err = |e: String| WeirError::new(format!("finishing '{}': {e}", self.tmp.display()));
+        match self.encoder.take() {
+            Some(Encoder::Text(w)) => finish_text(w).map_err(|e| err(e.to_string()))?,
+            Some(Encoder::Csv(w)) => finish_text(w.into_inner()).map_err(|e| err(e.to_string()))?,
+            Some(Encoder::Json(mut w)) => {
+                w.finish().map_err(|e| err(e.to_string()))?;
+                finish_text(w.into_inner()).map_err(|e| err(e.to_string()))?
+            }
+            Some(Encoder::Orc(w)) => w.close()?,
+            Some(Encoder::Xml(w)) => {
+                let out = w.finish().map_err(|e| err(e.to_string()))?;
+                finish_text(out).map_err(|e| err(e.to_string()))?
+            }
+            Some(Encoder::Parquet(w)) => {
+                w.close().map_err(|e| err(e.to_string()))?;
+            }
+            Some(Encoder::Excel(w)) => w.save(&self.tmp)?,
+            None => {}
+        }
+        Ok(ClosedFile {
+            local: std::mem::take(&mut self.tmp),
+            relative: std::mem::take(&mut self.relative),
+        })
+    }
+}
+
+/// Flushes a text file's buffer and finishes its output (an lzop stream's end mark).
+fn finish_text(w: BufWriter<Output>) -> std::io::Result<()> {
+    w.into_inner().map_err(|e| e.into_error())?.finish()
+}
+
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        if self.encoder.is_some() {
+            // Never closed: the job was cancelled or failed. Leave nothing half-written.
+            self.encoder = None;
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+impl FileLayout {
+    fn text_output(&self, file: File) -> Output {
+        let compression = match self.codec {
+            SinkCodec::Text(t) => t,
+            _ => super::file_codec::TextCompression::None,
+        };
+        Output::new(file, self.encoding, compression)
+    }
+}
+
+enum Encoder {
+    Text(BufWriter<Output>),
+    Csv(Box<arrow::csv::Writer<BufWriter<Output>>>),
+    Json(arrow::json::LineDelimitedWriter<BufWriter<Output>>),
+    Parquet(Box<parquet::arrow::ArrowWriter<File>>),
+    Orc(Box<super::orc::OrcWriter>),
+    Xml(Box<XmlWriter<BufWriter<Output>>>),
+    /// Saved whole at close.
+    Excel(Box<super::excel::ExcelWriter>),
+}
