@@ -20,6 +20,7 @@ pub mod channel;
 pub mod checkpoint;
 pub mod connectors;
 pub mod executor;
+pub mod injected_failure;
 pub mod metrics;
 pub mod operator;
 pub mod partition;

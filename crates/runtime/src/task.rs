@@ -183,8 +183,29 @@ impl Subtask {
                                 return Err(Stop::Disconnected);
                             }
                             emitted += rows as u64;
-                            if let Some(rate) = rate_limit {
-                                throttle(started, emitted, rate).await;
+                            if let Some(wait) =
+                                rate_limit.and_then(|r| throttle(started, emitted, r))
+                            {
+                                // Barriers and cancels are served while the source is held
+                                // back: a slow rate must not hold back checkpoints.
+                                let until = tokio::time::Instant::now() + wait;
+                                let mut control_open = true;
+                                loop {
+                                    let control = tokio::select! {
+                                        _ = tokio::time::sleep_until(until) => break,
+                                        c = self.control.recv(), if control_open => c,
+                                    };
+                                    match control {
+                                        Some(c) => {
+                                            if self.on_control(c, Some(&mut reader)).await?
+                                                == AfterControl::EndInput
+                                            {
+                                                break 'read;
+                                            }
+                                        }
+                                        None => control_open = false,
+                                    }
+                                }
                             }
                             // A source whose reader is always ready never waits on its own;
                             // giving the worker back when the task's budget is spent keeps the
@@ -540,15 +561,14 @@ impl Watermarks {
 }
 
 /// Sleeps until `emitted` rows fit under `rate` rows per second since `started`.
-async fn throttle(started: Instant, emitted: u64, rate: u64) {
+/// How long a source that has emitted `emitted` rows since `started` must wait to keep to
+/// `rate` rows per second, if at all.
+fn throttle(started: Instant, emitted: u64, rate: u64) -> Option<Duration> {
     if rate == 0 {
-        return;
+        return None;
     }
     let due = Duration::from_secs_f64(emitted as f64 / rate as f64);
-    let elapsed = started.elapsed();
-    if due > elapsed {
-        tokio::time::sleep(due - elapsed).await;
-    }
+    due.checked_sub(started.elapsed()).filter(|d| !d.is_zero())
 }
 
 #[cfg(test)]

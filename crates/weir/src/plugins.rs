@@ -9,5 +9,6 @@ pub fn registry() -> PluginRegistry {
     weir_sql::register(&mut r);
     weir_jdbc::register(&mut r);
     weir_kafka::register(&mut r);
+    weir_objectfile::register(&mut r);
     r
 }

@@ -22,7 +22,8 @@ use weir_pipeline::{OptionSpec, OptionType, Options};
 /// The options of every file sink but where it writes (`path`, or a bucket and a path).
 pub fn file_sink_options() -> Vec<OptionSpec> {
     use OptionType::*;
-    vec![
+    let mut options = crate::injected_failure::options();
+    options.extend([
         OptionSpec::optional("file_format_type", String),
         OptionSpec::optional("field_delimiter", String),
         OptionSpec::optional("row_delimiter", String),
@@ -42,7 +43,8 @@ pub fn file_sink_options() -> Vec<OptionSpec> {
         OptionSpec::optional("xml_root_tag", String),
         OptionSpec::optional("xml_row_tag", String),
         OptionSpec::optional("xml_use_attr_format", Bool),
-    ]
+    ]);
+    options
 }
 
 /// SeaTunnel options every file sink accepts and weir has no use for.

@@ -21,6 +21,7 @@ use super::file_rolling::{
     file_sink_options, ClosedFile, FileLayout, FileRoller, Staging, FILE_SINK_IGNORED,
 };
 use crate::batch::Batch;
+use crate::injected_failure::{FailOnce, InjectedFailure};
 use crate::operator::{PrepareContext, PreparedSink, SinkFactory, SinkWriter, SubtaskContext};
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
@@ -76,6 +77,7 @@ impl SinkFactory for LocalFileSinkFactory {
             dir,
             layout,
             job_id: ctx.job_id,
+            fail: InjectedFailure::from_options(o)?,
             transactional: ctx.mode == JobMode::Streaming
                 && o.bool("is_enable_transaction").map_err(e)?.unwrap_or(true),
         }))
@@ -86,6 +88,7 @@ struct PreparedLocalFileSink {
     dir: PathBuf,
     layout: FileLayout,
     job_id: JobId,
+    fail: Option<InjectedFailure>,
     transactional: bool,
 }
 
@@ -116,6 +119,7 @@ impl PreparedSink for PreparedLocalFileSink {
         Ok(Box::new(LocalFileWriter {
             dir: self.dir.clone(),
             roller: FileRoller::new(self.layout.clone(), prefix, staging),
+            fail: FailOnce::new(self.fail, &subtask, "LocalFile"),
             transactional: self.transactional,
             pending: Vec::new(),
             prepared_for: BTreeMap::new(),
@@ -211,6 +215,7 @@ fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
 struct LocalFileWriter {
     dir: PathBuf,
     roller: FileRoller,
+    fail: FailOnce,
     /// Two-phase commit: files are published only when a checkpoint covering them completes.
     transactional: bool,
     /// Closed files no checkpoint has listed yet.
@@ -245,6 +250,7 @@ impl LocalFileWriter {
 #[async_trait]
 impl SinkWriter for LocalFileWriter {
     async fn write(&mut self, batch: Batch) -> WeirResult<()> {
+        self.fail.on_write(batch.records.num_rows() as u64)?;
         for file in self.roller.write(batch)? {
             self.closed(file)?;
         }
@@ -280,6 +286,7 @@ impl SinkWriter for LocalFileWriter {
     }
 
     async fn commit(&mut self, checkpoint_id: u64) -> WeirResult<()> {
+        self.fail.on_commit()?;
         let later = self.prepared_for.split_off(&(checkpoint_id + 1));
         for (_, files) in std::mem::replace(&mut self.prepared_for, later) {
             files.iter().try_for_each(PendingFile::publish)?;

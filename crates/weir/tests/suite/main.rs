@@ -33,6 +33,7 @@ mod postgres_cdc;
 mod rest_api;
 mod rest_errors;
 mod s3_checkpoints;
+mod s3_files;
 mod seatunnel_api;
 mod slots;
 mod sql_functions;

@@ -96,6 +96,51 @@ impl S3Server {
     }
 }
 
+impl S3Server {
+    /// An object's text.
+    pub async fn text(&self, bucket: &str, key: &str) -> String {
+        let r = reqwest::Client::new()
+            .get(format!("{}/{bucket}/{key}", self.endpoint()))
+            .send()
+            .await
+            .expect("the S3 server answers");
+        assert!(r.status().is_success(), "GET {key}: {}", r.status());
+        r.text().await.unwrap_or_default()
+    }
+
+    /// The keys of the multipart uploads begun and neither completed nor aborted.
+    pub async fn open_uploads(&self, bucket: &str) -> Vec<String> {
+        let text = reqwest::Client::new()
+            .get(format!("{}/{bucket}?uploads", self.endpoint()))
+            .send()
+            .await
+            .expect("the S3 server answers")
+            .text()
+            .await
+            .unwrap_or_default();
+        text.split("<Key>")
+            .skip(1)
+            .filter_map(|s| s.split("</Key>").next())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The options of an S3File plugin that reach `bucket` on this server, as a job file
+    /// writes them.
+    pub fn s3file_options(&self, bucket: &str, path: &str) -> String {
+        format!(
+            r#"bucket = "s3a://{bucket}"
+    path = "{path}"
+    fs.s3a.endpoint = "{}"
+    fs.s3a.aws.credentials.provider = "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
+    access_key = "weir"
+    secret_key = "weir-secret"
+    hadoop_s3_properties {{ "fs.s3a.path.style.access" = "true" }}"#,
+            self.endpoint()
+        )
+    }
+}
+
 impl Drop for S3Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
