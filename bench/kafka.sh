@@ -99,14 +99,19 @@ CONF
   "$WEIR" run --data-dir "$OUT/data-lat-$S" "$OUT/lat-$S.conf" > "$OUT/lat-$S.log" 2>&1 &
   JOB=$!
   sleep 3
-  "$PLAIN" consume "$BS" "$topic" "$LROWS" latency > "$OUT/lat-$S.txt" &
+  # Bounded: on Nisshi a read_committed consumer can stall behind the last stable offset.
+  timeout $((DURATION + 60)) "$PLAIN" consume "$BS" "$topic" "$LROWS" latency > "$OUT/lat-$S.txt" &
   CONSUMER=$!
   "$PLAIN" produce "$BS" lat-in "$LROWS" 1024 "$RATE" > /dev/null
-  wait $CONSUMER
+  wait $CONSUMER || true
   kill $JOB 2>/dev/null || true; wait $JOB 2>/dev/null || true
   python3 - "$OUT/lat-$S.txt" "$S" <<'PY'
 import sys
-d = dict(kv.split("=") for kv in open(sys.argv[1]).read().split()[1:])
-print(f"| Kafka -> Kafka, semantics = {sys.argv[2]}, parallelism 2 | {d['p50']} | {d['p99']} | {d['max']} |")
+words = open(sys.argv[1]).read().split()[1:]
+d = dict(kv.split("=") for kv in words if "=" in kv)
+if "p50" in d:
+    print(f"| Kafka -> Kafka, semantics = {sys.argv[2]}, parallelism 2 | {d['p50']} | {d['p99']} | {d['max']} |")
+else:
+    print(f"| Kafka -> Kafka, semantics = {sys.argv[2]}, parallelism 2 | not measured: the read_committed consumer did not get every row | | |")
 PY
 done

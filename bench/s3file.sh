@@ -20,7 +20,7 @@ target/s3-server/py/bin/moto_server -H 127.0.0.1 -p "$PORT" > "$OUT/moto.log" 2>
 MOTO=$!
 trap 'kill $MOTO 2>/dev/null || true' EXIT
 until (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null; do sleep 0.1; done
-python3 -c "import urllib.request as u; u.urlopen(u.Request('$EP/bench', method='PUT'))"
+curl -s -o /dev/null -f -X PUT "$EP/bench"
 
 S3="bucket = \"s3a://bench\", fs.s3a.endpoint = \"$EP\", access_key = weir, secret_key = weir-secret"
 SRC="FakeSource { row.num = $ROWS, batch.size = 8192, string.length = 24,
@@ -66,7 +66,7 @@ done
 B=$(bytes_under p1/)
 head -c "$B" /dev/urandom > "$OUT/blob"
 t0=$(now)
-python3 -c "import urllib.request as u; u.urlopen(u.Request('$EP/bench/blob', data=open('$OUT/blob','rb').read(), method='PUT'))"
+curl -s -o /dev/null -f -T "$OUT/blob" "$EP/bench/blob"
 t1=$(now)
 row "plain PUT of the same bytes (the server alone)" 0 "$(python3 -c "print($t1-$t0)")" "$B"
 rm -f "$OUT/blob"
