@@ -562,6 +562,20 @@ async fn unreachable_servers_missing_buckets_and_bad_options_are_refused_with_wh
             "'{expected}' missing from {errors}"
         );
     }
+    // Wrong keys, on a server that checks them.
+    let Some(checking) = s3::S3Server::start_checking_credentials() else {
+        return;
+    };
+    let errors = common::load(&text(&checking.s3file_options("b", "/x")))
+        .err()
+        .expect("wrong credentials are refused")
+        .to_string();
+    assert!(
+        errors.contains("refused the credentials")
+            && errors.contains("InvalidAccessKeyId")
+            && errors.contains("check access_key and secret_key"),
+        "{errors}"
+    );
     // Through REST: a 400 that says the same.
     let r = c
         .post(format!("{base}/jobs"))

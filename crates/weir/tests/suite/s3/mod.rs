@@ -18,6 +18,16 @@ pub struct S3Server {
 impl S3Server {
     /// Starts the server, or `None` when it is not installed (and not required).
     pub fn start() -> Option<S3Server> {
+        Self::start_with(false)
+    }
+
+    /// Starts a server that checks credentials (moto's IAM: only keys it issued pass), for
+    /// tests of wrong ones.
+    pub fn start_checking_credentials() -> Option<S3Server> {
+        Self::start_with(true)
+    }
+
+    fn start_with(check_credentials: bool) -> Option<S3Server> {
         let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../../target/s3-server/py/bin/moto_server");
         if !bin.exists() {
@@ -32,7 +42,11 @@ impl S3Server {
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .expect("a free port");
-        let child = Command::new(bin)
+        let mut command = Command::new(bin);
+        if check_credentials {
+            command.env("INITIAL_NO_AUTH_ACTION_COUNT", "0");
+        }
+        let child = command
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
