@@ -20,6 +20,7 @@ use weir_pipeline::{OptionSpec, OptionType, Options, PluginKind, PluginSpec};
 use weir_runtime::batch::Batch;
 use weir_runtime::blocking::run_blocking;
 use weir_runtime::connectors::table_placeholders;
+use weir_runtime::injected_failure::{FailOnce, InjectedFailure};
 use weir_runtime::operator::{
     PrepareContext, PreparedSink, SinkFactory, SinkWriter, SubtaskContext,
 };
@@ -84,12 +85,10 @@ impl SinkFactory for KafkaSinkFactory {
                 OptionSpec::optional("semantics", String),
                 OptionSpec::optional("transaction_prefix", String),
                 OptionSpec::optional("kafka.config", Object),
-                // Test-only: a subtask's first attempt fails once it has written this many
-                // rows, on a write (`test.fail_at = "write"`) or when told a checkpoint
-                // completed, before committing its transactions (`"commit"`).
-                OptionSpec::optional("test.fail_once_after_rows", Int),
-                OptionSpec::optional("test.fail_at", String),
-            ],
+            ]
+            .into_iter()
+            .chain(weir_runtime::injected_failure::options())
+            .collect(),
         )
         .ignoring(&[
             "kafka.request.timeout.ms",
@@ -148,21 +147,7 @@ impl SinkFactory for KafkaSinkFactory {
                 weir_core::ids::fnv1a(identity.as_bytes())
             )
         });
-        let fail = match o.i64("test.fail_once_after_rows").map_err(WeirError::new)? {
-            None => None,
-            Some(n) => Some(TestFailure {
-                after_rows: n.max(0) as u64,
-                at_commit: match o.str("test.fail_at").map_err(WeirError::new)?.as_deref() {
-                    None | Some("write") => false,
-                    Some("commit") => true,
-                    Some(other) => {
-                        return Err(WeirError::new(format!(
-                            "test.fail_at is write or commit, not '{other}'"
-                        )))
-                    }
-                },
-            }),
-        };
+        let fail = InjectedFailure::from_options(o)?;
         Ok(Arc::new(PreparedKafkaSink {
             settings,
             prefix,
@@ -171,17 +156,10 @@ impl SinkFactory for KafkaSinkFactory {
     }
 }
 
-/// A failure a test asks for (see the `test.` options).
-#[derive(Debug, Clone, Copy)]
-struct TestFailure {
-    after_rows: u64,
-    at_commit: bool,
-}
-
 struct PreparedKafkaSink {
     settings: SinkSettings,
     prefix: String,
-    fail: Option<TestFailure>,
+    fail: Option<InjectedFailure>,
 }
 
 #[async_trait]
@@ -202,8 +180,7 @@ impl PreparedSink for PreparedKafkaSink {
             buffered: 0,
             round_robin: subtask.index,
             txns,
-            fail: self.fail.filter(|_| subtask.attempt == 0),
-            written: 0,
+            fail: FailOnce::new(self.fail, &subtask, "Kafka"),
             broken: None,
         }))
     }
@@ -218,8 +195,7 @@ struct KafkaWriter {
     buffered: usize,
     round_robin: usize,
     txns: Option<Transactions>,
-    fail: Option<TestFailure>,
-    written: u64,
+    fail: FailOnce,
     /// Set when a write failed: what was buffered is gone, so nothing may continue until the
     /// task restarts from its checkpoint.
     broken: Option<String>,
@@ -367,14 +343,7 @@ impl KafkaWriter {
         let compression = self.settings.compression;
         let acks = self.settings.acks;
         let rows: u64 = buffers.values().map(|v| v.len() as u64).sum();
-        if let Some(f) = self.fail.filter(|f| !f.at_commit) {
-            if self.written + rows > f.after_rows {
-                self.fail = None;
-                return Err(WeirError::new(
-                    "test.fail_once_after_rows: failing the Kafka sink on purpose",
-                ));
-            }
-        }
+        self.fail.on_write(rows)?;
         let cluster = match self.cluster.take() {
             Some(c) => c,
             None => Cluster::connect(self.settings.client.clone()).await?,
@@ -391,9 +360,7 @@ impl KafkaWriter {
             }
         };
         self.cluster = Some(cluster);
-        result?;
-        self.written += rows;
-        Ok(())
+        result
     }
 }
 
@@ -442,14 +409,7 @@ impl SinkWriter for KafkaWriter {
     }
 
     async fn commit(&mut self, checkpoint_id: u64) -> WeirResult<()> {
-        if let Some(f) = self.fail.filter(|f| f.at_commit) {
-            if self.written >= f.after_rows {
-                self.fail = None;
-                return Err(WeirError::new(
-                    "test.fail_once_after_rows: failing the Kafka sink between pre-commit and commit on purpose",
-                ));
-            }
-        }
+        self.fail.on_commit()?;
         let Some(t) = self.txns.as_mut() else {
             return Ok(());
         };
