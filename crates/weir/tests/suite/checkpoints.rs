@@ -436,3 +436,79 @@ async fn operation_results_survive_a_jobmanager_restart() {
     assert_eq!(status["operation"]["location"], location.as_str());
     cluster.stop().await;
 }
+
+/// Flink's FLIP-147: checkpoints and stop-with-savepoint go on when the sources have finished,
+/// also after a restart (whose restored sources find nothing left to read).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_with_savepoint_works_after_a_restart_once_the_sources_have_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = start_cluster(
+        dir.path(),
+        &[
+            "restart-strategy.type=fixed-delay",
+            "restart-strategy.fixed-delay.attempts=3",
+            "restart-strategy.fixed-delay.delay=100 ms",
+        ],
+    )
+    .await;
+    let base = format!("http://{}", cluster.address);
+    let c = client();
+    let out = dir.path().join("out");
+    // Two vertices (the sink runs at another parallelism). The sink fails once at a commit
+    // after every row has reached it, so the restart restores sources that had finished.
+    let text = pipeline(&out, None).replace(
+        "parallelism = 2, path",
+        &format!(
+            "parallelism = 1, test.fail_once_after_rows = {}, test.fail_at = commit, path",
+            2 * ROWS_PER_READER
+        ),
+    );
+    let job = submit(&c, &base, text).await;
+    // Every row written and committed: the sources have emitted everything.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while common::output_lines_if_any(&out).len() < 2 * ROWS_PER_READER {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the rows did not all arrive"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (_, exceptions) = get(&c, &format!("{base}/jobs/{job}/exceptions")).await;
+    assert!(
+        exceptions.to_string().contains("on purpose"),
+        "a restart happened: {exceptions}"
+    );
+    // Checkpoints still complete.
+    let (_, before) = get(&c, &format!("{base}/jobs/{job}/checkpoints")).await;
+    let completed = before["counts"]["completed"].as_u64().unwrap_or(0);
+    wait_for(&c, &format!("{base}/jobs/{job}/checkpoints"), |v| {
+        v["counts"]["completed"].as_u64() > Some(completed)
+    })
+    .await;
+    let target = dir.path().join("savepoints");
+    let r = c
+        .post(format!("{base}/jobs/{job}/stop"))
+        .json(&json!({"targetDirectory": target.display().to_string()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let stop = r.json::<Value>().await.unwrap()["request-id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let done = wait_for(&c, &format!("{base}/jobs/{job}/savepoints/{stop}"), |v| {
+        v["status"]["id"] == "COMPLETED"
+    })
+    .await;
+    assert!(done["operation"]["location"].is_string(), "{done}");
+    wait_for(&c, &format!("{base}/jobs/{job}/status"), |v| {
+        v["status"] == "FINISHED"
+    })
+    .await;
+    let lines = common::output_lines(&out);
+    let distinct: HashSet<&String> = lines.iter().collect();
+    assert_eq!(lines.len(), 2 * ROWS_PER_READER);
+    assert_eq!(distinct.len(), lines.len());
+    cluster.stop().await;
+}

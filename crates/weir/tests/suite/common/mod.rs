@@ -70,6 +70,15 @@ pub fn output_lines(dir: &std::path::Path) -> Vec<String> {
     lines
 }
 
+/// `output_lines`, or none while the directory does not exist yet.
+pub fn output_lines_if_any(dir: &std::path::Path) -> Vec<String> {
+    if dir.exists() {
+        output_lines(dir)
+    } else {
+        Vec::new()
+    }
+}
+
 /// Files whose name starts with '.', i.e. in-progress files left behind.
 pub fn hidden_files(dir: &std::path::Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
