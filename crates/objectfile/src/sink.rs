@@ -106,6 +106,7 @@ impl PreparedSink for PreparedObjectSink {
             target: Target {
                 store: self.store.clone(),
                 root: self.root.clone(),
+                writer: prefix.clone(),
             },
             staging_dir,
             roller: FileRoller::new(self.layout.clone(), prefix, staging),
@@ -143,6 +144,8 @@ struct ObjectFileWriter {
 struct Target {
     store: Arc<dyn Bucket>,
     root: StorePath,
+    /// The writer's prefix, which its upload markers carry.
+    writer: String,
 }
 
 impl Target {
@@ -158,7 +161,14 @@ impl Target {
     /// Uploads a closed file's parts and lets go of its local copy.
     async fn upload(&self, file: ClosedFile) -> WeirResult<PendingUpload> {
         let key = self.key(&file);
-        let up = upload::upload_parts(self.store.as_ref(), &self.root, &key, &file.local).await?;
+        let up = upload::upload_parts(
+            self.store.as_ref(),
+            &self.root,
+            &self.writer,
+            &key,
+            &file.local,
+        )
+        .await?;
         let _ = tokio::fs::remove_file(&file.local).await;
         Ok(up)
     }
@@ -263,8 +273,7 @@ impl SinkWriter for ObjectFileWriter {
         // What those writers uploaded for checkpoints that never completed is aborted. This
         // writer's own names are new, so nothing it uploads can meet them.
         for prefix in writers {
-            let leftovers =
-                upload::marked(target.store.as_ref(), &target.root, &format!("{prefix}_")).await?;
+            let leftovers = upload::marked(target.store.as_ref(), &target.root, &prefix).await?;
             for up in leftovers {
                 if !completed.contains(&up.upload_id) {
                     tracing::info!(key = %up.key, "aborting an upload a failed attempt left");

@@ -28,18 +28,25 @@ pub const MARKERS: &str = "_weir_uploads";
 /// lists for the sink to complete once it completes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PendingUpload {
+    /// The prefix of the writer that began it, which its marker's name starts with.
+    #[serde(default)]
+    pub writer: String,
     pub key: String,
     pub upload_id: String,
     /// The parts' ETags, in order.
     pub parts: Vec<String>,
 }
 
-/// The marker of the upload of `key` (its last path segment names it).
-pub fn marker_of(root: &StorePath, key: &str) -> StorePath {
+/// The marker of the upload of `key` by `writer`: named after the object, with the writer's
+/// prefix in front when the object's name (a custom one) does not start with it.
+pub fn marker_of(root: &StorePath, writer: &str, key: &str) -> StorePath {
     let name = key.rsplit('/').next().unwrap_or(key);
-    root.clone()
-        .join(MARKERS)
-        .join(format!("{name}.json").as_str())
+    let marker = if name.starts_with(writer) {
+        format!("{name}.json")
+    } else {
+        format!("{writer}.{name}.json")
+    };
+    root.clone().join(MARKERS).join(marker.as_str())
 }
 
 fn store_error(what: &str, e: object_store::Error) -> WeirError {
@@ -51,6 +58,7 @@ fn store_error(what: &str, e: object_store::Error) -> WeirError {
 pub async fn upload_parts(
     store: &dyn Bucket,
     root: &StorePath,
+    writer: &str,
     key: &str,
     local: &Path,
 ) -> WeirResult<PendingUpload> {
@@ -60,6 +68,7 @@ pub async fn upload_parts(
         .await
         .map_err(|e| store_error(&format!("starting the upload of '{key}'"), e))?;
     let mut up = PendingUpload {
+        writer: writer.to_string(),
         key: key.to_string(),
         upload_id: id.clone(),
         parts: Vec::new(),
@@ -67,7 +76,7 @@ pub async fn upload_parts(
     let marker = serde_json::to_vec(&up)
         .map_err(|e| WeirError::new(format!("writing an upload marker: {e}")))?;
     store
-        .put(&marker_of(root, key), PutPayload::from(marker))
+        .put(&marker_of(root, writer, key), PutPayload::from(marker))
         .await
         .map_err(|e| store_error(&format!("marking the upload of '{key}'"), e))?;
     let mut file = tokio::fs::File::open(local)
@@ -117,7 +126,7 @@ pub async fn complete(store: &dyn Bucket, root: &StorePath, up: &PendingUpload) 
             .with_hint("the bucket may abort incomplete uploads sooner than the job's checkpoints complete (a lifecycle rule)"));
         }
     }
-    remove_marker(store, root, &up.key).await
+    remove_marker(store, root, up).await
 }
 
 /// Aborts an upload and removes its marker.
@@ -129,22 +138,26 @@ pub async fn abort(store: &dyn Bucket, root: &StorePath, up: &PendingUpload) -> 
             tracing::warn!(key = %up.key, error = %e, "aborting a leftover upload failed");
         }
     }
-    remove_marker(store, root, &up.key).await
+    remove_marker(store, root, up).await
 }
 
-async fn remove_marker(store: &dyn Bucket, root: &StorePath, key: &str) -> WeirResult<()> {
-    match store.delete(&marker_of(root, key)).await {
+async fn remove_marker(store: &dyn Bucket, root: &StorePath, up: &PendingUpload) -> WeirResult<()> {
+    match store.delete(&marker_of(root, &up.writer, &up.key)).await {
         Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-        Err(e) => Err(store_error(&format!("removing the marker of '{key}'"), e)),
+        Err(e) => Err(store_error(
+            &format!("removing the marker of '{}'", up.key),
+            e,
+        )),
     }
 }
 
-/// The uploads whose markers sit under `root` and whose file names start with `prefix`.
+/// The uploads whose markers sit under `root` and were left by the writer with `prefix`.
 pub async fn marked(
     store: &dyn Bucket,
     root: &StorePath,
     prefix: &str,
 ) -> WeirResult<Vec<PendingUpload>> {
+    let (under, dot) = (format!("{prefix}_"), format!("{prefix}."));
     use futures::TryStreamExt;
     let dir = root.clone().join(MARKERS);
     let metas: Vec<_> = store
@@ -155,7 +168,7 @@ pub async fn marked(
     let mut out = Vec::new();
     for meta in metas {
         let name = meta.location.filename().unwrap_or_default();
-        if !name.starts_with(prefix) {
+        if !name.starts_with(&under) && !name.starts_with(&dot) {
             continue;
         }
         let bytes = store

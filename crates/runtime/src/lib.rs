@@ -21,6 +21,7 @@ pub mod checkpoint;
 pub mod connectors;
 pub mod executor;
 pub mod injected_failure;
+pub mod java_time;
 pub mod metrics;
 pub mod operator;
 pub mod partition;

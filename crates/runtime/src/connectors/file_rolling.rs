@@ -75,6 +75,71 @@ pub struct FileLayout {
     codec: SinkCodec,
     encoding: &'static encoding_rs::Encoding,
     xml: Option<XmlLayout>,
+    naming: FileNaming,
+}
+
+/// How a writer's files are named: `<writer prefix>_<n><suffix>`, or with `custom_filename`
+/// SeaTunnel's `file_name_expression` (`${transactionId}`, `${uuid}`, `${now}` formatted by
+/// `filename_time_format`) in place of the prefix.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FileNaming {
+    Default,
+    Expression {
+        expression: String,
+        time_format: String,
+    },
+}
+
+impl FileNaming {
+    /// Reads `custom_filename`, `file_name_expression` and `filename_time_format`.
+    pub fn from_options(o: &Options) -> WeirResult<FileNaming> {
+        let e = WeirError::new;
+        if !o.bool("custom_filename").map_err(e)?.unwrap_or(false) {
+            return Ok(FileNaming::Default);
+        }
+        let expression = o
+            .str("file_name_expression")
+            .map_err(e)?
+            .unwrap_or_else(|| "${transactionId}".into());
+        // A name that repeats would land on a file another writer, or an earlier attempt,
+        // has already published.
+        if !expression.contains("${transactionId}") && !expression.contains("${uuid}") {
+            return Err(WeirError::new(format!(
+                "file_name_expression '{expression}' names every writer's files alike"
+            ))
+            .with_hint("put ${transactionId} or ${uuid} in it, e.g. \"${transactionId}_${now}\""));
+        }
+        let time_format = o
+            .str("filename_time_format")
+            .map_err(e)?
+            .unwrap_or_else(|| "yyyy.MM.dd".into());
+        crate::java_time::format(&chrono::Local::now().naive_local(), &time_format).map_err(
+            |err| WeirError::new(format!("filename_time_format '{time_format}': {err}")),
+        )?;
+        Ok(FileNaming::Expression {
+            expression,
+            time_format,
+        })
+    }
+
+    /// What the writer with `prefix` names its files before `_<n><suffix>`, at `now`.
+    pub fn stem(&self, prefix: &str, now: &chrono::NaiveDateTime) -> String {
+        match self {
+            FileNaming::Default => prefix.to_string(),
+            FileNaming::Expression {
+                expression,
+                time_format,
+            } => {
+                let date = crate::java_time::format(now, time_format).unwrap_or_default();
+                expression
+                    .replace("${transactionId}", prefix)
+                    .replace("${uuid}", &uuid::Uuid::new_v4().to_string())
+                    .replace("${now}", &date)
+                    .replace(&format!("${{{time_format}}}"), &date)
+                    .replace(['/', '\\', '\0'], "_")
+            }
+        }
+    }
 }
 
 impl FileLayout {
@@ -211,6 +276,7 @@ impl FileLayout {
                 .unwrap_or(1_000_000) as usize,
             codec,
             encoding,
+            naming: FileNaming::from_options(o)?,
         })
     }
 
@@ -315,12 +381,11 @@ impl FileRoller {
         let mut offset = 0;
         while offset < batch.num_rows() {
             if !self.open.contains_key(&subdir) {
-                let name = format!(
-                    "{}_{}{}",
-                    self.prefix,
-                    self.files_started,
-                    self.layout.suffix()
-                );
+                let stem = self
+                    .layout
+                    .naming
+                    .stem(&self.prefix, &chrono::Local::now().naive_local());
+                let name = format!("{stem}_{}{}", self.files_started, self.layout.suffix());
                 self.files_started += 1;
                 let relative = if subdir.is_empty() {
                     name
@@ -558,4 +623,51 @@ enum Encoder {
     Xml(Box<XmlWriter<BufWriter<Output>>>),
     /// Saved whole at close.
     Excel(Box<super::excel::ExcelWriter>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naming(v: serde_json::Value) -> WeirResult<FileNaming> {
+        let serde_json::Value::Object(m) = v else {
+            unreachable!()
+        };
+        FileNaming::from_options(&Options::new(m))
+    }
+
+    #[test]
+    fn seatunnel_file_name_expressions_name_files_and_never_alike() {
+        let now = chrono::NaiveDate::from_ymd_opt(2026, 12, 2)
+            .and_then(|d| d.and_hms_opt(10, 30, 0))
+            .unwrap();
+        let default = naming(serde_json::json!({"file_name_expression": "x"})).unwrap();
+        assert_eq!(default, FileNaming::Default, "only with custom_filename");
+        assert_eq!(default.stem("T_1_ab_0", &now), "T_1_ab_0");
+        let custom = naming(serde_json::json!({
+            "custom_filename": true,
+            "file_name_expression": "${transactionId}_${now}",
+            "filename_time_format": "yyyyMMdd",
+        }))
+        .unwrap();
+        assert_eq!(custom.stem("T_1_ab_0", &now), "T_1_ab_0_20261202");
+        let by_default = naming(serde_json::json!({"custom_filename": true})).unwrap();
+        assert_eq!(by_default.stem("T_1_ab_0", &now), "T_1_ab_0");
+        let uuid = naming(serde_json::json!({
+            "custom_filename": true, "file_name_expression": "day_${yyyy.MM.dd}_${uuid}",
+        }))
+        .unwrap();
+        let a = uuid.stem("T", &now);
+        assert!(a.starts_with("day_2026.12.02_") && a.len() > 20, "{a}");
+        assert_ne!(a, uuid.stem("T", &now));
+        let clash = naming(serde_json::json!({
+            "custom_filename": true, "file_name_expression": "${now}",
+        }))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            clash.contains("names every writer's files alike"),
+            "{clash}"
+        );
+    }
 }

@@ -106,15 +106,21 @@ impl PreparedSink for PreparedLocalFileSink {
             &uuid::Uuid::new_v4().simple().to_string()[..10],
             subtask.index
         );
-        let dir = self.dir.clone();
-        // Open files sit beside their final name, hidden, so publishing is a rename.
+        let (dir, writer) = (self.dir.clone(), prefix.clone());
+        // Open files sit beside their final name, hidden, so publishing is a rename. The
+        // hidden name starts with the writer's prefix (a custom name may not), so a restore
+        // can tell a dead writer's leftovers.
         let staging: Staging = Box::new(move |relative: &str| {
             let target = dir.join(relative);
             let name = target
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            target.with_file_name(format!(".{name}.inprogress"))
+            if name.starts_with(&writer) {
+                target.with_file_name(format!(".{name}.inprogress"))
+            } else {
+                target.with_file_name(format!(".{writer}.{name}.inprogress"))
+            }
         });
         Ok(Box::new(LocalFileWriter {
             dir: self.dir.clone(),
@@ -334,7 +340,10 @@ impl SinkWriter for LocalFileWriter {
             else {
                 continue;
             };
-            if writers.iter().any(|w| bare.starts_with(&format!("{w}_"))) {
+            if writers
+                .iter()
+                .any(|w| bare.starts_with(&format!("{w}_")) || bare.starts_with(&format!("{w}.")))
+            {
                 let _ = std::fs::remove_file(&path);
             }
         }
@@ -369,10 +378,23 @@ mod tests {
     use arrow::record_batch::RecordBatch;
 
     fn writer(dir: &std::path::Path, subtask: usize) -> Box<dyn SinkWriter> {
-        let serde_json::Value::Object(map) = serde_json::json!({
+        writer_named(dir, subtask, None)
+    }
+
+    fn writer_named(
+        dir: &std::path::Path,
+        subtask: usize,
+        expression: Option<&str>,
+    ) -> Box<dyn SinkWriter> {
+        let mut options = serde_json::json!({
             "path": dir.display().to_string(),
             "file_format_type": "json",
-        }) else {
+        });
+        if let Some(e) = expression {
+            options["custom_filename"] = true.into();
+            options["file_name_expression"] = e.into();
+        }
+        let serde_json::Value::Object(map) = options else {
             unreachable!()
         };
         let ctx = PrepareContext {
@@ -452,6 +474,22 @@ mod tests {
         assert_eq!(names(dir.path()).0, visible);
         other.finish().await.unwrap();
         assert_eq!(names(dir.path()).0.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_restore_discards_a_dead_writers_files_under_custom_names_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = writer_named(dir.path(), 0, Some("orders_${uuid}"));
+        a.write(rows(3)).await.unwrap();
+        let state = a.prepare_commit(1).await.unwrap();
+        a.write(rows(2)).await.unwrap();
+        std::mem::forget(a);
+        let mut b = writer_named(dir.path(), 0, Some("orders_${uuid}"));
+        b.restore(1, state).await.unwrap();
+        let (visible, hidden) = names(dir.path());
+        assert_eq!(visible.len(), 1);
+        assert!(visible[0].starts_with("orders_"), "{visible:?}");
+        assert!(hidden.is_empty(), "the later file is gone: {hidden:?}");
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! is evaluated (not when the query was planned, which would freeze `CURRENT_TIMESTAMP` for
 //! a streaming job's whole life), Java date patterns, SeaTunnel's argument orders.
 
-use super::java_time::{self, day_name, month_name};
 use super::value::{
     date, from_date, from_time, from_timestamp, int, is_date, is_time, text, time, timestamp,
 };
@@ -10,6 +9,7 @@ use super::{call_error, Returns, RowFunction};
 use arrow::datatypes::{DataType, TimeUnit};
 use chrono::{Datelike, Duration, Months, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use datafusion::common::{Result, ScalarValue};
+use weir_runtime::java_time::{self, day_name, month_name};
 
 const TIMESTAMP: DataType = DataType::Timestamp(TimeUnit::Microsecond, None);
 const INT: Returns = Returns::Type(DataType::Int32);

@@ -10,7 +10,6 @@
 
 mod crypto;
 mod datetime;
-mod java_time;
 mod numeric;
 mod string;
 pub(crate) mod system;

@@ -2,9 +2,10 @@
 //! (`StringFunction.java`).
 
 use super::value::{float, int, is_integer, text, timestamp};
-use super::{call_error, java_time, Returns, RowFunction};
+use super::{call_error, Returns, RowFunction};
 use arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue};
+use weir_runtime::java_time;
 
 pub(super) fn functions() -> Vec<RowFunction> {
     vec![

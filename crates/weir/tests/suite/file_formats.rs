@@ -337,3 +337,53 @@ sink {{ LocalFile {{ path = "{}", file_format_type = "xml", xml_root_tag = "ROWS
     let error = report.error.map(|e| e.to_string()).unwrap_or_default();
     assert!(error.contains("b.xml is not readable xml"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_files_are_named_by_seatunnels_file_name_expression() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("named");
+    finishes(&format!(
+        r#"
+env {{ job.mode = "BATCH", parallelism = 2 }}
+source {{ FakeSource {{ row.num = 10, schema = {{ fields {{ id = bigint }} }} }} }}
+sink {{
+  LocalFile {{
+    path = "{}"
+    file_format_type = json
+    custom_filename = true
+    file_name_expression = "${{transactionId}}_${{now}}"
+    filename_time_format = "yyyyMMdd"
+  }}
+}}
+"#,
+        out.display()
+    ))
+    .await;
+    let today = chrono::Local::now().format("%Y%m%d").to_string();
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "one file per writer: {names:?}");
+    for name in &names {
+        assert!(
+            name.starts_with("T_") && name.ends_with(&format!("_{today}_0.json")),
+            "{name}"
+        );
+    }
+    assert_eq!(output_lines(&out).len(), 20);
+    // A name every writer would share is refused before anything runs.
+    let errors = load(&format!(
+        "env {{ job.mode = BATCH }}\nsource {{ FakeSource {{ schema = {{ fields {{ id = bigint }} }} }} }}\nsink {{ LocalFile {{ path = \"{}\", custom_filename = true, file_name_expression = \"same\" }} }}",
+        out.display()
+    ))
+    .err()
+    .expect("a name every writer shares is refused")
+    .to_string();
+    assert!(
+        errors.contains("put ${transactionId} or ${uuid} in it"),
+        "{errors}"
+    );
+}

@@ -170,9 +170,18 @@ fn writer(
     bucket: &str,
     attempt: u32,
 ) -> Box<dyn weir_runtime::operator::SinkWriter> {
+    writer_with(server, bucket, attempt, "")
+}
+
+fn writer_with(
+    server: &s3::S3Server,
+    bucket: &str,
+    attempt: u32,
+    extra: &str,
+) -> Box<dyn weir_runtime::operator::SinkWriter> {
     use arrow::datatypes::{DataType, Field, Schema};
     let text = format!(
-        "source {{ FakeSource {{ schema = {{ fields {{ id = bigint }} }} }} }}\nsink {{ S3File {{ {}, file_format_type = json }} }}",
+        "source {{ FakeSource {{ schema = {{ fields {{ id = bigint }} }} }} }}\nsink {{ S3File {{ {}, file_format_type = json {extra} }} }}",
         server.s3file_options(bucket, "/eo")
     );
     let job =
@@ -276,6 +285,47 @@ async fn a_restore_completes_the_checkpoints_uploads_and_aborts_the_later_ones()
         visible_ids(&server, "twopc", "eo/").await,
         (0..160).collect::<Vec<_>>()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_file_names_are_seatunnels_and_a_restore_still_finds_their_uploads() {
+    let Some(server) = s3::S3Server::start() else {
+        return;
+    };
+    server.create_bucket("named").await;
+    let naming = r#", custom_filename = true, file_name_expression = "orders_${uuid}", filename_time_format = "yyyyMMdd""#;
+    let mut w = writer_with(&server, "named", 0, naming);
+    w.write(ids(0, 10)).await.unwrap();
+    let checkpoint_1 = w.prepare_commit(1).await.unwrap();
+    w.write(ids(10, 20)).await.unwrap();
+    let _never_completed = w.prepare_commit(2).await.unwrap();
+    std::mem::forget(w);
+    let mut restored = writer_with(&server, "named", 1, naming);
+    restored.restore(1, checkpoint_1).await.unwrap();
+    let keys = server.keys("named", "eo/").await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let name = keys[0].trim_start_matches("eo/");
+    assert!(
+        name.starts_with("orders_") && name.ends_with("_0.json") && name.len() > 40,
+        "SeaTunnel's expression with a uuid, then the file's number: {name}"
+    );
+    assert_eq!(
+        visible_ids(&server, "named", "eo/").await,
+        (0..10).collect::<Vec<_>>()
+    );
+    assert!(
+        server.open_uploads("named").await.is_empty(),
+        "the later upload is aborted"
+    );
+    // A name every writer would share is refused before anything runs.
+    let err = common::load(&format!(
+        "env {{ job.mode = BATCH }}\nsource {{ FakeSource {{ schema = {{ fields {{ id = bigint }} }} }} }}\nsink {{ S3File {{ {}, file_format_type = json, custom_filename = true, file_name_expression = \"${{now}}\" }} }}",
+        server.s3file_options("named", "/x")
+    ))
+    .err()
+    .expect("refused")
+    .to_string();
+    assert!(err.contains("names every writer's files alike"), "{err}");
 }
 
 const ROWS: i64 = 5000;

@@ -1,5 +1,6 @@
-//! Java `DateTimeFormatter` patterns (`yyyy-MM-dd HH:mm:ss.SSS`), as SeaTunnel's date
-//! functions take them, for formatting and parsing with chrono.
+//! Java `DateTimeFormatter` patterns (`yyyy-MM-dd HH:mm:ss.SSS`), as SeaTunnel takes them (its
+//! SQL date functions, the file sinks' `filename_time_format`), for formatting and parsing
+//! with chrono.
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 
