@@ -114,6 +114,7 @@ impl PreparedSink for PreparedObjectSink {
             transactional: self.transactional,
             pending: Vec::new(),
             prepared_for: BTreeMap::new(),
+            publishing: tokio::task::JoinSet::new(),
         }))
     }
 }
@@ -136,7 +137,12 @@ struct ObjectFileWriter {
     pending: Vec<ClosedFile>,
     /// Uploads each checkpoint not yet known complete prepared.
     prepared_for: BTreeMap<u64, Vec<PendingUpload>>,
+    /// Files being published in the background (batch jobs).
+    publishing: tokio::task::JoinSet<WeirResult<()>>,
 }
+
+/// Files a batch writer publishes at once while it encodes the next.
+const FILES_IN_FLIGHT: usize = 2;
 
 /// The bucket and prefix a writer's files go to; cheap to clone, so no future holds the
 /// writer (whose encoders are not `Sync`) across an upload.
@@ -184,16 +190,31 @@ impl Target {
 }
 
 impl ObjectFileWriter {
+    /// Files the roller closed: held for the next checkpoint, or (without transactions)
+    /// published in the background while the next rows are encoded.
     async fn closed(&mut self, files: Vec<ClosedFile>) -> WeirResult<()> {
-        let target = self.target.clone();
         for f in files {
             if self.transactional {
                 self.pending.push(f);
-            } else {
-                target.publish(f).await?;
+                continue;
             }
+            while self.publishing.len() >= FILES_IN_FLIGHT {
+                self.published_one().await?;
+            }
+            let target = self.target.clone();
+            self.publishing
+                .spawn(async move { target.publish(f).await });
         }
         Ok(())
+    }
+
+    /// Waits for one background publish.
+    async fn published_one(&mut self) -> WeirResult<()> {
+        match self.publishing.join_next().await {
+            None => Ok(()),
+            Some(Ok(result)) => result,
+            Some(Err(e)) => Err(WeirError::new(format!("publishing a file: {e}"))),
+        }
     }
 }
 
@@ -208,6 +229,9 @@ impl SinkWriter for ObjectFileWriter {
     async fn finish(&mut self) -> WeirResult<()> {
         let open = self.roller.close_all()?;
         self.closed(open).await?;
+        while !self.publishing.is_empty() {
+            self.published_one().await?;
+        }
         let target = self.target.clone();
         for (_, ups) in std::mem::take(&mut self.prepared_for) {
             for up in &ups {
@@ -227,11 +251,13 @@ impl SinkWriter for ObjectFileWriter {
         }
         let open = self.roller.close_all()?;
         self.pending.extend(open);
-        let target = self.target.clone();
-        let mut ups = Vec::new();
-        for f in std::mem::take(&mut self.pending) {
-            ups.push(target.upload(f).await?);
-        }
+        let target = &self.target;
+        let ups = futures::future::try_join_all(
+            std::mem::take(&mut self.pending)
+                .into_iter()
+                .map(|f| target.upload(f)),
+        )
+        .await?;
         self.prepared_for.insert(checkpoint_id, ups);
         let entry = Committable {
             writer_prefix: self.roller.prefix().to_string(),

@@ -10,6 +10,7 @@
 //! names, as Hadoop's do.
 
 use crate::location::Bucket;
+use futures::TryStreamExt;
 use object_store::multipart::PartId;
 use object_store::path::Path as StorePath;
 use object_store::{MultipartId, ObjectStoreExt, PutPayload};
@@ -20,6 +21,9 @@ use weir_core::{WeirError, WeirResult};
 
 /// Parts of all but the last are this large: S3 wants at least 5 MiB.
 const PART_BYTES: usize = 16 << 20;
+
+/// Parts of one upload sent at once.
+const PARTS_IN_FLIGHT: usize = 4;
 
 /// Where markers live under a sink's root.
 pub const MARKERS: &str = "_weir_uploads";
@@ -79,30 +83,42 @@ pub async fn upload_parts(
         .put(&marker_of(root, writer, key), PutPayload::from(marker))
         .await
         .map_err(|e| store_error(&format!("marking the upload of '{key}'"), e))?;
-    let mut file = tokio::fs::File::open(local)
+    let file = tokio::fs::File::open(local)
         .await
         .map_err(|e| WeirError::new(format!("reading '{}': {e}", local.display())))?;
-    loop {
-        let mut buf = Vec::with_capacity(PART_BYTES);
-        (&mut file)
-            .take(PART_BYTES as u64)
-            .read_to_end(&mut buf)
-            .await
-            .map_err(|e| WeirError::new(format!("reading '{}': {e}", local.display())))?;
-        // An empty file is one empty part; otherwise an empty read is the end.
-        if buf.is_empty() && !up.parts.is_empty() {
-            break;
-        }
-        let last = buf.len() < PART_BYTES;
-        let PartId { content_id } = store
-            .put_part(&path, &id, up.parts.len(), PutPayload::from(buf))
-            .await
-            .map_err(|e| store_error(&format!("uploading '{key}'"), e))?;
-        up.parts.push(content_id);
-        if last {
-            break;
-        }
-    }
+    let read_error =
+        |e: std::io::Error| WeirError::new(format!("reading '{}': {e}", local.display()));
+    // Parts are read in order and uploaded a few at a time; their ETags come back in order.
+    let chunks =
+        futures::stream::try_unfold((file, 0usize, false), |(mut file, idx, done)| async move {
+            if done {
+                return Ok(None);
+            }
+            let mut buf = Vec::with_capacity(PART_BYTES);
+            (&mut file)
+                .take(PART_BYTES as u64)
+                .read_to_end(&mut buf)
+                .await?;
+            // An empty file is one empty part; otherwise an empty read is the end.
+            if buf.is_empty() && idx > 0 {
+                return Ok(None);
+            }
+            let last = buf.len() < PART_BYTES;
+            Ok(Some(((idx, buf), (file, idx + 1, last))))
+        });
+    let (path, id) = (&path, &id);
+    up.parts = chunks
+        .map_err(read_error)
+        .map_ok(|(idx, buf)| async move {
+            store
+                .put_part(path, id, idx, PutPayload::from(buf))
+                .await
+                .map(|p| p.content_id)
+                .map_err(|e| store_error(&format!("uploading '{key}'"), e))
+        })
+        .try_buffered(PARTS_IN_FLIGHT)
+        .try_collect()
+        .await?;
     Ok(up)
 }
 
@@ -158,7 +174,6 @@ pub async fn marked(
     prefix: &str,
 ) -> WeirResult<Vec<PendingUpload>> {
     let (under, dot) = (format!("{prefix}_"), format!("{prefix}."));
-    use futures::TryStreamExt;
     let dir = root.clone().join(MARKERS);
     let metas: Vec<_> = store
         .list(Some(&dir))

@@ -117,6 +117,44 @@ async fn every_format_written_to_a_bucket_reads_back_to_the_same_rows() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_larger_than_a_part_goes_up_in_parts_and_reads_back_whole() {
+    let Some(server) = s3::S3Server::start() else {
+        return;
+    };
+    server.create_bucket("big").await;
+    let opts = server.s3file_options("big", "/one");
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_text(&format!(
+        r#"
+env {{ job.mode = "BATCH" }}
+source {{ FakeSource {{ row.num = 250000, string.length = 150, schema = {{ fields {{ id = bigint, name = string }} }} }} }}
+sink {{ S3File {{ {opts}, file_format_type = json }} }}
+"#
+    ))
+    .await;
+    assert_eq!(report.status, JobStatus::Finished, "{:?}", report.error);
+    let keys = server.keys("big", "one/").await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let text = server.text("big", &keys[0]).await;
+    // More than two 16 MiB parts, put together in order.
+    assert!(text.len() > 2 * (16 << 20), "{} bytes", text.len());
+    let out = dir.path().join("out");
+    let report = run_text(&format!(
+        r#"
+env {{ job.mode = "BATCH" }}
+source {{ S3File {{ {opts}, file_format_type = json, schema = {{ fields {{ id = bigint, name = string }} }} }} }}
+sink {{ LocalFile {{ path = "{}", file_format_type = json }} }}
+"#,
+        out.display()
+    ))
+    .await;
+    assert_eq!(report.status, JobStatus::Finished, "{:?}", report.error);
+    let rows = output_lines(&out);
+    assert_eq!(rows.len(), 250000);
+    assert_eq!(rows.len(), text.lines().count());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partition_directories_are_written_and_read_back_as_columns() {
     let Some(server) = s3::S3Server::start() else {
         return;
