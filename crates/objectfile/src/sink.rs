@@ -19,10 +19,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use weir_core::{JobId, WeirError, WeirResult};
-use weir_pipeline::{JobMode, Options, PluginKind, PluginSpec};
+use weir_pipeline::{Options, PluginKind, PluginSpec};
 use weir_runtime::batch::Batch;
 use weir_runtime::connectors::file_rolling::{
-    file_sink_options, ClosedFile, FileLayout, FileRoller, Staging, FILE_SINK_IGNORED,
+    file_sink_options, is_transactional, writer_prefix, ClosedFile, FileLayout, FileRoller,
+    Staging, FILE_SINK_IGNORED,
 };
 use weir_runtime::connectors::table_placeholders;
 use weir_runtime::injected_failure::{FailOnce, InjectedFailure};
@@ -76,8 +77,7 @@ impl SinkFactory for S3FileSinkFactory {
             layout,
             job_id: ctx.job_id,
             fail: InjectedFailure::from_options(&o)?,
-            transactional: ctx.mode == JobMode::Streaming
-                && o.bool("is_enable_transaction").map_err(e)?.unwrap_or(true),
+            transactional: is_transactional(&o, ctx.mode)?,
         }))
     }
 }
@@ -93,12 +93,7 @@ struct PreparedObjectSink {
 
 impl PreparedSink for PreparedObjectSink {
     fn create_writer(&self, subtask: SubtaskContext) -> WeirResult<Box<dyn SinkWriter>> {
-        let prefix = format!(
-            "T_{}_{}_{}",
-            self.job_id,
-            &uuid::Uuid::new_v4().simple().to_string()[..10],
-            subtask.index
-        );
+        let prefix = writer_prefix(self.job_id, subtask.index);
         let staging_dir = std::env::temp_dir().join("weir-s3file").join(&prefix);
         let dir = staging_dir.clone();
         let staging: Staging = Box::new(move |relative: &str| dir.join(relative));

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 use tokio::io::AsyncReadExt;
 use weir_core::{WeirError, WeirResult};
+use weir_runtime::connectors::file_rolling::{owned_by, owned_name};
 
 /// Parts of all but the last are this large: S3 wants at least 5 MiB.
 const PART_BYTES: usize = 16 << 20;
@@ -45,12 +46,9 @@ pub struct PendingUpload {
 /// prefix in front when the object's name (a custom one) does not start with it.
 pub fn marker_of(root: &StorePath, writer: &str, key: &str) -> StorePath {
     let name = key.rsplit('/').next().unwrap_or(key);
-    let marker = if name.starts_with(writer) {
-        format!("{name}.json")
-    } else {
-        format!("{writer}.{name}.json")
-    };
-    root.clone().join(MARKERS).join(marker.as_str())
+    root.clone()
+        .join(MARKERS)
+        .join(format!("{}.json", owned_name(writer, name)).as_str())
 }
 
 fn store_error(what: &str, e: object_store::Error) -> WeirError {
@@ -173,7 +171,6 @@ pub async fn marked(
     root: &StorePath,
     prefix: &str,
 ) -> WeirResult<Vec<PendingUpload>> {
-    let (under, dot) = (format!("{prefix}_"), format!("{prefix}."));
     let dir = root.clone().join(MARKERS);
     let metas: Vec<_> = store
         .list(Some(&dir))
@@ -183,7 +180,7 @@ pub async fn marked(
     let mut out = Vec::new();
     for meta in metas {
         let name = meta.location.filename().unwrap_or_default();
-        if !name.starts_with(&under) && !name.starts_with(&dot) {
+        if !owned_by(name, prefix) {
             continue;
         }
         let bytes = store

@@ -16,8 +16,44 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
-use weir_core::{WeirError, WeirResult};
-use weir_pipeline::{OptionSpec, OptionType, Options};
+use weir_core::{JobId, WeirError, WeirResult};
+use weir_pipeline::{JobMode, OptionSpec, OptionType, Options};
+
+/// A new writer's prefix, the shape of SeaTunnel's transaction ids: `T_<job>_<10 hex>_<subtask>`.
+/// The hex part is drawn for each writer, so two sinks of a job, or two attempts of one,
+/// never share a prefix, and so never a file name.
+pub fn writer_prefix(job: JobId, subtask: usize) -> String {
+    format!(
+        "T_{job}_{}_{subtask}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    )
+}
+
+/// Whether a file sink commits with checkpoints (two-phase): in streaming jobs, unless
+/// `is_enable_transaction = false`.
+pub fn is_transactional(o: &Options, mode: JobMode) -> WeirResult<bool> {
+    Ok(mode == JobMode::Streaming
+        && o.bool("is_enable_transaction")
+            .map_err(WeirError::new)?
+            .unwrap_or(true))
+}
+
+/// `name` as it is kept where a restore looks for a dead writer's leftovers (LocalFile's
+/// hidden in-progress files, S3File's upload markers): starting with the writer's prefix,
+/// which a custom file name may not.
+pub fn owned_name(writer: &str, name: &str) -> String {
+    if owned_by(name, writer) {
+        name.to_string()
+    } else {
+        format!("{writer}.{name}")
+    }
+}
+
+/// Whether `name`, as [`owned_name`] keeps it, is `writer`'s.
+pub fn owned_by(name: &str, writer: &str) -> bool {
+    name.strip_prefix(writer)
+        .is_some_and(|rest| rest.starts_with('_') || rest.starts_with('.'))
+}
 
 /// The options of every file sink but where it writes (`path`, or a bucket and a path).
 pub fn file_sink_options() -> Vec<OptionSpec> {
@@ -634,6 +670,25 @@ mod tests {
             unreachable!()
         };
         FileNaming::from_options(&Options::new(m))
+    }
+
+    #[test]
+    fn a_name_a_restore_looks_for_always_says_its_writer() {
+        assert_eq!(owned_name("T_1_ab_0", "T_1_ab_0_3.json"), "T_1_ab_0_3.json");
+        assert_eq!(
+            owned_name("T_1_ab_0", "orders_7.json"),
+            "T_1_ab_0.orders_7.json"
+        );
+        // A custom name that merely begins like the prefix is not taken for the writer's.
+        assert_eq!(
+            owned_name("T_1_ab_0", "T_1_ab_0x_1.json"),
+            "T_1_ab_0.T_1_ab_0x_1.json"
+        );
+        assert!(owned_by(
+            &owned_name("T_1_ab_0", "T_1_ab_0x_1.json"),
+            "T_1_ab_0"
+        ));
+        assert!(!owned_by("T_1_ab_01_0.json", "T_1_ab_0"));
     }
 
     #[test]

@@ -18,7 +18,8 @@
 //! than overwrite committed rows.
 
 use super::file_rolling::{
-    file_sink_options, ClosedFile, FileLayout, FileRoller, Staging, FILE_SINK_IGNORED,
+    file_sink_options, is_transactional, owned_by, owned_name, writer_prefix, ClosedFile,
+    FileLayout, FileRoller, Staging, FILE_SINK_IGNORED,
 };
 use crate::batch::Batch;
 use crate::injected_failure::{FailOnce, InjectedFailure};
@@ -30,7 +31,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use weir_core::{JobId, WeirError, WeirResult};
-use weir_pipeline::{JobMode, OptionSpec, OptionType, Options, PluginKind, PluginSpec};
+use weir_pipeline::{OptionSpec, OptionType, Options, PluginKind, PluginSpec};
 
 pub struct LocalFileSinkFactory;
 
@@ -78,8 +79,7 @@ impl SinkFactory for LocalFileSinkFactory {
             layout,
             job_id: ctx.job_id,
             fail: InjectedFailure::from_options(o)?,
-            transactional: ctx.mode == JobMode::Streaming
-                && o.bool("is_enable_transaction").map_err(e)?.unwrap_or(true),
+            transactional: is_transactional(o, ctx.mode)?,
         }))
     }
 }
@@ -100,12 +100,7 @@ impl PreparedSink for PreparedLocalFileSink {
                 self.dir.display()
             ))
         })?;
-        let prefix = format!(
-            "T_{}_{}_{}",
-            self.job_id,
-            &uuid::Uuid::new_v4().simple().to_string()[..10],
-            subtask.index
-        );
+        let prefix = writer_prefix(self.job_id, subtask.index);
         let (dir, writer) = (self.dir.clone(), prefix.clone());
         // Open files sit beside their final name, hidden, so publishing is a rename. The
         // hidden name starts with the writer's prefix (a custom name may not), so a restore
@@ -116,11 +111,7 @@ impl PreparedSink for PreparedLocalFileSink {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            if name.starts_with(&writer) {
-                target.with_file_name(format!(".{name}.inprogress"))
-            } else {
-                target.with_file_name(format!(".{writer}.{name}.inprogress"))
-            }
+            target.with_file_name(format!(".{}.inprogress", owned_name(&writer, &name)))
         });
         Ok(Box::new(LocalFileWriter {
             dir: self.dir.clone(),
@@ -340,10 +331,7 @@ impl SinkWriter for LocalFileWriter {
             else {
                 continue;
             };
-            if writers
-                .iter()
-                .any(|w| bare.starts_with(&format!("{w}_")) || bare.starts_with(&format!("{w}.")))
-            {
+            if writers.iter().any(|w| owned_by(bare, w)) {
                 let _ = std::fs::remove_file(&path);
             }
         }
@@ -400,7 +388,7 @@ mod tests {
         let ctx = PrepareContext {
             job_id: JobId(1),
             job_name: "t".into(),
-            mode: JobMode::Streaming,
+            mode: weir_pipeline::JobMode::Streaming,
             parallelism: 2,
             input_table: None,
             output_table: None,
