@@ -442,15 +442,7 @@ async fn operation_results_survive_a_jobmanager_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_with_savepoint_works_after_a_restart_once_the_sources_have_finished() {
     let dir = tempfile::tempdir().unwrap();
-    let cluster = start_cluster(
-        dir.path(),
-        &[
-            "restart-strategy.type=fixed-delay",
-            "restart-strategy.fixed-delay.attempts=3",
-            "restart-strategy.fixed-delay.delay=100 ms",
-        ],
-    )
-    .await;
+    let cluster = start_cluster(dir.path(), &rest_support::RESTARTING).await;
     let base = format!("http://{}", cluster.address);
     let c = client();
     let out = dir.path().join("out");

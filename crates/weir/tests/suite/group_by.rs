@@ -119,15 +119,7 @@ async fn wait_for_all_rows(out: &Path, what: &str) -> BTreeMap<i64, (i64, i64, i
 async fn group_by_through_a_failure_commits_exact_aggregates() {
     let dir = tempfile::tempdir().unwrap();
     let want = expected(dir.path()).await;
-    let cluster = start_cluster(
-        dir.path(),
-        &[
-            "restart-strategy.type=fixed-delay",
-            "restart-strategy.fixed-delay.attempts=3",
-            "restart-strategy.fixed-delay.delay=100 ms",
-        ],
-    )
-    .await;
+    let cluster = start_cluster(dir.path(), &rest_support::RESTARTING).await;
     let base = cluster.url();
     let c = client();
     let out = dir.path().join("out");

@@ -53,30 +53,20 @@ sink {{
 /// the job's exceptions.
 async fn run_until_committed(text: String, committed: impl Fn() -> usize) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let cluster = start_cluster(
-        dir.path(),
-        &[
-            "restart-strategy.type=fixed-delay",
-            "restart-strategy.fixed-delay.attempts=3",
-            "restart-strategy.fixed-delay.delay=100 ms",
-        ],
-    )
-    .await;
+    let cluster = start_cluster(dir.path(), &rest_support::RESTARTING).await;
     let base = format!("http://{}", cluster.address);
     let c = client();
     let job = submit(&c, &base, text).await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(90);
-    while committed() < ROWS {
-        let (_, v) = get(&c, &format!("{base}/jobs/{job}")).await;
-        if std::time::Instant::now() >= deadline || v["state"] == "FAILED" {
-            let (_, exceptions) = get(&c, &format!("{base}/jobs/{job}/exceptions")).await;
-            panic!(
-                "{} rows committed; the job: {v}; its exceptions: {exceptions}",
-                committed()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    rest_support::wait_while_running(
+        &c,
+        &base,
+        &job,
+        Duration::from_secs(90),
+        Duration::from_millis(100),
+        || std::future::ready(committed() >= ROWS),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{} rows committed; {e}", committed()));
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let (_, exceptions) = get(&c, &format!("{base}/jobs/{job}/exceptions")).await;
     rest_support::cancel(&c, &base, &job).await;

@@ -154,15 +154,7 @@ async fn exactly_once_through(fail_at: &str) {
         broker.produce("orders", Some(p as u32), &part);
     }
     let dir = tempfile::tempdir().unwrap();
-    let cluster = start_cluster(
-        dir.path(),
-        &[
-            "restart-strategy.type=fixed-delay",
-            "restart-strategy.fixed-delay.attempts=3",
-            "restart-strategy.fixed-delay.delay=100 ms",
-        ],
-    )
-    .await;
+    let cluster = start_cluster(dir.path(), &rest_support::RESTARTING).await;
     let base = format!("http://{}", cluster.address);
     let c = client();
     let job = submit(
@@ -171,16 +163,17 @@ async fn exactly_once_through(fail_at: &str) {
         exactly_once_job(&broker.bootstrap(), "orders", "doubled", fail_at),
     )
     .await;
-    let deadline = Instant::now() + Duration::from_secs(120);
     let bs = broker.bootstrap();
-    while committed_by_markers(&bs, "doubled").await.len() < ROWS {
-        let (_, v) = get(&c, &format!("{base}/jobs/{job}")).await;
-        if Instant::now() >= deadline || v["state"] == "FAILED" {
-            let (_, exceptions) = get(&c, &format!("{base}/jobs/{job}/exceptions")).await;
-            panic!("the job: {v}; its exceptions: {exceptions}");
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    rest_support::wait_while_running(
+        &c,
+        &base,
+        &job,
+        Duration::from_secs(120),
+        Duration::from_millis(500),
+        || async { committed_by_markers(&bs, "doubled").await.len() >= ROWS },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     // A repeat, if any, would land within a few more checkpoints.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let out = committed_by_markers(&bs, "doubled").await;

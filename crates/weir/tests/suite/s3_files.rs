@@ -14,7 +14,7 @@ use rest_support::{client, get, start_cluster, submit};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use weir_core::JobStatus;
 
 const FIELDS: &str = "id = bigint, name = string, score = double, ok = boolean";
@@ -419,15 +419,7 @@ async fn exactly_once<F, Fut>(
     Fut: std::future::Future<Output = Vec<i64>>,
 {
     let dir = tempfile::tempdir().unwrap();
-    let cluster = start_cluster(
-        dir.path(),
-        &[
-            "restart-strategy.type=fixed-delay",
-            "restart-strategy.fixed-delay.attempts=3",
-            "restart-strategy.fixed-delay.delay=100 ms",
-        ],
-    )
-    .await;
+    let cluster = start_cluster(dir.path(), &rest_support::RESTARTING).await;
     let base = format!("http://{}", cluster.address);
     let c = client();
     let job = submit(&c, &base, job).await;
@@ -440,15 +432,16 @@ async fn exactly_once<F, Fut>(
         .await;
         tokio::task::block_in_place(more);
     }
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while (seen().await.len() as i64) < total {
-        let (_, v) = get(&c, &format!("{base}/jobs/{job}")).await;
-        if Instant::now() >= deadline || v["state"] == "FAILED" {
-            let (_, exceptions) = get(&c, &format!("{base}/jobs/{job}/exceptions")).await;
-            panic!("the job: {v}; its exceptions: {exceptions}");
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    rest_support::wait_while_running(
+        &c,
+        &base,
+        &job,
+        Duration::from_secs(120),
+        Duration::from_millis(500),
+        || async { seen().await.len() as i64 >= total },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     // A repeat, if any, would land within a few more checkpoints.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let got = seen().await;

@@ -26,6 +26,39 @@ pub async fn start_cluster(dir: &Path, extra: &[&str]) -> MiniCluster {
         .expect("cluster starts")
 }
 
+/// The restart strategy of the tests that inject a failure: three restarts, 100 ms apart.
+pub const RESTARTING: [&str; 3] = [
+    "restart-strategy.type=fixed-delay",
+    "restart-strategy.fixed-delay.attempts=3",
+    "restart-strategy.fixed-delay.delay=100 ms",
+];
+
+/// Polls `done` every `every` until it holds. The job failing for good, or `within` passing
+/// first, is an error carrying the job's details and exceptions.
+pub async fn wait_while_running<F, Fut>(
+    client: &reqwest::Client,
+    base: &str,
+    job: &str,
+    within: Duration,
+    every: Duration,
+    mut done: F,
+) -> Result<(), String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + within;
+    while !done().await {
+        let (_, v) = get(client, &format!("{base}/jobs/{job}")).await;
+        if std::time::Instant::now() >= deadline || v["state"] == "FAILED" {
+            let (_, exceptions) = get(client, &format!("{base}/jobs/{job}/exceptions")).await;
+            return Err(format!("the job: {v}; its exceptions: {exceptions}"));
+        }
+        tokio::time::sleep(every).await;
+    }
+    Ok(())
+}
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
