@@ -68,10 +68,41 @@ pub struct CheckpointTrigger {
     pub checkpoint_id: u64,
     pub timestamp: i64,
     /// Where the subtasks write their state: `<dir>/chk-<id>` or a savepoint directory.
-    pub location: String,
+    pub location: crate::checkpoint_storage::CheckpointLocation,
     /// After the barrier, the sources end their input (stop with savepoint).
     pub end_input: bool,
 }
+
+/// A checkpoint or savepoint that completed: what a trigger's waiter is told.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompletedCheckpoint {
+    pub id: u64,
+    /// Where it is (its `_metadata` is written there).
+    pub location: crate::checkpoint_storage::CheckpointLocation,
+}
+
+/// Why a checkpoint or savepoint did not complete. The words are Flink's where it has them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckpointFailure {
+    /// The TaskExecutors could not inject its barriers.
+    #[error("triggering it failed: {0}")]
+    TriggerFailed(String),
+    /// A subtask could not take or write its state.
+    #[error("a subtask declined it: {0}")]
+    Declined(String),
+    /// `execution.checkpointing.timeout` passed before every subtask acknowledged.
+    #[error("Checkpoint expired before completing.")]
+    Expired,
+    /// Its `_metadata` could not be written.
+    #[error("{0}")]
+    MetadataNotWritten(String),
+    /// The job failed, restarted or ended while it was pending.
+    #[error("Checkpoint {id} was aborted: {reason}")]
+    Aborted { id: u64, reason: String },
+}
+
+/// How a checkpoint someone waits for ended.
+pub type CheckpointOutcome = Result<CompletedCheckpoint, CheckpointFailure>;
 
 /// TaskExecutor → JobMaster: one subtask's state is written.
 #[derive(Debug, Clone)]

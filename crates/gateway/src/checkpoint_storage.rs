@@ -58,6 +58,19 @@ pub struct CheckpointLocation {
     dir: PathBuf,
 }
 
+/// Two locations are the same when they name the same place (the store handles do not count).
+impl PartialEq for CheckpointLocation {
+    fn eq(&self, other: &Self) -> bool {
+        self.uri() == other.uri()
+    }
+}
+
+impl std::fmt::Display for CheckpointLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.uri())
+    }
+}
+
 impl std::fmt::Debug for CheckpointLocation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "CheckpointLocation({})", self.uri())
@@ -134,6 +147,15 @@ impl CheckpointLocation {
             backend: Backend::Local(Arc::new(LocalFileSystem::new())),
             dir: normalize(&dir),
         })
+    }
+
+    /// A directory on this machine's file system, as given (a relative one stays relative
+    /// to the working directory).
+    pub fn local(dir: impl Into<PathBuf>) -> CheckpointLocation {
+        CheckpointLocation {
+            backend: Backend::Local(Arc::new(LocalFileSystem::new())),
+            dir: normalize(&dir.into()),
+        }
     }
 
     /// A subdirectory.

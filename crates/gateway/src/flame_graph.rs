@@ -34,7 +34,7 @@ impl FlameGraphType {
 }
 
 /// One subtask caught at one instant.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ThreadSample {
     pub subtask: usize,
     /// Outermost frame first.

@@ -28,7 +28,9 @@ pub use rescale::{ParallelismBounds, RescalePlan, ResourceRequirements};
 pub use restful::RestfulGateway;
 pub use snapshot::*;
 pub use submission::{JobCompiler, JobSubmission, RECOVERY_PATH_KEY};
-pub use task::{JobMasterGateway, TaskDeployment, TaskExecutorGateway, TaskStateUpdate};
+pub use task::{
+    JobMasterGateway, TaskDeployment, TaskExecutorGateway, TaskManagerEndpoint, TaskStateUpdate,
+};
 /// The metrics types the REST layer reads (the store and its queries).
 pub use weir_metrics as metrics;
 /// The job file parser, for APIs that inspect a file before submitting it (SeaTunnel's shades).

@@ -22,7 +22,7 @@ use weir_core::process::{threads, ThreadEntry};
 const SAMPLER_THREAD: &str = "weir-profiler";
 
 /// Flink's profiling modes (`ProfilingInfo.ProfilingMode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum ProfilingMode {
     /// On-CPU samples (Flink needs perf_events for it; weir's sampler is the same as ITIMER).
@@ -70,7 +70,7 @@ impl ProfilingMode {
 }
 
 /// Where a profiling run stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum ProfilingStatus {
     Running,
@@ -80,7 +80,7 @@ pub enum ProfilingStatus {
 
 /// One profiling run, in Flink's `ProfilingInfo` shape (both `mode` and `profilingMode` are
 /// sent, as Flink 2.3.0 does).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ProfilingInfo {
     pub status: ProfilingStatus,
     pub mode: ProfilingMode,

@@ -478,7 +478,7 @@ pub struct ClusterOverview {
 }
 
 /// Hardware of a TaskManager's host.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Hardware {
     pub cpu_cores: usize,
     pub physical_memory: u64,
@@ -486,14 +486,14 @@ pub struct Hardware {
 }
 
 /// A slot given to a job.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AllocatedSlot {
     pub job_id: JobId,
     pub assigned_tasks: usize,
 }
 
 /// One TaskManager (Flink's `TaskManagerInfo`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TaskManagerInfo {
     /// Resource id, Flink's `<host>:<port>-<6 hex>` form.
     pub id: String,
@@ -522,7 +522,7 @@ pub struct JobResult {
 }
 
 /// A log file a role can serve.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogFile {
     pub name: String,
     pub size: u64,
@@ -547,7 +547,7 @@ pub enum LogSource {
 }
 
 /// A thread of the process, for thread dumps.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThreadInfo {
     pub name: String,
     pub description: String,

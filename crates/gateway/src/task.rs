@@ -1,4 +1,8 @@
 //! The JobMaster ↔ TaskExecutor seam: deploy and cancel one way, task state the other.
+//!
+//! Every call that reaches a TaskExecutor is async, because a remote TaskManager answers over
+//! the network; what a caller may know without asking (who the TaskManager is, where it is
+//! reached) is data in [`TaskManagerEndpoint`], handed over once at registration.
 
 use crate::checkpoint::{CheckpointAck, CheckpointTrigger};
 use crate::error::GatewayError;
@@ -7,6 +11,30 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use weir_core::{ExecutionState, JobId};
 use weir_pipeline::JobGraph;
+
+/// Who a TaskManager is and where it is reached: what it says of itself when it registers.
+/// Subtask and attempt details name it by this, so nothing downstream parses an address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskManagerEndpoint {
+    /// Its resource id (`taskmanager.resource-id`, or `<host>-<6 hex>`).
+    pub resource_id: String,
+    /// The host its subtasks run on, as shown in subtask details.
+    pub host: String,
+    /// Its data exchange port; `None` while subtasks exchange data in-process.
+    pub data_port: Option<u16>,
+}
+
+impl TaskManagerEndpoint {
+    /// Flink's `path` of a TaskManager: its RPC address.
+    pub fn path(&self) -> String {
+        format!("weir://{}/taskmanager_0", self.host)
+    }
+
+    /// Flink's `dataPort`: -1 when there is none.
+    pub fn data_port_or_none(&self) -> i32 {
+        self.data_port.map_or(-1, i32::from)
+    }
+}
 
 /// What a TaskExecutor needs to run a job's subtasks.
 #[derive(Debug, Clone)]
@@ -38,17 +66,11 @@ pub struct TaskStateUpdate {
     pub operator_io: Vec<crate::snapshot::OperatorIo>,
 }
 
-/// JobMaster → TaskExecutor.
+/// JobMaster (and the Dispatcher's readers) → TaskExecutor.
 #[async_trait]
 pub trait TaskExecutorGateway: Send + Sync {
-    /// This TaskExecutor's resource id.
-    fn resource_id(&self) -> String;
-
-    /// Its tags (SeaTunnel's member attributes), which a job's `env.tag_filter` must match.
-    fn tags(&self) -> std::collections::BTreeMap<String, String>;
-
-    /// Replaces its tags (SeaTunnel's `/update-tags`); jobs scheduled after see the new ones.
-    fn set_tags(&self, tags: std::collections::BTreeMap<String, String>);
+    /// Who it is and where it is reached (known from its registration; never a remote call).
+    fn endpoint(&self) -> &TaskManagerEndpoint;
 
     /// Starts every subtask of a job here. Errors mean nothing was started.
     async fn deploy(&self, deployment: TaskDeployment) -> Result<(), GatewayError>;
@@ -60,62 +82,69 @@ pub trait TaskExecutorGateway: Send + Sync {
     /// what they hold for it outside the process (a replication slot, say).
     async fn job_ended(&self, _job: JobId, _status: weir_core::JobStatus) {}
 
-    /// Live I/O of each running subtask of a job, `[vertex][subtask]`.
-    fn task_io(&self, job: JobId) -> Option<Vec<Vec<IoStats>>>;
-
-    /// The process's threads.
-    fn thread_dump(&self) -> Vec<ThreadInfo>;
-
-    /// Starts profiling this TaskManager's process for `duration_s` seconds.
-    fn request_profiling(
-        &self,
-        duration_s: i64,
-        mode: crate::ProfilingMode,
-    ) -> Result<crate::ProfilingInfo, GatewayError>;
-
-    /// This TaskManager's profiling runs, newest first.
-    fn profiling_list(&self) -> Vec<crate::ProfilingInfo>;
-
-    /// A finished profiling run's result file.
-    fn profiling_file(&self, name: &str) -> Result<Vec<u8>, GatewayError>;
-
-    /// Address, hardware and memory of this TaskExecutor (slot fields are the resource
-    /// manager's to fill).
-    fn describe(&self) -> TaskManagerInfo;
-
-    /// Its log files.
-    fn list_logs(&self) -> Vec<LogFile>;
-
-    /// One of its log files by bare name (`log` and `stdout` name the main log and stdout).
-    fn read_log(&self, name: &str) -> Result<Vec<u8>, GatewayError>;
-
-    /// Its MetricQueryService's dump for the JobManager's fetcher (final values of ended
-    /// subtasks are handed over once). Synchronous while TaskManagers are in-process.
-    fn metric_dump(&self) -> Vec<weir_metrics::DumpedGroup>;
-
-    /// One sample of what each running subtask of a job vertex is doing; empty when none runs.
-    fn sample_tasks(&self, job: JobId, vertex: usize) -> Vec<crate::flame_graph::ThreadSample>;
-
     /// Injects checkpoint barriers at the job's sources; acknowledgements follow through
     /// [`JobMasterGateway::acknowledge_checkpoint`] as each subtask's state is written.
-    fn trigger_checkpoint(
+    /// Fails with `Conflict` when no source of the job runs here any more.
+    async fn trigger_checkpoint(
         &self,
         job: JobId,
         trigger: CheckpointTrigger,
     ) -> Result<(), GatewayError>;
 
     /// Checkpoint `checkpoint_id` is complete: committing sinks publish what it covers.
-    fn notify_checkpoint_complete(&self, job: JobId, checkpoint_id: u64);
+    async fn notify_checkpoint_complete(&self, job: JobId, checkpoint_id: u64);
+
+    /// Live I/O of each running subtask of a job, `[vertex][subtask]`.
+    async fn task_io(&self, job: JobId) -> Option<Vec<Vec<IoStats>>>;
+
+    /// The process's threads.
+    async fn thread_dump(&self) -> Vec<ThreadInfo>;
+
+    /// Starts profiling this TaskManager's process for `duration_s` seconds.
+    async fn request_profiling(
+        &self,
+        duration_s: i64,
+        mode: crate::ProfilingMode,
+    ) -> Result<crate::ProfilingInfo, GatewayError>;
+
+    /// This TaskManager's profiling runs, newest first.
+    async fn profiling_list(&self) -> Vec<crate::ProfilingInfo>;
+
+    /// A finished profiling run's result file.
+    async fn profiling_file(&self, name: &str) -> Result<Vec<u8>, GatewayError>;
+
+    /// Address, hardware and memory of this TaskExecutor (slot fields and tags are the
+    /// resource manager's to fill).
+    async fn describe(&self) -> TaskManagerInfo;
+
+    /// Its log files.
+    async fn list_logs(&self) -> Vec<LogFile>;
+
+    /// One of its log files by bare name (`log` and `stdout` name the main log and stdout).
+    async fn read_log(&self, name: &str) -> Result<Vec<u8>, GatewayError>;
+
+    /// Its MetricQueryService's dump for the JobManager's fetcher (final values of ended
+    /// subtasks are handed over once).
+    async fn metric_dump(&self) -> Vec<weir_metrics::DumpedGroup>;
+
+    /// One sample of what each running subtask of a job vertex is doing; empty when none runs.
+    async fn sample_tasks(
+        &self,
+        job: JobId,
+        vertex: usize,
+    ) -> Vec<crate::flame_graph::ThreadSample>;
 }
 
-/// TaskExecutor → JobMaster.
+/// TaskExecutor → JobMaster. Calls return once the JobMaster has the message, not once it has
+/// acted on it, so a TaskExecutor never waits on a job's bookkeeping.
+#[async_trait]
 pub trait JobMasterGateway: Send + Sync {
     /// Reports a subtask state change.
-    fn update_task_execution_state(&self, update: TaskStateUpdate);
+    async fn update_task_execution_state(&self, update: TaskStateUpdate);
 
     /// One subtask's state for a checkpoint is written.
-    fn acknowledge_checkpoint(&self, job: JobId, ack: CheckpointAck);
+    async fn acknowledge_checkpoint(&self, job: JobId, ack: CheckpointAck);
 
     /// A subtask could not take or write its part of a checkpoint.
-    fn decline_checkpoint(&self, job: JobId, checkpoint_id: u64, reason: String);
+    async fn decline_checkpoint(&self, job: JobId, checkpoint_id: u64, reason: String);
 }

@@ -9,12 +9,15 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 use weir_core::VertexId;
-use weir_gateway::checkpoint_storage::{StateFile, VertexStateFiles};
+use weir_gateway::checkpoint_storage::{CheckpointLocation, StateFile, VertexStateFiles};
 use weir_gateway::{
     CheckpointAck, CheckpointConfig, CheckpointKind, CheckpointMetadata, CheckpointStats,
     CheckpointStatsSnapshot, CheckpointStatus, RestoredCheckpoint, StatsSummary,
     SubtaskCheckpointStats, TaskCheckpointStats,
 };
+
+/// Where checkpoints go when `execution.checkpointing.dir` is not set.
+pub const DEFAULT_CHECKPOINT_DIR: &str = "weir-data/checkpoints";
 
 /// How a job checkpoints (`execution.checkpointing.*` and SeaTunnel's `checkpoint.*`).
 #[derive(Debug, Clone, PartialEq)]
@@ -27,8 +30,9 @@ pub struct CheckpointSettings {
     pub tolerable_failures: usize,
     pub num_retained: usize,
     pub retain_on_cancellation: bool,
-    /// Base directory; the job's checkpoints go to `<dir>/<job-id>/chk-<n>`.
-    pub dir: String,
+    /// Base directory; the job's checkpoints go to `<dir>/<job-id>/chk-<n>`. Resolved once, when
+    /// the job's settings are, so every location handed out later is already a place.
+    pub dir: CheckpointLocation,
     /// Default savepoint directory (`execution.checkpointing.savepoint-dir`).
     pub savepoint_dir: Option<String>,
     /// `web.checkpoints.history`.
@@ -45,7 +49,7 @@ impl Default for CheckpointSettings {
             tolerable_failures: 0,
             num_retained: 1,
             retain_on_cancellation: false,
-            dir: "weir-data/checkpoints".into(),
+            dir: CheckpointLocation::local(DEFAULT_CHECKPOINT_DIR),
             savepoint_dir: None,
             history_size: 10,
         }
@@ -72,7 +76,7 @@ pub enum TriggerRefused {
 
 struct Pending {
     stats: CheckpointStats,
-    location: String,
+    location: CheckpointLocation,
     files: Vec<Vec<Option<StateFile>>>,
 }
 
@@ -81,7 +85,7 @@ struct Pending {
 #[derive(Debug, Clone)]
 pub struct ReadyToComplete {
     pub checkpoint_id: u64,
-    pub location: String,
+    pub location: CheckpointLocation,
     pub metadata: CheckpointMetadata,
 }
 
@@ -94,9 +98,9 @@ pub struct FailureOutcome {
 
 /// Where a completed checkpoint is, for restores.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CompletedCheckpoint {
+pub struct RetainedCheckpoint {
     pub id: u64,
-    pub location: String,
+    pub location: CheckpointLocation,
     pub kind: CheckpointKind,
 }
 
@@ -109,12 +113,12 @@ pub struct CheckpointCoordinator {
     pending: BTreeMap<u64, Pending>,
     history: VecDeque<CheckpointStats>,
     /// Completed checkpoints (not savepoints) still on disk, oldest first.
-    retained: VecDeque<CompletedCheckpoint>,
+    retained: VecDeque<RetainedCheckpoint>,
     latest_completed: Option<CheckpointStats>,
     latest_savepoint: Option<CheckpointStats>,
     latest_failed: Option<CheckpointStats>,
     /// The newest completed checkpoint or savepoint: what a restart restores.
-    latest_restorable: Option<CompletedCheckpoint>,
+    latest_restorable: Option<RetainedCheckpoint>,
     restored: Option<RestoredCheckpoint>,
     restored_count: usize,
     completed: usize,
@@ -166,12 +170,11 @@ impl CheckpointCoordinator {
     }
 
     /// The directory of periodic checkpoint `id`.
-    pub fn checkpoint_location(&self, id: u64) -> String {
-        format!(
-            "{}/{}/chk-{id}",
-            self.settings.dir.trim_end_matches('/'),
-            self.job_id
-        )
+    pub fn checkpoint_location(&self, id: u64) -> CheckpointLocation {
+        self.settings
+            .dir
+            .child(&self.job_id)
+            .child(&format!("chk-{id}"))
     }
 
     /// The id the next trigger will get.
@@ -180,12 +183,18 @@ impl CheckpointCoordinator {
     }
 
     /// The job was started from a checkpoint or savepoint; later ids continue after it.
-    pub fn restored_from(&mut self, id: u64, location: &str, is_savepoint: bool, now: i64) {
+    pub fn restored_from(
+        &mut self,
+        id: u64,
+        location: &CheckpointLocation,
+        is_savepoint: bool,
+        now: i64,
+    ) {
         self.restored = Some(RestoredCheckpoint {
             id,
             restore_timestamp: now,
             is_savepoint,
-            external_path: location.to_string(),
+            external_path: location.uri(),
         });
         self.restored_count += 1;
         self.next_id = self.next_id.max(id + 1);
@@ -196,9 +205,9 @@ impl CheckpointCoordinator {
     pub fn trigger(
         &mut self,
         kind: CheckpointKind,
-        location: Option<String>,
+        location: Option<CheckpointLocation>,
         now: i64,
-    ) -> Result<(u64, String), TriggerRefused> {
+    ) -> Result<(u64, CheckpointLocation), TriggerRefused> {
         if kind == CheckpointKind::Checkpoint {
             let periodic = self
                 .pending
@@ -306,22 +315,21 @@ impl CheckpointCoordinator {
     }
 
     /// The metadata of `id` is written: it is complete. Returns the locations of checkpoints
-    /// it subsumes beyond `num-retained` (to delete), and the ids of older pending periodic
-    /// checkpoints it overtook (aborted).
-    pub fn complete(&mut self, id: u64, uri: String, now: i64) -> Vec<String> {
+    /// it subsumes beyond `num-retained` (to delete).
+    pub fn complete(&mut self, id: u64, now: i64) -> Vec<CheckpointLocation> {
         let Some(p) = self.pending.remove(&id) else {
             return Vec::new();
         };
         let mut stats = p.stats;
         stats.status = CheckpointStatus::Completed;
-        stats.external_path = Some(uri.clone());
+        stats.external_path = Some(p.location.uri());
         self.completed += 1;
         self.consecutive_failures = 0;
         self.last_completion = Some(now);
         push_window(&mut self.sizes, stats.state_size() as i64);
         push_window(&mut self.durations, stats.end_to_end_duration());
         let kind = stats.kind;
-        self.latest_restorable = Some(CompletedCheckpoint {
+        self.latest_restorable = Some(RetainedCheckpoint {
             id,
             location: p.location.clone(),
             kind,
@@ -331,7 +339,7 @@ impl CheckpointCoordinator {
             self.latest_savepoint = Some(stats.clone());
         } else {
             self.latest_completed = Some(stats.clone());
-            self.retained.push_back(CompletedCheckpoint {
+            self.retained.push_back(RetainedCheckpoint {
                 id,
                 location: p.location,
                 kind,
@@ -394,12 +402,12 @@ impl CheckpointCoordinator {
     }
 
     /// What a restart restores: the newest completed checkpoint or savepoint.
-    pub fn latest_restorable(&self) -> Option<&CompletedCheckpoint> {
+    pub fn latest_restorable(&self) -> Option<&RetainedCheckpoint> {
         self.latest_restorable.as_ref()
     }
 
     /// Locations of retained checkpoints, for cleanup when the job ends.
-    pub fn retained_locations(&self) -> Vec<String> {
+    pub fn retained_locations(&self) -> Vec<CheckpointLocation> {
         self.retained.iter().map(|c| c.location.clone()).collect()
     }
 
@@ -437,7 +445,7 @@ impl CheckpointCoordinator {
                 tolerable_failures: self.settings.tolerable_failures,
                 retain_on_cancellation: self.settings.retain_on_cancellation,
                 num_retained: self.settings.num_retained,
-                directory: self.settings.dir.clone(),
+                directory: self.settings.dir.uri(),
             },
             restored_count: self.restored_count,
             total: self.completed + self.failed + self.pending.len(),
@@ -508,8 +516,8 @@ mod tests {
         let mut c = coordinator(CheckpointSettings::default());
         let (id, location) = c.trigger(CheckpointKind::Checkpoint, None, 1000).unwrap();
         assert_eq!(
-            (id, location.as_str()),
-            (1, "weir-data/checkpoints/job/chk-1")
+            (id, location.uri()),
+            (1, "file:weir-data/checkpoints/job/chk-1".to_string())
         );
         assert_eq!(c.snapshot().in_progress, 1);
         assert!(c.acknowledge(&ack(1, 0, 0, 1005)).is_none());
@@ -522,7 +530,7 @@ mod tests {
             .acknowledge(&ack(1, 1, 0, 1020))
             .expect("all acknowledged");
         assert_eq!(ready.metadata.vertices[0].subtasks.len(), 2);
-        assert!(c.complete(1, "file:/x/chk-1".into(), 1021).is_empty());
+        assert!(c.complete(1, 1021).is_empty());
         let s = c.snapshot();
         assert_eq!((s.completed, s.in_progress, s.total), (1, 0, 1));
         let latest = s.latest_completed.unwrap();
@@ -548,7 +556,7 @@ mod tests {
         let (sp, _) = c
             .trigger(
                 CheckpointKind::Savepoint(SavepointFormat::Canonical),
-                Some("/sp".into()),
+                Some(CheckpointLocation::local("/sp")),
                 2,
             )
             .unwrap();
@@ -556,7 +564,7 @@ mod tests {
         for (v, s) in [(0, 0), (0, 1), (1, 0)] {
             c.acknowledge(&ack(1, v, s, 10));
         }
-        c.complete(1, "file:/c/chk-1".into(), 10);
+        c.complete(1, 10);
         assert_eq!(
             c.trigger(CheckpointKind::Checkpoint, None, 50),
             Err(TriggerRefused::MinPause)
@@ -567,8 +575,8 @@ mod tests {
         }
         // num-retained = 1: checkpoint 1 is subsumed and discarded.
         assert_eq!(
-            c.complete(id3, "file:/c/chk-3".into(), 210),
-            vec!["weir-data/checkpoints/job/chk-1".to_string()]
+            c.complete(id3, 210),
+            vec![CheckpointLocation::local("weir-data/checkpoints/job/chk-1")]
         );
         assert!(c
             .snapshot()
@@ -599,7 +607,7 @@ mod tests {
             timeout: Duration::from_millis(50),
             ..CheckpointSettings::default()
         });
-        c.restored_from(41, "file:/sp", true, 5);
+        c.restored_from(41, &CheckpointLocation::local("/sp"), true, 5);
         let (id, _) = c.trigger(CheckpointKind::Checkpoint, None, 10).unwrap();
         assert_eq!(id, 42, "ids continue after the restored checkpoint");
         assert!(c.expired(30).is_empty());

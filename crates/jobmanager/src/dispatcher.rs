@@ -3,7 +3,7 @@
 
 use crate::archive::{now_ms, JobArchive};
 use crate::execution_graph::ExecutionGraph;
-use crate::job_master::{CheckpointResult, JobMaster, RECOVERY_PATH_KEY};
+use crate::job_master::{JobMaster, RescaleOutcome, RECOVERY_PATH_KEY};
 use crate::job_metrics::job_group;
 use crate::job_settings::JobSettings;
 use crate::metric_fetcher::{FetchSources, MetricFetcher};
@@ -11,7 +11,9 @@ use crate::operations::{OperationRecord, OperationStore};
 use crate::resource_manager::ResourceManager;
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -192,32 +194,34 @@ impl Dispatcher {
             loop {
                 every.tick().await;
                 let Some(d) = weak.upgrade() else { break };
-                d.fetch_metrics_if_stale();
+                d.fetch_metrics_if_stale().await;
             }
         });
     }
 
     /// Fetches every metric dump into the store if it is stale.
-    fn fetch_metrics_if_stale(&self) {
+    async fn fetch_metrics_if_stale(&self) {
         if !self.fetcher.needs_fetch(now_ms()) {
             return;
         }
-        self.fetcher.fetch(
-            || {
-                let mut known: HashSet<JobId> = self
-                    .running
-                    .read()
-                    .map(|r| r.keys().copied().collect())
-                    .unwrap_or_default();
-                known.extend(self.archive.overviews().iter().map(|o| o.job_id));
-                FetchSources {
-                    jobmanager: self.metrics.dump_for_fetcher(),
-                    taskmanagers: self.rm.executors(),
-                    known_jobs: known,
-                }
-            },
-            now_ms,
-        );
+        self.fetcher
+            .fetch(
+                || {
+                    let mut known: HashSet<JobId> = self
+                        .running
+                        .read()
+                        .map(|r| r.keys().copied().collect())
+                        .unwrap_or_default();
+                    known.extend(self.archive.overviews().iter().map(|o| o.job_id));
+                    FetchSources {
+                        jobmanager: self.metrics.dump_for_fetcher(),
+                        taskmanagers: self.rm.executors(),
+                        known_jobs: known,
+                    }
+                },
+                now_ms,
+            )
+            .await;
     }
 
     /// The JobManager's MetricQueryService (for the Prometheus exporter of its process).
@@ -240,7 +244,9 @@ impl Dispatcher {
                     a.retain(|j, _| *j == job || self.archive.get(*j).is_some());
                 }
             }
-            self.archive.put(master.snapshot());
+            let mut last = master.published().as_ref().clone();
+            last.taken_at = now_ms();
+            self.archive.put(last);
             self.metrics.unregister(GroupKey::Job(job));
             self.fetcher.invalidate();
             if let Ok(mut r) = self.running.write() {
@@ -299,6 +305,20 @@ impl Dispatcher {
         &self.rm
     }
 
+    /// The TaskManager `resource_id` is gone: every job it ran restarts elsewhere (or fails,
+    /// as its restart strategy says).
+    pub fn task_manager_lost(&self, resource_id: &str, reason: &str) {
+        let masters: Vec<Arc<JobMaster>> = self
+            .running
+            .read()
+            .map(|r| r.values().cloned().collect())
+            .unwrap_or_default();
+        for m in masters {
+            m.task_manager_lost(resource_id, reason);
+        }
+        self.fetcher.invalidate();
+    }
+
     /// Cancels every running job and waits (up to `timeout`) until they are archived.
     pub async fn cancel_all(&self, timeout: Duration) {
         let masters: Vec<Arc<JobMaster>> = self
@@ -307,7 +327,7 @@ impl Dispatcher {
             .map(|r| r.values().cloned().collect())
             .unwrap_or_default();
         for m in &masters {
-            let _ = m.cancel();
+            let _ = m.cancel().await;
         }
         let deadline = tokio::time::Instant::now() + timeout;
         while tokio::time::Instant::now() < deadline {
@@ -396,7 +416,7 @@ impl RestfulGateway for Dispatcher {
         let now = now_ms();
         let mut eg = ExecutionGraph::new(job_id, &graph, config, submission.origin.clone(), now);
         eg.created(now);
-        let master = JobMaster::new(
+        let (master, task) = JobMaster::new(
             job_id,
             graph,
             eg,
@@ -422,7 +442,7 @@ impl RestfulGateway for Dispatcher {
                 "job {job_id} was asked to start from its savepoint, but its earlier run left no savepoint or retained checkpoint; it starts with empty state"
             ));
         }
-        tokio::spawn(master.start(self.rm.clone(), self.settings.slot_request_timeout));
+        tokio::spawn(task.run(self.rm.clone(), self.settings.slot_request_timeout));
         Ok(job_id)
     }
 
@@ -443,7 +463,7 @@ impl RestfulGateway for Dispatcher {
 
     async fn cancel_job(&self, job: JobId) -> Result<(), GatewayError> {
         if let Some(m) = self.master(job) {
-            return m.cancel();
+            return m.cancel().await;
         }
         match self.archive.get(job) {
             Some(s) if s.status == JobStatus::Canceled => Ok(()),
@@ -457,7 +477,7 @@ impl RestfulGateway for Dispatcher {
 
     async fn request_job(&self, job: JobId) -> Result<JobSnapshot, GatewayError> {
         if let Some(m) = self.master(job) {
-            return Ok(m.snapshot());
+            return Ok(m.snapshot().await);
         }
         self.archive
             .get(job)
@@ -495,10 +515,10 @@ impl RestfulGateway for Dispatcher {
             .read()
             .map(|r| r.values().cloned().collect())
             .unwrap_or_default();
-        let mut out: Vec<JobOverview> = masters
-            .iter()
-            .map(|m| JobOverview::of(&m.snapshot(), now))
-            .collect();
+        let mut out: Vec<JobOverview> = Vec::with_capacity(masters.len());
+        for m in &masters {
+            out.push(JobOverview::of(&m.snapshot().await, now));
+        }
         let running: Vec<JobId> = out.iter().map(|o| o.job_id).collect();
         out.extend(
             self.archive
@@ -551,12 +571,13 @@ impl RestfulGateway for Dispatcher {
     }
 
     async fn request_task_managers(&self) -> Vec<TaskManagerInfo> {
-        self.rm.task_managers()
+        self.rm.task_managers().await
     }
 
     async fn request_task_manager(&self, id: &str) -> Result<TaskManagerInfo, GatewayError> {
         self.rm
             .task_managers()
+            .await
             .into_iter()
             .find(|t| t.id == id)
             .ok_or_else(|| {
@@ -566,7 +587,12 @@ impl RestfulGateway for Dispatcher {
 
     async fn request_metric_query_service_addresses(&self) -> Vec<String> {
         let mut out = vec!["jobmanager".to_string()];
-        out.extend(self.rm.executors().iter().map(|e| e.resource_id()));
+        out.extend(
+            self.rm
+                .executors()
+                .iter()
+                .map(|e| e.endpoint().resource_id.clone()),
+        );
         out
     }
 
@@ -576,7 +602,7 @@ impl RestfulGateway for Dispatcher {
     ) -> Result<Vec<ThreadInfo>, GatewayError> {
         match source {
             LogSource::JobManager => Ok(ThreadInfo::of_this_process()),
-            LogSource::TaskManager(id) => Ok(self.task_manager(&id)?.thread_dump()),
+            LogSource::TaskManager(id) => Ok(self.task_manager(&id)?.thread_dump().await),
         }
     }
 
@@ -589,7 +615,9 @@ impl RestfulGateway for Dispatcher {
         match source {
             LogSource::JobManager => self.profiler.request(duration_s, mode, now_ms()),
             LogSource::TaskManager(id) => {
-                self.task_manager(&id)?.request_profiling(duration_s, mode)
+                self.task_manager(&id)?
+                    .request_profiling(duration_s, mode)
+                    .await
             }
         }
     }
@@ -600,7 +628,7 @@ impl RestfulGateway for Dispatcher {
     ) -> Result<Vec<weir_gateway::ProfilingInfo>, GatewayError> {
         match source {
             LogSource::JobManager => Ok(self.profiler.list()),
-            LogSource::TaskManager(id) => Ok(self.task_manager(&id)?.profiling_list()),
+            LogSource::TaskManager(id) => Ok(self.task_manager(&id)?.profiling_list().await),
         }
     }
 
@@ -611,7 +639,7 @@ impl RestfulGateway for Dispatcher {
     ) -> Result<Vec<u8>, GatewayError> {
         match source {
             LogSource::JobManager => self.profiler.file(name),
-            LogSource::TaskManager(id) => self.task_manager(&id)?.profiling_file(name),
+            LogSource::TaskManager(id) => self.task_manager(&id)?.profiling_file(name).await,
         }
     }
 
@@ -623,7 +651,7 @@ impl RestfulGateway for Dispatcher {
                 .into_iter()
                 .map(LogFile::from)
                 .collect()),
-            LogSource::TaskManager(id) => Ok(self.task_manager(&id)?.list_logs()),
+            LogSource::TaskManager(id) => Ok(self.task_manager(&id)?.list_logs().await),
         }
     }
 
@@ -642,7 +670,7 @@ impl RestfulGateway for Dispatcher {
                         "The file {name} does not exist on the JobManager."
                     ))
                 }),
-            LogSource::TaskManager(id) => self.task_manager(&id)?.read_log(name),
+            LogSource::TaskManager(id) => self.task_manager(&id)?.read_log(name).await,
         }
     }
 
@@ -663,7 +691,7 @@ impl RestfulGateway for Dispatcher {
     }
 
     async fn request_metric_store(&self) -> Arc<MetricStore> {
-        self.fetch_metrics_if_stale();
+        self.fetch_metrics_if_stale().await;
         self.fetcher.current()
     }
 
@@ -699,6 +727,7 @@ impl RestfulGateway for Dispatcher {
             samples.extend(
                 executor
                     .sample_tasks(job, index)
+                    .await
                     .into_iter()
                     .filter(|s| subtask.is_none_or(|want| s.subtask == want)),
             );
@@ -711,9 +740,7 @@ impl RestfulGateway for Dispatcher {
     }
 
     async fn update_worker_tags(&self, tags: std::collections::BTreeMap<String, String>) {
-        for executor in self.rm.executors() {
-            executor.set_tags(tags.clone());
-        }
+        self.rm.set_tags(&tags);
     }
 
     async fn request_checkpoint_stats(
@@ -749,13 +776,15 @@ impl RestfulGateway for Dispatcher {
             job,
             OperationKind::Checkpoint,
             trigger_id,
-            || {
-                master
+            || async move {
+                let t = master
                     .trigger_checkpoint(CheckpointKind::Checkpoint, None, false)
-                    .map(|(_, rx)| rx)
+                    .await?;
+                Ok(checkpoint_result(t.outcome))
             },
             |_| {},
         )
+        .await
     }
 
     async fn trigger_savepoint(
@@ -789,17 +818,23 @@ impl RestfulGateway for Dispatcher {
             job,
             OperationKind::Savepoint,
             request.trigger_id,
-            || {
-                master
+            || async move {
+                let location =
+                    CheckpointLocation::parse(&location).map_err(GatewayError::BadRequest)?;
+                let t = master
                     .trigger_checkpoint(kind, Some(location), request.stop)
-                    .map(|(_, rx)| rx)
+                    .await?;
+                Ok(checkpoint_result(t.outcome))
             },
             move |result| {
                 if let (Ok(_), Some(m)) = (result, cancel_after) {
-                    let _ = m.cancel();
+                    tokio::spawn(async move {
+                        let _ = m.cancel().await;
+                    });
                 }
             },
         )
+        .await
     }
 
     async fn request_operation(
@@ -830,15 +865,13 @@ impl RestfulGateway for Dispatcher {
             OperationKind::NO_JOB,
             OperationKind::Disposal,
             trigger_id,
-            || {
-                let (tx, rx) = tokio::sync::oneshot::channel();
-                tokio::spawn(async move {
-                    let _ = tx.send(dispose(&path).await);
-                });
-                Ok(rx)
+            || async move {
+                let disposed: OperationFuture = Box::pin(async move { dispose(&path).await });
+                Ok(disposed)
             },
             |_| {},
         )
+        .await
     }
 
     async fn request_job_resource_requirements(
@@ -875,7 +908,7 @@ impl RestfulGateway for Dispatcher {
             }
             plan.insert(vertex, bounds.upper_bound);
         }
-        let done = master.rescale(&plan)?;
+        let done = master.rescale(plan).await?;
         tokio::spawn(async move {
             if let Ok(Err(e)) = done.await {
                 tracing::warn!("rescaling job {job} failed: {e}");
@@ -903,35 +936,39 @@ impl RestfulGateway for Dispatcher {
         }
         let graph = master.graph();
         let plan: RescalePlan = master
-            .snapshot()
+            .published()
             .vertices
             .iter()
             .enumerate()
             .filter(|(i, _)| !graph.is_source_vertex(*i))
             .map(|(_, v)| (v.id, parallelism))
             .collect();
-        let done = master.rescale(&plan)?;
+        let done = master.rescale(plan).await?;
         self.run_operation(
             job,
             OperationKind::Rescaling,
             trigger_id,
-            || Ok(done),
+            || async move { Ok(rescale_result(done)) },
             |_| {},
         )
+        .await
     }
 }
 
 impl Dispatcher {
     /// Registers an operation under `trigger_id` (a repeat returns the id without starting
     /// anything), starts it with `start`, and records its result when it ends.
-    fn run_operation(
+    async fn run_operation<Started>(
         &self,
         job: JobId,
         kind: OperationKind,
         trigger_id: Option<TriggerId>,
-        start: impl FnOnce() -> Result<tokio::sync::oneshot::Receiver<CheckpointResult>, GatewayError>,
-        then: impl FnOnce(&Result<(u64, String), String>) + Send + 'static,
-    ) -> Result<TriggerId, GatewayError> {
+        start: impl FnOnce() -> Started,
+        then: impl FnOnce(&OperationResult) + Send + 'static,
+    ) -> Result<TriggerId, GatewayError>
+    where
+        Started: Future<Output = Result<OperationFuture, GatewayError>>,
+    {
         let id = trigger_id.unwrap_or_else(TriggerId::random);
         let fresh = self
             .operations
@@ -941,8 +978,8 @@ impl Dispatcher {
         if !fresh {
             return Ok(id);
         }
-        let rx = match start() {
-            Ok(rx) => rx,
+        let result = match start().await {
+            Ok(result) => result,
             Err(e) => {
                 // Flink records a trigger that could not start as a failed operation.
                 if let Ok(mut o) = self.operations.lock() {
@@ -954,9 +991,7 @@ impl Dispatcher {
         let operations = self.operations.clone();
         let archive = self.archive.clone();
         tokio::spawn(async move {
-            let result = rx
-                .await
-                .unwrap_or_else(|_| Err("the job ended before the operation completed".into()));
+            let result = result.await;
             then(&result);
             let record = OperationRecord {
                 kind,
@@ -1004,27 +1039,61 @@ impl Dispatcher {
     }
 }
 
+#[async_trait]
 impl JobMasterGateway for Dispatcher {
-    fn acknowledge_checkpoint(&self, job: JobId, ack: CheckpointAck) {
+    async fn acknowledge_checkpoint(&self, job: JobId, ack: CheckpointAck) {
         if let Some(m) = self.master(job) {
             m.acknowledge_checkpoint(ack);
         }
     }
 
-    fn decline_checkpoint(&self, job: JobId, checkpoint_id: u64, reason: String) {
+    async fn decline_checkpoint(&self, job: JobId, checkpoint_id: u64, reason: String) {
         if let Some(m) = self.master(job) {
-            m.fail_checkpoint(checkpoint_id, &format!("a subtask declined it: {reason}"));
+            m.decline_checkpoint(checkpoint_id, reason);
         }
     }
 
-    fn update_task_execution_state(&self, update: TaskStateUpdate) {
+    async fn update_task_execution_state(&self, update: TaskStateUpdate) {
         // Before the change can be seen: the next metrics read fetches the groups of a
         // subtask that started, or the final values its TaskManager froze when it ended.
         self.fetcher.invalidate();
         if let Some(m) = self.master(update.job_id) {
-            m.on_task_update(&update);
+            m.on_task_update(update);
         }
     }
+}
+
+/// What an asynchronous operation ends with, as the operation store records it: the
+/// checkpoint id and location, or why it failed.
+type OperationResult = Result<(u64, String), String>;
+
+/// An operation under way.
+type OperationFuture = Pin<Box<dyn Future<Output = OperationResult> + Send>>;
+
+/// A checkpoint's or savepoint's outcome as an operation result.
+fn checkpoint_result(
+    outcome: tokio::sync::oneshot::Receiver<CheckpointOutcome>,
+) -> OperationFuture {
+    Box::pin(async move {
+        match outcome.await {
+            Ok(Ok(c)) => Ok((c.id, c.location.uri())),
+            Ok(Err(failure)) => Err(failure.to_string()),
+            Err(_) => Err("the job ended before the operation completed".into()),
+        }
+    })
+}
+
+/// A rescale's outcome as an operation result (the checkpoint it restored, or 0 and nothing
+/// when the job already had the asked parallelism).
+fn rescale_result(outcome: tokio::sync::oneshot::Receiver<RescaleOutcome>) -> OperationFuture {
+    Box::pin(async move {
+        match outcome.await {
+            Ok(Ok(Some(c))) => Ok((c.id, c.location.uri())),
+            Ok(Ok(None)) => Ok((0, String::new())),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err("the job ended before the operation completed".into()),
+        }
+    })
 }
 
 /// Deletes the savepoint or retained checkpoint at `path`, once its `_metadata` shows it is

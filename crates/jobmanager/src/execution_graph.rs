@@ -471,6 +471,56 @@ impl ExecutionGraph {
         effects
     }
 
+    /// The TaskManager `task_manager` is gone (its process died or it went silent): its
+    /// attempts failed without a word. As for a task failure, the restart strategy decides
+    /// between a restart (as soon as nothing else runs) and failing the job.
+    pub fn on_task_manager_lost(&mut self, task_manager: &str, reason: &str, now: i64) -> Effects {
+        let mut effects = Effects::default();
+        let status = self.state.status;
+        if status.is_terminal() {
+            return effects;
+        }
+        let mut lost = false;
+        for a in self.attempts_mut() {
+            if !a.state.is_terminal() && a.task_manager.as_deref() == Some(task_manager) {
+                set_state(a, ExecutionState::Failed, now);
+                a.failure = Some(reason.to_string());
+                lost = true;
+            }
+        }
+        if !lost {
+            return effects;
+        }
+        self.state.exceptions.push(ExceptionEntry {
+            exception_name: "weir.jobmanager.TaskManagerLost".into(),
+            stacktrace: reason.to_string(),
+            timestamp: now,
+            task_name: None,
+            endpoint: None,
+            task_manager_id: Some(task_manager.to_string()),
+        });
+        if status == JobStatus::Running {
+            let next = match self.backoff.on_failure(now) {
+                Some(delay) => {
+                    self.restart_delay = Some(delay);
+                    JobStatus::Restarting
+                }
+                None => JobStatus::Failing,
+            };
+            if self.set_status(next, now) {
+                // Attempts elsewhere (none while a job runs on one TaskManager) are stopped.
+                effects.cancel_tasks = !self.all_ended();
+                self.cancel_remaining(now);
+            }
+        }
+        if self.state.status == JobStatus::Restarting {
+            effects.restart_after = self.settle_restart();
+            return effects;
+        }
+        effects.terminal = self.settle(now);
+        effects
+    }
+
     /// Fails the whole job before or outside its tasks (no slots, deployment error).
     pub fn fail_globally(&mut self, reason: &str, now: i64) -> Option<JobStatus> {
         self.state.exceptions.push(ExceptionEntry {
@@ -526,6 +576,87 @@ fn new_attempt(attempt: u32, now: i64) -> AttemptSnapshot {
 fn set_state(a: &mut AttemptSnapshot, s: ExecutionState, now: i64) {
     a.state = s;
     a.timestamps[state_index(s)] = now;
+}
+
+#[cfg(test)]
+mod lost_task_manager_tests {
+    use super::*;
+    use crate::restart_strategy::RestartStrategy;
+    use weir_pipeline::catalog::StaticCatalog;
+    use weir_pipeline::{parse_job, Format, JobGraph, PluginKind, PluginSpec, Variables};
+
+    fn running_job(strategy: RestartStrategy) -> ExecutionGraph {
+        let catalog = StaticCatalog {
+            specs: vec![
+                PluginSpec::new("FakeSource", PluginKind::Source, vec![]),
+                PluginSpec::new("Console", PluginKind::Sink, vec![]),
+            ],
+        };
+        let config = parse_job(
+            "env { parallelism = 2 }\nsource { FakeSource {} }\nsink { Console {} }",
+            Format::Hocon,
+            &Variables::default(),
+        )
+        .unwrap();
+        let graph = JobGraph::build(config, &catalog).unwrap();
+        let mut eg = ExecutionGraph::new(weir_core::JobId(3), &graph, Default::default(), None, 1);
+        eg.set_restart_strategy(strategy);
+        eg.created(1);
+        eg.deploying("tm-1", "host-1", 2);
+        for s in 0..2 {
+            eg.on_task_update(
+                &TaskStateUpdate {
+                    job_id: weir_core::JobId(3),
+                    vertex: 0,
+                    subtask: s,
+                    attempt: 0,
+                    state: ExecutionState::Running,
+                    error: None,
+                    location: None,
+                    io: None,
+                    operator_io: Vec::new(),
+                },
+                3,
+            );
+        }
+        eg
+    }
+
+    #[test]
+    fn a_lost_task_manager_fails_its_attempts_and_restarts_the_job_at_once() {
+        let mut eg = running_job(RestartStrategy::FixedDelay {
+            attempts: 1,
+            delay: Duration::from_millis(5),
+        });
+        assert!(eg.on_task_manager_lost("tm-other", "gone", 10) == Effects::default());
+        let effects = eg.on_task_manager_lost("tm-1", "TaskManager tm-1 sent no heartbeat", 10);
+        assert_eq!(eg.status(), JobStatus::Restarting);
+        assert_eq!(effects.restart_after, Some(Duration::from_millis(5)));
+        assert!(
+            !effects.cancel_tasks,
+            "nothing is left to cancel on a dead TaskManager"
+        );
+        let s = eg.snapshot(11);
+        assert!(s.vertices[0]
+            .subtasks
+            .iter()
+            .all(|t| t.current.state == ExecutionState::Failed));
+        assert_eq!(
+            s.exceptions
+                .last()
+                .and_then(|e| e.task_manager_id.as_deref()),
+            Some("tm-1")
+        );
+        assert_eq!(eg.restart(12), Some(1));
+    }
+
+    #[test]
+    fn without_restarts_left_a_lost_task_manager_fails_the_job() {
+        let mut eg = running_job(RestartStrategy::None);
+        let effects = eg.on_task_manager_lost("tm-1", "gone", 10);
+        assert_eq!(effects.terminal, Some(JobStatus::Failed));
+        assert_eq!(eg.status(), JobStatus::Failed);
+    }
 }
 
 #[cfg(test)]

@@ -3,11 +3,12 @@
 //! (`checkpoint.interval`, `checkpoint.timeout`). In one place so every key and default is
 //! visible together.
 
-use crate::checkpoint_coordinator::CheckpointSettings;
+use crate::checkpoint_coordinator::{CheckpointSettings, DEFAULT_CHECKPOINT_DIR};
 use crate::restart_strategy::RestartStrategy;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use weir_core::time::parse_duration;
+use weir_gateway::CheckpointLocation;
 use weir_pipeline::{JobGraph, JobMode};
 
 /// SeaTunnel's default checkpoint interval for streaming jobs (Zeta's `seatunnel.yaml`).
@@ -103,10 +104,7 @@ impl JobSettings {
                     .number(&["execution.checkpointing.num-retained", "state.checkpoints.num-retained"])?
                     .unwrap_or(d.num_retained),
                 retain_on_cancellation,
-                dir: c
-                    .get(&["execution.checkpointing.dir", "state.checkpoints.dir"])
-                    .map(str::to_string)
-                    .unwrap_or(d.dir),
+                dir: checkpoint_dir(&c)?,
                 savepoint_dir: c
                     .get(&["execution.checkpointing.savepoint-dir", "state.savepoints.dir"])
                     .map(str::to_string),
@@ -147,6 +145,15 @@ fn tag_filter(env: &weir_pipeline::Options) -> Result<BTreeMap<String, String>, 
             )),
         })
         .collect()
+}
+
+/// `execution.checkpointing.dir` as a place, or why it is none.
+fn checkpoint_dir(c: &Lookup) -> Result<CheckpointLocation, String> {
+    let dir = c
+        .get(&["execution.checkpointing.dir", "state.checkpoints.dir"])
+        .unwrap_or(DEFAULT_CHECKPOINT_DIR);
+    CheckpointLocation::parse(dir)
+        .map_err(|e| format!("configuration 'execution.checkpointing.dir': {e}"))
 }
 
 fn restart_strategy(c: &Lookup, checkpointing: bool) -> Result<RestartStrategy, String> {

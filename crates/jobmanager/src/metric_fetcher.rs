@@ -7,7 +7,7 @@
 use arc_swap::ArcSwap;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use weir_core::JobId;
 use weir_gateway::TaskExecutorGateway;
@@ -28,8 +28,20 @@ pub struct MetricFetcher {
     /// Set when a subtask starts or ends, so its groups (or final values) are fetched before
     /// anyone reads them.
     invalidated: AtomicBool,
-    /// One fetch at a time; a request that finds a fetch running reads the current store.
-    fetching: Mutex<()>,
+    /// One fetch at a time; a request that finds a fetch running reads the current store
+    /// (or waits for `fetched`). A flag rather than a lock: a fetch awaits every TaskManager.
+    fetching: AtomicBool,
+    fetched: tokio::sync::Notify,
+}
+
+/// Ends a fetch however it ends (a dropped request included), waking those who wait for it.
+struct Fetching<'a>(&'a MetricFetcher);
+
+impl Drop for Fetching<'_> {
+    fn drop(&mut self) {
+        self.0.fetching.store(false, Ordering::Release);
+        self.0.fetched.notify_waiters();
+    }
 }
 
 impl MetricFetcher {
@@ -38,7 +50,8 @@ impl MetricFetcher {
             store: ArcSwap::from_pointee(MetricStore::default()),
             interval,
             invalidated: AtomicBool::new(true),
-            fetching: Mutex::new(()),
+            fetching: AtomicBool::new(false),
+            fetched: tokio::sync::Notify::new(),
         }
     }
 
@@ -65,34 +78,37 @@ impl MetricFetcher {
     /// Fetches now. When another fetch is running, waits for it only if the store has never
     /// been filled or was invalidated; otherwise returns at once (the store is at most one
     /// interval old).
-    pub fn fetch(&self, sources: impl FnOnce() -> FetchSources, now_ms: impl Fn() -> i64) {
+    pub async fn fetch(&self, sources: impl FnOnce() -> FetchSources, now_ms: impl Fn() -> i64) {
         // After an invalidation (a subtask started or ended) or before the first fetch, wait
         // for a running fetch: what the reader is after may not be in the store yet.
         let must_wait =
             self.store.load().fetched_at_ms == 0 || self.invalidated.load(Ordering::Acquire);
-        let _guard = if must_wait {
-            match self.fetching.lock() {
-                Ok(g) => g,
-                Err(_) => return,
+        let _fetching = loop {
+            let done = self.fetched.notified();
+            if self
+                .fetching
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                break Fetching(self);
             }
-        } else {
-            match self.fetching.try_lock() {
-                Ok(g) => g,
-                Err(_) => return,
+            if !must_wait {
+                return;
             }
+            done.await;
         };
         if !self.needs_fetch(now_ms()) {
             return; // someone else just did it
         }
         self.invalidated.store(false, Ordering::Release);
         let s = sources();
+        let mut taskmanagers = Vec::with_capacity(s.taskmanagers.len());
+        for t in &s.taskmanagers {
+            taskmanagers.push((t.endpoint().resource_id.clone(), t.metric_dump().await));
+        }
         let round = FetchRound {
             jobmanager: s.jobmanager,
-            taskmanagers: s
-                .taskmanagers
-                .iter()
-                .map(|t| (t.resource_id(), t.metric_dump()))
-                .collect(),
+            taskmanagers,
             known_jobs: s.known_jobs,
         };
         let next = self.store.load().next(round, now_ms().max(1));

@@ -24,6 +24,8 @@ pub enum SlotPolicy {
 struct Registered {
     gateway: Arc<dyn TaskExecutorGateway>,
     policy: SlotPolicy,
+    /// Its tags (SeaTunnel's member attributes), replaced by `/update-tags`.
+    tags: BTreeMap<String, String>,
     /// Slots held per job.
     allocations: HashMap<JobId, usize>,
     registered_at: i64,
@@ -94,12 +96,19 @@ impl ResourceManager {
         Self::default()
     }
 
-    /// Registers a TaskExecutor offering slots by `policy`.
-    pub fn register(&self, gateway: Arc<dyn TaskExecutorGateway>, policy: SlotPolicy, now: i64) {
+    /// Registers a TaskExecutor offering slots by `policy`, with its tags.
+    pub fn register(
+        &self,
+        gateway: Arc<dyn TaskExecutorGateway>,
+        policy: SlotPolicy,
+        tags: BTreeMap<String, String>,
+        now: i64,
+    ) {
         if let Ok(mut e) = self.executors.lock() {
             e.push(Registered {
                 gateway,
                 policy,
+                tags,
                 allocations: HashMap::new(),
                 registered_at: now,
             });
@@ -114,7 +123,7 @@ impl ResourceManager {
             return false;
         };
         let before = e.len();
-        e.retain(|r| r.gateway.resource_id() != resource_id);
+        e.retain(|r| r.gateway.endpoint().resource_id != resource_id);
         before != e.len()
     }
 
@@ -131,12 +140,12 @@ impl ResourceManager {
         };
         let eligible: Vec<bool> = executors
             .iter()
-            .map(|e| tags_match(filter, &e.gateway.tags()))
+            .map(|e| tags_match(filter, &e.tags))
             .collect();
         if !executors.is_empty() && !eligible.iter().any(|e| *e) {
             return Err(SlotError::NoMatchingTags {
                 filter: filter.clone(),
-                workers: executors.iter().map(|e| e.gateway.tags()).collect(),
+                workers: executors.iter().map(|e| e.tags.clone()).collect(),
             });
         }
         let largest = executors
@@ -224,33 +233,60 @@ impl ResourceManager {
             .unwrap_or((0, 0))
     }
 
-    /// Every TaskExecutor, with slot use filled in.
-    pub fn task_managers(&self) -> Vec<TaskManagerInfo> {
-        let Ok(executors) = self.executors.lock() else {
-            return Vec::new();
-        };
-        executors
-            .iter()
-            .map(|r| {
-                let mut info = r.gateway.describe();
-                info.slots_total = r.total();
-                info.slots_free = r.free();
-                if info.last_heartbeat == 0 {
-                    info.last_heartbeat = r.registered_at;
-                }
-                info.allocated = r
-                    .allocations
+    /// Replaces the tags of every TaskExecutor (SeaTunnel's `/update-tags`); jobs scheduled
+    /// after see the new ones.
+    pub fn set_tags(&self, tags: &BTreeMap<String, String>) {
+        if let Ok(mut executors) = self.executors.lock() {
+            for e in executors.iter_mut() {
+                e.tags = tags.clone();
+            }
+        }
+    }
+
+    /// Every TaskExecutor as it describes itself, with slot use and tags filled in.
+    pub async fn task_managers(&self) -> Vec<TaskManagerInfo> {
+        // What the resource manager knows is copied out first: describing asks each
+        // TaskExecutor, which must not happen under the lock.
+        let known: Vec<(Arc<dyn TaskExecutorGateway>, TaskManagerInfo)> =
+            match self.executors.lock() {
+                Ok(executors) => executors
                     .iter()
-                    .flat_map(|(job, n)| {
-                        (0..*n).map(move |_| AllocatedSlot {
-                            job_id: *job,
-                            assigned_tasks: 1,
-                        })
+                    .map(|r| {
+                        let slots = TaskManagerInfo {
+                            slots_total: r.total(),
+                            slots_free: r.free(),
+                            last_heartbeat: r.registered_at,
+                            tags: r.tags.clone(),
+                            allocated: r
+                                .allocations
+                                .iter()
+                                .flat_map(|(job, n)| {
+                                    (0..*n).map(move |_| AllocatedSlot {
+                                        job_id: *job,
+                                        assigned_tasks: 1,
+                                    })
+                                })
+                                .collect(),
+                            ..TaskManagerInfo::default()
+                        };
+                        (r.gateway.clone(), slots)
                     })
-                    .collect();
-                info
-            })
-            .collect()
+                    .collect(),
+                Err(_) => return Vec::new(),
+            };
+        let mut out = Vec::with_capacity(known.len());
+        for (gateway, slots) in known {
+            let mut info = gateway.describe().await;
+            info.slots_total = slots.slots_total;
+            info.slots_free = slots.slots_free;
+            if info.last_heartbeat == 0 {
+                info.last_heartbeat = slots.last_heartbeat;
+            }
+            info.allocated = slots.allocated;
+            info.tags = slots.tags;
+            out.push(info);
+        }
+        out
     }
 
     /// A TaskExecutor by resource id.
@@ -259,7 +295,7 @@ impl ResourceManager {
             .lock()
             .ok()?
             .iter()
-            .find(|r| r.gateway.resource_id() == id)
+            .find(|r| r.gateway.endpoint().resource_id == id)
             .map(|r| r.gateway.clone())
     }
 

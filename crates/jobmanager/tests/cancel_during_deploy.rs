@@ -15,6 +15,7 @@ use weir_pipeline::{parse_job, Format, JobGraph, PluginKind, PluginSpec, Variabl
 
 /// Holds `deploy` open until released; knows the job only once deploy returns.
 struct SlowExecutor {
+    endpoint: TaskManagerEndpoint,
     release: Notify,
     deployed: Mutex<bool>,
     cancels_that_found_tasks: Mutex<usize>,
@@ -23,32 +24,8 @@ struct SlowExecutor {
 
 #[async_trait]
 impl TaskExecutorGateway for SlowExecutor {
-    fn tags(&self) -> std::collections::BTreeMap<String, String> {
-        std::collections::BTreeMap::new()
-    }
-
-    fn set_tags(&self, _tags: std::collections::BTreeMap<String, String>) {}
-
-    fn request_profiling(
-        &self,
-        _duration_s: i64,
-        _mode: weir_gateway::ProfilingMode,
-    ) -> Result<weir_gateway::ProfilingInfo, GatewayError> {
-        Err(GatewayError::NotSupported(
-            "not profiled in this test".into(),
-        ))
-    }
-
-    fn profiling_list(&self) -> Vec<weir_gateway::ProfilingInfo> {
-        Vec::new()
-    }
-
-    fn profiling_file(&self, name: &str) -> Result<Vec<u8>, GatewayError> {
-        Err(GatewayError::NotFound(name.to_string()))
-    }
-
-    fn resource_id(&self) -> String {
-        "tm-slow".into()
+    fn endpoint(&self) -> &TaskManagerEndpoint {
+        &self.endpoint
     }
     async fn deploy(&self, _d: TaskDeployment) -> Result<(), GatewayError> {
         self.release.notified().await;
@@ -65,7 +42,7 @@ impl TaskExecutorGateway for SlowExecutor {
         // The tasks stop and say so.
         let master = self.master.lock().unwrap().clone();
         if let Some(m) = master {
-            m.on_task_update(&TaskStateUpdate {
+            m.on_task_update(TaskStateUpdate {
                 job_id: job,
                 vertex: 0,
                 subtask: 0,
@@ -79,42 +56,55 @@ impl TaskExecutorGateway for SlowExecutor {
         }
         Ok(())
     }
-    fn task_io(&self, _job: JobId) -> Option<Vec<Vec<IoStats>>> {
-        None
-    }
-    fn trigger_checkpoint(&self, _job: JobId, _t: CheckpointTrigger) -> Result<(), GatewayError> {
+    async fn trigger_checkpoint(
+        &self,
+        _job: JobId,
+        _t: CheckpointTrigger,
+    ) -> Result<(), GatewayError> {
         Err(GatewayError::Conflict("no checkpoints here".into()))
     }
-    fn notify_checkpoint_complete(&self, _job: JobId, _id: u64) {}
-    fn thread_dump(&self) -> Vec<ThreadInfo> {
+    async fn notify_checkpoint_complete(&self, _job: JobId, _id: u64) {}
+    async fn task_io(&self, _job: JobId) -> Option<Vec<Vec<IoStats>>> {
+        None
+    }
+    async fn thread_dump(&self) -> Vec<ThreadInfo> {
         Vec::new()
     }
-    fn describe(&self) -> TaskManagerInfo {
+    async fn request_profiling(
+        &self,
+        _duration_s: i64,
+        _mode: weir_gateway::ProfilingMode,
+    ) -> Result<weir_gateway::ProfilingInfo, GatewayError> {
+        Err(GatewayError::NotSupported(
+            "not profiled in this test".into(),
+        ))
+    }
+    async fn profiling_list(&self) -> Vec<weir_gateway::ProfilingInfo> {
+        Vec::new()
+    }
+    async fn profiling_file(&self, name: &str) -> Result<Vec<u8>, GatewayError> {
+        Err(GatewayError::NotFound(name.to_string()))
+    }
+    async fn describe(&self) -> TaskManagerInfo {
         TaskManagerInfo {
             id: "tm-slow".into(),
-            path: "weir://localhost/taskmanager_0".into(),
+            path: self.endpoint.path(),
             data_port: -1,
-            last_heartbeat: 0,
             slots_total: 1,
             slots_free: 1,
-            hardware: Hardware::default(),
-            allocated: Vec::new(),
-            process_memory: 0,
-            tags: Default::default(),
+            ..TaskManagerInfo::default()
         }
     }
-    fn list_logs(&self) -> Vec<LogFile> {
+    async fn list_logs(&self) -> Vec<LogFile> {
         Vec::new()
     }
-    fn read_log(&self, name: &str) -> Result<Vec<u8>, GatewayError> {
+    async fn read_log(&self, name: &str) -> Result<Vec<u8>, GatewayError> {
         Err(GatewayError::NotFound(name.into()))
     }
-
-    fn metric_dump(&self) -> Vec<weir_gateway::metrics::DumpedGroup> {
+    async fn metric_dump(&self) -> Vec<weir_gateway::metrics::DumpedGroup> {
         Vec::new()
     }
-
-    fn sample_tasks(&self, _: JobId, _: usize) -> Vec<weir_gateway::ThreadSample> {
+    async fn sample_tasks(&self, _: JobId, _: usize) -> Vec<weir_gateway::ThreadSample> {
         Vec::new()
     }
 }
@@ -140,7 +130,7 @@ async fn a_cancel_during_deployment_stops_the_deployed_tasks() {
     let (terminated, mut ended) = mpsc::unbounded_channel();
     let settings =
         weir_jobmanager::job_settings::JobSettings::resolve(&BTreeMap::new(), &graph).unwrap();
-    let master = JobMaster::new(
+    let (master, task) = JobMaster::new(
         job,
         graph,
         eg,
@@ -150,6 +140,11 @@ async fn a_cancel_during_deployment_stops_the_deployed_tasks() {
         weir_gateway::JobLog::new(None, job),
     );
     let executor = Arc::new(SlowExecutor {
+        endpoint: TaskManagerEndpoint {
+            resource_id: "tm-slow".into(),
+            host: "localhost".into(),
+            data_port: None,
+        },
         release: Notify::new(),
         deployed: Mutex::new(false),
         cancels_that_found_tasks: Mutex::new(0),
@@ -159,9 +154,10 @@ async fn a_cancel_during_deployment_stops_the_deployed_tasks() {
     rm.register(
         executor.clone(),
         weir_jobmanager::resource_manager::SlotPolicy::Fixed(1),
+        BTreeMap::new(),
         1,
     );
-    let start = tokio::spawn(master.clone().start(rm, Duration::from_secs(5)));
+    let start = tokio::spawn(task.run(rm, Duration::from_secs(5)));
 
     // Wait until the job is deploying, then cancel while deploy() is held open.
     for _ in 0..200 {
@@ -171,7 +167,7 @@ async fn a_cancel_during_deployment_stops_the_deployed_tasks() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     assert_eq!(master.status(), JobStatus::Running);
-    master.cancel().unwrap();
+    master.cancel().await.unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;
     assert_eq!(
         master.status(),

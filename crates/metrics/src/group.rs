@@ -8,7 +8,7 @@ use std::sync::Arc;
 use weir_core::{JobId, VertexId};
 
 /// The identity of a running task attempt, shared by its task and operator groups.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TaskScope {
     pub job_id: JobId,
     pub job_name: Arc<str>,
@@ -21,7 +21,7 @@ pub struct TaskScope {
 }
 
 /// Where a metric belongs: Flink's scopes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Scope {
     JobManager {
         host: Arc<str>,

@@ -117,7 +117,7 @@ impl DumpHistogram {
 
 /// The values of one group at dump time. Names are shared with the registration, so a dump
 /// allocates only its vectors.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DumpedGroup {
     pub scope: Arc<Scope>,
     pub values: Vec<(Arc<str>, DumpValue)>,

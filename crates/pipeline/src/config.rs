@@ -56,7 +56,7 @@ impl Format {
 }
 
 /// BATCH (bounded input, the job ends) or STREAMING (runs until stopped).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum JobMode {
     Batch,
     Streaming,
@@ -72,7 +72,7 @@ impl fmt::Display for JobMode {
 }
 
 /// Which block a plugin sits in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum PluginKind {
     Source,
     Transform,
@@ -91,7 +91,7 @@ impl PluginKind {
 }
 
 /// One plugin block as written.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PluginConfig {
     pub kind: PluginKind,
     /// Position in its block.
@@ -131,7 +131,7 @@ impl PluginConfig {
 }
 
 /// The `env` block with the options the engine reads resolved.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EnvConfig {
     pub options: Options,
     pub mode: JobMode,

@@ -12,7 +12,7 @@ use crate::problems::{did_you_mean, ConfigErrors, Problem};
 use std::collections::{BTreeMap, HashMap};
 
 /// How records cross an edge between two vertices.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Partitioning {
     /// Subtask i sends to subtask i (equal parallelism on both sides).
     Forward,
@@ -34,13 +34,13 @@ impl Partitioning {
 }
 
 /// One plugin block as an operator of the graph.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OperatorNode {
     /// Index in `JobGraph::operators`, which is in topological order.
     pub id: usize,
     pub plugin: PluginConfig,
     /// Canonical plugin name from the catalog (`Console` for `console`).
-    pub plugin_name: &'static str,
+    pub plugin_name: String,
     /// The table this operator registers, if any.
     pub table: Option<String>,
     /// Operators this one reads from, in `plugin_input` order.
@@ -109,7 +109,7 @@ impl JobGraph {
                     .or(cdc_table)
                     .or_else(|| op.plugin.output_table())
                     .unwrap_or_else(|| DEFAULT_TABLE_PATH.to_string());
-                vec![CatalogTable::declared(op.plugin_name, &path, schema)]
+                vec![CatalogTable::declared(&op.plugin_name, &path, schema)]
             } else {
                 let mut tables: Vec<CatalogTable> = Vec::new();
                 for &input in &op.inputs {
@@ -151,7 +151,7 @@ impl JobGraph {
 }
 
 /// A chain of operators run together by each of `parallelism` subtasks.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct JobVertex {
     pub index: usize,
     /// `Source: FakeSource -> Sql -> Sink: Console`.
@@ -162,7 +162,7 @@ pub struct JobVertex {
 }
 
 /// A link between the tail of one vertex's chain and the head of another's.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct JobEdge {
     pub source_vertex: usize,
     pub target_vertex: usize,
@@ -174,7 +174,7 @@ pub struct JobEdge {
 }
 
 /// A validated job, ready to be scheduled.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct JobGraph {
     pub name: String,
     pub mode: JobMode,
@@ -452,7 +452,7 @@ impl JobGraph {
             operators.push(OperatorNode {
                 id: operators.len(),
                 plugin: p.clone(),
-                plugin_name: canonical[old],
+                plugin_name: canonical[old].to_string(),
                 table: if p.kind == PluginKind::Sink {
                     None
                 } else {

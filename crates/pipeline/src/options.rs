@@ -4,7 +4,8 @@
 use serde_json::{Map, Value};
 
 /// The options of one plugin block (or of `env`), keys as written (flat, dotted).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct Options {
     map: Map<String, Value>,
 }

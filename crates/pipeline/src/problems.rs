@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// Where in the job file a problem is: block, index, plugin, option and line when known.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Location {
     /// `env`, `source`, `transform`, `sink`, or empty for the file as a whole.
     pub block: String,
@@ -74,7 +74,7 @@ impl fmt::Display for Location {
 }
 
 /// One thing wrong with a job file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Problem {
     pub location: Location,
     /// What is wrong.

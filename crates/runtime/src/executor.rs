@@ -165,7 +165,7 @@ impl PreparedJob {
             let options = &op.plugin.options;
             let result = match op.plugin.kind {
                 PluginKind::Source => registry
-                    .source(op.plugin_name)
+                    .source(&op.plugin_name)
                     .ok_or_else(|| WeirError::new("no such source"))
                     .and_then(|f| f.prepare(options, &ctx))
                     .map(|p| {
@@ -173,7 +173,7 @@ impl PreparedJob {
                         (PreparedOperator::Source(p), Some(s))
                     }),
                 PluginKind::Transform => registry
-                    .transform(op.plugin_name)
+                    .transform(&op.plugin_name)
                     .ok_or_else(|| WeirError::new("no such transform"))
                     .and_then(|f| f.prepare(options, input_schemas[0].clone(), &ctx))
                     .map(|p| {
@@ -181,7 +181,7 @@ impl PreparedJob {
                         (PreparedOperator::Transform(p), Some(s))
                     }),
                 PluginKind::Sink => registry
-                    .sink(op.plugin_name)
+                    .sink(&op.plugin_name)
                     .ok_or_else(|| WeirError::new("no such sink"))
                     .and_then(|f| {
                         if !f.accepts_mixed_schemas() {

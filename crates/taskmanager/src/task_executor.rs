@@ -24,6 +24,8 @@ use weir_runtime::{PluginRegistry, PreparedJob, RuntimeConfig};
 pub struct TaskExecutorSettings {
     /// Host name shown in its resource id and address.
     pub host: String,
+    /// Its resource id (`taskmanager.resource-id`); `None`: `<host>-<6 random hex>`.
+    pub resource_id: Option<String>,
     /// Slots offered to the resource manager (`taskmanager.numberOfTaskSlots`).
     pub slots: usize,
     /// Where its logs are, and the names of its main log and stdout files there.
@@ -33,21 +35,19 @@ pub struct TaskExecutorSettings {
     pub runtime: RuntimeConfig,
     /// `rest.profiling.*`: where this TaskManager's profiles go and how long they may run.
     pub profiling: weir_gateway::ProfilingSettings,
-    /// Its tags at start-up (SeaTunnel's member attributes).
-    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for TaskExecutorSettings {
     fn default() -> Self {
         Self {
             host: "localhost".into(),
+            resource_id: None,
             slots: 4,
             log_dir: None,
             log_file: "taskmanager.log".into(),
             stdout_file: "taskmanager.out".into(),
             runtime: RuntimeConfig::default(),
             profiling: weir_gateway::ProfilingSettings::default(),
-            tags: Default::default(),
         }
     }
 }
@@ -73,6 +73,8 @@ const BLOCKED_FRAME: &str = "weir.runtime.Subtask.blockedOnOutput (back-pressure
 
 /// Runs subtasks.
 pub struct TaskExecutor {
+    endpoint: TaskManagerEndpoint,
+    /// `endpoint.resource_id`, for the many places that name this TaskManager.
     resource_id: String,
     settings: TaskExecutorSettings,
     registry: PluginRegistry,
@@ -91,8 +93,6 @@ pub struct TaskExecutor {
     /// The runtime its subtasks run on, apart from the control plane's (`None` only if the
     /// operating system refused its threads; subtasks then share the caller's runtime).
     data_plane: Option<crate::data_plane::DataPlane>,
-    /// Its tags, replaced by `/update-tags`.
-    tags: std::sync::RwLock<std::collections::BTreeMap<String, String>>,
 }
 
 const LOG_LIMIT: u64 = 8 << 20;
@@ -116,8 +116,10 @@ impl TaskExecutor {
     /// A TaskExecutor running plugins from `registry`.
     /// Call from within a tokio runtime: the metrics' once-a-second tick runs on it.
     pub fn new(settings: TaskExecutorSettings, registry: PluginRegistry) -> Arc<Self> {
-        let suffix = &uuid_hex()[..6];
-        let resource_id = format!("{}-{suffix}", settings.host);
+        let resource_id = settings
+            .resource_id
+            .clone()
+            .unwrap_or_else(|| format!("{}-{}", settings.host, &uuid_hex()[..6]));
         let metrics = MetricQueryService::new();
         let mut process = MetricGroup::new(Scope::TaskManager {
             tm_id: resource_id.as_str().into(),
@@ -137,7 +139,11 @@ impl TaskExecutor {
             })
             .ok();
         Arc::new(Self {
-            tags: std::sync::RwLock::new(settings.tags.clone()),
+            endpoint: TaskManagerEndpoint {
+                resource_id: resource_id.clone(),
+                host: settings.host.clone(),
+                data_port: None,
+            },
             profiler,
             data_plane,
             resource_id,
@@ -181,17 +187,11 @@ fn error_text(e: &WeirError) -> String {
 
 #[async_trait]
 impl TaskExecutorGateway for TaskExecutor {
-    fn tags(&self) -> std::collections::BTreeMap<String, String> {
-        self.tags.read().map(|t| t.clone()).unwrap_or_default()
+    fn endpoint(&self) -> &TaskManagerEndpoint {
+        &self.endpoint
     }
 
-    fn set_tags(&self, tags: std::collections::BTreeMap<String, String>) {
-        if let Ok(mut t) = self.tags.write() {
-            *t = tags;
-        }
-    }
-
-    fn request_profiling(
+    async fn request_profiling(
         &self,
         duration_s: i64,
         mode: weir_gateway::ProfilingMode,
@@ -199,16 +199,12 @@ impl TaskExecutorGateway for TaskExecutor {
         self.profiler.request(duration_s, mode, weir_core::now_ms())
     }
 
-    fn profiling_list(&self) -> Vec<weir_gateway::ProfilingInfo> {
+    async fn profiling_list(&self) -> Vec<weir_gateway::ProfilingInfo> {
         self.profiler.list()
     }
 
-    fn profiling_file(&self, name: &str) -> Result<Vec<u8>, GatewayError> {
+    async fn profiling_file(&self, name: &str) -> Result<Vec<u8>, GatewayError> {
         self.profiler.file(name)
-    }
-
-    fn resource_id(&self) -> String {
-        self.resource_id.clone()
     }
 
     async fn deploy(&self, deployment: TaskDeployment) -> Result<(), GatewayError> {
@@ -314,6 +310,16 @@ impl TaskExecutorGateway for TaskExecutor {
         let job_master = self.job_master.get().cloned();
         let attempt = deployment.attempt;
         let jobs = self.jobs.clone();
+        // State changes go to the JobMaster in the order they happened, off the subtasks'
+        // path: a report is a call that may cross the network.
+        let (reports, mut outgoing) = tokio::sync::mpsc::unbounded_channel::<TaskStateUpdate>();
+        let forwarder = tokio::spawn(async move {
+            while let Some(update) = outgoing.recv().await {
+                if let Some(jm) = job_master.as_ref().and_then(Weak::upgrade) {
+                    jm.update_task_execution_state(update).await;
+                }
+            }
+        });
         tokio::spawn(async move {
             // FINISHED is reported only once every snapshot the subtasks took is written and
             // acknowledged, so a job that ends right after a savepoint (stop with savepoint)
@@ -365,19 +371,19 @@ impl TaskExecutorGateway for TaskExecutor {
                     };
                     if update.state == weir_core::ExecutionState::Finished {
                         finished.push(update);
-                    } else if let Some(jm) = job_master.as_ref().and_then(Weak::upgrade) {
-                        jm.update_task_execution_state(update);
+                    } else {
+                        let _ = reports.send(update);
                     }
                 })
                 .await;
             if let Some(writer) = writer {
                 let _ = writer.await;
             }
-            if let Some(jm) = job_master.as_ref().and_then(Weak::upgrade) {
-                for update in finished {
-                    jm.update_task_execution_state(update);
-                }
+            for update in finished {
+                let _ = reports.send(update);
             }
+            drop(reports);
+            let _ = forwarder.await;
             if let Ok(mut j) = jobs.lock() {
                 j.remove(&job_id);
             }
@@ -410,7 +416,7 @@ impl TaskExecutorGateway for TaskExecutor {
         }
     }
 
-    fn task_io(&self, job: JobId) -> Option<Vec<Vec<IoStats>>> {
+    async fn task_io(&self, job: JobId) -> Option<Vec<Vec<IoStats>>> {
         let jobs = self.jobs.lock().ok()?;
         let running = jobs.get(&job)?;
         Some(
@@ -423,7 +429,7 @@ impl TaskExecutorGateway for TaskExecutor {
         )
     }
 
-    fn trigger_checkpoint(
+    async fn trigger_checkpoint(
         &self,
         job: JobId,
         trigger: CheckpointTrigger,
@@ -441,10 +447,11 @@ impl TaskExecutorGateway for TaskExecutor {
             })?;
             (running.control.clone(), running.locations.clone())
         };
-        let location =
-            CheckpointLocation::parse(&trigger.location).map_err(GatewayError::BadRequest)?;
         if let Ok(mut l) = locations.lock() {
-            l.insert(trigger.checkpoint_id, (location, trigger.timestamp));
+            l.insert(
+                trigger.checkpoint_id,
+                (trigger.location.clone(), trigger.timestamp),
+            );
         }
         let reached = control.trigger_checkpoint(weir_runtime::channel::Barrier {
             checkpoint_id: trigger.checkpoint_id,
@@ -461,7 +468,7 @@ impl TaskExecutorGateway for TaskExecutor {
         Ok(())
     }
 
-    fn notify_checkpoint_complete(&self, job: JobId, checkpoint_id: u64) {
+    async fn notify_checkpoint_complete(&self, job: JobId, checkpoint_id: u64) {
         let Ok(jobs) = self.jobs.lock() else {
             return;
         };
@@ -473,11 +480,11 @@ impl TaskExecutorGateway for TaskExecutor {
         }
     }
 
-    fn metric_dump(&self) -> Vec<DumpedGroup> {
+    async fn metric_dump(&self) -> Vec<DumpedGroup> {
         self.metrics.dump_for_fetcher()
     }
 
-    fn sample_tasks(&self, job: JobId, vertex: usize) -> Vec<ThreadSample> {
+    async fn sample_tasks(&self, job: JobId, vertex: usize) -> Vec<ThreadSample> {
         let Ok(jobs) = self.jobs.lock() else {
             return Vec::new();
         };
@@ -509,11 +516,11 @@ impl TaskExecutorGateway for TaskExecutor {
             .collect()
     }
 
-    fn thread_dump(&self) -> Vec<ThreadInfo> {
+    async fn thread_dump(&self) -> Vec<ThreadInfo> {
         ThreadInfo::of_this_process()
     }
 
-    fn describe(&self) -> TaskManagerInfo {
+    async fn describe(&self) -> TaskManagerInfo {
         let cpu_cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1);
@@ -533,25 +540,25 @@ impl TaskExecutorGateway for TaskExecutor {
         };
         TaskManagerInfo {
             id: self.resource_id.clone(),
-            path: format!("weir://{}/taskmanager_0", self.settings.host),
-            data_port: -1,
+            path: self.endpoint.path(),
+            data_port: self.endpoint.data_port_or_none(),
             last_heartbeat: now_ms(),
             slots_total: self.settings.slots,
             slots_free: self.settings.slots,
             hardware,
             allocated: Vec::new(),
             process_memory: weir_core::process::rss_bytes(),
-            tags: self.tags(),
+            tags: Default::default(),
         }
     }
 
-    fn list_logs(&self) -> Vec<LogFile> {
+    async fn list_logs(&self) -> Vec<LogFile> {
         self.served_dir()
             .map(|d| d.list().into_iter().map(LogFile::from).collect())
             .unwrap_or_default()
     }
 
-    fn read_log(&self, name: &str) -> Result<Vec<u8>, GatewayError> {
+    async fn read_log(&self, name: &str) -> Result<Vec<u8>, GatewayError> {
         let dir = self.served_dir().ok_or_else(|| {
             GatewayError::NotFound("This TaskManager writes no log files.".into())
         })?;
@@ -632,7 +639,8 @@ async fn write_snapshots(
                     job,
                     ack.checkpoint_id,
                     "the checkpoint was not triggered on this TaskExecutor".into(),
-                );
+                )
+                .await;
                 return;
             };
             let started = std::time::Instant::now();
@@ -640,22 +648,25 @@ async fn write_snapshots(
             let size = ack.state.size() as u64;
             let file = format!("{}-{}", ack.vertex, ack.subtask);
             match location.put(&file, bytes).await {
-                Ok(()) => jm.acknowledge_checkpoint(
-                    job,
-                    CheckpointAck {
-                        checkpoint_id: ack.checkpoint_id,
-                        vertex: ack.vertex,
-                        subtask: ack.subtask,
-                        state_file: file,
-                        state_size: size,
-                        ack_timestamp: now_ms(),
-                        sync_ms: ack.sync.as_millis() as i64,
-                        async_ms: started.elapsed().as_millis() as i64,
-                        alignment_ms: ack.alignment.as_millis() as i64,
-                        start_delay_ms: (ack.barrier_received_ms - triggered).max(0),
-                    },
-                ),
-                Err(e) => jm.decline_checkpoint(job, ack.checkpoint_id, e),
+                Ok(()) => {
+                    jm.acknowledge_checkpoint(
+                        job,
+                        CheckpointAck {
+                            checkpoint_id: ack.checkpoint_id,
+                            vertex: ack.vertex,
+                            subtask: ack.subtask,
+                            state_file: file,
+                            state_size: size,
+                            ack_timestamp: now_ms(),
+                            sync_ms: ack.sync.as_millis() as i64,
+                            async_ms: started.elapsed().as_millis() as i64,
+                            alignment_ms: ack.alignment.as_millis() as i64,
+                            start_delay_ms: (ack.barrier_received_ms - triggered).max(0),
+                        },
+                    )
+                    .await
+                }
+                Err(e) => jm.decline_checkpoint(job, ack.checkpoint_id, e).await,
             }
         }));
     }

@@ -1,5 +1,6 @@
-//! The mini cluster: one JobManager (Dispatcher) and one TaskManager (TaskExecutor) in this
-//! process, wired through the gateway traits, with the Flink REST API in front.
+//! The cluster in this process: the mini cluster (one JobManager (Dispatcher) and one
+//! TaskManager (TaskExecutor) wired through the gateway traits), or a JobManager alone whose
+//! TaskManagers register over gRPC; the Flink and SeaTunnel REST APIs in front of either.
 
 use crate::compiler::PluginCompiler;
 use crate::config::ClusterConfig;
@@ -159,10 +160,64 @@ async fn start_seatunnel(
     Ok((v1_addr, v2_addr))
 }
 
-/// A running mini cluster.
+/// What the process plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClusterRole {
+    /// `weir start`: a JobManager and one TaskManager in this process.
+    Mini,
+    /// `weir jobmanager`: no slots of its own; TaskManagers register over gRPC.
+    JobManager,
+}
+
+/// Serves the JobManager's RPC service (`jobmanager.bind-host`, `jobmanager.rpc.port`) that
+/// TaskManagers register with; returns the address they are told (`jobmanager.rpc.address`).
+async fn start_rpc(
+    config: &ClusterConfig,
+    rm: &Arc<ResourceManager>,
+    dispatcher: &Arc<Dispatcher>,
+    job_master: Arc<dyn JobMasterGateway>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<String, String> {
+    let bind = format!(
+        "{}:{}",
+        config.get("jobmanager.bind-host"),
+        config.port("jobmanager.rpc.port")?
+    );
+    let listener = tokio::net::TcpListener::bind(&bind).await.map_err(|e| {
+        format!("cannot listen on {bind}: {e} (set jobmanager.rpc.port or jobmanager.bind-host)")
+    })?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    let registrar = Arc::new(crate::distributed::Registrar {
+        rm: rm.clone(),
+        dispatcher: Arc::downgrade(dispatcher),
+    });
+    let service = weir_rpc::JobManagerService::new(
+        registrar,
+        job_master,
+        config.duration("heartbeat.interval")?,
+        config.duration("heartbeat.timeout")?,
+    );
+    tokio::spawn(async move {
+        let served = service
+            .serve(listener, async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await;
+        if let Err(e) = served {
+            tracing::error!("{e}");
+        }
+    });
+    let address = format!("{}:{port}", config.get("jobmanager.rpc.address"));
+    tracing::info!("TaskManagers register at {address}");
+    Ok(address)
+}
+
+/// A running mini cluster (or JobManager).
 pub struct MiniCluster {
     pub dispatcher: Arc<Dispatcher>,
     pub address: SocketAddr,
+    /// Where TaskManagers register (`host:port`), for a JobManager of its own.
+    pub rpc_address: Option<String>,
     /// Where the Prometheus reporter listens, when `metrics.reporters` lists `prom`.
     pub prometheus: Option<SocketAddr>,
     /// Where SeaTunnel's REST API v1 (`/hazelcast/rest/maps/...`) and v2 listen, when on.
@@ -174,10 +229,16 @@ pub struct MiniCluster {
 }
 
 impl MiniCluster {
-    /// Starts the cluster and its REST server. Call inside a tokio runtime.
-    pub async fn start(
+    /// Starts the mini cluster and its REST server. Call inside a tokio runtime.
+    pub async fn start(config: ClusterConfig, dirs: ClusterDirs) -> Result<MiniCluster, String> {
+        Self::start_as(config, dirs, ClusterRole::Mini).await
+    }
+
+    /// Starts the cluster in `role` and its REST servers. Call inside a tokio runtime.
+    pub async fn start_as(
         mut config: ClusterConfig,
         dirs: ClusterDirs,
+        role: ClusterRole,
     ) -> Result<MiniCluster, String> {
         for d in [&dirs.data, &dirs.logs, &dirs.uploads] {
             std::fs::create_dir_all(d)
@@ -249,29 +310,49 @@ impl MiniCluster {
                 profiling: profiling.clone(),
             },
         );
-        let tm = TaskExecutor::new(
-            TaskExecutorSettings {
-                host: config.get("rest.address"),
-                slots: config.usize("taskmanager.numberOfTaskSlots")?.max(1),
-                log_dir: Some(dirs.logs.clone()),
-                log_file: LOG_FILE.into(),
-                stdout_file: STDOUT_FILE.into(),
-                profiling,
-                tags: config.worker_tags(),
-                runtime: RuntimeConfig {
-                    cancellation_timeout: config.duration("task.cancellation.timeout")?,
-                    ..RuntimeConfig::default()
+        let (stop, mut stop_rx) = tokio::sync::watch::channel(false);
+        let tm = match role {
+            ClusterRole::Mini => Some(TaskExecutor::new(
+                TaskExecutorSettings {
+                    host: config.get("rest.address"),
+                    resource_id: None,
+                    slots: config.usize("taskmanager.numberOfTaskSlots")?.max(1),
+                    log_dir: Some(dirs.logs.clone()),
+                    log_file: LOG_FILE.into(),
+                    stdout_file: STDOUT_FILE.into(),
+                    profiling,
+                    runtime: RuntimeConfig {
+                        cancellation_timeout: config.duration("task.cancellation.timeout")?,
+                        ..RuntimeConfig::default()
+                    },
                 },
-            },
-            registry,
-        );
+                registry,
+            )),
+            ClusterRole::JobManager => None,
+        };
         let job_master: Arc<dyn JobMasterGateway> = dispatcher.clone();
-        tm.connect(&job_master);
-        rm.register(
-            tm.clone() as Arc<dyn TaskExecutorGateway>,
-            config.slot_policy()?,
-            now_ms(),
-        );
+        if let Some(tm) = &tm {
+            tm.connect(&job_master);
+            rm.register(
+                tm.clone() as Arc<dyn TaskExecutorGateway>,
+                config.slot_policy()?,
+                config.worker_tags(),
+                now_ms(),
+            );
+        }
+        let rpc_address = match role {
+            ClusterRole::Mini => None,
+            ClusterRole::JobManager => Some(
+                start_rpc(
+                    &config,
+                    &rm,
+                    &dispatcher,
+                    job_master.clone(),
+                    stop.subscribe(),
+                )
+                .await?,
+            ),
+        };
 
         let settings = RestSettings {
             cors_origin: config.get("web.access-control-allow-origin"),
@@ -286,7 +367,6 @@ impl MiniCluster {
         };
         let router =
             weir_rest::flink_router(dispatcher.clone() as Arc<dyn RestfulGateway>, settings);
-        let (stop, mut stop_rx) = tokio::sync::watch::channel(false);
         let server = tokio::spawn(weir_rest::serve(listener, router, async move {
             let _ = stop_rx.wait_for(|s| *s).await;
         }));
@@ -298,10 +378,8 @@ impl MiniCluster {
         )
         .await?;
         let prometheus = if config.reporter_enabled("prom") {
-            let sources = vec![
-                dispatcher.metric_query_service().clone(),
-                tm.metric_query_service().clone(),
-            ];
+            let mut sources = vec![dispatcher.metric_query_service().clone()];
+            sources.extend(tm.iter().map(|tm| tm.metric_query_service().clone()));
             start_prometheus(&config, sources, stop.subscribe()).await?
         } else {
             None
@@ -309,6 +387,7 @@ impl MiniCluster {
         Ok(MiniCluster {
             dispatcher,
             address,
+            rpc_address,
             prometheus,
             seatunnel_v1,
             seatunnel_v2,

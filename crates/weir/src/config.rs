@@ -79,6 +79,42 @@ pub const KNOWN: &[KnownOption] = &[
         default: "5 min",
     },
     KnownOption {
+        key: "jobmanager.rpc.address",
+        default: "127.0.0.1",
+    },
+    KnownOption {
+        key: "jobmanager.rpc.port",
+        default: "6123",
+    },
+    KnownOption {
+        key: "jobmanager.bind-host",
+        default: "127.0.0.1",
+    },
+    KnownOption {
+        key: "taskmanager.host",
+        default: "127.0.0.1",
+    },
+    KnownOption {
+        key: "taskmanager.bind-host",
+        default: "127.0.0.1",
+    },
+    KnownOption {
+        key: "taskmanager.rpc.port",
+        default: "0",
+    },
+    KnownOption {
+        key: "taskmanager.resource-id",
+        default: "",
+    },
+    KnownOption {
+        key: "heartbeat.interval",
+        default: "10 s",
+    },
+    KnownOption {
+        key: "heartbeat.timeout",
+        default: "50 s",
+    },
+    KnownOption {
         key: "env.log.dir",
         default: "",
     },
@@ -354,6 +390,10 @@ impl ClusterConfig {
         self.duration("jobstore.expiration-time")?;
         self.duration("rest.async.store-duration")?;
         self.duration("slot.request.timeout")?;
+        self.duration("heartbeat.interval")?;
+        self.duration("heartbeat.timeout")?;
+        self.port("jobmanager.rpc.port")?;
+        self.port("taskmanager.rpc.port")?;
         self.duration("task.cancellation.timeout")?;
         self.bool("web.submit.enable")?;
         self.bool("web.cancel.enable")?;

@@ -8,5 +8,6 @@ pub mod cli;
 pub mod cluster;
 pub mod compiler;
 pub mod config;
+pub mod distributed;
 pub mod embedded;
 pub mod plugins;

@@ -68,6 +68,26 @@ fn main() {
             stderr_logging();
             runtime.block_on(weir::cli::savepoint::stop(args))
         }
+        Command::Jobmanager(args) => match weir::cli::jobmanager::prepare(&args) {
+            Ok((config, dirs)) => {
+                file_logging(&dirs.logs);
+                runtime.block_on(weir::cli::jobmanager::execute(config, dirs))
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                2
+            }
+        },
+        Command::Taskmanager(args) => match weir::cli::taskmanager::prepare(&args) {
+            Ok((config, dirs)) => {
+                file_logging(&dirs.logs);
+                runtime.block_on(weir::cli::taskmanager::execute(args, config, dirs))
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                2
+            }
+        },
         Command::Start(args) => match weir::cli::start::prepare(&args) {
             Ok((config, dirs)) => {
                 file_logging(&dirs.logs);

@@ -1,12 +1,14 @@
 //! One module per subcommand.
 
 pub mod client;
+pub mod jobmanager;
 pub mod local_run;
 pub mod progress;
 pub mod remote;
 pub mod run;
 pub mod savepoint;
 pub mod start;
+pub mod taskmanager;
 
 use clap::{Parser, Subcommand};
 
@@ -24,6 +26,10 @@ pub enum Command {
     Run(run::RunArgs),
     /// Start a mini cluster: JobManager, TaskManager and the REST API in this process.
     Start(start::StartArgs),
+    /// Start a JobManager (REST APIs, dispatcher) whose TaskManagers run in other processes.
+    Jobmanager(jobmanager::JobManagerArgs),
+    /// Start a TaskManager that registers with a JobManager and runs the subtasks it deploys.
+    Taskmanager(taskmanager::TaskManagerArgs),
     /// List the jobs of a cluster.
     List(remote::ListArgs),
     /// Cancel a job on a cluster.

@@ -103,7 +103,16 @@ pub async fn execute(args: StartArgs, config: ClusterConfig, dirs: ClusterDirs) 
     0
 }
 
-async fn wait_for_stop(cluster: &MiniCluster) {
+/// Waits for Ctrl-C, SIGTERM or `DELETE /cluster`.
+pub(crate) async fn wait_for_stop(cluster: &MiniCluster) {
+    tokio::select! {
+        _ = stop_signal() => {}
+        _ = cluster.shutdown_requested() => {}
+    }
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+pub(crate) async fn stop_signal() {
     #[cfg(unix)]
     let term = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -118,6 +127,5 @@ async fn wait_for_stop(cluster: &MiniCluster) {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term => {}
-        _ = cluster.shutdown_requested() => {}
     }
 }

@@ -30,6 +30,7 @@ mod metrics;
 mod multi_table;
 mod pipelines;
 mod postgres_cdc;
+mod processes;
 mod rest_api;
 mod rest_errors;
 mod s3_checkpoints;

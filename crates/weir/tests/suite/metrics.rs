@@ -450,11 +450,12 @@ async fn metrics_of_forgotten_jobs_and_departed_taskmanagers_disappear() {
         },
         weir::plugins::registry(),
     );
-    let id = extra.resource_id();
+    let id = extra.endpoint().resource_id.clone();
     let rm = cluster.dispatcher.resource_manager().clone();
     rm.register(
         extra.clone() as Arc<dyn TaskExecutorGateway>,
         weir_jobmanager::resource_manager::SlotPolicy::Fixed(2),
+        Default::default(),
         0,
     );
     let url = format!("{base}/taskmanagers/{id}/metrics?get=Status.JVM.Threads.Count");

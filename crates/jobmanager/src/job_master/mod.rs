@@ -1,0 +1,304 @@
+//! One JobMaster per job. The job's state (its ExecutionGraph, CheckpointCoordinator, waiters,
+//! slots and where it is in its lifecycle) is owned by one task, [`JobMasterTask`], which
+//! receives [`Command`]s: requests from the Dispatcher, reports from the TaskExecutors, and the
+//! results of its own I/O (slots found, a checkpoint read, a deployment done, metadata written).
+//! Nothing else touches that state, so no lock guards it and no step races another.
+//!
+//! [`JobMaster`] is the handle everyone else holds: it sends commands and reads what the task
+//! publishes after every change (the job snapshot, checkpoint statistics, the graph it runs),
+//! so a REST read is a pointer load and never waits on the job.
+
+mod phase;
+mod rescale;
+mod task;
+
+pub use phase::Phase;
+pub use rescale::plan_parallelism;
+pub use task::JobMasterTask;
+
+use crate::execution_graph::ExecutionGraph;
+use crate::job_settings::JobSettings;
+use arc_swap::{ArcSwap, ArcSwapOption};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+use weir_core::{JobId, JobStatus};
+use weir_gateway::{
+    CheckpointAck, CheckpointKind, CheckpointLocation, CheckpointOutcome, CheckpointStatsSnapshot,
+    CompletedCheckpoint, GatewayError, JobLog, JobSnapshot, RescalePlan, TaskExecutorGateway,
+    TaskStateUpdate,
+};
+use weir_pipeline::JobGraph;
+
+pub use weir_gateway::RECOVERY_PATH_KEY;
+
+/// How a rescale ended: the checkpoint the job was redeployed from, `None` when the plan asked
+/// for the parallelism the job already has, or why it did not happen.
+pub type RescaleOutcome = Result<Option<CompletedCheckpoint>, String>;
+
+/// A checkpoint or savepoint that was started: its id, and where its outcome will arrive.
+pub struct Triggered {
+    pub checkpoint_id: u64,
+    pub outcome: oneshot::Receiver<CheckpointOutcome>,
+}
+
+/// What the JobMaster's task is told. Requests carry the channel their answer goes back on.
+pub(crate) enum Command {
+    /// Take a checkpoint or savepoint now (`location`: a savepoint's directory).
+    TriggerCheckpoint {
+        kind: CheckpointKind,
+        location: Option<CheckpointLocation>,
+        end_input: bool,
+        reply: oneshot::Sender<Result<Triggered, GatewayError>>,
+    },
+    Rescale {
+        plan: RescalePlan,
+        reply: oneshot::Sender<Result<oneshot::Receiver<RescaleOutcome>, GatewayError>>,
+    },
+    Cancel {
+        reply: oneshot::Sender<Result<(), GatewayError>>,
+    },
+    /// From the TaskExecutor.
+    TaskUpdate(TaskStateUpdate),
+    Acknowledge(CheckpointAck),
+    Decline {
+        checkpoint_id: u64,
+        reason: String,
+    },
+    /// The TaskManager `resource_id` is gone; if the job runs there, it restarts elsewhere.
+    TaskManagerLost {
+        resource_id: String,
+        reason: String,
+    },
+    /// From the task's own I/O.
+    Io(task::IoDone),
+}
+
+/// What the task publishes for readers, replaced whole after every change.
+pub(crate) struct View {
+    snapshot: ArcSwap<JobSnapshot>,
+    checkpoint_stats: ArcSwapOption<CheckpointStatsSnapshot>,
+    graph: ArcSwap<JobGraph>,
+    executor: ArcSwapOption<Executor>,
+    restarts: AtomicU32,
+    rescales: AtomicU32,
+}
+
+/// The TaskExecutor a job runs on, as readers see it (for live I/O and samples).
+pub(crate) struct Executor(Arc<dyn TaskExecutorGateway>);
+
+/// The handle on one job's master.
+pub struct JobMaster {
+    job_id: JobId,
+    commands: mpsc::UnboundedSender<Command>,
+    view: Arc<View>,
+    log: JobLog,
+    savepoint_dir: Option<String>,
+}
+
+impl JobMaster {
+    /// A master for an accepted job, in CREATED, and the task that runs it (spawn
+    /// [`JobMasterTask::run`] to schedule and deploy the job).
+    pub fn new(
+        job_id: JobId,
+        graph: Arc<JobGraph>,
+        mut eg: ExecutionGraph,
+        settings: JobSettings,
+        recovery_path: Option<String>,
+        terminated: mpsc::UnboundedSender<JobId>,
+        log: JobLog,
+    ) -> (Arc<Self>, JobMasterTask) {
+        eg.set_restart_strategy(settings.restart.clone());
+        let now = weir_core::now_ms();
+        let view = Arc::new(View {
+            snapshot: ArcSwap::from_pointee(eg.snapshot(now)),
+            checkpoint_stats: ArcSwapOption::empty(),
+            graph: ArcSwap::new(graph.clone()),
+            executor: ArcSwapOption::empty(),
+            restarts: AtomicU32::new(0),
+            rescales: AtomicU32::new(0),
+        });
+        let (commands, inbox) = mpsc::unbounded_channel();
+        let master = Arc::new(Self {
+            job_id,
+            commands: commands.clone(),
+            view: view.clone(),
+            log: log.clone(),
+            savepoint_dir: settings
+                .checkpoints
+                .as_ref()
+                .and_then(|c| c.savepoint_dir.clone()),
+        });
+        let task = JobMasterTask::new(task::Parts {
+            job_id,
+            graph,
+            eg,
+            settings,
+            recovery_path,
+            terminated,
+            log,
+            view,
+            inbox,
+            outbox: commands,
+        });
+        (master, task)
+    }
+
+    pub fn job_id(&self) -> JobId {
+        self.job_id
+    }
+
+    /// The checkpoint statistics as of the last checkpoint event; `None` when the job does not
+    /// checkpoint.
+    pub fn checkpoint_stats(&self) -> Option<Arc<CheckpointStatsSnapshot>> {
+        self.view.checkpoint_stats.load_full()
+    }
+
+    /// The default savepoint directory (`execution.checkpointing.savepoint-dir`).
+    pub fn savepoint_dir(&self) -> Option<String> {
+        self.savepoint_dir.clone()
+    }
+
+    /// The graph the job runs (or is about to run, during a rescale).
+    pub fn graph(&self) -> Arc<JobGraph> {
+        self.view.graph.load_full()
+    }
+
+    /// The job's own log file.
+    pub fn log(&self) -> &JobLog {
+        &self.log
+    }
+
+    /// Rescales applied so far (Flink's `numRescales`).
+    pub fn rescales(&self) -> u32 {
+        self.view.rescales.load(Ordering::Relaxed)
+    }
+
+    /// Restarts so far.
+    pub fn restarts(&self) -> u32 {
+        self.view.restarts.load(Ordering::Relaxed)
+    }
+
+    /// The TaskExecutor running the job, once it has slots.
+    pub fn executor(&self) -> Option<Arc<dyn TaskExecutorGateway>> {
+        self.view.executor.load().as_ref().map(|e| e.0.clone())
+    }
+
+    /// The last published snapshot, with live I/O of running subtasks.
+    pub async fn snapshot(&self) -> JobSnapshot {
+        let mut s = self.view.snapshot.load().as_ref().clone();
+        s.taken_at = weir_core::now_ms();
+        if !s.status.is_terminal() {
+            if let Some(executor) = self.executor() {
+                if let Some(io) = executor.task_io(self.job_id).await {
+                    ExecutionGraph::apply_live_io(&mut s, &io);
+                }
+            }
+        }
+        s
+    }
+
+    /// The last published snapshot as it is (no live I/O), without copying it.
+    pub fn published(&self) -> Arc<JobSnapshot> {
+        self.view.snapshot.load_full()
+    }
+
+    /// The job's overview line, computed from the published snapshot without copying it.
+    pub fn overview(&self, now: i64) -> weir_gateway::JobOverview {
+        weir_gateway::JobOverview::of(&self.view.snapshot.load(), now)
+    }
+
+    /// The current status, without copying the snapshot.
+    pub fn status(&self) -> JobStatus {
+        self.view.snapshot.load().status
+    }
+
+    /// A subtask reported a new state.
+    pub fn on_task_update(&self, update: TaskStateUpdate) {
+        self.send(Command::TaskUpdate(update));
+    }
+
+    /// A subtask's state for a checkpoint is written.
+    pub fn acknowledge_checkpoint(&self, ack: CheckpointAck) {
+        self.send(Command::Acknowledge(ack));
+    }
+
+    /// A subtask could not take or write its part of checkpoint `checkpoint_id`.
+    pub fn decline_checkpoint(&self, checkpoint_id: u64, reason: String) {
+        self.send(Command::Decline {
+            checkpoint_id,
+            reason,
+        });
+    }
+
+    /// The TaskManager `resource_id` is gone (its process died or went silent).
+    pub fn task_manager_lost(&self, resource_id: &str, reason: &str) {
+        self.send(Command::TaskManagerLost {
+            resource_id: resource_id.to_string(),
+            reason: reason.to_string(),
+        });
+    }
+
+    /// Starts a checkpoint or savepoint (`location`: a savepoint's directory; `end_input`: the
+    /// sources end after it, a stop with savepoint).
+    pub async fn trigger_checkpoint(
+        &self,
+        kind: CheckpointKind,
+        location: Option<CheckpointLocation>,
+        end_input: bool,
+    ) -> Result<Triggered, GatewayError> {
+        self.ask(|reply| Command::TriggerCheckpoint {
+            kind,
+            location,
+            end_input,
+            reply,
+        })
+        .await?
+    }
+
+    /// Rescales the running job: vertices in `plan` get their new parallelism. A checkpoint is
+    /// taken, every subtask is stopped, and the job is redeployed at the new parallelism from
+    /// that checkpoint (keyed state moves by key group, operator state round-robin). The
+    /// receiver hears how it ended once the new attempt is deployed.
+    pub async fn rescale(
+        &self,
+        plan: RescalePlan,
+    ) -> Result<oneshot::Receiver<RescaleOutcome>, GatewayError> {
+        self.ask(|reply| Command::Rescale { plan, reply }).await?
+    }
+
+    /// Cancels the job.
+    pub async fn cancel(&self) -> Result<(), GatewayError> {
+        match self.ask(|reply| Command::Cancel { reply }).await {
+            Ok(answer) => answer,
+            // The job ended and its task with it: cancelling a cancelled job is accepted, as
+            // in Flink; any other end is final.
+            Err(_) if self.status() == JobStatus::Canceled => Ok(()),
+            Err(_) => Err(GatewayError::Conflict(format!(
+                "Job {} has already reached the terminal state {} and cannot be cancelled.",
+                self.job_id,
+                self.status()
+            ))),
+        }
+    }
+
+    fn send(&self, command: Command) {
+        // The task has stopped only once the job ended for good; what comes after is moot.
+        let _ = self.commands.send(command);
+    }
+
+    async fn ask<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, GatewayError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(command(reply));
+        answer.await.map_err(|_| {
+            GatewayError::Conflict(format!(
+                "Job {} is not running: it has reached the terminal state {}.",
+                self.job_id,
+                self.status()
+            ))
+        })
+    }
+}

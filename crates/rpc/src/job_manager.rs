@@ -1,0 +1,463 @@
+//! The JobManager service: TaskManagers register, send heartbeats, report task states and
+//! checkpoint acknowledgements. [`RemoteJobMaster`] is the TaskManager's side of it, and
+//! [`register_with`] keeps a TaskManager registered.
+
+use crate::codec::{error, job_id, to_json};
+use crate::proto;
+use crate::proto::job_manager_client::JobManagerClient;
+use crate::proto::job_manager_server::{JobManager, JobManagerServer};
+use crate::task_manager::RemoteTaskExecutor;
+use crate::{PROTOCOL_VERSION, WEIR_VERSION};
+use async_trait::async_trait;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Request, Response, Status};
+use weir_core::{ExecutionState, JobId};
+use weir_gateway::{
+    CheckpointAck, IoStats, JobMasterGateway, OperatorIo, TaskExecutorGateway, TaskManagerEndpoint,
+    TaskStateUpdate,
+};
+
+/// What a TaskManager offers when it registers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskManagerOffer {
+    pub endpoint: TaskManagerEndpoint,
+    /// Where its TaskManager service listens (`host:port`).
+    pub rpc_address: String,
+    pub slots: usize,
+    /// Slots grow with demand (SeaTunnel's dynamic slots) rather than being fixed.
+    pub dynamic_slots: bool,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// The JobManager's side of registration: the binary implements it with the resource manager
+/// and the Dispatcher.
+pub trait TaskManagerRegistry: Send + Sync {
+    /// A TaskManager registered (or registered again after a break): `gateway` reaches it.
+    fn registered(&self, offer: TaskManagerOffer, gateway: Arc<dyn TaskExecutorGateway>);
+
+    /// A TaskManager is gone: its slots are released and the jobs it ran restart elsewhere.
+    fn lost(&self, resource_id: &str, reason: &str);
+}
+
+/// The JobManager service.
+pub struct JobManagerService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// This JobManager process's instance id: a heartbeat naming another one comes from a
+    /// TaskManager registered with an earlier run.
+    instance: String,
+    registry: Arc<dyn TaskManagerRegistry>,
+    job_master: Arc<dyn JobMasterGateway>,
+    /// The last heartbeat (or registration) of every registered TaskManager.
+    heartbeats: Mutex<HashMap<String, Instant>>,
+    interval: Duration,
+    timeout: Duration,
+}
+
+impl JobManagerService {
+    /// A service whose TaskManagers send a heartbeat every `interval` and are lost after
+    /// `timeout` without one (Flink's `heartbeat.interval` and `heartbeat.timeout`).
+    pub fn new(
+        registry: Arc<dyn TaskManagerRegistry>,
+        job_master: Arc<dyn JobMasterGateway>,
+        interval: Duration,
+        timeout: Duration,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                instance: format!("{:032x}", JobId::random().0),
+                registry,
+                job_master,
+                heartbeats: Mutex::new(HashMap::new()),
+                interval,
+                timeout,
+            }),
+        }
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, and watches the heartbeats meanwhile.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), String> {
+        let watcher = tokio::spawn(watch_heartbeats(Arc::downgrade(&self.inner)));
+        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        let served = tonic::transport::Server::builder()
+            .add_service(JobManagerServer::new(Service {
+                inner: self.inner.clone(),
+            }))
+            .serve_with_incoming_shutdown(incoming, shutdown)
+            .await
+            .map_err(|e| format!("the JobManager service stopped: {e}"));
+        watcher.abort();
+        served
+    }
+}
+
+/// Declares lost every TaskManager whose last heartbeat is older than the timeout.
+async fn watch_heartbeats(inner: std::sync::Weak<Inner>) {
+    let every = match inner.upgrade() {
+        Some(i) => (i.interval / 2).max(Duration::from_millis(50)),
+        None => return,
+    };
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let Some(inner) = inner.upgrade() else { return };
+        let now = Instant::now();
+        let silent: Vec<String> = match inner.heartbeats.lock() {
+            Ok(mut h) => {
+                let silent: Vec<String> = h
+                    .iter()
+                    .filter(|(_, at)| now.duration_since(**at) > inner.timeout)
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                for id in &silent {
+                    h.remove(id);
+                }
+                silent
+            }
+            Err(_) => Vec::new(),
+        };
+        for id in silent {
+            let reason = format!(
+                "TaskManager {id} sent no heartbeat for {} ms (heartbeat.timeout)",
+                inner.timeout.as_millis()
+            );
+            tracing::warn!("{reason}");
+            inner.registry.lost(&id, &reason);
+        }
+    }
+}
+
+struct Service {
+    inner: Arc<Inner>,
+}
+
+fn empty() -> Response<proto::Empty> {
+    Response::new(proto::Empty {})
+}
+
+#[tonic::async_trait]
+impl JobManager for Service {
+    async fn register_task_manager(
+        &self,
+        request: Request<proto::Registration>,
+    ) -> Result<Response<proto::Registered>, Status> {
+        let r = request.into_inner();
+        if r.protocol_version != PROTOCOL_VERSION {
+            return Err(Status::failed_precondition(format!(
+                "TaskManager {} speaks weir control protocol v{} (weir {}), but this JobManager speaks v{PROTOCOL_VERSION} (weir {WEIR_VERSION}): run the same weir release on both",
+                r.resource_id, r.protocol_version, r.weir_version
+            )));
+        }
+        if r.resource_id.is_empty() || r.slots == 0 && !r.dynamic_slots {
+            return Err(Status::invalid_argument(
+                "a TaskManager must name its resource id and offer at least one slot",
+            ));
+        }
+        let offer = TaskManagerOffer {
+            endpoint: TaskManagerEndpoint {
+                resource_id: r.resource_id.clone(),
+                host: r.host,
+                data_port: None,
+            },
+            rpc_address: r.rpc_address.clone(),
+            slots: r.slots as usize,
+            dynamic_slots: r.dynamic_slots,
+            tags: r.tags.into_iter().collect(),
+        };
+        let gateway = RemoteTaskExecutor::connect(offer.endpoint.clone(), &r.rpc_address)
+            .map_err(Status::invalid_argument)?;
+        if let Ok(mut h) = self.inner.heartbeats.lock() {
+            h.insert(r.resource_id.clone(), Instant::now());
+        }
+        tracing::info!(
+            "TaskManager {} registered from {} with {} slots",
+            r.resource_id,
+            r.rpc_address,
+            offer.slots
+        );
+        self.inner.registry.registered(offer, Arc::new(gateway));
+        Ok(Response::new(proto::Registered {
+            jobmanager_id: self.inner.instance.clone(),
+            heartbeat_interval_ms: self.inner.interval.as_millis() as u64,
+            heartbeat_timeout_ms: self.inner.timeout.as_millis() as u64,
+        }))
+    }
+
+    async fn heartbeat(
+        &self,
+        request: Request<proto::Heartbeat>,
+    ) -> Result<Response<proto::HeartbeatReply>, Status> {
+        let h = request.into_inner();
+        let known = h.jobmanager_id == self.inner.instance
+            && self
+                .inner
+                .heartbeats
+                .lock()
+                .map(|mut beats| match beats.get_mut(&h.resource_id) {
+                    Some(at) => {
+                        *at = Instant::now();
+                        true
+                    }
+                    None => false,
+                })
+                .unwrap_or(false);
+        Ok(Response::new(proto::HeartbeatReply { known }))
+    }
+
+    async fn update_task_state(
+        &self,
+        request: Request<proto::TaskState>,
+    ) -> Result<Response<proto::Empty>, Status> {
+        let t = request.into_inner();
+        let state: ExecutionState =
+            serde_json::from_value(serde_json::Value::String(t.state.clone())).map_err(|_| {
+                Status::invalid_argument(format!("'{}' is not an execution state", t.state))
+            })?;
+        let (io, operator_io): (Option<IoStats>, Vec<OperatorIo>) = if t.io_json.is_empty() {
+            (None, Vec::new())
+        } else {
+            crate::codec::from_json(&t.io_json, "the task's I/O")?
+        };
+        let update = TaskStateUpdate {
+            job_id: job_id(&t.job_id)?,
+            vertex: t.vertex as usize,
+            subtask: t.subtask as usize,
+            attempt: t.attempt,
+            state,
+            error: t.error,
+            location: t.location,
+            io,
+            operator_io,
+        };
+        self.inner
+            .job_master
+            .update_task_execution_state(update)
+            .await;
+        Ok(empty())
+    }
+
+    async fn acknowledge_checkpoint(
+        &self,
+        request: Request<proto::CheckpointAck>,
+    ) -> Result<Response<proto::Empty>, Status> {
+        let a = request.into_inner();
+        let ack = CheckpointAck {
+            checkpoint_id: a.checkpoint_id,
+            vertex: a.vertex as usize,
+            subtask: a.subtask as usize,
+            state_file: a.state_file,
+            state_size: a.state_size,
+            ack_timestamp: a.ack_timestamp,
+            sync_ms: a.sync_ms,
+            async_ms: a.async_ms,
+            alignment_ms: a.alignment_ms,
+            start_delay_ms: a.start_delay_ms,
+        };
+        self.inner
+            .job_master
+            .acknowledge_checkpoint(job_id(&a.job_id)?, ack)
+            .await;
+        Ok(empty())
+    }
+
+    async fn decline_checkpoint(
+        &self,
+        request: Request<proto::CheckpointDecline>,
+    ) -> Result<Response<proto::Empty>, Status> {
+        let d = request.into_inner();
+        self.inner
+            .job_master
+            .decline_checkpoint(job_id(&d.job_id)?, d.checkpoint_id, d.reason)
+            .await;
+        Ok(empty())
+    }
+}
+
+/// The JobManager as a TaskManager's gateway to it.
+pub struct RemoteJobMaster {
+    client: JobManagerClient<Channel>,
+    address: String,
+}
+
+impl RemoteJobMaster {
+    /// A gateway to the JobManager service at `address` (`host:port`), connected on first use
+    /// and re-connected after a break.
+    pub fn connect(address: &str) -> Result<Self, String> {
+        Ok(Self {
+            client: JobManagerClient::new(channel(address)?),
+            address: address.to_string(),
+        })
+    }
+
+    fn client(&self) -> JobManagerClient<Channel> {
+        self.client.clone()
+    }
+
+    fn warn(&self, what: &str, s: &Status) {
+        tracing::warn!(
+            "{what}: {}",
+            error(s.clone(), &format!("the JobManager at {}", self.address))
+        );
+    }
+}
+
+fn channel(address: &str) -> Result<Channel, String> {
+    Ok(Endpoint::from_shared(format!("http://{address}"))
+        .map_err(|e| format!("'{address}' is not an address: {e}"))?
+        .connect_timeout(Duration::from_secs(5))
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(10))
+        .keep_alive_timeout(Duration::from_secs(20))
+        .connect_lazy())
+}
+
+#[async_trait]
+impl JobMasterGateway for RemoteJobMaster {
+    async fn update_task_execution_state(&self, u: TaskStateUpdate) {
+        let io_json = if u.io.is_some() || !u.operator_io.is_empty() {
+            to_json(&(u.io, &u.operator_io))
+        } else {
+            Vec::new()
+        };
+        let request = proto::TaskState {
+            job_id: u.job_id.to_string(),
+            vertex: u.vertex as u32,
+            subtask: u.subtask as u32,
+            attempt: u.attempt,
+            state: u.state.as_str().to_string(),
+            error: u.error,
+            location: u.location,
+            io_json,
+        };
+        if let Err(s) = self.client().update_task_state(request).await {
+            self.warn("reporting a task state", &s);
+        }
+    }
+
+    async fn acknowledge_checkpoint(&self, job: JobId, a: CheckpointAck) {
+        let request = proto::CheckpointAck {
+            job_id: job.to_string(),
+            checkpoint_id: a.checkpoint_id,
+            vertex: a.vertex as u32,
+            subtask: a.subtask as u32,
+            state_file: a.state_file,
+            state_size: a.state_size,
+            ack_timestamp: a.ack_timestamp,
+            sync_ms: a.sync_ms,
+            async_ms: a.async_ms,
+            alignment_ms: a.alignment_ms,
+            start_delay_ms: a.start_delay_ms,
+        };
+        if let Err(s) = self.client().acknowledge_checkpoint(request).await {
+            self.warn("acknowledging a checkpoint", &s);
+        }
+    }
+
+    async fn decline_checkpoint(&self, job: JobId, checkpoint_id: u64, reason: String) {
+        let request = proto::CheckpointDecline {
+            job_id: job.to_string(),
+            checkpoint_id,
+            reason,
+        };
+        if let Err(s) = self.client().decline_checkpoint(request).await {
+            self.warn("declining a checkpoint", &s);
+        }
+    }
+}
+
+/// Why a TaskManager stopped trying to register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationRefused(pub String);
+
+impl std::fmt::Display for RegistrationRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Registers `offer` with the JobManager at `address` and keeps it registered: heartbeats
+/// every interval the JobManager asks for, and registers again when the JobManager forgot it
+/// (it restarted) or could not be reached. While the JobManager cannot be reached it retries,
+/// saying why. Returns only when the JobManager refuses the TaskManager for good (another
+/// protocol version, an invalid offer), with the JobManager's reason.
+pub async fn register_with(
+    address: &str,
+    offer: TaskManagerOffer,
+    on_registered: impl Fn(Duration) + Send,
+) -> RegistrationRefused {
+    let client = match channel(address) {
+        Ok(c) => JobManagerClient::new(c),
+        Err(e) => return RegistrationRefused(e),
+    };
+    let mut backoff = Duration::from_millis(50);
+    let started = Instant::now();
+    loop {
+        let request = proto::Registration {
+            protocol_version: PROTOCOL_VERSION,
+            weir_version: WEIR_VERSION.to_string(),
+            resource_id: offer.endpoint.resource_id.clone(),
+            rpc_address: offer.rpc_address.clone(),
+            host: offer.endpoint.host.clone(),
+            slots: offer.slots as u32,
+            dynamic_slots: offer.dynamic_slots,
+            tags: offer.tags.clone().into_iter().collect(),
+        };
+        let registered = match client.clone().register_task_manager(request).await {
+            Ok(r) => r.into_inner(),
+            Err(s) if matches!(s.code(), Code::FailedPrecondition | Code::InvalidArgument) => {
+                return RegistrationRefused(s.message().to_string());
+            }
+            Err(s) => {
+                tracing::warn!(
+                    "cannot register with the JobManager at {address}: {}; retrying in {} ms",
+                    error(s, &format!("the JobManager at {address}")),
+                    backoff.as_millis()
+                );
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        backoff = Duration::from_millis(50);
+        on_registered(started.elapsed());
+        tracing::info!(
+            "registered with the JobManager at {address} as {}",
+            offer.endpoint.resource_id
+        );
+        let interval = Duration::from_millis(registered.heartbeat_interval_ms.max(10));
+        let mut tick = tokio::time::interval(interval);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let beat = proto::Heartbeat {
+                resource_id: offer.endpoint.resource_id.clone(),
+                jobmanager_id: registered.jobmanager_id.clone(),
+            };
+            match client.clone().heartbeat(beat).await {
+                Ok(r) if r.get_ref().known => {}
+                Ok(_) => {
+                    tracing::warn!(
+                        "the JobManager at {address} does not know this TaskManager any more (it restarted or declared it lost); registering again"
+                    );
+                    break;
+                }
+                Err(s) => {
+                    tracing::warn!(
+                        "heartbeat to the JobManager at {address} failed: {}; registering again",
+                        s.message()
+                    );
+                    break;
+                }
+            }
+        }
+    }
+}
