@@ -6,6 +6,7 @@ use crate::execution_graph::ExecutionGraph;
 use crate::job_master::{JobMaster, RescaleOutcome, RECOVERY_PATH_KEY};
 use crate::job_metrics::job_group;
 use crate::job_settings::JobSettings;
+use crate::job_store::JobStore;
 use crate::metric_fetcher::{FetchSources, MetricFetcher};
 use crate::operations::{OperationRecord, OperationStore};
 use crate::resource_manager::ResourceManager;
@@ -102,6 +103,9 @@ pub struct Dispatcher {
     archived_checkpoints: RwLock<HashMap<JobId, Arc<CheckpointStatsSnapshot>>>,
     /// Samples the JobManager's process on request (Flink's JobManager profiler).
     profiler: weir_gateway::ProfilingService,
+    /// Where jobs that have not ended are kept across a JobManager restart (set by
+    /// [`Dispatcher::recover`]; the mini cluster has none).
+    job_store: std::sync::OnceLock<Arc<dyn JobStore>>,
 }
 
 /// Log file size served at most (from the end).
@@ -139,6 +143,7 @@ impl Dispatcher {
             fetcher,
             operations: Arc::new(Mutex::new(OperationStore::new(retention))),
             archived_checkpoints: RwLock::new(HashMap::new()),
+            job_store: std::sync::OnceLock::new(),
         });
         dispatcher.restore_operations();
         dispatcher.register_cluster_metrics();
@@ -236,6 +241,9 @@ impl Dispatcher {
             // A late notice about an earlier run of an id that runs again (SeaTunnel's resume).
             return;
         }
+        if let Some(store) = self.job_store.get() {
+            store.remove(job);
+        }
         if let Some(master) = master {
             if let Some(stats) = master.checkpoint_stats() {
                 if let Ok(mut a) = self.archived_checkpoints.write() {
@@ -303,6 +311,52 @@ impl Dispatcher {
     /// The resource manager (for TaskExecutors to register with).
     pub fn resource_manager(&self) -> &Arc<ResourceManager> {
         &self.rm
+    }
+
+    /// Keeps every job that has not ended in `store` from now on, and resubmits the jobs an
+    /// earlier run of this JobManager left there, each from the newest completed checkpoint in
+    /// its checkpoint directory. Returns how many were recovered.
+    pub async fn recover(&self, store: Arc<dyn JobStore>) -> usize {
+        let stored = store.jobs();
+        if self.job_store.set(store.clone()).is_err() {
+            return 0;
+        }
+        let mut recovered = 0;
+        for (job, read) in stored {
+            let mut submission = match read {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(
+                        "job {job} cannot be recovered: its stored submission is unreadable ({e})"
+                    );
+                    continue;
+                }
+            };
+            submission.job_id = Some(job);
+            submission.resume_previous = false;
+            let mut effective = self.settings.config.clone();
+            effective.extend(submission.config.clone());
+            let latest = effective
+                .get("execution.checkpointing.dir")
+                .and_then(|d| CheckpointLocation::parse(d).ok())
+                .and_then(|dir| crate::job_store::latest_checkpoint(&dir, job));
+            if let Some(chk) = &latest {
+                submission
+                    .config
+                    .insert(RECOVERY_PATH_KEY.into(), chk.uri());
+            }
+            match self.submit_job(submission).await {
+                Ok(_) => {
+                    recovered += 1;
+                    tracing::info!(
+                        "recovered job {job} from {}",
+                        latest.map_or("its start (no checkpoint completed)".into(), |c| c.uri())
+                    );
+                }
+                Err(e) => tracing::error!("job {job} could not be recovered: {e}"),
+            }
+        }
+        recovered
     }
 
     /// The TaskManager `resource_id` is gone: every job it ran restarts elsewhere (or fails,
@@ -441,6 +495,15 @@ impl RestfulGateway for Dispatcher {
             master.log().warn(&format!(
                 "job {job_id} was asked to start from its savepoint, but its earlier run left no savepoint or retained checkpoint; it starts with empty state"
             ));
+        }
+        if let Some(store) = self.job_store.get() {
+            let mut kept = submission.clone();
+            kept.job_id = Some(job_id);
+            if let Err(e) = store.put(job_id, &kept) {
+                master.log().warn(&format!(
+                    "job {job_id} is not in the job store, so a JobManager restart would lose it: {e}"
+                ));
+            }
         }
         tokio::spawn(task.run(self.rm.clone(), self.settings.slot_request_timeout));
         Ok(job_id)

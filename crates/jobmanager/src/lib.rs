@@ -15,6 +15,7 @@ pub mod execution_graph;
 pub mod job_master;
 pub mod job_metrics;
 pub mod job_settings;
+pub mod job_store;
 pub mod metric_fetcher;
 pub mod operations;
 pub mod resource_manager;

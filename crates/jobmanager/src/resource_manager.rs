@@ -148,6 +148,11 @@ impl ResourceManager {
                 workers: executors.iter().map(|e| e.tags.clone()).collect(),
             });
         }
+        if executors.is_empty() {
+            // None registered yet (a JobManager whose TaskManagers are still starting, or are
+            // reconnecting after its restart): wait for one, as Flink waits for slots.
+            return Ok(None);
+        }
         let largest = executors
             .iter()
             .zip(&eligible)

@@ -53,8 +53,10 @@ struct Inner {
     instance: String,
     registry: Arc<dyn TaskManagerRegistry>,
     job_master: Arc<dyn JobMasterGateway>,
-    /// The last heartbeat (or registration) of every registered TaskManager.
-    heartbeats: Mutex<HashMap<String, Instant>>,
+    /// The last heartbeat (or registration) of every registered TaskManager, with the number
+    /// of that registration (an attachment of an earlier one must not lose a newer one).
+    heartbeats: Mutex<HashMap<String, Beat>>,
+    registrations: std::sync::atomic::AtomicU64,
     interval: Duration,
     timeout: Duration,
 }
@@ -74,6 +76,7 @@ impl JobManagerService {
                 registry,
                 job_master,
                 heartbeats: Mutex::new(HashMap::new()),
+                registrations: std::sync::atomic::AtomicU64::new(0),
                 interval,
                 timeout,
             }),
@@ -112,17 +115,11 @@ async fn watch_heartbeats(inner: std::sync::Weak<Inner>) {
         let Some(inner) = inner.upgrade() else { return };
         let now = Instant::now();
         let silent: Vec<String> = match inner.heartbeats.lock() {
-            Ok(mut h) => {
-                let silent: Vec<String> = h
-                    .iter()
-                    .filter(|(_, at)| now.duration_since(**at) > inner.timeout)
-                    .map(|(id, _)| id.clone())
-                    .collect();
-                for id in &silent {
-                    h.remove(id);
-                }
-                silent
-            }
+            Ok(h) => h
+                .iter()
+                .filter(|(_, b)| now.duration_since(b.at) > inner.timeout)
+                .map(|(id, _)| id.clone())
+                .collect(),
             Err(_) => Vec::new(),
         };
         for id in silent {
@@ -130,8 +127,62 @@ async fn watch_heartbeats(inner: std::sync::Weak<Inner>) {
                 "TaskManager {id} sent no heartbeat for {} ms (heartbeat.timeout)",
                 inner.timeout.as_millis()
             );
+            inner.lose(&id, None, &reason);
+        }
+    }
+}
+
+/// When a TaskManager was last heard of, and which registration of it that is.
+#[derive(Debug, Clone, Copy)]
+struct Beat {
+    at: Instant,
+    registration: u64,
+}
+
+impl Inner {
+    /// Forgets `resource_id` (if `registration` is still its current one, or any) and tells
+    /// the registry it is lost.
+    fn lose(&self, resource_id: &str, registration: Option<u64>, reason: &str) {
+        let removed = self.heartbeats.lock().is_ok_and(|mut h| {
+            let current = h
+                .get(resource_id)
+                .is_some_and(|b| registration.is_none_or(|r| b.registration == r));
+            current && h.remove(resource_id).is_some()
+        });
+        if removed {
             tracing::warn!("{reason}");
-            inner.registry.lost(&id, &reason);
+            self.registry.lost(resource_id, reason);
+        }
+    }
+}
+
+/// The open end of a TaskManager's attachment: it never yields, and when it is dropped (the
+/// connection broke) the TaskManager is lost.
+struct Attachment {
+    inner: std::sync::Weak<Inner>,
+    resource_id: String,
+    registration: u64,
+}
+
+impl tokio_stream::Stream for Attachment {
+    type Item = Result<proto::Empty, Status>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        std::task::Poll::Pending
+    }
+}
+
+impl Drop for Attachment {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.upgrade() {
+            let reason = format!(
+                "TaskManager {}'s connection to the JobManager broke",
+                self.resource_id
+            );
+            inner.lose(&self.resource_id, Some(self.registration), &reason);
         }
     }
 }
@@ -175,8 +226,18 @@ impl JobManager for Service {
         };
         let gateway = RemoteTaskExecutor::connect(offer.endpoint.clone(), &r.rpc_address)
             .map_err(Status::invalid_argument)?;
+        let registration = self
+            .inner
+            .registrations
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Ok(mut h) = self.inner.heartbeats.lock() {
-            h.insert(r.resource_id.clone(), Instant::now());
+            h.insert(
+                r.resource_id.clone(),
+                Beat {
+                    at: Instant::now(),
+                    registration,
+                },
+            );
         }
         tracing::info!(
             "TaskManager {} registered from {} with {} slots",
@@ -203,14 +264,42 @@ impl JobManager for Service {
                 .heartbeats
                 .lock()
                 .map(|mut beats| match beats.get_mut(&h.resource_id) {
-                    Some(at) => {
-                        *at = Instant::now();
+                    Some(b) => {
+                        b.at = Instant::now();
                         true
                     }
                     None => false,
                 })
                 .unwrap_or(false);
         Ok(Response::new(proto::HeartbeatReply { known }))
+    }
+
+    type AttachStream = Attachment;
+
+    async fn attach(
+        &self,
+        request: Request<proto::Heartbeat>,
+    ) -> Result<Response<Self::AttachStream>, Status> {
+        let h = request.into_inner();
+        let registration = self
+            .inner
+            .heartbeats
+            .lock()
+            .ok()
+            .and_then(|beats| beats.get(&h.resource_id).map(|b| b.registration));
+        match registration {
+            Some(registration) if h.jobmanager_id == self.inner.instance => {
+                Ok(Response::new(Attachment {
+                    inner: Arc::downgrade(&self.inner),
+                    resource_id: h.resource_id,
+                    registration,
+                }))
+            }
+            _ => Err(Status::not_found(format!(
+                "TaskManager {} is not registered here; register first",
+                h.resource_id
+            ))),
+        }
     }
 
     async fn update_task_state(
@@ -374,6 +463,14 @@ impl JobMasterGateway for RemoteJobMaster {
     }
 }
 
+/// Resolves when the attachment's stream ends (the JobManager went away); never without one.
+async fn attached(attachment: &mut Option<tonic::Streaming<proto::Empty>>) {
+    match attachment {
+        Some(stream) => while let Ok(Some(_)) = stream.message().await {},
+        None => std::future::pending().await,
+    }
+}
+
 /// Why a TaskManager stopped trying to register.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegistrationRefused(pub String);
@@ -387,13 +484,20 @@ impl std::fmt::Display for RegistrationRefused {
 /// Registers `offer` with the JobManager at `address` and keeps it registered: heartbeats
 /// every interval the JobManager asks for, and registers again when the JobManager forgot it
 /// (it restarted) or could not be reached. While the JobManager cannot be reached it retries,
-/// saying why. Returns only when the JobManager refuses the TaskManager for good (another
-/// protocol version, an invalid offer), with the JobManager's reason.
-pub async fn register_with(
+/// saying why. When the registration is lost (the JobManager went away or forgot this
+/// TaskManager), `on_lost` runs before registering again: the tasks that JobManager deployed
+/// are orphans, and a recovered JobManager redeploys its jobs from their checkpoints.
+/// Returns only when the JobManager refuses the TaskManager for good (another protocol
+/// version, an invalid offer), with the JobManager's reason.
+pub async fn register_with<Lost>(
     address: &str,
     offer: TaskManagerOffer,
     on_registered: impl Fn(Duration) + Send,
-) -> RegistrationRefused {
+    on_lost: impl Fn() -> Lost + Send,
+) -> RegistrationRefused
+where
+    Lost: std::future::Future<Output = ()> + Send,
+{
     let client = match channel(address) {
         Ok(c) => JobManagerClient::new(c),
         Err(e) => return RegistrationRefused(e),
@@ -434,10 +538,30 @@ pub async fn register_with(
             offer.endpoint.resource_id
         );
         let interval = Duration::from_millis(registered.heartbeat_interval_ms.max(10));
+        let me = proto::Heartbeat {
+            resource_id: offer.endpoint.resource_id.clone(),
+            jobmanager_id: registered.jobmanager_id.clone(),
+        };
+        // Held open while this process lives: its end tells the JobManager at once.
+        let mut attachment = match client.clone().attach(me).await {
+            Ok(stream) => Some(stream.into_inner()),
+            Err(s) => {
+                tracing::warn!("attaching to the JobManager at {address}: {}", s.message());
+                None
+            }
+        };
         let mut tick = tokio::time::interval(interval);
         tick.tick().await;
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = attached(&mut attachment) => {
+                    tracing::warn!(
+                        "the connection to the JobManager at {address} broke; registering again"
+                    );
+                    break;
+                }
+            }
             let beat = proto::Heartbeat {
                 resource_id: offer.endpoint.resource_id.clone(),
                 jobmanager_id: registered.jobmanager_id.clone(),
@@ -459,5 +583,6 @@ pub async fn register_with(
                 }
             }
         }
+        on_lost().await;
     }
 }

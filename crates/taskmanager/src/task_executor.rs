@@ -172,6 +172,26 @@ impl TaskExecutor {
         self.settings.slots
     }
 
+    /// Cancels every job running here (their JobManager is gone) and waits up to `timeout`
+    /// until their tasks have stopped. Returns how many jobs were running.
+    pub async fn cancel_all(&self, timeout: std::time::Duration) -> usize {
+        let handles: Vec<CancelHandle> = self
+            .jobs
+            .lock()
+            .map(|j| j.values().map(|r| r.cancel.clone()).collect())
+            .unwrap_or_default();
+        for h in &handles {
+            h.cancel();
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        while tokio::time::Instant::now() < deadline
+            && !self.jobs.lock().map(|j| j.is_empty()).unwrap_or(true)
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        handles.len()
+    }
+
     fn served_dir(&self) -> Option<ServedDir> {
         self.settings.log_dir.clone().map(ServedDir::new)
     }

@@ -377,6 +377,15 @@ impl MiniCluster {
             &stop,
         )
         .await?;
+        if role == ClusterRole::JobManager {
+            // Jobs an earlier run of this JobManager left running resume from their latest
+            // checkpoints once TaskManagers offer slots.
+            let store = weir_jobmanager::job_store::FileJobStore::open(&dirs.data.join("jobs"))?;
+            let recovered = dispatcher.recover(Arc::new(store)).await;
+            if recovered > 0 {
+                tracing::info!("recovered {recovered} job(s) from the job store");
+            }
+        }
         let prometheus = if config.reporter_enabled("prom") {
             let mut sources = vec![dispatcher.metric_query_service().clone()];
             sources.extend(tm.iter().map(|tm| tm.metric_query_service().clone()));

@@ -130,10 +130,26 @@ impl TaskManagerProcess {
             tags: config.worker_tags(),
         };
         let address = jobmanager.to_string();
+        let orphans = executor.clone();
         let registration = tokio::spawn(async move {
-            weir_rpc::register_with(&address, offer, |took| {
-                tracing::info!("registered {} ms after start", took.as_millis())
-            })
+            weir_rpc::register_with(
+                &address,
+                offer,
+                |took| tracing::info!("registered {} ms after start", took.as_millis()),
+                || {
+                    let executor = orphans.clone();
+                    async move {
+                        let n = executor
+                            .cancel_all(std::time::Duration::from_secs(10))
+                            .await;
+                        if n > 0 {
+                            tracing::warn!(
+                                "cancelled the tasks of {n} job(s) the lost JobManager had deployed"
+                            );
+                        }
+                    }
+                },
+            )
             .await
         });
         Ok(TaskManagerProcess {
