@@ -29,6 +29,8 @@ struct Registered {
     /// Slots held per job.
     allocations: HashMap<JobId, usize>,
     registered_at: i64,
+    /// Its last heartbeat (epoch ms), for one in another process.
+    last_heartbeat: Option<i64>,
 }
 
 impl Registered {
@@ -84,16 +86,47 @@ pub fn tags_match(filter: &BTreeMap<String, String>, tags: &BTreeMap<String, Str
     filter.iter().all(|(k, v)| tags.get(k) == Some(v))
 }
 
+/// Which TaskExecutor a job goes to when several have room (`cluster.evenly-spread-out-slots`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SlotStrategy {
+    /// The first registered one with room: TaskExecutors fill up one after another.
+    #[default]
+    Pack,
+    /// The one with the most free slots: jobs spread over the TaskExecutors.
+    Spread,
+}
+
 /// Slots of every TaskExecutor.
 #[derive(Default)]
 pub struct ResourceManager {
     executors: Mutex<Vec<Registered>>,
     released: Notify,
+    strategy: SlotStrategy,
 }
 
 impl ResourceManager {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A resource manager that places jobs by `strategy`.
+    pub fn with_strategy(strategy: SlotStrategy) -> Self {
+        Self {
+            strategy,
+            ..Self::default()
+        }
+    }
+
+    /// A heartbeat of the TaskExecutor `resource_id` arrived at `now` (epoch ms).
+    pub fn heartbeat(&self, resource_id: &str, now: i64) {
+        if let Ok(mut executors) = self.executors.lock() {
+            for e in executors
+                .iter_mut()
+                .filter(|e| e.gateway.endpoint().resource_id == resource_id)
+            {
+                e.last_heartbeat = Some(now);
+            }
+        }
     }
 
     /// Registers a TaskExecutor offering slots by `policy`, with its tags.
@@ -111,6 +144,7 @@ impl ResourceManager {
                 tags,
                 allocations: HashMap::new(),
                 registered_at: now,
+                last_heartbeat: None,
             });
         }
         self.released.notify_waiters();
@@ -163,10 +197,19 @@ impl ResourceManager {
         if needed > largest {
             return Err(SlotError::NeverEnough { needed, largest });
         }
-        // A fixed TaskExecutor with room first, then the dynamic one with the most room.
-        let fixed = executors.iter().enumerate().position(|(i, e)| {
-            eligible[i] && matches!(e.policy, SlotPolicy::Fixed(_)) && e.can_take(needed)
+        // A fixed TaskExecutor with room first (by the strategy), then the dynamic one with
+        // the most room.
+        let with_room = executors.iter().enumerate().filter(|(i, e)| {
+            eligible[*i] && matches!(e.policy, SlotPolicy::Fixed(_)) && e.can_take(needed)
         });
+        let fixed = match self.strategy {
+            SlotStrategy::Pack => with_room.map(|(i, _)| i).next(),
+            // The most free slots; the first registered among equals.
+            SlotStrategy::Spread => with_room
+                .rev()
+                .max_by_key(|(_, e)| e.free())
+                .map(|(i, _)| i),
+        };
         let dynamic = || {
             executors
                 .iter()
@@ -252,7 +295,7 @@ impl ResourceManager {
     pub async fn task_managers(&self) -> Vec<TaskManagerInfo> {
         // What the resource manager knows is copied out first: describing asks each
         // TaskExecutor, which must not happen under the lock.
-        let known: Vec<(Arc<dyn TaskExecutorGateway>, TaskManagerInfo)> =
+        let known: Vec<(Arc<dyn TaskExecutorGateway>, TaskManagerInfo, Option<i64>)> =
             match self.executors.lock() {
                 Ok(executors) => executors
                     .iter()
@@ -274,18 +317,23 @@ impl ResourceManager {
                                 .collect(),
                             ..TaskManagerInfo::default()
                         };
-                        (r.gateway.clone(), slots)
+                        (r.gateway.clone(), slots, r.last_heartbeat)
                     })
                     .collect(),
                 Err(_) => return Vec::new(),
             };
         let mut out = Vec::with_capacity(known.len());
-        for (gateway, slots) in known {
+        for (gateway, slots, heartbeat) in known {
             let mut info = gateway.describe().await;
             info.slots_total = slots.slots_total;
             info.slots_free = slots.slots_free;
-            if info.last_heartbeat == 0 {
-                info.last_heartbeat = slots.last_heartbeat;
+            // A remote one's is the last heartbeat the JobManager had (its own clock would
+            // say "now" even when it stopped beating); one in this process answers for
+            // itself, or its registration does.
+            match heartbeat {
+                Some(at) => info.last_heartbeat = at,
+                None if info.last_heartbeat == 0 => info.last_heartbeat = slots.last_heartbeat,
+                None => {}
             }
             info.allocated = slots.allocated;
             info.tags = slots.tags;
@@ -310,5 +358,136 @@ impl ResourceManager {
             .lock()
             .map(|e| e.iter().map(|r| r.gateway.clone()).collect())
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_trait::async_trait;
+    use weir_gateway::*;
+
+    struct Idle(TaskManagerEndpoint);
+
+    #[async_trait]
+    impl TaskExecutorGateway for Idle {
+        fn endpoint(&self) -> &TaskManagerEndpoint {
+            &self.0
+        }
+        async fn deploy(&self, _: TaskDeployment) -> Result<(), GatewayError> {
+            Ok(())
+        }
+        async fn cancel(&self, _: JobId) -> Result<(), GatewayError> {
+            Ok(())
+        }
+        async fn trigger_checkpoint(
+            &self,
+            _: JobId,
+            _: CheckpointTrigger,
+        ) -> Result<(), GatewayError> {
+            Ok(())
+        }
+        async fn notify_checkpoint_complete(&self, _: JobId, _: u64) {}
+        async fn task_io(&self, _: JobId) -> Option<Vec<Vec<IoStats>>> {
+            None
+        }
+        async fn thread_dump(&self) -> Vec<ThreadInfo> {
+            Vec::new()
+        }
+        async fn request_profiling(
+            &self,
+            _: i64,
+            _: ProfilingMode,
+        ) -> Result<ProfilingInfo, GatewayError> {
+            Err(GatewayError::not_yet("profiling"))
+        }
+        async fn profiling_list(&self) -> Vec<ProfilingInfo> {
+            Vec::new()
+        }
+        async fn profiling_file(&self, n: &str) -> Result<Vec<u8>, GatewayError> {
+            Err(GatewayError::NotFound(n.into()))
+        }
+        async fn describe(&self) -> TaskManagerInfo {
+            TaskManagerInfo {
+                id: self.0.resource_id.clone(),
+                ..TaskManagerInfo::default()
+            }
+        }
+        async fn list_logs(&self) -> Vec<LogFile> {
+            Vec::new()
+        }
+        async fn read_log(&self, n: &str) -> Result<Vec<u8>, GatewayError> {
+            Err(GatewayError::NotFound(n.into()))
+        }
+        async fn metric_dump(&self) -> Vec<weir_metrics::DumpedGroup> {
+            Vec::new()
+        }
+        async fn sample_tasks(&self, _: JobId, _: usize) -> Vec<ThreadSample> {
+            Vec::new()
+        }
+    }
+
+    fn with(strategy: SlotStrategy, slots: &[usize]) -> ResourceManager {
+        let rm = ResourceManager::with_strategy(strategy);
+        for (i, n) in slots.iter().enumerate() {
+            let endpoint = TaskManagerEndpoint {
+                resource_id: format!("tm-{i}"),
+                host: "h".into(),
+                data_port: None,
+            };
+            rm.register(
+                Arc::new(Idle(endpoint)),
+                SlotPolicy::Fixed(*n),
+                BTreeMap::new(),
+                1,
+            );
+        }
+        rm
+    }
+
+    fn place(rm: &ResourceManager, job: u128, needed: usize) -> Option<String> {
+        rm.try_allocate(JobId(job), needed, &BTreeMap::new())
+            .unwrap()
+            .map(|e| e.endpoint().resource_id.clone())
+    }
+
+    #[test]
+    fn pack_fills_one_task_manager_before_the_next_and_spread_takes_the_emptiest() {
+        let pack = with(SlotStrategy::Pack, &[4, 4]);
+        assert_eq!(place(&pack, 1, 2).as_deref(), Some("tm-0"));
+        assert_eq!(place(&pack, 2, 2).as_deref(), Some("tm-0"));
+        assert_eq!(place(&pack, 3, 2).as_deref(), Some("tm-1"));
+        let spread = with(SlotStrategy::Spread, &[4, 4]);
+        assert_eq!(place(&spread, 1, 2).as_deref(), Some("tm-0"));
+        assert_eq!(place(&spread, 2, 2).as_deref(), Some("tm-1"));
+        assert_eq!(place(&spread, 3, 1).as_deref(), Some("tm-0"));
+        // Neither has 3 free now (2 and 1 left): the job waits.
+        assert_eq!(place(&spread, 4, 3), None);
+    }
+
+    #[test]
+    fn with_no_task_manager_a_job_waits_and_one_too_large_is_refused() {
+        let none = ResourceManager::new();
+        assert_eq!(place(&none, 1, 2), None);
+        let small = with(SlotStrategy::Pack, &[2]);
+        assert_eq!(
+            small.try_allocate(JobId(1), 3, &BTreeMap::new()).err(),
+            Some(SlotError::NeverEnough {
+                needed: 3,
+                largest: 2
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn a_remote_task_managers_heartbeat_is_what_rest_shows() {
+        let rm = with(SlotStrategy::Pack, &[2]);
+        assert_eq!(
+            rm.task_managers().await[0].last_heartbeat,
+            1,
+            "its registration, before any heartbeat"
+        );
+        rm.heartbeat("tm-0", 1234);
+        assert_eq!(rm.task_managers().await[0].last_heartbeat, 1234);
     }
 }

@@ -40,6 +40,9 @@ pub trait TaskManagerRegistry: Send + Sync {
 
     /// A TaskManager is gone: its slots are released and the jobs it ran restart elsewhere.
     fn lost(&self, resource_id: &str, reason: &str);
+
+    /// A heartbeat of a registered TaskManager arrived (REST shows when).
+    fn heartbeat(&self, _resource_id: &str) {}
 }
 
 /// The JobManager service.
@@ -271,6 +274,9 @@ impl JobManager for Service {
                     None => false,
                 })
                 .unwrap_or(false);
+        if known {
+            self.inner.registry.heartbeat(&h.resource_id);
+        }
         Ok(Response::new(proto::HeartbeatReply { known }))
     }
 

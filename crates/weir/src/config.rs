@@ -107,6 +107,10 @@ pub const KNOWN: &[KnownOption] = &[
         default: "",
     },
     KnownOption {
+        key: "cluster.evenly-spread-out-slots",
+        default: "false",
+    },
+    KnownOption {
         key: "heartbeat.interval",
         default: "10 s",
     },

@@ -38,6 +38,10 @@ impl TaskManagerRegistry for Registrar {
             .register(gateway, policy, offer.tags, weir_core::now_ms());
     }
 
+    fn heartbeat(&self, resource_id: &str) {
+        self.rm.heartbeat(resource_id, weir_core::now_ms());
+    }
+
     fn lost(&self, resource_id: &str, reason: &str) {
         self.rm.unregister(resource_id);
         if let Some(d) = self.dispatcher.upgrade() {

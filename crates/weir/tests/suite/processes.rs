@@ -146,6 +146,19 @@ async fn jobs_run_on_taskmanager_processes_and_rest_shows_each_of_them() {
     };
     assert_eq!(slots("tm-a"), Some(Value::from(2)));
     assert_eq!(slots("tm-b"), Some(Value::from(3)));
+    // The heartbeat shown is the last one the JobManager received (every 100 ms here).
+    let beat = |tms: &[Value]| {
+        tms.iter()
+            .find(|t| t["id"] == "tm-a")
+            .map(|t| t["timeSinceLastHeartbeat"].as_i64().unwrap_or(0))
+    };
+    let first = beat(&tms).unwrap_or(0);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let later = beat(&task_managers(&rest, 2).await).unwrap_or(0);
+    assert!(
+        first > 0 && later > first,
+        "heartbeats {first} then {later}"
+    );
     let (_, overview) = crate::rest_support::get(&c, &format!("{rest}/overview")).await;
     assert_eq!(overview["taskmanagers"], 2, "{overview}");
     assert_eq!(overview["slots-total"], 5, "{overview}");
