@@ -6,14 +6,15 @@
 #    the other TaskManager (with heartbeat.timeout at 60 s, so only the broken connection can
 #    tell, and a restart delay of 0 so the figure is the cluster's, not the strategy's;
 #    Flink's default exponential-delay would add its 1 s initial backoff), over RUNS kills.
-#   bench/taskmanagers.sh            (RUNS=5)
+#   bench/taskmanagers.sh            (RUNS=5; WEIR_BIN=path skips the build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
 OUT=$PWD/bench/out/taskmanagers
 rm -rf "$OUT"; mkdir -p "$OUT"
-cargo build --release --quiet -p weir
-WEIR=$PWD/target/release/weir
+# WEIR_BIN: an already built binary (skips the build).
+if [ -z "${WEIR_BIN:-}" ]; then cargo build --release --quiet -p weir; fi
+WEIR=${WEIR_BIN:-$PWD/target/release/weir}
 $WEIR jobmanager --data-dir "$OUT/jm" -D rest.port=0 -D jobmanager.rpc.port=0 \
   -D seatunnel.engine.http.enable-http=false -D seatunnel.engine.rest-v1.enabled=false \
   -D heartbeat.interval=1s -D heartbeat.timeout=60s \

@@ -8,6 +8,7 @@
 //! the OpenAPI document are both built from those declarations.
 
 pub mod body_fault;
+pub mod browser_guard;
 pub mod cache;
 pub mod endpoint;
 pub mod error;

@@ -8,12 +8,11 @@ use crate::error::RestError;
 use crate::settings::RestSettings;
 use crate::state::{AppState, Inner};
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use std::sync::Arc;
-use tower_http::set_header::SetResponseHeaderLayer;
 use weir_gateway::RestfulGateway;
 
 /// Every endpoint of the Flink API.
@@ -89,8 +88,7 @@ async fn trim_trailing_slash(mut req: Request, next: Next) -> Response {
 
 /// The Flink API router over `gateway`.
 pub fn flink_router(gateway: Arc<dyn RestfulGateway>, settings: RestSettings) -> Router {
-    let cors = HeaderValue::from_str(&settings.cors_origin)
-        .unwrap_or_else(|_| HeaderValue::from_static("*"));
+    let browser = Arc::new(settings.browser.clone());
     let limit = settings.max_content_length;
     let state: AppState = Arc::new(Inner {
         gateway,
@@ -117,9 +115,9 @@ pub fn flink_router(gateway: Arc<dyn RestfulGateway>, settings: RestSettings) ->
     let app = Router::new().nest("/v1", v1).merge(root);
     app.layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn(flink_error_bodies))
-        .layer(SetResponseHeaderLayer::overriding(
-            axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            cors,
+        .layer(middleware::from_fn_with_state(
+            browser,
+            crate::browser_guard::guard,
         ))
 }
 

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 /// How the REST server behaves.
 #[derive(Debug, Clone)]
 pub struct RestSettings {
-    /// `web.access-control-allow-origin` (default `*`).
-    pub cors_origin: String,
+    /// What browsers may do (`web.access-control-allow-origin`, `rest.allowed-hosts`).
+    pub browser: crate::browser_guard::BrowserPolicy,
     /// `rest.server.max-content-length` in bytes (default 100 MiB).
     pub max_content_length: usize,
     /// `web.refresh-interval` in ms (default 3000).
@@ -28,7 +28,7 @@ pub struct RestSettings {
 impl Default for RestSettings {
     fn default() -> Self {
         Self {
-            cors_origin: "*".into(),
+            browser: crate::browser_guard::BrowserPolicy::default(),
             max_content_length: 104_857_600,
             refresh_interval_ms: 3000,
             web_submit: true,

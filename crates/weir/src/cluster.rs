@@ -56,6 +56,16 @@ fn dashboard_dir(config: &ClusterConfig) -> Result<Option<std::path::PathBuf>, S
     weir_rest::web_content::check_dashboard_dir(std::path::Path::new(raw.trim())).map(Some)
 }
 
+/// What browsers may do on every REST listener (`web.access-control-allow-origin`,
+/// `rest.allowed-hosts`, and the configured `rest.address`).
+fn browser_policy(config: &ClusterConfig) -> weir_rest::browser_guard::BrowserPolicy {
+    weir_rest::browser_guard::BrowserPolicy::from_config(
+        &config.get("web.access-control-allow-origin"),
+        &config.get("rest.allowed-hosts"),
+        &config.get("rest.address"),
+    )
+}
+
 /// Binds the Prometheus reporter on the first free port of `metrics.reporter.prom.port`.
 /// As in Flink, a reporter that cannot bind is logged and the cluster runs on without it.
 async fn start_prometheus(
@@ -142,6 +152,7 @@ async fn start_seatunnel(
         v1_url: url(v1_addr),
         v2_url: url(v2_addr),
         max_content_length: config.usize("rest.server.max-content-length")?,
+        browser: browser_policy(config),
     };
     let (v1_router, v2_router) = weir_rest::seatunnel::routers(gateway, settings);
     for (listener, router) in [(v1, v1_router), (v2, v2_router)] {
@@ -361,7 +372,7 @@ impl MiniCluster {
         };
 
         let settings = RestSettings {
-            cors_origin: config.get("web.access-control-allow-origin"),
+            browser: browser_policy(&config),
             max_content_length: config.usize("rest.server.max-content-length")?,
             refresh_interval_ms: config.i64("web.refresh-interval")?,
             web_submit: config.bool("web.submit.enable")?,

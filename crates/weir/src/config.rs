@@ -54,9 +54,17 @@ pub const KNOWN: &[KnownOption] = &[
         key: "web.cancel.enable",
         default: "true",
     },
+    // No origin by default (Flink's default is `*`): pages elsewhere may neither read the
+    // answers nor change the cluster. A comma-separated list, or `*`.
     KnownOption {
         key: "web.access-control-allow-origin",
-        default: "*",
+        default: "",
+    },
+    // Host names (besides IP literals, localhost and rest.address) the REST listeners answer
+    // to; `*` for any. Guards against DNS rebinding.
+    KnownOption {
+        key: "rest.allowed-hosts",
+        default: "",
     },
     KnownOption {
         key: "rest.server.max-content-length",

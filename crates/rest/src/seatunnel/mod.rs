@@ -59,6 +59,8 @@ pub struct SeaTunnelSettings {
     pub v2_url: Option<String>,
     /// Request bodies larger than this are refused (`rest.server.max-content-length`).
     pub max_content_length: usize,
+    /// What browsers may do (the same rules as the Flink API's).
+    pub browser: crate::browser_guard::BrowserPolicy,
 }
 
 impl Default for SeaTunnelSettings {
@@ -72,6 +74,7 @@ impl Default for SeaTunnelSettings {
             v1_url: None,
             v2_url: None,
             max_content_length: 104_857_600,
+            browser: crate::browser_guard::BrowserPolicy::default(),
         }
     }
 }
@@ -230,6 +233,7 @@ async fn not_found() -> StatusCode {
 /// (paths under the context path). Serve each with `crate::serve` on its own listener.
 pub fn routers(gateway: Arc<dyn RestfulGateway>, settings: SeaTunnelSettings) -> (Router, Router) {
     let limit = settings.max_content_length;
+    let browser = Arc::new(settings.browser.clone());
     let context_path = settings.context_path.trim_end_matches('/').to_string();
     let node = Arc::new(Node {
         gateway,
@@ -255,7 +259,11 @@ pub fn routers(gateway: Arc<dyn RestfulGateway>, settings: SeaTunnelSettings) ->
         )
         .fallback(not_found)
         .with_state(v1_state)
-        .layer(DefaultBodyLimit::max(limit));
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            browser.clone(),
+            crate::browser_guard::guard,
+        ));
     let v2_state = Ctx {
         node,
         surface: Surface::V2,
@@ -269,6 +277,10 @@ pub fn routers(gateway: Arc<dyn RestfulGateway>, settings: SeaTunnelSettings) ->
     let v2 = v2
         .fallback(not_found)
         .with_state(v2_state)
-        .layer(DefaultBodyLimit::max(limit));
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            browser,
+            crate::browser_guard::guard,
+        ));
     (v1, v2)
 }

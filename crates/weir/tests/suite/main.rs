@@ -13,6 +13,7 @@ mod s3;
 
 mod assert_rules;
 mod broken_files;
+mod browsers;
 mod checkpoints;
 mod cli;
 mod cli_cluster;
