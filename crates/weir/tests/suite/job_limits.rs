@@ -142,14 +142,14 @@ async fn half_sent_headers_and_stalled_bodies_are_closed_after_their_timeouts() 
     let base = cluster.url();
     let address = base.trim_start_matches("http://").to_string();
     let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
-    slow.write_all(b"GET /overview HTTP/1.1\r\nHost: weir\r\n")
+    slow.write_all(b"GET /overview HTTP/1.1\r\nHost: 127.0.0.1\r\n")
         .await
         .unwrap();
     // And one that sends its headers and stalls in the middle of its body.
     let mut stalled = tokio::net::TcpStream::connect(&address).await.unwrap();
     stalled
         .write_all(
-            b"POST /jars/upload HTTP/1.1\r\nHost: weir\r\nContent-Type: multipart/form-data; \
+            b"POST /jars/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; \
               boundary=b\r\nContent-Length: 100000\r\n\r\n--b\r\n",
         )
         .await
