@@ -294,6 +294,14 @@ impl Dispatcher {
             .map(|(_, path)| path)
     }
 
+    /// Every job master, copied out of the map so none is called under its lock.
+    fn masters(&self) -> Vec<Arc<JobMaster>> {
+        self.running
+            .read()
+            .map(|r| r.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
     fn master(&self, job: JobId) -> Option<Arc<JobMaster>> {
         self.running.read().ok()?.get(&job).cloned()
     }
@@ -362,11 +370,7 @@ impl Dispatcher {
     /// The TaskManager `resource_id` is gone: every job it ran restarts elsewhere (or fails,
     /// as its restart strategy says).
     pub fn task_manager_lost(&self, resource_id: &str, reason: &str) {
-        let masters: Vec<Arc<JobMaster>> = self
-            .running
-            .read()
-            .map(|r| r.values().cloned().collect())
-            .unwrap_or_default();
+        let masters = self.masters();
         for m in masters {
             m.task_manager_lost(resource_id, reason);
         }
@@ -375,11 +379,7 @@ impl Dispatcher {
 
     /// Cancels every running job and waits (up to `timeout`) until they are archived.
     pub async fn cancel_all(&self, timeout: Duration) {
-        let masters: Vec<Arc<JobMaster>> = self
-            .running
-            .read()
-            .map(|r| r.values().cloned().collect())
-            .unwrap_or_default();
+        let masters = self.masters();
         for m in &masters {
             let _ = m.cancel().await;
         }
@@ -573,11 +573,7 @@ impl RestfulGateway for Dispatcher {
 
     async fn request_multiple_job_details(&self) -> Vec<JobOverview> {
         let now = now_ms();
-        let masters: Vec<Arc<JobMaster>> = self
-            .running
-            .read()
-            .map(|r| r.values().cloned().collect())
-            .unwrap_or_default();
+        let masters = self.masters();
         let mut out: Vec<JobOverview> = Vec::with_capacity(masters.len());
         for m in &masters {
             out.push(JobOverview::of(&m.snapshot().await, now));

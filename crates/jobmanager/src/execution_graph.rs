@@ -264,16 +264,8 @@ impl ExecutionGraph {
             self.state.exceptions.push(entry);
             // The restart strategy is asked once per failure of a running job; a failure
             // while the job already fails or restarts changes nothing.
-            let restart = status == JobStatus::Running
-                && match self.backoff.on_failure(now) {
-                    Some(delay) => {
-                        self.restart_delay = Some(delay);
-                        true
-                    }
-                    None => false,
-                };
-            let next = if restart {
-                JobStatus::Restarting
+            let next = if status == JobStatus::Running {
+                self.after_failure(now)
             } else {
                 JobStatus::Failing
             };
@@ -282,6 +274,24 @@ impl ExecutionGraph {
                 self.cancel_remaining(now);
             }
         }
+        self.settle_after_failure(effects, now)
+    }
+
+    /// What a running job becomes after a failure: RESTARTING (with the delay kept for
+    /// [`Self::settle_restart`]) when the restart strategy allows it, FAILING otherwise.
+    fn after_failure(&mut self, now: i64) -> JobStatus {
+        match self.backoff.on_failure(now) {
+            Some(delay) => {
+                self.restart_delay = Some(delay);
+                JobStatus::Restarting
+            }
+            None => JobStatus::Failing,
+        }
+    }
+
+    /// Once a failure was applied: the restart's delay when every subtask has stopped, or the
+    /// terminal status.
+    fn settle_after_failure(&mut self, mut effects: Effects, now: i64) -> Effects {
         if self.state.status == JobStatus::Restarting {
             effects.restart_after = self.settle_restart();
             return effects;
@@ -500,25 +510,14 @@ impl ExecutionGraph {
             task_manager_id: Some(task_manager.to_string()),
         });
         if status == JobStatus::Running {
-            let next = match self.backoff.on_failure(now) {
-                Some(delay) => {
-                    self.restart_delay = Some(delay);
-                    JobStatus::Restarting
-                }
-                None => JobStatus::Failing,
-            };
+            let next = self.after_failure(now);
             if self.set_status(next, now) {
                 // Attempts elsewhere (none while a job runs on one TaskManager) are stopped.
                 effects.cancel_tasks = !self.all_ended();
                 self.cancel_remaining(now);
             }
         }
-        if self.state.status == JobStatus::Restarting {
-            effects.restart_after = self.settle_restart();
-            return effects;
-        }
-        effects.terminal = self.settle(now);
-        effects
+        self.settle_after_failure(effects, now)
     }
 
     /// Fails the whole job before or outside its tasks (no slots, deployment error).

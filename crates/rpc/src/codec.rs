@@ -3,6 +3,8 @@
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::time::Duration;
+use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 use weir_gateway::GatewayError;
 
@@ -52,4 +54,21 @@ pub fn reply_json<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, Ga
 pub fn job_id(text: &str) -> Result<weir_core::JobId, Status> {
     text.parse()
         .map_err(|_| Status::invalid_argument(format!("'{text}' is not a job id")))
+}
+
+/// A lazily connected channel to the service at `address` (`host:port`), with the timeouts and
+/// keep-alives both sides use; it connects again after a break.
+pub fn channel(address: &str) -> Result<Channel, String> {
+    Ok(Endpoint::from_shared(format!("http://{address}"))
+        .map_err(|e| format!("'{address}' is not an address: {e}"))?
+        .connect_timeout(Duration::from_secs(5))
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(10))
+        .keep_alive_timeout(Duration::from_secs(20))
+        .connect_lazy())
+}
+
+/// The answer of a call that returns nothing.
+pub fn empty() -> tonic::Response<crate::proto::Empty> {
+    tonic::Response::new(crate::proto::Empty {})
 }

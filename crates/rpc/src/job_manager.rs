@@ -2,7 +2,7 @@
 //! checkpoint acknowledgements. [`RemoteJobMaster`] is the TaskManager's side of it, and
 //! [`register_with`] keeps a TaskManager registered.
 
-use crate::codec::{error, job_id, to_json};
+use crate::codec::{channel, empty, error, job_id, to_json};
 use crate::proto;
 use crate::proto::job_manager_client::JobManagerClient;
 use crate::proto::job_manager_server::{JobManager, JobManagerServer};
@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::{Code, Request, Response, Status};
 use weir_core::{ExecutionState, JobId};
 use weir_gateway::{
@@ -192,10 +192,6 @@ impl Drop for Attachment {
 
 struct Service {
     inner: Arc<Inner>,
-}
-
-fn empty() -> Response<proto::Empty> {
-    Response::new(proto::Empty {})
 }
 
 #[tonic::async_trait]
@@ -403,16 +399,6 @@ impl RemoteJobMaster {
             error(s.clone(), &format!("the JobManager at {}", self.address))
         );
     }
-}
-
-fn channel(address: &str) -> Result<Channel, String> {
-    Ok(Endpoint::from_shared(format!("http://{address}"))
-        .map_err(|e| format!("'{address}' is not an address: {e}"))?
-        .connect_timeout(Duration::from_secs(5))
-        .tcp_nodelay(true)
-        .http2_keep_alive_interval(Duration::from_secs(10))
-        .keep_alive_timeout(Duration::from_secs(20))
-        .connect_lazy())
 }
 
 #[async_trait]

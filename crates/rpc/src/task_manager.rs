@@ -1,14 +1,13 @@
 //! The TaskManager service: a TaskExecutor's gateway served over gRPC, and the JobManager's
 //! side of it, [`RemoteTaskExecutor`].
 
-use crate::codec::{error, from_json, job_id, reply_json, status, to_json};
+use crate::codec::{channel, empty, error, from_json, job_id, reply_json, status, to_json};
 use crate::proto;
 use crate::proto::task_manager_client::TaskManagerClient;
 use crate::proto::task_manager_server::{TaskManager, TaskManagerServer};
 use async_trait::async_trait;
 use std::sync::Arc;
-use std::time::Duration;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 use weir_core::{JobId, JobStatus};
 use weir_gateway::{
@@ -24,7 +23,7 @@ pub async fn serve_task_manager(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
-    let incoming = tokio_stream_of(listener);
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
     tonic::transport::Server::builder()
         .add_service(TaskManagerServer::new(Service { executor }))
         .serve_with_incoming_shutdown(incoming, shutdown)
@@ -32,19 +31,8 @@ pub async fn serve_task_manager(
         .map_err(|e| format!("the TaskManager service stopped: {e}"))
 }
 
-/// A listener as the stream of connections tonic takes.
-fn tokio_stream_of(
-    listener: tokio::net::TcpListener,
-) -> impl tokio_stream::Stream<Item = Result<tokio::net::TcpStream, std::io::Error>> {
-    tokio_stream::wrappers::TcpListenerStream::new(listener)
-}
-
 struct Service {
     executor: Arc<dyn TaskExecutorGateway>,
-}
-
-fn empty() -> Response<proto::Empty> {
-    Response::new(proto::Empty {})
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Response<proto::Json> {
@@ -228,13 +216,7 @@ impl RemoteTaskExecutor {
     /// A gateway to the TaskManager service at `rpc_address` (`host:port`). The connection is
     /// made on first use and re-made after a break.
     pub fn connect(endpoint: TaskManagerEndpoint, rpc_address: &str) -> Result<Self, String> {
-        let channel = Endpoint::from_shared(format!("http://{rpc_address}"))
-            .map_err(|e| format!("'{rpc_address}' is not an address: {e}"))?
-            .connect_timeout(Duration::from_secs(5))
-            .tcp_nodelay(true)
-            .http2_keep_alive_interval(Duration::from_secs(10))
-            .keep_alive_timeout(Duration::from_secs(20))
-            .connect_lazy();
+        let channel = channel(rpc_address)?;
         let peer = format!("TaskManager {} at {rpc_address}", endpoint.resource_id);
         Ok(Self {
             endpoint,

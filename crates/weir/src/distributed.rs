@@ -27,7 +27,7 @@ impl TaskManagerRegistry for Registrar {
         // Registered again (it lost the JobManager for a while): whatever ran there under the
         // old registration is not trusted to have survived.
         if self.rm.unregister(&id) {
-            self.lost(&id, "it registered again");
+            self.jobs_lost(&id, "it registered again");
         }
         let policy = if offer.dynamic_slots {
             SlotPolicy::Dynamic { base: offer.slots }
@@ -44,6 +44,13 @@ impl TaskManagerRegistry for Registrar {
 
     fn lost(&self, resource_id: &str, reason: &str) {
         self.rm.unregister(resource_id);
+        self.jobs_lost(resource_id, reason);
+    }
+}
+
+impl Registrar {
+    /// The jobs that ran on `resource_id` restart elsewhere.
+    fn jobs_lost(&self, resource_id: &str, reason: &str) {
         if let Some(d) = self.dispatcher.upgrade() {
             d.task_manager_lost(resource_id, reason);
         }

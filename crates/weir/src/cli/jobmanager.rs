@@ -21,11 +21,7 @@ pub struct JobManagerArgs {
 
 /// Loads the configuration and decides the directories (before logging starts).
 pub fn prepare(args: &JobManagerArgs) -> Result<(ClusterConfig, ClusterDirs), String> {
-    let config = ClusterConfig::load(args.config.as_deref(), &args.dynamic)?;
-    let dirs = ClusterDirs::under(args.data_dir.clone(), &config);
-    std::fs::create_dir_all(&dirs.logs)
-        .map_err(|e| format!("cannot create log directory {}: {e}", dirs.logs.display()))?;
-    Ok((config, dirs))
+    super::start::load(args.config.as_deref(), &args.dynamic, &args.data_dir)
 }
 
 pub async fn execute(config: ClusterConfig, dirs: ClusterDirs) -> i32 {

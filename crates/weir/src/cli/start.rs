@@ -29,18 +29,26 @@ pub struct StartArgs {
 
 /// Loads the configuration and decides the directories (before logging starts).
 pub fn prepare(args: &StartArgs) -> Result<(ClusterConfig, ClusterDirs), String> {
-    let config = ClusterConfig::load(args.config.as_deref(), &args.dynamic)?;
-    let dirs = ClusterDirs::under(args.data_dir.clone(), &config);
+    load(args.config.as_deref(), &args.dynamic, &args.data_dir)
+}
+
+/// The configuration (file plus `-D`) and the directories under `data_dir`, with the log
+/// directory created: what every long-running role does before logging starts.
+pub(crate) fn load(
+    file: Option<&std::path::Path>,
+    dynamic: &[String],
+    data_dir: &std::path::Path,
+) -> Result<(ClusterConfig, ClusterDirs), String> {
+    let config = ClusterConfig::load(file, dynamic)?;
+    let dirs = ClusterDirs::under(data_dir.to_path_buf(), &config);
     std::fs::create_dir_all(&dirs.logs)
         .map_err(|e| format!("cannot create log directory {}: {e}", dirs.logs.display()))?;
     Ok((config, dirs))
 }
 
-pub async fn execute(args: StartArgs, config: ClusterConfig, dirs: ClusterDirs) -> i32 {
-    for w in &config.warnings {
-        tracing::warn!("{w}");
-        eprintln!("warning: {w}");
-    }
+/// Sends Console rows to the process's stdout file in its log directory (served by
+/// `/taskmanagers/:id/stdout`); if it cannot be opened they go to the terminal.
+pub(crate) fn redirect_console(dirs: &ClusterDirs) {
     let stdout = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -52,6 +60,14 @@ pub async fn execute(args: StartArgs, config: ClusterConfig, dirs: ClusterDirs) 
             STDOUT_FILE
         ),
     }
+}
+
+pub async fn execute(args: StartArgs, config: ClusterConfig, dirs: ClusterDirs) -> i32 {
+    for w in &config.warnings {
+        tracing::warn!("{w}");
+        eprintln!("warning: {w}");
+    }
+    redirect_console(&dirs);
     let cluster = match MiniCluster::start(config, dirs).await {
         Ok(c) => c,
         Err(e) => {

@@ -2,7 +2,7 @@
 //! `taskmanager.numberOfTaskSlots` slots to the JobManager, runs the subtasks deployed to it,
 //! and answers the JobManager's calls (metrics, logs, thread dumps, checkpoints) over gRPC.
 
-use crate::cluster::{ClusterDirs, LOG_FILE, STDOUT_FILE};
+use crate::cluster::{ClusterDirs, LOG_FILE};
 use crate::config::ClusterConfig;
 use crate::distributed::TaskManagerProcess;
 use clap::Args;
@@ -27,11 +27,7 @@ pub struct TaskManagerArgs {
 
 /// Loads the configuration and decides the directories (before logging starts).
 pub fn prepare(args: &TaskManagerArgs) -> Result<(ClusterConfig, ClusterDirs), String> {
-    let config = ClusterConfig::load(args.config.as_deref(), &args.dynamic)?;
-    let dirs = ClusterDirs::under(args.data_dir.clone(), &config);
-    std::fs::create_dir_all(&dirs.logs)
-        .map_err(|e| format!("cannot create log directory {}: {e}", dirs.logs.display()))?;
-    Ok((config, dirs))
+    super::start::load(args.config.as_deref(), &args.dynamic, &args.data_dir)
 }
 
 pub async fn execute(args: TaskManagerArgs, config: ClusterConfig, dirs: ClusterDirs) -> i32 {
@@ -46,14 +42,7 @@ pub async fn execute(args: TaskManagerArgs, config: ClusterConfig, dirs: Cluster
             config.get("jobmanager.rpc.port")
         )
     });
-    match std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dirs.logs.join(STDOUT_FILE))
-    {
-        Ok(f) => weir_runtime::connectors::console::redirect_output(Box::new(f)),
-        Err(e) => eprintln!("warning: cannot open {STDOUT_FILE}: {e}; Console rows go to stdout"),
-    }
+    super::start::redirect_console(&dirs);
     let mut tm = match TaskManagerProcess::start(&config, &dirs, &jobmanager).await {
         Ok(tm) => tm,
         Err(e) => {

@@ -47,11 +47,8 @@ const jsonJob = {json_job};
     )
 }
 
-/// Serves `html` to every request on a port of its own; returns the page's origin.
-async fn serve_page(html: String) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    // Another origin than weir's: another host name for the same loopback address.
-    let origin = format!("http://localhost:{}", listener.local_addr().unwrap().port());
+/// Serves `html` to every request on `listener`.
+fn serve_page_on(listener: tokio::net::TcpListener, html: String) {
     tokio::spawn(async move {
         while let Ok((mut s, _)) = listener.accept().await {
             let html = html.clone();
@@ -66,6 +63,14 @@ async fn serve_page(html: String) -> String {
             });
         }
     });
+}
+
+/// Serves `html` on a port of its own; returns the page's origin.
+async fn serve_page(html: String) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    // Another origin than weir's: another host name for the same loopback address.
+    let origin = format!("http://localhost:{}", listener.local_addr().unwrap().port());
+    serve_page_on(listener, html);
     origin
 }
 
@@ -196,20 +201,7 @@ async fn a_page_from_a_configured_origin_may_read_and_submit() {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
-            let html = html.clone();
-            tokio::spawn(async move {
-                let mut buf = [0u8; 4096];
-                let _ = s.read(&mut buf).await;
-                let reply = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{html}",
-                    html.len()
-                );
-                let _ = s.write_all(reply.as_bytes()).await;
-            });
-        }
-    });
+    serve_page_on(listener, html);
     let seen = visit(format!("http://localhost:{port}/")).await;
     let attempts = &seen["attempts"];
     assert!(
