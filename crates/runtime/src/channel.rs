@@ -129,6 +129,15 @@ impl ChannelReceiver {
         std::future::poll_fn(|cx| self.poll_recv(cx)).await
     }
 
+    /// The next element if one is buffered now, without waiting.
+    pub fn try_recv(&mut self) -> Option<StreamElement> {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        match self.poll_recv(&mut cx) {
+            Poll::Ready(e) => e,
+            Poll::Pending => None,
+        }
+    }
+
     /// Polls for the next element (what a subtask reading several inputs, some of them
     /// blocked by barrier alignment, uses).
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<StreamElement>> {

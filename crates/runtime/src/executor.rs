@@ -9,6 +9,7 @@
 
 use crate::channel::{channel, Barrier, ChannelReceiver, ChannelSender};
 use crate::checkpoint::{SnapshotAck, TaskControl};
+use crate::exchange::{ChannelId, Exchange, JobLink, Locality, NetworkFailure};
 use crate::metrics::{JobMetrics, SubtaskMetrics, SubtaskWiring};
 use crate::operator::{
     PrepareContext, PreparedSink, PreparedSource, PreparedTransform, SubtaskContext,
@@ -267,47 +268,97 @@ impl PreparedJob {
         format!("{} ({}/{})", v.name, subtask + 1, v.parallelism)
     }
 
-    /// Builds every subtask and its channels, restores their state if given, and starts them
-    /// on the current tokio runtime.
+    /// Builds every subtask and its channels in this process, restores their state if given,
+    /// and starts them.
     pub fn deploy(
         &self,
         attempt: u32,
         restore: Option<&JobState>,
     ) -> Result<RunningJob, WeirError> {
+        self.deploy_wired(attempt, restore, Wiring::local(&Locality::all_local()))
+    }
+
+    /// Builds every subtask of the job that `wiring` places here and its channels, restores
+    /// their state if given, and starts them. Channels to and from subtasks elsewhere go
+    /// through `wiring`'s exchange.
+    pub fn deploy_wired(
+        &self,
+        attempt: u32,
+        restore: Option<&JobState>,
+        wiring: Wiring<'_>,
+    ) -> Result<RunningJob, WeirError> {
         let graph = &self.graph;
+        let locality = wiring.locality;
+        let has_remote = graph
+            .vertices
+            .iter()
+            .any(|v| (0..v.parallelism).any(|i| !locality.is_local(v.index, i)));
+        let exchange = match (has_remote, wiring.exchange) {
+            (true, None) => {
+                return Err(WeirError::new(
+                    "the job has subtasks on other TaskManagers, but this one has no data port to exchange data with them",
+                ))
+            }
+            (_, e) => e,
+        };
+        let cancel = CancellationToken::new();
+        let (failures_tx, failures_rx) = mpsc::unbounded_channel();
+        let link = |vertex: usize, subtask: usize| JobLink {
+            cancel: cancel.clone(),
+            failures: failures_tx.clone(),
+            vertex,
+            subtask,
+        };
+        let capacity = self.config.channel_capacity_rows;
         let (acks_tx, acks_rx) = mpsc::unbounded_channel();
         let mut controls: Vec<Vec<mpsc::UnboundedSender<TaskControl>>> = Vec::new();
-        // Channels per edge: senders[edge][source subtask] and receivers[edge][target subtask].
+        // Channels per edge: senders[edge][source subtask] and receivers[edge][target subtask],
+        // for the subtasks here.
         let mut senders: Vec<Vec<Vec<ChannelSender>>> = Vec::new();
         let mut receivers: Vec<Vec<Vec<ChannelReceiver>>> = Vec::new();
-        for edge in &graph.edges {
-            let ps = graph.vertices[edge.source_vertex].parallelism;
-            let pt = graph.vertices[edge.target_vertex].parallelism;
+        for (e, edge) in graph.edges.iter().enumerate() {
+            let (sv, tv) = (edge.source_vertex, edge.target_vertex);
+            let ps = graph.vertices[sv].parallelism;
+            let pt = graph.vertices[tv].parallelism;
             let mut tx: Vec<Vec<ChannelSender>> = (0..ps).map(|_| Vec::new()).collect();
             let mut rx: Vec<Vec<ChannelReceiver>> = (0..pt).map(|_| Vec::new()).collect();
-            match edge.partitioning {
-                Partitioning::Forward if ps == pt => {
-                    for i in 0..ps {
-                        let (s, r) = channel(self.config.channel_capacity_rows);
-                        tx[i].push(s);
-                        rx[i].push(r);
+            let pairs: Vec<(usize, usize)> = match edge.partitioning {
+                Partitioning::Forward if ps == pt => (0..ps).map(|i| (i, i)).collect(),
+                _ => (0..ps).flat_map(|s| (0..pt).map(move |t| (s, t))).collect(),
+            };
+            for (s, t) in pairs {
+                let id = ChannelId {
+                    job: self.job_id,
+                    attempt,
+                    edge: e as u32,
+                    source: s as u32,
+                    target: t as u32,
+                };
+                match (locality.peer(sv, s), locality.peer(tv, t), exchange) {
+                    (None, None, _) => {
+                        let (a, b) = channel(capacity);
+                        tx[s].push(a);
+                        rx[t].push(b);
                     }
-                }
-                _ => {
-                    for t in tx.iter_mut() {
-                        for r in rx.iter_mut() {
-                            let (s, rcv) = channel(self.config.channel_capacity_rows);
-                            t.push(s);
-                            r.push(rcv);
-                        }
+                    (None, Some(to), Some(x)) => {
+                        let (a, b) = channel(capacity);
+                        tx[s].push(a);
+                        x.send(id, to.clone(), b, link(sv, s));
                     }
+                    (Some(_), None, Some(x)) => {
+                        let (a, b) = channel(capacity);
+                        x.expect(id, a, capacity, link(tv, t));
+                        rx[t].push(b);
+                    }
+                    // Neither end is here.
+                    _ => {}
                 }
             }
             senders.push(tx);
             receivers.push(rx);
         }
+        drop(failures_tx);
 
-        let cancel = CancellationToken::new();
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let mut metrics = JobMetrics::default();
         let mut handles = Vec::new();
@@ -315,6 +366,9 @@ impl PreparedJob {
             let mut vertex_metrics = Vec::with_capacity(vertex.parallelism);
             let mut vertex_controls = Vec::with_capacity(vertex.parallelism);
             for index in 0..vertex.parallelism {
+                if !locality.is_local(vertex.index, index) {
+                    continue;
+                }
                 let ctx = SubtaskContext {
                     index,
                     parallelism: vertex.parallelism,
@@ -505,7 +559,37 @@ impl PreparedJob {
                 source_vertices: Arc::new(source_vertices),
             },
             acks: Some(acks_rx),
+            failures: Some(failures_rx),
+            forget: exchange.map(|x| (x.clone(), self.job_id, attempt)),
         })
+    }
+}
+
+/// Where a deployment's subtasks run and how it reaches the others.
+#[derive(Clone, Copy)]
+pub struct Wiring<'a> {
+    pub locality: &'a Locality,
+    /// This TaskManager's data exchange, if it has one.
+    pub exchange: Option<&'a Exchange>,
+}
+
+impl<'a> Wiring<'a> {
+    /// Every subtask here, exchanging data in-process.
+    pub fn local(locality: &'a Locality) -> Self {
+        Self {
+            locality,
+            exchange: None,
+        }
+    }
+}
+
+/// The next network failure, or never when the job has no remote channels (left).
+async fn recv_failure(
+    failures: &mut Option<mpsc::UnboundedReceiver<NetworkFailure>>,
+) -> Option<NetworkFailure> {
+    match failures {
+        Some(f) => f.recv().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -538,6 +622,10 @@ pub struct RunningJob {
     total: usize,
     control: ControlHandle,
     acks: Option<mpsc::UnboundedReceiver<SnapshotAck>>,
+    /// Channels to other TaskManagers that broke, charged to a subtask here.
+    failures: Option<mpsc::UnboundedReceiver<NetworkFailure>>,
+    /// The exchange whose waiting channels of this attempt are forgotten when it ends.
+    forget: Option<(Exchange, JobId, u32)>,
 }
 
 /// Sends checkpoint control messages to a running job's subtasks.
@@ -566,6 +654,13 @@ impl ControlHandle {
             self.source_vertices.iter().copied(),
             TaskControl::TriggerCheckpoint(barrier),
         )
+    }
+
+    /// Whether any source subtask of the job was deployed here (running or not).
+    pub fn hosts_sources(&self) -> bool {
+        self.source_vertices
+            .iter()
+            .any(|v| self.senders.get(*v).is_some_and(|s| !s.is_empty()))
     }
 
     /// Tells every subtask that checkpoint `id` completed.
@@ -623,12 +718,29 @@ impl RunningJob {
             tokio::time::sleep(timeout).await;
         };
         tokio::pin!(deadline);
+        let mut failures = self.failures.take();
+        // A broken channel to another TaskManager fails the subtask at this end: the job is
+        // cancelled here, and that subtask's CANCELED becomes FAILED with the channel's error
+        // (or the next subtask's, when it had already ended).
+        let mut network_failure: Option<NetworkFailure> = None;
         while ended.len() < self.total {
             let ev = tokio::select! {
                 ev = self.events.recv() => match ev {
                     Some(ev) => ev,
                     None => break,
                 },
+                failure = recv_failure(&mut failures) => {
+                    match failure {
+                        Some(f) if !self.cancel.is_cancelled() && network_failure.is_none() => {
+                            tracing::warn!("{}", f.error);
+                            network_failure = Some(f);
+                            self.cancel.cancel();
+                        }
+                        Some(_) => {}
+                        None => failures = None,
+                    }
+                    continue;
+                }
                 () = &mut deadline => {
                     torn_down = true;
                     for ((v, i), h) in &self.handles {
@@ -651,6 +763,17 @@ impl RunningJob {
                     break;
                 }
             };
+            let mut ev = ev;
+            if ev.state == ExecutionState::Canceled {
+                let charged = network_failure.take_if(|f| {
+                    (f.vertex, f.subtask) == (ev.vertex, ev.subtask)
+                        || ended.contains(&(f.vertex, f.subtask))
+                });
+                if let Some(f) = charged {
+                    ev.state = ExecutionState::Failed;
+                    ev.error = Some(f.error);
+                }
+            }
             on_event(&ev);
             match ev.state {
                 ExecutionState::Finished => {
@@ -679,6 +802,9 @@ impl RunningJob {
                     }
                 }
             }
+        }
+        if let Some((exchange, job, attempt)) = self.forget.take() {
+            exchange.forget(job, attempt);
         }
         let status = if first_error.is_some() {
             JobStatus::Failed

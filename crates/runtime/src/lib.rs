@@ -19,6 +19,7 @@ pub mod blocking;
 pub mod channel;
 pub mod checkpoint;
 pub mod connectors;
+pub mod exchange;
 pub mod executor;
 pub mod injected_failure;
 pub mod java_time;
