@@ -11,6 +11,7 @@ pub mod checkpoint_storage;
 pub mod error;
 pub mod flame_graph;
 pub mod job_log;
+pub mod placement;
 pub mod profiling;
 pub mod rescale;
 pub mod restful;
@@ -23,13 +24,15 @@ pub use checkpoint_storage::{CheckpointLocation, CheckpointMetadata, RestoreFrom
 pub use error::GatewayError;
 pub use flame_graph::{FlameGraphType, ThreadSample, VertexFlameGraph};
 pub use job_log::JobLog;
+pub use placement::Placement;
 pub use profiling::{ProfilingInfo, ProfilingMode, ProfilingService, ProfilingSettings};
 pub use rescale::{ParallelismBounds, RescalePlan, ResourceRequirements};
 pub use restful::RestfulGateway;
 pub use snapshot::*;
 pub use submission::{JobCompiler, JobSubmission, RECOVERY_PATH_KEY};
 pub use task::{
-    JobMasterGateway, TaskDeployment, TaskExecutorGateway, TaskManagerEndpoint, TaskStateUpdate,
+    JobMasterGateway, SubtaskIo, TaskDeployment, TaskExecutorGateway, TaskManagerEndpoint,
+    TaskStateUpdate,
 };
 /// The metrics types the REST layer reads (the store and its queries).
 pub use weir_metrics as metrics;

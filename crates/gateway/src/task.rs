@@ -14,13 +14,14 @@ use weir_pipeline::JobGraph;
 
 /// Who a TaskManager is and where it is reached: what it says of itself when it registers.
 /// Subtask and attempt details name it by this, so nothing downstream parses an address.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TaskManagerEndpoint {
     /// Its resource id (`taskmanager.resource-id`, or `<host>-<6 hex>`).
     pub resource_id: String,
     /// The host its subtasks run on, as shown in subtask details.
     pub host: String,
-    /// Its data exchange port; `None` while subtasks exchange data in-process.
+    /// Its data exchange port; `None` for one that exchanges data only in-process (the mini
+    /// cluster's).
     pub data_port: Option<u16>,
 }
 
@@ -28,6 +29,11 @@ impl TaskManagerEndpoint {
     /// Flink's `path` of a TaskManager: its RPC address.
     pub fn path(&self) -> String {
         format!("weir://{}/taskmanager_0", self.host)
+    }
+
+    /// Where other TaskManagers send it data (`host:port`), if it takes any.
+    pub fn data_address(&self) -> Option<String> {
+        self.data_port.map(|p| format!("{}:{p}", self.host))
     }
 
     /// Flink's `dataPort`: -1 when there is none.
@@ -44,8 +50,18 @@ pub struct TaskDeployment {
     pub graph: Arc<JobGraph>,
     /// Attempt number of every subtask in this deployment.
     pub attempt: u32,
+    /// Where every subtask of the attempt runs; a TaskExecutor starts the ones placed on it.
+    pub placement: Arc<crate::Placement>,
     /// The checkpoint or savepoint to start from.
     pub restore: Option<crate::checkpoint_storage::RestoreFrom>,
+}
+
+/// Live I/O of one subtask running on a TaskExecutor.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SubtaskIo {
+    pub vertex: usize,
+    pub subtask: usize,
+    pub io: IoStats,
 }
 
 /// A subtask's new state, sent by the TaskExecutor to the JobMaster.
@@ -72,7 +88,8 @@ pub trait TaskExecutorGateway: Send + Sync {
     /// Who it is and where it is reached (known from its registration; never a remote call).
     fn endpoint(&self) -> &TaskManagerEndpoint;
 
-    /// Starts every subtask of a job here. Errors mean nothing was started.
+    /// Starts the subtasks of a job that its placement puts here. Errors mean nothing was
+    /// started.
     async fn deploy(&self, deployment: TaskDeployment) -> Result<(), GatewayError>;
 
     /// Cancels every subtask of a job here; state updates follow as they stop.
@@ -84,7 +101,8 @@ pub trait TaskExecutorGateway: Send + Sync {
 
     /// Injects checkpoint barriers at the job's sources; acknowledgements follow through
     /// [`JobMasterGateway::acknowledge_checkpoint`] as each subtask's state is written.
-    /// Fails with `Conflict` when no source of the job runs here any more.
+    /// Fails with `Conflict` when the job has sources here and none runs any more (with none
+    /// placed here there is nothing to do).
     async fn trigger_checkpoint(
         &self,
         job: JobId,
@@ -94,8 +112,8 @@ pub trait TaskExecutorGateway: Send + Sync {
     /// Checkpoint `checkpoint_id` is complete: committing sinks publish what it covers.
     async fn notify_checkpoint_complete(&self, job: JobId, checkpoint_id: u64);
 
-    /// Live I/O of each running subtask of a job, `[vertex][subtask]`.
-    async fn task_io(&self, job: JobId) -> Option<Vec<Vec<IoStats>>>;
+    /// Live I/O of each subtask of a job running here.
+    async fn task_io(&self, job: JobId) -> Option<Vec<SubtaskIo>>;
 
     /// The process's threads.
     async fn thread_dump(&self) -> Vec<ThreadInfo>;

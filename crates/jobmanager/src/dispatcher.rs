@@ -771,23 +771,24 @@ impl RestfulGateway for Dispatcher {
         if !settings.enabled {
             return Ok(VertexFlameGraph::disabled());
         }
-        let executor = match self.master(job) {
-            Some(m) if !snapshot.status.is_terminal() => m.executor(),
-            _ => None,
+        let executors = match self.master(job) {
+            Some(m) if !snapshot.status.is_terminal() => m.executors(),
+            _ => Vec::new(),
         };
-        let Some(executor) = executor else {
+        if executors.is_empty() {
             return Ok(VertexFlameGraph::terminated());
-        };
+        }
         let mut samples = Vec::new();
         for i in 0..settings.num_samples.max(1) {
             if i > 0 {
                 tokio::time::sleep(settings.delay_between_samples).await;
             }
+            let round = executors.iter().map(|e| e.sample_tasks(job, index));
             samples.extend(
-                executor
-                    .sample_tasks(job, index)
+                futures::future::join_all(round)
                     .await
                     .into_iter()
+                    .flatten()
                     .filter(|s| subtask.is_none_or(|want| s.subtask == want)),
             );
         }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use weir_core::{ExecutionState, JobId, JobStatus, VertexId};
 use weir_gateway::snapshot::*;
-use weir_gateway::TaskStateUpdate;
+use weir_gateway::{Placement, SubtaskIo, TaskStateUpdate};
 use weir_pipeline::{JobGraph, JobMode};
 
 /// What the JobMaster must do after a change.
@@ -205,14 +205,18 @@ impl ExecutionGraph {
 
     /// Slots were found on `task_manager`: the job runs and its subtasks are scheduled and
     /// deployed.
-    pub fn deploying(&mut self, task_manager: &str, endpoint: &str, now: i64) {
+    pub fn deploying(&mut self, placement: &Placement, now: i64) {
         self.set_status(JobStatus::Running, now);
-        for a in self.attempts_mut() {
-            if a.state == ExecutionState::Created {
-                set_state(a, ExecutionState::Scheduled, now);
-                set_state(a, ExecutionState::Deploying, now);
-                a.task_manager = Some(task_manager.to_string());
-                a.endpoint = Some(endpoint.to_string());
+        for v in &mut self.state.vertices {
+            for (i, s) in v.subtasks.iter_mut().enumerate() {
+                let a = &mut s.current;
+                if a.state == ExecutionState::Created {
+                    set_state(a, ExecutionState::Scheduled, now);
+                    set_state(a, ExecutionState::Deploying, now);
+                    let tm = placement.task_manager_of(i);
+                    a.task_manager = tm.map(|t| t.resource_id.clone());
+                    a.endpoint = tm.map(|t| t.host.clone());
+                }
             }
         }
     }
@@ -512,7 +516,7 @@ impl ExecutionGraph {
         if status == JobStatus::Running {
             let next = self.after_failure(now);
             if self.set_status(next, now) {
-                // Attempts elsewhere (none while a job runs on one TaskManager) are stopped.
+                // The job's attempts on other TaskManagers are stopped.
                 effects.cancel_tasks = !self.all_ended();
                 self.cancel_remaining(now);
             }
@@ -546,11 +550,15 @@ impl ExecutionGraph {
     }
 
     /// Overlays live I/O counters (read from the TaskExecutor) on running attempts.
-    pub fn apply_live_io(snapshot: &mut JobSnapshot, io: &[Vec<IoStats>]) {
-        for (v, per_subtask) in snapshot.vertices.iter_mut().zip(io) {
-            for (s, stats) in v.subtasks.iter_mut().zip(per_subtask) {
+    pub fn apply_live_io(snapshot: &mut JobSnapshot, io: &[SubtaskIo]) {
+        for live in io {
+            let subtask = snapshot
+                .vertices
+                .get_mut(live.vertex)
+                .and_then(|v| v.subtasks.get_mut(live.subtask));
+            if let Some(s) = subtask {
                 if !s.current.state.is_terminal() {
-                    s.current.io = *stats;
+                    s.current.io = live.io;
                 }
             }
         }
@@ -577,6 +585,21 @@ fn set_state(a: &mut AttemptSnapshot, s: ExecutionState, now: i64) {
     a.timestamps[state_index(s)] = now;
 }
 
+/// Every slot on one TaskManager.
+#[cfg(test)]
+fn on_one(resource_id: &str, host: &str) -> Placement {
+    Placement::single(tm(resource_id, host), 8)
+}
+
+#[cfg(test)]
+fn tm(resource_id: &str, host: &str) -> weir_gateway::TaskManagerEndpoint {
+    weir_gateway::TaskManagerEndpoint {
+        resource_id: resource_id.into(),
+        host: host.into(),
+        data_port: None,
+    }
+}
+
 #[cfg(test)]
 mod lost_task_manager_tests {
     use super::*;
@@ -585,6 +608,11 @@ mod lost_task_manager_tests {
     use weir_pipeline::{parse_job, Format, JobGraph, PluginKind, PluginSpec, Variables};
 
     fn running_job(strategy: RestartStrategy) -> ExecutionGraph {
+        running_job_on(strategy, &on_one("tm-1", "host-1"))
+    }
+
+    /// A job of two subtasks, both RUNNING where `placement` put them.
+    fn running_job_on(strategy: RestartStrategy, placement: &Placement) -> ExecutionGraph {
         let catalog = StaticCatalog {
             specs: vec![
                 PluginSpec::new("FakeSource", PluginKind::Source, vec![]),
@@ -601,7 +629,7 @@ mod lost_task_manager_tests {
         let mut eg = ExecutionGraph::new(weir_core::JobId(3), &graph, Default::default(), None, 1);
         eg.set_restart_strategy(strategy);
         eg.created(1);
-        eg.deploying("tm-1", "host-1", 2);
+        eg.deploying(placement, 2);
         for s in 0..2 {
             eg.on_task_update(
                 &TaskStateUpdate {
@@ -650,6 +678,41 @@ mod lost_task_manager_tests {
     }
 
     #[test]
+    fn a_job_over_two_task_managers_names_each_and_loses_only_the_attempts_of_the_lost_one() {
+        let placement = Placement::new(&[(tm("tm-a", "host-a"), 1), (tm("tm-b", "host-b"), 1)]);
+        let mut eg = running_job_on(RestartStrategy::None, &placement);
+        let s = eg.snapshot(5);
+        let where_: Vec<_> = s.vertices[0]
+            .subtasks
+            .iter()
+            .map(|t| {
+                (
+                    t.current.task_manager.as_deref(),
+                    t.current.endpoint.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            where_,
+            [
+                (Some("tm-a"), Some("host-a")),
+                (Some("tm-b"), Some("host-b"))
+            ]
+        );
+        let effects = eg.on_task_manager_lost("tm-b", "gone", 10);
+        assert!(effects.cancel_tasks, "the attempt on tm-a is cancelled");
+        let s = eg.snapshot(11);
+        assert_eq!(
+            s.vertices[0].subtasks[1].current.state,
+            ExecutionState::Failed
+        );
+        assert_ne!(
+            s.vertices[0].subtasks[0].current.state,
+            ExecutionState::Failed
+        );
+    }
+
+    #[test]
     fn without_restarts_left_a_lost_task_manager_fails_the_job() {
         let mut eg = running_job(RestartStrategy::None);
         let effects = eg.on_task_manager_lost("tm-1", "gone", 10);
@@ -661,6 +724,7 @@ mod lost_task_manager_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+
     use weir_pipeline::catalog::{PluginSpec, StaticCatalog};
     use weir_pipeline::{parse_job, Format, PluginKind, Variables};
 
@@ -690,7 +754,7 @@ mod tests {
         let g = graph("env { parallelism = 2 }\nsource { FakeSource { plugin_output = a } }\nsink { Console { plugin_input = a, parallelism = 1 } }");
         let mut eg = ExecutionGraph::new(JobId(1), &g, BTreeMap::new(), None, 100);
         eg.created(101);
-        eg.deploying("tm-1", "localhost:1", 102);
+        eg.deploying(&on_one("tm-1", "localhost:1"), 102);
         eg
     }
 
@@ -808,7 +872,7 @@ mod tests {
         assert_eq!(e.restart_after, Some(Duration::from_millis(5)));
         assert_eq!(e.terminal, None);
         assert_eq!(eg.restart(120), Some(1));
-        eg.deploying("tm-1", "localhost:1", 121);
+        eg.deploying(&on_one("tm-1", "localhost:1"), 121);
         assert_eq!(eg.status(), JobStatus::Running);
         assert_eq!(eg.restarts(), 1);
         let snap = eg.snapshot(122);
@@ -838,7 +902,7 @@ mod tests {
         let e = eg.on_task_update(&update(1, 0, ExecutionState::Canceled), 112);
         assert_eq!(e.restart_after, Some(Duration::from_millis(5)));
         assert_eq!(eg.restart(120), Some(1));
-        eg.deploying("tm-1", "localhost:1", 121);
+        eg.deploying(&on_one("tm-1", "localhost:1"), 121);
         let snap = eg.snapshot(122);
         assert_eq!(snap.exceptions[0].stacktrace, "checkpoints keep failing");
         // No restart left: the next global failure fails the job for good.
@@ -876,7 +940,7 @@ mod tests {
         assert_eq!(snap.vertices[1].subtasks[0].prior.len(), 1);
         assert_eq!(eg.slots_needed(), 3);
         assert_eq!(eg.restarts(), 0, "a rescale is not a restart after failure");
-        eg.deploying("tm-1", "localhost:1", 115);
+        eg.deploying(&on_one("tm-1", "localhost:1"), 115);
         assert_eq!(eg.status(), JobStatus::Running);
         // Back down to one subtask.
         let e = eg.rescale(vec![2, 1], 120).unwrap();

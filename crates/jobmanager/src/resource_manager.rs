@@ -1,6 +1,8 @@
-//! The resource manager: registered TaskExecutors and their slots. A job gets all its slots on
-//! one TaskExecutor (its subtasks exchange data through in-process channels), holding as many
-//! slots as its largest vertex parallelism, as Flink's default slot sharing does.
+//! The resource manager: registered TaskExecutors and their slots. A job holds as many slots as
+//! its largest vertex parallelism, as Flink's default slot sharing does. They are on one
+//! TaskExecutor when one has room (its subtasks then exchange data in-process), or spread over
+//! several, packed or evenly (`cluster.evenly-spread-out-slots`); which is decided by
+//! [`plan_slots`].
 //!
 //! A TaskExecutor offers a fixed number of slots (Flink's `taskmanager.numberOfTaskSlots`) or
 //! dynamic ones (SeaTunnel's default `dynamic-slot`): those grow with demand, so a job never
@@ -51,14 +53,6 @@ impl Registered {
         self.total().saturating_sub(self.used())
     }
 
-    /// Whether `needed` more slots can be had now.
-    fn can_take(&self, needed: usize) -> bool {
-        match self.policy {
-            SlotPolicy::Fixed(_) => self.free() >= needed,
-            SlotPolicy::Dynamic { .. } => true,
-        }
-    }
-
     /// The most slots one job could ever hold here.
     fn capacity(&self) -> usize {
         match self.policy {
@@ -71,8 +65,8 @@ impl Registered {
 /// Why slots could not be had.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SlotError {
-    /// No TaskExecutor could ever hold the job.
-    NeverEnough { needed: usize, largest: usize },
+    /// The TaskExecutors together could never hold the job.
+    NeverEnough { needed: usize, total: usize },
     /// No TaskExecutor has every tag of the job's `tag_filter` (SeaTunnel's
     /// `NoEnoughResourceException`); the tags each one has.
     NoMatchingTags {
@@ -86,14 +80,98 @@ pub fn tags_match(filter: &BTreeMap<String, String>, tags: &BTreeMap<String, Str
     filter.iter().all(|(k, v)| tags.get(k) == Some(v))
 }
 
-/// Which TaskExecutor a job goes to when several have room (`cluster.evenly-spread-out-slots`).
+/// How slots are taken when several TaskExecutors have room (`cluster.evenly-spread-out-slots`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SlotStrategy {
-    /// The first registered one with room: TaskExecutors fill up one after another.
+    /// The first registered one with room for the whole job; failing that, TaskExecutors fill
+    /// up one after another.
     #[default]
     Pack,
-    /// The one with the most free slots: jobs spread over the TaskExecutors.
+    /// Slot by slot from the one with the most free slots: a job spreads over the
+    /// TaskExecutors.
     Spread,
+}
+
+/// What [`plan_slots`] knows of one TaskExecutor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Offer {
+    /// Its tags match the job's filter.
+    pub eligible: bool,
+    /// Dynamic slots: it takes any number.
+    pub dynamic: bool,
+    pub free: usize,
+}
+
+/// Which TaskExecutors give how many of `needed` slots: `(index, count)` pairs, the one that
+/// gets slot 0 first, or `None` when the slots are not free now. Fixed-slot TaskExecutors come
+/// first; a dynamic one takes the whole job when they have no room.
+pub fn plan_slots(
+    offers: &[Offer],
+    needed: usize,
+    strategy: SlotStrategy,
+) -> Option<Vec<(usize, usize)>> {
+    let fixed: Vec<(usize, usize)> = offers
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.eligible && !o.dynamic)
+        .map(|(i, o)| (i, o.free))
+        .collect();
+    let free: usize = fixed.iter().map(|(_, f)| f).sum();
+    let planned = if free < needed {
+        None
+    } else {
+        match strategy {
+            SlotStrategy::Pack => match fixed.iter().find(|(_, f)| *f >= needed) {
+                Some((i, _)) => Some(vec![(*i, needed)]),
+                None => {
+                    let mut left = needed;
+                    let mut plan = Vec::new();
+                    for (i, f) in &fixed {
+                        let take = (*f).min(left);
+                        if take > 0 {
+                            plan.push((*i, take));
+                            left -= take;
+                        }
+                    }
+                    Some(plan)
+                }
+            },
+            SlotStrategy::Spread => {
+                let mut left: Vec<usize> = fixed.iter().map(|(_, f)| *f).collect();
+                let mut taken = vec![0usize; fixed.len()];
+                for _ in 0..needed {
+                    // The most free slots; the first registered among equals.
+                    let k = (0..left.len()).rev().max_by_key(|k| left[*k])?;
+                    left[k] -= 1;
+                    taken[k] += 1;
+                }
+                Some(
+                    fixed
+                        .iter()
+                        .zip(taken)
+                        .filter(|(_, n)| *n > 0)
+                        .map(|((i, _), n)| (*i, n))
+                        .collect(),
+                )
+            }
+        }
+    };
+    planned.or_else(|| {
+        offers
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.eligible && o.dynamic)
+            .rev()
+            .max_by_key(|(_, o)| o.free)
+            .map(|(i, _)| vec![(i, needed)])
+    })
+}
+
+/// Slots on one TaskExecutor, given to a job.
+#[derive(Clone)]
+pub struct Grant {
+    pub executor: Arc<dyn TaskExecutorGateway>,
+    pub slots: usize,
 }
 
 /// Slots of every TaskExecutor.
@@ -161,22 +239,26 @@ impl ResourceManager {
         before != e.len()
     }
 
-    /// Takes `needed` slots on one TaskExecutor whose tags match `filter`, if one has them free
-    /// now.
+    /// Takes `needed` slots on TaskExecutors whose tags match `filter`, if they are free now;
+    /// the grant with the job's slot 0 first.
     pub fn try_allocate(
         &self,
         job: JobId,
         needed: usize,
         filter: &BTreeMap<String, String>,
-    ) -> Result<Option<Arc<dyn TaskExecutorGateway>>, SlotError> {
+    ) -> Result<Option<Vec<Grant>>, SlotError> {
         let Ok(mut executors) = self.executors.lock() else {
             return Ok(None);
         };
-        let eligible: Vec<bool> = executors
+        let offers: Vec<Offer> = executors
             .iter()
-            .map(|e| tags_match(filter, &e.tags))
+            .map(|e| Offer {
+                eligible: tags_match(filter, &e.tags),
+                dynamic: matches!(e.policy, SlotPolicy::Dynamic { .. }),
+                free: e.free(),
+            })
             .collect();
-        if !executors.is_empty() && !eligible.iter().any(|e| *e) {
+        if !executors.is_empty() && !offers.iter().any(|o| o.eligible) {
             return Err(SlotError::NoMatchingTags {
                 filter: filter.clone(),
                 workers: executors.iter().map(|e| e.tags.clone()).collect(),
@@ -187,53 +269,48 @@ impl ResourceManager {
             // reconnecting after its restart): wait for one, as Flink waits for slots.
             return Ok(None);
         }
-        let largest = executors
+        let total = executors
             .iter()
-            .zip(&eligible)
-            .filter(|(_, ok)| **ok)
+            .zip(&offers)
+            .filter(|(_, o)| o.eligible)
             .map(|(e, _)| e.capacity())
-            .max()
-            .unwrap_or(0);
-        if needed > largest {
-            return Err(SlotError::NeverEnough { needed, largest });
+            .fold(0usize, usize::saturating_add);
+        if needed > total {
+            return Err(SlotError::NeverEnough { needed, total });
         }
-        // A fixed TaskExecutor with room first (by the strategy), then the dynamic one with
-        // the most room.
-        let with_room = executors.iter().enumerate().filter(|(i, e)| {
-            eligible[*i] && matches!(e.policy, SlotPolicy::Fixed(_)) && e.can_take(needed)
-        });
-        let fixed = match self.strategy {
-            SlotStrategy::Pack => with_room.map(|(i, _)| i).next(),
-            // The most free slots; the first registered among equals.
-            SlotStrategy::Spread => with_room
-                .rev()
-                .max_by_key(|(_, e)| e.free())
-                .map(|(i, _)| i),
+        let Some(plan) = plan_slots(&offers, needed, self.strategy) else {
+            return Ok(None);
         };
-        let dynamic = || {
-            executors
-                .iter()
-                .enumerate()
-                .filter(|(i, e)| eligible[*i] && matches!(e.policy, SlotPolicy::Dynamic { .. }))
-                .max_by_key(|(_, e)| e.free())
-                .map(|(i, _)| i)
-        };
-        let chosen = fixed.or_else(dynamic).map(|i| &mut executors[i]);
-        match chosen {
-            Some(e) => {
-                e.allocations.insert(job, needed);
-                Ok(Some(e.gateway.clone()))
-            }
-            None => Ok(None),
-        }
+        Ok(Some(
+            plan.into_iter()
+                .map(|(i, n)| {
+                    let e = &mut executors[i];
+                    e.allocations.insert(job, n);
+                    Grant {
+                        executor: e.gateway.clone(),
+                        slots: n,
+                    }
+                })
+                .collect(),
+        ))
     }
 
     /// Changes how many slots a job holds on the TaskExecutor it runs on (a rescale), if that
-    /// TaskExecutor has them; otherwise says how many it could give.
+    /// TaskExecutor has them; otherwise says how many it could give. A job spread over several
+    /// TaskExecutors is not resized in place.
     pub fn resize(&self, job: JobId, needed: usize) -> Result<(), String> {
         let Ok(mut executors) = self.executors.lock() else {
             return Err("the resource manager is unavailable".into());
         };
+        let holders = executors
+            .iter()
+            .filter(|e| e.allocations.contains_key(&job))
+            .count();
+        if holders > 1 {
+            return Err(format!(
+                "job {job} runs on {holders} TaskManagers; rescaling a job spread over several TaskManagers is not supported yet (cancel it and resubmit it from a savepoint with the new parallelism)"
+            ));
+        }
         let Some(e) = executors
             .iter_mut()
             .find(|e| e.allocations.contains_key(&job))
@@ -388,7 +465,7 @@ mod tests {
             Ok(())
         }
         async fn notify_checkpoint_complete(&self, _: JobId, _: u64) {}
-        async fn task_io(&self, _: JobId) -> Option<Vec<Vec<IoStats>>> {
+        async fn task_io(&self, _: JobId) -> Option<Vec<SubtaskIo>> {
             None
         }
         async fn thread_dump(&self) -> Vec<ThreadInfo> {
@@ -445,24 +522,65 @@ mod tests {
         rm
     }
 
+    /// Where a job's slots went: `tm-N×count`, slot 0's first.
     fn place(rm: &ResourceManager, job: u128, needed: usize) -> Option<String> {
         rm.try_allocate(JobId(job), needed, &BTreeMap::new())
             .unwrap()
-            .map(|e| e.endpoint().resource_id.clone())
+            .map(|grants| {
+                grants
+                    .iter()
+                    .map(|g| format!("{}x{}", g.executor.endpoint().resource_id, g.slots))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
     }
 
     #[test]
-    fn pack_fills_one_task_manager_before_the_next_and_spread_takes_the_emptiest() {
+    fn pack_fills_one_task_manager_before_the_next_and_spread_takes_slots_evenly() {
         let pack = with(SlotStrategy::Pack, &[4, 4]);
-        assert_eq!(place(&pack, 1, 2).as_deref(), Some("tm-0"));
-        assert_eq!(place(&pack, 2, 2).as_deref(), Some("tm-0"));
-        assert_eq!(place(&pack, 3, 2).as_deref(), Some("tm-1"));
+        assert_eq!(place(&pack, 1, 2).as_deref(), Some("tm-0x2"));
+        assert_eq!(place(&pack, 2, 2).as_deref(), Some("tm-0x2"));
+        assert_eq!(place(&pack, 3, 2).as_deref(), Some("tm-1x2"));
+        // No one has 3 free any more: the job takes what is left, in order.
+        let pack = with(SlotStrategy::Pack, &[2, 2]);
+        assert_eq!(place(&pack, 1, 1).as_deref(), Some("tm-0x1"));
+        assert_eq!(place(&pack, 2, 3).as_deref(), Some("tm-0x1 tm-1x2"));
+        assert_eq!(place(&pack, 3, 1), None, "every slot is taken: it waits");
         let spread = with(SlotStrategy::Spread, &[4, 4]);
-        assert_eq!(place(&spread, 1, 2).as_deref(), Some("tm-0"));
-        assert_eq!(place(&spread, 2, 2).as_deref(), Some("tm-1"));
-        assert_eq!(place(&spread, 3, 1).as_deref(), Some("tm-0"));
-        // Neither has 3 free now (2 and 1 left): the job waits.
+        assert_eq!(place(&spread, 1, 2).as_deref(), Some("tm-0x1 tm-1x1"));
+        assert_eq!(place(&spread, 2, 3).as_deref(), Some("tm-0x2 tm-1x1"));
+        assert_eq!(place(&spread, 3, 1).as_deref(), Some("tm-1x1"));
+        // 2 free in all: a job of 3 waits.
         assert_eq!(place(&spread, 4, 3), None);
+    }
+
+    #[test]
+    fn a_dynamic_task_manager_takes_what_the_fixed_ones_cannot() {
+        let offers = [
+            Offer {
+                eligible: true,
+                dynamic: false,
+                free: 1,
+            },
+            Offer {
+                eligible: true,
+                dynamic: true,
+                free: 0,
+            },
+        ];
+        assert_eq!(
+            plan_slots(&offers, 1, SlotStrategy::Pack),
+            Some(vec![(0, 1)])
+        );
+        assert_eq!(
+            plan_slots(&offers, 5, SlotStrategy::Spread),
+            Some(vec![(1, 5)])
+        );
+        let ineligible = [Offer {
+            eligible: false,
+            ..offers[0]
+        }];
+        assert_eq!(plan_slots(&ineligible, 1, SlotStrategy::Pack), None);
     }
 
     #[test]
@@ -474,7 +592,7 @@ mod tests {
             small.try_allocate(JobId(1), 3, &BTreeMap::new()).err(),
             Some(SlotError::NeverEnough {
                 needed: 3,
-                largest: 2
+                total: 2
             })
         );
     }

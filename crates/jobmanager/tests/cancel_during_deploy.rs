@@ -64,7 +64,7 @@ impl TaskExecutorGateway for SlowExecutor {
         Err(GatewayError::Conflict("no checkpoints here".into()))
     }
     async fn notify_checkpoint_complete(&self, _job: JobId, _id: u64) {}
-    async fn task_io(&self, _job: JobId) -> Option<Vec<Vec<IoStats>>> {
+    async fn task_io(&self, _job: JobId) -> Option<Vec<SubtaskIo>> {
         None
     }
     async fn thread_dump(&self) -> Vec<ThreadInfo> {

@@ -216,7 +216,7 @@ impl JobManager for Service {
             endpoint: TaskManagerEndpoint {
                 resource_id: r.resource_id.clone(),
                 host: r.host,
-                data_port: None,
+                data_port: u16::try_from(r.data_port).ok().filter(|p| *p != 0),
             },
             rpc_address: r.rpc_address.clone(),
             slots: r.slots as usize,
@@ -506,6 +506,7 @@ where
             slots: offer.slots as u32,
             dynamic_slots: offer.dynamic_slots,
             tags: offer.tags.clone().into_iter().collect(),
+            data_port: offer.endpoint.data_port.map_or(0, u32::from),
         };
         let registered = match client.clone().register_task_manager(request).await {
             Ok(r) => r.into_inner(),

@@ -25,7 +25,7 @@ pub mod proto {
 
 /// The version of this protocol. A JobManager refuses a TaskManager that speaks another one,
 /// saying which versions met.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The weir release this binary is.
 pub const WEIR_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -11,8 +11,8 @@ use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 use weir_core::{JobId, JobStatus};
 use weir_gateway::{
-    CheckpointLocation, CheckpointTrigger, GatewayError, IoStats, LogFile, ProfilingInfo,
-    ProfilingMode, RestoreFrom, TaskDeployment, TaskExecutorGateway, TaskManagerEndpoint,
+    CheckpointLocation, CheckpointTrigger, GatewayError, LogFile, ProfilingInfo, ProfilingMode,
+    RestoreFrom, SubtaskIo, TaskDeployment, TaskExecutorGateway, TaskManagerEndpoint,
     TaskManagerInfo, ThreadInfo, ThreadSample,
 };
 use weir_metrics::DumpedGroup;
@@ -70,6 +70,7 @@ impl TaskManager for Service {
             job_id: job_id(&d.job_id)?,
             graph: Arc::new(graph),
             attempt: d.attempt,
+            placement: Arc::new(from_json(&d.placement_json, "the placement")?),
             restore,
         };
         self.executor.deploy(deployment).await.map_err(status)?;
@@ -257,6 +258,7 @@ impl TaskExecutorGateway for RemoteTaskExecutor {
             graph_json: to_json(d.graph.as_ref()),
             restore_location,
             restore_metadata_json,
+            placement_json: to_json(d.placement.as_ref()),
         };
         self.client()
             .deploy(request)
@@ -320,7 +322,7 @@ impl TaskExecutorGateway for RemoteTaskExecutor {
         }
     }
 
-    async fn task_io(&self, job: JobId) -> Option<Vec<Vec<IoStats>>> {
+    async fn task_io(&self, job: JobId) -> Option<Vec<SubtaskIo>> {
         let reply = self.client().task_io(job_ref(job)).await.ok()?;
         reply_json(&reply.into_inner().json, "task I/O")
             .ok()

@@ -12,7 +12,9 @@ use weir_gateway::*;
 use weir_metrics::query_service::DumpedGroup;
 use weir_metrics::system::register_process_metrics;
 use weir_metrics::{GroupKey, MetricGroup, MetricQueryService, Scope};
+use weir_pipeline::JobGraph;
 use weir_runtime::checkpoint::SnapshotAck;
+use weir_runtime::exchange::{Exchange, Locality, PeerAddress};
 use weir_runtime::executor::CancelHandle;
 use weir_runtime::metrics::{Activity, JobMetrics, SubtaskMetrics};
 use weir_runtime::state::{redistribute, SubtaskState};
@@ -93,6 +95,9 @@ pub struct TaskExecutor {
     /// The runtime its subtasks run on, apart from the control plane's (`None` only if the
     /// operating system refused its threads; subtasks then share the caller's runtime).
     data_plane: Option<crate::data_plane::DataPlane>,
+    /// Where subtasks of other TaskManagers send this one data (`None`: the mini cluster's
+    /// only TaskManager, which exchanges data in-process).
+    exchange: Option<Exchange>,
 }
 
 const LOG_LIMIT: u64 = 8 << 20;
@@ -113,9 +118,28 @@ fn io_of(m: &SubtaskMetrics) -> IoStats {
 }
 
 impl TaskExecutor {
-    /// A TaskExecutor running plugins from `registry`.
+    /// A TaskExecutor running plugins from `registry`, exchanging data only in-process.
     /// Call from within a tokio runtime: the metrics' once-a-second tick runs on it.
     pub fn new(settings: TaskExecutorSettings, registry: PluginRegistry) -> Arc<Self> {
+        Self::build(settings, registry, None).unwrap_or_else(|(te, _)| te)
+    }
+
+    /// A TaskExecutor that also takes data from other TaskManagers on `data_listener` (its data
+    /// port, registered with the JobManager).
+    pub fn with_data_port(
+        settings: TaskExecutorSettings,
+        registry: PluginRegistry,
+        data_listener: std::net::TcpListener,
+    ) -> std::io::Result<Arc<Self>> {
+        Self::build(settings, registry, Some(data_listener)).map_err(|(_, e)| e)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn build(
+        settings: TaskExecutorSettings,
+        registry: PluginRegistry,
+        data_listener: Option<std::net::TcpListener>,
+    ) -> Result<Arc<Self>, (Arc<Self>, std::io::Error)> {
         let resource_id = settings
             .resource_id
             .clone()
@@ -138,12 +162,21 @@ impl TaskExecutor {
                 )
             })
             .ok();
-        Arc::new(Self {
+        let runtime = data_plane
+            .as_ref()
+            .map_or_else(tokio::runtime::Handle::current, |d| d.handle());
+        let (exchange, failed) = match data_listener.map(|l| Exchange::listen(l, runtime)) {
+            Some(Ok(x)) => (Some(x), None),
+            Some(Err(e)) => (None, Some(e)),
+            None => (None, None),
+        };
+        let te = Arc::new(Self {
             endpoint: TaskManagerEndpoint {
                 resource_id: resource_id.clone(),
                 host: settings.host.clone(),
-                data_port: None,
+                data_port: exchange.as_ref().map(Exchange::port),
             },
+            exchange,
             profiler,
             data_plane,
             resource_id,
@@ -154,7 +187,11 @@ impl TaskExecutor {
             job_master: OnceLock::new(),
             system: Mutex::new(sysinfo::System::new().ok()),
             metrics,
-        })
+        });
+        match failed {
+            Some(e) => Err((te, e)),
+            None => Ok(te),
+        }
     }
 
     /// This TaskManager's MetricQueryService (for the Prometheus exporter of its process).
@@ -194,6 +231,41 @@ impl TaskExecutor {
 
     fn served_dir(&self) -> Option<ServedDir> {
         self.settings.log_dir.clone().map(ServedDir::new)
+    }
+}
+
+impl TaskExecutor {
+    /// Which subtasks of `graph` run elsewhere under `placement`, and where to send them data.
+    fn locality(&self, graph: &JobGraph, placement: &Placement) -> Result<Locality, GatewayError> {
+        let mut remote = Vec::with_capacity(graph.vertices.len());
+        for v in &graph.vertices {
+            let mut subtasks = Vec::with_capacity(v.parallelism);
+            for i in 0..v.parallelism {
+                let tm = placement.task_manager_of(i).ok_or_else(|| {
+                    GatewayError::BadRequest(format!(
+                        "the placement has {} slots but vertex '{}' runs {} subtasks",
+                        placement.slots.len(),
+                        v.name,
+                        v.parallelism
+                    ))
+                })?;
+                if tm.resource_id == self.resource_id {
+                    subtasks.push(None);
+                    continue;
+                }
+                let address = tm.data_address().ok_or_else(|| {
+                    GatewayError::BadRequest(format!(
+                        "subtask {} of '{}' is placed on TaskManager {}, which has no data port",
+                        i + 1,
+                        v.name,
+                        tm.resource_id
+                    ))
+                })?;
+                subtasks.push(Some(PeerAddress(address)));
+            }
+            remote.push(subtasks);
+        }
+        Ok(Locality { remote })
     }
 }
 
@@ -247,7 +319,11 @@ impl TaskExecutorGateway for TaskExecutor {
         if let Ok(mut kept) = self.prepared.lock() {
             kept.insert(job_id, prepared.clone());
         }
+        let locality = self.locality(&prepared.graph, &deployment.placement)?;
+        // A job's once-per-job setup runs on the TaskManager holding slot 0, which the
+        // JobMaster deploys before the others.
         if weir_runtime::executor::is_fresh_start(deployment.attempt, deployment.restore.is_some())
+            && deployment.placement.is_first(&self.resource_id)
         {
             prepared
                 .start_fresh()
@@ -258,8 +334,12 @@ impl TaskExecutorGateway for TaskExecutor {
             Some(from) => Some(read_state(&prepared, from).await?),
             None => None,
         };
+        let wiring = weir_runtime::executor::Wiring {
+            locality: &locality,
+            exchange: self.exchange.as_ref(),
+        };
         let mut running = prepared
-            .deploy(deployment.attempt, restored.as_ref())
+            .deploy_wired(deployment.attempt, restored.as_ref(), wiring)
             .map_err(|e| GatewayError::Internal(error_text(&e)))?;
         let locations = Arc::new(Mutex::new(HashMap::new()));
         let writer = running.take_acks().map(|acks| {
@@ -436,7 +516,7 @@ impl TaskExecutorGateway for TaskExecutor {
         }
     }
 
-    async fn task_io(&self, job: JobId) -> Option<Vec<Vec<IoStats>>> {
+    async fn task_io(&self, job: JobId) -> Option<Vec<SubtaskIo>> {
         let jobs = self.jobs.lock().ok()?;
         let running = jobs.get(&job)?;
         Some(
@@ -444,7 +524,12 @@ impl TaskExecutorGateway for TaskExecutor {
                 .metrics
                 .subtasks
                 .iter()
-                .map(|v| v.iter().map(|m| io_of(m)).collect())
+                .flatten()
+                .map(|m| SubtaskIo {
+                    vertex: m.vertex,
+                    subtask: m.subtask,
+                    io: io_of(m),
+                })
                 .collect(),
         )
     }
@@ -477,7 +562,7 @@ impl TaskExecutorGateway for TaskExecutor {
             checkpoint_id: trigger.checkpoint_id,
             timestamp_ms: trigger.timestamp,
         });
-        if reached == 0 {
+        if reached == 0 && control.hosts_sources() {
             return Err(GatewayError::Conflict(
                 "no source of the job is running any more".into(),
             ));

@@ -111,6 +111,10 @@ pub const KNOWN: &[KnownOption] = &[
         default: "0",
     },
     KnownOption {
+        key: "taskmanager.data.port",
+        default: "0",
+    },
+    KnownOption {
         key: "taskmanager.resource-id",
         default: "",
     },
@@ -406,6 +410,7 @@ impl ClusterConfig {
         self.duration("heartbeat.timeout")?;
         self.port("jobmanager.rpc.port")?;
         self.port("taskmanager.rpc.port")?;
+        self.port("taskmanager.data.port")?;
         self.duration("task.cancellation.timeout")?;
         self.bool("web.submit.enable")?;
         self.bool("web.cancel.enable")?;

@@ -95,8 +95,19 @@ impl TaskManagerProcess {
             )
         })?;
         let rpc_address = listener.local_addr().map_err(|e| e.to_string())?;
+        // Where the subtasks of other TaskManagers send this one data.
+        let data_bind = format!(
+            "{}:{}",
+            config.get("taskmanager.bind-host"),
+            config.port("taskmanager.data.port")?
+        );
+        let data_listener = std::net::TcpListener::bind(&data_bind).map_err(|e| {
+            format!(
+                "cannot listen for data on {data_bind}: {e} (set taskmanager.data.port or taskmanager.bind-host)"
+            )
+        })?;
         let slots = config.slot_policy()?;
-        let executor = TaskExecutor::new(
+        let executor = TaskExecutor::with_data_port(
             TaskExecutorSettings {
                 host: host.clone(),
                 resource_id: Some(config.get("taskmanager.resource-id"))
@@ -119,7 +130,9 @@ impl TaskManagerProcess {
                 },
             },
             crate::plugins::registry(),
-        );
+            data_listener,
+        )
+        .map_err(|e| format!("cannot serve data on {data_bind}: {e}"))?;
         let job_master: Arc<dyn JobMasterGateway> =
             Arc::new(weir_rpc::RemoteJobMaster::connect(jobmanager)?);
         executor.connect(&job_master);

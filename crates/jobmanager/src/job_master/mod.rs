@@ -18,6 +18,7 @@ pub use task::JobMasterTask;
 
 use crate::execution_graph::ExecutionGraph;
 use crate::job_settings::JobSettings;
+use crate::resource_manager::Grant;
 use arc_swap::{ArcSwap, ArcSwapOption};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -25,8 +26,8 @@ use tokio::sync::{mpsc, oneshot};
 use weir_core::{JobId, JobStatus};
 use weir_gateway::{
     CheckpointAck, CheckpointKind, CheckpointLocation, CheckpointOutcome, CheckpointStatsSnapshot,
-    CompletedCheckpoint, GatewayError, JobLog, JobSnapshot, RescalePlan, TaskExecutorGateway,
-    TaskStateUpdate,
+    CompletedCheckpoint, GatewayError, JobLog, JobSnapshot, Placement, RescalePlan, TaskDeployment,
+    TaskExecutorGateway, TaskStateUpdate,
 };
 use weir_pipeline::JobGraph;
 
@@ -79,13 +80,105 @@ pub(crate) struct View {
     snapshot: ArcSwap<JobSnapshot>,
     checkpoint_stats: ArcSwapOption<CheckpointStatsSnapshot>,
     graph: ArcSwap<JobGraph>,
-    executor: ArcSwapOption<Executor>,
+    slots: ArcSwapOption<JobSlots>,
     restarts: AtomicU32,
     rescales: AtomicU32,
 }
 
-/// The TaskExecutor a job runs on, as readers see it (for live I/O and samples).
-pub(crate) struct Executor(Arc<dyn TaskExecutorGateway>);
+/// The TaskExecutors an attempt runs on (the one holding slot 0 first) and which subtask runs
+/// where. The JobMaster's task owns it; readers get it for live I/O and samples.
+pub(crate) struct JobSlots {
+    pub members: Vec<Arc<dyn TaskExecutorGateway>>,
+    pub placement: Arc<Placement>,
+}
+
+impl JobSlots {
+    fn new(grants: Vec<Grant>) -> Self {
+        let placement = Placement::new(
+            &grants
+                .iter()
+                .map(|g| (g.executor.endpoint().clone(), g.slots))
+                .collect::<Vec<_>>(),
+        );
+        Self {
+            members: grants
+                .into_iter()
+                .filter(|g| g.slots > 0)
+                .map(|g| g.executor)
+                .collect(),
+            placement: Arc::new(placement),
+        }
+    }
+
+    /// Whether the TaskManager `resource_id` holds slots of the job.
+    fn holds(&self, resource_id: &str) -> bool {
+        self.members
+            .iter()
+            .any(|m| m.endpoint().resource_id == resource_id)
+    }
+
+    /// The same single TaskExecutor with `slots` slots (a rescale); `None` for a job spread
+    /// over several.
+    fn resized(&self, slots: usize) -> Option<JobSlots> {
+        match self.members.as_slice() {
+            [only] => Some(JobSlots {
+                members: vec![only.clone()],
+                placement: Arc::new(Placement::single(only.endpoint().clone(), slots)),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Deploys the attempt: first on the TaskExecutor holding slot 0, which runs the job's
+    /// once-per-job setup, then on the others together. The first failure is the result.
+    async fn deploy(&self, deployment: TaskDeployment) -> Result<(), GatewayError> {
+        let Some((first, rest)) = self.members.split_first() else {
+            return Err(GatewayError::Internal("the job holds no slots".into()));
+        };
+        first.deploy(deployment.clone()).await?;
+        let others = rest.iter().map(|m| m.deploy(deployment.clone()));
+        futures::future::join_all(others)
+            .await
+            .into_iter()
+            .collect::<Result<Vec<()>, _>>()
+            .map(|_| ())
+    }
+
+    /// Injects the barriers on every TaskExecutor; it fails only when it reached no running
+    /// source anywhere.
+    async fn trigger_checkpoint(
+        &self,
+        job: JobId,
+        trigger: weir_gateway::CheckpointTrigger,
+    ) -> Result<(), GatewayError> {
+        let all = self
+            .members
+            .iter()
+            .map(|m| m.trigger_checkpoint(job, trigger.clone()));
+        let results = futures::future::join_all(all).await;
+        let mut first_error = None;
+        for r in results {
+            match r {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        Err(first_error.unwrap_or_else(|| GatewayError::Internal("the job holds no slots".into())))
+    }
+
+    /// Live I/O of the job's running subtasks, from every TaskExecutor.
+    async fn task_io(&self, job: JobId) -> Vec<weir_gateway::SubtaskIo> {
+        let all = self.members.iter().map(|m| m.task_io(job));
+        futures::future::join_all(all)
+            .await
+            .into_iter()
+            .flatten()
+            .flatten()
+            .collect()
+    }
+}
 
 /// The handle on one job's master.
 pub struct JobMaster {
@@ -114,7 +207,7 @@ impl JobMaster {
             snapshot: ArcSwap::from_pointee(eg.snapshot(now)),
             checkpoint_stats: ArcSwapOption::empty(),
             graph: ArcSwap::new(graph.clone()),
-            executor: ArcSwapOption::empty(),
+            slots: ArcSwapOption::empty(),
             restarts: AtomicU32::new(0),
             rescales: AtomicU32::new(0),
         });
@@ -179,9 +272,14 @@ impl JobMaster {
         self.view.restarts.load(Ordering::Relaxed)
     }
 
-    /// The TaskExecutor running the job, once it has slots.
-    pub fn executor(&self) -> Option<Arc<dyn TaskExecutorGateway>> {
-        self.view.executor.load().as_ref().map(|e| e.0.clone())
+    /// The TaskExecutors running the job, once it has slots.
+    pub fn executors(&self) -> Vec<Arc<dyn TaskExecutorGateway>> {
+        self.view
+            .slots
+            .load()
+            .as_ref()
+            .map(|s| s.members.clone())
+            .unwrap_or_default()
     }
 
     /// The last published snapshot, with live I/O of running subtasks.
@@ -189,10 +287,9 @@ impl JobMaster {
         let mut s = self.view.snapshot.load().as_ref().clone();
         s.taken_at = weir_core::now_ms();
         if !s.status.is_terminal() {
-            if let Some(executor) = self.executor() {
-                if let Some(io) = executor.task_io(self.job_id).await {
-                    ExecutionGraph::apply_live_io(&mut s, &io);
-                }
+            if let Some(slots) = self.view.slots.load_full() {
+                let io = slots.task_io(self.job_id).await;
+                ExecutionGraph::apply_live_io(&mut s, &io);
             }
         }
         s

@@ -4,11 +4,11 @@
 //! ([`IoDone`]), so the task never waits on a TaskExecutor, a file or the resource manager.
 
 use super::phase::{Attempt, Phase, Rescale};
-use super::{plan_parallelism, Command, Executor, RescaleOutcome, Triggered, View};
+use super::{plan_parallelism, Command, JobSlots, RescaleOutcome, Triggered, View};
 use crate::checkpoint_coordinator::{CheckpointCoordinator, TriggerRefused, VertexInfo};
 use crate::execution_graph::{CancelRefused, Effects, ExecutionGraph};
 use crate::job_settings::JobSettings;
-use crate::resource_manager::{ResourceManager, SlotError};
+use crate::resource_manager::{Grant, ResourceManager, SlotError};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -19,18 +19,19 @@ use weir_gateway::checkpoint_storage::METADATA_FILE;
 use weir_gateway::{
     CheckpointAck, CheckpointFailure, CheckpointKind, CheckpointLocation, CheckpointOutcome,
     CheckpointTrigger, CompletedCheckpoint, GatewayError, JobLog, JobSnapshot, RescalePlan,
-    RestoreFrom, SavepointStop, TaskDeployment, TaskExecutorGateway,
+    RestoreFrom, SavepointStop, TaskDeployment,
 };
 use weir_pipeline::JobGraph;
 
 /// The result of I/O the task started.
 pub(crate) enum IoDone {
-    /// The resource manager gave slots on this TaskExecutor, or never will.
-    Slots(Result<Arc<dyn TaskExecutorGateway>, String>),
+    /// The resource manager gave slots on these TaskExecutors, or never will.
+    Slots(Result<Vec<Grant>, String>),
     /// The checkpoint or savepoint the next attempt starts from was read (`None`: from
     /// scratch).
     Restored(Result<Option<RestoreFrom>, String>),
-    /// The TaskExecutor started attempt `attempt`, or could not.
+    /// Every TaskExecutor of the attempt started its part of attempt `attempt`, or one could
+    /// not.
     Deployed {
         attempt: u32,
         result: Result<(), GatewayError>,
@@ -78,7 +79,8 @@ pub struct JobMasterTask {
     phase: Phase,
     rescale: Option<Rescale>,
     waiters: HashMap<u64, Vec<oneshot::Sender<CheckpointOutcome>>>,
-    executor: Option<Arc<dyn TaskExecutorGateway>>,
+    /// Where the job's slots are, once it has them.
+    slots: Option<Arc<JobSlots>>,
     /// Periodic checkpoints, once the job is first deployed.
     periodic: Option<tokio::time::Interval>,
     /// When each pending checkpoint expires (`execution.checkpointing.timeout`).
@@ -126,7 +128,7 @@ impl JobMasterTask {
             phase: Phase::Created,
             rescale: None,
             waiters: HashMap::new(),
-            executor: None,
+            slots: None,
             periodic: None,
             expiry: BTreeMap::new(),
             rm: None,
@@ -262,7 +264,7 @@ impl JobMasterTask {
         self.phase = Phase::Scheduling(asking, attempt);
     }
 
-    fn on_slots(&mut self, found: Result<Arc<dyn TaskExecutorGateway>, String>) {
+    fn on_slots(&mut self, found: Result<Vec<Grant>, String>) {
         let Phase::Scheduling(_, attempt) = self.phase else {
             // The job ended while the slots were being found.
             if let Some(rm) = &self.rm {
@@ -271,11 +273,8 @@ impl JobMasterTask {
             return;
         };
         match found {
-            Ok(executor) => {
-                self.view
-                    .executor
-                    .store(Some(Arc::new(Executor(executor.clone()))));
-                self.executor = Some(executor);
+            Ok(grants) => {
+                self.set_slots(Some(Arc::new(JobSlots::new(grants))));
                 let path = self.restore_path(attempt);
                 self.restore(attempt, path);
             }
@@ -340,7 +339,7 @@ impl JobMasterTask {
     }
 
     fn deploy(&mut self, attempt: u32, restore: Option<RestoreFrom>) {
-        let Some(executor) = self.executor.clone() else {
+        let Some(slots) = self.slots.clone() else {
             // Its TaskManager was lost while the restore was read: find slots elsewhere.
             return self.schedule(if attempt == 0 {
                 Attempt::First
@@ -348,9 +347,8 @@ impl JobMasterTask {
                 Attempt::Restart
             });
         };
-        let endpoint = executor.endpoint().clone();
         self.change(|eg, now| {
-            eg.deploying(&endpoint.resource_id, &endpoint.host, now);
+            eg.deploying(&slots.placement, now);
             Effects::default()
         });
         self.phase = Phase::Deploying { attempt };
@@ -358,12 +356,13 @@ impl JobMasterTask {
             job_id: self.job_id,
             graph: self.graph.clone(),
             attempt,
+            placement: slots.placement.clone(),
             restore,
         };
         self.spawn_io(async move {
             IoDone::Deployed {
                 attempt,
-                result: executor.deploy(deployment).await,
+                result: slots.deploy(deployment).await,
             }
         });
     }
@@ -416,7 +415,7 @@ impl JobMasterTask {
         if !matches!(self.phase, Phase::Restarting) || self.eg.status() != JobStatus::Restarting {
             return;
         }
-        if self.executor.is_none() {
+        if self.slots.is_none() {
             // Its TaskManager is gone: the new attempt needs slots elsewhere first.
             return self.schedule(Attempt::Restart);
         }
@@ -441,10 +440,7 @@ impl JobMasterTask {
     /// The TaskManager `resource_id` is gone. If the job ran there, its attempts failed and
     /// the restart strategy decides; the next attempt gets slots on a TaskManager still here.
     fn on_task_manager_lost(&mut self, resource_id: &str, reason: &str) {
-        let ran_here = self
-            .executor
-            .as_ref()
-            .is_some_and(|e| e.endpoint().resource_id == resource_id);
+        let ran_here = self.slots.as_ref().is_some_and(|s| s.holds(resource_id));
         if !ran_here {
             return;
         }
@@ -452,8 +448,11 @@ impl JobMasterTask {
             "job {} lost its TaskManager {resource_id}: {reason}",
             self.job_id
         ));
-        self.executor = None;
-        self.view.executor.store(None);
+        // Every slot of the job is given back: the restart takes new ones, wherever they are.
+        if let Some(rm) = &self.rm {
+            rm.release(self.job_id);
+        }
+        self.set_slots(None);
         self.change(|eg, now| eg.on_task_manager_lost(resource_id, reason, now));
     }
 
@@ -519,19 +518,32 @@ impl JobMasterTask {
     }
 
     fn cancel_tasks(&self) {
-        let Some(executor) = self.executor.clone() else {
+        let Some(slots) = self.slots.clone() else {
             return;
         };
         let job = self.job_id;
-        tokio::spawn(async move {
-            match executor.cancel(job).await {
-                // Its tasks ended on their own (a failure ends them all) before the cancel
-                // arrived: nothing is left to cancel.
-                Err(GatewayError::NotFound(e)) => tracing::debug!("cancelling job {job}: {e}"),
-                Err(e) => tracing::warn!("cancelling job {job} on its TaskExecutor: {e}"),
-                Ok(()) => {}
-            }
-        });
+        for executor in slots.members.iter().cloned() {
+            tokio::spawn(async move {
+                match executor.cancel(job).await {
+                    // Its tasks ended on their own (a failure ends them all) before the cancel
+                    // arrived: nothing is left to cancel.
+                    Err(GatewayError::NotFound(e)) => {
+                        tracing::debug!("cancelling job {job}: {e}")
+                    }
+                    Err(e) => tracing::warn!(
+                        "cancelling job {job} on TaskManager {}: {e}",
+                        executor.endpoint().resource_id
+                    ),
+                    Ok(()) => {}
+                }
+            });
+        }
+    }
+
+    /// Publishes where the job's slots are (readers fetch live I/O and samples there).
+    fn set_slots(&mut self, slots: Option<Arc<JobSlots>>) {
+        self.view.slots.store(slots.clone());
+        self.slots = slots;
     }
 
     /// The job is globally terminal.
@@ -555,9 +567,11 @@ impl JobMasterTask {
             rm.release(self.job_id);
         }
         self.finish_rescale(Err("the job ended before it was redeployed".into()));
-        if let Some(executor) = self.executor.clone() {
+        if let Some(slots) = self.slots.clone() {
             let job = self.job_id;
-            tokio::spawn(async move { executor.job_ended(job, status).await });
+            for executor in slots.members.iter().cloned() {
+                tokio::spawn(async move { executor.job_ended(job, status).await });
+            }
         }
         // A job that a stop-with-savepoint ended is archived once that savepoint is settled,
         // so the archive holds it (SeaTunnel resumes the job from it).
@@ -633,7 +647,7 @@ impl JobMasterTask {
         location: Option<CheckpointLocation>,
         end_input: bool,
     ) -> Result<Triggered, GatewayError> {
-        let Some(executor) = self.executor.clone() else {
+        let Some(slots) = self.slots.clone() else {
             return Err(GatewayError::Conflict(format!(
                 "Job {} is not running yet.",
                 self.job_id
@@ -680,7 +694,7 @@ impl JobMasterTask {
         let job = self.job_id;
         let outbox = self.outbox.clone();
         tokio::spawn(async move {
-            if let Err(error) = executor.trigger_checkpoint(job, trigger).await {
+            if let Err(error) = slots.trigger_checkpoint(job, trigger).await {
                 let failed = IoDone::TriggerFailed {
                     checkpoint_id: id,
                     error,
@@ -731,9 +745,11 @@ impl JobMasterTask {
         }
         let discard = c.complete(id, now_ms());
         self.publish_checkpoints();
-        if let Some(executor) = self.executor.clone() {
+        if let Some(slots) = self.slots.clone() {
             let job = self.job_id;
-            tokio::spawn(async move { executor.notify_checkpoint_complete(job, id).await });
+            for executor in slots.members.iter().cloned() {
+                tokio::spawn(async move { executor.notify_checkpoint_complete(job, id).await });
+            }
         }
         remove_locations(discard);
         self.log.info(&format!(
@@ -962,6 +978,11 @@ impl JobMasterTask {
             if let Some(rm) = &rm {
                 let _ = rm.resize(self.job_id, needed);
             }
+            // The rescaled attempt runs in the resized slots (on the job's one TaskExecutor:
+            // `resize` refuses a job spread over several).
+            if let Some(resized) = self.slots.as_ref().and_then(|s| s.resized(needed)) {
+                self.set_slots(Some(Arc::new(resized)));
+            }
         } else {
             if let Some(rm) = &rm {
                 let _ = rm.resize(self.job_id, held);
@@ -1007,7 +1028,7 @@ async fn find_slots(
     filter: &BTreeMap<String, String>,
     timeout: Duration,
     view: &View,
-) -> Option<Result<Arc<dyn TaskExecutorGateway>, String>> {
+) -> Option<Result<Vec<Grant>, String>> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         if !matches!(
@@ -1047,9 +1068,9 @@ async fn find_slots(
                     have.join(", ")
                 )));
             }
-            Err(SlotError::NeverEnough { needed, largest }) => {
+            Err(SlotError::NeverEnough { needed, total }) => {
                 return Some(Err(format!(
-                    "Could not acquire the minimum required resources: the job needs {needed} slots on one TaskManager but the largest has {largest}; lower the parallelism or raise taskmanager.numberOfTaskSlots"
+                    "Could not acquire the minimum required resources: the job needs {needed} slots but the TaskManagers have {total} in all; lower the parallelism, raise taskmanager.numberOfTaskSlots or start more TaskManagers"
                 )));
             }
         }

@@ -144,7 +144,15 @@ pub struct Exchange {
 impl Exchange {
     /// Listens on `address` (port 0 for any free one). Connection tasks run on `runtime`.
     pub async fn bind(address: SocketAddr, runtime: Handle) -> std::io::Result<Exchange> {
-        let listener = TcpListener::bind(address).await?;
+        let listener = std::net::TcpListener::bind(address)?;
+        Self::listen(listener, runtime)
+    }
+
+    /// Serves on a bound listener (what a TaskManager binds before it registers, so a bad
+    /// `taskmanager.data.port` fails its start). Call within a tokio runtime.
+    pub fn listen(listener: std::net::TcpListener, runtime: Handle) -> std::io::Result<Exchange> {
+        listener.set_nonblocking(true)?;
+        let listener = TcpListener::from_std(listener)?;
         let inner = Arc::new(Inner {
             address: listener.local_addr()?,
             expected: Mutex::new(HashMap::new()),

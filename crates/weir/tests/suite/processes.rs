@@ -403,3 +403,154 @@ async fn a_killed_jobmanager_recovers_its_running_job_and_the_output_is_exact() 
     assert_eq!(lines.len(), 1200, "every row once, none lost");
     assert_eq!(unique.len(), 1200, "no row twice");
 }
+
+/// The streaming GROUP BY of the spread job: 3 readers of deterministic `k, v` rows (50 keys),
+/// aggregated by `k` at parallelism 3, the changes written by 3 sink subtasks.
+fn spread_group_by(out: &Path) -> String {
+    format!(
+        r#"
+env {{ job.mode = STREAMING, checkpoint.interval = 200, parallelism = 3 }}
+source {{ FakeSource {{ plugin_output = rows, row.num = 600, rows.per.second = 300, batch.size = 20, seed = 7, int.min = 0, int.max = 49, schema = {{ fields {{ k = int, v = int }} }} }} }}
+transform {{
+  Sql {{ plugin_input = rows, plugin_output = agg, query = "select k, count(*) as c from rows group by k" }}
+  FilterRowKind {{ plugin_input = agg, plugin_output = changes, exclude_kinds = ["UPDATE_BEFORE"] }}
+}}
+sink {{ LocalFile {{ plugin_input = changes, path = "{}", file_format_type = csv }} }}
+"#,
+        out.display()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hash_shuffle_spans_three_taskmanagers_and_survives_losing_one_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_jm, rest, rpc) = jobmanager(
+        &dir.path().join("jm"),
+        &["-D", "cluster.evenly-spread-out-slots=true"],
+    );
+    let c = client();
+    let mut tms: Vec<(String, Process)> = ["tm-a", "tm-b", "tm-c"]
+        .iter()
+        .map(|id| {
+            let p = taskmanager(&dir.path().join(id), &rpc, id, 2);
+            (id.to_string(), p)
+        })
+        .collect();
+    let listed = task_managers(&rest, 3).await;
+    assert!(
+        listed
+            .iter()
+            .all(|t| t["dataPort"].as_i64().is_some_and(|p| p > 0)),
+        "every TaskManager process has a data port: {listed:?}"
+    );
+    let out = dir.path().join("out");
+    let job = submit(&c, &rest, spread_group_by(&out)).await;
+    let running = wait_for(&c, &format!("{rest}/jobs/{job}"), |v| {
+        v["state"] == "RUNNING"
+            && v["vertices"]
+                .as_array()
+                .is_some_and(|vs| vs.iter().all(|x| x["status"] == "RUNNING"))
+    })
+    .await;
+    assert_eq!(
+        running["vertices"].as_array().map(Vec::len),
+        Some(2),
+        "{running}"
+    );
+    assert!(
+        running["plan"]
+            .to_string()
+            .contains(r#""ship_strategy":"HASH""#),
+        "the aggregate is fed by a hash edge: {running}"
+    );
+    // Spread: each TaskManager runs one subtask of each vertex.
+    let vertex = running["vertices"][1]["id"].as_str().unwrap().to_string();
+    let (_, by_tm) = crate::rest_support::get(
+        &c,
+        &format!("{rest}/jobs/{job}/vertices/{vertex}/taskmanagers"),
+    )
+    .await;
+    let mut hosts: Vec<&str> = by_tm["taskmanagers"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t["taskmanager-id"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    hosts.sort();
+    assert_eq!(hosts, ["tm-a", "tm-b", "tm-c"], "{by_tm}");
+
+    // A checkpoint, then SIGKILL one TaskManager: the job restarts from it on the other two.
+    wait_for(&c, &format!("{rest}/jobs/{job}/checkpoints"), |v| {
+        v["counts"]["completed"].as_u64().is_some_and(|n| n >= 1)
+    })
+    .await;
+    let (victim, process) = &mut tms[1];
+    let _ = process.child.kill();
+    let _ = process.child.wait();
+    let victim = victim.clone();
+    task_managers(&rest, 2).await;
+    wait_for(&c, &format!("{rest}/jobs/{job}"), |v| {
+        v["state"] == "RUNNING"
+            && v["vertices"]
+                .as_array()
+                .is_some_and(|vs| vs.iter().all(|x| x["status"] == "RUNNING"))
+    })
+    .await;
+    let (_, by_tm) = crate::rest_support::get(
+        &c,
+        &format!("{rest}/jobs/{job}/vertices/{vertex}/taskmanagers"),
+    )
+    .await;
+    assert!(
+        !by_tm.to_string().contains(&victim),
+        "nothing runs on the killed {victim}: {by_tm}"
+    );
+
+    // Every key's final count is what the rows hold, and no committed change is repeated
+    // (a replay committed twice would repeat a (key, count) pair).
+    let expected = {
+        let raw = dir.path().join("raw");
+        let text = spread_group_by(&raw)
+            .replace(
+                "job.mode = STREAMING, checkpoint.interval = 200,",
+                "job.mode = BATCH,",
+            )
+            .replace(
+                "select k, count(*) as c from rows group by k",
+                "select k, v from rows",
+            );
+        let report = crate::common::run_text(&text).await;
+        assert!(report.error.is_none(), "{:?}", report.error);
+        let mut counts = std::collections::BTreeMap::<String, u64>::new();
+        for line in crate::common::output_lines(&raw) {
+            let k = line.split(',').next().unwrap_or_default().to_string();
+            *counts.entry(k).or_default() += 1;
+        }
+        counts
+    };
+    assert_eq!(expected.values().sum::<u64>(), 1800);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let lines = crate::common::output_lines_if_any(&out);
+        let mut last = std::collections::BTreeMap::<String, u64>::new();
+        let mut seen = std::collections::HashSet::new();
+        for line in &lines {
+            let mut f = line.split(',');
+            let (k, n) = (f.next().unwrap_or_default(), f.next().unwrap_or_default());
+            assert!(seen.insert(line.clone()), "committed twice: {line}");
+            let n: u64 = n.trim().parse().unwrap_or(0);
+            let e = last.entry(k.to_string()).or_default();
+            *e = (*e).max(n);
+        }
+        if last == expected {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "final counts {last:?} are not {expected:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
