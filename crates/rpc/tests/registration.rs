@@ -64,6 +64,7 @@ fn registration(version: u32) -> proto::Registration {
         slots: 2,
         dynamic_slots: false,
         tags: Default::default(),
+        data_port: 0,
     }
 }
 

@@ -55,6 +55,9 @@ impl Default for TaskExecutorSettings {
 }
 
 struct RunningJob {
+    /// The attempt it runs: a later attempt of the job may be deployed here before this one's
+    /// bookkeeping is done.
+    attempt: u32,
     cancel: CancelHandle,
     control: ControlHandle,
     /// Where each checkpoint in flight writes its state files.
@@ -398,6 +401,7 @@ impl TaskExecutorGateway for TaskExecutor {
             jobs.insert(
                 job_id,
                 RunningJob {
+                    attempt: deployment.attempt,
                     cancel: running.cancel_handle(),
                     control: running.control_handle(),
                     locations,
@@ -485,7 +489,9 @@ impl TaskExecutorGateway for TaskExecutor {
             drop(reports);
             let _ = forwarder.await;
             if let Ok(mut j) = jobs.lock() {
-                j.remove(&job_id);
+                if j.get(&job_id).is_some_and(|r| r.attempt == attempt) {
+                    j.remove(&job_id);
+                }
             }
         });
         Ok(())

@@ -448,12 +448,13 @@ impl JobMasterTask {
             "job {} lost its TaskManager {resource_id}: {reason}",
             self.job_id
         ));
-        // Every slot of the job is given back: the restart takes new ones, wherever they are.
+        // The change cancels the job's attempts on the TaskManagers still there, so the slots
+        // are given up only after it; the restart then takes new ones, wherever they are.
+        self.change(|eg, now| eg.on_task_manager_lost(resource_id, reason, now));
         if let Some(rm) = &self.rm {
             rm.release(self.job_id);
         }
         self.set_slots(None);
-        self.change(|eg, now| eg.on_task_manager_lost(resource_id, reason, now));
     }
 
     fn cancel(&mut self) -> Result<(), GatewayError> {
@@ -522,7 +523,8 @@ impl JobMasterTask {
             return;
         };
         let job = self.job_id;
-        for executor in slots.members.iter().cloned() {
+        for executor in slots.members.iter() {
+            let executor = executor.clone();
             tokio::spawn(async move {
                 match executor.cancel(job).await {
                     // Its tasks ended on their own (a failure ends them all) before the cancel
@@ -569,7 +571,8 @@ impl JobMasterTask {
         self.finish_rescale(Err("the job ended before it was redeployed".into()));
         if let Some(slots) = self.slots.clone() {
             let job = self.job_id;
-            for executor in slots.members.iter().cloned() {
+            for executor in slots.members.iter() {
+                let executor = executor.clone();
                 tokio::spawn(async move { executor.job_ended(job, status).await });
             }
         }
@@ -747,7 +750,8 @@ impl JobMasterTask {
         self.publish_checkpoints();
         if let Some(slots) = self.slots.clone() {
             let job = self.job_id;
-            for executor in slots.members.iter().cloned() {
+            for executor in slots.members.iter() {
+                let executor = executor.clone();
                 tokio::spawn(async move { executor.notify_checkpoint_complete(job, id).await });
             }
         }
