@@ -443,6 +443,19 @@ async fn a_hash_shuffle_spans_three_taskmanagers_and_survives_losing_one_exactly
             .all(|t| t["dataPort"].as_i64().is_some_and(|p| p > 0)),
         "every TaskManager process has a data port: {listed:?}"
     );
+    // The TaskManager endpoints match Flink's schemas, each answered for its own process.
+    let schemas = crate::rest_support::Schemas::load();
+    let (_, all) = crate::rest_support::get(&c, &format!("{rest}/taskmanagers")).await;
+    schemas.check("GET", "/taskmanagers", &all);
+    for t in &listed {
+        let id = t["id"].as_str().unwrap_or_default();
+        let (status, one) =
+            crate::rest_support::get(&c, &format!("{rest}/taskmanagers/{id}")).await;
+        assert_eq!(status, 200, "{one}");
+        schemas.check("GET", "/taskmanagers/:taskmanagerid", &one);
+        assert_eq!(one["id"], id);
+        assert_eq!(one["dataPort"], t["dataPort"], "{one}");
+    }
     let out = dir.path().join("out");
     let job = submit(&c, &rest, spread_group_by(&out)).await;
     let running = wait_for(&c, &format!("{rest}/jobs/{job}"), |v| {
@@ -480,6 +493,11 @@ async fn a_hash_shuffle_spans_three_taskmanagers_and_survives_losing_one_exactly
         .unwrap_or_default();
     hosts.sort();
     assert_eq!(hosts, ["tm-a", "tm-b", "tm-c"], "{by_tm}");
+    schemas.check(
+        "GET",
+        "/jobs/:jobid/vertices/:vertexid/taskmanagers",
+        &by_tm,
+    );
 
     // A checkpoint, then SIGKILL one TaskManager: the job restarts from it on the other two.
     wait_for(&c, &format!("{rest}/jobs/{job}/checkpoints"), |v| {
