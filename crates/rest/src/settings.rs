@@ -7,6 +7,8 @@ use std::path::PathBuf;
 pub struct RestSettings {
     /// What browsers may do (`web.access-control-allow-origin`, `rest.allowed-hosts`).
     pub browser: crate::browser_guard::BrowserPolicy,
+    /// Who may call (`rest.auth.*`, SeaTunnel's basic-auth keys); open by default.
+    pub auth: crate::auth::AuthPolicy,
     /// `rest.server.max-content-length` in bytes (default 100 MiB).
     pub max_content_length: usize,
     /// `web.refresh-interval` in ms (default 3000).
@@ -29,6 +31,7 @@ impl Default for RestSettings {
     fn default() -> Self {
         Self {
             browser: crate::browser_guard::BrowserPolicy::default(),
+            auth: crate::auth::AuthPolicy::open(),
             max_content_length: 104_857_600,
             refresh_interval_ms: 3000,
             web_submit: true,

@@ -660,7 +660,7 @@ pub fn task_manager_info(t: &TaskManagerInfo, now: i64) -> Value {
 pub fn config_entries<'a>(entries: impl Iterator<Item = (&'a String, &'a String)>) -> Value {
     Value::Array(
         entries
-            .map(|(k, v)| json!({"key": k, "value": v}))
+            .map(|(k, v)| json!({"key": k, "value": crate::secrets::shown(k, v)}))
             .collect(),
     )
 }
@@ -671,7 +671,7 @@ pub fn environment() -> Value {
         "jvm": {
             "version": format!("weir {} (Rust)", env!("CARGO_PKG_VERSION")),
             "arch": std::env::consts::ARCH,
-            "options": std::env::args().skip(1).collect::<Vec<_>>(),
+            "options": crate::secrets::masked_args(std::env::args().skip(1)),
         },
         // weir's code is one binary; it is the whole of its "classpath".
         "classpath": classpath(),

@@ -61,6 +61,8 @@ pub struct SeaTunnelSettings {
     pub max_content_length: usize,
     /// What browsers may do (the same rules as the Flink API's).
     pub browser: crate::browser_guard::BrowserPolicy,
+    /// Who may call (the same credentials as the Flink API's).
+    pub auth: crate::auth::AuthPolicy,
 }
 
 impl Default for SeaTunnelSettings {
@@ -75,6 +77,7 @@ impl Default for SeaTunnelSettings {
             v2_url: None,
             max_content_length: 104_857_600,
             browser: crate::browser_guard::BrowserPolicy::default(),
+            auth: crate::auth::AuthPolicy::open(),
         }
     }
 }
@@ -234,6 +237,8 @@ async fn not_found() -> StatusCode {
 pub fn routers(gateway: Arc<dyn RestfulGateway>, settings: SeaTunnelSettings) -> (Router, Router) {
     let limit = settings.max_content_length;
     let browser = Arc::new(settings.browser.clone());
+    let auth =
+        crate::auth::AuthGuard::new(settings.auth.clone(), crate::auth::ErrorStyle::SeaTunnel);
     let context_path = settings.context_path.trim_end_matches('/').to_string();
     let node = Arc::new(Node {
         gateway,
@@ -261,6 +266,10 @@ pub fn routers(gateway: Arc<dyn RestfulGateway>, settings: SeaTunnelSettings) ->
         .with_state(v1_state)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(
+            auth.clone(),
+            crate::auth::guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
             browser.clone(),
             crate::browser_guard::guard,
         ));
@@ -278,6 +287,10 @@ pub fn routers(gateway: Arc<dyn RestfulGateway>, settings: SeaTunnelSettings) ->
         .fallback(not_found)
         .with_state(v2_state)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            auth,
+            crate::auth::guard,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             browser,
             crate::browser_guard::guard,
