@@ -7,6 +7,7 @@
 //! …), as an [`endpoint::Endpoint`]: method, path, summary and handler together. The router and
 //! the OpenAPI document are both built from those declarations.
 
+pub mod auth;
 pub mod body_fault;
 pub mod browser_guard;
 pub mod cache;
@@ -17,9 +18,11 @@ pub mod openapi;
 pub mod params;
 pub mod prometheus;
 pub mod seatunnel;
+pub mod secrets;
 pub mod server;
 pub mod settings;
 pub mod state;
+pub mod tls;
 pub mod web_content;
 
 pub use server::{flink_router, serve};

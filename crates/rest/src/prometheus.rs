@@ -9,19 +9,26 @@ use std::sync::Arc;
 use weir_gateway::metrics::prometheus::render;
 use weir_gateway::metrics::MetricQueryService;
 
-/// Serves scrapes until `shutdown` resolves.
+/// Serves scrapes until `shutdown` resolves; `auth` says who may scrape (Prometheus sends a
+/// bearer token or basic credentials from its scrape config), `tls` whether over TLS.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     sources: Vec<Arc<MetricQueryService>>,
+    auth: crate::auth::AuthPolicy,
+    tls: Option<crate::tls::Tls>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = Router::new().fallback(move || {
-        let sources = sources.clone();
-        async move { scrape(&sources) }
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let guard = crate::auth::AuthGuard::new(auth, crate::auth::ErrorStyle::Text);
+    let app = Router::new()
+        .fallback(move || {
+            let sources = sources.clone();
+            async move { scrape(&sources) }
+        })
+        .layer(axum::middleware::from_fn_with_state(
+            guard,
+            crate::auth::guard,
+        ));
+    crate::server::serve(listener, app, tls, shutdown).await
 }
 
 fn scrape(sources: &[Arc<MetricQueryService>]) -> impl IntoResponse {

@@ -89,6 +89,7 @@ async fn trim_trailing_slash(mut req: Request, next: Next) -> Response {
 /// The Flink API router over `gateway`.
 pub fn flink_router(gateway: Arc<dyn RestfulGateway>, settings: RestSettings) -> Router {
     let browser = Arc::new(settings.browser.clone());
+    let auth = crate::auth::AuthGuard::new(settings.auth.clone(), crate::auth::ErrorStyle::Flink);
     let limit = settings.max_content_length;
     let state: AppState = Arc::new(Inner {
         gateway,
@@ -115,6 +116,9 @@ pub fn flink_router(gateway: Arc<dyn RestfulGateway>, settings: RestSettings) ->
     let app = Router::new().nest("/v1", v1).merge(root);
     app.layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn(flink_error_bodies))
+        // Inside the browser guard, so a CORS preflight (which carries no credentials) is
+        // answered without them.
+        .layer(middleware::from_fn_with_state(auth, crate::auth::guard))
         .layer(middleware::from_fn_with_state(
             browser,
             crate::browser_guard::guard,
@@ -140,14 +144,15 @@ async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
 /// How long shutting down waits for requests in flight.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Serves `router` on `listener` until `shutdown` resolves: HTTP/1.1 with
-/// [`HEADER_READ_TIMEOUT`] and [`BODY_READ_TIMEOUT`], then requests in flight get [`SHUTDOWN_GRACE`] to finish.
+/// Serves `router` on `listener` until `shutdown` resolves: HTTP/1.1 (over TLS when `tls` is
+/// given) with [`HEADER_READ_TIMEOUT`] and [`BODY_READ_TIMEOUT`], then requests in flight get
+/// [`SHUTDOWN_GRACE`] to finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
+    tls: Option<crate::tls::Tls>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use hyper_util::rt::{TokioIo, TokioTimer};
     use hyper_util::service::TowerToHyperService;
     // Path normalisation must happen before routing, so it wraps the router from outside.
     let app = Router::new()
@@ -158,7 +163,7 @@ pub async fn serve(
     let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 // A failed accept (a client gone, no file descriptors left) ends one connection.
@@ -170,19 +175,20 @@ pub async fn serve(
             _ = &mut shutdown => break,
         };
         let service = TowerToHyperService::new(app.clone());
-        let mut stop = stop_rx.clone();
+        let stop = stop_rx.clone();
+        let tls = tls.clone();
         connections.spawn(async move {
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT)
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades();
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                _ = stopped(&mut stop) => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = tokio::time::timeout(SHUTDOWN_GRACE, conn).await;
+            match tls {
+                None => serve_connection(stream, service, stop).await,
+                Some(tls) => {
+                    // The handshake gets the same time as a request's headers.
+                    let handshake =
+                        tokio::time::timeout(HEADER_READ_TIMEOUT, tls.acceptor.accept(stream));
+                    match handshake.await {
+                        Ok(Ok(stream)) => serve_connection(stream, service, stop).await,
+                        Ok(Err(e)) => tracing::debug!("TLS handshake with {peer} failed: {e}"),
+                        Err(_) => tracing::debug!("TLS handshake with {peer} timed out"),
+                    }
                 }
             }
         });
@@ -195,4 +201,32 @@ pub async fn serve(
     })
     .await;
     Ok(())
+}
+
+/// Serves one connection's requests until it closes or `stop` says true (then gracefully).
+async fn serve_connection<S, T>(stream: S, service: T, mut stop: tokio::sync::watch::Receiver<bool>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    T: hyper::service::Service<
+            hyper::Request<hyper::body::Incoming>,
+            Response = hyper::Response<axum::body::Body>,
+        > + Send
+        + 'static,
+    T::Future: Send + 'static,
+    T::Error: std::error::Error + Send + Sync + 'static,
+{
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = stopped(&mut stop) => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(SHUTDOWN_GRACE, conn).await;
+        }
+    }
 }
