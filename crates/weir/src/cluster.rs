@@ -66,11 +66,40 @@ fn browser_policy(config: &ClusterConfig) -> weir_rest::browser_guard::BrowserPo
     )
 }
 
+/// Who may call the listeners and over what: resolved once from the configuration, shared by
+/// every listener.
+pub struct Security {
+    pub auth: crate::auth_config::ListenerAuth,
+    pub tls: Option<weir_rest::tls::Tls>,
+}
+
+impl Security {
+    fn resolve(config: &ClusterConfig) -> Result<Self, String> {
+        let tls = crate::tls_config::resolve(config)?
+            .map(|files| weir_rest::tls::server_config(&files))
+            .transpose()?;
+        let mutual = tls.as_ref().is_some_and(|t| t.mutual);
+        let auth =
+            crate::auth_config::resolve(config, &crate::auth_config::ProcessEnvironment, mutual)?;
+        Ok(Self { auth, tls })
+    }
+
+    /// `https` or `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+}
+
 /// Binds the Prometheus reporter on the first free port of `metrics.reporter.prom.port`.
 /// As in Flink, a reporter that cannot bind is logged and the cluster runs on without it.
 async fn start_prometheus(
     config: &ClusterConfig,
     sources: Vec<Arc<MetricQueryService>>,
+    security: &Security,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Result<Option<SocketAddr>, String> {
     let host = config.get("metrics.reporter.prom.host");
@@ -81,11 +110,16 @@ async fn start_prometheus(
             tokio::spawn(weir_rest::prometheus::serve(
                 listener,
                 sources,
+                security.auth.prometheus.clone(),
+                security.tls.clone(),
                 async move {
                     let _ = stop.wait_for(|s| *s).await;
                 },
             ));
-            tracing::info!("Prometheus metrics on http://{address}/metrics");
+            tracing::info!(
+                "Prometheus metrics on {}://{address}/metrics",
+                security.scheme()
+            );
             return Ok(Some(address));
         }
     }
@@ -124,6 +158,7 @@ async fn start_seatunnel(
     config: &ClusterConfig,
     dirs: &ClusterDirs,
     gateway: Arc<dyn RestfulGateway>,
+    security: &Security,
     stop: &tokio::sync::watch::Sender<bool>,
 ) -> Result<(Option<SocketAddr>, Option<SocketAddr>), String> {
     let v1 = bind_seatunnel(
@@ -144,7 +179,14 @@ async fn start_seatunnel(
         |l: &Option<tokio::net::TcpListener>| l.as_ref().and_then(|l| l.local_addr().ok());
     let (v1_addr, v2_addr) = (address(&v1), address(&v2));
     let url = |a: Option<SocketAddr>| {
-        a.map(|a| format!("http://{}:{}", config.get("rest.address"), a.port()))
+        a.map(|a| {
+            format!(
+                "{}://{}:{}",
+                security.scheme(),
+                config.get("rest.address"),
+                a.port()
+            )
+        })
     };
     let settings = weir_rest::seatunnel::SeaTunnelSettings {
         context_path: config.get("seatunnel.engine.http.context-path"),
@@ -153,20 +195,27 @@ async fn start_seatunnel(
         v2_url: url(v2_addr),
         max_content_length: config.usize("rest.server.max-content-length")?,
         browser: browser_policy(config),
+        auth: security.auth.rest.clone(),
     };
     let (v1_router, v2_router) = weir_rest::seatunnel::routers(gateway, settings);
     for (listener, router) in [(v1, v1_router), (v2, v2_router)] {
         let Some(listener) = listener else { continue };
         let mut stop_rx = stop.subscribe();
-        tokio::spawn(weir_rest::serve(listener, router, async move {
-            let _ = stop_rx.wait_for(|s| *s).await;
-        }));
+        tokio::spawn(weir_rest::serve(
+            listener,
+            router,
+            security.tls.clone(),
+            async move {
+                let _ = stop_rx.wait_for(|s| *s).await;
+            },
+        ));
     }
+    let scheme = security.scheme();
     if let Some(a) = v1_addr {
-        tracing::info!("SeaTunnel REST API v1 on http://{a}/hazelcast/rest/maps");
+        tracing::info!("SeaTunnel REST API v1 on {scheme}://{a}/hazelcast/rest/maps");
     }
     if let Some(a) = v2_addr {
-        tracing::info!("SeaTunnel REST API v2 on http://{a}");
+        tracing::info!("SeaTunnel REST API v2 on {scheme}://{a}");
     }
     Ok((v1_addr, v2_addr))
 }
@@ -234,6 +283,8 @@ pub struct MiniCluster {
     /// Where SeaTunnel's REST API v1 (`/hazelcast/rest/maps/...`) and v2 listen, when on.
     pub seatunnel_v1: Option<SocketAddr>,
     pub seatunnel_v2: Option<SocketAddr>,
+    /// `https` when the listeners speak TLS, else `http`.
+    pub scheme: &'static str,
     pub dirs: ClusterDirs,
     server: JoinHandle<std::io::Result<()>>,
     stop: tokio::sync::watch::Sender<bool>,
@@ -255,6 +306,8 @@ impl MiniCluster {
             std::fs::create_dir_all(d)
                 .map_err(|e| format!("cannot create directory {}: {e}", d.display()))?;
         }
+        // Who may call, and over what, is settled before anything listens.
+        let security = Security::resolve(&config)?;
         // Checkpoint and savepoint locations may be s3:// URIs.
         weir_gateway::checkpoint_storage::configure_s3(config.s3());
         let bind = format!(
@@ -267,7 +320,12 @@ impl MiniCluster {
         })?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
         config.set("rest.port", address.port().to_string());
-        let advertised = format!("http://{}:{}", config.get("rest.address"), address.port());
+        let advertised = format!(
+            "{}://{}:{}",
+            security.scheme(),
+            config.get("rest.address"),
+            address.port()
+        );
 
         let registry = crate::plugins::registry();
         let compiler = Arc::new(PluginCompiler {
@@ -373,6 +431,7 @@ impl MiniCluster {
 
         let settings = RestSettings {
             browser: browser_policy(&config),
+            auth: security.auth.rest.clone(),
             max_content_length: config.usize("rest.server.max-content-length")?,
             refresh_interval_ms: config.i64("web.refresh-interval")?,
             web_submit: config.bool("web.submit.enable")?,
@@ -384,13 +443,19 @@ impl MiniCluster {
         };
         let router =
             weir_rest::flink_router(dispatcher.clone() as Arc<dyn RestfulGateway>, settings);
-        let server = tokio::spawn(weir_rest::serve(listener, router, async move {
-            let _ = stop_rx.wait_for(|s| *s).await;
-        }));
+        let server = tokio::spawn(weir_rest::serve(
+            listener,
+            router,
+            security.tls.clone(),
+            async move {
+                let _ = stop_rx.wait_for(|s| *s).await;
+            },
+        ));
         let (seatunnel_v1, seatunnel_v2) = start_seatunnel(
             &config,
             &dirs,
             dispatcher.clone() as Arc<dyn RestfulGateway>,
+            &security,
             &stop,
         )
         .await?;
@@ -406,11 +471,12 @@ impl MiniCluster {
         let prometheus = if config.reporter_enabled("prom") {
             let mut sources = vec![dispatcher.metric_query_service().clone()];
             sources.extend(tm.iter().map(|tm| tm.metric_query_service().clone()));
-            start_prometheus(&config, sources, stop.subscribe()).await?
+            start_prometheus(&config, sources, &security, stop.subscribe()).await?
         } else {
             None
         };
         Ok(MiniCluster {
+            scheme: security.scheme(),
             dispatcher,
             address,
             rpc_address,
@@ -425,7 +491,7 @@ impl MiniCluster {
 
     /// The REST base URL.
     pub fn url(&self) -> String {
-        format!("http://{}", self.address)
+        format!("{}://{}", self.scheme, self.address)
     }
 
     /// Waits until `DELETE /cluster` asks the cluster to stop.

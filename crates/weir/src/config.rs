@@ -336,6 +336,57 @@ pub const KNOWN: &[KnownOption] = &[
         key: "seatunnel.engine.http.context-path",
         default: "",
     },
+    // Who may call the REST listeners (see `auth_config.rs`). weir's own: a credentials file
+    // (`ROLE token SECRET` / `ROLE basic USER:PASSWORD` lines), and the explicit consent to
+    // serve a non-loopback address without credentials.
+    KnownOption {
+        key: "rest.auth.credentials-file",
+        default: "",
+    },
+    KnownOption {
+        key: "rest.auth.allow-unauthenticated",
+        default: "false",
+    },
+    // SeaTunnel's basic auth (its `seatunnel.engine.http.*` names). weir has no default
+    // password: SeaTunnel's admin/admin would be a credential everyone knows.
+    KnownOption {
+        key: "seatunnel.engine.http.enable-basic-auth",
+        default: "false",
+    },
+    KnownOption {
+        key: "seatunnel.engine.http.basic-auth-username",
+        default: "admin",
+    },
+    KnownOption {
+        key: "seatunnel.engine.http.basic-auth-password",
+        default: "",
+    },
+    // weir's own: the Prometheus port asks for the REST credentials too (any role).
+    KnownOption {
+        key: "metrics.reporter.prom.auth.enabled",
+        default: "false",
+    },
+    // TLS on the REST listeners (see `tls_config.rs`): Flink's switches, weir's PEM files.
+    KnownOption {
+        key: "security.ssl.rest.enabled",
+        default: "false",
+    },
+    KnownOption {
+        key: "security.ssl.rest.authentication-enabled",
+        default: "false",
+    },
+    KnownOption {
+        key: "security.ssl.rest.certificate",
+        default: "",
+    },
+    KnownOption {
+        key: "security.ssl.rest.private-key",
+        default: "",
+    },
+    KnownOption {
+        key: "security.ssl.rest.trust-certificates",
+        default: "",
+    },
     // SeaTunnel's REST API v1, under /hazelcast/rest/maps on its member port.
     KnownOption {
         key: "seatunnel.engine.rest-v1.enabled",
@@ -351,6 +402,8 @@ pub const KNOWN: &[KnownOption] = &[
 #[derive(Debug, Clone, Default)]
 pub struct ClusterConfig {
     values: BTreeMap<String, String>,
+    /// Keys given with `-D` (visible to every user in the process list).
+    command_line: Vec<String>,
     /// Problems found while loading (misspelt keys), to log once logging is up.
     pub warnings: Vec<String>,
 }
@@ -391,7 +444,15 @@ impl ClusterConfig {
                 ));
             }
         }
-        let mut cfg = ClusterConfig { values, warnings };
+        let command_line = overrides
+            .iter()
+            .filter_map(|o| o.split_once('=').map(|(k, _)| k.trim().to_string()))
+            .collect();
+        let mut cfg = ClusterConfig {
+            values,
+            command_line,
+            warnings,
+        };
         cfg.validate()?;
         Ok(cfg)
     }
@@ -426,6 +487,11 @@ impl ClusterConfig {
         self.bool("seatunnel.engine.http.enable-http")?;
         self.port("seatunnel.engine.http.port")?;
         self.bool("seatunnel.engine.rest-v1.enabled")?;
+        self.bool("seatunnel.engine.http.enable-basic-auth")?;
+        self.bool("rest.auth.allow-unauthenticated")?;
+        self.bool("security.ssl.rest.enabled")?;
+        self.bool("security.ssl.rest.authentication-enabled")?;
+        self.bool("metrics.reporter.prom.auth.enabled")?;
         self.slot_policy()?;
         self.port("seatunnel.engine.rest-v1.port")?;
         let context = self.get("seatunnel.engine.http.context-path");
@@ -437,14 +503,15 @@ impl ClusterConfig {
         Ok(())
     }
 
-    /// weir has no TLS or authentication settings yet: a `security.*` key set (Flink's
-    /// `security.ssl.rest.enabled`, its keystores, Kerberos) would otherwise be kept and ignored,
-    /// and plain HTTP served to someone who asked for TLS. Refuse it at start-up instead.
+    /// The `security.*` options weir does not implement (Flink's internal TLS, Kerberos, …)
+    /// would otherwise be kept and ignored, and a weaker service run than was asked for. Refuse
+    /// them at start-up instead. REST TLS (`security.ssl.rest.*`) is read by `tls_config.rs`,
+    /// which also refuses its Java-keystore options with how to convert them.
     fn refuse_security_options(&self) -> Result<(), String> {
         let set: Vec<&String> = self
             .values
             .keys()
-            .filter(|k| k.starts_with("security."))
+            .filter(|k| k.starts_with("security.") && !k.starts_with("security.ssl.rest."))
             .filter(|k| {
                 // An explicit "off" asks for nothing weir lacks.
                 !(k.ends_with(".enabled") && self.values[*k].trim().eq_ignore_ascii_case("false"))
@@ -453,11 +520,11 @@ impl ClusterConfig {
         match set.first() {
             None => Ok(()),
             Some(key) => Err(format!(
-                "configuration '{key}' is not supported: weir serves its REST APIs over plain HTTP on \
-                 {} and has no TLS or authentication options yet. Remove the security.* settings \
-                 and keep rest.bind-address on loopback, or put a TLS-terminating reverse proxy \
-                 in front of weir",
-                self.get("rest.bind-address")
+                "configuration '{key}' is not supported: of Flink's security options weir implements \
+                 TLS on its REST listeners (security.ssl.rest.enabled, security.ssl.rest.authentication-enabled \
+                 with PEM files) and its own authentication (rest.auth.*); TLS between the JobManager and \
+                 TaskManagers and Kerberos are not implemented. Remove the setting, or keep those ports on a \
+                 private network"
             )),
         }
     }
@@ -493,6 +560,11 @@ impl ClusterConfig {
                 (!name.is_empty()).then(|| (name.to_string(), v.trim().to_string()))
             })
             .collect()
+    }
+
+    /// Whether `key` was given with `-D`.
+    pub fn set_on_command_line(&self, key: &str) -> bool {
+        self.command_line.iter().any(|k| k == key)
     }
 
     /// A comma-separated list option, trimmed, empty entries left out.
@@ -790,13 +862,15 @@ mod tests {
             let opts: Vec<String> = opts.iter().map(|s| s.to_string()).collect();
             ClusterConfig::load(None, &opts)
         };
-        let e = load(&["security.ssl.rest.enabled=true"]).err().unwrap();
+        let e = load(&["security.ssl.internal.enabled=true"]).err().unwrap();
         assert!(
-            e.contains("'security.ssl.rest.enabled' is not supported"),
+            e.contains("'security.ssl.internal.enabled' is not supported"),
             "{e}"
         );
-        assert!(e.contains("no TLS"), "{e}");
-        assert!(load(&["security.ssl.rest.keystore=/nope.jks"]).is_err());
+        assert!(e.contains("security.ssl.rest.enabled"), "{e}");
+        assert!(load(&["security.kerberos.login.keytab=/k"]).is_err());
+        // REST TLS is weir's, checked when the cluster starts (tls_config.rs).
+        assert!(load(&["security.ssl.rest.enabled=true"]).is_ok());
         assert!(load(&["security.ssl.rest.enabled=false"]).is_ok());
     }
 }

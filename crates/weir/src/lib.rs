@@ -4,6 +4,7 @@
 //! transforms plus `Sql`); [`embedded`] loads a job file, validates it, and runs it in this
 //! process; [`cli`] holds one file per subcommand.
 
+pub mod auth_config;
 pub mod cli;
 pub mod cluster;
 pub mod compiler;
@@ -11,3 +12,4 @@ pub mod config;
 pub mod distributed;
 pub mod embedded;
 pub mod plugins;
+pub mod tls_config;

@@ -82,10 +82,16 @@ pub async fn execute(args: StartArgs, config: ClusterConfig, dirs: ClusterDirs) 
     println!("  REST API (Flink v1):  {url}/v1/overview");
     println!("  jobs:                 {url}/jobs/overview");
     if let Some(a) = cluster.seatunnel_v2 {
-        println!("  SeaTunnel REST v2:    http://{a}/running-jobs");
+        println!(
+            "  SeaTunnel REST v2:    {}://{a}/running-jobs",
+            cluster.scheme
+        );
     }
     if let Some(a) = cluster.seatunnel_v1 {
-        println!("  SeaTunnel REST v1:    http://{a}/hazelcast/rest/maps/running-jobs");
+        println!(
+            "  SeaTunnel REST v1:    {}://{a}/hazelcast/rest/maps/running-jobs",
+            cluster.scheme
+        );
     }
     println!(
         "  logs:                 {}",
@@ -100,7 +106,8 @@ pub async fn execute(args: StartArgs, config: ClusterConfig, dirs: ClusterDirs) 
                 println!("  example job:          {url}/jobs/{id}");
                 if let Some(a) = cluster.seatunnel_v2 {
                     println!(
-                        "  (SeaTunnel's view):   http://{a}/job-info/{}",
+                        "  (SeaTunnel's view):   {}://{a}/job-info/{}",
+                        cluster.scheme,
                         id.seatunnel_id()
                     );
                 }
