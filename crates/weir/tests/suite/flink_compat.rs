@@ -265,3 +265,221 @@ async fn flinks_cli_lists_savepoints_stops_and_cancels_weirs_jobs() {
     })
     .await;
 }
+
+/// Runs Flink's CLI against `base` with `FLINK_REST_CLIENT_HEADERS` set to `headers` (the
+/// variable Flink 2.3's RestClusterClient reads: `Name:Value` lines); its exit status and output.
+fn flink_with_headers(
+    flink_home: &Path,
+    base: &str,
+    headers: &str,
+    args: &[&str],
+) -> (bool, String) {
+    let address = base.trim_start_matches("http://");
+    let (verb, rest) = args.split_first().expect("a verb");
+    let out = Command::new(flink_home.join("bin/flink"))
+        .env("FLINK_HOME", flink_home)
+        .env("FLINK_CONF_DIR", flink_home.join("conf"))
+        .env("FLINK_REST_CLIENT_HEADERS", headers)
+        .arg(verb)
+        .args(["-m", address])
+        .args(rest)
+        .output()
+        .expect("bin/flink runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flinks_cli_sends_weirs_credentials_from_flink_rest_client_headers() {
+    let home = compat_dir().join("flink-home");
+    if !tools_present(&[home.join("bin/flink"), home.join("lib")]) {
+        return;
+    }
+    const OPERATOR: &str = "flink-cli-operator-7d2e9a4c";
+    const READER: &str = "flink-cli-reader-1b8f6e3d0a";
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("credentials");
+    std::fs::write(
+        &creds,
+        format!("operator token {OPERATOR}\nread-only token {READER}\n"),
+    )
+    .unwrap();
+    let conf = dir.path().join("config.yaml");
+    std::fs::write(
+        &conf,
+        format!("rest.auth.credentials-file: {}\n", creds.display()),
+    )
+    .unwrap();
+    let opts: Vec<String> = [
+        "rest.port=0",
+        "metrics.reporter.prom.port=0",
+        "seatunnel.engine.http.enable-http=false",
+        "seatunnel.engine.rest-v1.enabled=false",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let config = weir::config::ClusterConfig::load(Some(&conf), &opts).unwrap();
+    let dirs = weir::cluster::ClusterDirs::under(dir.path().to_path_buf(), &config);
+    let cluster = weir::cluster::MiniCluster::start(config, dirs)
+        .await
+        .unwrap();
+    let base = cluster.url();
+    let mut auth = reqwest::header::HeaderMap::new();
+    auth.insert(
+        "authorization",
+        format!("Bearer {OPERATOR}").parse().unwrap(),
+    );
+    let c = weir::cli::client::http_client_builder()
+        .default_headers(auth)
+        .build()
+        .unwrap();
+    let job = submit(&c, &base, job_file("to_cancel.conf")).await;
+    wait_for(&c, &format!("{base}/jobs/{job}/status"), |v| {
+        v["status"] == "RUNNING"
+    })
+    .await;
+
+    let cli = |headers: String, args: Vec<String>| {
+        let (home, base) = (home.clone(), base.clone());
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            flink_with_headers(&home, &base, &headers, &args)
+        })
+    };
+    // Without credentials Flink's CLI is refused.
+    let (ok, text) = cli(String::new(), vec!["list".into()]).await.unwrap();
+    assert!(
+        !ok && text.contains("Authentication required"),
+        "flink list without credentials:\n{text}"
+    );
+    // A read-only token lists, and may not cancel.
+    let reader = format!("Authorization:Bearer {READER}");
+    let (ok, text) = cli(reader.clone(), vec!["list".into()]).await.unwrap();
+    assert!(
+        ok && text.contains(job.as_str()),
+        "flink list with a read-only token:\n{text}"
+    );
+    let (ok, text) = cli(reader, vec!["cancel".into(), job.clone()])
+        .await
+        .unwrap();
+    assert!(
+        !ok && text.contains("needs the operator role"),
+        "flink cancel with a read-only token:\n{text}"
+    );
+    // The operator's token (with other headers beside it) cancels.
+    // Flink takes the value verbatim after the colon: a space there is refused as a bad value.
+    let operator = format!("X-Request-Source:flink-cli\nAuthorization:Bearer {OPERATOR}");
+    let (ok, text) = cli(operator, vec!["cancel".into(), job.clone()])
+        .await
+        .unwrap();
+    assert!(
+        ok && text.contains(&format!("Cancelled job {job}")),
+        "flink cancel as operator:\n{text}"
+    );
+    wait_for(&c, &format!("{base}/jobs/{job}/status"), |v| {
+        v["status"] == "CANCELED"
+    })
+    .await;
+    cluster.stop().await;
+}
+
+/// A copy of Flink's conf dir with `extra` lines added to its `config.yaml`.
+fn flink_conf_with(flink_home: &Path, dir: &Path, extra: &str) -> PathBuf {
+    let conf = dir.to_path_buf();
+    std::fs::create_dir_all(&conf).unwrap();
+    for entry in std::fs::read_dir(flink_home.join("conf")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), conf.join(entry.file_name())).unwrap();
+    }
+    let mut yaml = std::fs::read_to_string(conf.join("config.yaml")).unwrap();
+    yaml.push('\n');
+    yaml.push_str(extra);
+    std::fs::write(conf.join("config.yaml"), yaml).unwrap();
+    conf
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flinks_cli_talks_to_weir_over_mutual_tls() {
+    let home = compat_dir().join("flink-home");
+    if !tools_present(&[home.join("bin/flink"), home.join("lib")]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pki = crate::rest_tls::make_pki(&dir.path().join("pki"));
+    // Flink reads Java keystores: the CA into a truststore, the client's key into a keystore.
+    let p = &pki.dir;
+    let script = "set -e
+keytool -importcert -noprompt -alias weir-ca -file ca.pem -keystore truststore.p12 -storetype PKCS12 -storepass changeit >/dev/null 2>&1
+openssl pkcs12 -export -in client.pem -inkey client.key -name client -out client.p12 -passout pass:changeit";
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(p)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cluster = crate::rest_tls::tls_cluster(&dir.path().join("cluster"), &pki, true).await;
+    // Flink's CLI speaks TLS only to an https:// address: `-m host:port` means plain HTTP.
+    let address = cluster.url();
+    assert!(address.starts_with("https://"), "{address}");
+    // Flink's default cipher suite (TLS_RSA_WITH_AES_128_CBC_SHA) has no forward secrecy and
+    // rustls does not offer it: a Flink client names modern ones, as README's TLS section says.
+    let trust = format!(
+        "security.ssl.algorithms: TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384\nsecurity.ssl.rest.enabled: true\nsecurity.ssl.rest.truststore: {}\nsecurity.ssl.rest.truststore-password: changeit\nsecurity.ssl.rest.truststore-type: PKCS12\n",
+        p.join("truststore.p12").display()
+    );
+    let mutual = format!(
+        "{trust}security.ssl.rest.authentication-enabled: true\nsecurity.ssl.rest.keystore: {}\nsecurity.ssl.rest.keystore-password: changeit\nsecurity.ssl.rest.key-password: changeit\nsecurity.ssl.rest.keystore-type: PKCS12\n",
+        p.join("client.p12").display()
+    );
+    let list = |conf: PathBuf| {
+        let (home, address) = (home.clone(), address.clone());
+        tokio::task::spawn_blocking(move || {
+            let out = Command::new(home.join("bin/flink"))
+                .env("FLINK_HOME", &home)
+                .env("FLINK_CONF_DIR", conf)
+                .args(["list", "-a", "-m", &address])
+                .output()
+                .expect("bin/flink runs");
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            (out.status.success(), text)
+        })
+    };
+    let (ok, text) = list(flink_conf_with(
+        &home,
+        &dir.path().join("conf-mutual"),
+        &mutual,
+    ))
+    .await
+    .unwrap();
+    assert!(
+        ok && !text.contains("Exception"),
+        "flink list over mutual TLS:\n{text}"
+    );
+    // Without its client certificate Flink's CLI is refused.
+    let (ok, text) = list(flink_conf_with(
+        &home,
+        &dir.path().join("conf-trust"),
+        &trust,
+    ))
+    .await
+    .unwrap();
+    assert!(
+        !ok,
+        "flink list without a client certificate was served:\n{text}"
+    );
+    cluster.stop().await;
+}

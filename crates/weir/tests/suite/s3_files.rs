@@ -558,7 +558,9 @@ async fn a_restored_s3file_source_resumes_inside_the_object_it_was_reading() {
         let body: String = (start..start + rows)
             .map(|i| format!("{{\"id\":{i},\"name\":\"row {i}\"}}\n"))
             .collect();
-        let r = reqwest::Client::new()
+        let r = weir::cli::client::http_client_builder()
+            .build()
+            .expect("client")
             .put(format!("{}/input/in/{n}", server.endpoint()))
             .body(body)
             .send()

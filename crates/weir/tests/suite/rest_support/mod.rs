@@ -60,7 +60,7 @@ where
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    weir::cli::client::http_client_builder()
         .timeout(Duration::from_secs(20))
         .build()
         .expect("client")

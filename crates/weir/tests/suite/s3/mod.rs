@@ -77,7 +77,9 @@ impl S3Server {
 
     /// Creates a bucket.
     pub async fn create_bucket(&self, name: &str) {
-        let r = reqwest::Client::new()
+        let r = weir::cli::client::http_client_builder()
+            .build()
+            .expect("client")
             .put(format!("{}/{name}", self.endpoint()))
             .send()
             .await
@@ -91,7 +93,9 @@ impl S3Server {
 
     /// The keys under `prefix` in `bucket`.
     pub async fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
-        let text = reqwest::Client::new()
+        let text = weir::cli::client::http_client_builder()
+            .build()
+            .expect("client")
             .get(format!(
                 "{}/{bucket}?list-type=2&prefix={prefix}",
                 self.endpoint()
@@ -113,7 +117,9 @@ impl S3Server {
 impl S3Server {
     /// An object's text.
     pub async fn text(&self, bucket: &str, key: &str) -> String {
-        let r = reqwest::Client::new()
+        let r = weir::cli::client::http_client_builder()
+            .build()
+            .expect("client")
             .get(format!("{}/{bucket}/{key}", self.endpoint()))
             .send()
             .await
@@ -124,7 +130,9 @@ impl S3Server {
 
     /// The keys of the multipart uploads begun and neither completed nor aborted.
     pub async fn open_uploads(&self, bucket: &str) -> Vec<String> {
-        let text = reqwest::Client::new()
+        let text = weir::cli::client::http_client_builder()
+            .build()
+            .expect("client")
             .get(format!("{}/{bucket}?uploads", self.endpoint()))
             .send()
             .await
