@@ -15,6 +15,7 @@ pub mod hocon_input;
 pub mod multi_table;
 pub mod options;
 pub mod problems;
+pub mod sandbox;
 pub mod sql_input;
 pub mod types;
 pub mod vars;
