@@ -20,6 +20,9 @@ use std::path::{Component, Path, PathBuf};
 pub struct PathSandbox {
     /// `None`: unrestricted (`weir.sandbox.allowed-paths: '*'`).
     roots: Option<Vec<PathBuf>>,
+    /// Places under a root that stay the cluster's own (its job store, archive, uploads,
+    /// logs): a job file may not name them even though they sit under the data directory.
+    reserved: Vec<PathBuf>,
 }
 
 impl Default for PathSandbox {
@@ -32,7 +35,10 @@ impl Default for PathSandbox {
 impl PathSandbox {
     /// No limit: every path is allowed.
     pub fn unrestricted() -> Self {
-        Self { roots: None }
+        Self {
+            roots: None,
+            reserved: Vec::new(),
+        }
     }
 
     /// Only paths under `roots` (each made absolute against the working directory, with its
@@ -43,7 +49,17 @@ impl PathSandbox {
         resolved.dedup();
         Self {
             roots: Some(resolved),
+            reserved: Vec::new(),
         }
+    }
+
+    /// The same sandbox with `reserved` (each resolved like a root) kept out of it.
+    pub fn excluding(mut self, reserved: impl IntoIterator<Item = PathBuf>) -> Self {
+        if self.roots.is_some() {
+            self.reserved
+                .extend(reserved.into_iter().map(|r| resolve(&r)));
+        }
+        self
     }
 
     /// The roots, `None` when unrestricted.
@@ -51,13 +67,21 @@ impl PathSandbox {
         self.roots.as_deref()
     }
 
-    /// The absolute path `path` stands for, if a job may use it; otherwise a message naming
-    /// `what` (e.g. "LocalFile's path"), the path, the roots and the option that adds one.
+    /// The absolute path `path` stands for (`path` itself when unrestricted), if a job may use
+    /// it; otherwise a message naming `what` (e.g. "LocalFile's path"), the path, the roots and
+    /// the option that adds one.
     pub fn check(&self, path: &Path, what: &str) -> Result<PathBuf, String> {
-        let resolved = resolve(path);
         let Some(roots) = &self.roots else {
-            return Ok(resolved);
+            return Ok(path.to_path_buf());
         };
+        let resolved = resolve(path);
+        if let Some(own) = self.reserved.iter().find(|r| resolved.starts_with(r)) {
+            return Err(format!(
+                "{what} '{}' is inside {}, which the cluster keeps for itself: name another place.",
+                path.display(),
+                own.display()
+            ));
+        }
         if roots.iter().any(|root| resolved.starts_with(root)) {
             return Ok(resolved);
         }
@@ -221,6 +245,26 @@ mod tests {
         let s = PathSandbox::within([cwd.clone()]);
         assert!(s.check(Path::new("some/file.csv"), "path").is_ok());
         assert!(s.check(Path::new("../elsewhere"), "path").is_err() || cwd == Path::new("/"));
+    }
+
+    #[test]
+    fn the_clusters_own_places_under_a_root_are_refused() {
+        let root = temp_root();
+        let s = PathSandbox::within([root.path().to_path_buf()]).excluding([
+            root.path().join("job-archive.redb"),
+            root.path().join("log"),
+        ]);
+        assert!(s.check(&root.path().join("out/x.csv"), "path").is_ok());
+        let e = s
+            .check(&root.path().join("log/../log/jobmanager.log"), "path")
+            .unwrap_err();
+        assert!(e.contains("keeps for itself"), "{e}");
+        assert!(s
+            .check(&root.path().join("job-archive.redb"), "path")
+            .is_err());
+        // An unrestricted sandbox keeps nothing back.
+        let open = PathSandbox::unrestricted().excluding([root.path().join("log")]);
+        assert!(open.check(&root.path().join("log/x"), "path").is_ok());
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub struct RuntimeConfig {
     /// (Flink's `task.cancellation.timeout`): a subtask stuck in a blocking call must not hold
     /// its job in CANCELING, nor its slot, for ever.
     pub cancellation_timeout: Duration,
+    /// Which local paths the job's plugins may name (unrestricted unless the cluster says).
+    pub sandbox: weir_pipeline::sandbox::PathSandbox,
 }
 
 impl Default for RuntimeConfig {
@@ -50,6 +52,7 @@ impl Default for RuntimeConfig {
             job_log: Default::default(),
             subtask_runtime: None,
             cancellation_timeout: Duration::from_secs(180),
+            sandbox: Default::default(),
         }
     }
 }
@@ -162,6 +165,7 @@ impl PreparedJob {
                 catalog_tables: catalog_tables.get(op.id).cloned().unwrap_or_default(),
                 block_table_paths: block_table_paths.get(op.id).cloned().unwrap_or_default(),
                 job_log: config.job_log.clone(),
+                sandbox: config.sandbox.clone(),
             };
             let options = &op.plugin.options;
             let result = match op.plugin.kind {

@@ -64,6 +64,8 @@ pub struct PrepareContext {
     pub block_table_paths: Vec<String>,
     /// The job's own log.
     pub job_log: JobLogHandle,
+    /// Which local paths the operator may read or write: a plugin that takes a path asks it.
+    pub sandbox: weir_pipeline::sandbox::PathSandbox,
 }
 
 /// Where a subtask sits among its peers.

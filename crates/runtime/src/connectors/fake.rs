@@ -776,6 +776,7 @@ mod tests {
             catalog_tables: Vec::new(),
             block_table_paths: Vec::new(),
             job_log: Default::default(),
+            sandbox: Default::default(),
         };
         FakeSourceFactory.prepare(&Options::new(map), &ctx)
     }

@@ -137,6 +137,8 @@ impl FileNaming {
             .str("file_name_expression")
             .map_err(e)?
             .unwrap_or_else(|| "${transactionId}".into());
+        weir_pipeline::sandbox::check_relative_fragment(&expression, "file_name_expression")
+            .map_err(WeirError::new)?;
         // A name that repeats would land on a file another writer, or an earlier attempt,
         // has already published.
         if !expression.contains("${transactionId}") && !expression.contains("${uuid}") {
@@ -289,10 +291,15 @@ impl FileLayout {
             xml,
             written,
             partition_by,
-            partition_expr: o
-                .str("partition_dir_expression")
-                .map_err(e)?
-                .unwrap_or_else(|| "${k0}=${v0}".into()),
+            partition_expr: {
+                let expr = o
+                    .str("partition_dir_expression")
+                    .map_err(e)?
+                    .unwrap_or_else(|| "${k0}=${v0}".into());
+                weir_pipeline::sandbox::check_relative_fragment(&expr, "partition_dir_expression")
+                    .map_err(WeirError::new)?;
+                expr
+            },
             input,
             field_delimiter: unescape_delimiter(
                 &o.str("field_delimiter")
@@ -466,7 +473,11 @@ impl FileRoller {
                 .collect::<Vec<_>>()
                 .join("/");
         }
-        dir.replace(['\\', '\0'], "_").replace("..", "__")
+        // A value may not climb out of the sink's root, nor name an absolute place.
+        dir.replace(['\\', '\0'], "_")
+            .replace("..", "__")
+            .trim_start_matches('/')
+            .to_string()
     }
 }
 

@@ -63,6 +63,10 @@ impl SinkFactory for LocalFileSinkFactory {
                 WeirError::new("option 'path' is empty").with_hint("name the output directory")
             );
         }
+        let dir = ctx
+            .sandbox
+            .check(&dir, "LocalFile's path")
+            .map_err(WeirError::new)?;
         let format_name = o
             .str("file_format_type")
             .map_err(e)?
@@ -396,6 +400,7 @@ mod tests {
             catalog_tables: Vec::new(),
             block_table_paths: Vec::new(),
             job_log: Default::default(),
+            sandbox: Default::default(),
         };
         let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, true)]));
         LocalFileSinkFactory

@@ -138,6 +138,10 @@ impl SourceFactory for LocalFileSourceFactory {
     fn prepare(&self, o: &Options, ctx: &PrepareContext) -> WeirResult<Arc<dyn PreparedSource>> {
         let e = WeirError::new;
         let path = PathBuf::from(o.str("path").map_err(e)?.unwrap_or_default());
+        let path = ctx
+            .sandbox
+            .check(&path, "LocalFile's path")
+            .map_err(WeirError::new)?;
         let format_name = o.str("file_format_type").map_err(e)?.unwrap_or_default();
         let filter = match o.str("file_filter_pattern").map_err(e)? {
             Some(p) => Some(
@@ -196,7 +200,6 @@ impl SourceFactory for LocalFileSourceFactory {
                 }
             })
             .collect();
-        let _ = ctx;
         Ok(Arc::new(PreparedLocalFile {
             parts,
             decoder: Arc::new(decoder),

@@ -134,6 +134,7 @@ pub(crate) mod test_util {
             catalog_tables: Vec::new(),
             block_table_paths: Vec::new(),
             job_log: Default::default(),
+            sandbox: Default::default(),
         };
         f.prepare(&Options::new(map), schema, &ctx)
     }
