@@ -45,6 +45,8 @@ pub struct DispatcherSettings {
     pub flame_graph: FlameGraphSettings,
     /// `rest.profiling.*` for the JobManager's own profiler.
     pub profiling: weir_gateway::ProfilingSettings,
+    /// Where a job's checkpoints and savepoints may go, be restored from and be disposed of.
+    pub sandbox: weir_pipeline::sandbox::PathSandbox,
 }
 
 /// `rest.flamegraph.*`: whether flame graphs are served and how they are sampled.
@@ -80,6 +82,7 @@ impl Default for DispatcherSettings {
             metric_fetch_interval: Duration::from_secs(1),
             flame_graph: FlameGraphSettings::default(),
             profiling: weir_gateway::ProfilingSettings::default(),
+            sandbox: Default::default(),
         }
     }
 }
@@ -112,6 +115,31 @@ pub struct Dispatcher {
 const LOG_LIMIT: u64 = 8 << 20;
 
 impl Dispatcher {
+    /// Refuses a local checkpoint or savepoint location outside the job sandbox (400, naming
+    /// the option that allows more); S3 locations and unparsable ones pass, for their own
+    /// checks to answer.
+    fn check_state_location(&self, raw: &str, what: &str) -> Result<(), GatewayError> {
+        let raw = raw.trim();
+        if raw.starts_with("s3://") || raw.starts_with("s3a://") {
+            return Ok(());
+        }
+        match CheckpointLocation::parse(raw) {
+            Ok(location) => match location.local_dir() {
+                Some(dir) => self.check_state_path(dir, what),
+                None => Ok(()),
+            },
+            Err(_) => Ok(()),
+        }
+    }
+
+    fn check_state_path(&self, dir: &std::path::Path, what: &str) -> Result<(), GatewayError> {
+        self.settings
+            .sandbox
+            .check(dir, what)
+            .map(|_| ())
+            .map_err(GatewayError::BadRequest)
+    }
+
     /// A Dispatcher; call from within a tokio runtime (it starts its archiving task).
     pub fn new(
         compiler: Arc<dyn JobCompiler>,
@@ -459,6 +487,20 @@ impl RestfulGateway for Dispatcher {
         effective.extend(submission.config.clone());
         let settings =
             JobSettings::resolve(&effective, &graph).map_err(GatewayError::BadRequest)?;
+        if let Some(c) = &settings.checkpoints {
+            if let Some(dir) = c.dir.local_dir() {
+                self.check_state_path(dir, "The checkpoint directory")?;
+            }
+            if let Some(dir) = &c.savepoint_dir {
+                self.check_state_location(dir, "The savepoint directory")?;
+            }
+        }
+        if let Some(path) = effective
+            .get("execution.savepoint.path")
+            .filter(|p| !p.trim().is_empty())
+        {
+            self.check_state_location(path, "The savepoint to restore from")?;
+        }
         if let Some(path) = resume_path {
             effective.insert(RECOVERY_PATH_KEY.into(), path);
         }
@@ -859,6 +901,7 @@ impl RestfulGateway for Dispatcher {
                 "Config key [execution.checkpointing.savepoint-dir] is not set. Property [target-directory] must be provided.".into(),
             ));
         };
+        self.check_state_location(&dir, "The savepoint's target directory")?;
         // Flink names the directory by the id's first 6 hex digits; weir's ids start with 16
         // zeros (see `JobId::generate`), so the digits after them are the ones that differ.
         let short = format!("{:x}", job.0);
@@ -921,6 +964,7 @@ impl RestfulGateway for Dispatcher {
         path: String,
         trigger_id: Option<TriggerId>,
     ) -> Result<TriggerId, GatewayError> {
+        self.check_state_location(&path, "The savepoint to dispose of")?;
         self.run_operation(
             OperationKind::NO_JOB,
             OperationKind::Disposal,
