@@ -328,10 +328,12 @@ impl MiniCluster {
         );
 
         let registry = crate::plugins::registry();
+        let sandbox = crate::sandbox_config::from_config(&config, &dirs);
         let compiler = Arc::new(PluginCompiler {
             registry: registry.clone(),
             default_parallelism: config.usize("parallelism.default")?,
             env_allowlist: config.list("weir.job-file.env-allowlist"),
+            sandbox: sandbox.files.clone(),
         });
         let archive = JobArchive::open(
             &dirs.archive,
@@ -383,6 +385,7 @@ impl MiniCluster {
                         .duration("rest.flamegraph.delay-between-samples")?,
                 },
                 profiling: profiling.clone(),
+                sandbox: sandbox.state.clone(),
             },
         );
         let (stop, mut stop_rx) = tokio::sync::watch::channel(false);
@@ -398,6 +401,7 @@ impl MiniCluster {
                     profiling,
                     runtime: RuntimeConfig {
                         cancellation_timeout: config.duration("task.cancellation.timeout")?,
+                        sandbox: sandbox.files.clone(),
                         ..RuntimeConfig::default()
                     },
                 },

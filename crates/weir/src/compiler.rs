@@ -14,6 +14,8 @@ pub struct PluginCompiler {
     pub default_parallelism: usize,
     /// `weir.job-file.env-allowlist`: the environment variables job files may read.
     pub env_allowlist: Vec<String>,
+    /// Which local paths the job's plugins may name (`weir.sandbox.allowed-paths`).
+    pub sandbox: weir_pipeline::sandbox::PathSandbox,
 }
 
 impl JobCompiler for PluginCompiler {
@@ -42,7 +44,10 @@ impl JobCompiler for PluginCompiler {
             JobId(0),
             graph.clone(),
             &self.registry,
-            RuntimeConfig::default(),
+            RuntimeConfig {
+                sandbox: self.sandbox.clone(),
+                ..RuntimeConfig::default()
+            },
         )
         .map_err(|e| GatewayError::BadRequest(e.to_string()))?;
         Ok(graph)

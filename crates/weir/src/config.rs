@@ -304,6 +304,12 @@ pub const KNOWN: &[KnownOption] = &[
         key: "weir.job-file.env-allowlist",
         default: "",
     },
+    // weir's own: local roots job files may read and write besides the data directory (a comma
+    // list; `*` for any path, as in Flink). See `sandbox_config.rs`.
+    KnownOption {
+        key: "weir.sandbox.allowed-paths",
+        default: "",
+    },
     // weir's own: a directory of static files (a web dashboard, such as Flink's) served at `/`.
     KnownOption {
         key: "web.dashboard.dir",

@@ -124,6 +124,8 @@ impl TaskManagerProcess {
                     history_size: config.usize("rest.profiling.history-size")?,
                     ..Default::default()
                 },
+                // No sandbox here: the JobManager that deploys to this TaskManager checked the
+                // job's paths at submission, against its own data directory and roots.
                 runtime: RuntimeConfig {
                     cancellation_timeout: config.duration("task.cancellation.timeout")?,
                     ..RuntimeConfig::default()

@@ -12,4 +12,5 @@ pub mod config;
 pub mod distributed;
 pub mod embedded;
 pub mod plugins;
+pub mod sandbox_config;
 pub mod tls_config;
