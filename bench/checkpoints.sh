@@ -21,7 +21,7 @@ cargo build --release -p weir --quiet
 WEIR=$PWD/target/release/weir
 PORT=${PORT:-18281}
 URL=http://127.0.0.1:$PORT
-"$WEIR" start --data-dir "$OUT/data" -D rest.port=$PORT -D metrics.reporter.prom.port=0 \
+"$WEIR" start --data-dir "$OUT/data" -D weir.sandbox.allowed-paths="$PWD/$OUT" -D rest.port=$PORT -D metrics.reporter.prom.port=0 \
   -D taskmanager.numberOfTaskSlots=8 > "$OUT/start.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true' EXIT

@@ -21,7 +21,7 @@ cargo build --release -p weir --quiet
 WEIR=$PWD/target/release/weir
 PORT=${PORT:-18381}
 V2PORT=${V2PORT:-18382}
-"$WEIR" start --data-dir "$OUT/data" -D rest.port=$PORT -D metrics.reporter.prom.port=0 \
+"$WEIR" start --data-dir "$OUT/data" -D weir.sandbox.allowed-paths="$PWD/$OUT" -D rest.port=$PORT -D metrics.reporter.prom.port=0 \
   -D seatunnel.engine.http.port=$V2PORT -D seatunnel.engine.rest-v1.enabled=false \
   -D taskmanager.numberOfTaskSlots=64 > "$OUT/start.log" 2>&1 &
 PID=$!

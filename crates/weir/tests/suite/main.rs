@@ -26,6 +26,7 @@ mod group_by;
 mod jdbc;
 mod jdbc_exactly_once;
 mod job_limits;
+mod job_sandbox;
 mod kafka;
 mod metrics;
 mod multi_table;

@@ -66,11 +66,18 @@ impl Process {
 
 /// A JobManager on free ports; its REST base URL and RPC address.
 fn jobmanager(data: &Path, extra: &[&str]) -> (Process, String, String) {
+    // The tests' job files read and write beside the data directory.
+    let sandbox = format!(
+        "weir.sandbox.allowed-paths={}",
+        data.parent().unwrap_or(data).display()
+    );
     let data = data.display().to_string();
     let mut args = vec![
         "jobmanager",
         "--data-dir",
         &data,
+        "-D",
+        &sandbox,
         "-D",
         "rest.port=0",
         "-D",

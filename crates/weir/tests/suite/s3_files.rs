@@ -236,6 +236,7 @@ fn writer_with(
         catalog_tables: Vec::new(),
         block_table_paths: Vec::new(),
         job_log: Default::default(),
+        sandbox: Default::default(),
     };
     let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, true)]));
     weir::plugins::registry()

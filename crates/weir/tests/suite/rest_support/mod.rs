@@ -18,6 +18,17 @@ pub async fn start_cluster(dir: &Path, extra: &[&str]) -> MiniCluster {
         "seatunnel.engine.http.port=0".to_string(),
         "seatunnel.engine.rest-v1.port=0".to_string(),
     ];
+    // The tests' job files read and write beside the data directory (often its parent's
+    // tempdir): allowed, unless the test sets the sandbox itself.
+    if !extra
+        .iter()
+        .any(|e| e.starts_with("weir.sandbox.allowed-paths="))
+    {
+        opts.push(format!(
+            "weir.sandbox.allowed-paths={}",
+            dir.parent().unwrap_or(dir).display()
+        ));
+    }
     opts.extend(extra.iter().map(|s| s.to_string()));
     let config = ClusterConfig::load(None, &opts).expect("config");
     let dirs = ClusterDirs::under(dir.to_path_buf(), &config);
