@@ -46,7 +46,7 @@ job = f"""env {{ job.mode = BATCH, parallelism = 2 }}
 source {{ FakeSource {{ plugin_output = rows, row.num = {rows}, batch.size = 8192, seed = 3, int.min = 0, int.max = 999, schema = {{ fields {{ k = int, v = int }} }} }} }}
 transform {{ Sql {{ plugin_input = rows, plugin_output = agg, query = "select k, count(*) as c, sum(v) as s from rows group by k" }} }}
 sink {{ Blackhole {{ plugin_input = agg }} }}"""
-jid = call("/jobs", job.encode())["jobid"]
+jid = call("/jobs", job.encode())["jobUrl"].rsplit("/", 1)[-1]
 while True:
     j = call(f"/jobs/{jid}")
     if j["state"] in ("FINISHED", "FAILED", "CANCELED"):
@@ -88,7 +88,7 @@ job = """env { job.mode = STREAMING, checkpoint.interval = 200, parallelism = 2 
 source { FakeSource { plugin_output = rows, unbounded = true, rows.per.second = 1000, int.min = 0, int.max = 99, schema = { fields { k = int } } } }
 transform { Sql { plugin_input = rows, plugin_output = agg, query = "select k, count(*) as c from rows group by k" } }
 sink { Blackhole { plugin_input = agg } }"""
-jid = call(rest, "/jobs", job.encode())["jobid"]
+jid = call(rest, "/jobs", job.encode())["jobUrl"].rsplit("/", 1)[-1]
 def running(base):
     try:
         j = call(base, f"/jobs/{jid}")
