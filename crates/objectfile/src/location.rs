@@ -125,6 +125,19 @@ impl S3Settings {
         })
     }
 
+    /// Refuses an endpoint the job sandbox does not let jobs reach, before anything connects.
+    pub fn check_endpoint(
+        &self,
+        allowed: &weir_pipeline::endpoint_allowlist::EndpointAllowlist,
+    ) -> WeirResult<()> {
+        match &self.endpoint {
+            Some(ep) => allowed
+                .check(ep, "S3File's fs.s3a.endpoint")
+                .map_err(WeirError::new),
+            None => Ok(()),
+        }
+    }
+
     /// The store these settings reach.
     pub fn build(&self) -> WeirResult<Arc<dyn Bucket>> {
         let mut b = AmazonS3Builder::from_env()

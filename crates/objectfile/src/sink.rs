@@ -60,6 +60,7 @@ impl SinkFactory for S3FileSinkFactory {
             o.set("path", serde_json::Value::String(filled));
         }
         let settings = S3Settings::from_options(&o)?;
+        settings.check_endpoint(&ctx.endpoints)?;
         let format_name = o
             .str("file_format_type")
             .map_err(e)?

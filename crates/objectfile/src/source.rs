@@ -39,9 +39,10 @@ impl SourceFactory for S3FileSourceFactory {
         PluginSpec::new("S3File", PluginKind::Source, options).ignoring(FILE_SOURCE_IGNORED)
     }
 
-    fn prepare(&self, o: &Options, _ctx: &PrepareContext) -> WeirResult<Arc<dyn PreparedSource>> {
+    fn prepare(&self, o: &Options, ctx: &PrepareContext) -> WeirResult<Arc<dyn PreparedSource>> {
         let e = WeirError::new;
         let settings = S3Settings::from_options(o)?;
+        settings.check_endpoint(&ctx.endpoints)?;
         let format_name = o.str("file_format_type").map_err(e)?.unwrap_or_default();
         if format_name.trim().eq_ignore_ascii_case("binary") {
             return Err(WeirError::new("S3File does not read binary files yet")

@@ -10,6 +10,7 @@
 pub mod catalog;
 pub mod catalog_table;
 pub mod config;
+pub mod endpoint_allowlist;
 pub mod graph;
 pub mod hocon_input;
 pub mod multi_table;

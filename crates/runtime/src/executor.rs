@@ -43,6 +43,8 @@ pub struct RuntimeConfig {
     pub cancellation_timeout: Duration,
     /// Which local paths the job's plugins may name (unrestricted unless the cluster says).
     pub sandbox: weir_pipeline::sandbox::PathSandbox,
+    /// Which object-store endpoints the job's plugins may reach (any unless the cluster says).
+    pub endpoints: weir_pipeline::endpoint_allowlist::EndpointAllowlist,
 }
 
 impl Default for RuntimeConfig {
@@ -53,6 +55,7 @@ impl Default for RuntimeConfig {
             subtask_runtime: None,
             cancellation_timeout: Duration::from_secs(180),
             sandbox: Default::default(),
+            endpoints: Default::default(),
         }
     }
 }
@@ -166,6 +169,7 @@ impl PreparedJob {
                 block_table_paths: block_table_paths.get(op.id).cloned().unwrap_or_default(),
                 job_log: config.job_log.clone(),
                 sandbox: config.sandbox.clone(),
+                endpoints: config.endpoints.clone(),
             };
             let options = &op.plugin.options;
             let result = match op.plugin.kind {

@@ -66,6 +66,8 @@ pub struct PrepareContext {
     pub job_log: JobLogHandle,
     /// Which local paths the operator may read or write: a plugin that takes a path asks it.
     pub sandbox: weir_pipeline::sandbox::PathSandbox,
+    /// Which object-store endpoints the operator may connect to: a plugin that takes one asks.
+    pub endpoints: weir_pipeline::endpoint_allowlist::EndpointAllowlist,
 }
 
 /// Where a subtask sits among its peers.

@@ -328,12 +328,13 @@ impl MiniCluster {
         );
 
         let registry = crate::plugins::registry();
-        let sandbox = crate::sandbox_config::from_config(&config, &dirs);
+        let sandbox = crate::sandbox_config::from_config(&config, &dirs)?;
         let compiler = Arc::new(PluginCompiler {
             registry: registry.clone(),
             default_parallelism: config.usize("parallelism.default")?,
             env_allowlist: config.list("weir.job-file.env-allowlist"),
             sandbox: sandbox.files.clone(),
+            endpoints: sandbox.endpoints.clone(),
         });
         let archive = JobArchive::open(
             &dirs.archive,
@@ -402,6 +403,7 @@ impl MiniCluster {
                     runtime: RuntimeConfig {
                         cancellation_timeout: config.duration("task.cancellation.timeout")?,
                         sandbox: sandbox.files.clone(),
+                        endpoints: sandbox.endpoints.clone(),
                         ..RuntimeConfig::default()
                     },
                 },

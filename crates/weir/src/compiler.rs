@@ -16,6 +16,8 @@ pub struct PluginCompiler {
     pub env_allowlist: Vec<String>,
     /// Which local paths the job's plugins may name (`weir.sandbox.allowed-paths`).
     pub sandbox: weir_pipeline::sandbox::PathSandbox,
+    /// Which object-store endpoints the job's plugins may reach (`weir.sandbox.allowed-endpoints`).
+    pub endpoints: weir_pipeline::endpoint_allowlist::EndpointAllowlist,
 }
 
 impl JobCompiler for PluginCompiler {
@@ -46,6 +48,7 @@ impl JobCompiler for PluginCompiler {
             &self.registry,
             RuntimeConfig {
                 sandbox: self.sandbox.clone(),
+                endpoints: self.endpoints.clone(),
                 ..RuntimeConfig::default()
             },
         )

@@ -310,6 +310,12 @@ pub const KNOWN: &[KnownOption] = &[
         key: "weir.sandbox.allowed-paths",
         default: "",
     },
+    // weir's own: object-store endpoints job files may reach besides `s3.endpoint` (a comma
+    // list of [scheme://]host[:port]; `*` for any). See `sandbox_config.rs`.
+    KnownOption {
+        key: "weir.sandbox.allowed-endpoints",
+        default: "",
+    },
     // weir's own: a directory of static files (a web dashboard, such as Flink's) served at `/`.
     KnownOption {
         key: "web.dashboard.dir",

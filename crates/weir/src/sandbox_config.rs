@@ -5,15 +5,23 @@
 //! limit (Flink's behaviour). Job plugins (`LocalFile`) and the job's state (savepoint targets,
 //! checkpoint directories, restore paths) get separate sandboxes: state may go to the
 //! cluster's checkpoint and savepoint directories, which a job's files may not touch.
+//!
+//! The network half: object-store endpoints (`S3File`'s `fs.s3a.endpoint`) are limited to the
+//! cluster's own `s3.endpoint` and `weir.sandbox.allowed-endpoints` (AWS's public S3 always).
 
 use crate::cluster::ClusterDirs;
 use crate::config::ClusterConfig;
 use std::path::{Path, PathBuf};
 use weir_gateway::checkpoint_storage::CheckpointLocation;
+use weir_pipeline::endpoint_allowlist::EndpointAllowlist;
 use weir_pipeline::sandbox::PathSandbox;
 
 /// The option that lists extra roots (a comma list; `*` lifts the limit).
 pub const ALLOWED_PATHS: &str = "weir.sandbox.allowed-paths";
+
+/// The option that lists the object-store endpoints jobs may reach besides `s3.endpoint` (a
+/// comma list of `[scheme://]host[:port]`; `*` lifts the limit).
+pub const ALLOWED_ENDPOINTS: &str = "weir.sandbox.allowed-endpoints";
 
 /// The two sandboxes of a cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +30,8 @@ pub struct JobSandbox {
     pub files: PathSandbox,
     /// Where a job's checkpoints and savepoints may go and be restored from.
     pub state: PathSandbox,
+    /// Which object-store endpoints job plugins may connect to.
+    pub endpoints: EndpointAllowlist,
 }
 
 impl JobSandbox {
@@ -30,12 +40,14 @@ impl JobSandbox {
         Self {
             files: PathSandbox::unrestricted(),
             state: PathSandbox::unrestricted(),
+            endpoints: EndpointAllowlist::unrestricted(),
         }
     }
 }
 
-/// The sandbox of a cluster with `config` and `dirs`.
-pub fn from_config(config: &ClusterConfig, dirs: &ClusterDirs) -> JobSandbox {
+/// The sandbox of a cluster with `config` and `dirs`; an endpoint entry that does not parse is
+/// an error naming the option, so the cluster does not start with a list it misread.
+pub fn from_config(config: &ClusterConfig, dirs: &ClusterDirs) -> Result<JobSandbox, String> {
     let local = |key: &str| {
         let raw = config.get(key);
         if raw.trim().is_empty() {
@@ -45,12 +57,27 @@ pub fn from_config(config: &ClusterConfig, dirs: &ClusterDirs) -> JobSandbox {
             .ok()
             .and_then(|l| l.local_dir().map(Path::to_path_buf))
     };
-    resolve(
+    let mut sandbox = resolve(
         &config.list(ALLOWED_PATHS),
         dirs,
         local("execution.checkpointing.dir"),
         local("execution.checkpointing.savepoint-dir"),
-    )
+    );
+    let own = config.s3().endpoint;
+    sandbox.endpoints = resolve_endpoints(&config.list(ALLOWED_ENDPOINTS), own.as_deref())
+        .map_err(|e| format!("{ALLOWED_ENDPOINTS}: {e}"))?;
+    Ok(sandbox)
+}
+
+/// The pure decision for endpoints: `listed` (or `*`) plus the cluster's own object store.
+pub fn resolve_endpoints(
+    listed: &[String],
+    cluster_s3_endpoint: Option<&str>,
+) -> Result<EndpointAllowlist, String> {
+    if listed.iter().any(|l| l == "*") {
+        return Ok(EndpointAllowlist::unrestricted());
+    }
+    EndpointAllowlist::only(listed.iter().map(String::as_str).chain(cluster_s3_endpoint))
 }
 
 /// The pure decision: `listed` roots (or `*`), the data directory and its reserved places, and
@@ -85,7 +112,12 @@ pub fn resolve(
         dirs.archive.clone(),
         dirs.data.join("jobs"),
     ]);
-    JobSandbox { files, state }
+    JobSandbox {
+        files,
+        state,
+        // Decided by `resolve_endpoints`; none until then.
+        endpoints: EndpointAllowlist::unrestricted(),
+    }
 }
 
 #[cfg(test)]
@@ -151,8 +183,33 @@ mod tests {
         let opts = vec![format!("{ALLOWED_PATHS}=/srv/in, /srv/out")];
         let config = ClusterConfig::load(None, &opts).unwrap();
         let d = ClusterDirs::under(tmp.path().to_path_buf(), &config);
-        let s = from_config(&config, &d);
+        let s = from_config(&config, &d).unwrap();
         assert!(s.files.check(Path::new("/srv/out/x"), "p").is_ok());
         assert!(s.files.check(Path::new("/srv/elsewhere"), "p").is_err());
+    }
+
+    #[test]
+    fn jobs_reach_the_clusters_object_store_and_the_listed_endpoints_only() {
+        let e = resolve_endpoints(&[], Some("http://127.0.0.1:9000")).unwrap();
+        assert!(e.check("http://127.0.0.1:9000", "e").is_ok());
+        assert!(e.check("http://169.254.169.254", "e").is_err());
+        assert!(e.check("https://s3.us-east-2.amazonaws.com", "e").is_ok());
+        let none = resolve_endpoints(&[], None).unwrap();
+        assert!(none.check("http://127.0.0.1:9000", "e").is_err());
+        let listed = resolve_endpoints(&["minio:9000".into()], None).unwrap();
+        assert!(listed.check("http://minio:9000", "e").is_ok());
+        assert!(resolve_endpoints(&["*".into()], None)
+            .unwrap()
+            .is_unrestricted());
+    }
+
+    #[test]
+    fn a_bad_endpoint_entry_stops_the_start_naming_the_option() {
+        let tmp = tempfile::tempdir().unwrap();
+        let opts = vec![format!("{ALLOWED_ENDPOINTS}=ftp://files")];
+        let config = ClusterConfig::load(None, &opts).unwrap();
+        let d = ClusterDirs::under(tmp.path().to_path_buf(), &config);
+        let err = from_config(&config, &d).unwrap_err();
+        assert!(err.contains(ALLOWED_ENDPOINTS) && err.contains("ftp://files"), "{err}");
     }
 }

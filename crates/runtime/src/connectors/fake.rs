@@ -777,6 +777,7 @@ mod tests {
             block_table_paths: Vec::new(),
             job_log: Default::default(),
             sandbox: Default::default(),
+            endpoints: Default::default(),
         };
         FakeSourceFactory.prepare(&Options::new(map), &ctx)
     }

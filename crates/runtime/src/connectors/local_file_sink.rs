@@ -401,6 +401,7 @@ mod tests {
             block_table_paths: Vec::new(),
             job_log: Default::default(),
             sandbox: Default::default(),
+            endpoints: Default::default(),
         };
         let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, true)]));
         LocalFileSinkFactory

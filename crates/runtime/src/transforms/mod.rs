@@ -135,6 +135,7 @@ pub(crate) mod test_util {
             block_table_paths: Vec::new(),
             job_log: Default::default(),
             sandbox: Default::default(),
+            endpoints: Default::default(),
         };
         f.prepare(&Options::new(map), schema, &ctx)
     }

@@ -67,6 +67,7 @@ fn local_config(run: &LocalRun) -> Result<ClusterConfig, String> {
     config.set_default("weir.job-file.env-allowlist", names.join(","));
     // Nor does it need a sandbox: it reads and writes what its user may, as the user.
     config.set_default(crate::sandbox_config::ALLOWED_PATHS, "*");
+    config.set_default(crate::sandbox_config::ALLOWED_ENDPOINTS, "*");
     Ok(config)
 }
 

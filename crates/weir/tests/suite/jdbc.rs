@@ -301,6 +301,7 @@ async fn a_restored_reader_continues_exactly_where_its_snapshot_was() {
         block_table_paths: Vec::new(),
         job_log: weir_runtime::operator::JobLogHandle::new(|_| {}),
         sandbox: Default::default(),
+        endpoints: Default::default(),
     };
     let prepared = weir_jdbc::source::JdbcSourceFactory
         .prepare(&options, &ctx)

@@ -2,6 +2,7 @@
 //! directory and the roots in `weir.sandbox.allowed-paths`, never the cluster's own places
 //! there; savepoint targets, restore paths and disposals are held to the same roots. Everything
 //! else is refused at submission (or at the trigger) with a 400 that says what to change.
+//! `S3File` may reach only the cluster's own object store and `weir.sandbox.allowed-endpoints`.
 
 use crate::rest_support::{client, start_cluster, submit, wait_for};
 use serde_json::Value;
@@ -192,4 +193,53 @@ async fn an_operator_allows_more_roots_or_any_path() {
     })
     .await;
     assert!(std::fs::read_dir(&out).unwrap().next().is_some());
+}
+
+fn s3_job(endpoint: &str) -> String {
+    format!(
+        r#"env {{ job.mode = "BATCH" }}
+source {{ FakeSource {{ row.num = 3, schema = {{ fields {{ id = bigint }} }} }} }}
+sink {{ S3File {{ bucket = "s3a://out", path = "/x", fs.s3a.endpoint = "{endpoint}", access_key = "a", secret_key = "b", file_format_type = "csv" }} }}"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn object_stores_are_reached_only_at_allowed_endpoints() {
+    let data = tempfile::tempdir().unwrap();
+    // A port nothing listens on: the cluster's own object store, down for this test.
+    let own = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let own_url = format!("http://127.0.0.1:{}", own.local_addr().unwrap().port());
+    drop(own);
+    let s3 = format!("s3.endpoint={own_url}");
+    let cluster = start_cluster(
+        data.path(),
+        &["weir.sandbox.allowed-endpoints=minio.internal:9000", &s3],
+    )
+    .await;
+    let base = cluster.url();
+    let c = client();
+    let jobs_before = job_count(&c, &base).await;
+    for endpoint in [
+        "http://169.254.169.254",
+        "127.0.0.1:6379",
+        "http://minio.internal:9000@10.0.0.1",
+        "https://minio.internal:9001",
+    ] {
+        let (status, body) = post(&c, &format!("{base}/jobs"), s3_job(endpoint)).await;
+        assert_eq!(status, 400, "{endpoint}: {body}");
+        assert!(
+            body.contains("S3File's fs.s3a.endpoint")
+                && body.contains("weir.sandbox.allowed-endpoints")
+                && body.contains("minio.internal:9000"),
+            "{endpoint}: {body}"
+        );
+    }
+    assert_eq!(jobs_before, job_count(&c, &base).await, "nothing was created");
+    // The cluster's own `s3.endpoint` passes the sandbox: this job is refused only because
+    // nothing answers there.
+    let (status, body) = post(&c, &format!("{base}/jobs"), s3_job(&own_url)).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(!body.contains("weir.sandbox"), "{body}");
+    assert!(body.contains("fs.s3a.endpoint"), "{body}");
+    cluster.shutdown().await;
 }

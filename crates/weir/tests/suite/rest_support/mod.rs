@@ -29,6 +29,13 @@ pub async fn start_cluster(dir: &Path, extra: &[&str]) -> MiniCluster {
             dir.parent().unwrap_or(dir).display()
         ));
     }
+    // Their object stores run on loopback, on ports picked at run time.
+    if !extra
+        .iter()
+        .any(|e| e.starts_with("weir.sandbox.allowed-endpoints="))
+    {
+        opts.push("weir.sandbox.allowed-endpoints=http://127.0.0.1".to_string());
+    }
     opts.extend(extra.iter().map(|s| s.to_string()));
     let config = ClusterConfig::load(None, &opts).expect("config");
     let dirs = ClusterDirs::under(dir.to_path_buf(), &config);
