@@ -1,8 +1,94 @@
-//! One declaration per endpoint (Flink's `MessageHeaders` idea): method, path, summary and
-//! handler in one value, from which the router and the OpenAPI document are both built.
+//! One declaration per endpoint (Flink's `MessageHeaders` idea): method, path, summary,
+//! handler, query parameters, request body and response body in one value, from which the
+//! router and the OpenAPI document are both built.
+//!
+//! `endpoint!` gives the route; the builder methods give the contract:
+//! `endpoint!(GET "/jobs/{jobid}", "…", job_details).returns::<JobDetailsInfo>()`. Path
+//! parameters come from the path itself (their types from [`path_param`]).
 
 use crate::state::AppState;
 use axum::routing::MethodRouter;
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::ToSchema;
+
+/// The schemas a declaration needs, collected as the OpenAPI document's components.
+pub type Components = Vec<(String, RefOr<Schema>)>;
+
+/// A body's schema: adds what it refers to into the components and answers a reference.
+pub type SchemaFn = fn(&mut Components) -> RefOr<Schema>;
+
+/// The [`SchemaFn`] of `T`: its schema and every schema it names, by reference.
+pub fn schema_of<T: ToSchema>(components: &mut Components) -> RefOr<Schema> {
+    T::schemas(components);
+    let name = T::name();
+    components.push((name.to_string(), T::schema()));
+    RefOr::Ref(utoipa::openapi::Ref::from_schema_name(name))
+}
+
+/// What a query parameter holds, for the document and for generated requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    Integer,
+    Boolean,
+    String,
+    /// One of these words.
+    OneOf(&'static [&'static str]),
+}
+
+/// A query parameter the handler reads.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryParam {
+    pub name: &'static str,
+    pub kind: ParamKind,
+    pub required: bool,
+    pub description: &'static str,
+}
+
+/// An optional query parameter.
+pub const fn query(name: &'static str, kind: ParamKind, description: &'static str) -> QueryParam {
+    QueryParam {
+        name,
+        kind,
+        required: false,
+        description,
+    }
+}
+
+/// The media type of a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Media {
+    Json,
+    /// Plain text (logs, stdout; a HOCON job file).
+    Text,
+    /// `multipart/form-data` (uploads).
+    Multipart,
+}
+
+impl Media {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Media::Json => "application/json",
+            Media::Text => "text/plain",
+            Media::Multipart => "multipart/form-data",
+        }
+    }
+}
+
+/// One accepted request body.
+#[derive(Clone, Copy)]
+pub struct RequestBody {
+    pub media: Media,
+    pub schema: SchemaFn,
+}
+
+/// The success answer: its status and, once declared, its body.
+#[derive(Clone, Copy)]
+pub struct Reply {
+    pub status: u16,
+    pub media: Media,
+    /// `None` until the endpoint declares its response type.
+    pub schema: Option<SchemaFn>,
+}
 
 /// An HTTP method weir serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +134,86 @@ pub struct Endpoint {
     /// The handler, bound to its method.
     pub route: fn() -> MethodRouter<AppState>,
     pub feature: Feature,
+    /// The query parameters it reads.
+    pub query: &'static [QueryParam],
+    /// The bodies it accepts (none for most).
+    pub request: Vec<RequestBody>,
+    pub reply: Reply,
+}
+
+impl Endpoint {
+    /// Answers `T` as JSON with 200.
+    pub fn returns<T: ToSchema>(mut self) -> Self {
+        self.reply.schema = Some(schema_of::<T>);
+        self
+    }
+
+    /// Answers `T` as JSON with `status` (202 for Flink's triggers).
+    pub fn returns_with<T: ToSchema>(mut self, status: u16) -> Self {
+        self.reply = Reply {
+            status,
+            media: Media::Json,
+            schema: Some(schema_of::<T>),
+        };
+        self
+    }
+
+    /// Answers plain text (a log file, stdout).
+    pub fn returns_text(mut self) -> Self {
+        self.reply = Reply {
+            status: 200,
+            media: Media::Text,
+            schema: Some(schema_of::<String>),
+        };
+        self
+    }
+
+    /// Accepts a JSON body `T`.
+    pub fn accepts<T: ToSchema>(self) -> Self {
+        self.accepts_as::<T>(Media::Json)
+    }
+
+    /// Accepts a body `T` of `media`.
+    pub fn accepts_as<T: ToSchema>(mut self, media: Media) -> Self {
+        self.request.push(RequestBody {
+            media,
+            schema: schema_of::<T>,
+        });
+        self
+    }
+
+    /// Reads these query parameters.
+    pub fn query(mut self, params: &'static [QueryParam]) -> Self {
+        self.query = params;
+        self
+    }
+
+    /// The path parameters, in order (`/jobs/{jobid}/vertices/{vertexid}` → jobid, vertexid).
+    pub fn path_params(&self) -> impl Iterator<Item = &'static str> {
+        self.path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+    }
+}
+
+/// What a path parameter holds: its kind, a pattern its values match, and what it is. Ids are
+/// Flink's 32 hex digits; indexes are numbers; the rest are names.
+pub fn path_param(name: &str) -> (ParamKind, Option<&'static str>, &'static str) {
+    const HEX32: Option<&str> = Some("^[0-9a-fA-F]{32}$");
+    match name {
+        "jobid" => (ParamKind::String, HEX32, "32-character hexadecimal job id."),
+        "vertexid" => (ParamKind::String, HEX32, "32-character hexadecimal vertex id."),
+        "datasetid" => (ParamKind::String, HEX32, "32-character hexadecimal data set id."),
+        "applicationid" => (ParamKind::String, HEX32, "32-character hexadecimal application id."),
+        "triggerid" => (ParamKind::String, HEX32, "32-character hexadecimal trigger id."),
+        "checkpointid" => (ParamKind::Integer, None, "Long value that identifies a checkpoint."),
+        "subtaskindex" => (ParamKind::Integer, None, "Positive integer value that identifies a subtask."),
+        "attempt" => (ParamKind::Integer, None, "Positive integer value that identifies an execution attempt."),
+        "taskmanagerid" => (ParamKind::String, None, "32-character hexadecimal string that identifies a task manager."),
+        "jarid" => (ParamKind::String, None, "String value that identifies a jar."),
+        "filename" => (ParamKind::String, None, "String value that identifies the file name from which to read."),
+        _ => (ParamKind::String, None, "A path parameter."),
+    }
 }
 
 /// Declares an endpoint: `endpoint!(GET "/jobs", "Lists jobs.", handler)`.
@@ -69,6 +235,13 @@ macro_rules! endpoint {
             summary: $summary,
             route: || axum::routing::on($crate::endpoint!(@filter $method), $handler),
             feature: $crate::endpoint::Feature::$feature,
+            query: &[],
+            request: Vec::new(),
+            reply: $crate::endpoint::Reply {
+                status: 200,
+                media: $crate::endpoint::Media::Json,
+                schema: None,
+            },
         }
     };
     (@method GET) => { $crate::endpoint::Method::Get };

@@ -80,11 +80,20 @@ impl From<GatewayError> for RestError {
     }
 }
 
+/// Flink's `ErrorResponseBody`: what every failed request answers.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ErrorResponseBody {
+    /// What went wrong and what to change, most important first.
+    pub errors: Vec<String>,
+}
+
 impl IntoResponse for RestError {
     fn into_response(self) -> Response {
         (
             self.status,
-            Json(serde_json::json!({ "errors": self.messages })),
+            Json(ErrorResponseBody {
+                errors: self.messages,
+            }),
         )
             .into_response()
     }

@@ -1,16 +1,28 @@
 //! The OpenAPI document of what weir implements, built with utoipa from the same endpoint
-//! declarations the router is built from, so it cannot drift from the routes.
+//! declarations the router is built from, so it cannot drift from the routes: each operation's
+//! path and query parameters, request bodies, success body and error body.
 
-use crate::endpoint::{Endpoint, Method};
+use crate::endpoint::{
+    path_param, schema_of, Components, Endpoint, Media, Method, ParamKind, QueryParam,
+};
+use crate::error::ErrorResponseBody;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
 use std::collections::BTreeMap;
-use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem, PathItemBuilder};
-use utoipa::openapi::{InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, ResponseBuilder};
+use utoipa::openapi::path::{
+    HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem, PathItemBuilder,
+};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{
+    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder,
+    Required, ResponseBuilder, Schema,
+};
 
 pub fn endpoints() -> Vec<Endpoint> {
-    vec![crate::endpoint!(GET "/openapi.json", "Returns this OpenAPI document.", openapi_json)]
+    vec![crate::endpoint!(GET "/openapi.json", "Returns this OpenAPI document.", openapi_json)
+        .returns::<serde_json::Value>()]
 }
 
 fn http(m: Method) -> HttpMethod {
@@ -23,15 +35,90 @@ fn http(m: Method) -> HttpMethod {
     }
 }
 
+/// The schema of a parameter of `kind` (with `pattern` for ids).
+fn param_schema(kind: ParamKind, pattern: Option<&str>) -> Schema {
+    let b = ObjectBuilder::new();
+    let b = match kind {
+        ParamKind::Integer => b.schema_type(Type::Integer).minimum(Some(0)),
+        ParamKind::Boolean => b.schema_type(Type::Boolean),
+        ParamKind::String => b.schema_type(Type::String).pattern(pattern),
+        ParamKind::OneOf(words) => b.schema_type(Type::String).enum_values(Some(words.to_vec())),
+    };
+    Schema::Object(b.build())
+}
+
+fn query_parameter(q: &QueryParam) -> utoipa::openapi::path::Parameter {
+    ParameterBuilder::new()
+        .name(q.name)
+        .parameter_in(ParameterIn::Query)
+        .required(if q.required {
+            Required::True
+        } else {
+            Required::False
+        })
+        .description(Some(q.description))
+        .schema(Some(param_schema(q.kind, None)))
+        .build()
+}
+
+/// One operation of the document.
+fn operation(e: &Endpoint, components: &mut Components) -> utoipa::openapi::path::Operation {
+    let mut op = OperationBuilder::new()
+        .summary(Some(e.summary))
+        .operation_id(Some(format!("{} {}", e.method.as_str(), e.path)));
+    for name in e.path_params() {
+        let (kind, pattern, description) = path_param(name);
+        op = op.parameter(
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .description(Some(description))
+                .schema(Some(param_schema(kind, pattern))),
+        );
+    }
+    for q in e.query {
+        op = op.parameter(query_parameter(q));
+    }
+    if !e.request.is_empty() {
+        let mut body = RequestBodyBuilder::new().required(Some(Required::True));
+        for r in &e.request {
+            body = body.content(
+                r.media.as_str(),
+                ContentBuilder::new().schema(Some((r.schema)(components))).build(),
+            );
+        }
+        op = op.request_body(Some(body.build()));
+    }
+    let mut success = ResponseBuilder::new().description(match e.reply.status {
+        202 => "Accepted",
+        _ => "Success",
+    });
+    if let Some(schema) = e.reply.schema {
+        success = success.content(
+            e.reply.media.as_str(),
+            ContentBuilder::new().schema(Some(schema(components))).build(),
+        );
+    }
+    let error = ResponseBuilder::new()
+        .description("An error: the status says which kind, the messages what to change.")
+        .content(
+            Media::Json.as_str(),
+            ContentBuilder::new()
+                .schema(Some(schema_of::<ErrorResponseBody>(components)))
+                .build(),
+        );
+    op.response(e.reply.status.to_string(), success.build())
+        .response("default", error.build())
+        .build()
+}
+
 /// The document for `endpoints` (paths in OpenAPI's `{param}` syntax, as axum's).
 pub fn document(endpoints: &[Endpoint], settings: &crate::RestSettings) -> OpenApi {
+    let mut components: Components = Vec::new();
     let mut by_path: BTreeMap<&str, PathItemBuilder> = BTreeMap::new();
     for e in endpoints.iter().filter(|e| settings.serves(e.feature)) {
-        let op = OperationBuilder::new()
-            .summary(Some(e.summary))
-            .operation_id(Some(format!("{} {}", e.method.as_str(), e.path)))
-            .response("200", ResponseBuilder::new().description("Success").build())
-            .build();
+        let op = operation(e, &mut components);
         let item = by_path.remove(e.path).unwrap_or_default();
         by_path.insert(e.path, item.operation(http(e.method), op));
     }
@@ -39,6 +126,13 @@ pub fn document(endpoints: &[Endpoint], settings: &crate::RestSettings) -> OpenA
     for (path, item) in by_path {
         let item: PathItem = item.build();
         paths = paths.path(format!("/v1{path}"), item);
+    }
+    let mut schemas = ComponentsBuilder::new();
+    // Sorted and deduplicated, so the document is the same on every call.
+    components.sort_by(|a, b| a.0.cmp(&b.0));
+    components.dedup_by(|a, b| a.0 == b.0);
+    for (name, schema) in components {
+        schemas = schemas.schema(name, schema);
     }
     OpenApiBuilder::new()
         .info(
@@ -51,6 +145,7 @@ pub fn document(endpoints: &[Endpoint], settings: &crate::RestSettings) -> OpenA
                 .build(),
         )
         .paths(paths.build())
+        .components(Some(schemas.build()))
         .build()
 }
 

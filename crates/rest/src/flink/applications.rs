@@ -2,7 +2,7 @@
 //! application holding its one job, with the job's id as the application id (as Flink's
 //! `SingleJobApplication`).
 
-use super::messages::{self, now_ms};
+use super::messages::{self, now_ms, ConfigurationInfo, EmptyResponseBody, JobDetailsMessage};
 use crate::endpoint;
 use crate::endpoint::Endpoint;
 use crate::error::{RestError, RestResult};
@@ -10,17 +10,24 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde_json::{json, Value};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
 use weir_core::{JobId, JobStatus};
 use weir_gateway::{GatewayError, JobSnapshot};
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
-        endpoint!(GET "/applications/overview", "Returns an overview over all applications.", applications_overview),
-        endpoint!(GET "/applications/{applicationid}", "Returns details of an application.", application_details),
-        endpoint!(GET "/applications/{applicationid}/exceptions", "Returns the exceptions of an application's jobs.", application_exceptions),
-        endpoint!(GET "/applications/{applicationid}/jobmanager/config", "Returns the JobManager configuration of an application.", application_jobmanager_config),
-        endpoint!(POST "/applications/{applicationid}/cancel", "Cancels an application.", cancel_application),
+        endpoint!(GET "/applications/overview", "Returns an overview over all applications.", applications_overview)
+            .returns::<MultipleApplicationsDetails>(),
+        endpoint!(GET "/applications/{applicationid}", "Returns details of an application.", application_details)
+            .returns::<ApplicationDetailsInfo>(),
+        endpoint!(GET "/applications/{applicationid}/exceptions", "Returns the exceptions of an application's jobs.", application_exceptions)
+            .returns::<ApplicationExceptionsInfoWithHistory>(),
+        endpoint!(GET "/applications/{applicationid}/jobmanager/config", "Returns the JobManager configuration of an application.", application_jobmanager_config)
+            .returns::<ConfigurationInfo>(),
+        endpoint!(POST "/applications/{applicationid}/cancel", "Cancels an application.", cancel_application)
+            .returns_with::<EmptyResponseBody>(202),
     ]
 }
 
@@ -59,31 +66,65 @@ fn app_name(s: &JobSnapshot) -> String {
     format!("SingleJobApplication({})", s.name)
 }
 
-async fn applications_overview(State(s): State<AppState>) -> Json<Value> {
-    let apps: Vec<Value> = s
+/// `MultipleApplicationsDetails`.
+#[derive(Serialize, ToSchema)]
+pub struct MultipleApplicationsDetails {
+    pub applications: Vec<ApplicationDetails>,
+}
+
+/// `ApplicationDetails`: one application in the overview.
+#[derive(Serialize, ToSchema)]
+pub struct ApplicationDetails {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "start-time")]
+    pub start_time: i64,
+    #[serde(rename = "end-time")]
+    pub end_time: i64,
+    pub duration: i64,
+    pub status: &'static str,
+    /// How many of its jobs are in each state.
+    pub jobs: BTreeMap<&'static str, u32>,
+}
+
+async fn applications_overview(State(s): State<AppState>) -> Json<MultipleApplicationsDetails> {
+    let applications = s
         .gateway
         .request_multiple_job_details()
         .await
         .iter()
-        .map(|o| {
-            json!({
-                "id": o.job_id.to_string(),
-                "name": format!("SingleJobApplication({})", o.name),
-                "start-time": o.start_time,
-                "end-time": o.end_time,
-                "duration": o.duration,
-                "status": app_status(o.status),
-                "jobs": { o.status.as_str(): 1 },
-            })
+        .map(|o| ApplicationDetails {
+            id: o.job_id.to_string(),
+            name: format!("SingleJobApplication({})", o.name),
+            start_time: o.start_time,
+            end_time: o.end_time,
+            duration: o.duration,
+            status: app_status(o.status),
+            jobs: BTreeMap::from([(o.status.as_str(), 1)]),
         })
         .collect();
-    Json(json!({ "applications": apps }))
+    Json(MultipleApplicationsDetails { applications })
+}
+
+/// `ApplicationDetailsInfo`.
+#[derive(Serialize, ToSchema)]
+pub struct ApplicationDetailsInfo<'a> {
+    pub id: String,
+    pub name: String,
+    pub status: &'static str,
+    #[serde(rename = "start-time")]
+    pub start_time: i64,
+    #[serde(rename = "end-time")]
+    pub end_time: i64,
+    pub duration: i64,
+    pub timestamps: BTreeMap<&'static str, i64>,
+    pub jobs: Vec<JobDetailsMessage<'a>>,
 }
 
 async fn application_details(
     State(s): State<AppState>,
     Path(id): Path<String>,
-) -> RestResult<Json<Value>> {
+) -> RestResult<axum::response::Response> {
     let snap = application(&s, &id).await?;
     let now = now_ms();
     let overview = weir_gateway::JobOverview::of(&snap, now);
@@ -94,61 +135,86 @@ async fn application_details(
             .map(|i| snap.timestamps[i])
             .unwrap_or(0)
     };
-    Ok(Json(json!({
-        "id": snap.job_id.to_string(),
-        "name": app_name(&snap),
-        "status": app_status(snap.status),
-        "start-time": snap.start_time(),
-        "end-time": snap.end_time(),
-        "duration": snap.duration(now),
-        "timestamps": {
-            "CREATED": snap.start_time(),
-            "RUNNING": ts(JobStatus::Running),
-            "FAILING": ts(JobStatus::Failing),
-            "FAILED": ts(JobStatus::Failed),
-            "CANCELING": ts(JobStatus::Cancelling),
-            "CANCELED": ts(JobStatus::Canceled),
-            "FINISHED": ts(JobStatus::Finished),
-        },
-        "jobs": [messages::job_details(&overview)],
-    })))
+    let body = ApplicationDetailsInfo {
+        id: snap.job_id.to_string(),
+        name: app_name(&snap),
+        status: app_status(snap.status),
+        start_time: snap.start_time(),
+        end_time: snap.end_time(),
+        duration: snap.duration(now),
+        timestamps: BTreeMap::from([
+            ("CREATED", snap.start_time()),
+            ("RUNNING", ts(JobStatus::Running)),
+            ("FAILING", ts(JobStatus::Failing)),
+            ("FAILED", ts(JobStatus::Failed)),
+            ("CANCELING", ts(JobStatus::Cancelling)),
+            ("CANCELED", ts(JobStatus::Canceled)),
+            ("FINISHED", ts(JobStatus::Finished)),
+        ]),
+        jobs: vec![JobDetailsMessage::of(&overview)],
+    };
+    Ok(messages::json_response(&body, 1024))
+}
+
+/// `ApplicationExceptionsInfoWithHistory`.
+#[derive(Serialize, ToSchema)]
+pub struct ApplicationExceptionsInfoWithHistory {
+    #[serde(rename = "exceptionHistory")]
+    pub exception_history: ApplicationExceptionHistory,
+}
+
+/// Its history: newest first.
+#[derive(Serialize, ToSchema)]
+pub struct ApplicationExceptionHistory {
+    pub entries: Vec<ApplicationExceptionInfo>,
+}
+
+/// One failure of one of the application's jobs.
+#[derive(Serialize, ToSchema)]
+pub struct ApplicationExceptionInfo {
+    #[serde(rename = "exceptionName")]
+    pub exception_name: String,
+    pub stacktrace: String,
+    pub timestamp: i64,
+    #[serde(rename = "jobId")]
+    pub job_id: String,
 }
 
 async fn application_exceptions(
     State(s): State<AppState>,
     Path(id): Path<String>,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<ApplicationExceptionsInfoWithHistory>> {
     let snap = application(&s, &id).await?;
-    let entries: Vec<Value> = snap
+    let entries = snap
         .exceptions
         .iter()
         .rev()
-        .map(|e| {
-            json!({
-                "exceptionName": e.exception_name,
-                "stacktrace": e.stacktrace,
-                "timestamp": e.timestamp,
-                "jobId": snap.job_id.to_string(),
-            })
+        .map(|e| ApplicationExceptionInfo {
+            exception_name: e.exception_name.clone(),
+            stacktrace: e.stacktrace.clone(),
+            timestamp: e.timestamp,
+            job_id: snap.job_id.to_string(),
         })
         .collect();
-    Ok(Json(json!({ "exceptionHistory": { "entries": entries } })))
+    Ok(Json(ApplicationExceptionsInfoWithHistory {
+        exception_history: ApplicationExceptionHistory { entries },
+    }))
 }
 
 async fn application_jobmanager_config(
     State(s): State<AppState>,
     Path(id): Path<String>,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<ConfigurationInfo>> {
     application(&s, &id).await?;
     let config = s.gateway.request_cluster_config().await;
-    Ok(Json(messages::config_entries(config.iter())))
+    Ok(Json(ConfigurationInfo::of(config.iter())))
 }
 
 async fn cancel_application(
     State(s): State<AppState>,
     Path(id): Path<String>,
-) -> RestResult<(StatusCode, Json<Value>)> {
+) -> RestResult<(StatusCode, Json<EmptyResponseBody>)> {
     let snap = application(&s, &id).await?;
     s.gateway.cancel_job(snap.job_id).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({}))))
+    Ok(messages::empty(StatusCode::ACCEPTED))
 }

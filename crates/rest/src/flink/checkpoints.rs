@@ -3,7 +3,9 @@
 //! checkpoint shows on the very next request), and the asynchronous checkpoint, savepoint and
 //! stop triggers with their status calls.
 
-use super::messages::accepted;
+use super::messages::{
+    accepted, AsynchronousOperationResult, FailureCause, OperationInfo, QueueStatus, TriggerResponse,
+};
 use crate::endpoint;
 use crate::endpoint::Endpoint;
 use crate::error::{RestError, RestResult};
@@ -24,14 +26,22 @@ use weir_gateway::{
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
         endpoint!(GET "/jobs/{jobid}/checkpoints", "Returns checkpointing statistics for a job.", checkpoints),
-        endpoint!(POST "/jobs/{jobid}/checkpoints", "Triggers a checkpoint.", trigger_checkpoint),
+        endpoint!(POST "/jobs/{jobid}/checkpoints", "Triggers a checkpoint.", trigger_checkpoint)
+            .accepts::<CheckpointTriggerRequestBody>()
+            .returns_with::<TriggerResponse>(202),
         endpoint!(GET "/jobs/{jobid}/checkpoints/config", "Returns the checkpointing configuration.", checkpoint_config),
         endpoint!(GET "/jobs/{jobid}/checkpoints/details/{checkpointid}", "Returns details for a checkpoint.", checkpoint_details),
         endpoint!(GET "/jobs/{jobid}/checkpoints/details/{checkpointid}/subtasks/{vertexid}", "Returns checkpoint statistics for a task and its subtasks.", task_checkpoint_details),
-        endpoint!(GET "/jobs/{jobid}/checkpoints/{triggerid}", "Returns the status of a checkpoint trigger operation.", checkpoint_status),
-        endpoint!(POST "/jobs/{jobid}/savepoints", "Triggers a savepoint, and optionally cancels the job afterwards.", trigger_savepoint),
-        endpoint!(GET "/jobs/{jobid}/savepoints/{triggerid}", "Returns the status of a savepoint operation.", savepoint_status),
-        endpoint!(POST "/jobs/{jobid}/stop", "Stops a job with a savepoint.", stop_job),
+        endpoint!(GET "/jobs/{jobid}/checkpoints/{triggerid}", "Returns the status of a checkpoint trigger operation.", checkpoint_status)
+            .returns::<AsynchronousOperationResult>(),
+        endpoint!(POST "/jobs/{jobid}/savepoints", "Triggers a savepoint, and optionally cancels the job afterwards.", trigger_savepoint)
+            .accepts::<SavepointTriggerRequestBody>()
+            .returns_with::<TriggerResponse>(202),
+        endpoint!(GET "/jobs/{jobid}/savepoints/{triggerid}", "Returns the status of a savepoint operation.", savepoint_status)
+            .returns::<AsynchronousOperationResult>(),
+        endpoint!(POST "/jobs/{jobid}/stop", "Stops a job with a savepoint.", stop_job)
+            .accepts::<StopWithSavepointRequestBody>()
+            .returns_with::<TriggerResponse>(202),
     ]
 }
 
@@ -304,9 +314,11 @@ fn trigger_id(raw: Option<String>, class: &str) -> Result<Option<TriggerId>, Res
         .transpose()
 }
 
-#[derive(Deserialize)]
+/// Flink's `CheckpointTriggerRequestBody`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct CheckpointBody {
+struct CheckpointTriggerRequestBody {
+    /// CONFIGURED, FULL or INCREMENTAL.
     checkpoint_type: Option<String>,
     trigger_id: Option<String>,
 }
@@ -315,10 +327,10 @@ async fn trigger_checkpoint(
     State(s): State<AppState>,
     Path(job): Path<String>,
     body: Bytes,
-) -> RestResult<(StatusCode, Json<Value>)> {
+) -> RestResult<(StatusCode, Json<TriggerResponse>)> {
     let job = params::job_id(&job)?;
     let class = "CheckpointTriggerRequestBody";
-    let b: CheckpointBody = super::body::parse(&body, class)?;
+    let b: CheckpointTriggerRequestBody = super::body::parse(&body, class)?;
     if let Some(t) = &b.checkpoint_type {
         if !matches!(t.as_str(), "CONFIGURED" | "FULL" | "INCREMENTAL") {
             return Err(super::body::mismatch(class));
@@ -336,36 +348,49 @@ pub(super) fn parse_trigger(raw: &str) -> Result<TriggerId, RestError> {
         .map_err(|_| RestError::bad_path_param("triggerid", raw))
 }
 
-pub(super) fn operation(state: OperationState, kind: OperationKind) -> Value {
-    match state {
-        OperationState::InProgress => json!({"status": {"id": "IN_PROGRESS"}, "operation": null}),
+pub(super) fn operation(state: OperationState, kind: OperationKind) -> AsynchronousOperationResult {
+    let info = match state {
+        OperationState::InProgress => {
+            return AsynchronousOperationResult {
+                status: QueueStatus::in_progress(),
+                operation: None,
+            }
+        }
         OperationState::Done(Ok((id, location))) => match kind {
-            OperationKind::Checkpoint => {
-                json!({"status": {"id": "COMPLETED"}, "operation": {"checkpointId": id}})
-            }
-            OperationKind::Savepoint => {
-                json!({"status": {"id": "COMPLETED"}, "operation": {"location": location}})
-            }
+            OperationKind::Checkpoint => OperationInfo {
+                checkpoint_id: Some(id),
+                ..Default::default()
+            },
+            OperationKind::Savepoint => OperationInfo {
+                location: Some(location),
+                ..Default::default()
+            },
             // Flink's AsynchronousOperationInfo: only a failure cause, left out on success.
-            OperationKind::Rescaling | OperationKind::Disposal => {
-                json!({"status": {"id": "COMPLETED"}, "operation": {}})
-            }
+            OperationKind::Rescaling | OperationKind::Disposal => OperationInfo::default(),
         },
         OperationState::Done(Err(cause)) => {
-            let failure = json!({
-                "class": "java.util.concurrent.CompletionException",
-                "stack-trace": cause,
-                "serialized-throwable": null,
-            });
+            let failure = FailureCause {
+                class: "java.util.concurrent.CompletionException".into(),
+                stack_trace: cause,
+                serialized_throwable: None,
+            };
             match kind {
-                OperationKind::Checkpoint => {
-                    json!({"status": {"id": "COMPLETED"}, "operation": {"failureCause": failure}})
-                }
+                OperationKind::Checkpoint => OperationInfo {
+                    checkpoint_failure: Some(failure),
+                    ..Default::default()
+                },
                 OperationKind::Savepoint | OperationKind::Rescaling | OperationKind::Disposal => {
-                    json!({"status": {"id": "COMPLETED"}, "operation": {"failure-cause": failure}})
+                    OperationInfo {
+                        failure_cause: Some(failure),
+                        ..Default::default()
+                    }
                 }
             }
         }
+    };
+    AsynchronousOperationResult {
+        status: QueueStatus::completed(),
+        operation: Some(info),
     }
 }
 
@@ -375,7 +400,7 @@ pub(super) async fn operation_status(
     job: &str,
     trigger: &str,
     kind: OperationKind,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<AsynchronousOperationResult>> {
     let job = params::job_id(job)?;
     let trigger = parse_trigger(trigger)?;
     let state = s.gateway.request_operation(job, kind, trigger).await?;
@@ -385,14 +410,14 @@ pub(super) async fn operation_status(
 async fn checkpoint_status(
     State(s): State<AppState>,
     Path((job, trigger)): Path<(String, String)>,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<AsynchronousOperationResult>> {
     operation_status(&s, &job, &trigger, OperationKind::Checkpoint).await
 }
 
 async fn savepoint_status(
     State(s): State<AppState>,
     Path((job, trigger)): Path<(String, String)>,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<AsynchronousOperationResult>> {
     operation_status(&s, &job, &trigger, OperationKind::Savepoint).await
 }
 
@@ -403,8 +428,9 @@ fn format_type(raw: Option<String>, class: &str) -> Result<SavepointFormat, Rest
     }
 }
 
-#[derive(Deserialize)]
-struct SavepointBody {
+/// Flink's `SavepointTriggerRequestBody`.
+#[derive(Deserialize, utoipa::ToSchema)]
+struct SavepointTriggerRequestBody {
     #[serde(rename = "target-directory")]
     target_directory: Option<String>,
     #[serde(rename = "cancel-job", default)]
@@ -419,10 +445,10 @@ async fn trigger_savepoint(
     State(s): State<AppState>,
     Path(job): Path<String>,
     body: Bytes,
-) -> RestResult<(StatusCode, Json<Value>)> {
+) -> RestResult<(StatusCode, Json<TriggerResponse>)> {
     let job = params::job_id(&job)?;
     let class = "SavepointTriggerRequestBody";
-    let b: SavepointBody = super::body::parse(&body, class)?;
+    let b: SavepointTriggerRequestBody = super::body::parse(&body, class)?;
     let request = SavepointRequest {
         target_directory: b.target_directory,
         format: format_type(b.format_type, class)?,
@@ -434,9 +460,10 @@ async fn trigger_savepoint(
     Ok(accepted(id))
 }
 
-#[derive(Deserialize)]
+/// Flink's `StopWithSavepointRequestBody`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct StopBody {
+struct StopWithSavepointRequestBody {
     target_directory: Option<String>,
     #[serde(default)]
     drain: bool,
@@ -448,10 +475,10 @@ async fn stop_job(
     State(s): State<AppState>,
     Path(job): Path<String>,
     body: Bytes,
-) -> RestResult<(StatusCode, Json<Value>)> {
+) -> RestResult<(StatusCode, Json<TriggerResponse>)> {
     let job = params::job_id(&job)?;
     let class = "StopWithSavepointRequestBody";
-    let b: StopBody = super::body::parse(&body, class)?;
+    let b: StopWithSavepointRequestBody = super::body::parse(&body, class)?;
     // weir's sources end right after the savepoint either way; `drain` also lets event time
     // run to its end, which weir's watermarks do when inputs end.
     let _ = b.drain;

@@ -4,9 +4,10 @@
 //! component, so nothing is written outside that directory (Flink's CVE-2020-17518).
 //! `POST /jobs` (submitting a pipeline body directly) lives here too.
 
-use super::messages;
+use super::jobs::JobPlanInfo;
+use super::messages::{EmptyResponseBody, PlanMessage};
 use crate::endpoint;
-use crate::endpoint::Endpoint;
+use crate::endpoint::{query, Endpoint, Media, ParamKind, QueryParam};
 use crate::error::{RestError, RestResult};
 use crate::params::Query;
 use crate::state::AppState;
@@ -14,8 +15,9 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
 use axum::http::{header, StatusCode};
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use weir_core::logdir::last_component;
@@ -23,14 +25,72 @@ use weir_gateway::{Format, JobSubmission};
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
-        endpoint!(jars GET "/jars", "Returns the uploaded pipeline files.", list_jars),
-        endpoint!(jars POST "/jars/upload", "Uploads a pipeline file (.conf, .hocon, .json or .sql) as multipart/form-data.", upload_jar),
-        endpoint!(jars DELETE "/jars/{jarid}", "Deletes an uploaded pipeline file.", delete_jar),
-        endpoint!(jars GET "/jars/{jarid}/plan", "Returns the plan of an uploaded pipeline.", plan_jar),
-        endpoint!(jars POST "/jars/{jarid}/plan", "Returns the plan of an uploaded pipeline.", plan_jar),
-        endpoint!(jars POST "/jars/{jarid}/run", "Submits a job from an uploaded pipeline.", run_jar),
-        endpoint!(jars POST "/jars/{jarid}/run-application", "Submits an application from an uploaded pipeline.", run_application),
+        endpoint!(jars GET "/jars", "Returns the uploaded pipeline files.", list_jars)
+            .returns::<JarListInfo>(),
+        endpoint!(jars POST "/jars/upload", "Uploads a pipeline file (.conf, .hocon, .json or .sql) as multipart/form-data.", upload_jar)
+            .accepts_as::<PipelineUpload>(Media::Multipart)
+            .returns::<JarUploadResponseBody>(),
+        endpoint!(jars DELETE "/jars/{jarid}", "Deletes an uploaded pipeline file.", delete_jar)
+            .returns::<EmptyResponseBody>(),
+        endpoint!(jars GET "/jars/{jarid}/plan", "Returns the plan of an uploaded pipeline.", plan_jar)
+            .query(PLAN_QUERY)
+            .returns::<JobPlanInfo>(),
+        endpoint!(jars POST "/jars/{jarid}/plan", "Returns the plan of an uploaded pipeline.", plan_jar)
+            .query(PLAN_QUERY)
+            .accepts::<JarRunRequestBody>()
+            .returns::<JobPlanInfo>(),
+        endpoint!(jars POST "/jars/{jarid}/run", "Submits a job from an uploaded pipeline.", run_jar)
+            .query(RUN_QUERY)
+            .accepts::<JarRunRequestBody>()
+            .returns::<JarRunResponseBody>(),
+        endpoint!(jars POST "/jars/{jarid}/run-application", "Submits an application from an uploaded pipeline.", run_application)
+            .query(RUN_QUERY)
+            .accepts::<JarRunRequestBody>()
+            .returns_with::<JarRunApplicationResponseBody>(202),
     ]
+}
+
+const PROGRAM_ARG: QueryParam = query(
+    "programArg",
+    ParamKind::String,
+    "Comma-separated NAME=VALUE pairs that fill the pipeline's ${NAME} variables.",
+);
+const ENTRY_CLASS: QueryParam = query(
+    "entry-class",
+    ParamKind::String,
+    "Ignored: a pipeline file has no entry class.",
+);
+const PARALLELISM: QueryParam = query(
+    "parallelism",
+    ParamKind::Integer,
+    "Positive integer value that specifies the desired parallelism for the job.",
+);
+const PLAN_QUERY: &[QueryParam] = &[PROGRAM_ARG, ENTRY_CLASS, PARALLELISM];
+const RUN_QUERY: &[QueryParam] = &[
+    query(
+        "allowNonRestoredState",
+        ParamKind::Boolean,
+        "Boolean value that specifies whether the job submission should be rejected if the savepoint contains state that cannot be mapped back to the job.",
+    ),
+    query(
+        "savepointPath",
+        ParamKind::String,
+        "String value that specifies the path of the savepoint to restore the job from.",
+    ),
+    PROGRAM_ARG,
+    ENTRY_CLASS,
+    PARALLELISM,
+];
+
+/// The query of `POST /jobs`.
+pub const SUBMIT_QUERY: &[QueryParam] = &[PARALLELISM];
+
+/// A multipart upload holding one pipeline file.
+#[derive(ToSchema)]
+pub struct PipelineUpload {
+    /// The pipeline file (its name ends in .conf, .hocon, .json or .sql).
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
 }
 
 const PIPELINE_EXTENSIONS: [&str; 4] = [".conf", ".hocon", ".json", ".sql"];
@@ -41,21 +101,59 @@ fn stored(s: &AppState, jar: &str) -> Option<PathBuf> {
     weir_core::logdir::ServedDir::new(&s.settings.upload_dir).resolve(name)
 }
 
-async fn list_jars(State(s): State<AppState>) -> Json<Value> {
-    let files: Vec<Value> = weir_core::logdir::ServedDir::new(&s.settings.upload_dir)
+/// `JarListInfo`: the uploaded pipeline files.
+#[derive(Serialize, ToSchema)]
+pub struct JarListInfo {
+    pub address: String,
+    pub files: Vec<JarFileInfo>,
+}
+
+/// `JarListInfo.JarFileInfo`.
+#[derive(Serialize, ToSchema)]
+pub struct JarFileInfo {
+    pub id: String,
+    pub name: String,
+    pub uploaded: i64,
+    pub entry: Vec<JarEntryInfo>,
+}
+
+/// `JarListInfo.JarEntryInfo`: a pipeline file's one "entry", itself.
+#[derive(Serialize, ToSchema)]
+pub struct JarEntryInfo {
+    pub name: String,
+    pub description: String,
+}
+
+async fn list_jars(State(s): State<AppState>) -> Json<JarListInfo> {
+    let files = weir_core::logdir::ServedDir::new(&s.settings.upload_dir)
         .list()
         .into_iter()
         .map(|f| {
-            let name = f.name.split_once('_').map(|(_, n)| n.to_string()).unwrap_or_else(|| f.name.clone());
-            json!({
-                "id": f.name,
-                "name": name,
-                "uploaded": f.mtime,
-                "entry": [{"name": name, "description": format!("SeaTunnel pipeline ({})", if Format::from_path(&name) == Format::Json { "JSON" } else { "HOCON" })}],
-            })
+            let name = f
+                .name
+                .split_once('_')
+                .map(|(_, n)| n.to_string())
+                .unwrap_or_else(|| f.name.clone());
+            let format = if Format::from_path(&name) == Format::Json {
+                "JSON"
+            } else {
+                "HOCON"
+            };
+            JarFileInfo {
+                id: f.name,
+                uploaded: f.mtime,
+                entry: vec![JarEntryInfo {
+                    name: name.clone(),
+                    description: format!("SeaTunnel pipeline ({format})"),
+                }],
+                name,
+            }
         })
         .collect();
-    Json(json!({ "address": s.settings.advertised_url, "files": files }))
+    Json(JarListInfo {
+        address: s.settings.advertised_url.clone(),
+        files,
+    })
 }
 
 /// The longest uploaded file name kept (255 bytes less the `<uuid>_` prefix).
@@ -86,7 +184,18 @@ fn check_upload_name(raw: &str) -> RestResult<String> {
     Ok(name.to_string())
 }
 
-async fn upload_jar(State(s): State<AppState>, request: Request) -> RestResult<Json<Value>> {
+/// `JarUploadResponseBody`.
+#[derive(Serialize, ToSchema)]
+pub struct JarUploadResponseBody {
+    pub filename: String,
+    /// Always `success`.
+    pub status: &'static str,
+}
+
+async fn upload_jar(
+    State(s): State<AppState>,
+    request: Request,
+) -> RestResult<Json<JarUploadResponseBody>> {
     let mut multipart = Multipart::from_request(request, &()).await.map_err(|e| {
         RestError::bad_request(format!(
             "Expected a multipart/form-data upload with one pipeline file: {e}"
@@ -132,12 +241,16 @@ async fn upload_jar(State(s): State<AppState>, request: Request) -> RestResult<J
             format!("Cannot store the upload: {e}"),
         )
     })?;
-    Ok(Json(
-        json!({ "filename": path.display().to_string(), "status": "success" }),
-    ))
+    Ok(Json(JarUploadResponseBody {
+        filename: path.display().to_string(),
+        status: "success",
+    }))
 }
 
-async fn delete_jar(State(s): State<AppState>, Path(jar): Path<String>) -> RestResult<Json<Value>> {
+async fn delete_jar(
+    State(s): State<AppState>,
+    Path(jar): Path<String>,
+) -> RestResult<Json<EmptyResponseBody>> {
     let path = stored(&s, &jar).ok_or_else(|| {
         RestError::bad_request(format!(
             "File {jar} does not exist in {}.",
@@ -150,13 +263,13 @@ async fn delete_jar(State(s): State<AppState>, Path(jar): Path<String>) -> RestR
             format!("Failed to delete jar {jar}: {e}"),
         )
     })?;
-    Ok(Json(json!({})))
+    Ok(Json(EmptyResponseBody {}))
 }
 
 /// Flink's `JarRunRequestBody` / `JarPlanRequestBody`, the fields weir maps.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct RunBody {
+pub struct JarRunRequestBody {
     program_args_list: Option<Vec<String>>,
     program_args: Option<String>,
     parallelism: Option<i64>,
@@ -175,7 +288,7 @@ fn submission(
 ) -> RestResult<JobSubmission> {
     let path = stored(s, jar)
         .ok_or_else(|| RestError::not_found(format!("Jar file {jar} does not exist.")))?;
-    let b: RunBody = super::body::parse(body, class)?;
+    let b: JarRunRequestBody = super::body::parse(body, class)?;
     let q = Query::parse(query);
     let savepoint_path = b
         .savepoint_path
@@ -253,10 +366,29 @@ async fn plan_jar(
     Path(jar): Path<String>,
     RawQuery(q): RawQuery,
     body: Bytes,
-) -> RestResult<Json<Value>> {
+) -> RestResult<axum::response::Response> {
     let sub = submission(&s, &jar, &body, q.as_deref(), "JarPlanRequestBody")?;
     let snapshot = s.gateway.preview_job(sub).await?;
-    Ok(Json(json!({ "plan": messages::plan(&snapshot) })))
+    Ok(super::messages::json_response(
+        &JobPlanInfo {
+            plan: PlanMessage::of(&snapshot),
+        },
+        256 + snapshot.vertices.len() * 512,
+    ))
+}
+
+/// `JarRunResponseBody`.
+#[derive(Serialize, ToSchema)]
+pub struct JarRunResponseBody {
+    pub jobid: String,
+    #[serde(rename = "applicationId")]
+    pub application_id: String,
+}
+
+/// `JarRunApplicationResponseBody`.
+#[derive(Serialize, ToSchema)]
+pub struct JarRunApplicationResponseBody {
+    pub applicationid: String,
 }
 
 async fn run_jar(
@@ -264,12 +396,13 @@ async fn run_jar(
     Path(jar): Path<String>,
     RawQuery(q): RawQuery,
     body: Bytes,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<JarRunResponseBody>> {
     let sub = submission(&s, &jar, &body, q.as_deref(), "JarRunRequestBody")?;
     let id = s.gateway.submit_job(sub).await?;
-    Ok(Json(
-        json!({ "jobid": id.to_string(), "applicationId": id.to_string() }),
-    ))
+    Ok(Json(JarRunResponseBody {
+        jobid: id.to_string(),
+        application_id: id.to_string(),
+    }))
 }
 
 async fn run_application(
@@ -277,7 +410,7 @@ async fn run_application(
     Path(jar): Path<String>,
     RawQuery(q): RawQuery,
     body: Bytes,
-) -> RestResult<(StatusCode, Json<Value>)> {
+) -> RestResult<(StatusCode, Json<JarRunApplicationResponseBody>)> {
     let sub = submission(
         &s,
         &jar,
@@ -288,7 +421,9 @@ async fn run_application(
     let id = s.gateway.submit_job(sub).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "applicationid": id.to_string() })),
+        Json(JarRunApplicationResponseBody {
+            applicationid: id.to_string(),
+        }),
     ))
 }
 
@@ -298,7 +433,7 @@ pub async fn submit_job_body(
     State(s): State<AppState>,
     RawQuery(q): RawQuery,
     request: Request,
-) -> RestResult<(StatusCode, Json<Value>)> {
+) -> RestResult<(StatusCode, Json<JobSubmitResponseBody>)> {
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -374,6 +509,15 @@ pub async fn submit_job_body(
     let id = s.gateway.submit_job(sub).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "jobUrl": format!("/jobs/{id}") })),
+        Json(JobSubmitResponseBody {
+            job_url: format!("/jobs/{id}"),
+        }),
     ))
+}
+
+/// `JobSubmitResponseBody`: where the new job is.
+#[derive(Serialize, ToSchema)]
+pub struct JobSubmitResponseBody {
+    #[serde(rename = "jobUrl")]
+    pub job_url: String,
 }

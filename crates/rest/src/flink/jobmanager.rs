@@ -1,7 +1,7 @@
 //! JobManager endpoints: configuration, environment, logs, stdout and thread dump.
 
-use super::messages;
-use super::taskmanagers::{log_list, text, thread_dump};
+use super::messages::{ConfigurationInfo, EnvironmentInfo};
+use super::taskmanagers::{text, LogListInfo, ThreadDumpInfo};
 use crate::endpoint;
 use crate::endpoint::Endpoint;
 use crate::error::RestResult;
@@ -9,33 +9,39 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use axum::Json;
-use serde_json::Value;
 use weir_gateway::snapshot::LogSource;
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
-        endpoint!(GET "/jobmanager/config", "Returns the cluster configuration.", jobmanager_config),
-        endpoint!(GET "/jobmanager/environment", "Returns the JobManager's environment.", jobmanager_environment),
-        endpoint!(GET "/jobmanager/logs", "Returns the list of log files on the JobManager.", jobmanager_logs),
-        endpoint!(GET "/jobmanager/logs/{filename}", "Returns one log file of the JobManager.", jobmanager_log_file),
-        endpoint!(GET "/jobmanager/log", "Returns the JobManager's main log.", jobmanager_log),
-        endpoint!(GET "/jobmanager/stdout", "Returns the JobManager's stdout.", jobmanager_stdout),
-        endpoint!(GET "/jobmanager/thread-dump", "Returns the thread dump of the JobManager.", jobmanager_thread_dump),
+        endpoint!(GET "/jobmanager/config", "Returns the cluster configuration.", jobmanager_config)
+            .returns::<ConfigurationInfo>(),
+        endpoint!(GET "/jobmanager/environment", "Returns the JobManager's environment.", jobmanager_environment)
+            .returns::<EnvironmentInfo>(),
+        endpoint!(GET "/jobmanager/logs", "Returns the list of log files on the JobManager.", jobmanager_logs)
+            .returns::<LogListInfo>(),
+        endpoint!(GET "/jobmanager/logs/{filename}", "Returns one log file of the JobManager.", jobmanager_log_file)
+            .returns_text(),
+        endpoint!(GET "/jobmanager/log", "Returns the JobManager's main log.", jobmanager_log)
+            .returns_text(),
+        endpoint!(GET "/jobmanager/stdout", "Returns the JobManager's stdout.", jobmanager_stdout)
+            .returns_text(),
+        endpoint!(GET "/jobmanager/thread-dump", "Returns the thread dump of the JobManager.", jobmanager_thread_dump)
+            .returns::<ThreadDumpInfo>(),
     ]
 }
 
-async fn jobmanager_config(State(s): State<AppState>) -> Json<Value> {
+async fn jobmanager_config(State(s): State<AppState>) -> Json<ConfigurationInfo> {
     let config = s.gateway.request_cluster_config().await;
-    Json(messages::config_entries(config.iter()))
+    Json(ConfigurationInfo::of(config.iter()))
 }
 
-async fn jobmanager_environment() -> Json<Value> {
-    Json(messages::environment())
+async fn jobmanager_environment() -> Json<EnvironmentInfo> {
+    Json(EnvironmentInfo::of_process())
 }
 
-async fn jobmanager_logs(State(s): State<AppState>) -> RestResult<Json<Value>> {
+async fn jobmanager_logs(State(s): State<AppState>) -> RestResult<Json<LogListInfo>> {
     let files = s.gateway.request_log_list(LogSource::JobManager).await?;
-    Ok(Json(log_list(&files)))
+    Ok(Json(LogListInfo::of(&files)))
 }
 
 async fn jobmanager_log_file(
@@ -65,7 +71,7 @@ async fn jobmanager_stdout(State(s): State<AppState>) -> RestResult<impl IntoRes
     ))
 }
 
-async fn jobmanager_thread_dump(State(s): State<AppState>) -> RestResult<Json<Value>> {
+async fn jobmanager_thread_dump(State(s): State<AppState>) -> RestResult<Json<ThreadDumpInfo>> {
     let threads = s.gateway.request_thread_dump(LogSource::JobManager).await?;
-    Ok(Json(thread_dump(&threads)))
+    Ok(Json(ThreadDumpInfo::of(&threads)))
 }

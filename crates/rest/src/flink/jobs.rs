@@ -1,9 +1,12 @@
 //! Job endpoints: lists, details, cancel, status, plan, config, exceptions, results,
 //! accumulators, per-job JobManager info and submission (`POST /jobs`).
 
-use super::messages::{self, now_ms};
+use super::messages::{
+    self, now_ms, ConfigurationInfo, EmptyResponseBody, EnvironmentInfo, FailureCause,
+    JobDetailsInfo, JobDetailsMessage, PlanMessage, QueueStatus, RootExceptionInfo,
+};
 use crate::endpoint;
-use crate::endpoint::Endpoint;
+use crate::endpoint::{query, Endpoint, Media, ParamKind, QueryParam};
 use crate::error::{RestError, RestResult};
 use crate::params::{self, Query};
 use crate::state::AppState;
@@ -12,42 +15,115 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
 use weir_core::JobStatus;
+
+const CANCEL_QUERY: &[QueryParam] = &[query(
+    "mode",
+    ParamKind::OneOf(&["cancel", "stop"]),
+    "String value that specifies the termination mode. The only supported value is: \"cancel\".",
+)];
+const EXCEPTIONS_QUERY: &[QueryParam] = &[
+    query(
+        "maxExceptions",
+        ParamKind::Integer,
+        "Comma-separated list of integer values that specifies the upper limit of exceptions to return.",
+    ),
+    query(
+        "failureLabelFilter",
+        ParamKind::String,
+        "Collection of string values working as a filter in the form of `key:value` pairs allowing only exceptions with ALL of the specified failure labels to be returned.",
+    ),
+];
+const ACCUMULATORS_QUERY: &[QueryParam] = &[query(
+    "includeSerializedValue",
+    ParamKind::Boolean,
+    "Boolean value that specifies whether serialized user task accumulators should be included in the response.",
+)];
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
-        endpoint!(GET "/jobs", "Returns an overview over all jobs and their current state.", list_jobs),
-        endpoint!(POST "/jobs", "Submits a job: a pipeline file as the body (JSON, HOCON, or multipart).", super::jars::submit_job_body),
-        endpoint!(GET "/jobs/overview", "Returns an overview over all jobs.", jobs_overview),
-        endpoint!(GET "/jobs/{jobid}", "Returns details of a job.", job_details),
-        endpoint!(PATCH "/jobs/{jobid}", "Terminates a job (mode=cancel).", cancel_job),
-        endpoint!(GET "/jobs/{jobid}/yarn-cancel", "Cancels a job (the dashboard's cancel button).", yarn_cancel),
-        endpoint!(GET "/jobs/{jobid}/yarn-stop", "Removed stop mode; answers as Flink does.", yarn_stop),
-        endpoint!(GET "/jobs/{jobid}/status", "Returns the current status of a job.", job_status),
-        endpoint!(GET "/jobs/{jobid}/plan", "Returns the dataflow plan of a job.", job_plan),
-        endpoint!(GET "/jobs/{jobid}/config", "Returns the configuration of a job.", job_config),
-        endpoint!(GET "/jobs/{jobid}/exceptions", "Returns the most recent exceptions of a job.", job_exceptions),
-        endpoint!(GET "/jobs/{jobid}/execution-result", "Returns the result of a job execution.", execution_result),
-        endpoint!(GET "/jobs/{jobid}/accumulators", "Returns the accumulators of all tasks of a job.", job_accumulators),
-        endpoint!(GET "/jobs/{jobid}/jobmanager/config", "Returns the JobManager configuration of a job.", job_jobmanager_config),
-        endpoint!(GET "/jobs/{jobid}/jobmanager/environment", "Returns the JobManager environment of a job.", job_jobmanager_environment),
-        endpoint!(GET "/jobs/{jobid}/jobmanager/log-url", "Returns the log URL of the JobManager of a job.", job_jobmanager_log_url),
-        endpoint!(GET "/jobs/{jobid}/taskmanagers/{taskmanagerid}/log-url", "Returns the log URL of a TaskManager of a job.", job_taskmanager_log_url),
-        endpoint!(PATCH "/jobs/{jobid}/clientHeartbeat", "Reports that the job's client is alive.", client_heartbeat),
+        endpoint!(GET "/jobs", "Returns an overview over all jobs and their current state.", list_jobs)
+            .returns::<JobIdsWithStatusOverview>(),
+        endpoint!(POST "/jobs", "Submits a job: a pipeline file as the body (JSON, HOCON, or multipart).", super::jars::submit_job_body)
+            .accepts_as::<serde_json::Value>(Media::Json)
+            .accepts_as::<String>(Media::Text)
+            .accepts_as::<super::jars::PipelineUpload>(Media::Multipart)
+            .query(super::jars::SUBMIT_QUERY)
+            .returns_with::<super::jars::JobSubmitResponseBody>(202),
+        endpoint!(GET "/jobs/overview", "Returns an overview over all jobs.", jobs_overview)
+            .returns::<MultipleJobsDetails>(),
+        endpoint!(GET "/jobs/{jobid}", "Returns details of a job.", job_details)
+            .returns::<JobDetailsInfo>(),
+        endpoint!(PATCH "/jobs/{jobid}", "Terminates a job (mode=cancel).", cancel_job)
+            .query(CANCEL_QUERY)
+            .returns_with::<EmptyResponseBody>(202),
+        endpoint!(GET "/jobs/{jobid}/yarn-cancel", "Cancels a job (the dashboard's cancel button).", yarn_cancel)
+            .returns_with::<EmptyResponseBody>(202),
+        endpoint!(GET "/jobs/{jobid}/yarn-stop", "Removed stop mode; answers as Flink does.", yarn_stop)
+            .returns_with::<EmptyResponseBody>(308),
+        endpoint!(GET "/jobs/{jobid}/status", "Returns the current status of a job.", job_status)
+            .returns::<JobStatusInfo>(),
+        endpoint!(GET "/jobs/{jobid}/plan", "Returns the dataflow plan of a job.", job_plan)
+            .returns::<JobPlanInfo>(),
+        endpoint!(GET "/jobs/{jobid}/config", "Returns the configuration of a job.", job_config)
+            .returns::<JobConfigInfo>(),
+        endpoint!(GET "/jobs/{jobid}/exceptions", "Returns the most recent exceptions of a job.", job_exceptions)
+            .query(EXCEPTIONS_QUERY)
+            .returns::<JobExceptionsInfoWithHistory>(),
+        endpoint!(GET "/jobs/{jobid}/execution-result", "Returns the result of a job execution.", execution_result)
+            .returns::<JobExecutionResultResponseBody>(),
+        endpoint!(GET "/jobs/{jobid}/accumulators", "Returns the accumulators of all tasks of a job.", job_accumulators)
+            .query(ACCUMULATORS_QUERY)
+            .returns::<JobAccumulatorsInfo>(),
+        endpoint!(GET "/jobs/{jobid}/jobmanager/config", "Returns the JobManager configuration of a job.", job_jobmanager_config)
+            .returns::<ConfigurationInfo>(),
+        endpoint!(GET "/jobs/{jobid}/jobmanager/environment", "Returns the JobManager environment of a job.", job_jobmanager_environment)
+            .returns::<EnvironmentInfo>(),
+        endpoint!(GET "/jobs/{jobid}/jobmanager/log-url", "Returns the log URL of the JobManager of a job.", job_jobmanager_log_url)
+            .returns::<LogUrlResponse>(),
+        endpoint!(GET "/jobs/{jobid}/taskmanagers/{taskmanagerid}/log-url", "Returns the log URL of a TaskManager of a job.", job_taskmanager_log_url)
+            .returns::<LogUrlResponse>(),
+        endpoint!(PATCH "/jobs/{jobid}/clientHeartbeat", "Reports that the job's client is alive.", client_heartbeat)
+            .accepts::<JobClientHeartbeatRequestBody>()
+            .returns_with::<EmptyResponseBody>(202),
     ]
 }
 
-async fn list_jobs(State(s): State<AppState>) -> Json<Value> {
-    let jobs: Vec<Value> = s
+/// `JobIdsWithStatusOverview` (`/jobs`).
+#[derive(Serialize, ToSchema)]
+pub struct JobIdsWithStatusOverview {
+    pub jobs: Vec<JobIdWithStatus>,
+}
+
+/// `JobIdWithStatus`.
+#[derive(Serialize, ToSchema)]
+pub struct JobIdWithStatus {
+    pub id: String,
+    pub status: &'static str,
+}
+
+async fn list_jobs(State(s): State<AppState>) -> Json<JobIdsWithStatusOverview> {
+    let jobs = s
         .gateway
         .request_multiple_job_details()
         .await
         .iter()
-        .map(|o| json!({"id": o.job_id.to_string(), "status": o.status.as_str()}))
+        .map(|o| JobIdWithStatus {
+            id: o.job_id.to_string(),
+            status: o.status.as_str(),
+        })
         .collect();
-    Json(json!({ "jobs": jobs }))
+    Json(JobIdsWithStatusOverview { jobs })
+}
+
+/// `MultipleJobsDetails` (`/jobs/overview`). The handler writes it as bytes, splicing cached
+/// lines of finished jobs; this type is the shape both parts have.
+#[derive(Serialize, ToSchema)]
+pub struct MultipleJobsDetails<'a> {
+    pub jobs: Vec<JobDetailsMessage<'a>>,
 }
 
 /// `MultipleJobsDetails`: running jobs first, serialized fresh on every call; then finished
@@ -58,7 +134,7 @@ async fn jobs_overview(State(s): State<AppState>) -> axum::response::Response {
         overviews.iter().partition(|o| o.status.is_terminal());
     let finished_ids: Vec<weir_core::JobId> = finished.iter().map(|o| o.job_id).collect();
     let block = s.finished_lines.block(&finished_ids, |i| {
-        serde_json::to_vec(&messages::JobDetailsMessage::of(finished[i])).unwrap_or_default()
+        serde_json::to_vec(&JobDetailsMessage::of(finished[i])).unwrap_or_default()
     });
     let mut out = Vec::with_capacity(16 + running.len() * 448 + block.len());
     out.extend_from_slice(b"{\"jobs\":[");
@@ -66,7 +142,7 @@ async fn jobs_overview(State(s): State<AppState>) -> axum::response::Response {
         if i > 0 {
             out.push(b',');
         }
-        let _ = serde_json::to_writer(&mut out, &messages::JobDetailsMessage::of(o));
+        let _ = serde_json::to_writer(&mut out, &JobDetailsMessage::of(o));
     }
     if !running.is_empty() && !block.is_empty() {
         out.push(b',');
@@ -85,18 +161,20 @@ async fn job_details(
     Path(job): Path<String>,
 ) -> RestResult<axum::response::Response> {
     let snapshot = s.gateway.request_job(params::job_id(&job)?).await?;
-    let body = messages::JobDetailsInfo::of(&snapshot, now_ms());
+    let body = JobDetailsInfo::of(&snapshot, now_ms());
     Ok(messages::json_response(
         &body,
         1024 + snapshot.vertices.len() * 1536,
     ))
 }
 
+type Accepted = (StatusCode, Json<EmptyResponseBody>);
+
 async fn cancel_job(
     State(s): State<AppState>,
     Path(job): Path<String>,
     RawQuery(q): RawQuery,
-) -> RestResult<(StatusCode, Json<Value>)> {
+) -> RestResult<Accepted> {
     let job = params::job_id(&job)?;
     let q = Query::parse(q.as_deref());
     match q.get("mode").map(str::to_ascii_lowercase).as_deref() {
@@ -112,9 +190,9 @@ async fn cancel_job(
     cancel(&s, job).await
 }
 
-async fn cancel(s: &AppState, job: weir_core::JobId) -> RestResult<(StatusCode, Json<Value>)> {
+async fn cancel(s: &AppState, job: weir_core::JobId) -> RestResult<Accepted> {
     match s.gateway.cancel_job(job).await {
-        Ok(()) => Ok((StatusCode::ACCEPTED, Json(json!({})))),
+        Ok(()) => Ok(messages::empty(StatusCode::ACCEPTED)),
         Err(weir_gateway::GatewayError::NotFound(_)) => {
             Err(RestError::not_found("Job could not be found."))
         }
@@ -129,30 +207,79 @@ fn stop_removed() -> RestError {
     )
 }
 
-async fn yarn_cancel(
-    State(s): State<AppState>,
-    Path(job): Path<String>,
-) -> RestResult<(StatusCode, Json<Value>)> {
+async fn yarn_cancel(State(s): State<AppState>, Path(job): Path<String>) -> RestResult<Accepted> {
     let job = params::job_id(&job)?;
     cancel(&s, job).await
 }
 
-async fn yarn_stop(Path(job): Path<String>) -> RestResult<Json<Value>> {
+async fn yarn_stop(Path(job): Path<String>) -> RestResult<Accepted> {
     params::job_id(&job)?;
     Err(stop_removed())
 }
 
-async fn job_status(State(s): State<AppState>, Path(job): Path<String>) -> RestResult<Json<Value>> {
+/// `JobStatusInfo`.
+#[derive(Serialize, ToSchema)]
+pub struct JobStatusInfo {
+    pub status: &'static str,
+}
+
+async fn job_status(
+    State(s): State<AppState>,
+    Path(job): Path<String>,
+) -> RestResult<Json<JobStatusInfo>> {
     let status = s.gateway.request_job_status(params::job_id(&job)?).await?;
-    Ok(Json(json!({ "status": status.as_str() })))
+    Ok(Json(JobStatusInfo {
+        status: status.as_str(),
+    }))
 }
 
-async fn job_plan(State(s): State<AppState>, Path(job): Path<String>) -> RestResult<Json<Value>> {
+/// `JobPlanInfo`.
+#[derive(Serialize, ToSchema)]
+pub struct JobPlanInfo<'a> {
+    pub plan: PlanMessage<'a>,
+}
+
+async fn job_plan(
+    State(s): State<AppState>,
+    Path(job): Path<String>,
+) -> RestResult<axum::response::Response> {
     let snapshot = s.gateway.request_job(params::job_id(&job)?).await?;
-    Ok(Json(json!({ "plan": messages::plan(&snapshot) })))
+    let body = JobPlanInfo {
+        plan: PlanMessage::of(&snapshot),
+    };
+    Ok(messages::json_response(
+        &body,
+        256 + snapshot.vertices.len() * 512,
+    ))
 }
 
-async fn job_config(State(s): State<AppState>, Path(job): Path<String>) -> RestResult<Json<Value>> {
+/// `JobConfigInfo` (`/jobs/:jobid/config`).
+#[derive(Serialize, ToSchema)]
+pub struct JobConfigInfo {
+    pub jid: String,
+    pub name: String,
+    #[serde(rename = "execution-config")]
+    pub execution_config: ExecutionConfigInfo,
+}
+
+/// `JobConfigInfo.ExecutionConfigInfo`.
+#[derive(Serialize, ToSchema)]
+pub struct ExecutionConfigInfo {
+    #[serde(rename = "restart-strategy")]
+    pub restart_strategy: &'static str,
+    #[serde(rename = "job-parallelism")]
+    pub job_parallelism: usize,
+    #[serde(rename = "object-reuse-mode")]
+    pub object_reuse_mode: bool,
+    /// The job's `env` options.
+    #[serde(rename = "user-config")]
+    pub user_config: BTreeMap<String, String>,
+}
+
+async fn job_config(
+    State(s): State<AppState>,
+    Path(job): Path<String>,
+) -> RestResult<Json<JobConfigInfo>> {
     let snapshot = s.gateway.request_job(params::job_id(&job)?).await?;
     let parallelism = snapshot
         .vertices
@@ -160,46 +287,96 @@ async fn job_config(State(s): State<AppState>, Path(job): Path<String>) -> RestR
         .map(|v| v.parallelism)
         .max()
         .unwrap_or(1);
-    Ok(Json(json!({
-        "jid": snapshot.job_id.to_string(),
-        "name": snapshot.name,
-        "execution-config": {
-            "restart-strategy": "Cluster level default restart strategy",
-            "job-parallelism": parallelism,
-            "object-reuse-mode": false,
-            "user-config": snapshot.config,
-        }
-    })))
+    Ok(Json(JobConfigInfo {
+        jid: snapshot.job_id.to_string(),
+        name: snapshot.name.clone(),
+        execution_config: ExecutionConfigInfo {
+            restart_strategy: "Cluster level default restart strategy",
+            job_parallelism: parallelism,
+            object_reuse_mode: false,
+            user_config: snapshot
+                .config
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        },
+    }))
+}
+
+/// `JobExceptionsInfoWithHistory`.
+#[derive(Serialize, ToSchema)]
+pub struct JobExceptionsInfoWithHistory {
+    #[serde(rename = "exceptionHistory")]
+    pub exception_history: JobExceptionHistory,
+}
+
+/// `JobExceptionsInfoWithHistory.JobExceptionHistory`: newest first.
+#[derive(Serialize, ToSchema)]
+pub struct JobExceptionHistory {
+    pub entries: Vec<RootExceptionInfo>,
+    pub truncated: bool,
 }
 
 async fn job_exceptions(
     State(s): State<AppState>,
     Path(job): Path<String>,
     RawQuery(q): RawQuery,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<JobExceptionsInfoWithHistory>> {
     let job = params::job_id(&job)?;
     let q = Query::parse(q.as_deref());
     let max = q.int("maxExceptions")?.unwrap_or(20).max(0) as usize;
     let snapshot = s.gateway.request_job(job).await?;
-    let newest_first: Vec<Value> = snapshot
+    let entries = snapshot
         .exceptions
         .iter()
         .rev()
         .take(max)
-        .map(messages::exception_entry)
+        .map(RootExceptionInfo::of)
         .collect();
-    Ok(Json(json!({
-        "exceptionHistory": {
-            "entries": newest_first,
-            "truncated": snapshot.exceptions.len() > max,
-        }
-    })))
+    Ok(Json(JobExceptionsInfoWithHistory {
+        exception_history: JobExceptionHistory {
+            entries,
+            truncated: snapshot.exceptions.len() > max,
+        },
+    }))
+}
+
+/// `JobExecutionResultResponseBody`: the result once the job is done.
+#[derive(Serialize, ToSchema)]
+pub struct JobExecutionResultResponseBody {
+    pub status: QueueStatus,
+    #[serde(
+        rename = "job-execution-result",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub job_execution_result: Option<JobExecutionResult>,
+}
+
+/// `JobResult` as Flink's `JobResultSerializer` writes it.
+#[derive(Serialize, ToSchema)]
+pub struct JobExecutionResult {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "application-status")]
+    pub application_status: &'static str,
+    #[serde(rename = "accumulator-results")]
+    pub accumulator_results: BTreeMap<String, String>,
+    #[serde(rename = "net-runtime")]
+    pub net_runtime: i64,
+    #[serde(rename = "application-id")]
+    pub application_id: String,
+    #[serde(rename = "start-time")]
+    pub start_time: i64,
+    #[serde(rename = "end-time")]
+    pub end_time: i64,
+    #[serde(rename = "failure-cause", skip_serializing_if = "Option::is_none")]
+    pub failure_cause: Option<FailureCause>,
 }
 
 async fn execution_result(
     State(s): State<AppState>,
     Path(job): Path<String>,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<JobExecutionResultResponseBody>> {
     let job = params::job_id(&job)?;
     let snapshot = match s.gateway.request_job(job).await {
         Ok(snap) => snap,
@@ -211,7 +388,10 @@ async fn execution_result(
         Err(e) => return Err(e.into()),
     };
     if !snapshot.status.is_terminal() {
-        return Ok(Json(json!({ "status": {"id": "IN_PROGRESS"} })));
+        return Ok(Json(JobExecutionResultResponseBody {
+            status: QueueStatus::in_progress(),
+            job_execution_result: None,
+        }));
     }
     let application_status = match snapshot.status {
         JobStatus::Finished => "SUCCEEDED",
@@ -219,102 +399,128 @@ async fn execution_result(
         JobStatus::Failed => "FAILED",
         _ => "UNKNOWN",
     };
-    let mut result = json!({
-        "id": job.to_string(),
-        "name": snapshot.name,
-        "application-status": application_status,
-        "accumulator-results": {},
-        "net-runtime": snapshot.duration(snapshot.end_time()),
-        "application-id": job.to_string(),
-        "start-time": snapshot.start_time(),
-        "end-time": snapshot.end_time(),
-    });
-    if snapshot.status == JobStatus::Failed {
-        let cause = snapshot
+    let failure_cause = (snapshot.status == JobStatus::Failed).then(|| FailureCause {
+        class: "weir.JobExecutionException".into(),
+        stack_trace: snapshot
             .exceptions
             .first()
             .map(|e| e.stacktrace.clone())
-            .unwrap_or_default();
-        result["failure-cause"] = json!({
-            "class": "weir.JobExecutionException",
-            "stack-trace": cause,
-            "serialized-throwable": "",
-        });
-    }
-    Ok(Json(
-        json!({ "status": {"id": "COMPLETED"}, "job-execution-result": result }),
-    ))
+            .unwrap_or_default(),
+        serialized_throwable: Some(String::new()),
+    });
+    Ok(Json(JobExecutionResultResponseBody {
+        status: QueueStatus::completed(),
+        job_execution_result: Some(JobExecutionResult {
+            id: job.to_string(),
+            name: snapshot.name.clone(),
+            application_status,
+            accumulator_results: BTreeMap::new(),
+            net_runtime: snapshot.duration(snapshot.end_time()),
+            application_id: job.to_string(),
+            start_time: snapshot.start_time(),
+            end_time: snapshot.end_time(),
+            failure_cause,
+        }),
+    }))
+}
+
+/// `JobAccumulatorsInfo`: weir pipelines define no user accumulators; row counts are served as
+/// metrics.
+#[derive(Serialize, ToSchema)]
+pub struct JobAccumulatorsInfo {
+    #[serde(rename = "job-accumulators")]
+    pub job_accumulators: Vec<UserTaskAccumulator>,
+    #[serde(rename = "user-task-accumulators")]
+    pub user_task_accumulators: Vec<UserTaskAccumulator>,
+    #[serde(rename = "serialized-user-task-accumulators")]
+    pub serialized_user_task_accumulators: BTreeMap<String, serde_json::Value>,
+}
+
+/// `JobAccumulatorsInfo.UserTaskAccumulator`.
+#[derive(Serialize, ToSchema)]
+pub struct UserTaskAccumulator {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: String,
 }
 
 async fn job_accumulators(
     State(s): State<AppState>,
     Path(job): Path<String>,
     RawQuery(q): RawQuery,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<JobAccumulatorsInfo>> {
     let job = params::job_id(&job)?;
     Query::parse(q.as_deref()).bool("includeSerializedValue")?;
     s.gateway.request_job_status(job).await?;
-    // weir pipelines define no user accumulators; row counts are served as metrics.
-    Ok(Json(json!({
-        "job-accumulators": [],
-        "user-task-accumulators": [],
-        "serialized-user-task-accumulators": {},
-    })))
+    Ok(Json(JobAccumulatorsInfo {
+        job_accumulators: Vec::new(),
+        user_task_accumulators: Vec::new(),
+        serialized_user_task_accumulators: BTreeMap::new(),
+    }))
 }
 
 async fn job_jobmanager_config(
     State(s): State<AppState>,
     Path(job): Path<String>,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<ConfigurationInfo>> {
     s.gateway.request_job_status(params::job_id(&job)?).await?;
     let config = s.gateway.request_cluster_config().await;
-    Ok(Json(messages::config_entries(config.iter())))
+    Ok(Json(ConfigurationInfo::of(config.iter())))
 }
 
 async fn job_jobmanager_environment(
     State(s): State<AppState>,
     Path(job): Path<String>,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<EnvironmentInfo>> {
     s.gateway.request_job_status(params::job_id(&job)?).await?;
-    Ok(Json(messages::environment()))
+    Ok(Json(EnvironmentInfo::of_process()))
+}
+
+/// `LogUrlResponse`: where the dashboard shows a process's log.
+#[derive(Serialize, ToSchema)]
+pub struct LogUrlResponse {
+    pub url: String,
 }
 
 async fn job_jobmanager_log_url(
     State(s): State<AppState>,
     Path(job): Path<String>,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<LogUrlResponse>> {
     s.gateway.request_job_status(params::job_id(&job)?).await?;
-    Ok(Json(
-        json!({ "url": format!("{}/#/job-manager/logs", s.settings.advertised_url) }),
-    ))
+    Ok(Json(LogUrlResponse {
+        url: format!("{}/#/job-manager/logs", s.settings.advertised_url),
+    }))
 }
 
 async fn job_taskmanager_log_url(
     State(s): State<AppState>,
     Path((job, tm)): Path<(String, String)>,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<LogUrlResponse>> {
     s.gateway.request_job_status(params::job_id(&job)?).await?;
     s.gateway.request_task_manager(&tm).await?;
-    Ok(Json(
-        json!({ "url": format!("{}/#/task-manager/{tm}/logs", s.settings.advertised_url) }),
-    ))
+    Ok(Json(LogUrlResponse {
+        url: format!("{}/#/task-manager/{tm}/logs", s.settings.advertised_url),
+    }))
 }
 
-#[derive(Deserialize)]
-struct HeartbeatBody {
+/// Flink's `JobClientHeartbeatRequestBody`.
+#[derive(Deserialize, ToSchema)]
+pub struct JobClientHeartbeatRequestBody {
     #[serde(rename = "expiredTimestamp")]
-    expired_timestamp: i64,
+    pub expired_timestamp: i64,
 }
 
 async fn client_heartbeat(
     State(s): State<AppState>,
     Path(job): Path<String>,
     body: Bytes,
-) -> RestResult<(StatusCode, Json<Value>)> {
+) -> RestResult<Accepted> {
     let job = params::job_id(&job)?;
-    let hb: HeartbeatBody = super::body::parse(&body, "JobClientHeartbeatRequestBody")?;
+    let hb: JobClientHeartbeatRequestBody =
+        super::body::parse(&body, "JobClientHeartbeatRequestBody")?;
     s.gateway
         .report_job_client_heartbeat(job, hb.expired_timestamp)
         .await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({}))))
+    Ok(messages::empty(StatusCode::ACCEPTED))
 }

@@ -2,7 +2,8 @@
 //! its odd ones (`jid`, `start-time`, `status-counts`); each function names the Flink message
 //! class it produces.
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use weir_core::ExecutionState;
 use weir_gateway::snapshot::*;
 
@@ -27,12 +28,9 @@ pub fn json_response<T: serde::Serialize>(value: &T, capacity: usize) -> axum::r
 
 pub use weir_core::now_ms;
 
-fn state_name(s: ExecutionState) -> String {
-    s.as_str().to_string()
-}
 
 /// `status-counts` / vertex `tasks`: every ExecutionState by its upper-case name.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct StateCounts {
     #[serde(rename = "CREATED")]
     pub created: usize,
@@ -74,13 +72,8 @@ impl StateCounts {
     }
 }
 
-/// `status-counts` as a JSON value.
-pub fn status_counts(counts: &[usize; 10]) -> Value {
-    serde_json::to_value(StateCounts::of(counts)).unwrap_or(Value::Null)
-}
-
 /// `IOMetricsInfo`.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct IoMetrics {
     #[serde(rename = "read-bytes")]
     pub read_bytes: u64,
@@ -124,14 +117,9 @@ impl IoMetrics {
     }
 }
 
-/// `IOMetricsInfo` as a JSON value.
-pub fn io_metrics(io: &IoStats) -> Value {
-    serde_json::to_value(IoMetrics::of(io)).unwrap_or(Value::Null)
-}
-
 /// `JobDetails` (one entry of `/jobs/overview`), serialized straight from the overview: the
 /// job list is the most polled endpoint, so it builds no intermediate JSON tree.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct JobDetailsMessage<'a> {
     pub jid: String,
     pub name: &'a str,
@@ -153,7 +141,7 @@ pub struct JobDetailsMessage<'a> {
 }
 
 /// `JobDetails.tasks`: lower-case state names plus `total`.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct TaskCountsLower {
     pub created: usize,
     pub scheduled: usize,
@@ -201,13 +189,8 @@ impl<'a> JobDetailsMessage<'a> {
     }
 }
 
-/// `JobDetails` as a JSON value (for messages that embed it).
-pub fn job_details(o: &JobOverview) -> Value {
-    serde_json::to_value(JobDetailsMessage::of(o)).unwrap_or(Value::Null)
-}
-
 /// An input of a plan node.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct PlanInputMessage<'a> {
     pub id: String,
     pub num: usize,
@@ -216,7 +199,7 @@ pub struct PlanInputMessage<'a> {
 }
 
 /// A plan node (one vertex).
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct PlanNode<'a> {
     pub id: String,
     pub operator: &'static str,
@@ -229,11 +212,11 @@ pub struct PlanNode<'a> {
 }
 
 /// `{}`.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct Empty {}
 
 /// `JobPlanInfo.plan`: one node per vertex, sinks first as Flink lists them.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct PlanMessage<'a> {
     pub jid: String,
     pub name: &'a str,
@@ -280,11 +263,6 @@ impl<'a> PlanMessage<'a> {
     }
 }
 
-/// The plan as a JSON value.
-pub fn plan(s: &JobSnapshot) -> Value {
-    serde_json::to_value(PlanMessage::of(s)).unwrap_or(Value::Null)
-}
-
 fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -292,7 +270,7 @@ fn html_escape(s: &str) -> String {
 }
 
 /// `JobDetailsInfo.JobVertexDetailsInfo` (a vertex in `/jobs/:jobid`).
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct VertexSummary<'a> {
     pub id: String,
     #[serde(rename = "slotSharingGroupId")]
@@ -340,7 +318,7 @@ impl<'a> VertexSummary<'a> {
 }
 
 /// Job status timestamps (`JobDetailsInfo.timestamps`).
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct JobTimestamps {
     #[serde(rename = "INITIALIZING")]
     pub initializing: i64,
@@ -367,7 +345,7 @@ pub struct JobTimestamps {
 }
 
 /// `JobDetailsInfo` (`/jobs/:jobid`), serialized straight from the snapshot.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct JobDetailsInfo<'a> {
     pub jid: String,
     #[serde(rename = "application-id")]
@@ -455,7 +433,7 @@ const DURATION_STATES: [ExecutionState; 5] = [
 
 /// Milliseconds an attempt spent in each state (`status-duration`): always all five keys, -1
 /// for a state it never entered, as Flink 2.3.0 answers (its dashboard reads every key).
-#[derive(serde::Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StatusDurations {
     #[serde(rename = "CREATED")]
     pub created: i64,
@@ -493,189 +471,395 @@ impl StatusDurations {
 }
 
 /// `SubtaskExecutionAttemptDetailsInfo`.
-pub fn attempt_details(
-    index: usize,
-    a: &AttemptSnapshot,
-    others: &[AttemptSnapshot],
-    now: i64,
-) -> Value {
-    let start = a.start_time();
-    let end = a.end_time();
-    let duration = if start < 0 {
-        -1
-    } else if end >= 0 {
-        end - start
-    } else {
-        now - start
-    };
-    json!({
-        "subtask": index,
-        "status": state_name(a.state),
-        "attempt": a.attempt,
-        "endpoint": a.endpoint.clone().unwrap_or_else(|| "(unassigned)".into()),
-        "start-time": start,
-        "end-time": end,
-        "duration": duration,
-        "metrics": io_metrics(&a.io),
-        "taskmanager-id": a.task_manager.clone().unwrap_or_else(|| "(unassigned)".into()),
-        "status-duration": StatusDurations::of(a, now),
-        "other-concurrent-attempts": others.iter().map(|o| attempt_details(index, o, &[], now)).collect::<Vec<_>>(),
-        "start_time": start,
-    })
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct SubtaskExecutionAttemptDetailsInfo {
+    pub subtask: usize,
+    pub status: &'static str,
+    pub attempt: u32,
+    pub endpoint: String,
+    #[serde(rename = "start-time")]
+    pub start_time: i64,
+    #[serde(rename = "end-time")]
+    pub end_time: i64,
+    pub duration: i64,
+    pub metrics: IoMetrics,
+    #[serde(rename = "taskmanager-id")]
+    pub taskmanager_id: String,
+    #[serde(rename = "status-duration")]
+    pub status_duration: StatusDurations,
+    #[serde(rename = "other-concurrent-attempts")]
+    #[schema(no_recursion)]
+    pub other_concurrent_attempts: Vec<SubtaskExecutionAttemptDetailsInfo>,
+    /// Flink writes the start time twice, the second under its old name.
+    #[serde(rename = "start_time")]
+    pub start_time_legacy: i64,
 }
 
-/// Flink's `aggregated` block: min/max/avg/sum/median/p25/p75/p95 over subtasks.
-pub fn aggregated(values: &[(&str, Vec<f64>)]) -> Value {
-    let mut m = Map::new();
-    for (name, vals) in values {
-        m.insert((*name).to_string(), distribution(vals));
-    }
-    Value::Object(m)
-}
-
-fn distribution(vals: &[f64]) -> Value {
-    if vals.is_empty() {
-        return json!({"min": 0, "max": 0, "avg": 0, "sum": 0, "median": 0, "p25": 0, "p75": 0, "p95": 0});
-    }
-    let mut v = vals.to_vec();
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
-    let pct = |p: f64| -> i64 {
-        let idx = ((p / 100.0) * (v.len() as f64 - 1.0)).round() as usize;
-        v[idx.min(v.len() - 1)] as i64
-    };
-    let sum: f64 = v.iter().sum();
-    json!({
-        "min": v[0] as i64,
-        "max": v[v.len() - 1] as i64,
-        "avg": (sum / v.len() as f64) as i64,
-        "sum": sum as i64,
-        "median": pct(50.0),
-        "p25": pct(25.0),
-        "p75": pct(75.0),
-        "p95": pct(95.0),
-    })
-}
-
-/// The `aggregated` block of a set of attempts (vertex details, vertex task managers).
-pub fn aggregated_attempts(attempts: &[&AttemptSnapshot], now: i64) -> Value {
-    let io = |f: fn(&IoStats) -> f64| attempts.iter().map(|a| f(&a.io)).collect::<Vec<f64>>();
-    let metrics = aggregated(&[
-        ("read-bytes", io(|i| i.read_bytes as f64)),
-        ("write-bytes", io(|i| i.write_bytes as f64)),
-        ("read-records", io(|i| i.read_records as f64)),
-        ("write-records", io(|i| i.write_records as f64)),
-        (
-            "accumulated-backpressured-time",
-            io(|i| i.back_pressured_ms as f64),
-        ),
-        ("accumulated-idle-time", io(|i| i.idle_ms as f64)),
-        ("accumulated-busy-time", io(|i| i.busy_ms)),
-    ]);
-    let durations: Vec<StatusDurations> = attempts
-        .iter()
-        .map(|a| StatusDurations::of(a, now))
-        .collect();
-    let per_state: Vec<(&str, Vec<f64>)> = DURATION_STATES
-        .iter()
-        .map(|s| {
-            let vals = durations.iter().map(|d| d.get(*s) as f64).collect();
-            (s.as_str(), vals)
-        })
-        .collect();
-    json!({
-        "metrics": metrics,
-        "status-duration": aggregated(&per_state),
-    })
-}
-
-/// An exception history entry (`JobExceptionsInfoWithHistory.RootExceptionInfo`). Fields
-/// without a value are left out, as Flink's NON_NULL serialization does.
-pub fn exception_entry(e: &ExceptionEntry) -> Value {
-    let mut entry = json!({
-        "exceptionName": e.exception_name,
-        "stacktrace": e.stacktrace,
-        "timestamp": e.timestamp,
-        "failureLabels": {},
-        "concurrentExceptions": [],
-    });
-    for (key, value) in [
-        ("taskName", &e.task_name),
-        ("endpoint", &e.endpoint),
-        ("taskManagerId", &e.task_manager_id),
-    ] {
-        if let Some(v) = value {
-            entry[key] = json!(v);
+impl SubtaskExecutionAttemptDetailsInfo {
+    pub fn of(index: usize, a: &AttemptSnapshot, others: &[AttemptSnapshot], now: i64) -> Self {
+        let start = a.start_time();
+        let end = a.end_time();
+        let duration = if start < 0 {
+            -1
+        } else if end >= 0 {
+            end - start
+        } else {
+            now - start
+        };
+        SubtaskExecutionAttemptDetailsInfo {
+            subtask: index,
+            status: a.state.as_str(),
+            attempt: a.attempt,
+            endpoint: a.endpoint.clone().unwrap_or_else(|| "(unassigned)".into()),
+            start_time: start,
+            end_time: end,
+            duration,
+            metrics: IoMetrics::of(&a.io),
+            taskmanager_id: a
+                .task_manager
+                .clone()
+                .unwrap_or_else(|| "(unassigned)".into()),
+            status_duration: StatusDurations::of(a, now),
+            other_concurrent_attempts: others
+                .iter()
+                .map(|o| Self::of(index, o, &[], now))
+                .collect(),
+            start_time_legacy: start,
         }
     }
-    entry
 }
 
-/// `TaskManagerInfo` (an entry of `/taskmanagers`).
-pub fn task_manager_info(t: &TaskManagerInfo, now: i64) -> Value {
-    let used = t.slots_total.saturating_sub(t.slots_free);
-    let resource = |slots: usize| {
-        json!({
-            "cpuCores": slots as f64,
-            "taskHeapMemory": 0,
-            "taskOffHeapMemory": 0,
-            "managedMemory": 0,
-            "networkMemory": 0,
-            "extendedResources": {},
-        })
-    };
-    json!({
-        "id": t.id,
-        "path": t.path,
-        "dataPort": t.data_port,
-        "jmxPort": -1,
-        "timeSinceLastHeartbeat": if t.last_heartbeat > 0 { t.last_heartbeat } else { now },
-        "slotsNumber": t.slots_total,
-        "freeSlots": t.slots_free,
-        "assignedTasks": t.allocated.iter().map(|a| a.assigned_tasks).sum::<usize>().max(used),
-        "totalResource": resource(t.slots_total),
-        "freeResource": resource(t.slots_free),
-        "hardware": {
-            "cpuCores": t.hardware.cpu_cores,
-            "physicalMemory": t.hardware.physical_memory,
-            "freeMemory": t.hardware.free_memory,
-            "managedMemory": 0,
-        },
-        "memoryConfiguration": {
-            "frameworkHeap": 0,
-            "taskHeap": 0,
-            "frameworkOffHeap": 0,
-            "taskOffHeap": 0,
-            "networkMemory": 0,
-            "managedMemory": 0,
-            "jvmMetaspace": 0,
-            "jvmOverhead": 0,
-            "totalFlinkMemory": t.process_memory,
-            "totalProcessMemory": t.process_memory,
-        },
-        "blocked": false,
-    })
+/// One figure over subtasks, as Flink's `aggregated` blocks give it.
+#[derive(serde::Serialize, utoipa::ToSchema, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Distribution {
+    pub min: i64,
+    pub max: i64,
+    pub avg: i64,
+    pub sum: i64,
+    pub median: i64,
+    pub p25: i64,
+    pub p75: i64,
+    pub p95: i64,
 }
 
-/// A `{"key","value"}` list (`/jobmanager/config`).
-pub fn config_entries<'a>(entries: impl Iterator<Item = (&'a String, &'a String)>) -> Value {
-    Value::Array(
-        entries
-            .map(|(k, v)| json!({"key": k, "value": crate::secrets::shown(k, v)}))
-            .collect(),
-    )
+impl Distribution {
+    /// Of `vals` (all zero when there are none).
+    pub fn of(vals: &[f64]) -> Self {
+        if vals.is_empty() {
+            return Distribution::default();
+        }
+        let mut v = vals.to_vec();
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+        let pct = |p: f64| -> i64 {
+            let idx = ((p / 100.0) * (v.len() as f64 - 1.0)).round() as usize;
+            v[idx.min(v.len() - 1)] as i64
+        };
+        let sum: f64 = v.iter().sum();
+        Distribution {
+            min: v[0] as i64,
+            max: v[v.len() - 1] as i64,
+            avg: (sum / v.len() as f64) as i64,
+            sum: sum as i64,
+            median: pct(50.0),
+            p25: pct(25.0),
+            p75: pct(75.0),
+            p95: pct(95.0),
+        }
+    }
+}
+
+/// Flink's `aggregated` block: min/max/avg/sum/median/p25/p75/p95 of each figure over subtasks.
+pub fn aggregated(values: &[(&str, Vec<f64>)]) -> BTreeMap<String, Distribution> {
+    values
+        .iter()
+        .map(|(name, vals)| ((*name).to_string(), Distribution::of(vals)))
+        .collect()
+}
+
+/// `AggregatedTaskDetailsInfo`: the I/O figures and state durations of a set of attempts.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct AggregatedTaskDetailsInfo {
+    pub metrics: BTreeMap<String, Distribution>,
+    #[serde(rename = "status-duration")]
+    pub status_duration: BTreeMap<String, Distribution>,
+}
+
+impl AggregatedTaskDetailsInfo {
+    /// Of `attempts` (vertex details, vertex task managers).
+    pub fn of(attempts: &[&AttemptSnapshot], now: i64) -> Self {
+        let io = |f: fn(&IoStats) -> f64| attempts.iter().map(|a| f(&a.io)).collect::<Vec<f64>>();
+        let metrics = aggregated(&[
+            ("read-bytes", io(|i| i.read_bytes as f64)),
+            ("write-bytes", io(|i| i.write_bytes as f64)),
+            ("read-records", io(|i| i.read_records as f64)),
+            ("write-records", io(|i| i.write_records as f64)),
+            (
+                "accumulated-backpressured-time",
+                io(|i| i.back_pressured_ms as f64),
+            ),
+            ("accumulated-idle-time", io(|i| i.idle_ms as f64)),
+            ("accumulated-busy-time", io(|i| i.busy_ms)),
+        ]);
+        let durations: Vec<StatusDurations> = attempts
+            .iter()
+            .map(|a| StatusDurations::of(a, now))
+            .collect();
+        let per_state: Vec<(&str, Vec<f64>)> = DURATION_STATES
+            .iter()
+            .map(|s| {
+                let vals = durations.iter().map(|d| d.get(*s) as f64).collect();
+                (s.as_str(), vals)
+            })
+            .collect();
+        AggregatedTaskDetailsInfo {
+            metrics,
+            status_duration: aggregated(&per_state),
+        }
+    }
+}
+
+/// `JobExceptionsInfoWithHistory.ExceptionInfo`: one failure. Fields without a value are left
+/// out, as Flink's NON_NULL serialization does.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ExceptionInfo {
+    #[serde(rename = "exceptionName")]
+    pub exception_name: String,
+    pub stacktrace: String,
+    pub timestamp: i64,
+    #[serde(rename = "failureLabels")]
+    pub failure_labels: BTreeMap<String, String>,
+    #[serde(rename = "taskName", skip_serializing_if = "Option::is_none")]
+    pub task_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    #[serde(rename = "taskManagerId", skip_serializing_if = "Option::is_none")]
+    pub task_manager_id: Option<String>,
+}
+
+impl ExceptionInfo {
+    pub fn of(e: &ExceptionEntry) -> Self {
+        ExceptionInfo {
+            exception_name: e.exception_name.clone(),
+            stacktrace: e.stacktrace.clone(),
+            timestamp: e.timestamp,
+            failure_labels: BTreeMap::new(),
+            task_name: e.task_name.clone(),
+            endpoint: e.endpoint.clone(),
+            task_manager_id: e.task_manager_id.clone(),
+        }
+    }
+}
+
+/// `JobExceptionsInfoWithHistory.RootExceptionInfo`: a failure and those that came with it.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct RootExceptionInfo {
+    #[serde(flatten)]
+    pub exception: ExceptionInfo,
+    #[serde(rename = "concurrentExceptions")]
+    pub concurrent_exceptions: Vec<ExceptionInfo>,
+}
+
+impl RootExceptionInfo {
+    pub fn of(e: &ExceptionEntry) -> Self {
+        RootExceptionInfo {
+            exception: ExceptionInfo::of(e),
+            concurrent_exceptions: Vec::new(),
+        }
+    }
+}
+
+/// `ResourceProfileInfo`: weir counts slots as cores and keeps no memory budgets.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ResourceProfileInfo {
+    #[serde(rename = "cpuCores")]
+    pub cpu_cores: f64,
+    #[serde(rename = "taskHeapMemory")]
+    pub task_heap_memory: u64,
+    #[serde(rename = "taskOffHeapMemory")]
+    pub task_off_heap_memory: u64,
+    #[serde(rename = "managedMemory")]
+    pub managed_memory: u64,
+    #[serde(rename = "networkMemory")]
+    pub network_memory: u64,
+    #[serde(rename = "extendedResources")]
+    pub extended_resources: BTreeMap<String, f64>,
+}
+
+impl ResourceProfileInfo {
+    pub fn of_slots(slots: usize) -> Self {
+        ResourceProfileInfo {
+            cpu_cores: slots as f64,
+            task_heap_memory: 0,
+            task_off_heap_memory: 0,
+            managed_memory: 0,
+            network_memory: 0,
+            extended_resources: BTreeMap::new(),
+        }
+    }
+}
+
+/// `HardwareDescription`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct HardwareDescription {
+    #[serde(rename = "cpuCores")]
+    pub cpu_cores: usize,
+    #[serde(rename = "physicalMemory")]
+    pub physical_memory: u64,
+    #[serde(rename = "freeMemory")]
+    pub free_memory: u64,
+    #[serde(rename = "managedMemory")]
+    pub managed_memory: u64,
+}
+
+/// `TaskExecutorMemoryConfiguration`: weir has no JVM memory model; only the process total.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct TaskExecutorMemoryConfiguration {
+    #[serde(rename = "frameworkHeap")]
+    pub framework_heap: u64,
+    #[serde(rename = "taskHeap")]
+    pub task_heap: u64,
+    #[serde(rename = "frameworkOffHeap")]
+    pub framework_off_heap: u64,
+    #[serde(rename = "taskOffHeap")]
+    pub task_off_heap: u64,
+    #[serde(rename = "networkMemory")]
+    pub network_memory: u64,
+    #[serde(rename = "managedMemory")]
+    pub managed_memory: u64,
+    #[serde(rename = "jvmMetaspace")]
+    pub jvm_metaspace: u64,
+    #[serde(rename = "jvmOverhead")]
+    pub jvm_overhead: u64,
+    #[serde(rename = "totalFlinkMemory")]
+    pub total_flink_memory: u64,
+    #[serde(rename = "totalProcessMemory")]
+    pub total_process_memory: u64,
+}
+
+/// `TaskManagerInfo` (an entry of `/taskmanagers`, and the start of `/taskmanagers/:id`).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct TaskManagerInfoMessage {
+    pub id: String,
+    pub path: String,
+    #[serde(rename = "dataPort")]
+    pub data_port: i32,
+    #[serde(rename = "jmxPort")]
+    pub jmx_port: i32,
+    #[serde(rename = "timeSinceLastHeartbeat")]
+    pub time_since_last_heartbeat: i64,
+    #[serde(rename = "slotsNumber")]
+    pub slots_number: usize,
+    #[serde(rename = "freeSlots")]
+    pub free_slots: usize,
+    #[serde(rename = "assignedTasks")]
+    pub assigned_tasks: usize,
+    #[serde(rename = "totalResource")]
+    pub total_resource: ResourceProfileInfo,
+    #[serde(rename = "freeResource")]
+    pub free_resource: ResourceProfileInfo,
+    pub hardware: HardwareDescription,
+    #[serde(rename = "memoryConfiguration")]
+    pub memory_configuration: TaskExecutorMemoryConfiguration,
+    pub blocked: bool,
+}
+
+impl TaskManagerInfoMessage {
+    pub fn of(t: &TaskManagerInfo, now: i64) -> Self {
+        let used = t.slots_total.saturating_sub(t.slots_free);
+        TaskManagerInfoMessage {
+            id: t.id.clone(),
+            path: t.path.clone(),
+            data_port: t.data_port,
+            jmx_port: -1,
+            time_since_last_heartbeat: if t.last_heartbeat > 0 {
+                t.last_heartbeat
+            } else {
+                now
+            },
+            slots_number: t.slots_total,
+            free_slots: t.slots_free,
+            assigned_tasks: t
+                .allocated
+                .iter()
+                .map(|a| a.assigned_tasks)
+                .sum::<usize>()
+                .max(used),
+            total_resource: ResourceProfileInfo::of_slots(t.slots_total),
+            free_resource: ResourceProfileInfo::of_slots(t.slots_free),
+            hardware: HardwareDescription {
+                cpu_cores: t.hardware.cpu_cores,
+                physical_memory: t.hardware.physical_memory,
+                free_memory: t.hardware.free_memory,
+                managed_memory: 0,
+            },
+            memory_configuration: TaskExecutorMemoryConfiguration {
+                framework_heap: 0,
+                task_heap: 0,
+                framework_off_heap: 0,
+                task_off_heap: 0,
+                network_memory: 0,
+                managed_memory: 0,
+                jvm_metaspace: 0,
+                jvm_overhead: 0,
+                total_flink_memory: t.process_memory,
+                total_process_memory: t.process_memory,
+            },
+            blocked: false,
+        }
+    }
+}
+
+/// One `{"key","value"}` of a configuration listing, secrets masked.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ConfigurationInfoEntry {
+    pub key: String,
+    pub value: String,
+}
+
+/// `ConfigurationInfo` (`/jobmanager/config`): a list of entries.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ConfigurationInfo(pub Vec<ConfigurationInfoEntry>);
+
+impl ConfigurationInfo {
+    pub fn of<'a>(entries: impl Iterator<Item = (&'a String, &'a String)>) -> Self {
+        ConfigurationInfo(
+            entries
+                .map(|(k, v)| ConfigurationInfoEntry {
+                    key: k.clone(),
+                    value: crate::secrets::shown(k, v).to_string(),
+                })
+                .collect(),
+        )
+    }
 }
 
 /// `EnvironmentInfo`: weir's process facts under Flink's JVM field names.
-pub fn environment() -> Value {
-    json!({
-        "jvm": {
-            "version": format!("weir {} (Rust)", env!("CARGO_PKG_VERSION")),
-            "arch": std::env::consts::ARCH,
-            "options": crate::secrets::masked_args(std::env::args().skip(1)),
-        },
-        // weir's code is one binary; it is the whole of its "classpath".
-        "classpath": classpath(),
-    })
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct EnvironmentInfo {
+    pub jvm: JvmInfo,
+    /// weir's code is one binary; it is the whole of its "classpath".
+    pub classpath: Vec<String>,
+}
+
+/// `EnvironmentInfo.JVMInfo`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct JvmInfo {
+    pub version: String,
+    pub arch: &'static str,
+    pub options: Vec<String>,
+}
+
+impl EnvironmentInfo {
+    pub fn of_process() -> Self {
+        EnvironmentInfo {
+            jvm: JvmInfo {
+                version: format!("weir {} (Rust)", env!("CARGO_PKG_VERSION")),
+                arch: std::env::consts::ARCH,
+                options: crate::secrets::masked_args(std::env::args().skip(1)),
+            },
+            classpath: classpath(),
+        }
+    }
 }
 
 /// The running binary's path, Flink's `classpath` of weir.
@@ -694,11 +878,96 @@ pub fn jackson_double(v: f64) -> Value {
     }
 }
 
-/// Flink's `TriggerResponse`: 202 with the id to poll the operation's status by.
-pub fn accepted(request_id: impl std::fmt::Display) -> (axum::http::StatusCode, axum::Json<Value>) {
+/// Flink's `TriggerResponse`: the id to poll an asynchronous operation's status by.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct TriggerResponse {
+    #[serde(rename = "request-id")]
+    pub request_id: String,
+}
+
+/// `QueueStatus`: whether an asynchronous operation is done.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct QueueStatus {
+    pub id: QueueStatusId,
+}
+
+/// `QueueStatus.Id`.
+#[derive(serde::Serialize, utoipa::ToSchema, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum QueueStatusId {
+    InProgress,
+    Completed,
+}
+
+impl QueueStatus {
+    pub fn completed() -> Self {
+        QueueStatus {
+            id: QueueStatusId::Completed,
+        }
+    }
+
+    pub fn in_progress() -> Self {
+        QueueStatus {
+            id: QueueStatusId::InProgress,
+        }
+    }
+}
+
+/// `AsynchronousOperationResult`: a trigger's status and, once done, its outcome (`null` while
+/// in progress, as Flink writes it).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct AsynchronousOperationResult {
+    pub status: QueueStatus,
+    pub operation: Option<OperationInfo>,
+}
+
+/// A finished operation's outcome. Flink's classes differ per operation: a checkpoint's
+/// `CheckpointInfo` has `checkpointId` or `failureCause`; a savepoint's `SavepointInfo` has
+/// `location` or `failure-cause`; rescaling and disposal (`AsynchronousOperationInfo`) only
+/// `failure-cause`. Absent fields are left out.
+#[derive(serde::Serialize, utoipa::ToSchema, Default)]
+pub struct OperationInfo {
+    #[serde(rename = "checkpointId", skip_serializing_if = "Option::is_none")]
+    pub checkpoint_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// A checkpoint's failure.
+    #[serde(rename = "failureCause", skip_serializing_if = "Option::is_none")]
+    pub checkpoint_failure: Option<FailureCause>,
+    /// Any other operation's failure.
+    #[serde(rename = "failure-cause", skip_serializing_if = "Option::is_none")]
+    pub failure_cause: Option<FailureCause>,
+}
+
+/// A failure as Flink's `SerializedThrowable` JSON shows it.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct FailureCause {
+    pub class: String,
+    #[serde(rename = "stack-trace")]
+    pub stack_trace: String,
+    /// Java's serialized form, which weir has none of: empty or null.
+    #[serde(rename = "serialized-throwable")]
+    pub serialized_throwable: Option<String>,
+}
+
+/// Flink's `EmptyResponseBody`: `{}`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct EmptyResponseBody {}
+
+/// `{}` with `status` (202 for cancels and heartbeats).
+pub fn empty(status: axum::http::StatusCode) -> (axum::http::StatusCode, axum::Json<EmptyResponseBody>) {
+    (status, axum::Json(EmptyResponseBody {}))
+}
+
+/// 202 with the [`TriggerResponse`] of `request_id`.
+pub fn accepted(
+    request_id: impl std::fmt::Display,
+) -> (axum::http::StatusCode, axum::Json<TriggerResponse>) {
     (
         axum::http::StatusCode::ACCEPTED,
-        axum::Json(json!({ "request-id": request_id.to_string() })),
+        axum::Json(TriggerResponse {
+            request_id: request_id.to_string(),
+        }),
     )
 }
 
@@ -710,7 +979,7 @@ mod tests {
     fn task_counts_follow_execution_state_order() {
         let names: Vec<String> = ExecutionState::ALL
             .iter()
-            .map(|s| state_name(*s).to_lowercase())
+            .map(|s| s.as_str().to_lowercase())
             .collect();
         assert_eq!(
             names,
@@ -731,12 +1000,12 @@ mod tests {
 
     #[test]
     fn distributions_have_flinks_fields() {
-        let d = distribution(&[1.0, 2.0, 3.0, 10.0]);
+        let d = serde_json::to_value(Distribution::of(&[1.0, 2.0, 3.0, 10.0])).unwrap();
         assert_eq!(d["min"], 1);
         assert_eq!(d["max"], 10);
         assert_eq!(d["sum"], 16);
         assert_eq!(d["avg"], 4);
-        let e = distribution(&[]);
-        assert_eq!(e["sum"], 0);
+        assert_eq!(d["p95"], 10);
+        assert_eq!(Distribution::of(&[]).sum, 0);
     }
 }

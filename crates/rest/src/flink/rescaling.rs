@@ -5,33 +5,76 @@
 //! state redistributed by key group).
 
 use super::checkpoints::{operation_status, parse_trigger};
+use super::messages::{AsynchronousOperationResult, EmptyResponseBody, TriggerResponse};
 use crate::endpoint;
-use crate::endpoint::Endpoint;
+use crate::endpoint::{query, Endpoint, ParamKind, QueryParam};
 use crate::error::{RestError, RestResult};
 use crate::params::{self, Query};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use utoipa::ToSchema;
 use weir_gateway::{OperationKind, ParallelismBounds, ResourceRequirements};
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
-        endpoint!(PATCH "/jobs/{jobid}/rescaling", "Triggers the rescaling of a job: every vertex after the sources gets the given parallelism.", trigger_rescaling),
-        endpoint!(GET "/jobs/{jobid}/rescaling/{triggerid}", "Returns the status of a rescaling operation.", rescaling_status),
-        endpoint!(GET "/jobs/{jobid}/resource-requirements", "Returns the parallelism bounds of every vertex of a job.", resource_requirements),
-        endpoint!(PUT "/jobs/{jobid}/resource-requirements", "Changes the parallelism bounds of a job's vertices; each vertex is rescaled to its upper bound.", update_resource_requirements),
+        endpoint!(PATCH "/jobs/{jobid}/rescaling", "Triggers the rescaling of a job: every vertex after the sources gets the given parallelism.", trigger_rescaling)
+            .query(RESCALING_QUERY)
+            .returns::<TriggerResponse>(),
+        endpoint!(GET "/jobs/{jobid}/rescaling/{triggerid}", "Returns the status of a rescaling operation.", rescaling_status)
+            .returns::<AsynchronousOperationResult>(),
+        endpoint!(GET "/jobs/{jobid}/resource-requirements", "Returns the parallelism bounds of every vertex of a job.", resource_requirements)
+            .returns::<JobResourceRequirementsBody>(),
+        endpoint!(PUT "/jobs/{jobid}/resource-requirements", "Changes the parallelism bounds of a job's vertices; each vertex is rescaled to its upper bound.", update_resource_requirements)
+            .accepts::<JobResourceRequirementsBody>()
+            .returns::<EmptyResponseBody>(),
     ]
+}
+
+const RESCALING_QUERY: &[QueryParam] = &[
+    QueryParam {
+        name: "parallelism",
+        kind: ParamKind::Integer,
+        required: true,
+        description: "Positive integer value that specifies the desired parallelism.",
+    },
+    query(
+        "triggerId",
+        ParamKind::String,
+        "32-character hexadecimal id that makes a repeated trigger idempotent.",
+    ),
+];
+
+/// Flink's `JobResourceRequirementsBody`: per vertex id, its parallelism bounds (Flink writes
+/// the map itself, through a Jackson any-getter).
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct JobResourceRequirementsBody(pub BTreeMap<String, JobVertexResourceRequirements>);
+
+/// `JobVertexResourceRequirements`.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobVertexResourceRequirements {
+    pub parallelism: Bounds,
+}
+
+/// `JobVertexResourceRequirements.Parallelism`.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Bounds {
+    #[serde(rename = "lowerBound")]
+    pub lower_bound: i64,
+    #[serde(rename = "upperBound")]
+    pub upper_bound: i64,
 }
 
 async fn trigger_rescaling(
     State(s): State<AppState>,
     Path(job): Path<String>,
     RawQuery(query): RawQuery,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<TriggerResponse>> {
     let job = params::job_id(&job)?;
     let q = Query::parse(query.as_deref());
     let parallelism = match q.int("parallelism")? {
@@ -49,60 +92,51 @@ async fn trigger_rescaling(
         .gateway
         .trigger_rescaling(job, parallelism, trigger_id)
         .await?;
-    Ok(Json(json!({ "request-id": id.to_string() })))
+    Ok(Json(TriggerResponse {
+        request_id: id.to_string(),
+    }))
 }
 
 async fn rescaling_status(
     State(s): State<AppState>,
     Path((job, trigger)): Path<(String, String)>,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<AsynchronousOperationResult>> {
     operation_status(&s, &job, &trigger, OperationKind::Rescaling).await
 }
 
 async fn resource_requirements(
     State(s): State<AppState>,
     Path(job): Path<String>,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<JobResourceRequirementsBody>> {
     let requirements = s
         .gateway
         .request_job_resource_requirements(params::job_id(&job)?)
         .await?;
-    let vertices: Map<String, Value> = requirements
+    let vertices = requirements
         .iter()
         .map(|(vertex, b)| {
-            let bounds =
-                json!({"parallelism": {"lowerBound": b.lower_bound, "upperBound": b.upper_bound}});
+            let bounds = JobVertexResourceRequirements {
+                parallelism: Bounds {
+                    lower_bound: b.lower_bound as i64,
+                    upper_bound: b.upper_bound as i64,
+                },
+            };
             (vertex.to_string(), bounds)
         })
         .collect();
-    Ok(Json(Value::Object(vertices)))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Bounds {
-    #[serde(rename = "lowerBound")]
-    lower_bound: i64,
-    #[serde(rename = "upperBound")]
-    upper_bound: i64,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct VertexRequirements {
-    parallelism: Bounds,
+    Ok(Json(JobResourceRequirementsBody(vertices)))
 }
 
 async fn update_resource_requirements(
     State(s): State<AppState>,
     Path(job): Path<String>,
     body: Bytes,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<EmptyResponseBody>> {
     let job = params::job_id(&job)?;
     let class = "JobResourceRequirementsBody";
-    let raw: BTreeMap<String, VertexRequirements> = super::body::parse(&body, class)?;
+    let raw: JobResourceRequirementsBody = super::body::parse(&body, class)?;
     let mut requirements = ResourceRequirements::new();
-    for (vertex, r) in raw {
+    for (vertex, r) in raw.0 {
         let vertex = params::vertex_id(&vertex)?;
         let bound = |v: i64| usize::try_from(v).ok().filter(|&v| v >= 1);
         let (Some(lower_bound), Some(upper_bound)) = (
@@ -125,5 +159,5 @@ async fn update_resource_requirements(
     s.gateway
         .update_job_resource_requirements(job, requirements)
         .await?;
-    Ok(Json(json!({})))
+    Ok(Json(EmptyResponseBody {}))
 }

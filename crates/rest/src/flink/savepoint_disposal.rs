@@ -3,6 +3,7 @@
 //! file, so a mistyped path fails the operation instead of deleting an arbitrary directory.
 
 use super::checkpoints::{operation, parse_trigger};
+use super::messages::{AsynchronousOperationResult, TriggerResponse};
 use crate::endpoint;
 use crate::endpoint::Endpoint;
 use crate::error::{RestError, RestResult};
@@ -11,26 +12,32 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
 use weir_gateway::OperationKind;
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
-        endpoint!(POST "/savepoint-disposal", "Triggers the disposal of a savepoint.", trigger_disposal),
-        endpoint!(GET "/savepoint-disposal/{triggerid}", "Returns the status of a savepoint disposal operation.", disposal_status),
+        endpoint!(POST "/savepoint-disposal", "Triggers the disposal of a savepoint.", trigger_disposal)
+            .accepts::<SavepointDisposalRequest>()
+            .returns::<TriggerResponse>(),
+        endpoint!(GET "/savepoint-disposal/{triggerid}", "Returns the status of a savepoint disposal operation.", disposal_status)
+            .returns::<AsynchronousOperationResult>(),
     ]
 }
 
-#[derive(Deserialize)]
-struct DisposalBody {
+/// Flink's `SavepointDisposalRequest`.
+#[derive(Deserialize, utoipa::ToSchema)]
+struct SavepointDisposalRequest {
     #[serde(rename = "savepoint-path")]
     savepoint_path: Option<String>,
     #[serde(rename = "triggerId")]
     trigger_id: Option<String>,
 }
 
-async fn trigger_disposal(State(s): State<AppState>, body: Bytes) -> RestResult<Json<Value>> {
-    let b: DisposalBody = super::body::parse(&body, "SavepointDisposalRequest")?;
+async fn trigger_disposal(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> RestResult<Json<TriggerResponse>> {
+    let b: SavepointDisposalRequest = super::body::parse(&body, "SavepointDisposalRequest")?;
     let Some(path) = b.savepoint_path.filter(|p| !p.trim().is_empty()) else {
         return Err(RestError::bad_request(
             "Field 'savepoint-path' is required: the savepoint directory to dispose.",
@@ -44,13 +51,15 @@ async fn trigger_disposal(State(s): State<AppState>, body: Bytes) -> RestResult<
         .gateway
         .trigger_savepoint_disposal(path, trigger_id)
         .await?;
-    Ok(Json(json!({ "request-id": id.to_string() })))
+    Ok(Json(TriggerResponse {
+        request_id: id.to_string(),
+    }))
 }
 
 async fn disposal_status(
     State(s): State<AppState>,
     Path(trigger): Path<String>,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<AsynchronousOperationResult>> {
     let trigger = parse_trigger(&trigger)?;
     let state = s
         .gateway

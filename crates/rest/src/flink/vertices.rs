@@ -1,7 +1,9 @@
 //! Vertex endpoints: details, subtasks, attempts, accumulators, subtask times and the
 //! per-TaskManager view of a vertex.
 
-use super::messages::{self, now_ms};
+use super::messages::{
+    now_ms, AggregatedTaskDetailsInfo, IoMetrics, StateCounts, SubtaskExecutionAttemptDetailsInfo,
+};
 use crate::endpoint;
 use crate::endpoint::Endpoint;
 use crate::error::{RestError, RestResult};
@@ -9,8 +11,9 @@ use crate::params;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
 use std::collections::BTreeMap;
+use utoipa::ToSchema;
 use weir_core::ExecutionState;
 use weir_gateway::snapshot::{
     aggregate_state, state_index, AttemptSnapshot, JobSnapshot, SubtaskSnapshot, VertexSnapshot,
@@ -18,14 +21,22 @@ use weir_gateway::snapshot::{
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
-        endpoint!(GET "/jobs/{jobid}/vertices/{vertexid}", "Returns details of a task, with a summary of each subtask.", vertex_details),
-        endpoint!(GET "/jobs/{jobid}/vertices/{vertexid}/accumulators", "Returns user-defined accumulators of a task.", vertex_accumulators),
-        endpoint!(GET "/jobs/{jobid}/vertices/{vertexid}/subtasks/accumulators", "Returns all user-defined accumulators of all subtasks of a task.", subtasks_accumulators),
-        endpoint!(GET "/jobs/{jobid}/vertices/{vertexid}/subtasks/{subtaskindex}", "Returns details of the current execution attempt of a subtask.", subtask_details),
-        endpoint!(GET "/jobs/{jobid}/vertices/{vertexid}/subtasks/{subtaskindex}/attempts/{attempt}", "Returns details of an execution attempt of a subtask.", attempt_details),
-        endpoint!(GET "/jobs/{jobid}/vertices/{vertexid}/subtasks/{subtaskindex}/attempts/{attempt}/accumulators", "Returns the accumulators of an execution attempt of a subtask.", attempt_accumulators),
-        endpoint!(GET "/jobs/{jobid}/vertices/{vertexid}/subtasktimes", "Returns time-related information for all subtasks of a task.", subtask_times),
-        endpoint!(GET "/jobs/{jobid}/vertices/{vertexid}/taskmanagers", "Returns task information aggregated by TaskManager.", vertex_taskmanagers),
+        endpoint!(GET "/jobs/{jobid}/vertices/{vertexid}", "Returns details of a task, with a summary of each subtask.", vertex_details)
+            .returns::<JobVertexDetailsInfo>(),
+        endpoint!(GET "/jobs/{jobid}/vertices/{vertexid}/accumulators", "Returns user-defined accumulators of a task.", vertex_accumulators)
+            .returns::<JobVertexAccumulatorsInfo>(),
+        endpoint!(GET "/jobs/{jobid}/vertices/{vertexid}/subtasks/accumulators", "Returns all user-defined accumulators of all subtasks of a task.", subtasks_accumulators)
+            .returns::<SubtasksAllAccumulatorsInfo>(),
+        endpoint!(GET "/jobs/{jobid}/vertices/{vertexid}/subtasks/{subtaskindex}", "Returns details of the current execution attempt of a subtask.", subtask_details)
+            .returns::<SubtaskExecutionAttemptDetailsInfo>(),
+        endpoint!(GET "/jobs/{jobid}/vertices/{vertexid}/subtasks/{subtaskindex}/attempts/{attempt}", "Returns details of an execution attempt of a subtask.", attempt_details)
+            .returns::<SubtaskExecutionAttemptDetailsInfo>(),
+        endpoint!(GET "/jobs/{jobid}/vertices/{vertexid}/subtasks/{subtaskindex}/attempts/{attempt}/accumulators", "Returns the accumulators of an execution attempt of a subtask.", attempt_accumulators)
+            .returns::<SubtaskExecutionAttemptAccumulatorsInfo>(),
+        endpoint!(GET "/jobs/{jobid}/vertices/{vertexid}/subtasktimes", "Returns time-related information for all subtasks of a task.", subtask_times)
+            .returns::<SubtasksTimesInfo>(),
+        endpoint!(GET "/jobs/{jobid}/vertices/{vertexid}/taskmanagers", "Returns task information aggregated by TaskManager.", vertex_taskmanagers)
+            .returns::<JobVertexTaskManagersInfo>(),
     ]
 }
 
@@ -53,60 +64,121 @@ fn subtask_of<'a>(v: &'a VertexSnapshot, raw: &str) -> RestResult<&'a SubtaskSna
         .ok_or_else(|| RestError::not_found(format!("Invalid subtask index for vertex {}", v.id)))
 }
 
+/// `JobVertexDetailsInfo`.
+#[derive(Serialize, ToSchema)]
+pub struct JobVertexDetailsInfo {
+    pub id: String,
+    pub name: String,
+    pub parallelism: usize,
+    #[serde(rename = "maxParallelism")]
+    pub max_parallelism: usize,
+    pub now: i64,
+    pub subtasks: Vec<SubtaskExecutionAttemptDetailsInfo>,
+    pub aggregated: AggregatedTaskDetailsInfo,
+}
+
 async fn vertex_details(
     State(s): State<AppState>,
     Path((job, vertex)): Path<(String, String)>,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<JobVertexDetailsInfo>> {
     let (snap, i) = vertex_of(&s, &job, &vertex).await?;
     let v = &snap.vertices[i];
     let now = now_ms();
     let attempts: Vec<&AttemptSnapshot> = v.subtasks.iter().map(|st| &st.current).collect();
-    Ok(Json(json!({
-        "id": v.id.to_string(),
-        "name": v.name,
-        "parallelism": v.parallelism,
-        "maxParallelism": v.max_parallelism,
-        "now": now,
-        "subtasks": v.subtasks.iter().map(|st| messages::attempt_details(st.index, &st.current, &[], now)).collect::<Vec<_>>(),
-        "aggregated": messages::aggregated_attempts(&attempts, now),
-    })))
+    Ok(Json(JobVertexDetailsInfo {
+        id: v.id.to_string(),
+        name: v.name.clone(),
+        parallelism: v.parallelism,
+        max_parallelism: v.max_parallelism,
+        now,
+        subtasks: v
+            .subtasks
+            .iter()
+            .map(|st| SubtaskExecutionAttemptDetailsInfo::of(st.index, &st.current, &[], now))
+            .collect(),
+        aggregated: AggregatedTaskDetailsInfo::of(&attempts, now),
+    }))
+}
+
+/// `UserAccumulator`: weir pipelines define none, so every list of them is empty.
+#[derive(Serialize, ToSchema)]
+pub struct UserAccumulator {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: String,
+}
+
+/// `JobVertexAccumulatorsInfo`.
+#[derive(Serialize, ToSchema)]
+pub struct JobVertexAccumulatorsInfo {
+    pub id: String,
+    #[serde(rename = "user-accumulators")]
+    pub user_accumulators: Vec<UserAccumulator>,
 }
 
 async fn vertex_accumulators(
     State(s): State<AppState>,
     Path((job, vertex)): Path<(String, String)>,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<JobVertexAccumulatorsInfo>> {
     let (snap, i) = vertex_of(&s, &job, &vertex).await?;
-    Ok(Json(
-        json!({ "id": snap.vertices[i].id.to_string(), "user-accumulators": [] }),
-    ))
+    Ok(Json(JobVertexAccumulatorsInfo {
+        id: snap.vertices[i].id.to_string(),
+        user_accumulators: Vec::new(),
+    }))
+}
+
+/// `SubtasksAllAccumulatorsInfo`.
+#[derive(Serialize, ToSchema)]
+pub struct SubtasksAllAccumulatorsInfo {
+    pub id: String,
+    pub parallelism: usize,
+    pub subtasks: Vec<SubtaskAccumulatorsInfo>,
+}
+
+/// `SubtasksAllAccumulatorsInfo.SubtaskAccumulatorsInfo`.
+#[derive(Serialize, ToSchema)]
+pub struct SubtaskAccumulatorsInfo {
+    pub subtask: usize,
+    pub attempt: u32,
+    pub endpoint: String,
+    #[serde(rename = "user-accumulators")]
+    pub user_accumulators: Vec<UserAccumulator>,
+}
+
+fn endpoint_of(a: &AttemptSnapshot) -> String {
+    a.endpoint.clone().unwrap_or_else(|| "(unassigned)".into())
 }
 
 async fn subtasks_accumulators(
     State(s): State<AppState>,
     Path((job, vertex)): Path<(String, String)>,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<SubtasksAllAccumulatorsInfo>> {
     let (snap, i) = vertex_of(&s, &job, &vertex).await?;
     let v = &snap.vertices[i];
-    Ok(Json(json!({
-        "id": v.id.to_string(),
-        "parallelism": v.parallelism,
-        "subtasks": v.subtasks.iter().map(|st| json!({
-            "subtask": st.index,
-            "attempt": st.current.attempt,
-            "endpoint": st.current.endpoint.clone().unwrap_or_else(|| "(unassigned)".into()),
-            "user-accumulators": [],
-        })).collect::<Vec<_>>(),
-    })))
+    Ok(Json(SubtasksAllAccumulatorsInfo {
+        id: v.id.to_string(),
+        parallelism: v.parallelism,
+        subtasks: v
+            .subtasks
+            .iter()
+            .map(|st| SubtaskAccumulatorsInfo {
+                subtask: st.index,
+                attempt: st.current.attempt,
+                endpoint: endpoint_of(&st.current),
+                user_accumulators: Vec::new(),
+            })
+            .collect(),
+    }))
 }
 
 async fn subtask_details(
     State(s): State<AppState>,
     Path((job, vertex, sub)): Path<(String, String, String)>,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<SubtaskExecutionAttemptDetailsInfo>> {
     let (snap, i) = vertex_of(&s, &job, &vertex).await?;
     let st = subtask_of(&snap.vertices[i], &sub)?;
-    Ok(Json(messages::attempt_details(
+    Ok(Json(SubtaskExecutionAttemptDetailsInfo::of(
         st.index,
         &st.current,
         &[],
@@ -125,70 +197,128 @@ fn attempt_of<'a>(st: &'a SubtaskSnapshot, raw: &str) -> RestResult<&'a AttemptS
 async fn attempt_details(
     State(s): State<AppState>,
     Path((job, vertex, sub, attempt)): Path<(String, String, String, String)>,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<SubtaskExecutionAttemptDetailsInfo>> {
     let (snap, i) = vertex_of(&s, &job, &vertex).await?;
     let st = subtask_of(&snap.vertices[i], &sub)?;
     let a = attempt_of(st, &attempt)?;
-    Ok(Json(messages::attempt_details(st.index, a, &[], now_ms())))
+    Ok(Json(SubtaskExecutionAttemptDetailsInfo::of(
+        st.index,
+        a,
+        &[],
+        now_ms(),
+    )))
+}
+
+/// `SubtaskExecutionAttemptAccumulatorsInfo`.
+#[derive(Serialize, ToSchema)]
+pub struct SubtaskExecutionAttemptAccumulatorsInfo {
+    pub subtask: usize,
+    pub attempt: u32,
+    pub id: String,
+    #[serde(rename = "user-accumulators")]
+    pub user_accumulators: Vec<UserAccumulator>,
 }
 
 async fn attempt_accumulators(
     State(s): State<AppState>,
     Path((job, vertex, sub, attempt)): Path<(String, String, String, String)>,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<SubtaskExecutionAttemptAccumulatorsInfo>> {
     let (snap, i) = vertex_of(&s, &job, &vertex).await?;
     let v = &snap.vertices[i];
     let st = subtask_of(v, &sub)?;
     let a = attempt_of(st, &attempt)?;
-    Ok(Json(json!({
-        "subtask": st.index,
-        "attempt": a.attempt,
-        "id": format!("{}_{}_{}_{}", snap.job_id, v.id, st.index, a.attempt),
-        "user-accumulators": [],
-    })))
+    Ok(Json(SubtaskExecutionAttemptAccumulatorsInfo {
+        subtask: st.index,
+        attempt: a.attempt,
+        id: format!("{}_{}_{}_{}", snap.job_id, v.id, st.index, a.attempt),
+        user_accumulators: Vec::new(),
+    }))
+}
+
+/// `SubtasksTimesInfo`.
+#[derive(Serialize, ToSchema)]
+pub struct SubtasksTimesInfo {
+    pub id: String,
+    pub name: String,
+    pub now: i64,
+    pub subtasks: Vec<SubtaskTimeInfo>,
+}
+
+/// `SubtasksTimesInfo.SubtaskTimeInfo`: when the current attempt entered each state.
+#[derive(Serialize, ToSchema)]
+pub struct SubtaskTimeInfo {
+    pub subtask: usize,
+    pub endpoint: String,
+    pub duration: i64,
+    pub timestamps: BTreeMap<&'static str, i64>,
 }
 
 async fn subtask_times(
     State(s): State<AppState>,
     Path((job, vertex)): Path<(String, String)>,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<SubtasksTimesInfo>> {
     let (snap, i) = vertex_of(&s, &job, &vertex).await?;
     let v = &snap.vertices[i];
     let now = now_ms();
-    let subtasks: Vec<Value> = v
+    let subtasks = v
         .subtasks
         .iter()
         .map(|st| {
             let a = &st.current;
-            let mut ts = Map::new();
-            for (state, t) in ExecutionState::ALL.iter().zip(a.timestamps.iter()) {
-                ts.insert(
-                    serde_json::to_value(state)
-                        .ok()
-                        .and_then(|x| x.as_str().map(String::from))
-                        .unwrap_or_default(),
-                    json!(t),
-                );
-            }
+            let timestamps = ExecutionState::ALL
+                .iter()
+                .zip(a.timestamps.iter())
+                .map(|(state, t)| (state.as_str(), *t))
+                .collect();
             let created = a.timestamps[state_index(ExecutionState::Created)];
             let end = if a.end_time() > 0 { a.end_time() } else { now };
-            json!({
-                "subtask": st.index,
-                "endpoint": a.endpoint.clone().unwrap_or_else(|| "(unassigned)".into()),
-                "duration": if created > 0 { end - created } else { -1 },
-                "timestamps": Value::Object(ts),
-            })
+            SubtaskTimeInfo {
+                subtask: st.index,
+                endpoint: endpoint_of(a),
+                duration: if created > 0 { end - created } else { -1 },
+                timestamps,
+            }
         })
         .collect();
-    Ok(Json(
-        json!({ "id": v.id.to_string(), "name": v.name, "now": now, "subtasks": subtasks }),
-    ))
+    Ok(Json(SubtasksTimesInfo {
+        id: v.id.to_string(),
+        name: v.name.clone(),
+        now,
+        subtasks,
+    }))
+}
+
+/// `JobVertexTaskManagersInfo`: a vertex's subtasks grouped by the TaskManager running them.
+#[derive(Serialize, ToSchema)]
+pub struct JobVertexTaskManagersInfo {
+    pub id: String,
+    pub name: String,
+    pub now: i64,
+    pub taskmanagers: Vec<TaskManagersInfo>,
+}
+
+/// `JobVertexTaskManagersInfo.TaskManagersInfo`.
+#[derive(Serialize, ToSchema)]
+pub struct TaskManagersInfo {
+    pub endpoint: String,
+    pub status: &'static str,
+    #[serde(rename = "start-time")]
+    pub start_time: i64,
+    #[serde(rename = "end-time")]
+    pub end_time: i64,
+    pub duration: i64,
+    pub metrics: IoMetrics,
+    #[serde(rename = "status-counts")]
+    pub status_counts: StateCounts,
+    #[serde(rename = "taskmanager-id")]
+    pub taskmanager_id: String,
+    pub aggregated: AggregatedTaskDetailsInfo,
 }
 
 async fn vertex_taskmanagers(
     State(s): State<AppState>,
     Path((job, vertex)): Path<(String, String)>,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<JobVertexTaskManagersInfo>> {
     let (snap, i) = vertex_of(&s, &job, &vertex).await?;
     let v = &snap.vertices[i];
     let now = now_ms();
@@ -196,40 +326,58 @@ async fn vertex_taskmanagers(
     for st in &v.subtasks {
         let a = &st.current;
         let key = (
-            a.endpoint.clone().unwrap_or_else(|| "(unassigned)".into()),
+            endpoint_of(a),
             a.task_manager
                 .clone()
                 .unwrap_or_else(|| "(unassigned)".into()),
         );
         by_tm.entry(key).or_default().push(a);
     }
-    let taskmanagers: Vec<Value> = by_tm
-        .iter()
+    let taskmanagers = by_tm
+        .into_iter()
         .map(|((endpoint, tm), attempts)| {
             let mut counts = [0usize; 10];
             let mut io = weir_gateway::IoStats::default();
-            for a in attempts {
+            for a in &attempts {
                 counts[state_index(a.state)] += 1;
                 io += a.io;
             }
-            let start = attempts.iter().map(|a| a.start_time()).filter(|t| *t > 0).min().unwrap_or(-1);
+            let start = attempts
+                .iter()
+                .map(|a| a.start_time())
+                .filter(|t| *t > 0)
+                .min()
+                .unwrap_or(-1);
             let all_done = attempts.iter().all(|a| a.state.is_terminal());
-            let end = if all_done { attempts.iter().map(|a| a.end_time()).max().unwrap_or(-1) } else { -1 };
-            let duration = if start < 0 { -1 } else if end >= 0 { end - start } else { now - start };
-            json!({
-                "endpoint": endpoint,
-                "status": serde_json::to_value(aggregate_state(&counts, attempts.len())).unwrap_or(Value::Null),
-                "start-time": start,
-                "end-time": end,
-                "duration": duration,
-                "metrics": messages::io_metrics(&io),
-                "status-counts": messages::status_counts(&counts),
-                "taskmanager-id": tm,
-                "aggregated": messages::aggregated_attempts(attempts, now),
-            })
+            let end = if all_done {
+                attempts.iter().map(|a| a.end_time()).max().unwrap_or(-1)
+            } else {
+                -1
+            };
+            let duration = if start < 0 {
+                -1
+            } else if end >= 0 {
+                end - start
+            } else {
+                now - start
+            };
+            TaskManagersInfo {
+                endpoint,
+                status: aggregate_state(&counts, attempts.len()).as_str(),
+                start_time: start,
+                end_time: end,
+                duration,
+                metrics: IoMetrics::of(&io),
+                status_counts: StateCounts::of(&counts),
+                taskmanager_id: tm,
+                aggregated: AggregatedTaskDetailsInfo::of(&attempts, now),
+            }
         })
         .collect();
-    Ok(Json(
-        json!({ "id": v.id.to_string(), "name": v.name, "now": now, "taskmanagers": taskmanagers }),
-    ))
+    Ok(Json(JobVertexTaskManagersInfo {
+        id: v.id.to_string(),
+        name: v.name.clone(),
+        now,
+        taskmanagers,
+    }))
 }
