@@ -62,6 +62,8 @@ pub enum Media {
     Text,
     /// `multipart/form-data` (uploads).
     Multipart,
+    /// `text/html` (profiler results).
+    Html,
 }
 
 impl Media {
@@ -70,6 +72,7 @@ impl Media {
             Media::Json => "application/json",
             Media::Text => "text/plain",
             Media::Multipart => "multipart/form-data",
+            Media::Html => "text/html",
         }
     }
 }
@@ -163,6 +166,16 @@ impl Endpoint {
         self.reply = Reply {
             status: 200,
             media: Media::Text,
+            schema: Some(schema_of::<String>),
+        };
+        self
+    }
+
+    /// Answers an HTML page (a profiler's flame graph).
+    pub fn returns_html(mut self) -> Self {
+        self.reply = Reply {
+            status: 200,
+            media: Media::Html,
             schema: Some(schema_of::<String>),
         };
         self

@@ -270,12 +270,29 @@ async fn delete_jar(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JarRunRequestBody {
+    /// NAME=VALUE pairs that fill the pipeline's `${NAME}` variables.
     program_args_list: Option<Vec<String>>,
+    /// The same, as one string.
     program_args: Option<String>,
     parallelism: Option<i64>,
     job_id: Option<String>,
     savepoint_path: Option<String>,
     flink_configuration: Option<BTreeMap<String, String>>,
+    /// Accepted and ignored: a pipeline file has no entry class.
+    #[allow(dead_code)]
+    entry_class: Option<String>,
+    /// Accepted; weir does not act on it yet (a restore maps the state its operators find).
+    #[allow(dead_code)]
+    allow_non_restored_state: Option<bool>,
+    /// Accepted; weir does not act on it yet.
+    #[allow(dead_code)]
+    restore_mode: Option<String>,
+    /// Accepted; weir does not act on it yet.
+    #[allow(dead_code)]
+    claim_mode: Option<String>,
+    /// Accepted and ignored: an application's id is its one job's id.
+    #[allow(dead_code)]
+    application_id: Option<String>,
 }
 
 /// Builds the submission of an uploaded artifact from the body and query of a run/plan call.

@@ -2,7 +2,6 @@
 //! its odd ones (`jid`, `start-time`, `status-counts`); each function names the Flink message
 //! class it produces.
 
-use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use weir_core::ExecutionState;
 use weir_gateway::snapshot::*;
@@ -869,14 +868,38 @@ fn classpath() -> Vec<String> {
         .unwrap_or_else(|_| vec![format!("weir-{}", env!("CARGO_PKG_VERSION"))])
 }
 
-/// A double as Flink's Jackson writes it: non-finite values become the string `"NaN"`.
-pub fn jackson_double(v: f64) -> Value {
-    if v.is_finite() {
-        json!(v)
-    } else {
-        json!("NaN")
+/// A double as Flink's Jackson writes it: non-finite values become the strings `"NaN"`,
+/// `"Infinity"` and `"-Infinity"`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct JacksonDouble(pub f64);
+
+impl serde::Serialize for JacksonDouble {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            v if v.is_nan() => s.serialize_str("NaN"),
+            v if v.is_infinite() && v > 0.0 => s.serialize_str("Infinity"),
+            v if v.is_infinite() => s.serialize_str("-Infinity"),
+            v => s.serialize_f64(v),
+        }
     }
 }
+
+impl utoipa::PartialSchema for JacksonDouble {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Number))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["NaN", "Infinity", "-Infinity"])),
+            )
+            .description(Some("A number, or \"NaN\" when there is none."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for JacksonDouble {}
 
 /// Flink's `TriggerResponse`: the id to poll an asynchronous operation's status by.
 #[derive(serde::Serialize, utoipa::ToSchema)]

@@ -2,15 +2,17 @@
 //! over (fetched anew when older than `metrics.fetcher.update-interval`) and answers with
 //! Flink's shapes: a top-level array of `{"id"}`, `{"id","value"}` or aggregates.
 
+use super::messages::JacksonDouble;
 use crate::endpoint;
-use crate::endpoint::Endpoint;
+use crate::endpoint::{query, Endpoint, ParamKind, QueryParam};
 use crate::error::{RestError, RestResult};
 use crate::params::{self, Query};
 use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
-use serde_json::Value;
+use serde::Serialize;
 use std::collections::BTreeMap;
+use utoipa::ToSchema;
 use weir_core::JobId;
 use weir_gateway::metrics::query::{self, Aggregation};
 use weir_gateway::metrics::store::{ComponentMetrics, JobMetricStore};
@@ -18,16 +20,106 @@ use weir_gateway::metrics::MetricStore;
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
-        endpoint!(GET "/jobmanager/metrics", "Provides access to JobManager metrics.", jobmanager_metrics),
-        endpoint!(GET "/taskmanagers/metrics", "Provides access to aggregated TaskManager metrics.", taskmanagers_metrics),
-        endpoint!(GET "/taskmanagers/{taskmanagerid}/metrics", "Provides access to TaskManager metrics.", taskmanager_metrics),
-        endpoint!(GET "/jobs/metrics", "Provides access to aggregated job metrics.", jobs_metrics),
-        endpoint!(GET "/jobs/{jobid}/metrics", "Provides access to job metrics.", job_metrics),
-        endpoint!(GET "/jobs/{jobid}/vertices/{vertexid}/metrics", "Provides access to task metrics.", vertex_metrics),
-        endpoint!(GET "/jobs/{jobid}/vertices/{vertexid}/subtasks/metrics", "Provides access to aggregated subtask metrics.", subtasks_metrics),
-        endpoint!(GET "/jobs/{jobid}/vertices/{vertexid}/subtasks/{subtaskindex}/metrics", "Provides access to subtask metrics.", subtask_metrics),
-        endpoint!(GET "/jobs/{jobid}/vertices/{vertexid}/jm-operator-metrics", "Provides access to JobManager operator metrics.", jm_operator_metrics),
+        endpoint!(GET "/jobmanager/metrics", "Provides access to JobManager metrics.", jobmanager_metrics)
+            .query(SINGLE_QUERY)
+            .returns::<MetricCollectionResponseBody>(),
+        endpoint!(GET "/taskmanagers/metrics", "Provides access to aggregated TaskManager metrics.", taskmanagers_metrics)
+            .query(TASKMANAGERS_QUERY)
+            .returns::<AggregatedMetricsResponseBody>(),
+        endpoint!(GET "/taskmanagers/{taskmanagerid}/metrics", "Provides access to TaskManager metrics.", taskmanager_metrics)
+            .query(SINGLE_QUERY)
+            .returns::<MetricCollectionResponseBody>(),
+        endpoint!(GET "/jobs/metrics", "Provides access to aggregated job metrics.", jobs_metrics)
+            .query(JOBS_QUERY)
+            .returns::<AggregatedMetricsResponseBody>(),
+        endpoint!(GET "/jobs/{jobid}/metrics", "Provides access to job metrics.", job_metrics)
+            .query(SINGLE_QUERY)
+            .returns::<MetricCollectionResponseBody>(),
+        endpoint!(GET "/jobs/{jobid}/vertices/{vertexid}/metrics", "Provides access to task metrics.", vertex_metrics)
+            .query(SINGLE_QUERY)
+            .returns::<MetricCollectionResponseBody>(),
+        endpoint!(GET "/jobs/{jobid}/vertices/{vertexid}/subtasks/metrics", "Provides access to aggregated subtask metrics.", subtasks_metrics)
+            .query(SUBTASKS_QUERY)
+            .returns::<AggregatedMetricsResponseBody>(),
+        endpoint!(GET "/jobs/{jobid}/vertices/{vertexid}/subtasks/{subtaskindex}/metrics", "Provides access to subtask metrics.", subtask_metrics)
+            .query(SINGLE_QUERY)
+            .returns::<MetricCollectionResponseBody>(),
+        endpoint!(GET "/jobs/{jobid}/vertices/{vertexid}/jm-operator-metrics", "Provides access to JobManager operator metrics.", jm_operator_metrics)
+            .query(SINGLE_QUERY)
+            .returns::<MetricCollectionResponseBody>(),
     ]
+}
+
+const GET: QueryParam = query(
+    "get",
+    ParamKind::String,
+    "Comma-separated list of string values to select specific metrics.",
+);
+const AGG: QueryParam = query(
+    "agg",
+    ParamKind::String,
+    "Comma-separated list of aggregation modes which should be calculated (min, max, sum, avg, skew).",
+);
+const SINGLE_QUERY: &[QueryParam] = &[GET];
+const TASKMANAGERS_QUERY: &[QueryParam] = &[
+    GET,
+    AGG,
+    query(
+        "taskmanagers",
+        ParamKind::String,
+        "Comma-separated list of 32-character hexadecimal strings to select specific task managers.",
+    ),
+];
+const JOBS_QUERY: &[QueryParam] = &[
+    GET,
+    AGG,
+    query(
+        "jobs",
+        ParamKind::String,
+        "Comma-separated list of 32-character hexadecimal strings to select specific jobs.",
+    ),
+];
+const SUBTASKS_QUERY: &[QueryParam] = &[
+    GET,
+    AGG,
+    query(
+        "subtasks",
+        ParamKind::String,
+        "Comma-separated list of integer ranges (e.g. \"1,3,5-9\") to select specific subtasks.",
+    ),
+];
+
+/// `MetricCollectionResponseBody`: a component's metric ids, or the values asked for.
+#[derive(Serialize, ToSchema)]
+pub struct MetricCollectionResponseBody(pub Vec<Metric>);
+
+/// `Metric`: an id, and its value when asked for by `get`.
+#[derive(Serialize, ToSchema)]
+pub struct Metric {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+/// `AggregatedMetricsResponseBody`: the ids over the components, or with `get` each metric's
+/// aggregates (those `agg` asked for; all by default).
+#[derive(Serialize, ToSchema)]
+pub struct AggregatedMetricsResponseBody(pub Vec<AggregatedMetric>);
+
+/// `AggregatedMetric`.
+#[derive(Serialize, ToSchema, Default)]
+pub struct AggregatedMetric {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<JacksonDouble>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<JacksonDouble>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avg: Option<JacksonDouble>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sum: Option<JacksonDouble>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skew: Option<JacksonDouble>,
 }
 
 /// The `get` parameter as a list of ids.
@@ -35,21 +127,49 @@ fn get_param(q: &Query) -> Option<Vec<String>> {
     query::metric_names(q.get("get"))
 }
 
-fn single(component: Option<&ComponentMetrics>, q: &Query) -> Json<Value> {
+fn single(component: Option<&ComponentMetrics>, q: &Query) -> Json<MetricCollectionResponseBody> {
     let get = get_param(q);
-    Json(serde_json::to_value(query::component(component, get.as_deref())).unwrap_or_default())
+    Json(MetricCollectionResponseBody(
+        query::component(component, get.as_deref())
+            .into_iter()
+            .map(|e| Metric {
+                id: e.id,
+                value: e.value,
+            })
+            .collect(),
+    ))
 }
 
 /// Answers an aggregating request over `components`.
-fn aggregated(components: &[&ComponentMetrics], q: &Query) -> RestResult<Json<Value>> {
+fn aggregated(
+    components: &[&ComponentMetrics],
+    q: &Query,
+) -> RestResult<Json<AggregatedMetricsResponseBody>> {
     let aggs = Aggregation::parse_list(q.get("agg"))
         .map_err(|bad| RestError::bad_query_param("agg", &bad))?;
     let get = get_param(q);
-    let value = match query::aggregate(components, get.as_deref(), &aggs) {
-        Ok(entries) => serde_json::to_value(entries),
-        Err(ids) => serde_json::to_value(ids),
+    let d = |v: Option<f64>| v.map(JacksonDouble);
+    let entries = match query::aggregate(components, get.as_deref(), &aggs) {
+        Ok(entries) => entries
+            .into_iter()
+            .map(|e| AggregatedMetric {
+                id: e.id,
+                min: d(e.min),
+                max: d(e.max),
+                avg: d(e.avg),
+                sum: d(e.sum),
+                skew: d(e.skew),
+            })
+            .collect(),
+        Err(ids) => ids
+            .into_iter()
+            .map(|e| AggregatedMetric {
+                id: e.id,
+                ..Default::default()
+            })
+            .collect(),
     };
-    Ok(Json(value.unwrap_or_default()))
+    Ok(Json(AggregatedMetricsResponseBody(entries)))
 }
 
 fn job_store(store: &MetricStore, job: JobId) -> Option<&JobMetricStore> {
@@ -59,7 +179,7 @@ fn job_store(store: &MetricStore, job: JobId) -> Option<&JobMetricStore> {
 async fn jobmanager_metrics(
     State(s): State<AppState>,
     RawQuery(raw): RawQuery,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<MetricCollectionResponseBody>> {
     let store = s.gateway.request_metric_store().await;
     Ok(single(
         Some(&store.jobmanager),
@@ -71,7 +191,7 @@ async fn taskmanager_metrics(
     State(s): State<AppState>,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<MetricCollectionResponseBody>> {
     let store = s.gateway.request_metric_store().await;
     let tm = store.taskmanagers.get(&id).map(|m| m.as_ref());
     Ok(single(tm, &Query::parse(raw.as_deref())))
@@ -80,7 +200,7 @@ async fn taskmanager_metrics(
 async fn taskmanagers_metrics(
     State(s): State<AppState>,
     RawQuery(raw): RawQuery,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<AggregatedMetricsResponseBody>> {
     let q = Query::parse(raw.as_deref());
     let store = s.gateway.request_metric_store().await;
     let wanted: Option<Vec<&str>> = q
@@ -99,7 +219,7 @@ async fn taskmanagers_metrics(
 async fn jobs_metrics(
     State(s): State<AppState>,
     RawQuery(raw): RawQuery,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<AggregatedMetricsResponseBody>> {
     let q = Query::parse(raw.as_deref());
     let wanted: Option<Vec<JobId>> = match q.get("jobs").filter(|v| !v.is_empty()) {
         None => None,
@@ -127,7 +247,7 @@ async fn job_metrics(
     State(s): State<AppState>,
     Path(job): Path<String>,
     RawQuery(raw): RawQuery,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<MetricCollectionResponseBody>> {
     let job = params::job_id(&job)?;
     let store = s.gateway.request_metric_store().await;
     let m = job_store(&store, job).map(|j| j.metrics.as_ref());
@@ -138,7 +258,7 @@ async fn vertex_metrics(
     State(s): State<AppState>,
     Path((job, vertex)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<MetricCollectionResponseBody>> {
     let job = params::job_id(&job)?;
     let vertex = params::vertex_id(&vertex)?;
     let store = s.gateway.request_metric_store().await;
@@ -150,7 +270,7 @@ async fn subtasks_metrics(
     State(s): State<AppState>,
     Path((job, vertex)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<AggregatedMetricsResponseBody>> {
     let q = Query::parse(raw.as_deref());
     let job = params::job_id(&job)?;
     let vertex = params::vertex_id(&vertex)?;
@@ -176,7 +296,7 @@ async fn subtask_metrics(
     State(s): State<AppState>,
     Path((job, vertex, index)): Path<(String, String, String)>,
     RawQuery(raw): RawQuery,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<MetricCollectionResponseBody>> {
     let job = params::job_id(&job)?;
     let vertex = params::vertex_id(&vertex)?;
     let index = params::index("subtaskindex", &index)?;
@@ -191,7 +311,7 @@ async fn jm_operator_metrics(
     State(s): State<AppState>,
     Path((job, vertex)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
-) -> RestResult<Json<Value>> {
+) -> RestResult<Json<MetricCollectionResponseBody>> {
     let job = params::job_id(&job)?;
     let vertex = params::vertex_id(&vertex)?;
     let store = s.gateway.request_metric_store().await;

@@ -3,6 +3,7 @@
 
 pub mod applications;
 pub mod body;
+pub mod checkpoint_messages;
 pub mod checkpoints;
 pub mod cluster;
 pub mod jars;

@@ -294,12 +294,12 @@ pub struct JobVertexTaskManagersInfo {
     pub id: String,
     pub name: String,
     pub now: i64,
-    pub taskmanagers: Vec<TaskManagersInfo>,
+    pub taskmanagers: Vec<VertexTaskManagerInfo>,
 }
 
 /// `JobVertexTaskManagersInfo.TaskManagersInfo`.
 #[derive(Serialize, ToSchema)]
-pub struct TaskManagersInfo {
+pub struct VertexTaskManagerInfo {
     pub endpoint: String,
     pub status: &'static str,
     #[serde(rename = "start-time")]
@@ -361,7 +361,7 @@ async fn vertex_taskmanagers(
             } else {
                 now - start
             };
-            TaskManagersInfo {
+            VertexTaskManagerInfo {
                 endpoint,
                 status: aggregate_state(&counts, attempts.len()).as_str(),
                 start_time: start,
