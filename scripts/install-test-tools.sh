@@ -4,13 +4,15 @@
 # tools the interop tests check weir's files with (scripts/install-format-tools.sh:
 # the `lzop` command and pyarrow's ORC reader), and the compatibility tier's Chromium, Java, playwright-core and Flink 2.3.0 dashboard and CLI
 # (scripts/install-compat-tools.sh), moto's S3-compatible server (scripts/install-s3-server.sh),
-# and the Kafka-protocol broker with its independent test client (scripts/install-kafka-server.sh).
+# the Kafka-protocol broker with its independent test client (scripts/install-kafka-server.sh),
+# and schemathesis for the OpenAPI fuzz test (scripts/install-api-fuzzer.sh).
 set -euo pipefail
 "$(dirname "$0")/install-compat-tools.sh"
 "$(dirname "$0")/install-format-tools.sh"
 "$(dirname "$0")/install-db-servers.sh"
 "$(dirname "$0")/install-s3-server.sh"
 "$(dirname "$0")/install-kafka-server.sh"
+"$(dirname "$0")/install-api-fuzzer.sh"
 if command -v promtool >/dev/null; then
   exit 0
 fi

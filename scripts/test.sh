@@ -15,6 +15,7 @@ export WEIR_REQUIRE_FORMAT_TOOLS=1
 export WEIR_REQUIRE_DATABASES=1
 export WEIR_REQUIRE_S3=1
 export WEIR_REQUIRE_KAFKA=1
+export WEIR_REQUIRE_API_FUZZER=1
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 log=$(mktemp)

@@ -81,7 +81,9 @@ impl EndpointAllowlist {
             return Ok(());
         }
         let scheme = target.scheme.as_deref().unwrap_or("https");
-        let port = target.port.unwrap_or(if scheme == "http" { 80 } else { 443 });
+        let port = target
+            .port
+            .unwrap_or(if scheme == "http" { 80 } else { 443 });
         let matches = |a: &Endpoint| {
             a.host == target.host
                 && a.scheme.as_deref().is_none_or(|s| s == scheme)
@@ -191,10 +193,18 @@ mod tests {
         // Another port, another scheme, another host: refused.
         assert!(a.check("http://127.0.0.1:9001", "e").is_err());
         assert!(a.check("https://127.0.0.1:9000", "e").is_err());
-        let err = a.check("http://169.254.169.254", "S3File's fs.s3a.endpoint").unwrap_err();
-        assert!(err.contains("S3File's fs.s3a.endpoint 'http://169.254.169.254'"), "{err}");
+        let err = a
+            .check("http://169.254.169.254", "S3File's fs.s3a.endpoint")
+            .unwrap_err();
+        assert!(
+            err.contains("S3File's fs.s3a.endpoint 'http://169.254.169.254'"),
+            "{err}"
+        );
         assert!(err.contains("weir.sandbox.allowed-endpoints"), "{err}");
-        assert!(err.contains("http://127.0.0.1:9000, minio.internal"), "{err}");
+        assert!(
+            err.contains("http://127.0.0.1:9000, minio.internal"),
+            "{err}"
+        );
         // An entry without scheme or port matches any.
         assert!(a.check("https://MINIO.internal:8443", "e").is_ok());
         assert!(a.check("http://minio.internal.", "e").is_ok());

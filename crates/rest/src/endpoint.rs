@@ -215,16 +215,56 @@ pub fn path_param(name: &str) -> (ParamKind, Option<&'static str>, &'static str)
     const HEX32: Option<&str> = Some("^[0-9a-fA-F]{32}$");
     match name {
         "jobid" => (ParamKind::String, HEX32, "32-character hexadecimal job id."),
-        "vertexid" => (ParamKind::String, HEX32, "32-character hexadecimal vertex id."),
-        "datasetid" => (ParamKind::String, HEX32, "32-character hexadecimal data set id."),
-        "applicationid" => (ParamKind::String, HEX32, "32-character hexadecimal application id."),
-        "triggerid" => (ParamKind::String, HEX32, "32-character hexadecimal trigger id."),
-        "checkpointid" => (ParamKind::Integer, None, "Long value that identifies a checkpoint."),
-        "subtaskindex" => (ParamKind::Integer, None, "Positive integer value that identifies a subtask."),
-        "attempt" => (ParamKind::Integer, None, "Positive integer value that identifies an execution attempt."),
-        "taskmanagerid" => (ParamKind::String, None, "32-character hexadecimal string that identifies a task manager."),
-        "jarid" => (ParamKind::String, None, "String value that identifies a jar."),
-        "filename" => (ParamKind::String, None, "String value that identifies the file name from which to read."),
+        "vertexid" => (
+            ParamKind::String,
+            HEX32,
+            "32-character hexadecimal vertex id.",
+        ),
+        "datasetid" => (
+            ParamKind::String,
+            HEX32,
+            "32-character hexadecimal data set id.",
+        ),
+        "applicationid" => (
+            ParamKind::String,
+            HEX32,
+            "32-character hexadecimal application id.",
+        ),
+        "triggerid" => (
+            ParamKind::String,
+            HEX32,
+            "32-character hexadecimal trigger id.",
+        ),
+        "checkpointid" => (
+            ParamKind::Integer,
+            None,
+            "Long value that identifies a checkpoint.",
+        ),
+        "subtaskindex" => (
+            ParamKind::Integer,
+            None,
+            "Positive integer value that identifies a subtask.",
+        ),
+        "attempt" => (
+            ParamKind::Integer,
+            None,
+            "Positive integer value that identifies an execution attempt.",
+        ),
+        "taskmanagerid" => (
+            ParamKind::String,
+            None,
+            "32-character hexadecimal string that identifies a task manager.",
+        ),
+        "jarid" => (
+            ParamKind::String,
+            None,
+            "String value that identifies a jar.",
+        ),
+        "filename" => (
+            ParamKind::String,
+            None,
+            "String value that identifies the file name from which to read.",
+        ),
         _ => (ParamKind::String, None, "A path parameter."),
     }
 }

@@ -21,8 +21,10 @@ use utoipa::openapi::{
 };
 
 pub fn endpoints() -> Vec<Endpoint> {
-    vec![crate::endpoint!(GET "/openapi.json", "Returns this OpenAPI document.", openapi_json)
-        .returns::<serde_json::Value>()]
+    vec![
+        crate::endpoint!(GET "/openapi.json", "Returns this OpenAPI document.", openapi_json)
+            .returns::<serde_json::Value>(),
+    ]
 }
 
 fn http(m: Method) -> HttpMethod {
@@ -35,14 +37,18 @@ fn http(m: Method) -> HttpMethod {
     }
 }
 
-/// The schema of a parameter of `kind` (with `pattern` for ids).
-fn param_schema(kind: ParamKind, pattern: Option<&str>) -> Schema {
+/// The schema of a parameter of `kind` (with `pattern` for ids). Path indexes are never
+/// negative; query integers may be (Flink's `parallelism=-1` means the default).
+fn param_schema(kind: ParamKind, pattern: Option<&str>, in_path: bool) -> Schema {
     let b = ObjectBuilder::new();
     let b = match kind {
-        ParamKind::Integer => b.schema_type(Type::Integer).minimum(Some(0)),
+        ParamKind::Integer if in_path => b.schema_type(Type::Integer).minimum(Some(0)),
+        ParamKind::Integer => b.schema_type(Type::Integer),
         ParamKind::Boolean => b.schema_type(Type::Boolean),
         ParamKind::String => b.schema_type(Type::String).pattern(pattern),
-        ParamKind::OneOf(words) => b.schema_type(Type::String).enum_values(Some(words.to_vec())),
+        ParamKind::OneOf(words) => b
+            .schema_type(Type::String)
+            .enum_values(Some(words.to_vec())),
     };
     Schema::Object(b.build())
 }
@@ -57,7 +63,7 @@ fn query_parameter(q: &QueryParam) -> utoipa::openapi::path::Parameter {
             Required::False
         })
         .description(Some(q.description))
-        .schema(Some(param_schema(q.kind, None)))
+        .schema(Some(param_schema(q.kind, None, false)))
         .build()
 }
 
@@ -74,7 +80,7 @@ fn operation(e: &Endpoint, components: &mut Components) -> utoipa::openapi::path
                 .parameter_in(ParameterIn::Path)
                 .required(Required::True)
                 .description(Some(description))
-                .schema(Some(param_schema(kind, pattern))),
+                .schema(Some(param_schema(kind, pattern, true))),
         );
     }
     for q in e.query {
@@ -85,7 +91,9 @@ fn operation(e: &Endpoint, components: &mut Components) -> utoipa::openapi::path
         for r in &e.request {
             body = body.content(
                 r.media.as_str(),
-                ContentBuilder::new().schema(Some((r.schema)(components))).build(),
+                ContentBuilder::new()
+                    .schema(Some((r.schema)(components)))
+                    .build(),
             );
         }
         op = op.request_body(Some(body.build()));
@@ -97,7 +105,9 @@ fn operation(e: &Endpoint, components: &mut Components) -> utoipa::openapi::path
     if let Some(schema) = e.reply.schema {
         success = success.content(
             e.reply.media.as_str(),
-            ContentBuilder::new().schema(Some(schema(components))).build(),
+            ContentBuilder::new()
+                .schema(Some(schema(components)))
+                .build(),
         );
     }
     let error = ResponseBuilder::new()

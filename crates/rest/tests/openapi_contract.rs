@@ -276,7 +276,9 @@ fn the_document_describes_every_flink_endpoint_weir_serves_as_flink_does() {
             .filter_map(|p| p["name"].as_str())
             .collect();
         if theirs != ours {
-            problems.push(format!("{here}: path parameters {ours:?}, Flink's {theirs:?}"));
+            problems.push(format!(
+                "{here}: path parameters {ours:?}, Flink's {theirs:?}"
+            ));
         }
         // Query parameters: at least Flink's, mandatory where Flink's are.
         for q in call["query-parameters"]["queryParameters"]
@@ -310,7 +312,9 @@ fn the_document_describes_every_flink_endpoint_weir_serves_as_flink_does() {
                 .as_object()
                 .map(|r| r.keys().collect())
                 .unwrap_or_default();
-            problems.push(format!("{here}: no {status} response (declared: {declared:?})"));
+            problems.push(format!(
+                "{here}: no {status} response (declared: {declared:?})"
+            ));
             continue;
         };
         // The request body, where Flink's has fields.
@@ -318,15 +322,25 @@ fn the_document_describes_every_flink_endpoint_weir_serves_as_flink_does() {
         {
             match op["requestBody"]["content"]["application/json"].get("schema") {
                 None => problems.push(format!("{here}: no JSON request body declared")),
-                Some(schema) => {
-                    missing(&doc, &call["request"], schema, &format!("{here} request"), &mut problems)
-                }
+                Some(schema) => missing(
+                    &doc,
+                    &call["request"],
+                    schema,
+                    &format!("{here} request"),
+                    &mut problems,
+                ),
             }
         }
         // The response body.
         if !listed(OTHER_RESPONSES, method, &path) {
             if let Some(schema) = success["content"]["application/json"].get("schema") {
-                missing(&doc, &call["response"], schema, &format!("{here} response"), &mut problems);
+                missing(
+                    &doc,
+                    &call["response"],
+                    schema,
+                    &format!("{here} response"),
+                    &mut problems,
+                );
             } else if call["response"]["properties"].is_object() {
                 problems.push(format!("{here}: no JSON response body declared"));
             }
@@ -340,7 +354,12 @@ fn the_document_describes_every_flink_endpoint_weir_serves_as_flink_does() {
         unimplemented, expected,
         "the snapshot endpoints weir does not serve changed: update NOT_IMPLEMENTED"
     );
-    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
 
 #[test]
@@ -358,8 +377,7 @@ fn every_operation_describes_its_parameters_success_body_and_error_body() {
                 .filter(|(code, _)| code.starts_with('2') || code.starts_with('3'))
                 .map(|(_, r)| r)
                 .collect();
-            if success.len() != 1 || success[0]["content"].as_object().is_none_or(Map::is_empty)
-            {
+            if success.len() != 1 || success[0]["content"].as_object().is_none_or(Map::is_empty) {
                 problems.push(format!("{here}: no success body"));
             }
             let error = &responses

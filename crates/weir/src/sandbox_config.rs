@@ -210,6 +210,9 @@ mod tests {
         let config = ClusterConfig::load(None, &opts).unwrap();
         let d = ClusterDirs::under(tmp.path().to_path_buf(), &config);
         let err = from_config(&config, &d).unwrap_err();
-        assert!(err.contains(ALLOWED_ENDPOINTS) && err.contains("ftp://files"), "{err}");
+        assert!(
+            err.contains(ALLOWED_ENDPOINTS) && err.contains("ftp://files"),
+            "{err}"
+        );
     }
 }

@@ -53,11 +53,12 @@ async fn application(s: &AppState, raw: &str) -> RestResult<JobSnapshot> {
         .map_err(|_| RestError::bad_path_param("applicationid", raw))?;
     match s.gateway.request_job(id).await {
         Ok(snap) => Ok(snap),
-        // Flink answers an unknown application with 500 (captured from Flink 2.3.0).
-        Err(GatewayError::NotFound(_)) => Err(GatewayError::Internal(format!(
+        // Flink 2.3.0 answers an unknown application with a 500 carrying this message; weir
+        // keeps the message and answers 404, as a missing resource is the caller's error (and
+        // weir answers no 5xx to a request it can judge).
+        Err(GatewayError::NotFound(_)) => Err(RestError::not_found(format!(
             "org.apache.flink.runtime.messages.FlinkApplicationNotFoundException: Could not find Flink application ({id})"
-        ))
-        .into()),
+        ))),
         Err(e) => Err(e.into()),
     }
 }

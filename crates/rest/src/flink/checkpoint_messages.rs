@@ -8,8 +8,8 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 use weir_gateway::{
-    CheckpointConfig, CheckpointStats, CheckpointStatsSnapshot, CheckpointStatus,
-    SavepointFormat, StatsSummary, SubtaskCheckpointStats, TaskCheckpointStats,
+    CheckpointConfig, CheckpointStats, CheckpointStatsSnapshot, CheckpointStatus, SavepointFormat,
+    StatsSummary, SubtaskCheckpointStats, TaskCheckpointStats,
 };
 
 /// `StatsSummaryDto`: min, max and average of every value, and quantiles (NaN without values).
@@ -178,9 +178,8 @@ impl CheckpointStatistics {
 impl CheckpointingStatistics {
     pub fn of(s: &CheckpointStatsSnapshot) -> Self {
         let zero = || StatsSummaryDto::of_values(&[0]);
-        let latest = |c: &Option<CheckpointStats>| {
-            c.as_ref().map(|c| CheckpointStatistics::of(c, false))
-        };
+        let latest =
+            |c: &Option<CheckpointStats>| c.as_ref().map(|c| CheckpointStatistics::of(c, false));
         CheckpointingStatistics {
             counts: Counts {
                 restored: s.restored_count,
@@ -395,9 +394,7 @@ impl TaskCheckpointStatisticsWithSubtaskDetails {
             summary: TaskCheckpointSummary {
                 checkpointed_size: of(&|s| s.state_size as i64),
                 state_size: of(&|s| s.state_size as i64),
-                end_to_end_duration: of(&|s| {
-                    s.ack_timestamp.unwrap_or(0) - c.trigger_timestamp
-                }),
+                end_to_end_duration: of(&|s| s.ack_timestamp.unwrap_or(0) - c.trigger_timestamp),
                 checkpoint_duration: CheckpointDuration {
                     sync: of(&|s| s.sync_ms),
                     async_: of(&|s| s.async_ms),

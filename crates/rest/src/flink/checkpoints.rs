@@ -3,8 +3,13 @@
 //! checkpoint shows on the very next request), and the asynchronous checkpoint, savepoint and
 //! stop triggers with their status calls.
 
+use super::checkpoint_messages::{
+    CheckpointConfigInfo, CheckpointStatistics, CheckpointingStatistics,
+    TaskCheckpointStatisticsWithSubtaskDetails,
+};
 use super::messages::{
-    accepted, AsynchronousOperationResult, FailureCause, OperationInfo, QueueStatus, TriggerResponse,
+    accepted, AsynchronousOperationResult, FailureCause, OperationInfo, QueueStatus,
+    TriggerResponse,
 };
 use crate::endpoint;
 use crate::endpoint::Endpoint;
@@ -15,10 +20,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use super::checkpoint_messages::{
-    CheckpointConfigInfo, CheckpointStatistics, CheckpointingStatistics,
-    TaskCheckpointStatisticsWithSubtaskDetails,
-};
 use serde::Deserialize;
 use weir_core::TriggerId;
 use weir_gateway::{

@@ -146,9 +146,7 @@ async fn list_datasets() -> Json<ClusterDataSetListResponseBody> {
 }
 
 /// weir keeps no cluster data sets, so a deletion is accepted and reports the data set missing.
-async fn delete_dataset(
-    Path(id): Path<String>,
-) -> RestResult<(StatusCode, Json<TriggerResponse>)> {
+async fn delete_dataset(Path(id): Path<String>) -> RestResult<(StatusCode, Json<TriggerResponse>)> {
     if id.parse::<weir_core::JobId>().is_err() {
         return Err(RestError::bad_path_param("datasetid", &id));
     }

@@ -17,9 +17,9 @@ use axum::http::{header, StatusCode};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use utoipa::ToSchema;
 use weir_core::logdir::last_component;
 use weir_gateway::{Format, JobSubmission};
 

@@ -27,7 +27,6 @@ pub fn json_response<T: serde::Serialize>(value: &T, capacity: usize) -> axum::r
 
 pub use weir_core::now_ms;
 
-
 /// `status-counts` / vertex `tasks`: every ExecutionState by its upper-case name.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct StateCounts {
@@ -978,7 +977,9 @@ pub struct FailureCause {
 pub struct EmptyResponseBody {}
 
 /// `{}` with `status` (202 for cancels and heartbeats).
-pub fn empty(status: axum::http::StatusCode) -> (axum::http::StatusCode, axum::Json<EmptyResponseBody>) {
+pub fn empty(
+    status: axum::http::StatusCode,
+) -> (axum::http::StatusCode, axum::Json<EmptyResponseBody>) {
     (status, axum::Json(EmptyResponseBody {}))
 }
 

@@ -234,7 +234,11 @@ async fn object_stores_are_reached_only_at_allowed_endpoints() {
             "{endpoint}: {body}"
         );
     }
-    assert_eq!(jobs_before, job_count(&c, &base).await, "nothing was created");
+    assert_eq!(
+        jobs_before,
+        job_count(&c, &base).await,
+        "nothing was created"
+    );
     // The cluster's own `s3.endpoint` passes the sandbox: this job is refused only because
     // nothing answers there.
     let (status, body) = post(&c, &format!("{base}/jobs"), s3_job(&own_url)).await;

@@ -30,6 +30,7 @@ mod job_sandbox;
 mod kafka;
 mod metrics;
 mod multi_table;
+mod openapi_fuzz;
 mod pipelines;
 mod postgres_cdc;
 mod processes;

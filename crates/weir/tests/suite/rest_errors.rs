@@ -311,7 +311,7 @@ async fn error_classes_answer_like_flink() {
         .unwrap()
         .contains("column 'id'"));
 
-    // Unknown applications answer 500, as captured from Flink 2.3.0.
+    // Unknown applications answer 404 with Flink 2.3.0's message (Flink answers 500).
     let (s, m) = error(
         c.get(format!("{base}/applications/{unknown}"))
             .send()
@@ -319,7 +319,7 @@ async fn error_classes_answer_like_flink() {
             .unwrap(),
     )
     .await;
-    assert_eq!(s, 500);
+    assert_eq!(s, 404);
     assert!(m.contains(&format!("Could not find Flink application ({unknown})")));
     cluster.stop().await;
 }

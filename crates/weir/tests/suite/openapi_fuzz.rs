@@ -1,0 +1,242 @@
+//! schemathesis (PyPI; `scripts/install-api-fuzzer.sh` installs it) against a live cluster's
+//! `/v1/openapi.json` (issue 16): every operation of the document is exercised with generated
+//! requests, valid and invalid, and each answer must be no server error, carry a declared
+//! content type and match its declared schema. A streaming job with checkpoints and a
+//! savepoint, a finished batch job, a failed job and an uploaded pipeline give the generator
+//! real ids to use besides random ones. Without schemathesis the test skips, unless
+//! WEIR_REQUIRE_API_FUZZER=1 (the test command sets it) makes that a failure.
+
+use crate::rest_support::{client, start_cluster, submit, wait_for};
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// At least this many generated requests in one run (issue 16 asks for 5 000).
+const MIN_REQUESTS: u64 = 5_000;
+
+fn schemathesis() -> Option<PathBuf> {
+    let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/api-fuzzer/py/bin/schemathesis");
+    if bin.exists() {
+        return Some(bin);
+    }
+    assert!(
+        std::env::var("WEIR_REQUIRE_API_FUZZER").as_deref() != Ok("1"),
+        "schemathesis is not installed: run scripts/install-api-fuzzer.sh"
+    );
+    eprintln!("skipped: no schemathesis (scripts/install-api-fuzzer.sh)");
+    None
+}
+
+const STREAMING: &str = r#"env { job.name = "fuzzed-streaming", job.mode = "STREAMING", parallelism = 2, checkpoint.interval = 300 }
+source { FakeSource { plugin_output = "s", unbounded = true, rows.per.second = 500, schema = { fields { id = bigint, k = int } } } }
+transform { Sql { plugin_input = "s", plugin_output = "g", query = "select k, count(*) as n from s group by k" } }
+sink { Blackhole { plugin_input = "g", parallelism = 1 } }"#;
+
+const BATCH: &str = r#"env { job.name = "fuzzed-batch", job.mode = "BATCH" }
+source { FakeSource { row.num = 100, schema = { fields { id = bigint } } } }
+sink { Blackhole {} }"#;
+
+const FAILING: &str = r#"env { job.name = "fuzzed-failing", job.mode = "BATCH" }
+source { FakeSource { row.num = 100, test.fail_once_after_rows = 10, schema = { fields { id = bigint } } } }
+sink { Blackhole {} }"#;
+
+fn toml_list(values: &[String]) -> String {
+    let quoted: Vec<String> = values.iter().map(|v| format!("{v:?}")).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
+    let Some(bin) = schemathesis() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = start_cluster(
+        &dir.path().join("data"),
+        &[
+            "rest.profiling.enabled=true",
+            "rest.profiling.max-duration=2 s",
+            "taskmanager.numberOfTaskSlots=16",
+        ],
+    )
+    .await;
+    let base = cluster.url();
+    let c = client();
+
+    // Real ids for the generator: jobs in every end state and one running, its vertices, the
+    // TaskManager, a completed checkpoint, a savepoint trigger and an uploaded pipeline.
+    let streaming = submit(&c, &base, STREAMING).await;
+    let batch = submit(&c, &base, BATCH).await;
+    let failing = submit(&c, &base, FAILING).await;
+    let details = wait_for(&c, &format!("{base}/jobs/{streaming}/checkpoints"), |v| {
+        v["counts"]["completed"].as_u64().unwrap_or(0) > 0
+    })
+    .await;
+    let checkpoint = details["latest"]["completed"]["id"].to_string();
+    for job in [&batch, &failing] {
+        wait_for(&c, &format!("{base}/jobs/{job}"), |v| {
+            v["state"] == "FINISHED" || v["state"] == "FAILED"
+        })
+        .await;
+    }
+    let job: Value = c
+        .get(format!("{base}/jobs/{streaming}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let vertices: Vec<String> = job["vertices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap().to_string())
+        .collect();
+    let tms: Value = c
+        .get(format!("{base}/taskmanagers"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tm = tms["taskmanagers"][0]["id"].as_str().unwrap().to_string();
+    let trigger: Value = c
+        .post(format!("{base}/jobs/{streaming}/savepoints"))
+        .body(r#"{"cancel-job": false}"#)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let trigger = trigger["request-id"].as_str().unwrap().to_string();
+    let upload = reqwest::multipart::Form::new().part(
+        "jarfile",
+        reqwest::multipart::Part::bytes(BATCH.as_bytes().to_vec()).file_name("fuzzed.conf"),
+    );
+    let uploaded: Value = c
+        .post(format!("{base}/jars/upload"))
+        .multipart(upload)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let jar = uploaded["filename"]
+        .as_str()
+        .and_then(|f| f.rsplit('/').next())
+        .unwrap()
+        .to_string();
+
+    let jobs = [streaming.clone(), batch, failing];
+    let config = format!(
+        r#"[dictionaries.jobs]
+values = {jobs}
+[dictionaries.vertices]
+values = {vertices}
+[dictionaries.taskmanagers]
+values = {tms}
+[dictionaries.checkpoints]
+values = [{checkpoint}]
+[dictionaries.triggers]
+values = {triggers}
+[dictionaries.jars]
+values = {jars}
+[dictionaries.subtasks]
+values = [0, 1]
+
+[parameters]
+"path.jobid" = {{ dictionary = "jobs", probability = 0.7 }}
+"path.applicationid" = {{ dictionary = "jobs", probability = 0.7 }}
+"path.vertexid" = {{ dictionary = "vertices", probability = 0.7 }}
+"path.taskmanagerid" = {{ dictionary = "taskmanagers", probability = 0.7 }}
+"path.checkpointid" = {{ dictionary = "checkpoints", probability = 0.7 }}
+"path.triggerid" = {{ dictionary = "triggers", probability = 0.5 }}
+"path.jarid" = {{ dictionary = "jars", probability = 0.7 }}
+"path.subtaskindex" = {{ dictionary = "subtasks", probability = 0.7 }}
+"path.attempt" = {{ dictionary = "subtasks", probability = 0.7 }}
+"#,
+        jobs = toml_list(&jobs),
+        vertices = toml_list(&vertices),
+        tms = toml_list(std::slice::from_ref(&tm)),
+        triggers = toml_list(std::slice::from_ref(&trigger)),
+        jars = toml_list(std::slice::from_ref(&jar)),
+    );
+    let config_file = dir.path().join("schemathesis.toml");
+    std::fs::write(&config_file, config).unwrap();
+    let report = dir.path().join("report.json");
+
+    let out = tokio::process::Command::new(&bin)
+        .current_dir(dir.path())
+        .arg("--config-file")
+        .arg(&config_file)
+        .args([
+            "run",
+            &format!("{base}/v1/openapi.json"),
+            "--checks",
+            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+            // Shutting the cluster down would end the run.
+            "--exclude-path",
+            "/v1/cluster",
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--max-examples",
+            "60",
+            "--workers",
+            "2",
+            "--seed",
+            "16",
+            "--request-timeout",
+            "20",
+            "--no-color",
+            "--report",
+            "json",
+            "--report-json-path",
+        ])
+        .arg(&report)
+        .output()
+        .await
+        .expect("schemathesis runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Keep the run's output as an artefact, for the failures it names.
+    let artefacts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-artefacts");
+    let _ = std::fs::create_dir_all(&artefacts);
+    let _ = std::fs::write(artefacts.join("schemathesis.txt"), stdout.as_bytes());
+    assert!(
+        out.status.success(),
+        "schemathesis found problems:\n{stdout}\n{stderr}"
+    );
+    let summary: Value = std::fs::read_to_string(&report)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    eprintln!("{stdout}");
+    let requests = count_requests(&summary, &stdout);
+    assert!(
+        requests >= MIN_REQUESTS,
+        "only {requests} requests were generated:\n{stdout}"
+    );
+    // Every operation of the document was exercised (none skipped or errored).
+    assert!(
+        !stdout.contains("Skipped") && !stdout.contains("Errored"),
+        "an operation was not exercised:\n{stdout}"
+    );
+    cluster.stop().await;
+}
+
+/// How many requests the run made: from the JSON report, or the summary line it prints.
+fn count_requests(report: &Value, stdout: &str) -> u64 {
+    if let Some(n) = report["summary"]["total_cases"].as_u64() {
+        return n;
+    }
+    // "Test cases:\n  5432 generated, …"
+    stdout
+        .lines()
+        .skip_while(|l| !l.contains("Test cases"))
+        .nth(1)
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
