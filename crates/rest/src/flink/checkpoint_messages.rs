@@ -300,29 +300,32 @@ pub struct CheckpointAlignment {
     pub duration: StatsSummaryDto,
 }
 
-/// `SubtaskCheckpointStatistics`: `className` `completed` with its figures, or `pending`.
-#[derive(Serialize, ToSchema)]
+/// `SubtaskCheckpointStatistics`: `className` `completed` with its figures, or `pending`
+/// with none of them.
+#[derive(Serialize, ToSchema, Default)]
 pub struct SubtaskCheckpointStatistics {
     #[serde(rename = "className")]
     pub class_name: &'static str,
     pub index: usize,
     pub status: &'static str,
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    pub completed: Option<CompletedSubtaskCheckpoint>,
-}
-
-/// What an acknowledged subtask reports.
-#[derive(Serialize, ToSchema)]
-pub struct CompletedSubtaskCheckpoint {
-    pub ack_timestamp: i64,
-    pub end_to_end_duration: i64,
-    pub checkpointed_size: u64,
-    pub state_size: u64,
-    pub checkpoint: SubtaskCheckpointDuration,
-    pub alignment: SubtaskCheckpointAlignment,
-    pub start_delay: i64,
-    pub unaligned_checkpoint: bool,
-    pub aborted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ack_timestamp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_to_end_duration: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpointed_size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<SubtaskCheckpointDuration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alignment: Option<SubtaskCheckpointAlignment>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_delay: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unaligned_checkpoint: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aborted: Option<bool>,
 }
 
 /// A subtask's sync and async durations.
@@ -349,31 +352,29 @@ impl SubtaskCheckpointStatistics {
                 class_name: "completed",
                 index: st.index,
                 status: "completed",
-                completed: Some(CompletedSubtaskCheckpoint {
-                    ack_timestamp: at,
-                    end_to_end_duration: (at - c.trigger_timestamp).max(0),
-                    checkpointed_size: st.state_size,
-                    state_size: st.state_size,
-                    checkpoint: SubtaskCheckpointDuration {
-                        sync: st.sync_ms,
-                        async_: st.async_ms,
-                    },
-                    alignment: SubtaskCheckpointAlignment {
-                        buffered: 0,
-                        processed: 0,
-                        persisted: 0,
-                        duration: st.alignment_ms,
-                    },
-                    start_delay: st.start_delay_ms,
-                    unaligned_checkpoint: false,
-                    aborted: false,
+                ack_timestamp: Some(at),
+                end_to_end_duration: Some((at - c.trigger_timestamp).max(0)),
+                checkpointed_size: Some(st.state_size),
+                state_size: Some(st.state_size),
+                checkpoint: Some(SubtaskCheckpointDuration {
+                    sync: st.sync_ms,
+                    async_: st.async_ms,
                 }),
+                alignment: Some(SubtaskCheckpointAlignment {
+                    buffered: 0,
+                    processed: 0,
+                    persisted: 0,
+                    duration: st.alignment_ms,
+                }),
+                start_delay: Some(st.start_delay_ms),
+                unaligned_checkpoint: Some(false),
+                aborted: Some(false),
             },
             None => SubtaskCheckpointStatistics {
                 class_name: "pending",
                 index: st.index,
                 status: "pending_or_failed",
-                completed: None,
+                ..Default::default()
             },
         }
     }

@@ -62,8 +62,8 @@ pub fn endpoints() -> Vec<Endpoint> {
             .returns_with::<EmptyResponseBody>(202),
         endpoint!(GET "/jobs/{jobid}/yarn-cancel", "Cancels a job (the dashboard's cancel button).", yarn_cancel)
             .returns_with::<EmptyResponseBody>(202),
-        endpoint!(GET "/jobs/{jobid}/yarn-stop", "Removed stop mode; answers as Flink does.", yarn_stop)
-            .returns_with::<EmptyResponseBody>(308),
+        endpoint!(GET "/jobs/{jobid}/yarn-stop", "Removed stop mode; answers as Flink does: 308 and where to go instead.", yarn_stop)
+            .returns_with::<crate::error::ErrorResponseBody>(308),
         endpoint!(GET "/jobs/{jobid}/status", "Returns the current status of a job.", job_status)
             .returns::<JobStatusInfo>(),
         endpoint!(GET "/jobs/{jobid}/plan", "Returns the dataflow plan of a job.", job_plan)
