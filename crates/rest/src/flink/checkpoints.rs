@@ -130,8 +130,10 @@ fn trigger_id(raw: Option<String>, class: &str) -> Result<Option<TriggerId>, Res
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct CheckpointTriggerRequestBody {
-    /// CONFIGURED, FULL or INCREMENTAL.
+    #[schema(pattern = "^(CONFIGURED|FULL|INCREMENTAL)$")]
     checkpoint_type: Option<String>,
+    /// Makes a repeated trigger the same operation.
+    #[schema(pattern = "^[0-9a-fA-F]{32}$")]
     trigger_id: Option<String>,
 }
 
@@ -248,8 +250,10 @@ struct SavepointTriggerRequestBody {
     #[serde(rename = "cancel-job", default)]
     cancel_job: bool,
     #[serde(rename = "formatType")]
+    #[schema(pattern = "^(CANONICAL|NATIVE)$")]
     format_type: Option<String>,
     #[serde(rename = "triggerId")]
+    #[schema(pattern = "^[0-9a-fA-F]{32}$")]
     trigger_id: Option<String>,
 }
 
@@ -279,7 +283,9 @@ struct StopWithSavepointRequestBody {
     target_directory: Option<String>,
     #[serde(default)]
     drain: bool,
+    #[schema(pattern = "^(CANONICAL|NATIVE)$")]
     format_type: Option<String>,
+    #[schema(pattern = "^[0-9a-fA-F]{32}$")]
     trigger_id: Option<String>,
 }
 

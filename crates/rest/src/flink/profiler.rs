@@ -40,9 +40,10 @@ pub fn endpoints() -> Vec<Endpoint> {
 /// Flink's `ProfilingRequestBody`.
 #[derive(Deserialize, ToSchema)]
 struct ProfilingRequestBody {
-    /// ITIMER, CPU or WALL.
+    #[schema(pattern = "^(ITIMER|CPU|WALL|itimer|cpu|wall)$")]
     mode: String,
     /// Seconds.
+    #[schema(minimum = 1)]
     duration: i64,
 }
 

@@ -30,6 +30,7 @@ struct SavepointDisposalRequest {
     #[serde(rename = "savepoint-path")]
     savepoint_path: Option<String>,
     #[serde(rename = "triggerId")]
+    #[schema(pattern = "^[0-9a-fA-F]{32}$")]
     trigger_id: Option<String>,
 }
 
