@@ -75,6 +75,24 @@ pub enum SlotError {
     },
 }
 
+/// Whether the set of TaskExecutors can still change. A mini cluster has its one TaskExecutor
+/// for good, so a job too large for it can be refused at once; a JobManager's TaskManagers
+/// come, go and come back (after a JobManager restart, one by one), so a shortfall may be
+/// cured by one that has not registered yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Membership {
+    #[default]
+    Fixed,
+    Elastic,
+}
+
+impl SlotError {
+    /// Whether waiting cannot cure it: only when no other TaskExecutor can ever register.
+    pub fn is_final(&self, membership: Membership) -> bool {
+        membership == Membership::Fixed
+    }
+}
+
 /// Whether a worker's tags satisfy a job's filter: every key present with the same value.
 pub fn tags_match(filter: &BTreeMap<String, String>, tags: &BTreeMap<String, String>) -> bool {
     filter.iter().all(|(k, v)| tags.get(k) == Some(v))
@@ -180,6 +198,7 @@ pub struct ResourceManager {
     executors: Mutex<Vec<Registered>>,
     released: Notify,
     strategy: SlotStrategy,
+    membership: Membership,
 }
 
 impl ResourceManager {
@@ -193,6 +212,17 @@ impl ResourceManager {
             strategy,
             ..Self::default()
         }
+    }
+
+    /// The same, with TaskExecutors that may still register (`Membership::Elastic`).
+    pub fn with_membership(mut self, membership: Membership) -> Self {
+        self.membership = membership;
+        self
+    }
+
+    /// Whether TaskExecutors may still register.
+    pub fn membership(&self) -> Membership {
+        self.membership
     }
 
     /// A heartbeat of the TaskExecutor `resource_id` arrived at `now` (epoch ms).
@@ -594,6 +624,23 @@ mod tests {
                 needed: 3,
                 total: 2
             })
+        );
+    }
+
+    #[test]
+    fn a_shortfall_is_final_only_when_no_taskmanager_can_join() {
+        let e = SlotError::NeverEnough {
+            needed: 3,
+            total: 2,
+        };
+        assert!(e.is_final(Membership::Fixed));
+        assert!(!e.is_final(Membership::Elastic));
+        assert_eq!(ResourceManager::new().membership(), Membership::Fixed);
+        assert_eq!(
+            ResourceManager::new()
+                .with_membership(Membership::Elastic)
+                .membership(),
+            Membership::Elastic
         );
     }
 

@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use weir_gateway::metrics::MetricQueryService;
 use weir_gateway::{JobMasterGateway, RestfulGateway, TaskExecutorGateway};
 use weir_jobmanager::archive::{now_ms, JobArchive};
-use weir_jobmanager::resource_manager::{ResourceManager, SlotStrategy};
+use weir_jobmanager::resource_manager::{Membership, ResourceManager, SlotStrategy};
 use weir_jobmanager::{Dispatcher, DispatcherSettings, FlameGraphSettings};
 use weir_rest::RestSettings;
 use weir_runtime::RuntimeConfig;
@@ -341,13 +341,19 @@ impl MiniCluster {
             config.usize("jobstore.max-capacity")?,
             config.duration("jobstore.expiration-time")?,
         )?;
-        let rm = Arc::new(ResourceManager::with_strategy(
-            if config.bool("cluster.evenly-spread-out-slots")? {
+        let rm = Arc::new(
+            ResourceManager::with_strategy(if config.bool("cluster.evenly-spread-out-slots")? {
                 SlotStrategy::Spread
             } else {
                 SlotStrategy::Pack
-            },
-        ));
+            })
+            // A mini cluster's TaskExecutor is its own, for good; a JobManager's TaskManagers
+            // register when they come (one by one after a restart).
+            .with_membership(match role {
+                ClusterRole::Mini => Membership::Fixed,
+                ClusterRole::JobManager => Membership::Elastic,
+            }),
+        );
         let mut effective = config.effective();
         effective.insert("weir.data-dir".into(), dirs.data.display().to_string());
         effective.insert("env.log.dir".into(), dirs.logs.display().to_string());

@@ -1060,24 +1060,42 @@ async fn find_slots(
                     )));
                 }
             }
-            Err(SlotError::NoMatchingTags { filter, workers }) => {
-                let show = |tags: &BTreeMap<String, String>| {
-                    let pairs: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                    format!("{{{}}}", pairs.join(", "))
-                };
-                let have: Vec<String> = workers.iter().map(show).collect();
-                return Some(Err(format!(
-                    "NoEnoughResourceException: no worker has the tags {} of the job's env.tag_filter (the workers have {}); tag a worker with /update-tags or change the filter",
-                    show(&filter),
-                    have.join(", ")
-                )));
-            }
-            Err(SlotError::NeverEnough { needed, total }) => {
-                return Some(Err(format!(
-                    "Could not acquire the minimum required resources: the job needs {needed} slots but the TaskManagers have {total} in all; lower the parallelism, raise taskmanager.numberOfTaskSlots or start more TaskManagers"
-                )));
+            Err(shortfall) => {
+                let message = shortfall_message(&shortfall);
+                if shortfall.is_final(rm.membership()) {
+                    return Some(Err(message));
+                }
+                // A TaskManager that has not registered yet (one still starting, or
+                // reconnecting after a JobManager restart) may bring the slots or the tags.
+                if tokio::time::timeout_at(deadline, released).await.is_err() {
+                    return Some(Err(format!(
+                        "{message} (waited {} s, slot.request.timeout, for more TaskManagers)",
+                        timeout.as_secs()
+                    )));
+                }
             }
         }
+    }
+}
+
+/// What a job is told when the TaskManagers cannot hold it.
+fn shortfall_message(shortfall: &SlotError) -> String {
+    match shortfall {
+        SlotError::NoMatchingTags { filter, workers } => {
+            let show = |tags: &BTreeMap<String, String>| {
+                let pairs: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("{{{}}}", pairs.join(", "))
+            };
+            let have: Vec<String> = workers.iter().map(show).collect();
+            format!(
+                "NoEnoughResourceException: no worker has the tags {} of the job's env.tag_filter (the workers have {}); tag a worker with /update-tags or change the filter",
+                show(filter),
+                have.join(", ")
+            )
+        }
+        SlotError::NeverEnough { needed, total } => format!(
+            "Could not acquire the minimum required resources: the job needs {needed} slots but the TaskManagers have {total} in all; lower the parallelism, raise taskmanager.numberOfTaskSlots or start more TaskManagers"
+        ),
     }
 }
 

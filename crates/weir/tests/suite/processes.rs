@@ -348,15 +348,19 @@ async fn a_killed_jobmanager_recovers_its_running_job_and_the_output_is_exact() 
     let rpc_port = format!("jobmanager.rpc.port={port}");
     let jm_dir = dir.path().join("jm");
     let (mut jm, rest, rpc) = jobmanager(&jm_dir, &["-D", &rpc_port]);
-    let _tm = taskmanager(&dir.path().join("tm"), &rpc, "tm-1", 2);
-    task_managers(&rest, 1).await;
+    // Two TaskManagers of one slot each, and a job that needs both: after the restart they
+    // register one by one, and the job must wait for the second instead of failing at the
+    // first for want of slots.
+    let _tm1 = taskmanager(&dir.path().join("tm-1"), &rpc, "tm-1", 1);
+    let _tm2 = taskmanager(&dir.path().join("tm-2"), &rpc, "tm-2", 1);
+    task_managers(&rest, 2).await;
     let c = client();
     let out = dir.path().join("out");
     let job = submit(
         &c,
         &rest,
         format!(
-            "env {{ job.mode = STREAMING, checkpoint.interval = 200 }}\nsource {{ FakeSource {{ row.num = 1200, rows.per.second = 200, schema = {{ fields {{ id = bigint, name = string }} }} }} }}\nsink {{ LocalFile {{ path = \"{}\", file_format_type = json }} }}\n",
+            "env {{ job.mode = STREAMING, checkpoint.interval = 200 }}\nsource {{ FakeSource {{ row.num = 1200, rows.per.second = 200, schema = {{ fields {{ id = bigint, name = string }} }} }} }}\nsink {{ LocalFile {{ path = \"{}\", file_format_type = json, parallelism = 2 }} }}\n",
             out.display()
         ),
     )
@@ -373,7 +377,7 @@ async fn a_killed_jobmanager_recovers_its_running_job_and_the_output_is_exact() 
         "the JobManager died mid-job ({before} rows were out)"
     );
 
-    // A new JobManager on the same data directory and RPC port: the TaskManager registers
+    // A new JobManager on the same data directory and RPC port: the TaskManagers register
     // again, and the job (same id) resumes from its newest checkpoint.
     let (_jm, rest, _) = jobmanager(&jm_dir, &["-D", &rpc_port]);
     let running = wait_for(&c, &format!("{rest}/jobs/{job}"), |v| {
