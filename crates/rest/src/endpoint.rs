@@ -64,6 +64,8 @@ pub enum Media {
     Multipart,
     /// `text/html` (profiler results).
     Html,
+    /// OpenMetrics text (`/openmetrics`).
+    OpenMetrics,
 }
 
 impl Media {
@@ -73,6 +75,7 @@ impl Media {
             Media::Text => "text/plain",
             Media::Multipart => "multipart/form-data",
             Media::Html => "text/html",
+            Media::OpenMetrics => "application/openmetrics-text",
         }
     }
 }
@@ -91,6 +94,8 @@ pub struct Reply {
     pub media: Media,
     /// `None` until the endpoint declares its response type.
     pub schema: Option<SchemaFn>,
+    /// Another form of the same answer, chosen by a parameter (SeaTunnel's `?format=json`).
+    pub also: Option<(Media, SchemaFn)>,
 }
 
 /// An HTTP method weir serves.
@@ -104,6 +109,18 @@ pub enum Method {
 }
 
 impl Method {
+    /// axum's filter for it.
+    pub fn filter(self) -> axum::routing::MethodFilter {
+        use axum::routing::MethodFilter;
+        match self {
+            Method::Get => MethodFilter::GET,
+            Method::Post => MethodFilter::POST,
+            Method::Patch => MethodFilter::PATCH,
+            Method::Put => MethodFilter::PUT,
+            Method::Delete => MethodFilter::DELETE,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Method::Get => "GET",
@@ -128,14 +145,15 @@ pub enum Feature {
 }
 
 /// One endpoint.
-pub struct Endpoint {
+pub struct Endpoint<S = AppState> {
     pub method: Method,
     /// axum path syntax: `/jobs/{jobid}`.
     pub path: &'static str,
     /// What it does, for the OpenAPI document.
     pub summary: &'static str,
-    /// The handler, bound to its method.
-    pub route: fn() -> MethodRouter<AppState>,
+    /// The handler, bound to the methods given (its own, and `PUT` besides `POST` on
+    /// SeaTunnel's v1, which takes both).
+    pub route: fn(axum::routing::MethodFilter) -> MethodRouter<S>,
     pub feature: Feature,
     /// The query parameters it reads.
     pub query: &'static [QueryParam],
@@ -144,7 +162,12 @@ pub struct Endpoint {
     pub reply: Reply,
 }
 
-impl Endpoint {
+impl<S> Endpoint<S> {
+    /// The handler bound to its own method.
+    pub fn method_router(&self) -> MethodRouter<S> {
+        (self.route)(self.method.filter())
+    }
+
     /// Answers `T` as JSON with 200.
     pub fn returns<T: ToSchema>(mut self) -> Self {
         self.reply.schema = Some(schema_of::<T>);
@@ -157,28 +180,36 @@ impl Endpoint {
             status,
             media: Media::Json,
             schema: Some(schema_of::<T>),
+            also: None,
         };
         self
     }
 
     /// Answers plain text (a log file, stdout).
-    pub fn returns_text(mut self) -> Self {
+    pub fn returns_text(self) -> Self {
+        self.returns_as::<String>(Media::Text)
+    }
+
+    /// Answers `T` as `media` with 200.
+    pub fn returns_as<T: ToSchema>(mut self, media: Media) -> Self {
         self.reply = Reply {
             status: 200,
-            media: Media::Text,
-            schema: Some(schema_of::<String>),
+            media,
+            schema: Some(schema_of::<T>),
+            also: None,
         };
         self
     }
 
-    /// Answers an HTML page (a profiler's flame graph).
-    pub fn returns_html(mut self) -> Self {
-        self.reply = Reply {
-            status: 200,
-            media: Media::Html,
-            schema: Some(schema_of::<String>),
-        };
+    /// Answers `T` as `media` instead, when the request asks for it.
+    pub fn or_returns<T: ToSchema>(mut self, media: Media) -> Self {
+        self.reply.also = Some((media, schema_of::<T>));
         self
+    }
+
+    /// Answers an HTML page (a profiler's flame graph).
+    pub fn returns_html(self) -> Self {
+        self.returns_as::<String>(Media::Html)
     }
 
     /// Accepts a JSON body `T`.
@@ -286,7 +317,7 @@ macro_rules! endpoint {
             method: $crate::endpoint!(@method $method),
             path: $path,
             summary: $summary,
-            route: || axum::routing::on($crate::endpoint!(@filter $method), $handler),
+            route: |filter| axum::routing::on(filter, $handler),
             feature: $crate::endpoint::Feature::$feature,
             query: &[],
             request: Vec::new(),
@@ -294,6 +325,7 @@ macro_rules! endpoint {
                 status: 200,
                 media: $crate::endpoint::Media::Json,
                 schema: None,
+                also: None,
             },
         }
     };
@@ -302,9 +334,4 @@ macro_rules! endpoint {
     (@method PATCH) => { $crate::endpoint::Method::Patch };
     (@method PUT) => { $crate::endpoint::Method::Put };
     (@method DELETE) => { $crate::endpoint::Method::Delete };
-    (@filter GET) => { axum::routing::MethodFilter::GET };
-    (@filter POST) => { axum::routing::MethodFilter::POST };
-    (@filter PATCH) => { axum::routing::MethodFilter::PATCH };
-    (@filter PUT) => { axum::routing::MethodFilter::PUT };
-    (@filter DELETE) => { axum::routing::MethodFilter::DELETE };
 }

@@ -3,7 +3,7 @@
 //! path and query parameters, request bodies, success body and error body.
 
 use crate::endpoint::{
-    path_param, schema_of, Components, Endpoint, Media, Method, ParamKind, QueryParam,
+    path_param, schema_of, Components, Endpoint, Media, Method, ParamKind, QueryParam, SchemaFn,
 };
 use crate::error::ErrorResponseBody;
 use crate::state::AppState;
@@ -68,7 +68,11 @@ fn query_parameter(q: &QueryParam) -> utoipa::openapi::path::Parameter {
 }
 
 /// One operation of the document.
-fn operation(e: &Endpoint, components: &mut Components) -> utoipa::openapi::path::Operation {
+fn operation<S>(
+    e: &Endpoint<S>,
+    error: SchemaFn,
+    components: &mut Components,
+) -> utoipa::openapi::path::Operation {
     let mut op = OperationBuilder::new()
         .summary(Some(e.summary))
         .operation_id(Some(format!("{} {}", e.method.as_str(), e.path)));
@@ -110,12 +114,20 @@ fn operation(e: &Endpoint, components: &mut Components) -> utoipa::openapi::path
                 .build(),
         );
     }
+    if let Some((media, schema)) = e.reply.also {
+        success = success.content(
+            media.as_str(),
+            ContentBuilder::new()
+                .schema(Some(schema(components)))
+                .build(),
+        );
+    }
     let error = ResponseBuilder::new()
-        .description("An error: the status says which kind, the messages what to change.")
+        .description("An error: the status says which kind, the message what to change.")
         .content(
             Media::Json.as_str(),
             ContentBuilder::new()
-                .schema(Some(schema_of::<ErrorResponseBody>(components)))
+                .schema(Some(error(components)))
                 .build(),
         );
     op.response(e.reply.status.to_string(), success.build())
@@ -125,17 +137,38 @@ fn operation(e: &Endpoint, components: &mut Components) -> utoipa::openapi::path
 
 /// The document for `endpoints` (paths in OpenAPI's `{param}` syntax, as axum's).
 pub fn document(endpoints: &[Endpoint], settings: &crate::RestSettings) -> OpenApi {
+    let served: Vec<&Endpoint> = endpoints
+        .iter()
+        .filter(|e| settings.serves(e.feature))
+        .collect();
+    build(
+        &served,
+        "/v1",
+        schema_of::<ErrorResponseBody>,
+        "weir REST API (Flink REST API v1)",
+        "The endpoints weir implements, each also served without the /v1 prefix.",
+    )
+}
+
+/// A document of `endpoints` under `prefix`.
+pub fn build<S>(
+    endpoints: &[&Endpoint<S>],
+    prefix: &str,
+    error: SchemaFn,
+    title: &str,
+    description: &str,
+) -> OpenApi {
     let mut components: Components = Vec::new();
     let mut by_path: BTreeMap<&str, PathItemBuilder> = BTreeMap::new();
-    for e in endpoints.iter().filter(|e| settings.serves(e.feature)) {
-        let op = operation(e, &mut components);
+    for e in endpoints {
+        let op = operation(e, error, &mut components);
         let item = by_path.remove(e.path).unwrap_or_default();
         by_path.insert(e.path, item.operation(http(e.method), op));
     }
     let mut paths = PathsBuilder::new();
     for (path, item) in by_path {
         let item: PathItem = item.build();
-        paths = paths.path(format!("/v1{path}"), item);
+        paths = paths.path(format!("{prefix}{path}"), item);
     }
     let mut schemas = ComponentsBuilder::new();
     // Sorted and deduplicated, so the document is the same on every call.
@@ -147,11 +180,9 @@ pub fn document(endpoints: &[Endpoint], settings: &crate::RestSettings) -> OpenA
     OpenApiBuilder::new()
         .info(
             InfoBuilder::new()
-                .title("weir REST API (Flink REST API v1)")
+                .title(title)
                 .version(env!("CARGO_PKG_VERSION"))
-                .description(Some(
-                    "The endpoints weir implements, each also served without the /v1 prefix.",
-                ))
+                .description(Some(description))
                 .build(),
         )
         .paths(paths.build())

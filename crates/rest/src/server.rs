@@ -100,7 +100,7 @@ pub fn flink_router(gateway: Arc<dyn RestfulGateway>, settings: RestSettings) ->
     let mut api: Router<AppState> = Router::new();
     for e in flink_endpoints() {
         if state.settings.serves(e.feature) {
-            api = api.route(e.path, (e.route)());
+            api = api.route(e.path, e.method_router());
         }
     }
     let v1 = api

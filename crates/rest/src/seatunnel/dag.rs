@@ -4,7 +4,8 @@
 //! count from 1 in plan order (sources first), pipeline ids from 1 in the order their first
 //! vertex appears; `vertexInfoMap` is an array despite its name, as SeaTunnel sends it.
 
-use serde_json::{json, Map, Value};
+use super::messages::{DagEdge, DagVertexInfo, JobDag};
+use std::collections::BTreeMap;
 use weir_gateway::OperatorInfo;
 
 /// One vertex of SeaTunnel's DAG.
@@ -111,44 +112,42 @@ pub fn vertices(operators: &[OperatorInfo]) -> Vec<DagVertex> {
 }
 
 /// The `jobDag` object of a job.
-pub fn job_dag(seatunnel_id: i64, env: &Map<String, Value>, operators: &[OperatorInfo]) -> Value {
+pub fn job_dag(
+    seatunnel_id: i64,
+    env: &BTreeMap<String, String>,
+    operators: &[OperatorInfo],
+) -> JobDag {
     let vertices = vertices(operators);
-    let mut edges: Map<String, Value> = Map::new();
+    let mut edges: BTreeMap<usize, Vec<DagEdge>> = BTreeMap::new();
     for v in &vertices {
-        let list = edges
-            .entry(v.pipeline.to_string())
-            .or_insert_with(|| Value::Array(Vec::new()));
-        if let Value::Array(list) = list {
-            for input in &v.inputs {
-                list.push(json!({
-                    "inputVertexId": input.to_string(),
-                    "targetVertexId": v.id.to_string(),
-                }));
-            }
+        let list = edges.entry(v.pipeline).or_default();
+        for input in &v.inputs {
+            list.push(DagEdge {
+                input_vertex_id: input.to_string(),
+                target_vertex_id: v.id.to_string(),
+            });
         }
     }
-    let infos: Vec<Value> = vertices
-        .iter()
-        .map(|v| {
-            json!({
-                "vertexId": v.id,
-                "type": v.kind,
-                "vertexName": format!("pipeline-{} [{}]", v.pipeline, v.action),
-                "tablePaths": v.table_paths,
+    JobDag {
+        job_id: seatunnel_id.to_string(),
+        env_options: env.clone(),
+        pipeline_edges: edges,
+        vertex_info_map: vertices
+            .iter()
+            .map(|v| DagVertexInfo {
+                vertex_id: v.id,
+                kind: v.kind.clone(),
+                vertex_name: format!("pipeline-{} [{}]", v.pipeline, v.action),
+                table_paths: v.table_paths.clone(),
             })
-        })
-        .collect();
-    json!({
-        "jobId": seatunnel_id.to_string(),
-        "envOptions": env,
-        "pipelineEdges": edges,
-        "vertexInfoMap": infos,
-    })
+            .collect(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn op(kind: &str, index: usize, plugin: &str, inputs: Vec<usize>, table: &str) -> OperatorInfo {
         OperatorInfo {
@@ -168,7 +167,7 @@ mod tests {
             op("source", 0, "FakeSource", vec![], "fake"),
             op("sink", 0, "console", vec![0], "fake"),
         ];
-        let dag = job_dag(7, &Map::new(), &ops);
+        let dag = serde_json::to_value(job_dag(7, &BTreeMap::new(), &ops)).unwrap();
         assert_eq!(
             dag["pipelineEdges"],
             json!({"1": [{"inputVertexId": "1", "targetVertexId": "2"}]})

@@ -61,11 +61,14 @@ impl From<GatewayError> for StError {
 
 impl IntoResponse for StError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({"status": "fail", "message": self.message});
+        let body = super::messages::StErrorBody {
+            status: "fail",
+            message: self.message,
+        };
         (
             self.status,
             [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
-            body.to_string(),
+            serde_json::to_string(&body).unwrap_or_default(),
         )
             .into_response()
     }

@@ -4,8 +4,9 @@
 
 use super::dag::job_dag;
 use super::job_metrics::job_metrics;
+use super::messages::JobInfo;
 use super::status;
-use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 use weir_core::JobStatus;
 use weir_gateway::metrics::store::JobMetricStore;
 use weir_gateway::{JobSnapshot, RECOVERY_PATH_KEY};
@@ -25,15 +26,10 @@ pub fn format_time(epoch_ms: i64) -> String {
 }
 
 /// The job's `env` block, values as strings (weir keeps it in the job config as `env.<key>`).
-pub fn env_options(s: &JobSnapshot) -> Map<String, Value> {
+pub fn env_options(s: &JobSnapshot) -> BTreeMap<String, String> {
     s.config
         .iter()
-        .filter_map(|(k, v)| {
-            Some((
-                k.strip_prefix("env.")?.to_string(),
-                Value::String(v.clone()),
-            ))
-        })
+        .filter_map(|(k, v)| Some((k.strip_prefix("env.")?.to_string(), v.clone())))
         .collect()
 }
 
@@ -45,50 +41,48 @@ pub fn started_with_savepoint(s: &JobSnapshot) -> bool {
 }
 
 /// A job as `/running-jobs` and `/job-info` show a job that has not ended.
-pub fn running_job(s: &JobSnapshot, metrics: Option<&JobMetricStore>) -> Value {
+pub fn running_job(s: &JobSnapshot, metrics: Option<&JobMetricStore>) -> JobInfo {
     let id = s.job_id.seatunnel_id();
     let env = env_options(s);
-    json!({
-        "jobId": id.to_string(),
-        "jobName": s.name,
-        "jobStatus": status::of_snapshot(s),
-        "envOptions": env,
-        "createTime": format_time(s.start_time()),
-        "jobDag": job_dag(id, &env, &s.operators),
-        "pluginJarsUrls": [],
-        "isStartWithSavePoint": started_with_savepoint(s),
-        "metrics": job_metrics(metrics),
-        "startTime": format_time(s.entered_at(JobStatus::Created)),
-    })
+    JobInfo {
+        job_id: id.to_string(),
+        job_name: Some(s.name.clone()),
+        job_status: Some(status::of_snapshot(s)),
+        create_time: Some(format_time(s.start_time())),
+        job_dag: Some(job_dag(id, &env, &s.operators)),
+        env_options: Some(env),
+        plugin_jars_urls: Some(Vec::new()),
+        is_start_with_save_point: Some(started_with_savepoint(s)),
+        metrics: Some(job_metrics(metrics)),
+        start_time: Some(format_time(s.entered_at(JobStatus::Created))),
+        ..Default::default()
+    }
 }
 
 /// A job as `/finished-jobs` and `/job-info` show an ended one.
-pub fn finished_job(s: &JobSnapshot, metrics: Option<&JobMetricStore>) -> Value {
+pub fn finished_job(s: &JobSnapshot, metrics: Option<&JobMetricStore>) -> JobInfo {
     let id = s.job_id.seatunnel_id();
     let env = env_options(s);
     let error = match s.status {
-        JobStatus::Failed => s
-            .exceptions
-            .first()
-            .map(|e| Value::String(e.stacktrace.clone()))
-            .unwrap_or(Value::Null),
-        _ => Value::Null,
+        JobStatus::Failed => s.exceptions.first().map(|e| e.stacktrace.clone()),
+        _ => None,
     };
-    json!({
-        "jobId": id.to_string(),
-        "jobName": s.name,
-        "jobStatus": status::of_snapshot(s),
-        "errorMsg": error,
-        "createTime": format_time(s.start_time()),
-        "finishTime": format_time(s.end_time()),
-        "jobDag": job_dag(id, &env, &s.operators),
-        "pluginJarsUrls": [],
-        "metrics": job_metrics(metrics),
-    })
+    JobInfo {
+        job_id: id.to_string(),
+        job_name: Some(s.name.clone()),
+        job_status: Some(status::of_snapshot(s)),
+        error_msg: Some(error),
+        create_time: Some(format_time(s.start_time())),
+        finish_time: Some(format_time(s.end_time())),
+        job_dag: Some(job_dag(id, &env, &s.operators)),
+        plugin_jars_urls: Some(Vec::new()),
+        metrics: Some(job_metrics(metrics)),
+        ..Default::default()
+    }
 }
 
 /// Whichever of the two fits the job.
-pub fn job_info(s: &JobSnapshot, metrics: Option<&JobMetricStore>) -> Value {
+pub fn job_info(s: &JobSnapshot, metrics: Option<&JobMetricStore>) -> JobInfo {
     if s.status.is_terminal() {
         finished_job(s, metrics)
     } else {

@@ -3,7 +3,7 @@
 //! and `SourceReceivedCount#<table path>`, …), and this sums them over subtasks. Counts render
 //! as integer strings, rates as doubles; all 16 keys are always present.
 
-use serde_json::{Map, Value};
+use super::messages::JobMetrics;
 use std::collections::BTreeMap;
 use weir_gateway::metrics::kinds::java_double;
 use weir_gateway::metrics::store::JobMetricStore;
@@ -36,7 +36,7 @@ fn render(v: f64, rate: bool) -> String {
 }
 
 /// The `metrics` object of one job (zeros when nothing was fetched for it).
-pub fn job_metrics(store: Option<&JobMetricStore>) -> Value {
+pub fn job_metrics(store: Option<&JobMetricStore>) -> JobMetrics {
     let mut sums: Vec<Sums> = METRICS.iter().map(|_| Sums::default()).collect();
     let subtasks = store
         .into_iter()
@@ -62,19 +62,34 @@ pub fn job_metrics(store: Option<&JobMetricStore>) -> Value {
             }
         }
     }
-    let mut out = Map::new();
-    for ((name, rate), s) in METRICS.iter().zip(&sums) {
-        out.insert(name.to_string(), Value::String(render(s.total, *rate)));
-    }
-    for ((name, rate), s) in METRICS.iter().zip(&sums) {
-        let tables: Map<String, Value> = s
+    let total = |i: usize| render(sums[i].total, METRICS[i].1);
+    let tables = |i: usize| -> BTreeMap<String, String> {
+        sums[i]
             .tables
             .iter()
-            .map(|(t, v)| (t.clone(), Value::String(render(*v, *rate))))
-            .collect();
-        out.insert(format!("Table{name}"), Value::Object(tables));
+            .map(|(t, v)| (t.clone(), render(*v, METRICS[i].1)))
+            .collect()
+    };
+    // METRICS order: received count, write count, received bytes, write bytes, received QPS,
+    // write QPS, received bytes/s, write bytes/s.
+    JobMetrics {
+        source_received_count: total(0),
+        sink_write_count: total(1),
+        source_received_bytes: total(2),
+        sink_write_bytes: total(3),
+        source_received_qps: total(4),
+        sink_write_qps: total(5),
+        source_received_bytes_per_seconds: total(6),
+        sink_write_bytes_per_seconds: total(7),
+        table_source_received_count: tables(0),
+        table_sink_write_count: tables(1),
+        table_source_received_bytes: tables(2),
+        table_sink_write_bytes: tables(3),
+        table_source_received_qps: tables(4),
+        table_sink_write_qps: tables(5),
+        table_source_received_bytes_per_seconds: tables(6),
+        table_sink_write_bytes_per_seconds: tables(7),
     }
-    Value::Object(out)
 }
 
 #[cfg(test)]
@@ -103,7 +118,7 @@ mod tests {
             VertexId(1),
             Arc::new([(0, sub("3")), (1, sub("4"))].into_iter().collect()),
         );
-        let m = job_metrics(Some(&store));
+        let m = serde_json::to_value(job_metrics(Some(&store))).unwrap();
         assert_eq!(m["SourceReceivedCount"], "7");
         assert_eq!(m["TableSourceReceivedCount"]["fake.table1"], "7");
         assert_eq!(m["SourceReceivedQPS"], "3.0");

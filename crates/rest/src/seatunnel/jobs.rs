@@ -2,10 +2,10 @@
 //! `/running-job/:id`), `/finished-jobs[/:state]`.
 
 use super::error::{StError, StResult};
+use super::messages::{JobInfo, JobInfoList, OverviewInfo};
 use super::{job_info, status, Ctx, SEATUNNEL_API_VERSION};
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
-use serde_json::{json, Value};
 use std::collections::HashMap;
 use weir_core::{JobId, JobStatus};
 use weir_gateway::JobSnapshot;
@@ -58,7 +58,10 @@ fn paginate<T>(items: Vec<T>, params: &HashMap<String, String>) -> StResult<Vec<
 
 /// `GET /overview[?tag=value…]`: slots and workers of the nodes whose tags match, job counts
 /// of the whole cluster.
-pub async fn overview(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> StResult<Json<Value>> {
+pub async fn overview(
+    State(ctx): State<Ctx>,
+    RawQuery(q): RawQuery,
+) -> StResult<Json<OverviewInfo>> {
     let filter = ctx.params(q.as_deref())?;
     let gateway = ctx.gateway();
     // The slots and workers of the TaskManagers whose tags match the query.
@@ -91,18 +94,18 @@ pub async fn overview(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> StResult
             }
         }
     }
-    Ok(Json(json!({
-        "projectVersion": SEATUNNEL_API_VERSION,
-        "gitCommitAbbrev": option_env!("WEIR_GIT_COMMIT").unwrap_or(env!("CARGO_PKG_VERSION")),
-        "totalSlot": total.to_string(),
-        "unassignedSlot": free.to_string(),
-        "workers": workers.to_string(),
-        "runningJobs": running.to_string(),
-        "finishedJobs": finished.to_string(),
-        "failedJobs": failed.to_string(),
-        "cancelledJobs": cancelled.to_string(),
-        "pendingJobs": pending.to_string(),
-    })))
+    Ok(Json(OverviewInfo {
+        project_version: SEATUNNEL_API_VERSION,
+        git_commit_abbrev: option_env!("WEIR_GIT_COMMIT").unwrap_or(env!("CARGO_PKG_VERSION")),
+        total_slot: total.to_string(),
+        unassigned_slot: free.to_string(),
+        workers: workers.to_string(),
+        running_jobs: running.to_string(),
+        finished_jobs: finished.to_string(),
+        failed_jobs: failed.to_string(),
+        cancelled_jobs: cancelled.to_string(),
+        pending_jobs: pending.to_string(),
+    }))
 }
 
 /// Snapshots of every job, newest first, with the metric store fetched once.
@@ -128,24 +131,30 @@ async fn all_jobs(
 }
 
 /// `GET /running-jobs`: every job that has not ended (pending ones too), newest first.
-pub async fn running_jobs(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> StResult<Json<Value>> {
+pub async fn running_jobs(
+    State(ctx): State<Ctx>,
+    RawQuery(q): RawQuery,
+) -> StResult<Json<JobInfoList>> {
     let params = ctx.params(q.as_deref())?;
     let (jobs, store) = all_jobs(&ctx, |s| !s.is_terminal()).await;
     let items = paginate(jobs, &params)?
         .iter()
         .map(|s| job_info::running_job(s, store.jobs.get(&s.job_id).map(|j| j.as_ref())))
         .collect();
-    Ok(Json(Value::Array(items)))
+    Ok(Json(JobInfoList(items)))
 }
 
 /// `GET /job-info/:id`: the job, running or ended; `{"jobId": id}` alone for an unknown id.
-pub async fn job_info(State(ctx): State<Ctx>, Path(raw): Path<String>) -> StResult<Json<Value>> {
+pub async fn job_info(State(ctx): State<Ctx>, Path(raw): Path<String>) -> StResult<Json<JobInfo>> {
     if raw.trim().is_empty() {
         return job_info_without_id().await;
     }
     let id = parse_job_id(&raw)?;
     let Some(s) = find_job(&ctx, id).await else {
-        return Ok(Json(json!({ "jobId": raw })));
+        return Ok(Json(JobInfo {
+            job_id: raw,
+            ..Default::default()
+        }));
     };
     let store = ctx.gateway().request_metric_store().await;
     Ok(Json(job_info::job_info(
@@ -155,13 +164,16 @@ pub async fn job_info(State(ctx): State<Ctx>, Path(raw): Path<String>) -> StResu
 }
 
 /// `GET /job-info/` with no id.
-pub async fn job_info_without_id() -> StResult<Json<Value>> {
+pub async fn job_info_without_id() -> StResult<Json<JobInfo>> {
     Err(StError::bad_request("The jobId must not be empty."))
 }
 
 /// `GET /finished-jobs`: every ended job, oldest end first (SeaTunnel's order, which its
 /// clients index into).
-pub async fn finished_jobs(State(ctx): State<Ctx>, RawQuery(q): RawQuery) -> StResult<Json<Value>> {
+pub async fn finished_jobs(
+    State(ctx): State<Ctx>,
+    RawQuery(q): RawQuery,
+) -> StResult<Json<JobInfoList>> {
     finished(&ctx, None, q.as_deref()).await
 }
 
@@ -170,11 +182,15 @@ pub async fn finished_jobs_in_state(
     State(ctx): State<Ctx>,
     Path(state): Path<String>,
     RawQuery(q): RawQuery,
-) -> StResult<Json<Value>> {
+) -> StResult<Json<JobInfoList>> {
     finished(&ctx, Some(state), q.as_deref()).await
 }
 
-async fn finished(ctx: &Ctx, state: Option<String>, query: Option<&str>) -> StResult<Json<Value>> {
+async fn finished(
+    ctx: &Ctx,
+    state: Option<String>,
+    query: Option<&str>,
+) -> StResult<Json<JobInfoList>> {
     let params = ctx.params(query)?;
     let state = state
         .map(|s| s.trim().to_ascii_uppercase())
@@ -198,5 +214,5 @@ async fn finished(ctx: &Ctx, state: Option<String>, query: Option<&str>) -> StRe
         .iter()
         .map(|s| job_info::finished_job(s, store.jobs.get(&s.job_id).map(|j| j.as_ref())))
         .collect();
-    Ok(Json(Value::Array(items)))
+    Ok(Json(JobInfoList(items)))
 }

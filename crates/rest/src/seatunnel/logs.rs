@@ -5,12 +5,12 @@
 //! gateway, so `..` leads nowhere; a missing file is a bare 400, as in SeaTunnel.
 
 use super::error::StResult;
+use super::messages::{LogLink, LogLinks, LogNames};
 use super::Ctx;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
 use weir_gateway::{LogFile, LogSource};
 
 async fn files(ctx: &Ctx) -> Vec<LogFile> {
@@ -47,11 +47,15 @@ fn listing(
         .get("format")
         .is_some_and(|f| f.eq_ignore_ascii_case("json"))
     {
-        let entries: Vec<Value> = files
+        let entries = files
             .iter()
-            .map(|f| json!({"node": node, "logLink": link(&f.name), "logName": f.name}))
+            .map(|f| LogLink {
+                node: node.clone(),
+                log_link: link(&f.name),
+                log_name: f.name.clone(),
+            })
             .collect();
-        return Ok(Json(Value::Array(entries)).into_response());
+        return Ok(Json(LogLinks(entries)).into_response());
     }
     let mut html = String::from(
         "<html><head><title>Seatunnel log</title></head><body><h2>Seatunnel log</h2><ul>",
@@ -118,12 +122,8 @@ pub async fn log_file(State(ctx): State<Ctx>, Path(name): Path<String>) -> Respo
 }
 
 /// `GET /get-all-log-name`: the file names.
-pub async fn all_log_names(State(ctx): State<Ctx>) -> Json<Value> {
-    Json(Value::Array(
-        files(&ctx)
-            .await
-            .into_iter()
-            .map(|f| Value::String(f.name))
-            .collect(),
+pub async fn all_log_names(State(ctx): State<Ctx>) -> Json<LogNames> {
+    Json(LogNames(
+        files(&ctx).await.into_iter().map(|f| f.name).collect(),
     ))
 }

@@ -23,18 +23,26 @@ pub mod job_info;
 pub mod job_metrics;
 pub mod jobs;
 pub mod logs;
+pub mod messages;
 pub mod node;
 pub mod shade;
 pub mod status;
 pub mod submit;
 pub mod telemetry;
 
+use crate::endpoint;
+use crate::endpoint::{query, Endpoint, Media, Method, ParamKind, QueryParam};
 use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post, MethodRouter};
+use axum::routing::{get, MethodFilter};
 use axum::{Json, Router};
 use error::{StError, StResult};
+use messages::{
+    JobInfo, JobInfoList, LogLinks, LogNames, OverviewInfo, RunningThreads, StatusMessage,
+    StoppedJob, StoppedJobs, SubmittedJob, SubmittedJobs, SystemMonitoringInformation, ThreadDump,
+};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -179,52 +187,196 @@ async fn encrypt_config(body: Bytes) -> StResult<Json<Value>> {
     Ok(Json(shade::encrypt(config)?))
 }
 
-/// A `POST` endpoint; v1 takes `PUT` for it too (Hazelcast's REST handler treats them alike).
-fn write<H, T>(surface: Surface, handler: H) -> MethodRouter<Ctx>
-where
-    H: axum::handler::Handler<T, Ctx> + Clone,
-    T: 'static,
-{
-    match surface {
-        Surface::V1 => post(handler.clone()).put(handler),
-        Surface::V2 => post(handler),
-    }
+const PAGE: &[QueryParam] = &[
+    query(
+        "page",
+        ParamKind::Integer,
+        "Page number, from 1 (with rows).",
+    ),
+    query(
+        "rows",
+        ParamKind::Integer,
+        "Jobs per page; all when absent.",
+    ),
+];
+const LOG_FORMAT: &[QueryParam] = &[query(
+    "format",
+    ParamKind::OneOf(&["json", "html"]),
+    "json for a JSON listing; an HTML page otherwise.",
+)];
+const SUBMIT: &[QueryParam] = &[
+    query(
+        "jobId",
+        ParamKind::Integer,
+        "The id the job gets (a positive number).",
+    ),
+    query(
+        "jobName",
+        ParamKind::String,
+        "The job's name, over env's job.name.",
+    ),
+    query(
+        "isStartWithSavePoint",
+        ParamKind::Boolean,
+        "Resume job jobId from its savepoint.",
+    ),
+    query(
+        "format",
+        ParamKind::OneOf(&["json", "hocon"]),
+        "The body's format (json by default).",
+    ),
+];
+
+/// A job config in SeaTunnel's JSON form (`env`, `source`, `transform`, `sink`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct JobConfigObject(std::collections::BTreeMap<String, Value>);
+
+/// `/stop-job`'s body.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+struct StopJobRequest {
+    /// The job's id, a number or a string holding one.
+    #[schema(value_type = i64)]
+    job_id: Value,
+    is_stop_with_save_point: Option<bool>,
+    force: Option<bool>,
 }
 
-/// Every SeaTunnel endpoint, in one table.
-fn endpoints(surface: Surface) -> Router<Ctx> {
-    Router::new()
-        .route("/overview", get(jobs::overview))
-        .route("/running-jobs", get(jobs::running_jobs))
-        .route("/job-info", get(jobs::job_info_without_id))
-        .route("/job-info/{id}", get(jobs::job_info))
-        .route("/running-job", get(jobs::job_info_without_id))
-        .route("/running-job/{id}", get(jobs::job_info))
-        .route("/finished-jobs", get(jobs::finished_jobs))
-        .route("/finished-jobs/{state}", get(jobs::finished_jobs_in_state))
-        .route(
-            "/system-monitoring-information",
-            get(node::system_monitoring_information),
-        )
-        .route("/thread-dump", get(node::thread_dump))
-        .route("/running-threads", get(node::running_threads))
-        .route("/submit-job", write(surface, submit::submit_job))
-        .route(
-            "/submit-job/upload",
-            write(surface, submit::submit_job_upload),
-        )
-        .route("/submit-jobs", write(surface, submit::submit_jobs))
-        .route("/stop-job", write(surface, submit::stop_job))
-        .route("/stop-jobs", write(surface, submit::stop_jobs))
-        .route("/encrypt-config", write(surface, encrypt_config))
-        .route("/update-tags", write(surface, node::update_tags))
-        .route("/logs", get(logs::all_logs))
-        .route("/logs/{name}", get(logs::logs_of))
-        .route("/log", get(logs::node_logs))
-        .route("/log/{name}", get(logs::log_file))
-        .route("/get-all-log-name", get(logs::all_log_names))
-        .route("/metrics", get(node::prometheus_metrics))
-        .route("/openmetrics", get(node::open_metrics))
+/// `/stop-jobs`' body.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct StopJobsRequest(Vec<StopJobRequest>);
+
+/// `/submit-jobs`' body: job configs in SeaTunnel's JSON form, each with optional `params`
+/// (`jobId`, `jobName`, `isStartWithSavePoint`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct SubmitJobsRequest(Vec<JobConfigObject>);
+
+/// `/submit-job/upload`'s form.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct JobFileUpload {
+    /// The job file (`.json`, else HOCON).
+    #[schema(value_type = String, format = Binary)]
+    config_file: Vec<u8>,
+}
+
+/// Every SeaTunnel endpoint, in one table: the v2 paths (v1 serves them under
+/// `/hazelcast/rest/maps`, and takes `PUT` for each `POST`).
+pub fn endpoints() -> Vec<Endpoint<Ctx>> {
+    vec![
+        endpoint!(GET "/overview", "Slots and workers of the nodes whose tags match the query, and the cluster's job counts.", jobs::overview)
+            .returns::<OverviewInfo>(),
+        endpoint!(GET "/running-jobs", "Jobs that have not ended, newest first.", jobs::running_jobs)
+            .query(PAGE)
+            .returns::<JobInfoList>(),
+        endpoint!(GET "/job-info", "Refused: the job id is missing.", jobs::job_info_without_id)
+            .returns::<JobInfo>(),
+        endpoint!(GET "/job-info/{id}", "A job, running or ended; only its id when unknown.", jobs::job_info)
+            .returns::<JobInfo>(),
+        endpoint!(GET "/running-job", "Refused: the job id is missing.", jobs::job_info_without_id)
+            .returns::<JobInfo>(),
+        endpoint!(GET "/running-job/{id}", "A job (the old name of /job-info).", jobs::job_info)
+            .returns::<JobInfo>(),
+        endpoint!(GET "/finished-jobs", "Ended jobs, oldest end first.", jobs::finished_jobs)
+            .query(PAGE)
+            .returns::<JobInfoList>(),
+        endpoint!(GET "/finished-jobs/{state}", "Ended jobs in one state (FINISHED, CANCELED, FAILED, SAVEPOINT_DONE, ...).", jobs::finished_jobs_in_state)
+            .query(PAGE)
+            .returns::<JobInfoList>(),
+        endpoint!(GET "/system-monitoring-information", "The node's memory, load, threads and queues.", node::system_monitoring_information)
+            .returns::<SystemMonitoringInformation>(),
+        endpoint!(GET "/thread-dump", "The node's threads.", node::thread_dump)
+            .returns::<ThreadDump>(),
+        endpoint!(GET "/running-threads", "The node's thread names.", node::running_threads)
+            .returns::<RunningThreads>(),
+        endpoint!(POST "/submit-job", "Submits a job file (JSON, or HOCON with format=hocon).", submit::submit_job)
+            .query(SUBMIT)
+            .accepts_as::<JobConfigObject>(Media::Json)
+            .accepts_as::<String>(Media::Text)
+            .returns::<SubmittedJob>(),
+        endpoint!(POST "/submit-job/upload", "Submits a job file uploaded as config_file.", submit::submit_job_upload)
+            .query(SUBMIT)
+            .accepts_as::<JobFileUpload>(Media::Multipart)
+            .returns::<SubmittedJob>(),
+        endpoint!(POST "/submit-jobs", "Submits several jobs, in order.", submit::submit_jobs)
+            .accepts::<SubmitJobsRequest>()
+            .returns::<SubmittedJobs>(),
+        endpoint!(POST "/stop-job", "Stops a job: cancels it, or takes a savepoint and ends it.", submit::stop_job)
+            .accepts::<StopJobRequest>()
+            .returns::<StoppedJob>(),
+        endpoint!(POST "/stop-jobs", "Stops several jobs.", submit::stop_jobs)
+            .accepts::<StopJobsRequest>()
+            .returns::<StoppedJobs>(),
+        endpoint!(POST "/encrypt-config", "The job config with its sources' and sinks' sensitive options hidden by its env's shade.", encrypt_config)
+            .accepts::<JobConfigObject>()
+            .returns::<JobConfigObject>(),
+        endpoint!(POST "/update-tags", "Replaces this node's tags ({} clears them).", node::update_tags)
+            .accepts::<std::collections::BTreeMap<String, String>>()
+            .returns::<StatusMessage>(),
+        endpoint!(GET "/logs", "Every log file, with links to their content.", logs::all_logs)
+            .query(LOG_FORMAT)
+            .returns_html()
+            .or_returns::<LogLinks>(Media::Json),
+        endpoint!(GET "/logs/{name}", "A job's log files (a job id), or a file's text (a name with an extension).", logs::logs_of)
+            .query(LOG_FORMAT)
+            .returns_html()
+            .or_returns::<LogLinks>(Media::Json)
+            .or_returns::<String>(Media::Text),
+        endpoint!(GET "/log", "This node's log files, linked relatively.", logs::node_logs)
+            .query(LOG_FORMAT)
+            .returns_html()
+            .or_returns::<LogLinks>(Media::Json),
+        endpoint!(GET "/log/{name}", "A log file's text.", logs::log_file)
+            .returns_text(),
+        endpoint!(GET "/get-all-log-name", "The log file names.", logs::all_log_names)
+            .returns::<LogNames>(),
+        endpoint!(GET "/metrics", "The node's metrics in Prometheus text.", node::prometheus_metrics)
+            .returns_text(),
+        endpoint!(GET "/openmetrics", "The node's metrics in OpenMetrics text.", node::open_metrics)
+            .returns_as::<String>(Media::OpenMetrics),
+        endpoint!(GET "/openapi.json", "This OpenAPI document.", openapi_json)
+            .returns::<Value>(),
+    ]
+}
+
+/// The SeaTunnel endpoints on `surface`'s router.
+fn router(surface: Surface) -> Router<Ctx> {
+    let mut r = Router::new();
+    for e in endpoints() {
+        let filter = match (surface, e.method) {
+            // Hazelcast's REST handler treats PUT as POST.
+            (Surface::V1, Method::Post) => MethodFilter::POST.or(MethodFilter::PUT),
+            _ => e.method.filter(),
+        };
+        r = r.route(e.path, (e.route)(filter));
+    }
+    r
+}
+
+/// The OpenAPI document of the SeaTunnel endpoints, with the paths as this front-end serves
+/// them.
+pub fn document(prefix: &str) -> utoipa::openapi::OpenApi {
+    let all = endpoints();
+    let refs: Vec<&Endpoint<Ctx>> = all.iter().collect();
+    crate::openapi::build(
+        &refs,
+        prefix,
+        crate::endpoint::schema_of::<messages::StErrorBody>,
+        "weir's SeaTunnel REST API",
+        "SeaTunnel's REST API (v2; v1 serves the same under /hazelcast/rest/maps and takes PUT for each POST).",
+    )
+}
+
+async fn openapi_json(State(ctx): State<Ctx>) -> Json<utoipa::openapi::OpenApi> {
+    let prefix = match ctx.surface {
+        Surface::V1 => V1_PREFIX.to_string(),
+        Surface::V2 => ctx.node.settings.context_path.clone(),
+    };
+    Json(document(&prefix))
 }
 
 async fn not_found() -> StatusCode {
@@ -252,7 +404,7 @@ pub fn routers(gateway: Arc<dyn RestfulGateway>, settings: SeaTunnelSettings) ->
         surface: Surface::V1,
     };
     let v1 = Router::new()
-        .nest(V1_PREFIX, endpoints(Surface::V1))
+        .nest(V1_PREFIX, router(Surface::V1))
         .route("/hazelcast/rest/cluster", get(node::hazelcast_cluster))
         .route(
             "/hazelcast/rest/instance/metrics",
@@ -277,7 +429,7 @@ pub fn routers(gateway: Arc<dyn RestfulGateway>, settings: SeaTunnelSettings) ->
         node,
         surface: Surface::V2,
     };
-    let api = endpoints(Surface::V2);
+    let api = router(Surface::V2);
     let v2 = if context_path.is_empty() {
         api
     } else {

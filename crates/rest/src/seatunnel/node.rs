@@ -8,13 +8,17 @@
 //! sizes are 0 (there is no collector and there are no such queues).
 
 use super::error::{StError, StResult};
+use super::messages::{
+    HazelcastCluster, HazelcastMember, OrderedStrings, RunningThread, RunningThreads,
+    StatusMessage, SystemMonitoringInformation, ThreadDump, ThreadDumpEntry,
+};
 use super::{host_port, json_body, value_text, Ctx};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -75,7 +79,9 @@ fn member_address(ctx: &Ctx) -> (String, String) {
 }
 
 /// `GET /system-monitoring-information`: one entry, this node.
-pub async fn system_monitoring_information(State(ctx): State<Ctx>) -> Json<Value> {
+pub async fn system_monitoring_information(
+    State(ctx): State<Ctx>,
+) -> Json<SystemMonitoringInformation> {
     let (host, port) = member_address(&ctx);
     let total = process::total_memory_bytes();
     let rss = process::rss_bytes();
@@ -85,9 +91,9 @@ pub async fn system_monitoring_information(State(ctx): State<Ctx>) -> Json<Value
         .max(threads);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let load = process::load_average();
-    let mut m = Map::new();
+    let mut m = OrderedStrings::default();
     let mut put = |k: &str, v: String| {
-        m.insert(k.to_string(), Value::String(v));
+        m.0.push((k.to_string(), v));
     };
     put("isMaster", "true".into());
     put("host", host);
@@ -154,52 +160,55 @@ pub async fn system_monitoring_information(State(ctx): State<Ctx>) -> Json<Value
         put(k, "0".into());
     }
     put("operations.pending.invocations.percentage", "0.00%".into());
-    Json(Value::Array(vec![Value::Object(m)]))
+    Json(SystemMonitoringInformation(vec![m]))
 }
 
 /// `GET /thread-dump`: this process's threads; the stack is the kernel's wait channel, the
 /// one frame Linux shows a process of its own threads without stopping them.
-pub async fn thread_dump() -> Json<Value> {
-    let threads: Vec<Value> = process::threads()
-        .into_iter()
-        .map(|t| {
-            json!({
-                "threadName": t.name,
-                "threadId": t.tid,
-                "threadState": t.state,
-                "stackTrace": t.wait_channel,
+pub async fn thread_dump() -> Json<ThreadDump> {
+    Json(ThreadDump(
+        process::threads()
+            .into_iter()
+            .map(|t| ThreadDumpEntry {
+                thread_name: t.name,
+                thread_id: t.tid,
+                thread_state: t.state,
+                stack_trace: t.wait_channel,
             })
-        })
-        .collect();
-    Json(Value::Array(threads))
+            .collect(),
+    ))
 }
 
 /// `GET /running-threads`: thread names, sorted; weir has no class loaders, so `classLoader`
 /// names the executable every thread runs.
-pub async fn running_threads() -> Json<Value> {
+pub async fn running_threads() -> Json<RunningThreads> {
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "weir".into());
     let mut names: Vec<String> = process::threads().into_iter().map(|t| t.name).collect();
     names.sort();
-    Json(Value::Array(
+    Json(RunningThreads(
         names
             .into_iter()
-            .map(|n| json!({ "threadName": n, "classLoader": exe }))
+            .map(|n| RunningThread {
+                thread_name: n,
+                class_loader: exe.clone(),
+            })
             .collect(),
     ))
 }
 
 /// `POST /update-tags`: replaces this node's tags (`{}` clears them).
-pub async fn update_tags(State(ctx): State<Ctx>, body: Bytes) -> StResult<Json<Value>> {
+pub async fn update_tags(State(ctx): State<Ctx>, body: Bytes) -> StResult<Json<StatusMessage>> {
     let Value::Object(tags) = json_body(&body)? else {
         return Err(StError::invalid_json());
     };
     let tags = tags.into_iter().map(|(k, v)| (k, value_text(&v))).collect();
     ctx.gateway().update_worker_tags(tags).await;
-    Ok(Json(
-        json!({"status": "success", "message": "update node tags done."}),
-    ))
+    Ok(Json(StatusMessage {
+        status: "success",
+        message: "update node tags done.",
+    }))
 }
 
 /// The telemetry text: SeaTunnel's families, gathered now.
@@ -252,27 +261,25 @@ pub async fn open_metrics(State(ctx): State<Ctx>) -> impl IntoResponse {
 
 /// `GET /hazelcast/rest/cluster`: the members, one per TaskManager (SeaTunnel's workers), as
 /// Hazelcast answers it; SeaTunnel's tooling waits on the size of `members`.
-pub async fn hazelcast_cluster(State(ctx): State<Ctx>) -> Json<Value> {
+pub async fn hazelcast_cluster(State(ctx): State<Ctx>) -> Json<HazelcastCluster> {
     let (host, port) = member_address(&ctx);
-    let members: Vec<Value> = ctx
+    let members = ctx
         .gateway()
         .request_task_managers()
         .await
         .iter()
         .enumerate()
-        .map(|(i, tm)| {
-            json!({
-                "address": format!("[{host}]:{port}"),
-                "liteMember": false,
-                "localMember": i == 0,
-                "uuid": tm.id,
-                "memberVersion": super::SEATUNNEL_API_VERSION,
-            })
+        .map(|(i, tm)| HazelcastMember {
+            address: format!("[{host}]:{port}"),
+            lite_member: false,
+            local_member: i == 0,
+            uuid: tm.id.clone(),
+            member_version: super::SEATUNNEL_API_VERSION,
         })
         .collect();
-    Json(json!({
-        "members": members,
-        "connectionCount": 0,
-        "allConnectionCount": 0,
-    }))
+    Json(HazelcastCluster {
+        members,
+        connection_count: 0,
+        all_connection_count: 0,
+    })
 }

@@ -3,6 +3,7 @@
 
 use super::error::{StError, StResult};
 use super::jobs::{find_job, parse_job_id};
+use super::messages::{StoppedJob, StoppedJobId, StoppedJobs, SubmittedJob, SubmittedJobs};
 use super::{json_body, require_body, shade, value_text, Ctx};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, RawQuery, Request, State};
@@ -83,7 +84,7 @@ async fn submit_one(
     format: Format,
     params: SubmitParams,
     origin: Option<String>,
-) -> StResult<Value> {
+) -> StResult<SubmittedJob> {
     let mut value = config_value(&text, format)?;
     if let Some(v) = &mut value {
         shade::check_blocks(v)?;
@@ -103,7 +104,10 @@ async fn submit_one(
         if let Some(existing) = find_job(ctx, id).await {
             if !existing.status.is_terminal() {
                 // SeaTunnel accepts a running job's id again as a no-op.
-                return Ok(json!({ "jobId": id.to_string(), "jobName": existing.name }));
+                return Ok(SubmittedJob {
+                    job_id: id.to_string(),
+                    job_name: existing.name,
+                });
             }
             if !params.start_with_savepoint {
                 return Err(StError::internal(format!(
@@ -133,7 +137,10 @@ async fn submit_one(
         .await
         .map(|s| s.name)
         .unwrap_or_default();
-    Ok(json!({ "jobId": job.seatunnel_id().to_string(), "jobName": name }))
+    Ok(SubmittedJob {
+        job_id: job.seatunnel_id().to_string(),
+        job_name: name,
+    })
 }
 
 /// The body as text; SeaTunnel's message when there is none.
@@ -166,7 +173,7 @@ pub async fn submit_job(
     State(ctx): State<Ctx>,
     RawQuery(q): RawQuery,
     body: Bytes,
-) -> StResult<Json<Value>> {
+) -> StResult<Json<SubmittedJob>> {
     let map = ctx.params(q.as_deref())?;
     let params = SubmitParams::from_map(&map)?;
     let format = body_format(&map)?;
@@ -180,7 +187,7 @@ pub async fn submit_job_upload(
     State(ctx): State<Ctx>,
     RawQuery(q): RawQuery,
     request: Request,
-) -> StResult<Json<Value>> {
+) -> StResult<Json<SubmittedJob>> {
     let map = ctx.params(q.as_deref())?;
     let params = SubmitParams::from_map(&map)?;
     let mut form = Multipart::from_request(request, &()).await.map_err(|e| {
@@ -214,7 +221,7 @@ pub async fn submit_job_upload(
 
 /// `POST /submit-jobs`: an array of JSON job configs, each with optional `params`; submitted
 /// in order, the first failure ends the request (earlier jobs stay submitted).
-pub async fn submit_jobs(State(ctx): State<Ctx>, body: Bytes) -> StResult<Json<Value>> {
+pub async fn submit_jobs(State(ctx): State<Ctx>, body: Bytes) -> StResult<Json<SubmittedJobs>> {
     let Value::Array(entries) = json_body(&body)? else {
         return Err(StError::invalid_json());
     };
@@ -231,7 +238,7 @@ pub async fn submit_jobs(State(ctx): State<Ctx>, body: Bytes) -> StResult<Json<V
         let text = Value::Object(config).to_string();
         out.push(submit_one(&ctx, text, Format::Json, params, None).await?);
     }
-    Ok(Json(Value::Array(out)))
+    Ok(Json(SubmittedJobs(out)))
 }
 
 /// One stop request of `/stop-job(s)`.
@@ -325,15 +332,17 @@ async fn stop_one(ctx: &Ctx, request: &StopRequest) -> StResult<()> {
 }
 
 /// `POST /stop-job`: `{"jobId": …, "isStopWithSavePoint": bool, "force": bool}`.
-pub async fn stop_job(State(ctx): State<Ctx>, body: Bytes) -> StResult<Json<Value>> {
+pub async fn stop_job(State(ctx): State<Ctx>, body: Bytes) -> StResult<Json<StoppedJob>> {
     let request = stop_request(&json_body(&body)?)?;
     stop_one(&ctx, &request).await?;
-    Ok(Json(json!({ "jobId": request.id.to_string() })))
+    Ok(Json(StoppedJob {
+        job_id: request.id.to_string(),
+    }))
 }
 
 /// `POST /stop-jobs`: an array of stop requests; answers each id as a JSON number, as
 /// SeaTunnel does (and, unlike SeaTunnel, takes ids given as strings too).
-pub async fn stop_jobs(State(ctx): State<Ctx>, body: Bytes) -> StResult<Json<Value>> {
+pub async fn stop_jobs(State(ctx): State<Ctx>, body: Bytes) -> StResult<Json<StoppedJobs>> {
     let Value::Array(entries) = json_body(&body)? else {
         return Err(StError::invalid_json());
     };
@@ -344,7 +353,7 @@ pub async fn stop_jobs(State(ctx): State<Ctx>, body: Bytes) -> StResult<Json<Val
     let mut out = Vec::new();
     for r in &requests {
         stop_one(&ctx, r).await?;
-        out.push(json!({ "jobId": r.id }));
+        out.push(StoppedJobId { job_id: r.id });
     }
-    Ok(Json(Value::Array(out)))
+    Ok(Json(StoppedJobs(out)))
 }
