@@ -88,14 +88,14 @@ pub struct RequestBody {
 }
 
 /// The success answer: its status and, once declared, its body.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct Reply {
     pub status: u16,
     pub media: Media,
     /// `None` until the endpoint declares its response type.
     pub schema: Option<SchemaFn>,
-    /// Another form of the same answer, chosen by a parameter (SeaTunnel's `?format=json`).
-    pub also: Option<(Media, SchemaFn)>,
+    /// Other forms of the same answer, chosen by the request (SeaTunnel's `?format=json`).
+    pub also: Vec<(Media, SchemaFn)>,
 }
 
 /// An HTTP method weir serves.
@@ -160,6 +160,8 @@ pub struct Endpoint<S = AppState> {
     /// The bodies it accepts (none for most).
     pub request: Vec<RequestBody>,
     pub reply: Reply,
+    /// Statuses answered with no body, and when.
+    pub bare: Vec<(u16, &'static str)>,
 }
 
 impl<S> Endpoint<S> {
@@ -180,7 +182,7 @@ impl<S> Endpoint<S> {
             status,
             media: Media::Json,
             schema: Some(schema_of::<T>),
-            also: None,
+            also: Vec::new(),
         };
         self
     }
@@ -196,14 +198,21 @@ impl<S> Endpoint<S> {
             status: 200,
             media,
             schema: Some(schema_of::<T>),
-            also: None,
+            also: Vec::new(),
         };
         self
     }
 
     /// Answers `T` as `media` instead, when the request asks for it.
     pub fn or_returns<T: ToSchema>(mut self, media: Media) -> Self {
-        self.reply.also = Some((media, schema_of::<T>));
+        self.reply.also.push((media, schema_of::<T>));
+        self
+    }
+
+    /// Answers `status` with an empty body in a case the caller must fix (SeaTunnel's bare
+    /// 400 for a missing log file), described as `why`.
+    pub fn bare(mut self, status: u16, why: &'static str) -> Self {
+        self.bare.push((status, why));
         self
     }
 
@@ -296,6 +305,17 @@ pub fn path_param(name: &str) -> (ParamKind, Option<&'static str>, &'static str)
             None,
             "String value that identifies the file name from which to read.",
         ),
+        "id" => (
+            ParamKind::Integer,
+            None,
+            "A SeaTunnel job id (a 64-bit number).",
+        ),
+        "state" => (
+            ParamKind::String,
+            None,
+            "A SeaTunnel job state (FINISHED, CANCELED, FAILED, SAVEPOINT_DONE, ...), any case.",
+        ),
+        "name" => (ParamKind::String, None, "A log file's name, or a job id."),
         _ => (ParamKind::String, None, "A path parameter."),
     }
 }
@@ -325,8 +345,9 @@ macro_rules! endpoint {
                 status: 200,
                 media: $crate::endpoint::Media::Json,
                 schema: None,
-                also: None,
+                also: Vec::new(),
             },
+            bare: Vec::new(),
         }
     };
     (@method GET) => { $crate::endpoint::Method::Get };

@@ -114,7 +114,7 @@ fn operation<S>(
                 .build(),
         );
     }
-    if let Some((media, schema)) = e.reply.also {
+    for (media, schema) in &e.reply.also {
         success = success.content(
             media.as_str(),
             ContentBuilder::new()
@@ -130,6 +130,12 @@ fn operation<S>(
                 .schema(Some(error(components)))
                 .build(),
         );
+    for (status, why) in &e.bare {
+        op = op.response(
+            status.to_string(),
+            ResponseBuilder::new().description(*why).build(),
+        );
+    }
     op.response(e.reply.status.to_string(), success.build())
         .response("default", error.build())
         .build()

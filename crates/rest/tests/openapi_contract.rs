@@ -413,7 +413,10 @@ fn the_seatunnel_document_has_every_endpoint_of_seatunnels_rest_api() {
     let error = &doc["paths"]["/overview"]["get"]["responses"]["default"]["content"]
         ["application/json"]["schema"];
     let props = properties(&doc, error);
-    assert!(props.contains_key("status") && props.contains_key("message"), "{props:?}");
+    assert!(
+        props.contains_key("status") && props.contains_key("message"),
+        "{props:?}"
+    );
     // v1 serves the same paths under its prefix.
     let v1 = serde_json::to_value(weir_rest::seatunnel::document("/hazelcast/rest/maps")).unwrap();
     assert!(v1["paths"]["/hazelcast/rest/maps/overview"]["get"].is_object());

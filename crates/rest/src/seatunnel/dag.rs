@@ -4,7 +4,7 @@
 //! count from 1 in plan order (sources first), pipeline ids from 1 in the order their first
 //! vertex appears; `vertexInfoMap` is an array despite its name, as SeaTunnel sends it.
 
-use super::messages::{DagEdge, DagVertexInfo, JobDag};
+use super::messages::{DagEdge, DagVertexInfo, JobDag, PipelineEdges};
 use std::collections::BTreeMap;
 use weir_gateway::OperatorInfo;
 
@@ -131,7 +131,7 @@ pub fn job_dag(
     JobDag {
         job_id: seatunnel_id.to_string(),
         env_options: env.clone(),
-        pipeline_edges: edges,
+        pipeline_edges: PipelineEdges(edges.into_iter().collect()),
         vertex_info_map: vertices
             .iter()
             .map(|v| DagVertexInfo {

@@ -79,10 +79,45 @@ pub struct JobInfoList(pub Vec<JobInfo>);
 pub struct JobDag {
     pub job_id: String,
     pub env_options: BTreeMap<String, String>,
-    /// Per pipeline id (from 1), its edges.
-    pub pipeline_edges: BTreeMap<usize, Vec<DagEdge>>,
+    /// Per pipeline id (from 1, in order), its edges.
+    pub pipeline_edges: PipelineEdges,
     /// An array despite its name, as SeaTunnel sends it.
     pub vertex_info_map: Vec<DagVertexInfo>,
+}
+
+/// Pipeline id → its edges, as a JSON object in pipeline order ("1", "2", ..., "10").
+#[derive(Default)]
+pub struct PipelineEdges(pub Vec<(usize, Vec<DagEdge>)>);
+
+impl Serialize for PipelineEdges {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (id, edges) in &self.0 {
+            m.serialize_entry(&id.to_string(), edges)?;
+        }
+        m.end()
+    }
+}
+
+impl utoipa::PartialSchema for PipelineEdges {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <BTreeMap<String, Vec<DagEdge>> as utoipa::PartialSchema>::schema()
+    }
+}
+
+impl utoipa::ToSchema for PipelineEdges {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        schemas.push((
+            DagEdge::name().into(),
+            <DagEdge as utoipa::PartialSchema>::schema(),
+        ));
+    }
 }
 
 /// One edge of a pipeline.

@@ -325,13 +325,15 @@ pub fn endpoints() -> Vec<Endpoint<Ctx>> {
             .query(LOG_FORMAT)
             .returns_html()
             .or_returns::<LogLinks>(Media::Json)
-            .or_returns::<String>(Media::Text),
+            .or_returns::<String>(Media::Text)
+            .bare(400, "There is no such log file (SeaTunnel's bare 400)."),
         endpoint!(GET "/log", "This node's log files, linked relatively.", logs::node_logs)
             .query(LOG_FORMAT)
             .returns_html()
             .or_returns::<LogLinks>(Media::Json),
         endpoint!(GET "/log/{name}", "A log file's text.", logs::log_file)
-            .returns_text(),
+            .returns_text()
+            .bare(400, "There is no such log file (SeaTunnel's bare 400)."),
         endpoint!(GET "/get-all-log-name", "The log file names.", logs::all_log_names)
             .returns::<LogNames>(),
         endpoint!(GET "/metrics", "The node's metrics in Prometheus text.", node::prometheus_metrics)

@@ -245,5 +245,5 @@ async fn object_stores_are_reached_only_at_allowed_endpoints() {
     assert_eq!(status, 400, "{body}");
     assert!(!body.contains("weir.sandbox"), "{body}");
     assert!(body.contains("fs.s3a.endpoint"), "{body}");
-    cluster.shutdown().await;
+    cluster.stop().await;
 }
