@@ -162,6 +162,8 @@ pub struct Endpoint<S = AppState> {
     pub reply: Reply,
     /// Statuses answered with no body, and when.
     pub bare: Vec<(u16, &'static str)>,
+    /// Error statuses worth naming (with the error body), and when.
+    pub fails: Vec<(u16, &'static str)>,
 }
 
 impl<S> Endpoint<S> {
@@ -213,6 +215,13 @@ impl<S> Endpoint<S> {
     /// 400 for a missing log file), described as `why`.
     pub fn bare(mut self, status: u16, why: &'static str) -> Self {
         self.bare.push((status, why));
+        self
+    }
+
+    /// Answers `status` with the error body when `why` (SeaTunnel's 500 for an engine's
+    /// refusal of a job).
+    pub fn fails_with(mut self, status: u16, why: &'static str) -> Self {
+        self.fails.push((status, why));
         self
     }
 
@@ -348,6 +357,7 @@ macro_rules! endpoint {
                 also: Vec::new(),
             },
             bare: Vec::new(),
+            fails: Vec::new(),
         }
     };
     (@method GET) => { $crate::endpoint::Method::Get };

@@ -70,7 +70,7 @@ fn query_parameter(q: &QueryParam) -> utoipa::openapi::path::Parameter {
 /// One operation of the document.
 fn operation<S>(
     e: &Endpoint<S>,
-    error: SchemaFn,
+    error_body: SchemaFn,
     components: &mut Components,
 ) -> utoipa::openapi::path::Operation {
     let mut op = OperationBuilder::new()
@@ -127,9 +127,23 @@ fn operation<S>(
         .content(
             Media::Json.as_str(),
             ContentBuilder::new()
-                .schema(Some(error(components)))
+                .schema(Some(error_body(components)))
                 .build(),
         );
+    for (status, why) in &e.fails {
+        op = op.response(
+            status.to_string(),
+            ResponseBuilder::new()
+                .description(*why)
+                .content(
+                    Media::Json.as_str(),
+                    ContentBuilder::new()
+                        .schema(Some(error_body(components)))
+                        .build(),
+                )
+                .build(),
+        );
+    }
     for (status, why) in &e.bare {
         op = op.response(
             status.to_string(),

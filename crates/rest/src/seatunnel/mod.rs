@@ -187,6 +187,11 @@ async fn encrypt_config(body: Bytes) -> StResult<Json<Value>> {
     Ok(Json(shade::encrypt(config)?))
 }
 
+/// Why a submission answers 500: SeaTunnel's status for every exception of its engine.
+const ENGINE_REFUSED: &str = "The engine refused the job (a job file it cannot parse or run, an unknown plugin, a job id already used): SeaTunnel's status for an engine exception, with what to fix in the message.";
+/// Why a stop answers 500.
+const SAVEPOINT_REFUSED: &str = "A stop with a savepoint of a job that is not running: SeaTunnel's status for an engine exception.";
+
 const PAGE: &[QueryParam] = &[
     query(
         "page",
@@ -297,19 +302,24 @@ pub fn endpoints() -> Vec<Endpoint<Ctx>> {
             .query(SUBMIT)
             .accepts_as::<JobConfigObject>(Media::Json)
             .accepts_as::<String>(Media::Text)
+            .fails_with(500, ENGINE_REFUSED)
             .returns::<SubmittedJob>(),
         endpoint!(POST "/submit-job/upload", "Submits a job file uploaded as config_file.", submit::submit_job_upload)
             .query(SUBMIT)
             .accepts_as::<JobFileUpload>(Media::Multipart)
+            .fails_with(500, ENGINE_REFUSED)
             .returns::<SubmittedJob>(),
         endpoint!(POST "/submit-jobs", "Submits several jobs, in order.", submit::submit_jobs)
             .accepts::<SubmitJobsRequest>()
+            .fails_with(500, ENGINE_REFUSED)
             .returns::<SubmittedJobs>(),
         endpoint!(POST "/stop-job", "Stops a job: cancels it, or takes a savepoint and ends it.", submit::stop_job)
             .accepts::<StopJobRequest>()
+            .fails_with(500, SAVEPOINT_REFUSED)
             .returns::<StoppedJob>(),
         endpoint!(POST "/stop-jobs", "Stops several jobs.", submit::stop_jobs)
             .accepts::<StopJobsRequest>()
+            .fails_with(500, SAVEPOINT_REFUSED)
             .returns::<StoppedJobs>(),
         endpoint!(POST "/encrypt-config", "The job config with its sources' and sinks' sensitive options hidden by its env's shade.", encrypt_config)
             .accepts::<JobConfigObject>()
