@@ -100,16 +100,20 @@ async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
         .await
         .unwrap();
     let tm = tms["taskmanagers"][0]["id"].as_str().unwrap().to_string();
+    let target = dir.path().join("data/savepoints-fuzzed");
     let trigger: Value = c
         .post(format!("{base}/jobs/{streaming}/savepoints"))
-        .body(r#"{"cancel-job": false}"#)
+        .body(serde_json::json!({"target-directory": target, "cancel-job": false}).to_string())
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let trigger = trigger["request-id"].as_str().unwrap().to_string();
+    let trigger = trigger["request-id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a savepoint trigger: {trigger}"))
+        .to_string();
     let upload = reqwest::multipart::Form::new().part(
         "jarfile",
         reqwest::multipart::Part::bytes(BATCH.as_bytes().to_vec()).file_name("fuzzed.conf"),
