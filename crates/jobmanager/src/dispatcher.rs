@@ -408,10 +408,12 @@ impl Dispatcher {
     /// Cancels every running job and waits (up to `timeout`) until they are archived.
     pub async fn cancel_all(&self, timeout: Duration) {
         let masters = self.masters();
-        for m in &masters {
-            let _ = m.cancel().await;
-        }
         let deadline = tokio::time::Instant::now() + timeout;
+        // A master that does not answer (it is ending) must not hold up the rest, nor the
+        // caller past the deadline.
+        for m in &masters {
+            let _ = tokio::time::timeout_at(deadline, m.cancel()).await;
+        }
         while tokio::time::Instant::now() < deadline {
             if self.running.read().map(|r| r.is_empty()).unwrap_or(true) {
                 return;

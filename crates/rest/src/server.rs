@@ -142,7 +142,7 @@ async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
 }
 
 /// How long shutting down waits for requests in flight.
-const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Serves `router` on `listener` until `shutdown` resolves: HTTP/1.1 (over TLS when `tls` is
 /// given) with [`HEADER_READ_TIMEOUT`] and [`BODY_READ_TIMEOUT`], then requests in flight get

@@ -518,7 +518,15 @@ impl MiniCluster {
             .cancel_all(std::time::Duration::from_secs(5))
             .await;
         let _ = self.stop.send(true);
-        let _ = self.server.await;
+        // The server gives requests in flight a grace period; past twice that, stopping goes
+        // on without it rather than hang whoever stops the cluster.
+        let bound = 2 * weir_rest::server::SHUTDOWN_GRACE + std::time::Duration::from_secs(5);
+        if tokio::time::timeout(bound, self.server).await.is_err() {
+            tracing::warn!(
+                "the REST server did not stop within {} s; stopping without it",
+                bound.as_secs()
+            );
+        }
         // Release the archive file now, whoever still holds the Dispatcher for a moment.
         self.dispatcher.close_archive();
     }
