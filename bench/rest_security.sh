@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The cost of authentication and TLS on the REST API (issue 16): req/s and p50/p99 of
 # /overview and /jobs/:id (one running streaming job) with wrk -t2 -c16 -d10s (keep-alive), on
-# four mini clusters started in turn: plain HTTP, bearer-token auth, TLS, and TLS with
-# auth. Each figure is shown next to plain HTTP's. Target: auth and TLS each within 10 %.
+# five mini clusters started in turn: plain HTTP, bearer-token auth, TLS, TLS with auth, and
+# plain again (the drift). Each figure is shown next to plain HTTP's. Target: auth and TLS each within 10 %.
 #   bench/rest_security.sh        (WEIR_BIN=path skips the build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +26,8 @@ trap '[ -n "$PID" ] && kill $PID 2>/dev/null || true' EXIT
 declare -A BASE
 echo "# REST with authentication and TLS ($(nproc) cores, $(date -u +%Y-%m-%d)), wrk -t2 -c16 -d10s, keep-alive"
 printf "%-28s %-22s %12s %9s %9s %9s\n" "listener" "GET" "req/s" "vs plain" "p50" "p99"
-for mode in plain auth tls tls+auth; do
+# A second plain run last shows how far the machine drifted meanwhile.
+for mode in plain auth tls tls+auth plain-again; do
   port=$(free_port)
   args=(-D rest.port="$port" -D metrics.reporters= -D seatunnel.engine.http.enable-http=false -D seatunnel.engine.rest-v1.enabled=false)
   scheme=http; header=()
