@@ -47,6 +47,15 @@ impl PathSandbox {
         let mut resolved: Vec<PathBuf> = roots.into_iter().map(|r| resolve(&r)).collect();
         resolved.sort();
         resolved.dedup();
+        // A root inside another adds nothing but noise to the refusal that lists them. Sorted,
+        // a root's descendants follow it.
+        let mut outer: Vec<PathBuf> = Vec::with_capacity(resolved.len());
+        for r in resolved {
+            if !outer.last().is_some_and(|o| r.starts_with(o)) {
+                outer.push(r);
+            }
+        }
+        let resolved = outer;
         Self {
             roots: Some(resolved),
             reserved: Vec::new(),
@@ -179,6 +188,24 @@ mod tests {
 
     fn temp_root() -> tempfile::TempDir {
         tempfile::tempdir().expect("temp dir")
+    }
+
+    #[test]
+    fn roots_inside_other_roots_are_not_listed_twice() {
+        let tmp = temp_root();
+        let data = tmp.path().join("data");
+        let s = PathSandbox::within([
+            data.join("checkpoints"),
+            data.clone(),
+            data.join("savepoints"),
+            tmp.path().join("database"),
+        ]);
+        let roots = s.roots().unwrap();
+        assert_eq!(roots.len(), 2, "{roots:?}");
+        assert!(s.check(&data.join("checkpoints/j/chk-1"), "p").is_ok());
+        // "database" shares a prefix with "data" as a string, not as a path.
+        assert!(s.check(&tmp.path().join("database/x"), "p").is_ok());
+        assert!(s.check(&tmp.path().join("elsewhere"), "p").is_err());
     }
 
     #[test]
