@@ -6,7 +6,7 @@
 //! real ids to use besides random ones. Without schemathesis the test skips, unless
 //! WEIR_REQUIRE_API_FUZZER=1 (the test command sets it) makes that a failure.
 
-use crate::rest_support::{client, start_cluster, submit, wait_for};
+use crate::rest_support::{client, get, start_cluster, submit, upload, wait_for};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -77,28 +77,14 @@ async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
         })
         .await;
     }
-    let job: Value = c
-        .get(format!("{base}/jobs/{streaming}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, job) = get(&c, &format!("{base}/jobs/{streaming}")).await;
     let vertices: Vec<String> = job["vertices"]
         .as_array()
         .unwrap()
         .iter()
         .map(|v| v["id"].as_str().unwrap().to_string())
         .collect();
-    let tms: Value = c
-        .get(format!("{base}/taskmanagers"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, tms) = get(&c, &format!("{base}/taskmanagers")).await;
     let tm = tms["taskmanagers"][0]["id"].as_str().unwrap().to_string();
     let target = dir.path().join("data/savepoints-fuzzed");
     let trigger: Value = c
@@ -114,16 +100,8 @@ async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
         .as_str()
         .unwrap_or_else(|| panic!("a savepoint trigger: {trigger}"))
         .to_string();
-    let upload = reqwest::multipart::Form::new().part(
-        "jarfile",
-        reqwest::multipart::Part::bytes(BATCH.as_bytes().to_vec()).file_name("fuzzed.conf"),
-    );
-    let uploaded: Value = c
-        .post(format!("{base}/jars/upload"))
-        .multipart(upload)
-        .send()
+    let uploaded: Value = upload(&c, &base, "fuzzed.conf", BATCH.to_string())
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
