@@ -287,17 +287,23 @@ pub struct VertexSummary<'a> {
     pub metrics: IoMetrics,
 }
 
+/// Flink's `duration` of something that started at `start` and ended at `end` (-1 for
+/// "not yet"): -1 before it started, up to `now` while it runs.
+pub fn duration(start: i64, end: i64, now: i64) -> i64 {
+    if start < 0 {
+        -1
+    } else if end >= 0 {
+        end - start
+    } else {
+        now - start
+    }
+}
+
 impl<'a> VertexSummary<'a> {
     pub fn of(v: &'a VertexSnapshot, now: i64) -> Self {
         let start = v.start_time();
         let end = v.end_time();
-        let duration = if start < 0 {
-            -1
-        } else if end >= 0 {
-            end - start
-        } else {
-            now - start
-        };
+        let duration = duration(start, end, now);
         VertexSummary {
             id: v.id.to_string(),
             // One slot sharing group per job, as Flink's default.
@@ -497,13 +503,7 @@ impl SubtaskExecutionAttemptDetailsInfo {
     pub fn of(index: usize, a: &AttemptSnapshot, others: &[AttemptSnapshot], now: i64) -> Self {
         let start = a.start_time();
         let end = a.end_time();
-        let duration = if start < 0 {
-            -1
-        } else if end >= 0 {
-            end - start
-        } else {
-            now - start
-        };
+        let duration = duration(start, end, now);
         SubtaskExecutionAttemptDetailsInfo {
             subtask: index,
             status: a.state.as_str(),

@@ -2,7 +2,8 @@
 //! per-TaskManager view of a vertex.
 
 use super::messages::{
-    now_ms, AggregatedTaskDetailsInfo, IoMetrics, StateCounts, SubtaskExecutionAttemptDetailsInfo,
+    self, now_ms, AggregatedTaskDetailsInfo, IoMetrics, StateCounts,
+    SubtaskExecutionAttemptDetailsInfo,
 };
 use crate::endpoint;
 use crate::endpoint::Endpoint;
@@ -354,19 +355,12 @@ async fn vertex_taskmanagers(
             } else {
                 -1
             };
-            let duration = if start < 0 {
-                -1
-            } else if end >= 0 {
-                end - start
-            } else {
-                now - start
-            };
             VertexTaskManagerInfo {
                 endpoint,
                 status: aggregate_state(&counts, attempts.len()).as_str(),
                 start_time: start,
                 end_time: end,
-                duration,
+                duration: messages::duration(start, end, now),
                 metrics: IoMetrics::of(&io),
                 status_counts: StateCounts::of(&counts),
                 taskmanager_id: tm,
