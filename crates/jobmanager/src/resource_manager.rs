@@ -86,10 +86,11 @@ pub enum Membership {
     Elastic,
 }
 
-impl SlotError {
-    /// Whether waiting cannot cure it: only when no other TaskExecutor can ever register.
-    pub fn is_final(&self, membership: Membership) -> bool {
-        membership == Membership::Fixed
+impl Membership {
+    /// Whether another TaskExecutor may still register, so that a shortfall of slots or tags
+    /// is worth waiting out.
+    pub fn can_grow(self) -> bool {
+        self == Membership::Elastic
     }
 }
 
@@ -629,12 +630,8 @@ mod tests {
 
     #[test]
     fn a_shortfall_is_final_only_when_no_taskmanager_can_join() {
-        let e = SlotError::NeverEnough {
-            needed: 3,
-            total: 2,
-        };
-        assert!(e.is_final(Membership::Fixed));
-        assert!(!e.is_final(Membership::Elastic));
+        assert!(!Membership::Fixed.can_grow());
+        assert!(Membership::Elastic.can_grow());
         assert_eq!(ResourceManager::new().membership(), Membership::Fixed);
         assert_eq!(
             ResourceManager::new()

@@ -1062,7 +1062,7 @@ async fn find_slots(
             }
             Err(shortfall) => {
                 let message = shortfall_message(&shortfall);
-                if shortfall.is_final(rm.membership()) {
+                if !rm.membership().can_grow() {
                     return Some(Err(message));
                 }
                 // A TaskManager that has not registered yet (one still starting, or
