@@ -57,16 +57,16 @@ pub fn from_config(config: &ClusterConfig, dirs: &ClusterDirs) -> Result<JobSand
             .ok()
             .and_then(|l| l.local_dir().map(Path::to_path_buf))
     };
-    let mut sandbox = resolve(
+    let own = config.s3().endpoint;
+    let endpoints = resolve_endpoints(&config.list(ALLOWED_ENDPOINTS), own.as_deref())
+        .map_err(|e| format!("{ALLOWED_ENDPOINTS}: {e}"))?;
+    Ok(resolve(
         &config.list(ALLOWED_PATHS),
         dirs,
         local("execution.checkpointing.dir"),
         local("execution.checkpointing.savepoint-dir"),
-    );
-    let own = config.s3().endpoint;
-    sandbox.endpoints = resolve_endpoints(&config.list(ALLOWED_ENDPOINTS), own.as_deref())
-        .map_err(|e| format!("{ALLOWED_ENDPOINTS}: {e}"))?;
-    Ok(sandbox)
+        endpoints,
+    ))
 }
 
 /// The pure decision for endpoints: `listed` (or `*`) plus the cluster's own object store.
@@ -80,16 +80,22 @@ pub fn resolve_endpoints(
     EndpointAllowlist::only(listed.iter().map(String::as_str).chain(cluster_s3_endpoint))
 }
 
-/// The pure decision: `listed` roots (or `*`), the data directory and its reserved places, and
-/// the cluster's own checkpoint and savepoint directories (`None`: the defaults under `data`).
+/// The pure decision for paths: `listed` roots (or `*`), the data directory and its reserved
+/// places, and the cluster's own checkpoint and savepoint directories (`None`: the defaults
+/// under `data`); `endpoints` as `resolve_endpoints` decided them.
 pub fn resolve(
     listed: &[String],
     dirs: &ClusterDirs,
     checkpoint_dir: Option<PathBuf>,
     savepoint_dir: Option<PathBuf>,
+    endpoints: EndpointAllowlist,
 ) -> JobSandbox {
     if listed.iter().any(|l| l == "*") {
-        return JobSandbox::unrestricted();
+        return JobSandbox {
+            files: PathSandbox::unrestricted(),
+            state: PathSandbox::unrestricted(),
+            endpoints,
+        };
     }
     let checkpoints = checkpoint_dir.unwrap_or_else(|| dirs.data.join("checkpoints"));
     let savepoints = savepoint_dir.unwrap_or_else(|| dirs.data.join("savepoints"));
@@ -115,8 +121,7 @@ pub fn resolve(
     JobSandbox {
         files,
         state,
-        // Decided by `resolve_endpoints`; none until then.
-        endpoints: EndpointAllowlist::unrestricted(),
+        endpoints,
     }
 }
 
@@ -132,7 +137,7 @@ mod tests {
     fn by_default_jobs_use_the_data_directory_but_not_the_clusters_own_places() {
         let tmp = tempfile::tempdir().unwrap();
         let d = dirs(tmp.path());
-        let s = resolve(&[], &d, None, None);
+        let s = resolve(&[], &d, None, None, EndpointAllowlist::unrestricted());
         assert!(s.files.check(&tmp.path().join("files/in.csv"), "p").is_ok());
         for own in [
             "log/x",
@@ -163,7 +168,13 @@ mod tests {
         let d = dirs(&tmp.path().join("data"));
         let extra = tmp.path().join("exchange");
         let chk = tmp.path().join("chk");
-        let s = resolve(&[extra.display().to_string()], &d, Some(chk.clone()), None);
+        let s = resolve(
+            &[extra.display().to_string()],
+            &d,
+            Some(chk.clone()),
+            None,
+            EndpointAllowlist::unrestricted(),
+        );
         assert!(s.files.check(&extra.join("out.csv"), "p").is_ok());
         assert!(s.state.check(&chk.join("job"), "p").is_ok());
         assert!(s.files.check(&chk.join("job"), "p").is_err());
@@ -172,7 +183,13 @@ mod tests {
     #[test]
     fn a_star_lifts_the_limit() {
         let tmp = tempfile::tempdir().unwrap();
-        let s = resolve(&["*".into()], &dirs(tmp.path()), None, None);
+        let s = resolve(
+            &["*".into()],
+            &dirs(tmp.path()),
+            None,
+            None,
+            EndpointAllowlist::unrestricted(),
+        );
         assert_eq!(s, JobSandbox::unrestricted());
         assert!(s.files.check(Path::new("/etc/passwd"), "p").is_ok());
     }
