@@ -11,20 +11,12 @@
 # is there is kept. The broker build is slow (~10 minutes on 2 cores), so it is done once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/python-venv.sh
 dir=target/kafka-server
 version=0.7.0
 py=$dir/py
 if ! "$py/bin/python" -c 'import confluent_kafka' >/dev/null 2>&1; then
-  if ! python3 -c 'import venv' >/dev/null 2>&1; then
-    SUDO=""; [ "$(id -u)" != 0 ] && SUDO="sudo"
-    $SUDO apt-get install -y --no-install-recommends python3-venv >/dev/null 2>&1 \
-      || { $SUDO apt-get update >/dev/null 2>&1 && $SUDO apt-get install -y --no-install-recommends python3-venv >/dev/null 2>&1; } \
-      || { echo "cannot install python3-venv" >&2; exit 1; }
-  fi
-  rm -rf "$py"
-  python3 -m venv "$py"
-  "$py/bin/pip" install --quiet --disable-pip-version-check 'confluent-kafka==2.16.1' \
-    || { echo "cannot install confluent-kafka (pip install confluent-kafka==2.16.1)" >&2; exit 1; }
+  python_venv "$py" 'confluent-kafka==2.16.1'
 fi
 if [ -x "$dir/nisshi/bin/nisshi" ] && [ -f "$dir/nisshi/.version-$version" ]; then
   exit 0

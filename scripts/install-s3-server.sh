@@ -5,16 +5,8 @@
 # it at the end. Safe to run again: what is there is kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/python-venv.sh
 py=target/s3-server/py
 if ! "$py/bin/python" -c 'import moto.server' >/dev/null 2>&1; then
-  if ! python3 -c 'import venv' >/dev/null 2>&1; then
-    SUDO=""; [ "$(id -u)" != 0 ] && SUDO="sudo"
-    $SUDO apt-get install -y --no-install-recommends python3-venv >/dev/null 2>&1 \
-      || { $SUDO apt-get update >/dev/null 2>&1 && $SUDO apt-get install -y --no-install-recommends python3-venv >/dev/null 2>&1; } \
-      || { echo "cannot install python3-venv" >&2; exit 1; }
-  fi
-  rm -rf "$py"
-  python3 -m venv "$py"
-  "$py/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.2.5' \
-    || { echo "cannot install moto (pip install 'moto[server]==5.2.5')" >&2; exit 1; }
+  python_venv "$py" 'moto[server]==5.2.5'
 fi
