@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod body_fault;
 pub mod browser_guard;
+pub mod dashboard;
 pub mod cache;
 pub mod endpoint;
 pub mod error;

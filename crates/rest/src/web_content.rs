@@ -2,8 +2,9 @@
 //!
 //! With `web.dashboard.dir` set, the files of that directory are served (Flink's own dashboard
 //! works unchanged this way: it uses relative URLs and hash routes, so it talks to the API on
-//! the same port). Without it, `/` and `/index.html` answer a short page that says where the
-//! API is and how to serve a dashboard, rather than a JSON 404 in a browser.
+//! the same port). Without it, weir's own dashboard ([`crate::dashboard`], embedded at build
+//! time) is served; a binary built without that answers `/` and `/index.html` with a short page
+//! that says where the API is and how to build the dashboard, rather than a JSON 404.
 
 use crate::error::RestError;
 use crate::state::AppState;
@@ -45,11 +46,33 @@ pub async fn web_content(State(s): State<AppState>, req: Request) -> Response {
                 _ => RestError::no_route(&path).into_response(),
             }
         }
-        None if path == "/" || path == "/index.html" => landing_page(&s).into_response(),
-        None => RestError::no_route(&path).into_response(),
+        None => match crate::dashboard::asset(&path) {
+            Some(a) => embedded(a, req.method() == Method::HEAD),
+            None if path == "/" || path == "/index.html" => landing_page(&s).into_response(),
+            None => RestError::no_route(&path).into_response(),
+        },
     }
 }
 
+fn embedded(a: crate::dashboard::Asset, head: bool) -> Response {
+    let cache = if a.immutable {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    let headers = [
+        (header::CONTENT_TYPE, a.content_type),
+        (header::CACHE_CONTROL, cache),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    ];
+    if head {
+        (headers, [(header::CONTENT_LENGTH, a.bytes.len().to_string())]).into_response()
+    } else {
+        (headers, a.bytes).into_response()
+    }
+}
+
+/// What `/` answers in a binary built without the dashboard.
 fn landing_page(s: &AppState) -> impl IntoResponse {
     let url = &s.settings.advertised_url;
     let body = format!(
@@ -61,8 +84,11 @@ fn landing_page(s: &AppState) -> impl IntoResponse {
 <p>This is weir's JobManager. It answers Flink's REST API v1 here ({url}/v1/…, and on bare
 paths such as <a href="overview">/overview</a> and <a href="jobs/overview">/jobs/overview</a>);
 the API is described by <a href="v1/openapi.json">/v1/openapi.json</a>.</p>
-<p>No dashboard is served. To use Flink's own web dashboard with weir, fetch its files with
-<code>scripts/flink-dist.sh DIR</code> (from weir's repository) and start weir with
+<p>This binary was built without weir's dashboard. To have it here, build the dashboard
+before weir, from weir's repository: <code>scripts/build-web.sh &amp;&amp; cargo build --release -p weir</code>
+(it needs Node.js and npm).</p>
+<p>To use Flink's own web dashboard with weir instead, fetch its files with
+<code>scripts/flink-dist.sh DIR</code> and start weir with
 <code>-D web.dashboard.dir=DIR/web</code>.</p>
 </body>
 </html>
