@@ -13,6 +13,9 @@ set -euo pipefail
 "$(dirname "$0")/install-s3-server.sh"
 "$(dirname "$0")/install-kafka-server.sh"
 "$(dirname "$0")/install-api-fuzzer.sh"
+# weir's own dashboard: built before cargo compiles weir-rest, which embeds it; its
+# end-to-end test (crates/weir/tests/suite/dashboard.rs) drives it with web/'s playwright-core.
+"$(dirname "$0")/build-web.sh" >/dev/null
 if command -v promtool >/dev/null; then
   exit 0
 fi

@@ -2,7 +2,8 @@
 # weir's test command: formatting, lints, and every test of the workspace.
 # Needs the Rust toolchain; installs what the tests use first (scripts/install-test-tools.sh:
 # promtool for the Prometheus test, and Chromium, Java, playwright-core and Flink 2.3.0's
-# dashboard and CLI for the compatibility tier in crates/weir/tests/suite/flink_compat.rs).
+# dashboard and CLI for the compatibility tier in crates/weir/tests/suite/flink_compat.rs; and
+# weir's own dashboard, built by scripts/build-web.sh so the binary embeds it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
@@ -16,6 +17,7 @@ export WEIR_REQUIRE_DATABASES=1
 export WEIR_REQUIRE_S3=1
 export WEIR_REQUIRE_KAFKA=1
 export WEIR_REQUIRE_API_FUZZER=1
+export WEIR_REQUIRE_DASHBOARD=1
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 log=$(mktemp)

@@ -14,7 +14,10 @@ fn main() {
     if dist.join("index.html").is_file() {
         collect(&dist, &dist, &mut files);
         // A rebuilt dashboard changes files under assets/ (hashed names) and index.html.
-        println!("cargo:rerun-if-changed={}", dist.join("index.html").display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            dist.join("index.html").display()
+        );
         println!("cargo:rerun-if-changed={}", dist.join("assets").display());
     }
     files.sort();
@@ -26,12 +29,15 @@ fn main() {
         let _ = writeln!(out, "    ({rel:?}, include_bytes!({abs:?})),");
     }
     out.push_str("];\n");
-    let target = PathBuf::from(std::env::var_os("OUT_DIR").expect("set by cargo")).join("dashboard_assets.rs");
+    let target = PathBuf::from(std::env::var_os("OUT_DIR").expect("set by cargo"))
+        .join("dashboard_assets.rs");
     std::fs::write(target, out).expect("OUT_DIR is writable");
 }
 
 fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, String)>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let path = e.path();
         if path.is_dir() {

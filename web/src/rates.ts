@@ -18,7 +18,7 @@ interface Sample {
   vertices: Map<string, JobVertex>;
 }
 
-/** Rates per vertex id between the previous answer and `vertices` (taken at `at`, the answer's `now`). */
+/** Rates per vertex id between the previous answer and `vertices` (fetched at `at`). */
 export function useVertexRates(vertices: JobVertex[] | undefined, at: number | undefined): Map<string, VertexRates> {
   const previous = useRef<Sample | undefined>(undefined);
   const current = useRef<{ at: number; rates: Map<string, VertexRates> }>({ at: -1, rates: new Map() });

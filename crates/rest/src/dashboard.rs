@@ -24,7 +24,9 @@ pub fn is_built() -> bool {
 pub fn asset(path: &str) -> Option<Asset> {
     let rel = path.trim_start_matches('/');
     let rel = if rel.is_empty() { "index.html" } else { rel };
-    let i = assets::ASSETS.binary_search_by(|(p, _)| (*p).cmp(rel)).ok()?;
+    let i = assets::ASSETS
+        .binary_search_by(|(p, _)| (*p).cmp(rel))
+        .ok()?;
     let (name, bytes) = assets::ASSETS[i];
     Some(Asset {
         bytes,
@@ -60,15 +62,23 @@ mod tests {
         let index = asset("/").expect("index.html is embedded");
         assert!(index.content_type.starts_with("text/html"));
         assert!(!index.immutable);
-        assert!(std::str::from_utf8(index.bytes).unwrap_or("").contains("<div id=\"app\">"));
+        assert!(std::str::from_utf8(index.bytes)
+            .unwrap_or("")
+            .contains("<div id=\"app\">"));
         assert!(asset("/no-such-file.js").is_none());
         assert!(asset("/../Cargo.toml").is_none());
     }
 
     #[test]
     fn content_types_follow_the_extension() {
-        assert_eq!(content_type("assets/index-1.js"), "text/javascript; charset=utf-8");
-        assert_eq!(content_type("assets/index-1.css"), "text/css; charset=utf-8");
+        assert_eq!(
+            content_type("assets/index-1.js"),
+            "text/javascript; charset=utf-8"
+        );
+        assert_eq!(
+            content_type("assets/index-1.css"),
+            "text/css; charset=utf-8"
+        );
         assert_eq!(content_type("index.html"), "text/html; charset=utf-8");
         assert_eq!(content_type("x.bin"), "application/octet-stream");
     }

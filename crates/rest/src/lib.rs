@@ -10,8 +10,8 @@
 pub mod auth;
 pub mod body_fault;
 pub mod browser_guard;
-pub mod dashboard;
 pub mod cache;
+pub mod dashboard;
 pub mod endpoint;
 pub mod error;
 pub mod flink;

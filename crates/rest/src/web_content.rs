@@ -66,7 +66,11 @@ fn embedded(a: crate::dashboard::Asset, head: bool) -> Response {
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
     ];
     if head {
-        (headers, [(header::CONTENT_LENGTH, a.bytes.len().to_string())]).into_response()
+        (
+            headers,
+            [(header::CONTENT_LENGTH, a.bytes.len().to_string())],
+        )
+            .into_response()
     } else {
         (headers, a.bytes).into_response()
     }

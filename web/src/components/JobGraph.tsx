@@ -81,7 +81,7 @@ export function JobGraph({ job, nodes, vertices, rates }: { job: string; nodes: 
             <a href={href.vertex(job, n.id)} class="vertex" data-vertex={n.id}>
               <rect x={n.x} y={n.y} width={W} height={H} rx={6} style={{ fill: fill(r) }} />
               <text x={n.x + 10} y={n.y + 18} class="vertex-name">
-                {name.length > 30 ? `${name.slice(0, 29)}…` : name}
+                {name.length > 28 ? `${name.slice(0, 27)}…` : name}
                 <title>{name}</title>
               </text>
               <text x={n.x + 10} y={n.y + 38}>

@@ -15,7 +15,9 @@ type Tab = "overview" | "exceptions" | "checkpoints" | "configuration";
 
 export function JobPage({ id, tab }: { id: string; tab: Tab }) {
   const details = usePoll<JobDetails>(`/jobs/${id}`, 1000);
-  const rates = useVertexRates(details.data?.vertices, details.data?.now);
+  // Rates are over the time between two answers as the page got them: `now` in the answer is
+  // when its snapshot was taken, which a cached snapshot keeps.
+  const rates = useVertexRates(details.data?.vertices, details.fetchedAt);
   return (
     <div class="page">
       <Loaded polled={details}>

@@ -18,6 +18,7 @@ mod checkpoints;
 mod cli;
 mod cli_cluster;
 mod client_gaps;
+mod dashboard;
 mod file_codecs;
 mod file_formats;
 mod flink_compat;

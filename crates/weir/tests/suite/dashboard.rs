@@ -1,0 +1,170 @@
+//! weir's own dashboard (`web/`, embedded in the binary) in headless Chromium against a mini
+//! cluster with real jobs: `web/e2e/dashboard.mjs` visits every page, checks what it shows
+//! against the REST API at the same moment, and runs the user's path from the UI (a mistake at
+//! its line, run, savepoint, stop with savepoint, resume). Screenshots go to
+//! `target/test-artefacts/dashboard/`.
+
+use crate::rest_support::{client, get, start_cluster, submit, wait_for};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn compat_job(name: &str) -> String {
+    std::fs::read_to_string(repo().join("compat/jobs").join(name)).expect("compat job file")
+}
+
+/// Whether the browser, the driver's packages and the embedded dashboard are all here; with
+/// `WEIR_REQUIRE_DASHBOARD=1` (the test command) a missing one fails the test.
+fn tools_present() -> bool {
+    let mut missing = Vec::new();
+    if !repo().join("web/node_modules/playwright-core").is_dir() {
+        missing.push("web/node_modules (scripts/build-web.sh)".to_string());
+    }
+    if !PathBuf::from("/usr/bin/chromium").exists() {
+        missing.push("/usr/bin/chromium".to_string());
+    }
+    if !weir_rest::dashboard::is_built() {
+        missing
+            .push("the dashboard in this build (scripts/build-web.sh, then rebuild)".to_string());
+    }
+    if missing.is_empty() {
+        return true;
+    }
+    let msg = format!("dashboard test tools missing: {}", missing.join(", "));
+    assert!(
+        std::env::var("WEIR_REQUIRE_DASHBOARD").as_deref() != Ok("1"),
+        "{msg}"
+    );
+    eprintln!("skipped: {msg}");
+    false
+}
+
+/// A batch job that fails: the Assert sink's row rule cannot hold.
+const FAILING: &str = r#"env { job.name = "dashboard-failing", job.mode = "BATCH" }
+source { FakeSource { plugin_output = rows, row.num = 20, schema = { fields { id = bigint } } } }
+sink { Assert { plugin_input = rows, rules = { row_rules = [{ rule_type = MAX_ROW, rule_value = 5 }] } } }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weirs_dashboard_shows_what_the_api_says_and_runs_a_job_from_submit_to_resume() {
+    if !tools_present() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let savepoints = format!(
+        "state.savepoints.dir=file://{}",
+        dir.path().join("savepoints").display()
+    );
+    let checkpoints = format!(
+        "state.checkpoints.dir=file://{}",
+        dir.path().join("checkpoints").display()
+    );
+    let cluster = start_cluster(
+        &dir.path().join("data"),
+        &[
+            savepoints.as_str(),
+            checkpoints.as_str(),
+            "taskmanager.numberOfTaskSlots=6",
+        ],
+    )
+    .await;
+    let base = cluster.url();
+    let c = client();
+    let groupby = submit(&c, &base, compat_job("streaming_groupby.conf")).await;
+    let batch = submit(&c, &base, compat_job("batch.conf")).await;
+    let failed = submit(&c, &base, FAILING).await;
+    let cancelled = submit(&c, &base, compat_job("to_cancel.conf")).await;
+    wait_for(&c, &format!("{base}/jobs/{batch}/status"), |v| {
+        v["status"] == "FINISHED"
+    })
+    .await;
+    wait_for(&c, &format!("{base}/jobs/{failed}/status"), |v| {
+        v["status"] == "FAILED"
+    })
+    .await;
+    wait_for(&c, &format!("{base}/jobs/{cancelled}/status"), |v| {
+        v["status"] == "RUNNING"
+    })
+    .await;
+    c.patch(format!("{base}/jobs/{cancelled}?mode=cancel"))
+        .send()
+        .await
+        .unwrap();
+    wait_for(&c, &format!("{base}/jobs/{cancelled}/status"), |v| {
+        v["status"] == "CANCELED"
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, v) = get(&c, &format!("{base}/jobs/{groupby}/checkpoints")).await;
+        if v["counts"]["completed"].as_u64().unwrap_or(0) >= 3 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the GROUP BY job completed no checkpoints: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let artefacts = repo().join("target/test-artefacts/dashboard");
+    let _ = std::fs::remove_dir_all(&artefacts);
+    let jobs =
+        json!({ "groupby": groupby, "batch": batch, "failed": failed, "cancelled": cancelled })
+            .to_string();
+    let run = {
+        let (base, artefacts) = (base.clone(), artefacts.clone());
+        tokio::task::spawn_blocking(move || {
+            Command::new("node")
+                .arg(repo().join("web/e2e/dashboard.mjs"))
+                .arg(&base)
+                .arg(&artefacts)
+                .arg(&jobs)
+                .current_dir(repo().join("web"))
+                .output()
+                .expect("node runs")
+        })
+        .await
+        .unwrap()
+    };
+    let out = String::from_utf8_lossy(&run.stdout);
+    println!("{out}{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "the dashboard found problems (screenshots in {}):\n{out}",
+        artefacts.display()
+    );
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(artefacts.join("pages.json")).unwrap()).unwrap();
+    let visited = report["visited"].as_array().unwrap();
+    assert!(visited.len() >= 25, "only {} pages visited", visited.len());
+    for page in [
+        "overview",
+        "job-overview",
+        "vertex",
+        "submit-mistake",
+        "phone-job",
+    ] {
+        assert!(
+            artefacts.join(format!("{page}.png")).exists(),
+            "no screenshot of {page}"
+        );
+    }
+    // What the UI did happened for real: the job it stopped left the savepoint it showed, and
+    // the job it resumed restored from it.
+    let stopped = report["stopped"].as_str().unwrap();
+    let resumed = report["jobs"]["resumed"].as_str().unwrap();
+    let (_, cps) = get(&c, &format!("{base}/jobs/{resumed}/checkpoints")).await;
+    assert_eq!(cps["latest"]["restored"]["external_path"], stopped);
+    let local = stopped.trim_start_matches("file:");
+    assert!(
+        std::path::Path::new(local).exists(),
+        "savepoint {local} is not on disk"
+    );
+    cluster.stop().await;
+}
