@@ -4,19 +4,10 @@
 //! its line, run, savepoint, stop with savepoint, resume). Screenshots go to
 //! `target/test-artefacts/dashboard/`.
 
-use crate::rest_support::{client, get, start_cluster, submit, wait_for};
-use serde_json::{json, Value};
+use crate::page_driver::{self, compat_job, repo};
+use crate::rest_support::{client, get, start_cluster, submit, wait_for, wait_for_checkpoints};
+use serde_json::json;
 use std::path::PathBuf;
-use std::process::Command;
-use std::time::{Duration, Instant};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn compat_job(name: &str) -> String {
-    std::fs::read_to_string(repo().join("compat/jobs").join(name)).expect("compat job file")
-}
 
 /// Whether the browser, the driver's packages and the embedded dashboard are all here; with
 /// `WEIR_REQUIRE_DASHBOARD=1` (the test command) a missing one fails the test.
@@ -99,48 +90,16 @@ async fn weirs_dashboard_shows_what_the_api_says_and_runs_a_job_from_submit_to_r
         v["status"] == "CANCELED"
     })
     .await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (_, v) = get(&c, &format!("{base}/jobs/{groupby}/checkpoints")).await;
-        if v["counts"]["completed"].as_u64().unwrap_or(0) >= 3 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the GROUP BY job completed no checkpoints: {v}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_for_checkpoints(&c, &base, &groupby, 3).await;
 
     let artefacts = repo().join("target/test-artefacts/dashboard");
     let _ = std::fs::remove_dir_all(&artefacts);
     let jobs =
         json!({ "groupby": groupby, "batch": batch, "failed": failed, "cancelled": cancelled })
             .to_string();
-    let run = {
-        let (base, artefacts) = (base.clone(), artefacts.clone());
-        tokio::task::spawn_blocking(move || {
-            Command::new("node")
-                .arg(repo().join("web/e2e/dashboard.mjs"))
-                .arg(&base)
-                .arg(&artefacts)
-                .arg(&jobs)
-                .current_dir(repo().join("web"))
-                .output()
-                .expect("node runs")
-        })
-        .await
-        .unwrap()
-    };
-    let out = String::from_utf8_lossy(&run.stdout);
-    println!("{out}{}", String::from_utf8_lossy(&run.stderr));
-    assert!(
-        run.status.success(),
-        "the dashboard found problems (screenshots in {}):\n{out}",
-        artefacts.display()
-    );
-    let report: Value =
-        serde_json::from_slice(&std::fs::read(artefacts.join("pages.json")).unwrap()).unwrap();
+    let script = repo().join("web/e2e/dashboard.mjs");
+    let args = vec![base.clone(), artefacts.display().to_string(), jobs];
+    let report = page_driver::run(script, args, &artefacts, "the dashboard").await;
     let visited = report["visited"].as_array().unwrap();
     assert!(visited.len() >= 25, "only {} pages visited", visited.len());
     for page in [

@@ -10,15 +10,10 @@
 
 use crate::rest_support;
 
-use rest_support::{client, get, start_cluster, submit, wait_for};
-use serde_json::Value;
+use crate::page_driver::{self, compat_job, repo};
+use rest_support::{client, get, start_cluster, submit, wait_for, wait_for_checkpoints};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn compat_dir() -> PathBuf {
     std::env::var_os("WEIR_COMPAT_DIR")
@@ -48,37 +43,17 @@ fn tools_present(what: &[PathBuf]) -> bool {
     false
 }
 
-fn job_file(name: &str) -> String {
-    std::fs::read_to_string(repo().join("compat/jobs").join(name)).expect("compat job file")
-}
-
-/// Waits until `pred` holds of the job's `/checkpoints` (at most 30 s).
-async fn wait_for_checkpoints(c: &reqwest::Client, base: &str, job: &str, n: u64) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (_, v) = get(c, &format!("{base}/jobs/{job}/checkpoints")).await;
-        if v["counts"]["completed"].as_u64().unwrap_or(0) >= n {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "job {job} completed no checkpoint: {v}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 /// The jobs a user would have: two checkpointed streaming jobs (one a GROUP BY, so the graph
 /// has a hash edge), a finished batch job, a cancelled one and one to cancel from the dashboard.
 async fn populate(c: &reqwest::Client, base: &str) -> [String; 5] {
-    let groupby = submit(c, base, job_file("streaming_groupby.conf")).await;
-    let console = submit(c, base, job_file("streaming_console.conf")).await;
-    let batch = submit(c, base, job_file("batch.conf")).await;
-    let cancelled = submit(c, base, job_file("to_cancel.conf")).await;
+    let groupby = submit(c, base, compat_job("streaming_groupby.conf")).await;
+    let console = submit(c, base, compat_job("streaming_console.conf")).await;
+    let batch = submit(c, base, compat_job("batch.conf")).await;
+    let cancelled = submit(c, base, compat_job("to_cancel.conf")).await;
     let to_cancel = submit(
         c,
         base,
-        job_file("to_cancel.conf").replace("compat-to-cancel", "compat-cancel-in-dashboard"),
+        compat_job("to_cancel.conf").replace("compat-to-cancel", "compat-cancel-in-dashboard"),
     )
     .await;
     wait_for(c, &format!("{base}/jobs/{batch}/status"), |v| {
@@ -127,29 +102,14 @@ async fn flinks_dashboard_renders_every_page_against_weir() {
 
     let artifacts = compat.join("artifacts/dashboard");
     let _ = std::fs::remove_dir_all(&artifacts);
-    let run = {
-        let (base, artifacts, driver) = (base.clone(), artifacts.clone(), driver.clone());
-        tokio::task::spawn_blocking(move || {
-            Command::new("node")
-                .arg(&driver)
-                .arg(&base)
-                .arg(&artifacts)
-                .output()
-                .expect("node runs")
-        })
-        .await
-        .unwrap()
-    };
-    let out = String::from_utf8_lossy(&run.stdout);
-    println!("{out}{}", String::from_utf8_lossy(&run.stderr));
-    assert!(
-        run.status.success(),
-        "Flink's dashboard found problems (screenshots in {}):\n{out}",
-        artifacts.display()
-    );
     // The driver really walked the pages and left its screenshots.
-    let report: Value =
-        serde_json::from_slice(&std::fs::read(artifacts.join("pages.json")).unwrap()).unwrap();
+    let report = page_driver::run(
+        driver,
+        vec![base.clone(), artifacts.display().to_string()],
+        &artifacts,
+        "Flink's dashboard",
+    )
+    .await;
     let visited = report["visited"].as_array().unwrap();
     assert!(visited.len() >= 60, "only {} pages visited", visited.len());
     for page in ["overview", "jm-profiler", "tm-thread-dump", "cancel-job"] {
@@ -338,7 +298,7 @@ async fn flinks_cli_sends_weirs_credentials_from_flink_rest_client_headers() {
         .default_headers(auth)
         .build()
         .unwrap();
-    let job = submit(&c, &base, job_file("to_cancel.conf")).await;
+    let job = submit(&c, &base, compat_job("to_cancel.conf")).await;
     wait_for(&c, &format!("{base}/jobs/{job}/status"), |v| {
         v["status"] == "RUNNING"
     })

@@ -8,6 +8,7 @@
 mod common;
 mod db;
 mod kafka_broker;
+mod page_driver;
 mod rest_support;
 mod s3;
 

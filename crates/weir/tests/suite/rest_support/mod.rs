@@ -274,6 +274,22 @@ pub async fn wait_for(client: &reqwest::Client, url: &str, pred: impl Fn(&Value)
     }
 }
 
+/// Waits until the job has completed `n` checkpoints (at most 30 s).
+pub async fn wait_for_checkpoints(c: &reqwest::Client, base: &str, job: &str, n: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, v) = get(c, &format!("{base}/jobs/{job}/checkpoints")).await;
+        if v["counts"]["completed"].as_u64().unwrap_or(0) >= n {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "job {job} completed no checkpoint: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// Cancels `job` (`PATCH /jobs/:id?mode=cancel`), checking the 202.
 pub async fn cancel(client: &reqwest::Client, base: &str, job: &str) {
     let r = client
