@@ -237,16 +237,18 @@ async function errorOf(r: Response): Promise<ApiError> {
   return new ApiError(r.status, [text || r.statusText]);
 }
 
-export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
-  const r = await fetch(base + path, { signal, headers: { Accept: "application/json" } });
+async function get(path: string, signal: AbortSignal | undefined, accept: string): Promise<Response> {
+  const r = await fetch(base + path, { signal, headers: { Accept: accept } });
   if (!r.ok) throw await errorOf(r);
-  return (await r.json()) as T;
+  return r;
+}
+
+export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+  return (await (await get(path, signal, "application/json")).json()) as T;
 }
 
 export async function getText(path: string, signal?: AbortSignal): Promise<string> {
-  const r = await fetch(base + path, { signal });
-  if (!r.ok) throw await errorOf(r);
-  return r.text();
+  return (await get(path, signal, "text/plain, */*")).text();
 }
 
 export async function send<T>(method: string, path: string, body?: unknown, contentType = "application/json"): Promise<T> {

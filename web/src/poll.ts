@@ -4,6 +4,9 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, getJson } from "./api";
 
+/** How a poll reads its path: JSON by default, or text (logs). */
+export type Reader<T> = (path: string, signal: AbortSignal) => Promise<T>;
+
 export interface Polled<T> {
   data: T | undefined;
   /** When `data` was fetched (ms since the epoch). */
@@ -15,7 +18,7 @@ export interface Polled<T> {
 }
 
 /** Polls `path` every `intervalMs` (paused while the tab is hidden); `null` polls nothing. */
-export function usePoll<T>(path: string | null, intervalMs = 2000): Polled<T> {
+export function usePoll<T>(path: string | null, intervalMs = 2000, read: Reader<T> = getJson): Polled<T> {
   const [state, setState] = useState<Omit<Polled<T>, "refresh">>({ data: undefined, fetchedAt: undefined, error: undefined });
   const tick = useRef<() => void>(() => {});
   useEffect(() => {
@@ -34,7 +37,7 @@ export function usePoll<T>(path: string | null, intervalMs = 2000): Polled<T> {
       inFlight?.abort();
       inFlight = new AbortController();
       try {
-        const data = await getJson<T>(path, inFlight.signal);
+        const data = await read(path, inFlight.signal);
         if (!stopped) setState({ data, fetchedAt: Date.now(), error: undefined });
       } catch (e) {
         if (stopped || (e instanceof DOMException && e.name === "AbortError")) return;

@@ -1,8 +1,7 @@
 // One vertex: its subtasks, live charts of any of its metrics (several at once), backpressure,
 // watermarks and the flame graph.
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import type { Backpressure, FlameNode, MetricValue, VertexDetails } from "../api";
-import { getJson } from "../api";
 import { usePoll } from "../poll";
 import { Freshness, Loaded, Section, State } from "../components/common";
 import { Chart } from "../components/Chart";
@@ -79,35 +78,21 @@ export function MetricCharts({ base }: { base: string }) {
   const list = usePoll<MetricValue[]>(base, 10000);
   const [picked, setPicked] = useState<string[]>([]);
   const [samples, setSamples] = useState<{ x: number[]; values: Record<string, (number | null)[]> }>({ x: [], values: {} });
-  const pickedKey = picked.join(",");
-  const ref = useRef(samples);
-  ref.current = samples;
+  const query = picked.length === 0 ? null : `${base}?get=${picked.map(encodeURIComponent).join(",")}`;
+  const sampled = usePoll<MetricValue[]>(query, 1000);
+  useEffect(() => setSamples({ x: [], values: {} }), [query]);
+  // Each new answer is one more point per metric; a missed poll leaves a gap in time.
   useEffect(() => {
-    setSamples({ x: [], values: {} });
-    if (picked.length === 0) return;
-    let stopped = false;
-    let timer: number | undefined;
-    const run = async () => {
-      try {
-        const got = await getJson<MetricValue[]>(`${base}?get=${picked.map(encodeURIComponent).join(",")}`);
-        if (stopped) return;
-        const byId = new Map(got.map((m) => [m.id, m.value === undefined ? null : Number(m.value)]));
-        const s = ref.current;
-        const x = [...s.x, Date.now() / 1000].slice(-HISTORY);
-        const values: Record<string, (number | null)[]> = {};
-        for (const id of picked) values[id] = [...(s.values[id] ?? new Array(s.x.length).fill(null)), byId.get(id) ?? null].slice(-HISTORY);
-        setSamples({ x, values });
-      } catch {
-        // a missed sample is a gap in the chart
-      }
-      if (!stopped) timer = window.setTimeout(run, 1000);
-    };
-    void run();
-    return () => {
-      stopped = true;
-      window.clearTimeout(timer);
-    };
-  }, [base, pickedKey]);
+    const got = sampled.data;
+    const at = sampled.fetchedAt;
+    if (!got || at === undefined) return;
+    const byId = new Map(got.map((m) => [m.id, m.value === undefined ? null : Number(m.value)]));
+    setSamples((s) => {
+      const values: Record<string, (number | null)[]> = {};
+      for (const id of picked) values[id] = [...(s.values[id] ?? new Array(s.x.length).fill(null)), byId.get(id) ?? null].slice(-HISTORY);
+      return { x: [...s.x, at / 1000].slice(-HISTORY), values };
+    });
+  }, [sampled.fetchedAt]);
   return (
     <Section title="Metrics" extra={<Freshness polled={list} />}>
       <Loaded polled={list}>
