@@ -2,6 +2,7 @@
 
 use crate::checkpoint::{CheckpointStatsSnapshot, OperationKind, OperationState, SavepointRequest};
 use crate::error::GatewayError;
+use crate::job_check::JobCheck;
 use crate::rescale::ResourceRequirements;
 use crate::snapshot::*;
 use crate::submission::JobSubmission;
@@ -27,6 +28,10 @@ pub trait RestfulGateway: Send + Sync {
     /// Validates a submission and shows the job it would run, without running it (the plan of
     /// an uploaded artifact).
     async fn preview_job(&self, submission: JobSubmission) -> Result<JobSnapshot, GatewayError>;
+
+    /// Checks a submission without running it: the job it would run, or every problem of its
+    /// file, typed (line, option, hint). `Err` only when the check itself could not be made.
+    async fn check_job(&self, submission: JobSubmission) -> Result<JobCheck, GatewayError>;
 
     /// Asks a job to stop (Flink's `cancelJob`).
     async fn cancel_job(&self, job: JobId) -> Result<(), GatewayError>;

@@ -1,6 +1,7 @@
 //! A job as submitted: the file text plus the knobs a client may set.
 
 use crate::error::GatewayError;
+use crate::job_check::JobFileProblems;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use weir_core::JobId;
@@ -70,5 +71,12 @@ mod format_serde {
 /// lives behind a trait because checking a job fully (schemas, SQL plans) needs the runtime's
 /// plugins, which the JobManager does not link.
 pub trait JobCompiler: Send + Sync {
-    fn compile(&self, submission: &JobSubmission) -> Result<JobGraph, GatewayError>;
+    /// The graph the submission compiles to, or every problem found in it, typed.
+    fn check(&self, submission: &JobSubmission) -> Result<JobGraph, JobFileProblems>;
+
+    /// [`JobCompiler::check`] for a submission: the problems as one 400 message.
+    fn compile(&self, submission: &JobSubmission) -> Result<JobGraph, GatewayError> {
+        self.check(submission)
+            .map_err(|p| GatewayError::BadRequest(p.message))
+    }
 }

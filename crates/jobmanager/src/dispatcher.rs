@@ -554,8 +554,18 @@ impl RestfulGateway for Dispatcher {
     }
 
     async fn preview_job(&self, submission: JobSubmission) -> Result<JobSnapshot, GatewayError> {
+        match self.check_job(submission).await? {
+            JobCheck::Valid(snapshot) => Ok(*snapshot),
+            JobCheck::Invalid(problems) => Err(GatewayError::BadRequest(problems.message)),
+        }
+    }
+
+    async fn check_job(&self, submission: JobSubmission) -> Result<JobCheck, GatewayError> {
         let job_id = submission.job_id.unwrap_or_else(JobId::generate);
-        let graph = self.compiler.compile(&submission)?;
+        let graph = match self.compiler.check(&submission) {
+            Ok(graph) => graph,
+            Err(problems) => return Ok(JobCheck::Invalid(problems)),
+        };
         let now = now_ms();
         let mut eg = ExecutionGraph::new(
             job_id,
@@ -565,7 +575,7 @@ impl RestfulGateway for Dispatcher {
             now,
         );
         eg.created(now);
-        Ok(eg.snapshot(now))
+        Ok(JobCheck::Valid(Box::new(eg.snapshot(now))))
     }
 
     async fn cancel_job(&self, job: JobId) -> Result<(), GatewayError> {

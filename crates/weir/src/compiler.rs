@@ -3,7 +3,7 @@
 //! all its problems instead of failing later on a TaskManager.
 
 use weir_core::JobId;
-use weir_gateway::{GatewayError, JobCompiler, JobSubmission};
+use weir_gateway::{JobCompiler, JobFileProblem, JobFileProblems, JobSubmission};
 use weir_pipeline::{parse_job, JobGraph, Variables};
 use weir_runtime::{PluginRegistry, PreparedJob, RuntimeConfig};
 
@@ -21,27 +21,31 @@ pub struct PluginCompiler {
 }
 
 impl JobCompiler for PluginCompiler {
-    fn compile(&self, s: &JobSubmission) -> Result<JobGraph, GatewayError> {
+    fn check(&self, s: &JobSubmission) -> Result<JobGraph, JobFileProblems> {
         let vars = Variables {
             values: s.variables.clone(),
             use_env: false,
             allowed_env: self.env_allowlist.clone(),
         };
-        let mut config = parse_job(&s.text, s.format, &vars)
-            .map_err(|e| GatewayError::BadRequest(e.to_string()))?;
+        let mut config =
+            parse_job(&s.text, s.format, &vars).map_err(|e| JobFileProblems::from(&e))?;
         if let Some(p) = s.parallelism {
             if p > weir_pipeline::config::MAX_PARALLELISM {
-                return Err(GatewayError::BadRequest(format!(
-                    "parallelism {p} is above the maximum of {}",
-                    weir_pipeline::config::MAX_PARALLELISM
-                )));
+                return Err(JobFileProblems::one(JobFileProblem {
+                    option: Some("parallelism".into()),
+                    message: format!(
+                        "parallelism {p} is above the maximum of {}",
+                        weir_pipeline::config::MAX_PARALLELISM
+                    ),
+                    ..JobFileProblem::default()
+                }));
             }
             config.env.parallelism = p.max(1);
         } else if !config.env.options.contains("parallelism") {
             config.env.parallelism = self.default_parallelism.max(1);
         }
-        let graph = JobGraph::build(config, &self.registry)
-            .map_err(|e| GatewayError::BadRequest(e.to_string()))?;
+        let graph =
+            JobGraph::build(config, &self.registry).map_err(|e| JobFileProblems::from(&e))?;
         PreparedJob::prepare(
             JobId(0),
             graph.clone(),
@@ -52,7 +56,7 @@ impl JobCompiler for PluginCompiler {
                 ..RuntimeConfig::default()
             },
         )
-        .map_err(|e| GatewayError::BadRequest(e.to_string()))?;
+        .map_err(|e| JobFileProblems::from(&e))?;
         Ok(graph)
     }
 }

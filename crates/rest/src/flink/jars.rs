@@ -65,7 +65,7 @@ const PARALLELISM: QueryParam = query(
     ParamKind::Integer,
     "Positive integer value that specifies the desired parallelism for the job.",
 );
-const PLAN_QUERY: &[QueryParam] = &[PROGRAM_ARG, ENTRY_CLASS, PARALLELISM];
+pub(super) const PLAN_QUERY: &[QueryParam] = &[PROGRAM_ARG, ENTRY_CLASS, PARALLELISM];
 const RUN_QUERY: &[QueryParam] = &[
     query(
         "allowNonRestoredState",
@@ -296,7 +296,7 @@ pub struct JarRunRequestBody {
 }
 
 /// Builds the submission of an uploaded artifact from the body and query of a run/plan call.
-fn submission(
+pub(super) fn submission(
     s: &AppState,
     jar: &str,
     body: &Bytes,

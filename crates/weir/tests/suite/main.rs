@@ -20,6 +20,7 @@ mod cli;
 mod cli_cluster;
 mod client_gaps;
 mod dashboard;
+mod dashboard_api;
 mod file_codecs;
 mod file_formats;
 mod flink_compat;
