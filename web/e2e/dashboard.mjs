@@ -3,17 +3,15 @@
 // the API's answers just before and just after it was read), and runs the user's path from the
 // UI: a job file with a mistake shows it at its line, the fixed file runs, a savepoint is taken,
 // the job is stopped with a savepoint and resumed from it. Any console error, page error, failed
-// request or HTTP status >= 400 is a problem of the page it happened on, except the one 400 the
-// mistaken file is meant to get. Screenshots of every page go to OUT_DIR.
+// request or HTTP status >= 400 is a problem of the page it happened on (web/e2e/harness.mjs).
+// Screenshots of every page go to OUT_DIR.
 //
 //   node web/e2e/dashboard.mjs BASE_URL OUT_DIR JOBS_JSON
 //
 // JOBS_JSON names the jobs the caller made: {"groupby", "batch", "failed", "cancelled"}.
 // Exit status 0 when every page passed; 1 with one line per problem otherwise.
 
-import { chromium } from 'playwright-core';
-import fs from 'node:fs';
-import path from 'node:path';
+import { openDashboard } from './harness.mjs';
 
 const [base, outDir, jobsJson] = process.argv.slice(2);
 if (!base || !outDir || !jobsJson) {
@@ -21,115 +19,7 @@ if (!base || !outDir || !jobsJson) {
   process.exit(2);
 }
 const jobs = JSON.parse(jobsJson);
-fs.mkdirSync(outDir, { recursive: true });
-
-const problems = [];
-const visited = [];
-let current = 'start';
-let pageProblems = [];
-/** Requests a step expects to fail: [method, url regex, status]. */
-let expectedFailures = [];
-
-function problem(text) {
-  const line = `[${current}] ${text}`;
-  pageProblems.push(line);
-  problems.push(line);
-}
-
-async function api(p) {
-  const r = await fetch(`${base}${p}`);
-  if (!r.ok) throw new Error(`GET ${p}: ${r.status}`);
-  return r.json();
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-});
-const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(base).origin });
-const page = await context.newPage();
-page.on('console', (m) => {
-  if (m.type() !== 'error') return;
-  const failed = /Failed to load resource: the server responded with a status of (\d+)/.exec(m.text());
-  if (failed && expectedFailures.some(([, , status]) => String(status) === failed[1])) return;
-  problem(`console error: ${m.text()}`);
-});
-page.on('pageerror', (e) => problem(`page error: ${e.message}`));
-page.on('requestfailed', (r) => {
-  const why = r.failure()?.errorText ?? '';
-  // Polls abort their request in flight when a page is left: that is not a failure.
-  if (why.includes('ERR_ABORTED')) return;
-  problem(`request failed: ${r.method()} ${r.url()} ${why}`);
-});
-page.on('response', (r) => {
-  if (r.status() < 400) return;
-  const m = r.request().method();
-  if (expectedFailures.some(([em, re, st]) => em === m && re.test(r.url()) && st === r.status())) return;
-  problem(`HTTP ${r.status()} for ${m} ${r.url()}`);
-});
-
-async function shot(name) {
-  await page.screenshot({ path: path.join(outDir, `${name}.png`), fullPage: true });
-}
-
-/** Runs one step: go to `hash` (unless null), run `check`, screenshot; a thrown error is a problem. */
-async function step(name, hash, check) {
-  current = name;
-  pageProblems = [];
-  try {
-    if (hash !== null) {
-      await page.goto(`${base}/#${hash}`);
-      await page.locator('main').waitFor();
-    }
-    await check?.();
-  } catch (e) {
-    problem(`check: ${e.message.split('\n')[0]}`);
-  }
-  await page.waitForTimeout(300);
-  await shot(name);
-  visited.push({ name, hash, problems: pageProblems.length });
-  expectedFailures = [];
-}
-
-async function until(what, f, ms = 10000) {
-  const deadline = Date.now() + ms;
-  let last;
-  while (Date.now() < deadline) {
-    try {
-      last = await f();
-      if (last === true) return;
-    } catch (e) {
-      last = e.message;
-    }
-    await page.waitForTimeout(200);
-  }
-  throw new Error(`${what} (last: ${JSON.stringify(last)})`);
-}
-
-const text = (sel) => page.locator(sel).first().innerText({ timeout: 8000 });
-const number = (s) => Number(String(s).replace(/[^0-9.-]/g, ''));
-
-/**
- * Reads `sel` between two API answers: first the API, then (after the page's next poll, `pollMs`)
- * the page, then the API again. A counter shown must lie between the two answers.
- */
-async function between(sel, apiPath, pick, what, pollMs = 1000) {
-  await page.locator(sel).first().waitFor({ timeout: 8000 });
-  const before = pick(await api(apiPath));
-  await page.waitForTimeout(pollMs + 400);
-  const shown = number(await text(sel));
-  const after = pick(await api(apiPath));
-  if (!(shown >= before && shown <= after)) throw new Error(`${what}: shows ${shown}, the API said ${before} before and ${after} after`);
-}
-
-async function equalNow(sel, apiPath, pick, what) {
-  await until(`${what} equals the API`, async () => {
-    const want = pick(await api(apiPath));
-    const shown = number(await text(sel));
-    return shown === want ? true : `shown ${shown}, API ${want}`;
-  });
-}
+const { page, api, step, until, text, number, between, equalNow, finish } = await openDashboard(base, outDir);
 
 // ---- Overview -------------------------------------------------------------------------------
 await step('overview', '/overview', async () => {
@@ -195,8 +85,35 @@ await step('job-checkpoints', `/jobs/${jobs.groupby}/checkpoints`, async () => {
     return id >= c.latest.completed.id - 1 && id <= c.latest.completed.id ? true : `shown #${id}, API #${c.latest.completed.id}`;
   });
   await page.locator('[data-testid="cp-size-chart"] canvas').first().waitFor({ timeout: 8000 });
-  await page.locator('[data-testid="cp-history"] tr.clickable').first().click();
-  await page.locator('table.nested tbody tr').first().waitFor({ timeout: 8000 });
+  // A checkpoint expands to its vertices, a vertex to its subtasks, each as the API has it.
+  const c = await api(`/jobs/${jobs.groupby}/checkpoints`);
+  const cp = c.latest.completed.id;
+  const vertices = (await api(`/jobs/${jobs.groupby}`)).vertices;
+  await until(`checkpoint #${cp} is listed`, async () => (await page.locator(`[data-testid="cp-history"] tr[data-checkpoint="${cp}"]`).count()) === 1);
+  await page.locator(`[data-testid="cp-history"] tr[data-checkpoint="${cp}"]`).click();
+  await until('a row per vertex', async () => (await page.locator('tr[data-cp-vertex]').count()) === vertices.length);
+  const agg = vertices[vertices.length - 1];
+  await page.locator(`tr[data-cp-vertex="${agg.id}"]`).click();
+  const detail = await api(`/jobs/${jobs.groupby}/checkpoints/details/${cp}/subtasks/${agg.id}`);
+  await until('a row per subtask of the checkpoint', async () => (await page.locator('[data-testid="cp-subtasks"] tr[data-subtask]').count()) === detail.subtasks.length);
+  for (const t of detail.subtasks) {
+    const cells = await page.locator(`[data-testid="cp-subtasks"] tr[data-subtask="${t.index}"] td`).allInnerTexts();
+    if (cells[1] !== t.status) throw new Error(`subtask ${t.index} shows ${cells[1]}, the API says ${t.status}`);
+  }
+});
+
+// ---- The SeaTunnel view: tables and their counts ---------------------------------------------
+await step('job-tables', `/jobs/${jobs.groupby}/seatunnel`, async () => {
+  const st = await api(`/jobs/${jobs.groupby}/seatunnel`);
+  const table = Object.keys(st.metrics.TableSourceReceivedCount)[0];
+  if (!table) throw new Error(`the API knows no table of the job: ${JSON.stringify(st.metrics)}`);
+  const id = await text('[data-testid="st-job-id"]');
+  if (!id.includes(st.jobId)) throw new Error(`SeaTunnel id ${id}, API ${st.jobId}`);
+  await between(`[data-testid="st-tables"] tr[data-table="${table}"] td[data-field="in"]`, `/jobs/${jobs.groupby}/seatunnel`, (j) => Number(j.metrics.TableSourceReceivedCount[table]), `rows read from ${table}`, 2000);
+  const pipelines = Object.keys(st.jobDag.pipelineEdges).length;
+  if ((await page.locator('.pipeline').count()) !== pipelines) throw new Error(`not ${pipelines} pipelines shown`);
+  const vertices = st.jobDag.vertexInfoMap.length;
+  if ((await page.locator('tr[data-st-vertex]').count()) !== vertices) throw new Error(`not ${vertices} SeaTunnel vertices shown`);
 });
 
 await step('job-configuration', `/jobs/${jobs.groupby}/configuration`, async () => {
@@ -320,13 +237,14 @@ async function fillFile(content) {
 }
 
 await step('submit-mistake', '/submit', async () => {
-  expectedFailures = [['POST', /\/jars\/[^/]+\/plan$/, 400]];
   await fillFile(BAD);
   await page.locator('[data-action="check"]').click();
   await page.locator('[data-testid="problems"]').waitFor({ timeout: 10000 });
   const item = page.locator(`[data-testid="problems"] li[data-line="${MISTAKE_LINE}"]`);
   if ((await item.count()) !== 1) throw new Error(`no problem at line ${MISTAKE_LINE}: ${await text('[data-testid="problems"]')}`);
-  if (!(await item.innerText()).includes('Blackhole')) throw new Error('the problem does not suggest the right plugin');
+  const said = await item.innerText();
+  if (!said.includes('Blackhole')) throw new Error(`the problem does not suggest the right plugin: ${said}`);
+  if (!said.includes('sink[0] Blackhol')) throw new Error(`the problem does not say where it is: ${said}`);
   if ((await page.locator(`.gutter .bad[data-line="${MISTAKE_LINE}"]`).count()) !== 1) throw new Error('the line is not marked in the editor');
   // Checking leaves no upload behind.
   await until('the check upload was removed', async () => (await api('/jars')).files.length === 0);
@@ -430,8 +348,4 @@ for (const [name, hash] of [
   });
 }
 
-await browser.close();
-fs.writeFileSync(path.join(outDir, 'pages.json'), JSON.stringify({ visited, problems, jobs: { ...jobs, submitted, resumed }, savepoint, stopped }, null, 2));
-for (const v of visited) console.log(`${v.problems === 0 ? 'ok  ' : 'FAIL'} ${v.name}`);
-for (const p of problems) console.log(p);
-process.exit(problems.length === 0 ? 0 : 1);
+await finish({ jobs: { ...jobs, submitted, resumed }, savepoint, stopped });

@@ -142,6 +142,26 @@ export interface CheckpointSubtaskDetail {
   num_acknowledged_subtasks: number;
 }
 
+/** One subtask of a vertex in a checkpoint (`…/checkpoints/details/:cid/subtasks/:vid`);
+ * the figures are absent until it acknowledged. */
+export interface CheckpointSubtask {
+  index: number;
+  status: string;
+  ack_timestamp?: number;
+  end_to_end_duration?: number;
+  checkpointed_size?: number;
+  state_size?: number;
+  checkpoint?: { sync: number; async: number };
+  alignment?: { duration: number };
+  start_delay?: number;
+  unaligned_checkpoint?: boolean;
+  aborted?: boolean;
+}
+
+export interface CheckpointVertexDetails extends CheckpointSubtaskDetail {
+  subtasks: CheckpointSubtask[];
+}
+
 export interface CheckpointDetails extends CheckpointEntry {
   tasks: Record<string, CheckpointSubtaskDetail>;
 }
@@ -222,6 +242,53 @@ export class ApiError extends Error {
   }
 }
 
+/** SeaTunnel's counts and rates of a job (`metrics` of its job-info): numbers as strings,
+ * totals and per table path. */
+export interface SeaTunnelMetrics {
+  SourceReceivedCount: string;
+  SinkWriteCount: string;
+  SourceReceivedBytes: string;
+  SinkWriteBytes: string;
+  SourceReceivedQPS: string;
+  SinkWriteQPS: string;
+  SourceReceivedBytesPerSeconds: string;
+  SinkWriteBytesPerSeconds: string;
+  TableSourceReceivedCount: Record<string, string>;
+  TableSinkWriteCount: Record<string, string>;
+  TableSourceReceivedBytes: Record<string, string>;
+  TableSinkWriteBytes: Record<string, string>;
+  TableSourceReceivedQPS: Record<string, string>;
+  TableSinkWriteQPS: Record<string, string>;
+  TableSourceReceivedBytesPerSeconds: Record<string, string>;
+  TableSinkWriteBytesPerSeconds: Record<string, string>;
+}
+
+export interface SeaTunnelVertex {
+  vertexId: number;
+  type: string;
+  vertexName: string;
+  tablePaths: string[];
+}
+
+/** `GET /jobs/:id/seatunnel`: the job as SeaTunnel's `/job-info/:jobId` shows it. */
+export interface SeaTunnelJobInfo {
+  jobId: string;
+  jobName?: string;
+  jobStatus?: string;
+  createTime?: string;
+  finishTime?: string;
+  errorMsg?: string | null;
+  isStartWithSavePoint?: boolean;
+  envOptions?: Record<string, string>;
+  jobDag?: {
+    jobId: string;
+    envOptions: Record<string, string>;
+    pipelineEdges: Record<string, { inputVertexId: string; targetVertexId: string }[]>;
+    vertexInfoMap: SeaTunnelVertex[];
+  };
+  metrics?: SeaTunnelMetrics;
+}
+
 /** The API's base: the page's own directory, so a proxy prefix is kept. */
 export const base = new URL(".", window.location.href).pathname.replace(/\/$/, "");
 
@@ -237,8 +304,18 @@ async function errorOf(r: Response): Promise<ApiError> {
   return new ApiError(r.status, [text || r.statusText]);
 }
 
+/** `fetch`, with the browser's bare "Failed to fetch" said as what it means here. */
+async function reach(path: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(base + path, init);
+  } catch (e) {
+    if (e instanceof TypeError) throw new Error("no connection to the JobManager");
+    throw e;
+  }
+}
+
 async function get(path: string, signal: AbortSignal | undefined, accept: string): Promise<Response> {
-  const r = await fetch(base + path, { signal, headers: { Accept: accept } });
+  const r = await reach(path, { signal, headers: { Accept: accept } });
   if (!r.ok) throw await errorOf(r);
   return r;
 }
@@ -259,7 +336,7 @@ export async function send<T>(method: string, path: string, body?: unknown, cont
     init.body = typeof body === "string" ? body : JSON.stringify(body);
     (init.headers as Record<string, string>)["Content-Type"] = contentType;
   }
-  const r = await fetch(base + path, init);
+  const r = await reach(path, init);
   if (!r.ok) throw await errorOf(r);
   const text = await r.text();
   return (text ? JSON.parse(text) : {}) as T;

@@ -44,3 +44,23 @@ export function useVertexRates(vertices: JobVertex[] | undefined, at: number | u
   current.current = { at, rates: before ? rates : current.current.rates };
   return current.current.rates;
 }
+
+/** Per second since the previous answer, per name, of counters that only grow (a table's
+ * rows); empty until two answers arrived. */
+export function useCounterRates(counters: Map<string, number> | undefined, at: number | undefined): Map<string, number> {
+  const previous = useRef<{ at: number; counters: Map<string, number> } | undefined>(undefined);
+  const current = useRef<{ at: number; rates: Map<string, number> }>({ at: -1, rates: new Map() });
+  if (!counters || at === undefined || at === current.current.at) return current.current.rates;
+  const before = previous.current;
+  const rates = new Map<string, number>();
+  if (before && at > before.at) {
+    const seconds = (at - before.at) / 1000;
+    for (const [name, n] of counters) {
+      const p = before.counters.get(name);
+      if (p !== undefined) rates.set(name, Math.max(0, n - p) / seconds);
+    }
+  }
+  previous.current = { at, counters };
+  current.current = { at, rates };
+  return rates;
+}

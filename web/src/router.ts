@@ -1,10 +1,14 @@
 // Hash routes (#/jobs/ID), so the JobManager serves one index.html and a reload stays on the page.
 import { useEffect, useState } from "preact/hooks";
 
+/** The tabs of a job's page. */
+export const JOB_TABS = ["overview", "seatunnel", "exceptions", "checkpoints", "configuration"] as const;
+export type JobTab = (typeof JOB_TABS)[number];
+
 export type Route =
   | { page: "overview" }
   | { page: "jobs" }
-  | { page: "job"; id: string; tab: "overview" | "exceptions" | "checkpoints" | "configuration" }
+  | { page: "job"; id: string; tab: JobTab }
   | { page: "vertex"; job: string; vertex: string }
   | { page: "taskmanagers" }
   | { page: "taskmanager"; id: string }
@@ -21,7 +25,7 @@ export function parse(hash: string): Route {
   if (a === "jobs" && c === "vertices" && d) return { page: "vertex", job: b, vertex: d };
   if (a === "jobs" && b) {
     const tab = c ?? "overview";
-    if (tab === "overview" || tab === "exceptions" || tab === "checkpoints" || tab === "configuration") return { page: "job", id: b, tab };
+    if ((JOB_TABS as readonly string[]).includes(tab)) return { page: "job", id: b, tab: tab as JobTab };
   }
   if (a === "taskmanagers" && b === undefined) return { page: "taskmanagers" };
   if (a === "taskmanagers" && b) return { page: "taskmanager", id: b };

@@ -19,7 +19,7 @@ export function Freshness({ polled }: { polled: Polled<unknown> }) {
   const age = now - polled.fetchedAt;
   return (
     <span class={polled.error ? "age stale" : "age"} data-testid="age" title={new Date(polled.fetchedAt).toISOString()}>
-      {polled.error ? `JobManager not answering (${polled.error.message}); shown as of ${duration(age)} ago` : `updated ${duration(age)} ago`}
+      {polled.error ? `not updated: ${polled.error.message}; shown as of ${duration(age)} ago` : `updated ${duration(age)} ago`}
     </span>
   );
 }

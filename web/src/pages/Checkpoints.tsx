@@ -1,14 +1,57 @@
 // A job's checkpoints: counts, the latest completed one with its path, history as a chart and a
-// table (a row expands to per-vertex detail), the configuration, and the savepoints.
+// table (a row expands to per-vertex detail, a vertex to its subtasks), the configuration, and
+// the savepoints.
 import { useState } from "preact/hooks";
-import type { CheckpointConfig, CheckpointDetails, CheckpointStats, JobVertex } from "../api";
+import type { CheckpointConfig, CheckpointDetails, CheckpointStats, CheckpointVertexDetails, JobVertex } from "../api";
 import { usePoll } from "../poll";
 import { CopyButton, Freshness, Loaded, Section, Stat, State } from "../components/common";
 import { Chart } from "../components/Chart";
 import { bytes, duration, time } from "../format";
 
+/** A vertex's subtasks in one checkpoint: when each acknowledged, its sizes and phases. */
+function SubtaskDetail({ job, checkpoint, vertex }: { job: string; checkpoint: number; vertex: string }) {
+  const d = usePoll<CheckpointVertexDetails>(`/jobs/${job}/checkpoints/details/${checkpoint}/subtasks/${vertex}`, 5000);
+  return (
+    <Loaded polled={d}>
+      {(v) => (
+        <table class="nested" data-testid="cp-subtasks">
+          <thead>
+            <tr>
+              <th>Subtask</th>
+              <th>Status</th>
+              <th>Acknowledged</th>
+              <th>State size</th>
+              <th>End to end</th>
+              <th>Sync</th>
+              <th>Async</th>
+              <th>Alignment</th>
+              <th>Start delay</th>
+            </tr>
+          </thead>
+          <tbody>
+            {v.subtasks.map((t) => (
+              <tr data-subtask={t.index}>
+                <td>{t.index}</td>
+                <td>{t.status}</td>
+                <td>{t.ack_timestamp ? time(t.ack_timestamp) : "–"}</td>
+                <td>{t.state_size !== undefined ? bytes(t.state_size) : "–"}</td>
+                <td>{t.end_to_end_duration !== undefined ? duration(t.end_to_end_duration) : "–"}</td>
+                <td>{t.checkpoint ? duration(t.checkpoint.sync) : "–"}</td>
+                <td>{t.checkpoint ? duration(t.checkpoint.async) : "–"}</td>
+                <td>{t.alignment ? duration(t.alignment.duration) : "–"}</td>
+                <td>{t.start_delay !== undefined ? duration(t.start_delay) : "–"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Loaded>
+  );
+}
+
 function Detail({ job, id, vertices }: { job: string; id: number; vertices: JobVertex[] }) {
   const d = usePoll<CheckpointDetails>(`/jobs/${job}/checkpoints/details/${id}`, 5000);
+  const [open, setOpen] = useState<string | undefined>(undefined);
   const names = new Map(vertices.map((v) => [v.id, v.name]));
   return (
     <Loaded polled={d}>
@@ -24,14 +67,25 @@ function Detail({ job, id, vertices }: { job: string; id: number; vertices: JobV
           </thead>
           <tbody>
             {Object.entries(c.tasks).map(([vid, t]) => (
-              <tr>
-                <td>{names.get(vid) ?? vid}</td>
-                <td>
-                  {t.num_acknowledged_subtasks}/{t.num_subtasks}
-                </td>
-                <td>{bytes(t.state_size)}</td>
-                <td>{duration(t.end_to_end_duration)}</td>
-              </tr>
+              <>
+                <tr class="clickable" onClick={() => setOpen(open === vid ? undefined : vid)} data-cp-vertex={vid}>
+                  <td>
+                    {open === vid ? "▾" : "▸"} {names.get(vid) ?? vid}
+                  </td>
+                  <td>
+                    {t.num_acknowledged_subtasks}/{t.num_subtasks}
+                  </td>
+                  <td>{bytes(t.state_size)}</td>
+                  <td>{duration(t.end_to_end_duration)}</td>
+                </tr>
+                {open === vid && (
+                  <tr>
+                    <td colSpan={4}>
+                      <SubtaskDetail job={job} checkpoint={id} vertex={vid} />
+                    </td>
+                  </tr>
+                )}
+              </>
             ))}
           </tbody>
         </table>
@@ -74,7 +128,7 @@ export function Checkpoints({ job, vertices }: { job: string; vertices: JobVerte
                   <p class="muted">No checkpoint has completed yet.</p>
                 )}
                 {s.latest.restored && (
-                  <p>
+                  <p data-testid="cp-restored-from">
                     Restored from #{s.latest.restored.id} {s.latest.restored.external_path && <code>{s.latest.restored.external_path}</code>} at {time(s.latest.restored.restore_timestamp)}
                   </p>
                 )}

@@ -1,5 +1,6 @@
-// One job: state and timeline, the graph with live rates, its vertices, and tabs for
-// exceptions, checkpoints and configuration; the actions sit in the header.
+// One job: state and timeline, the graph with live rates, its vertices, and tabs for its
+// tables (the SeaTunnel view), exceptions, checkpoints and configuration; the actions sit in
+// the header.
 import type { JobDetails, JobExceptions } from "../api";
 import { usePoll } from "../poll";
 import { Freshness, Loaded, Section, State, Tabs } from "../components/common";
@@ -9,11 +10,11 @@ import { Checkpoints } from "./Checkpoints";
 import { useVertexRates } from "../rates";
 import { bytes, count, duration, rate, time } from "../format";
 import { href } from "../router";
+import type { JobTab } from "../router";
+import { SeaTunnelView } from "./SeaTunnelView";
 import { isTerminal } from "./Overview";
 
-type Tab = "overview" | "exceptions" | "checkpoints" | "configuration";
-
-export function JobPage({ id, tab }: { id: string; tab: Tab }) {
+export function JobPage({ id, tab }: { id: string; tab: JobTab }) {
   const details = usePoll<JobDetails>(`/jobs/${id}`, 1000);
   // Rates are over the time between two answers as the page got them: `now` in the answer is
   // when its snapshot was taken, which a cached snapshot keeps.
@@ -42,6 +43,7 @@ export function JobPage({ id, tab }: { id: string; tab: Tab }) {
               current={tab}
               tabs={[
                 { key: "overview", label: "Overview", href: href.job(j.jid, "overview") },
+                { key: "seatunnel", label: "Tables", href: href.job(j.jid, "seatunnel") },
                 { key: "exceptions", label: "Exceptions", href: href.job(j.jid, "exceptions") },
                 { key: "checkpoints", label: "Checkpoints", href: href.job(j.jid, "checkpoints") },
                 { key: "configuration", label: "Configuration", href: href.job(j.jid, "configuration") },
@@ -124,6 +126,7 @@ export function JobPage({ id, tab }: { id: string; tab: Tab }) {
                 </Section>
               </>
             )}
+            {tab === "seatunnel" && <SeaTunnelView job={j.jid} />}
             {tab === "exceptions" && <Exceptions job={j.jid} />}
             {tab === "checkpoints" && <Checkpoints job={j.jid} vertices={j.vertices} />}
             {tab === "configuration" && <Configuration job={j.jid} />}

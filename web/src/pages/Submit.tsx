@@ -3,7 +3,7 @@
 // Files go through Flink's /jars API, so what is run stays listed to run again or delete.
 import { useMemo, useState } from "preact/hooks";
 import type { JarFile } from "../api";
-import { ApiError, curlOf, send } from "../api";
+import { curlOf, send } from "../api";
 import { usePoll } from "../poll";
 import { Command, ErrorBox, Freshness, Loaded, Section } from "../components/common";
 import { time } from "../format";
@@ -34,28 +34,36 @@ sink {
 }
 `;
 
-/** One problem as weir reports it, with the line it names when it names one. */
+/** One problem of a job file as `POST /jars/:id/check` answers it. */
 export interface Problem {
-  text: string;
   line?: number;
+  block?: string;
+  index?: number;
+  plugin?: string;
+  option?: string;
+  message: string;
+  hint?: string;
 }
 
-/** The problems in an error answer: weir lists them numbered, each naming its line. */
-export function problemsOf(errors: string[]): Problem[] {
-  const out: Problem[] = [];
-  for (const e of errors) {
-    const items = e.split("\n").map((l) => l.trim()).filter((l) => /^\d+\.\s/.test(l));
-    const texts = items.length > 0 ? items.map((l) => l.replace(/^\d+\.\s+/, "")) : [e];
-    for (const text of texts) {
-      const m = /\bline (\d+)/.exec(text);
-      out.push({ text, line: m ? Number(m[1]) : undefined });
-    }
-  }
-  return out;
+interface PlanNode {
+  id: string;
+  description: string;
+  parallelism: number;
 }
 
-interface Plan {
-  plan: { nodes: { id: string; description: string; parallelism: number }[] };
+/** `POST /jars/:id/check`: the problems, or (when there is none) the plan. */
+interface Check {
+  problems: Problem[];
+  message?: string;
+  plan?: { nodes: PlanNode[] };
+}
+
+/** Where a problem is, as words: `source[1] FakeSorce, option 'row.num'`. */
+function whereOf(p: Problem): string {
+  const parts: string[] = [];
+  if (p.block) parts.push(`${p.block}${p.index !== undefined ? `[${p.index}]` : ""}${p.plugin ? ` ${p.plugin}` : ""}`);
+  if (p.option) parts.push(`option '${p.option}'`);
+  return parts.join(", ");
 }
 
 async function upload(name: string, text: string): Promise<string> {
@@ -80,7 +88,7 @@ export function SubmitPage() {
   const [variables, setVariables] = useState("");
   const [savepoint, setSavepoint] = useState("");
   const [problems, setProblems] = useState<Problem[] | undefined>(undefined);
-  const [plan, setPlan] = useState<Plan["plan"] | undefined>(undefined);
+  const [plan, setPlan] = useState<PlanNode[] | undefined>(undefined);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>(undefined);
 
@@ -93,53 +101,55 @@ export function SubmitPage() {
     return b;
   };
 
-  const check = async () => {
+  /** Checks `jar` (an upload): shows its problems or its plan; true when it has none. */
+  const checkJar = async (jar: string): Promise<boolean> => {
+    const c = await send<Check>("POST", `/jars/${jar}/check`, body());
+    setProblems(c.problems);
+    setPlan(c.plan?.nodes);
+    return c.problems.length === 0;
+  };
+
+  /** Runs `work`, showing what failed and keeping the buttons off meanwhile. */
+  const busyWith = async (work: () => Promise<void>) => {
     setBusy(true);
     setError(undefined);
     try {
+      await work();
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  // Checking uploads the text and deletes it again: nothing is left behind.
+  const check = () =>
+    busyWith(async () => {
       const id = await upload(name, text);
       try {
-        const p = await send<Plan>("POST", `/jars/${id}/plan`, body());
-        setPlan(p.plan);
-        setProblems([]);
-      } catch (e) {
-        setPlan(undefined);
-        if (e instanceof ApiError && e.status === 400) setProblems(problemsOf(e.errors));
-        else throw e;
+        await checkJar(id);
       } finally {
         await send("DELETE", `/jars/${id}`).catch(() => undefined);
         jars.refresh();
       }
-    } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
-  const run = async (jar?: string) => {
-    setBusy(true);
-    setError(undefined);
-    try {
+  // Running checks first, so a file with problems shows them where they are and runs nothing.
+  const run = (jar?: string) =>
+    busyWith(async () => {
       const id = jar ?? (await upload(name, text));
       jars.refresh();
-      try {
-        const r = await send<{ jobid: string }>("POST", `/jars/${id}/run`, body());
-        window.location.hash = href.job(r.jobid);
-      } catch (e) {
-        if (e instanceof ApiError && e.status === 400) {
-          setProblems(problemsOf(e.errors));
-          setPlan(undefined);
-        } else throw e;
-      }
-    } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+      if (!(await checkJar(id))) return;
+      const r = await send<{ jobid: string }>("POST", `/jars/${id}/run`, body());
+      window.location.hash = href.job(r.jobid);
+    });
 
-  const badLines = useMemo(() => new Set((problems ?? []).map((p) => p.line).filter((l): l is number => l !== undefined)), [problems]);
+  // Line → what is wrong there, for the gutter's marks and their tooltips.
+  const badLines = useMemo(() => {
+    const m = new Map<number, string>();
+    for (const p of problems ?? []) if (p.line !== undefined) m.set(p.line, [m.get(p.line), p.message].filter(Boolean).join("\n"));
+    return m;
+  }, [problems]);
   const lines = text.split("\n").length;
   const vars = variablesOf(variables);
   const cli = `weir run ${name}${parallelism ? ` -p ${parallelism}` : ""}${vars.map((v) => ` -i ${v}`).join("")}${savepoint ? ` -s ${savepoint}` : ""} -m ${window.location.host}`;
@@ -171,7 +181,7 @@ export function SubmitPage() {
         <div class="editor">
           <div class="gutter" aria-hidden="true">
             {Array.from({ length: lines }, (_, i) => (
-              <div class={badLines.has(i + 1) ? "bad" : ""} data-line={i + 1}>
+              <div class={badLines.has(i + 1) ? "bad" : ""} data-line={i + 1} title={badLines.get(i + 1)}>
                 {i + 1}
               </div>
             ))}
@@ -217,9 +227,11 @@ export function SubmitPage() {
             </h3>
             <ul>
               {problems.map((p) => (
-                <li data-line={p.line ?? ""}>
+                <li data-line={p.line ?? ""} data-option={p.option ?? ""}>
                   {p.line !== undefined && <b>line {p.line}: </b>}
-                  {p.text}
+                  {whereOf(p) && <span class="where">{whereOf(p)}: </span>}
+                  {p.message}
+                  {p.hint && <span class="hint"> — {p.hint}</span>}
                 </li>
               ))}
             </ul>
@@ -227,8 +239,8 @@ export function SubmitPage() {
         )}
         {problems && problems.length === 0 && plan && (
           <div class="ok" data-testid="check-ok">
-            No problem found. The job would run as {plan.nodes.length} vertices:{" "}
-            {plan.nodes.map((n) => `${n.description} (×${n.parallelism})`).join(" → ")}
+            No problem found. The job would run as {plan.length} vertices:{" "}
+            {plan.map((n) => `${n.description} (×${n.parallelism})`).join(" → ")}
           </div>
         )}
       </Section>

@@ -134,3 +134,50 @@ async fn weirs_dashboard_shows_what_the_api_says_and_runs_a_job_from_submit_to_r
     );
     cluster.stop().await;
 }
+
+/// A free TCP port on loopback (bound, then released for the process that will take it).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_keeps_its_numbers_marked_stale_while_the_jobmanager_is_down_and_catches_up_after(
+) {
+    if !tools_present() {
+        return;
+    }
+    // Real `weir jobmanager` and `weir taskmanager` processes, which the driver starts, kills
+    // and restarts on these ports: the restarted JobManager must be where the page and the
+    // TaskManager keep looking.
+    let dir = tempfile::tempdir().unwrap();
+    let artefacts = repo().join("target/test-artefacts/dashboard-restart");
+    let _ = std::fs::remove_dir_all(&artefacts);
+    let args = vec![
+        env!("CARGO_BIN_EXE_weir").to_string(),
+        dir.path().display().to_string(),
+        free_port().to_string(),
+        free_port().to_string(),
+        artefacts.display().to_string(),
+    ];
+    let script = repo().join("web/e2e/restart.mjs");
+    let report = page_driver::run(script, args, &artefacts, "the dashboard across a restart").await;
+    let visited: Vec<&str> = report["visited"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v["name"].as_str())
+        .collect();
+    assert_eq!(
+        visited,
+        [
+            "before-restart",
+            "jobmanager-down",
+            "jobmanager-back",
+            "checkpoints-after-restart"
+        ]
+    );
+    assert!(artefacts.join("jobmanager-down.png").exists());
+}

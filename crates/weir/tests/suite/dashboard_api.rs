@@ -188,7 +188,12 @@ async fn answers_are_gzipped_for_clients_that_ask() {
     flate2::read::GzDecoder::new(&bytes[..])
         .read_to_string(&mut text)
         .expect("a gzip stream");
-    assert!(bytes.len() * 2 < text.len(), "{} → {}", text.len(), bytes.len());
+    assert!(
+        bytes.len() * 2 < text.len(),
+        "{} → {}",
+        text.len(),
+        bytes.len()
+    );
     let decoded: Value = serde_json::from_str(&text).expect("JSON inside");
     assert_eq!(decoded, plain);
     // Small answers are not worth it.
