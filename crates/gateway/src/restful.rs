@@ -3,6 +3,7 @@
 use crate::checkpoint::{CheckpointStatsSnapshot, OperationKind, OperationState, SavepointRequest};
 use crate::error::GatewayError;
 use crate::job_check::JobCheck;
+use crate::live_job::LiveJob;
 use crate::rescale::ResourceRequirements;
 use crate::snapshot::*;
 use crate::submission::JobSubmission;
@@ -36,8 +37,15 @@ pub trait RestfulGateway: Send + Sync {
     /// Asks a job to stop (Flink's `cancelJob`).
     async fn cancel_job(&self, job: JobId) -> Result<(), GatewayError>;
 
-    /// A job's full snapshot, running or archived (Flink's `requestExecutionGraphInfo`).
-    async fn request_job(&self, job: JobId) -> Result<JobSnapshot, GatewayError>;
+    /// A job's full snapshot, running or archived (Flink's `requestExecutionGraphInfo`), with
+    /// the live counters written in: a copy, for readers that need every subtask's attempts.
+    async fn request_job(&self, job: JobId) -> Result<JobSnapshot, GatewayError> {
+        Ok(self.request_live_job(job).await?.into_snapshot())
+    }
+
+    /// A job's published snapshot, shared, and its running subtasks' live counters beside it:
+    /// for readers that derive sums (and can keep what they derive from the same snapshot).
+    async fn request_live_job(&self, job: JobId) -> Result<LiveJob, GatewayError>;
 
     /// A job's status only.
     async fn request_job_status(&self, job: JobId) -> Result<JobStatus, GatewayError>;

@@ -592,13 +592,13 @@ impl RestfulGateway for Dispatcher {
         }
     }
 
-    async fn request_job(&self, job: JobId) -> Result<JobSnapshot, GatewayError> {
+    async fn request_live_job(&self, job: JobId) -> Result<LiveJob, GatewayError> {
         if let Some(m) = self.master(job) {
-            return Ok(m.snapshot().await);
+            return Ok(m.live().await);
         }
         self.archive
             .get(job)
-            .map(|s| s.as_ref().clone())
+            .map(|s| LiveJob::published(s, now_ms()))
             .ok_or_else(|| GatewayError::job_not_found(job))
     }
 
@@ -629,8 +629,9 @@ impl RestfulGateway for Dispatcher {
         let now = now_ms();
         let masters = self.masters();
         let mut out: Vec<JobOverview> = Vec::with_capacity(masters.len());
+        // An overview line has no I/O counters: the published snapshot, uncopied, is enough.
         for m in &masters {
-            out.push(JobOverview::of(&m.snapshot().await, now));
+            out.push(m.overview(now));
         }
         let running: Vec<JobId> = out.iter().map(|o| o.job_id).collect();
         out.extend(

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use weir_core::{ExecutionState, JobId, JobStatus, VertexId};
 use weir_gateway::snapshot::*;
-use weir_gateway::{Placement, SubtaskIo, TaskStateUpdate};
+use weir_gateway::{Placement, TaskStateUpdate};
 use weir_pipeline::{JobGraph, JobMode};
 
 /// What the JobMaster must do after a change.
@@ -547,21 +547,6 @@ impl ExecutionGraph {
         }
         self.set_status(JobStatus::Failed, now)
             .then_some(JobStatus::Failed)
-    }
-
-    /// Overlays live I/O counters (read from the TaskExecutor) on running attempts.
-    pub fn apply_live_io(snapshot: &mut JobSnapshot, io: &[SubtaskIo]) {
-        for live in io {
-            let subtask = snapshot
-                .vertices
-                .get_mut(live.vertex)
-                .and_then(|v| v.subtasks.get_mut(live.subtask));
-            if let Some(s) = subtask {
-                if !s.current.state.is_terminal() {
-                    s.current.io = live.io;
-                }
-            }
-        }
     }
 }
 

@@ -8,17 +8,18 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock, Weak};
 use weir_core::JobId;
 
-/// The rendered `/checkpoints` answer of each job's current statistics snapshot, keyed by the
-/// snapshot itself: a dashboard polling hard costs one serialization per checkpoint event, not
-/// one per request, and a new snapshot is rendered on its first request.
-pub struct RenderedStats<T> {
-    rendered: RwLock<HashMap<JobId, Rendered<T>>>,
+/// A rendering of each job's current snapshot of some kind (`/checkpoints` statistics, the
+/// stable part of `/jobs/:id`), keyed by the snapshot itself: a dashboard polling hard costs
+/// one rendering per snapshot the JobMaster publishes, not one per request, and a new snapshot
+/// is rendered on its first request.
+pub struct RenderedStats<T, R = Arc<[u8]>> {
+    rendered: RwLock<HashMap<JobId, Rendered<T, R>>>,
 }
 
 /// A snapshot (held weakly, to recognise it) and its rendering.
-type Rendered<T> = (Weak<T>, Arc<[u8]>);
+type Rendered<T, R> = (Weak<T>, R);
 
-impl<T> Default for RenderedStats<T> {
+impl<T, R> Default for RenderedStats<T, R> {
     fn default() -> Self {
         Self {
             rendered: RwLock::new(HashMap::new()),
@@ -26,28 +27,23 @@ impl<T> Default for RenderedStats<T> {
     }
 }
 
-impl<T> RenderedStats<T> {
+impl<T, R: Clone> RenderedStats<T, R> {
     /// The rendering of `snapshot`, made by `render` unless this very snapshot was rendered.
-    pub fn get(
-        &self,
-        job: JobId,
-        snapshot: &Arc<T>,
-        render: impl FnOnce() -> Vec<u8>,
-    ) -> Arc<[u8]> {
+    pub fn get(&self, job: JobId, snapshot: &Arc<T>, render: impl FnOnce() -> R) -> R {
         if let Ok(r) = self.rendered.read() {
-            if let Some((seen, bytes)) = r.get(&job) {
+            if let Some((seen, rendering)) = r.get(&job) {
                 if seen.upgrade().is_some_and(|s| Arc::ptr_eq(&s, snapshot)) {
-                    return bytes.clone();
+                    return rendering.clone();
                 }
             }
         }
-        let bytes: Arc<[u8]> = render().into();
+        let rendering = render();
         if let Ok(mut r) = self.rendered.write() {
-            // Snapshots nobody holds any more belong to replaced or forgotten statistics.
+            // Snapshots nobody holds any more belong to replaced or forgotten jobs.
             r.retain(|_, (seen, _)| seen.strong_count() > 0);
-            r.insert(job, (Arc::downgrade(snapshot), bytes.clone()));
+            r.insert(job, (Arc::downgrade(snapshot), rendering.clone()));
         }
-        bytes
+        rendering
     }
 }
 
@@ -118,18 +114,18 @@ mod tests {
 
     #[test]
     fn a_snapshot_is_rendered_once_and_a_new_one_at_once() {
-        let cache = RenderedStats::default();
+        let cache: RenderedStats<i32> = RenderedStats::default();
         let first = Arc::new(1);
         let mut renders = 0;
         for _ in 0..3 {
             cache.get(JobId(1), &first, || {
                 renders += 1;
-                b"1".to_vec()
+                b"1".to_vec().into()
             });
         }
         assert_eq!(renders, 1);
         let second = Arc::new(2);
-        let bytes = cache.get(JobId(1), &second, || b"2".to_vec());
+        let bytes = cache.get(JobId(1), &second, || b"2".to_vec().into());
         assert_eq!(
             &*bytes, b"2",
             "a new snapshot is never served the old rendering"

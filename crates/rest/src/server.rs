@@ -98,6 +98,7 @@ pub fn flink_router(gateway: Arc<dyn RestfulGateway>, settings: RestSettings) ->
         settings,
         finished_lines: Default::default(),
         checkpoint_stats: Default::default(),
+        job_details: Default::default(),
     });
     let mut api: Router<AppState> = Router::new();
     for e in flink_endpoints() {

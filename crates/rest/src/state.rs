@@ -12,6 +12,11 @@ pub struct Inner {
     pub finished_lines: crate::cache::FinishedLines,
     /// The rendered `/checkpoints` answer of each job's current statistics.
     pub checkpoint_stats: crate::cache::RenderedStats<weir_gateway::CheckpointStatsSnapshot>,
+    /// The fixed part of each job's `/jobs/:id`, per published snapshot.
+    pub job_details: crate::cache::RenderedStats<
+        weir_gateway::JobSnapshot,
+        Arc<crate::flink::job_details_render::JobDetailsTemplate>,
+    >,
 }
 
 /// Cheap to clone into every handler.

@@ -282,17 +282,21 @@ impl JobMaster {
             .unwrap_or_default()
     }
 
-    /// The last published snapshot, with live I/O of running subtasks.
+    /// The last published snapshot, with live I/O of running subtasks (a copy).
     pub async fn snapshot(&self) -> JobSnapshot {
-        let mut s = self.view.snapshot.load().as_ref().clone();
-        s.taken_at = weir_core::now_ms();
-        if !s.status.is_terminal() {
+        self.live().await.into_snapshot()
+    }
+
+    /// The last published snapshot, shared, and the live I/O of its running subtasks.
+    pub async fn live(&self) -> weir_gateway::LiveJob {
+        let snapshot = self.view.snapshot.load_full();
+        let mut live = weir_gateway::LiveJob::published(snapshot, weir_core::now_ms());
+        if !live.snapshot.status.is_terminal() {
             if let Some(slots) = self.view.slots.load_full() {
-                let io = slots.task_io(self.job_id).await;
-                ExecutionGraph::apply_live_io(&mut s, &io);
+                live.io = slots.task_io(self.job_id).await;
             }
         }
-        s
+        live
     }
 
     /// The last published snapshot as it is (no live I/O), without copying it.

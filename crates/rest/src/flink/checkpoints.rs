@@ -61,7 +61,9 @@ async fn checkpoints(
     let job = params::job_id(&job)?;
     let stats = s.gateway.request_checkpoint_stats(job).await?;
     let body = s.checkpoint_stats.get(job, &stats, || {
-        serde_json::to_vec(&CheckpointingStatistics::of(&stats)).unwrap_or_default()
+        serde_json::to_vec(&CheckpointingStatistics::of(&stats))
+            .unwrap_or_default()
+            .into()
     });
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/json")],

@@ -1,6 +1,7 @@
 //! Job endpoints: lists, details, cancel, status, plan, config, exceptions, results,
 //! accumulators, per-job JobManager info and submission (`POST /jobs`).
 
+use super::job_details_render::JobDetailsTemplate;
 use super::messages::{
     self, now_ms, ConfigurationInfo, EmptyResponseBody, EnvironmentInfo, FailureCause,
     JobDetailsInfo, JobDetailsMessage, PlanMessage, QueueStatus, RootExceptionInfo,
@@ -160,12 +161,16 @@ async fn job_details(
     State(s): State<AppState>,
     Path(job): Path<String>,
 ) -> RestResult<axum::response::Response> {
-    let snapshot = s.gateway.request_job(params::job_id(&job)?).await?;
-    let body = JobDetailsInfo::of(&snapshot, now_ms());
-    Ok(messages::json_response(
-        &body,
-        1024 + snapshot.vertices.len() * 1536,
-    ))
+    let job = params::job_id(&job)?;
+    let live = s.gateway.request_live_job(job).await?;
+    let template = s.job_details.get(job, &live.snapshot, || {
+        std::sync::Arc::new(JobDetailsTemplate::of(&live.snapshot))
+    });
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        template.render(&live, now_ms()),
+    )
+        .into_response())
 }
 
 type Accepted = (StatusCode, Json<EmptyResponseBody>);

@@ -8,6 +8,7 @@ pub mod checkpoints;
 pub mod cluster;
 pub mod jar_check;
 pub mod jars;
+pub mod job_details_render;
 pub mod jobmanager;
 pub mod jobs;
 pub mod messages;

@@ -375,17 +375,10 @@ impl PreparedSource for PreparedFake {
             Some(s) => s ^ (subtask.index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
             None => rand::rng().random(),
         };
-        // Split s of this reader gets row.num / split.num rows, the last one the remainder.
-        let base = self.row_num / self.split_num;
-        let splits: Vec<usize> = (0..self.split_num)
-            .map(|s| {
-                if s + 1 == self.split_num {
-                    self.row_num - base * (self.split_num - 1)
-                } else {
-                    base
-                }
-            })
-            .collect();
+        let splits = Splits {
+            rows: self.row_num,
+            count: self.split_num.max(1),
+        };
         Ok(Box::new(FakeReader {
             schema: self.schema.clone(),
             splits,
@@ -409,9 +402,46 @@ impl PreparedSource for PreparedFake {
     }
 }
 
+/// How one reader's `row.num` rows divide into `split.num` splits: `row.num / split.num` each,
+/// the last one the remainder. Computed rather than listed, so that a reader of a million
+/// splits holds two numbers instead of megabytes (fifty such jobs once held 400 MiB).
+#[derive(Debug, Clone, Copy)]
+struct Splits {
+    rows: usize,
+    /// At least 1.
+    count: usize,
+}
+
+impl Splits {
+    fn len(&self) -> usize {
+        self.count
+    }
+
+    /// The rows of split `s`, or `None` past the last.
+    fn get(&self, s: usize) -> Option<usize> {
+        let base = self.rows / self.count;
+        if s + 1 < self.count {
+            Some(base)
+        } else if s + 1 == self.count {
+            Some(self.rows - base * (self.count - 1))
+        } else {
+            None
+        }
+    }
+
+    /// The rows of the splits after `s`.
+    fn rows_after(&self, s: usize) -> usize {
+        if s + 1 < self.count {
+            self.rows - (self.rows / self.count) * (s + 1)
+        } else {
+            0
+        }
+    }
+}
+
 struct FakeReader {
     schema: SchemaRef,
-    splits: Vec<usize>,
+    splits: Splits,
     split: usize,
     left_in_split: Option<usize>,
     literal: Option<Batch>,
@@ -523,7 +553,10 @@ impl SourceReader for FakeReader {
             }
             return Ok(SourceEvent::Batch(batch));
         }
-        let left = *self.left_in_split.get_or_insert(self.splits[self.split]);
+        let Some(split_rows) = self.splits.get(self.split) else {
+            return Ok(SourceEvent::End);
+        };
+        let left = *self.left_in_split.get_or_insert(split_rows);
         let n = left.min(self.batch_size);
         let mut n = n;
         if let Some(rate) = self.rate {
@@ -554,11 +587,11 @@ impl FakeReader {
             return None;
         }
         let current = self.split.min(self.splits.len());
-        let later: usize = self.splits.iter().skip(current + 1).sum();
+        let later = self.splits.rows_after(current);
         let here = match (self.splits.get(current), &self.literal) {
             (None, _) => 0,
             (Some(_), Some(l)) => l.num_rows() * (self.splits.len() - current),
-            (Some(n), None) => self.left_in_split.unwrap_or(*n) + later,
+            (Some(n), None) => self.left_in_split.unwrap_or(n) + later,
         };
         Some(here as u64)
     }
@@ -797,6 +830,29 @@ mod tests {
                 SourceEvent::Idle(_) => {}
                 SourceEvent::End => return out,
             }
+        }
+    }
+
+    #[test]
+    fn computed_splits_are_the_listed_ones() {
+        for (rows, count) in [(10, 3), (9, 3), (2, 5), (0, 1), (7, 1), (1_000_001, 1000)] {
+            let splits = Splits { rows, count };
+            let base = rows / count;
+            let listed: Vec<usize> = (0..count)
+                .map(|s| {
+                    if s + 1 == count {
+                        rows - base * (count - 1)
+                    } else {
+                        base
+                    }
+                })
+                .collect();
+            for (s, want) in listed.iter().enumerate() {
+                assert_eq!(splits.get(s), Some(*want), "{rows}/{count} split {s}");
+                assert_eq!(splits.rows_after(s), listed[s + 1..].iter().sum::<usize>());
+            }
+            assert_eq!(splits.get(count), None);
+            assert_eq!(listed.iter().sum::<usize>(), rows);
         }
     }
 
