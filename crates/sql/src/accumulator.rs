@@ -104,8 +104,9 @@ impl Acc {
     }
 
     /// Adds a value (`retract` false) or takes back one added earlier (`retract` true).
+    #[inline]
     pub fn update(&mut self, value: Input, retract: bool) -> WeirResult<()> {
-        if value == Input::Null {
+        if matches!(value, Input::Null) {
             return Ok(());
         }
         let sign = if retract { -1 } else { 1 };

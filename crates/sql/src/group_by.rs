@@ -412,35 +412,45 @@ fn aggregate_column<'a>(
     }
 }
 
-/// An argument column, read once per batch in the form its accumulator wants.
+/// An argument column, read once per batch in the form its accumulator wants: typed, so a row
+/// is read without a downcast, and with whether it has nulls at all known up front.
 enum ArgColumn {
+    /// COUNT(*) or COUNT of a column without nulls: every row counts.
+    Always,
     Presence(ArrayRef),
-    Int(ArrayRef),
-    Float(ArrayRef),
+    Int(arrow::array::Int64Array),
+    Float(arrow::array::Float64Array),
     Other(ArrayRef),
 }
 
 impl ArgColumn {
     fn read(array: ArrayRef, class: ArgClass) -> WeirResult<ArgColumn> {
         Ok(match class {
+            ArgClass::Presence if array.null_count() == 0 => ArgColumn::Always,
             ArgClass::Presence => ArgColumn::Presence(array),
-            ArgClass::Int => ArgColumn::Int(cast(&array, &DataType::Int64).map_err(eval_err)?),
-            ArgClass::Float => {
-                ArgColumn::Float(cast(&array, &DataType::Float64).map_err(eval_err)?)
-            }
+            ArgClass::Int => ArgColumn::Int(
+                cast(&array, &DataType::Int64)
+                    .map_err(eval_err)?
+                    .as_primitive::<Int64Type>()
+                    .clone(),
+            ),
+            ArgClass::Float => ArgColumn::Float(
+                cast(&array, &DataType::Float64)
+                    .map_err(eval_err)?
+                    .as_primitive::<Float64Type>()
+                    .clone(),
+            ),
             ArgClass::Other => ArgColumn::Other(array),
         })
     }
 
+    #[inline]
     fn at(&self, row: usize) -> WeirResult<Input> {
         Ok(match self {
+            ArgColumn::Always => Input::Int(1),
             ArgColumn::Presence(a) if a.is_valid(row) => Input::Int(1),
-            ArgColumn::Int(a) if a.is_valid(row) => {
-                Input::Int(a.as_primitive::<Int64Type>().value(row))
-            }
-            ArgColumn::Float(a) if a.is_valid(row) => {
-                Input::Float(a.as_primitive::<Float64Type>().value(row))
-            }
+            ArgColumn::Int(a) if a.is_valid(row) => Input::Int(a.value(row)),
+            ArgColumn::Float(a) if a.is_valid(row) => Input::Float(a.value(row)),
             ArgColumn::Other(a) if a.is_valid(row) => {
                 Input::Other(ScalarValue::try_from_array(a, row).map_err(eval_err)?)
             }
