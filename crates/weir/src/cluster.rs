@@ -453,6 +453,17 @@ impl MiniCluster {
             dashboard_dir: dashboard_dir(&config)?,
             profiling: config.bool("rest.profiling.enabled")?,
         };
+        if role == ClusterRole::JobManager {
+            // Jobs an earlier run of this JobManager left running resume from their latest
+            // checkpoints once TaskManagers offer slots. Registered before the REST server
+            // answers (the port is already bound, so clients wait in its backlog): a dashboard
+            // left open on a recovering job must never be told it does not exist.
+            let store = weir_jobmanager::job_store::FileJobStore::open(&dirs.data.join("jobs"))?;
+            let recovered = dispatcher.recover(Arc::new(store)).await;
+            if recovered > 0 {
+                tracing::info!("recovered {recovered} job(s) from the job store");
+            }
+        }
         let router =
             weir_rest::flink_router(dispatcher.clone() as Arc<dyn RestfulGateway>, settings);
         let server = tokio::spawn(weir_rest::serve(
@@ -471,15 +482,6 @@ impl MiniCluster {
             &stop,
         )
         .await?;
-        if role == ClusterRole::JobManager {
-            // Jobs an earlier run of this JobManager left running resume from their latest
-            // checkpoints once TaskManagers offer slots.
-            let store = weir_jobmanager::job_store::FileJobStore::open(&dirs.data.join("jobs"))?;
-            let recovered = dispatcher.recover(Arc::new(store)).await;
-            if recovered > 0 {
-                tracing::info!("recovered {recovered} job(s) from the job store");
-            }
-        }
         let prometheus = if config.reporter_enabled("prom") {
             let mut sources = vec![dispatcher.metric_query_service().clone()];
             sources.extend(tm.iter().map(|tm| tm.metric_query_service().clone()));
