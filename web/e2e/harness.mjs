@@ -9,6 +9,32 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /**
+ * Calls `f` every `everyMs` until it returns true; throws `what` with its last answer (or
+ * error) after `ms`. Needs no page, so a driver can wait on the cluster before opening one.
+ */
+export async function poll(what, f, ms = 10000, everyMs = 100) {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await f();
+      if (last === true) return;
+    } catch (e) {
+      last = e.message;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`${what} (last: ${JSON.stringify(last)})`);
+}
+
+/** `GET base + p` as JSON; a status >= 400 throws. */
+export async function getJson(base, p) {
+  const r = await fetch(`${base}${p}`);
+  if (!r.ok) throw new Error(`GET ${p}: ${r.status}`);
+  return r.json();
+}
+
+/**
  * Opens the dashboard at `base` in a 1280×800 page; screenshots go to `outDir`.
  * `tolerate(kind, text, status)` in a step's options lets a known failure pass.
  */
@@ -55,11 +81,7 @@ export async function openDashboard(base, outDir) {
     problem(`HTTP ${r.status()} for ${m} ${r.url()}`);
   });
 
-  async function api(p) {
-    const r = await fetch(`${base}${p}`);
-    if (!r.ok) throw new Error(`GET ${p}: ${r.status}`);
-    return r.json();
-  }
+  const api = (p) => getJson(base, p);
 
   async function shot(name) {
     await page.screenshot({ path: path.join(outDir, `${name}.png`), fullPage: true });
@@ -85,20 +107,7 @@ export async function openDashboard(base, outDir) {
     tolerated = () => false;
   }
 
-  async function until(what, f, ms = 10000) {
-    const deadline = Date.now() + ms;
-    let last;
-    while (Date.now() < deadline) {
-      try {
-        last = await f();
-        if (last === true) return;
-      } catch (e) {
-        last = e.message;
-      }
-      await page.waitForTimeout(200);
-    }
-    throw new Error(`${what} (last: ${JSON.stringify(last)})`);
-  }
+  const until = (what, f, ms = 10000) => poll(what, f, ms, 200);
 
   const text = (sel) => page.locator(sel).first().innerText({ timeout: 8000 });
   const number = (s) => Number(String(s).replace(/[^0-9.-]/g, ''));

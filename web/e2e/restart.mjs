@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { openDashboard } from './harness.mjs';
+import { getJson, openDashboard, poll } from './harness.mjs';
 
 const [bin, dataDir, restPort, rpcPort, outDir] = process.argv.slice(2);
 if (!bin || !dataDir || !restPort || !rpcPort || !outDir) {
@@ -67,33 +67,12 @@ await start(
   'JobManager:',
 );
 
-async function poll(what, f, ms = 20000) {
-  const deadline = Date.now() + ms;
-  let last;
-  while (Date.now() < deadline) {
-    try {
-      last = await f();
-      if (last === true) return;
-    } catch (e) {
-      last = e.message;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what} (last: ${JSON.stringify(last)})`);
-}
-
-const getJson = async (p) => {
-  const r = await fetch(`${base}${p}`);
-  if (!r.ok) throw new Error(`GET ${p}: ${r.status}`);
-  return r.json();
-};
-
-await poll('the TaskManager registered', async () => (await getJson('/taskmanagers')).taskmanagers.length === 1);
+await poll('the TaskManager registered', async () => (await getJson(base, '/taskmanagers')).taskmanagers.length === 1, 20000);
 const jobFile = fs.readFileSync(new URL('../../compat/jobs/streaming_groupby.conf', import.meta.url), 'utf8');
 const submitted = await fetch(`${base}/jobs`, { method: 'POST', body: jobFile });
 if (submitted.status !== 202) throw new Error(`submission answered ${submitted.status}: ${await submitted.text()}`);
 const job = (await submitted.json()).jobUrl.replace('/jobs/', '');
-await poll('the job completed a checkpoint', async () => (await getJson(`/jobs/${job}/checkpoints`)).counts.completed >= 2);
+await poll('the job completed a checkpoint', async () => (await getJson(base, `/jobs/${job}/checkpoints`)).counts.completed >= 2, 20000);
 
 const { page, api, step, until, text, number, between, finish } = await openDashboard(base, outDir);
 

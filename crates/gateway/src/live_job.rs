@@ -59,13 +59,7 @@ impl LiveJob {
     pub fn vertex_io(&self) -> Vec<IoStats> {
         self.subtask_io()
             .into_iter()
-            .map(|subtasks| {
-                let mut total = IoStats::default();
-                for io in subtasks {
-                    total += io;
-                }
-                total
-            })
+            .map(|subtasks| subtasks.into_iter().sum())
             .collect()
     }
 

@@ -39,6 +39,16 @@ pub struct IoStats {
     pub sink_written_records: u64,
 }
 
+impl std::iter::Sum for IoStats {
+    fn sum<I: Iterator<Item = IoStats>>(all: I) -> IoStats {
+        let mut total = IoStats::default();
+        for io in all {
+            total += io;
+        }
+        total
+    }
+}
+
 impl std::ops::AddAssign for IoStats {
     fn add_assign(&mut self, o: IoStats) {
         self.read_bytes += o.read_bytes;
@@ -250,11 +260,7 @@ impl VertexSnapshot {
 
     /// Summed I/O of the current attempts.
     pub fn io(&self) -> IoStats {
-        let mut total = IoStats::default();
-        for s in &self.subtasks {
-            total += s.current.io;
-        }
-        total
+        self.subtasks.iter().map(|s| s.current.io).sum()
     }
 }
 

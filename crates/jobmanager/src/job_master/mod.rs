@@ -282,11 +282,6 @@ impl JobMaster {
             .unwrap_or_default()
     }
 
-    /// The last published snapshot, with live I/O of running subtasks (a copy).
-    pub async fn snapshot(&self) -> JobSnapshot {
-        self.live().await.into_snapshot()
-    }
-
     /// The last published snapshot, shared, and the live I/O of its running subtasks.
     pub async fn live(&self) -> weir_gateway::LiveJob {
         let snapshot = self.view.snapshot.load_full();
