@@ -185,20 +185,6 @@ impl Acc {
         Ok(())
     }
 
-    /// The aggregate's current value as an i64 or f64 when it is one (for building output
-    /// columns without scalars); `None` for the scalar-valued MIN/MAX.
-    pub fn number(&self) -> Option<Number> {
-        Some(match self {
-            Acc::Count(c) => Number::Int(Some(*c)),
-            Acc::SumInt { sum, n } => Number::Int((*n > 0).then_some(*sum)),
-            Acc::SumFloat { sum, n } => Number::Float((*n > 0).then_some(*sum)),
-            Acc::Avg { sum, n } => Number::Float((*n > 0).then(|| *sum / *n as f64)),
-            Acc::ExtremeInt { best, .. } => Number::Int(*best),
-            Acc::ExtremeFloat { best, .. } => Number::Float(*best),
-            Acc::Extreme { .. } => return None,
-        })
-    }
-
     /// The aggregate's current value (NULL where SQL says so), before casting to the output type.
     pub fn value(&self) -> ScalarValue {
         match self {
@@ -304,13 +290,6 @@ impl Acc {
             }
         })
     }
-}
-
-/// A numeric aggregate value, for building an output column directly.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Number {
-    Int(Option<i64>),
-    Float(Option<f64>),
 }
 
 /// Taking back a value from MIN/MAX: anything but the current extreme leaves it as it is;

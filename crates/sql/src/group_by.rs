@@ -13,36 +13,24 @@
 //! group the hash edge used, so a rescaled job hands every key to the subtask that now receives
 //! its rows.
 
-use crate::accumulator::{Acc, AggKind, Input, Reader};
+use crate::acc_column::{AccColumn, ArgClass, ArgColumn};
+use crate::accumulator::{Acc, AggKind, Reader};
+use crate::group_keys::GroupKeys;
 use arrow::array::{Array, ArrayRef, AsArray, UInt32Array};
-use arrow::compute::{cast, take_record_batch};
-use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, SchemaRef};
+use arrow::compute::take_record_batch;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
-use arrow::row::{RowConverter, Rows, SortField};
+use arrow::row::{RowConverter, SortField};
 use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::execution::SessionState;
 use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan};
 use datafusion::physical_expr::PhysicalExpr;
-use std::collections::HashMap;
 use std::sync::Arc;
 use weir_core::{WeirError, WeirResult};
 use weir_runtime::operator::{PreparedTransform, SubtaskContext, Transform};
 use weir_runtime::partition::{key_group_of_row, DEFAULT_MAX_PARALLELISM};
 use weir_runtime::state::OperatorState;
 use weir_runtime::{Batch, RowKind};
-
-/// How an aggregate reads its argument column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ArgClass {
-    /// Any type; only whether the value is null matters (COUNT).
-    Presence,
-    /// Integers, read exactly as i64.
-    Int,
-    /// Floating point, read as f64.
-    Float,
-    /// Anything else, read as a scalar (MIN/MAX of strings, dates…).
-    Other,
-}
 
 /// One aggregate of the SELECT list.
 struct AggSpec {
@@ -313,52 +301,43 @@ impl PreparedTransform for GroupByPlan {
     }
 
     fn instantiate(&self, _subtask: SubtaskContext) -> WeirResult<Box<dyn Transform>> {
-        let sort = |t: &DataType| SortField::new(t.clone());
-        let keys = RowConverter::new(self.group_types.iter().map(sort).collect())
-            .map_err(|e| WeirError::new(format!("cannot key the GROUP BY columns: {e}")))?;
         let values = self
             .aggs
             .iter()
-            .map(|a| RowConverter::new(vec![sort(&a.value_type)]))
+            .map(|a| RowConverter::new(vec![SortField::new(a.value_type.clone())]))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| WeirError::new(format!("cannot encode aggregate values: {e}")))?;
         Ok(Box::new(GroupAggregate {
-            plan: self.clone(),
-            keys,
+            keys: GroupKeys::new(&self.group_types)?,
+            accs: self.empty_accs().iter().map(AccColumn::of).collect(),
+            rows: Vec::new(),
+            emitted: Vec::new(),
+            touched: Vec::new(),
             values,
-            groups: HashMap::default(),
             step: 0,
+            slots_of_rows: Vec::new(),
+            plan: self.clone(),
         }))
     }
 }
 
-/// One key's accumulators.
-#[derive(Clone)]
-struct Group {
-    /// Net rows (inserted minus retracted); the group is gone at zero.
-    rows: i64,
-    accs: Vec<Acc>,
-    /// Whether downstream currently holds a result row for this key.
-    emitted: bool,
-    /// The last step (input batch) that touched the group.
-    step: u64,
-}
-
-/// A key changed in this step, with its result before the step if one was emitted.
-struct Changed {
-    key: Box<[u8]>,
-    before: Option<Vec<Acc>>,
-}
-
-/// One subtask's GROUP BY: its keys' accumulators.
+/// One subtask's GROUP BY: its keys' accumulators, column-wise by group slot.
 struct GroupAggregate {
     plan: GroupByPlan,
-    /// Group columns ⇄ key bytes (Arrow's row format, the bytes the hash edge hashes).
-    keys: RowConverter,
+    keys: GroupKeys,
+    /// Per aggregate, every group's accumulator.
+    accs: Vec<AccColumn>,
+    /// Per group slot: net rows (inserted minus retracted); the group is gone at zero.
+    rows: Vec<i64>,
+    /// Per group slot: whether downstream currently holds a result row for the group.
+    emitted: Vec<bool>,
+    /// Per group slot: the last step (input batch) that touched the group.
+    touched: Vec<u64>,
     /// Per aggregate, MIN/MAX values ⇄ bytes for checkpoints.
     values: Vec<RowConverter>,
-    groups: HashMap<Box<[u8]>, Group, ahash::RandomState>,
     step: u64,
+    /// The group slot of each row of the batch being applied (kept to reuse its allocation).
+    slots_of_rows: Vec<u32>,
 }
 
 fn eval_err(e: impl std::fmt::Display) -> WeirError {
@@ -368,112 +347,42 @@ fn eval_err(e: impl std::fmt::Display) -> WeirError {
     ))
 }
 
-/// The output column of one aggregate over `accs`, built from plain numbers where the
-/// accumulators hold them (no scalar per value) and cast to the type DataFusion planned.
-fn aggregate_column<'a>(
-    accs: impl ExactSizeIterator<Item = &'a Acc> + Clone,
-    spec: &AggSpec,
-) -> WeirResult<ArrayRef> {
-    use crate::accumulator::Number;
-    use arrow::array::{Float64Array, Int64Array};
-    if accs.len() == 0 {
-        return Ok(arrow::array::new_empty_array(&spec.output_type));
-    }
-    let numbers: Option<Vec<Number>> = accs.clone().map(Acc::number).collect();
-    let array: ArrayRef = match numbers {
-        Some(n) if n.iter().all(|v| matches!(v, Number::Int(_))) => Arc::new(
-            n.iter()
-                .map(|v| match v {
-                    Number::Int(i) => *i,
-                    Number::Float(_) => None,
-                })
-                .collect::<Int64Array>(),
-        ),
-        Some(n) => Arc::new(
-            n.iter()
-                .map(|v| match v {
-                    Number::Float(f) => *f,
-                    Number::Int(i) => i.map(|i| i as f64),
-                })
-                .collect::<Float64Array>(),
-        ),
-        None => {
-            let values = accs
-                .map(|a| a.value().cast_to(&spec.output_type))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(eval_err)?;
-            return ScalarValue::iter_to_array(values).map_err(eval_err);
-        }
-    };
-    if array.data_type() == &spec.output_type {
-        Ok(array)
-    } else {
-        cast(&array, &spec.output_type).map_err(eval_err)
-    }
-}
-
-/// An argument column, read once per batch in the form its accumulator wants: typed, so a row
-/// is read without a downcast, and with whether it has nulls at all known up front.
-enum ArgColumn {
-    /// COUNT(*) or COUNT of a column without nulls: every row counts.
-    Always,
-    Presence(ArrayRef),
-    Int(arrow::array::Int64Array),
-    Float(arrow::array::Float64Array),
-    Other(ArrayRef),
-}
-
-impl ArgColumn {
-    fn read(array: ArrayRef, class: ArgClass) -> WeirResult<ArgColumn> {
-        Ok(match class {
-            ArgClass::Presence if array.null_count() == 0 => ArgColumn::Always,
-            ArgClass::Presence => ArgColumn::Presence(array),
-            ArgClass::Int => ArgColumn::Int(
-                cast(&array, &DataType::Int64)
-                    .map_err(eval_err)?
-                    .as_primitive::<Int64Type>()
-                    .clone(),
-            ),
-            ArgClass::Float => ArgColumn::Float(
-                cast(&array, &DataType::Float64)
-                    .map_err(eval_err)?
-                    .as_primitive::<Float64Type>()
-                    .clone(),
-            ),
-            ArgClass::Other => ArgColumn::Other(array),
-        })
-    }
-
-    #[inline]
-    fn at(&self, row: usize) -> WeirResult<Input> {
-        Ok(match self {
-            ArgColumn::Always => Input::Int(1),
-            ArgColumn::Presence(a) if a.is_valid(row) => Input::Int(1),
-            ArgColumn::Int(a) if a.is_valid(row) => Input::Int(a.value(row)),
-            ArgColumn::Float(a) if a.is_valid(row) => Input::Float(a.value(row)),
-            ArgColumn::Other(a) if a.is_valid(row) => {
-                Input::Other(ScalarValue::try_from_array(a, row).map_err(eval_err)?)
-            }
-            _ => Input::Null,
-        })
-    }
+fn is_retraction(kind: RowKind) -> bool {
+    matches!(kind, RowKind::UpdateBefore | RowKind::Delete)
 }
 
 impl GroupAggregate {
-    /// Applies one batch to the accumulators; returns the keys it changed, in first-touch order.
-    fn apply(&mut self, batch: Batch) -> WeirResult<Vec<Changed>> {
-        let batch = crate::filter(&self.plan.predicate, batch)?;
-        let rows = batch.num_rows();
-        if rows == 0 {
-            return Ok(Vec::new());
+    /// Gives every per-slot vector a place for every slot the keys have handed out.
+    fn grow(&mut self) {
+        let slots = self.keys.slots();
+        if self.rows.len() < slots {
+            self.rows.resize(slots, 0);
+            self.emitted.resize(slots, false);
+            self.touched.resize(slots, 0);
+            for acc in &mut self.accs {
+                acc.grow(slots);
+            }
         }
-        let group_cols: Vec<ArrayRef> = self
-            .plan
-            .group
-            .iter()
-            .map(|&i| batch.records.column(i).clone())
-            .collect();
-        let keys = self.key_rows(&group_cols)?;
+    }
+
+    /// Forgets group `g`: its key, accumulators and flags.
+    fn remove(&mut self, g: u32) {
+        let at = g as usize;
+        self.keys.remove(g);
+        self.rows[at] = 0;
+        self.emitted[at] = false;
+        for acc in &mut self.accs {
+            acc.reset(at);
+        }
+    }
+
+    /// Applies one batch to the accumulators; emits its changelog in a streaming job.
+    fn apply(&mut self, batch: Batch, out: &mut Vec<Batch>) -> WeirResult<()> {
+        let batch = crate::filter(&self.plan.predicate, batch)?;
+        let n = batch.num_rows();
+        if n == 0 {
+            return Ok(());
+        }
         let args = self
             .plan
             .aggs
@@ -482,86 +391,117 @@ impl GroupAggregate {
                 let v = a
                     .arg
                     .evaluate(&batch.records)
-                    .and_then(|v| v.into_array(rows))
+                    .and_then(|v| v.into_array(n))
                     .map_err(eval_err)?;
                 ArgColumn::read(v, a.class)
             })
             .collect::<WeirResult<Vec<_>>>()?;
+        let group_cols: Vec<ArrayRef> = self
+            .plan
+            .group
+            .iter()
+            .map(|&i| batch.records.column(i).clone())
+            .collect();
+        let mut slots = std::mem::take(&mut self.slots_of_rows);
+        slots.clear();
+        self.keys.intern(&group_cols, n, &mut slots)?;
+        self.grow();
         self.step += 1;
-        let step = self.step;
         let mut changed = Vec::new();
-        for row in 0..rows {
-            let retract = matches!(batch.kind(row), RowKind::UpdateBefore | RowKind::Delete);
-            let key_row = keys.as_ref().map(|k| k.row(row));
-            let key: &[u8] = key_row.as_ref().map_or(&[], |k| k.as_ref());
-            let g = match self.groups.get_mut(key) {
-                Some(g) => g,
-                // Taking back a row this key never had: nothing to undo.
-                None if retract => continue,
-                None => {
-                    let fresh = Group {
-                        rows: 0,
-                        accs: self.plan.empty_accs(),
-                        emitted: false,
-                        step: 0,
-                    };
-                    self.groups.entry(key.into()).or_insert(fresh)
-                }
-            };
-            if g.step != step {
-                g.step = step;
-                changed.push(Changed {
-                    key: key.into(),
-                    before: g.emitted.then(|| g.accs.clone()),
-                });
+        for &g in &slots {
+            let t = &mut self.touched[g as usize];
+            if *t != self.step {
+                *t = self.step;
+                changed.push(g);
             }
-            if retract && g.rows == 1 {
-                // The key's last row goes: its accumulators are empty again, whatever they
-                // held (MIN/MAX could not take their value back one by one).
-                g.rows = 0;
-                g.accs = self.plan.empty_accs();
+        }
+        let before = if self.plan.emit_updates {
+            let shown: Vec<u32> = changed
+                .iter()
+                .copied()
+                .filter(|&g| self.emitted[g as usize])
+                .collect();
+            let batch = self.agg_batch(&shown)?;
+            Some((shown.len(), batch))
+        } else {
+            None
+        };
+        let retracts = batch.kinds.as_ref().is_some_and(|k| {
+            k.values()
+                .iter()
+                .any(|&b| is_retraction(RowKind::from_u8(b)))
+        });
+        let applied = if retracts {
+            self.apply_rows(&batch, &slots, &args)
+        } else {
+            self.apply_inserts(&slots, &args)
+        };
+        self.slots_of_rows = slots;
+        applied?;
+        match before {
+            Some((shown, before)) => {
+                out.extend(self.emit(&changed, shown, before)?);
+            }
+            None => {
+                for g in changed {
+                    if self.rows[g as usize] <= 0 {
+                        self.remove(g);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// An insert-only batch: one pass per aggregate over the rows' group slots.
+    fn apply_inserts(&mut self, slots: &[u32], args: &[ArgColumn]) -> WeirResult<()> {
+        for &g in slots {
+            self.rows[g as usize] += 1;
+        }
+        for (acc, arg) in self.accs.iter_mut().zip(args) {
+            acc.add(slots, arg)?;
+        }
+        Ok(())
+    }
+
+    /// A batch with retractions: row by row, in order, through each group's accumulators.
+    fn apply_rows(&mut self, batch: &Batch, slots: &[u32], args: &[ArgColumn]) -> WeirResult<()> {
+        for (row, &g) in slots.iter().enumerate() {
+            let g = g as usize;
+            let retract = is_retraction(batch.kind(row));
+            if retract && self.rows[g] <= 0 {
+                // Taking back a row this key does not have: nothing to undo.
                 continue;
             }
-            g.rows += if retract { -1 } else { 1 };
-            for (acc, arg) in g.accs.iter_mut().zip(&args) {
-                acc.update(arg.at(row)?, retract)?;
+            if retract && self.rows[g] == 1 {
+                // The key's last row goes: its accumulators are empty again, whatever they
+                // held (MIN/MAX could not take their value back one by one).
+                self.rows[g] = 0;
+                for acc in &mut self.accs {
+                    acc.reset(g);
+                }
+                continue;
+            }
+            self.rows[g] += if retract { -1 } else { 1 };
+            for (acc, arg) in self.accs.iter_mut().zip(args) {
+                let mut one = acc.get(g);
+                one.update(arg.at(row)?, retract)?;
+                acc.set(g, one)?;
             }
         }
-        Ok(changed)
+        Ok(())
     }
 
-    /// Key bytes of every row; `None` for an aggregate without GROUP BY, whose one group has
-    /// the empty key.
-    fn key_rows(&self, group_cols: &[ArrayRef]) -> WeirResult<Option<Rows>> {
-        if group_cols.is_empty() {
-            return Ok(None);
-        }
-        self.keys
-            .convert_columns(group_cols)
-            .map(Some)
-            .map_err(eval_err)
-    }
-
-    /// A batch of aggregate rows (group columns, then aggregates) for these keys and results.
-    fn agg_batch(&self, rows: &[(&[u8], &[Acc])]) -> WeirResult<RecordBatch> {
-        let parser = self.keys.parser();
-        let mut columns = if self.plan.group.is_empty() {
-            Vec::new()
-        } else {
-            self.keys
-                .convert_rows(rows.iter().map(|(k, _)| parser.parse(k)))
-                .map_err(eval_err)?
-        };
-        for (j, spec) in self.plan.aggs.iter().enumerate() {
-            columns.push(aggregate_column(
-                rows.iter().map(|(_, accs)| &accs[j]),
-                spec,
-            )?);
+    /// A batch of aggregate rows (group columns, then aggregates) for these groups.
+    fn agg_batch(&self, groups: &[u32]) -> WeirResult<RecordBatch> {
+        let mut columns = self.keys.columns(groups)?;
+        for (acc, spec) in self.accs.iter().zip(self.plan.aggs.iter()) {
+            columns.push(acc.array(groups, &spec.output_type)?);
         }
         RecordBatch::try_new_with_options(
             self.plan.agg_schema.clone(),
             columns,
-            &RecordBatchOptions::new().with_row_count(Some(rows.len())),
+            &RecordBatchOptions::new().with_row_count(Some(groups.len())),
         )
         .map_err(eval_err)
     }
@@ -594,7 +534,13 @@ impl GroupAggregate {
             return Ok(None);
         }
         let rows = picks.len();
-        let picked = take_record_batch(batch, &UInt32Array::from(picks)).map_err(eval_err)?;
+        let picked = if rows == batch.num_rows()
+            && picks.iter().enumerate().all(|(i, &p)| p as usize == i)
+        {
+            batch.clone()
+        } else {
+            take_record_batch(batch, &UInt32Array::from(picks)).map_err(eval_err)?
+        };
         let columns = self
             .plan
             .projection
@@ -611,40 +557,46 @@ impl GroupAggregate {
         Ok(Some(Batch::with_kinds(records, kinds)))
     }
 
-    /// The changelog of one step: per changed key, its old result out and its new one in.
-    fn emit(&mut self, changed: Vec<Changed>) -> WeirResult<Option<Batch>> {
-        let mut rows: Vec<(&[u8], &[Acc])> = Vec::new();
-        let mut before_at = Vec::with_capacity(changed.len());
-        for c in &changed {
-            before_at.push(c.before.as_ref().map(|accs| {
-                rows.push((&c.key, accs));
-                rows.len() - 1
-            }));
-        }
-        let mut after_at = Vec::with_capacity(changed.len());
-        for c in &changed {
-            after_at.push(match self.groups.get(&c.key) {
-                Some(g) if g.rows > 0 => {
-                    rows.push((&c.key, &g.accs));
-                    Some(rows.len() - 1)
-                }
-                _ => None,
-            });
-        }
-        let batch = self.agg_batch(&rows)?;
+    /// The changelog of one step: per changed group, its old result out and its new one in.
+    /// `before` holds the old results of the `shown` changed groups downstream had, taken
+    /// before the step, in `changed` order.
+    fn emit(
+        &mut self,
+        changed: &[u32],
+        shown: usize,
+        before: RecordBatch,
+    ) -> WeirResult<Option<Batch>> {
+        let present: Vec<u32> = changed
+            .iter()
+            .copied()
+            .filter(|&g| self.rows[g as usize] > 0)
+            .collect();
+        let after = self.agg_batch(&present)?;
+        let batch = arrow::compute::concat_batches(&self.plan.agg_schema, [&before, &after])
+            .map_err(eval_err)?;
         let passes = self.passes(&batch)?;
         let mut picks = Vec::new();
         let mut kinds = Vec::new();
-        let mut visible = Vec::with_capacity(changed.len());
-        for (before, after) in before_at.iter().zip(&after_at) {
-            let after = after.filter(|&i| passes[i]);
-            match (before, after) {
+        let (mut next_before, mut next_after) = (0, shown);
+        for &g in changed {
+            let at = g as usize;
+            let was = self.emitted[at].then(|| {
+                next_before += 1;
+                next_before - 1
+            });
+            let now = (self.rows[at] > 0)
+                .then(|| {
+                    next_after += 1;
+                    next_after - 1
+                })
+                .filter(|&i| passes[i]);
+            match (was, now) {
                 (Some(b), Some(a)) => {
-                    picks.extend([*b as u32, a as u32]);
+                    picks.extend([b as u32, a as u32]);
                     kinds.extend([RowKind::UpdateBefore, RowKind::UpdateAfter]);
                 }
                 (Some(b), None) => {
-                    picks.push(*b as u32);
+                    picks.push(b as u32);
                     kinds.push(RowKind::Delete);
                 }
                 (None, Some(a)) => {
@@ -653,36 +605,26 @@ impl GroupAggregate {
                 }
                 (None, None) => {}
             }
-            visible.push(after.is_some());
-        }
-        let out = self.project(&batch, picks, kinds)?;
-        for (c, shown) in changed.iter().zip(visible) {
-            let gone = match self.groups.get_mut(&c.key) {
-                Some(g) => {
-                    g.emitted = shown;
-                    g.rows <= 0
-                }
-                None => false,
-            };
-            if gone {
-                self.groups.remove(&c.key);
+            self.emitted[at] = now.is_some();
+            if self.rows[at] <= 0 {
+                self.remove(g);
             }
         }
-        Ok(out)
+        self.project(&batch, picks, kinds)
     }
 
-    fn encode_group(&self, key: &[u8], g: &Group, out: &mut Vec<u8>) -> WeirResult<()> {
+    fn encode_group(&self, key: &[u8], g: usize, out: &mut Vec<u8>) -> WeirResult<()> {
         out.extend_from_slice(&(key.len() as u32).to_le_bytes());
         out.extend_from_slice(key);
-        out.extend_from_slice(&g.rows.to_le_bytes());
-        out.push(u8::from(g.emitted));
-        for (acc, conv) in g.accs.iter().zip(&self.values) {
+        out.extend_from_slice(&self.rows[g].to_le_bytes());
+        out.push(u8::from(self.emitted[g]));
+        for (acc, conv) in self.accs.iter().zip(&self.values) {
             let encode = |v: &ScalarValue| -> WeirResult<Vec<u8>> {
                 let array = v.to_array().map_err(eval_err)?;
                 let rows = conv.convert_columns(&[array]).map_err(eval_err)?;
                 Ok(rows.row(0).as_ref().to_vec())
             };
-            acc.encode(out, &encode)?;
+            acc.get(g).encode(out, &encode)?;
         }
         Ok(())
     }
@@ -690,9 +632,11 @@ impl GroupAggregate {
     fn decode_groups(&mut self, bytes: &[u8]) -> WeirResult<()> {
         let mut r = Reader::new(bytes);
         let template = self.plan.empty_accs();
+        let mut keys = Vec::new();
+        let mut groups = Vec::new();
         while !r.done() {
             let len = r.u32()? as usize;
-            let key: Box<[u8]> = r.take(len)?.into();
+            keys.push(r.take(len)?);
             let rows = r.i64()?;
             let emitted = r.take(1)?[0] != 0;
             let mut accs = Vec::with_capacity(template.len());
@@ -706,15 +650,18 @@ impl GroupAggregate {
                 };
                 accs.push(acc.decode(&mut r, &decode)?);
             }
-            self.groups.insert(
-                key,
-                Group {
-                    rows,
-                    accs,
-                    emitted,
-                    step: 0,
-                },
-            );
+            groups.push((rows, emitted, accs));
+        }
+        let mut slots = Vec::with_capacity(keys.len());
+        self.keys.intern_bytes(&keys, &mut slots)?;
+        self.grow();
+        for (g, (rows, emitted, accs)) in slots.into_iter().zip(groups) {
+            let g = g as usize;
+            self.rows[g] = rows;
+            self.emitted[g] = emitted;
+            for (column, acc) in self.accs.iter_mut().zip(accs) {
+                column.set(g, acc)?;
+            }
         }
         Ok(())
     }
@@ -722,28 +669,29 @@ impl GroupAggregate {
 
 impl Transform for GroupAggregate {
     fn process(&mut self, batch: Batch, out: &mut Vec<Batch>) -> WeirResult<()> {
-        let changed = self.apply(batch)?;
-        if self.plan.emit_updates && !changed.is_empty() {
-            out.extend(self.emit(changed)?);
-        }
-        Ok(())
+        self.apply(batch, out)
     }
 
     fn finish(&mut self, out: &mut Vec<Batch>) -> WeirResult<()> {
         if self.plan.emit_updates {
             return Ok(());
         }
+        let live: Vec<u32> = self
+            .keys
+            .live_groups()
+            .into_iter()
+            .filter(|&g| self.rows[g as usize] > 0)
+            .collect();
         // Row-format keys sort as the group columns do: the final result comes out ordered.
-        let mut keys: Vec<&Box<[u8]>> = self.groups.keys().collect();
-        keys.sort_unstable();
-        for chunk in keys.chunks(8192) {
-            let rows: Vec<(&[u8], &[Acc])> = chunk
-                .iter()
-                .filter_map(|k| self.groups.get(*k).map(|g| (k.as_ref(), g.accs.as_slice())))
-                .collect();
-            let batch = self.agg_batch(&rows)?;
+        let mut order: Vec<usize> = (0..live.len()).collect();
+        if let Some(rows) = self.keys.key_rows(&live)? {
+            order.sort_unstable_by(|&a, &b| rows.row(a).cmp(&rows.row(b)));
+        }
+        let sorted: Vec<u32> = order.into_iter().map(|i| live[i]).collect();
+        for chunk in sorted.chunks(8192) {
+            let batch = self.agg_batch(chunk)?;
             let passes = self.passes(&batch)?;
-            let picks: Vec<u32> = (0..rows.len() as u32)
+            let picks: Vec<u32> = (0..chunk.len() as u32)
                 .filter(|&i| passes[i as usize])
                 .collect();
             let kinds = vec![RowKind::Insert; picks.len()];
@@ -754,9 +702,12 @@ impl Transform for GroupAggregate {
 
     fn snapshot_state(&mut self) -> WeirResult<OperatorState> {
         let mut state = OperatorState::default();
-        for (key, g) in &self.groups {
+        let live = self.keys.live_groups();
+        let rows = self.keys.key_rows(&live)?;
+        for (i, &g) in live.iter().enumerate() {
+            let key: &[u8] = rows.as_ref().map_or(&[], |r| r.row(i).data());
             let group = key_group_of_row(key, DEFAULT_MAX_PARALLELISM) as u32;
-            self.encode_group(key, g, state.keyed.entry(group).or_default())?;
+            self.encode_group(key, g as usize, state.keyed.entry(group).or_default())?;
         }
         Ok(state)
     }
@@ -982,6 +933,70 @@ mod tests {
         let mut truncated = OperatorState::default();
         truncated.keyed.insert(3, vec![9, 0, 0, 0, 1]);
         assert!(c.restore_state(truncated).is_err());
+    }
+
+    #[test]
+    fn a_deleted_group_s_slot_serves_a_new_key_from_empty() {
+        let mut op = plan(Q, true).instantiate(ctx()).unwrap();
+        let mut out = Vec::new();
+        op.process(
+            batch(&[("a", 1, RowKind::Insert), ("b", 2, RowKind::Insert)]),
+            &mut out,
+        )
+        .unwrap();
+        out.clear();
+        // A retraction of a key never seen, then a's only row taken back: a is deleted.
+        op.process(
+            batch(&[("z", 9, RowKind::Delete), ("a", 1, RowKind::Delete)]),
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(rows(&out), ["DELETE: a, 1, 1, 1, 1, 1.0"]);
+        out.clear();
+        op.process(
+            batch(&[("c", 5, RowKind::Insert), ("c", 7, RowKind::Insert)]),
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(rows(&out), ["INSERT: c, 2, 12, 5, 7, 6.0"]);
+        let state = op.snapshot_state().unwrap();
+        let mut back = plan(Q, false).instantiate(ctx()).unwrap();
+        back.restore_state(state).unwrap();
+        out.clear();
+        back.finish(&mut out).unwrap();
+        assert_eq!(
+            rows(&out),
+            ["INSERT: b, 1, 2, 2, 2, 2.0", "INSERT: c, 2, 12, 5, 7, 6.0"],
+            "only the live groups were kept, a's slot holds c"
+        );
+    }
+
+    #[test]
+    fn integer_keys_with_nulls_group_and_sort_like_any_other() {
+        let q = "select age, count(*) as c from t group by age";
+        let mut op = plan(q, false).instantiate(ctx()).unwrap();
+        let records = RecordBatch::try_new(
+            schema(),
+            vec![
+                Arc::new(StringArray::from(vec!["x"; 5])),
+                Arc::new(Int32Array::from(vec![
+                    Some(3),
+                    None,
+                    Some(-2),
+                    Some(3),
+                    None,
+                ])),
+            ],
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        op.process(Batch::inserts(records), &mut out).unwrap();
+        op.finish(&mut out).unwrap();
+        assert_eq!(
+            rows(&out),
+            ["INSERT: , 2", "INSERT: -2, 1", "INSERT: 3, 2"],
+            "NULL first, then ascending, as the row-format keys sort"
+        );
     }
 
     #[test]

@@ -12,10 +12,12 @@
 //! input the job graph partitions by the GROUP BY columns. Queries with joins, ordering or
 //! limits are rejected when the job is submitted, naming the construct.
 
+mod acc_column;
 pub mod accumulator;
 mod dialect;
 mod functions;
 pub mod group_by;
+mod group_keys;
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{Field, Schema, SchemaRef};
