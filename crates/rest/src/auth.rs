@@ -354,12 +354,24 @@ impl AuthGuard {
     }
 }
 
-/// Applies the guard's policy to every request.
+impl AuthGuard {
+    /// The policy applied to one request: `Break` is the refusal to answer instead.
+    pub fn admit(&self, req: &Request) -> std::ops::ControlFlow<Response> {
+        use std::ops::ControlFlow::{Break, Continue};
+        match self.policy.decide(req.method(), req.headers()) {
+            AuthVerdict::Pass => Continue(()),
+            AuthVerdict::Unauthorized(m) => Break(self.refusal(StatusCode::UNAUTHORIZED, m)),
+            AuthVerdict::Forbidden(m) => Break(self.refusal(StatusCode::FORBIDDEN, m)),
+        }
+    }
+}
+
+/// Applies the guard's policy to every request (the SeaTunnel and Prometheus servers; the
+/// Flink server applies it in [`crate::flink_front::FlinkFront`]).
 pub async fn guard(State(guard): State<Arc<AuthGuard>>, req: Request, next: Next) -> Response {
-    match guard.policy.decide(req.method(), req.headers()) {
-        AuthVerdict::Pass => next.run(req).await,
-        AuthVerdict::Unauthorized(m) => guard.refusal(StatusCode::UNAUTHORIZED, m),
-        AuthVerdict::Forbidden(m) => guard.refusal(StatusCode::FORBIDDEN, m),
+    match guard.admit(&req) {
+        std::ops::ControlFlow::Continue(()) => next.run(req).await,
+        std::ops::ControlFlow::Break(refusal) => refusal,
     }
 }
 

@@ -20,6 +20,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 /// Which origins or hosts a rule lets through.
@@ -181,43 +182,63 @@ fn host_name(host: &str) -> String {
     }
 }
 
-/// Applies `policy` to every request.
+impl BrowserPolicy {
+    /// The policy applied to one request before it is served: `Break` is the answer to give
+    /// instead (a refusal, or a preflight's answer); `Continue` serves it, and the origin it
+    /// carries goes on the answer through [`allow_origin`].
+    pub fn admit(&self, req: &Request) -> ControlFlow<Response, Option<HeaderValue>> {
+        match self.decide(req.method(), req.headers()) {
+            Verdict::Refuse(message) => ControlFlow::Break(
+                crate::error::RestError::new(StatusCode::FORBIDDEN, message).into_response(),
+            ),
+            Verdict::Preflight { allow_origin } => {
+                let requested = req
+                    .headers()
+                    .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+                    .cloned()
+                    .unwrap_or_else(|| HeaderValue::from_static("content-type"));
+                let mut r = StatusCode::NO_CONTENT.into_response();
+                let h = r.headers_mut();
+                if let Ok(v) = HeaderValue::from_str(&allow_origin) {
+                    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+                }
+                h.insert(
+                    header::ACCESS_CONTROL_ALLOW_METHODS,
+                    HeaderValue::from_static("GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"),
+                );
+                h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, requested);
+                h.insert(
+                    header::ACCESS_CONTROL_MAX_AGE,
+                    HeaderValue::from_static("600"),
+                );
+                h.insert(header::VARY, HeaderValue::from_static("Origin"));
+                ControlFlow::Break(r)
+            }
+            Verdict::Serve { allow_origin } => {
+                ControlFlow::Continue(allow_origin.and_then(|o| HeaderValue::from_str(&o).ok()))
+            }
+        }
+    }
+}
+
+/// Lets `origin` (what [`BrowserPolicy::admit`] allowed, if anything) read the answer.
+pub fn allow_origin(r: &mut Response, origin: Option<HeaderValue>) {
+    if let Some(v) = origin {
+        r.headers_mut()
+            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+        r.headers_mut()
+            .append(header::VARY, HeaderValue::from_static("Origin"));
+    }
+}
+
+/// Applies `policy` to every request (the SeaTunnel and Prometheus servers; the Flink server
+/// applies it in [`crate::flink_front::FlinkFront`]).
 pub async fn guard(State(policy): State<Arc<BrowserPolicy>>, req: Request, next: Next) -> Response {
-    match policy.decide(req.method(), req.headers()) {
-        Verdict::Refuse(message) => {
-            crate::error::RestError::new(StatusCode::FORBIDDEN, message).into_response()
-        }
-        Verdict::Preflight { allow_origin } => {
-            let requested = req
-                .headers()
-                .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
-                .cloned()
-                .unwrap_or_else(|| HeaderValue::from_static("content-type"));
-            let mut r = StatusCode::NO_CONTENT.into_response();
-            let h = r.headers_mut();
-            if let Ok(v) = HeaderValue::from_str(&allow_origin) {
-                h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
-            }
-            h.insert(
-                header::ACCESS_CONTROL_ALLOW_METHODS,
-                HeaderValue::from_static("GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"),
-            );
-            h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, requested);
-            h.insert(
-                header::ACCESS_CONTROL_MAX_AGE,
-                HeaderValue::from_static("600"),
-            );
-            h.insert(header::VARY, HeaderValue::from_static("Origin"));
-            r
-        }
-        Verdict::Serve { allow_origin } => {
+    match policy.admit(&req) {
+        ControlFlow::Break(answer) => answer,
+        ControlFlow::Continue(origin) => {
             let mut r = next.run(req).await;
-            if let Some(v) = allow_origin.and_then(|o| HeaderValue::from_str(&o).ok()) {
-                r.headers_mut()
-                    .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
-                r.headers_mut()
-                    .append(header::VARY, HeaderValue::from_static("Origin"));
-            }
+            allow_origin(&mut r, origin);
             r
         }
     }

@@ -15,6 +15,7 @@ pub mod dashboard;
 pub mod endpoint;
 pub mod error;
 pub mod flink;
+pub mod flink_front;
 pub mod openapi;
 pub mod params;
 pub mod prometheus;

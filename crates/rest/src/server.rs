@@ -8,10 +8,9 @@ use crate::error::RestError;
 use crate::settings::RestSettings;
 use crate::state::{AppState, Inner};
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::StatusCode;
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use std::convert::Infallible;
 use std::sync::Arc;
 use weir_gateway::RestfulGateway;
 
@@ -41,55 +40,59 @@ async fn no_route(req: Request) -> RestError {
     RestError::no_route(req.uri().path())
 }
 
-/// Rewrites bodiless error statuses (body limit, malformed extractors) into Flink's JSON.
-async fn flink_error_bodies(req: Request, next: Next) -> Response {
-    let response = next.run(req).await;
-    let json = response
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .map(|v| v.as_bytes().starts_with(b"application/json"))
-        .unwrap_or(false);
-    if json || response.status().is_success() {
-        return response;
-    }
-    match response.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => RestError::too_large().into_response(),
-        s if s.is_client_error() || s.is_server_error() => {
-            let (parts, body) = response.into_parts();
-            let text = axum::body::to_bytes(body, 64 * 1024)
-                .await
-                .unwrap_or_default();
-            let msg = String::from_utf8_lossy(&text).trim().to_string();
-            let msg = if msg.is_empty() {
-                parts.status.to_string()
-            } else {
-                msg
-            };
-            RestError::new(parts.status, msg).into_response()
-        }
-        _ => response,
-    }
-}
+/// Trailing slashes are ignored, as Flink strips them before routing; and the request body
+/// becomes axum's, whatever the transport gave. Wraps every server's service from outside,
+/// since path normalisation must happen before routing.
+#[derive(Clone)]
+struct TrimSlash<S>(S);
 
-/// Trailing slashes are ignored, as Flink strips them before routing.
-async fn trim_trailing_slash(mut req: Request, next: Next) -> Response {
-    let path = req.uri().path();
-    if path.len() > 1 && path.ends_with('/') {
-        let trimmed = path.trim_end_matches('/');
-        let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
-        let new = match req.uri().query() {
-            Some(q) => format!("{trimmed}?{q}"),
-            None => trimmed.to_string(),
-        };
-        if let Ok(uri) = new.parse() {
-            *req.uri_mut() = uri;
-        }
+impl<S, B> tower::Service<axum::http::Request<B>> for TrimSlash<S>
+where
+    S: tower::Service<Request>,
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
     }
-    next.run(req).await
+
+    fn call(&mut self, req: axum::http::Request<B>) -> Self::Future {
+        let mut req = req.map(axum::body::Body::new);
+        let path = req.uri().path();
+        if path.len() > 1 && path.ends_with('/') {
+            let trimmed = path.trim_end_matches('/');
+            let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+            let new = match req.uri().query() {
+                Some(q) => format!("{trimmed}?{q}"),
+                None => trimmed.to_string(),
+            };
+            if let Ok(uri) = new.parse() {
+                *req.uri_mut() = uri;
+            }
+        }
+        self.0.call(req)
+    }
 }
 
 /// The Flink API router over `gateway`.
-pub fn flink_router(gateway: Arc<dyn RestfulGateway>, settings: RestSettings) -> Router {
+pub fn flink_router(
+    gateway: Arc<dyn RestfulGateway>,
+    settings: RestSettings,
+) -> impl tower::Service<
+    Request,
+    Response = Response,
+    Error = Infallible,
+    Future = impl std::future::Future<Output = Result<Response, Infallible>> + Send,
+> + Clone
+       + Send
+       + 'static {
     let browser = Arc::new(settings.browser.clone());
     let auth = crate::auth::AuthGuard::new(settings.auth.clone(), crate::auth::ErrorStyle::Flink);
     let limit = settings.max_content_length;
@@ -116,22 +119,24 @@ pub fn flink_router(gateway: Arc<dyn RestfulGateway>, settings: RestSettings) ->
         .fallback(crate::web_content::web_content)
         .method_not_allowed_fallback(no_route)
         .with_state(state);
-    let app = Router::new().nest("/v1", v1).merge(root);
-    app.layer(DefaultBodyLimit::max(limit))
-        .layer(middleware::from_fn(flink_error_bodies))
-        // Inside the browser guard, so a CORS preflight (which carries no credentials) is
-        // answered without them.
-        .layer(middleware::from_fn_with_state(auth, crate::auth::guard))
-        .layer(middleware::from_fn_with_state(
-            browser,
-            crate::browser_guard::guard,
-        ))
+    let routes = Router::new()
+        .nest("/v1", v1)
+        .merge(root)
+        .layer(DefaultBodyLimit::max(limit));
+    let front = crate::flink_front::FlinkFront {
+        routes,
+        browser,
+        auth,
+    };
+    tower::ServiceBuilder::new()
+        .map_response(IntoResponse::into_response)
         .layer(compression())
+        .service(front)
 }
 
 /// Gzip for clients that ask for it (`Accept-Encoding: gzip`, as browsers do): a dashboard
-/// polling a 1 280-subtask job's details moves a tenth of the bytes. Outermost, so the error
-/// rewriting and the guards see plain bodies; the fastest level, since the answers are fresh
+/// polling a 1 280-subtask job's details moves a tenth of the bytes. Outside the front, so the
+/// error rewriting and the guards see plain bodies; the fastest level, since the answers are fresh
 /// each time and the CPU is the server's; nothing under 1 KiB, where the header costs more than
 /// it saves.
 fn compression(
@@ -164,18 +169,18 @@ pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5
 /// Serves `router` on `listener` until `shutdown` resolves: HTTP/1.1 (over TLS when `tls` is
 /// given) with [`HEADER_READ_TIMEOUT`] and [`BODY_READ_TIMEOUT`], then requests in flight get
 /// [`SHUTDOWN_GRACE`] to finish.
-pub async fn serve(
+pub async fn serve<S>(
     listener: tokio::net::TcpListener,
-    router: Router,
+    service: S,
     tls: Option<crate::tls::Tls>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) -> std::io::Result<()>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
     use hyper_util::service::TowerToHyperService;
-    // Path normalisation must happen before routing, so it wraps the router from outside.
-    let app = Router::new()
-        .fallback_service(router)
-        .layer(middleware::from_fn(trim_trailing_slash));
-    let app = tower_http::timeout::RequestBodyTimeout::new(app, BODY_READ_TIMEOUT);
+    let app = tower_http::timeout::RequestBodyTimeout::new(TrimSlash(service), BODY_READ_TIMEOUT);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
