@@ -156,6 +156,10 @@ await step('vertex', `/jobs/${jobs.groupby}/vertices/${agg.id}`, async () => {
   await page.locator('[data-testid="metric-chart"] canvas').first().waitFor({ timeout: 8000 });
   await until('both metrics are charted', async () => (await page.locator('[data-testid="metric-chart"] .u-series').count()) >= 3);
   await page.locator('[data-testid="backpressure"] tbody tr').first().waitFor({ timeout: 10000 });
+  // On-CPU: a graph, or (a quiet GROUP BY is idle most of the time) the page saying no sample
+  // caught a subtask running; never "sampling" for ever. The full graph counts every sample.
+  await page.locator('[data-testid="flame"] rect, [data-testid="flame-none"]').first().waitFor({ timeout: 15000 });
+  await page.getByLabel('Flame graph type').selectOption('full');
   await page.locator('[data-testid="flame"] rect').first().waitFor({ timeout: 15000 });
   await page.getByLabel('Flame graph type').selectOption('off_cpu');
   await page.waitForTimeout(1500);

@@ -217,7 +217,21 @@ function FlameGraph({ job, vertex }: { job: string; vertex: string }) {
         </select>
       }
     >
-      <Loaded polled={f}>{(a) => (a.data && a.data.value > 0 ? <Flame root={a.data} /> : <p class="muted">Sampling… the first samples arrive in a few seconds.</p>)}</Loaded>
+      <Loaded polled={f}>
+        {(a) =>
+          !a.data ? (
+            <p class="muted">Sampling… the first samples arrive in a few seconds.</p>
+          ) : a.data.value > 0 ? (
+            <Flame root={a.data} />
+          ) : (
+            // Samples were taken and none matched: say so, rather than "sampling" for ever.
+            <p class="muted" data-testid="flame-none">
+              No {type === "on_cpu" ? "on-CPU" : type === "off_cpu" ? "off-CPU" : ""} samples in the last round: the subtasks were{" "}
+              {type === "on_cpu" ? "idle (waiting for input or for room downstream)" : "busy the whole time"}. The full graph shows every sample.
+            </p>
+          )
+        }
+      </Loaded>
     </Section>
   );
 }
