@@ -684,9 +684,8 @@ impl Transform for GroupAggregate {
             .collect();
         // Row-format keys sort as the group columns do: the final result comes out ordered.
         let mut order: Vec<usize> = (0..live.len()).collect();
-        if let Some(rows) = self.keys.key_rows(&live)? {
-            order.sort_unstable_by(|&a, &b| rows.row(a).cmp(&rows.row(b)));
-        }
+        let keys = self.keys.key_bytes(&live)?;
+        order.sort_unstable_by(|&a, &b| keys.get(a).cmp(keys.get(b)));
         let sorted: Vec<u32> = order.into_iter().map(|i| live[i]).collect();
         for chunk in sorted.chunks(8192) {
             let batch = self.agg_batch(chunk)?;
@@ -703,9 +702,9 @@ impl Transform for GroupAggregate {
     fn snapshot_state(&mut self) -> WeirResult<OperatorState> {
         let mut state = OperatorState::default();
         let live = self.keys.live_groups();
-        let rows = self.keys.key_rows(&live)?;
+        let keys = self.keys.key_bytes(&live)?;
         for (i, &g) in live.iter().enumerate() {
-            let key: &[u8] = rows.as_ref().map_or(&[], |r| r.row(i).data());
+            let key = keys.get(i);
             let group = key_group_of_row(key, DEFAULT_MAX_PARALLELISM) as u32;
             self.encode_group(key, g as usize, state.keyed.entry(group).or_default())?;
         }

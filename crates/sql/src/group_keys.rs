@@ -269,15 +269,39 @@ impl GroupKeys {
     }
 
     /// The row-format bytes of `groups`' keys (what the hash edge hashes and checkpoints
-    /// store); `None` without GROUP BY, where the one key is empty.
-    pub fn key_rows(&self, groups: &[u32]) -> WeirResult<Option<Rows>> {
-        let Some(converter) = &self.converter else {
-            return Ok(None);
-        };
-        converter
-            .convert_columns(&self.columns(groups)?)
-            .map(Some)
-            .map_err(key_err)
+    /// store): the stored bytes where keys are held as bytes, converted from the key values
+    /// otherwise.
+    pub fn key_bytes(&self, groups: &[u32]) -> WeirResult<KeyBytes<'_>> {
+        Ok(match (&self.keys, &self.converter) {
+            (Keys::Rows { keys, .. }, _) => {
+                KeyBytes::Stored(groups.iter().map(|&g| &*keys[g as usize]).collect())
+            }
+            (_, Some(converter)) => KeyBytes::Converted(
+                converter
+                    .convert_columns(&self.columns(groups)?)
+                    .map_err(key_err)?,
+            ),
+            (_, None) => KeyBytes::Empty,
+        })
+    }
+}
+
+/// The key bytes of some groups, by position (see [`GroupKeys::key_bytes`]).
+pub enum KeyBytes<'a> {
+    /// No GROUP BY: every key is empty.
+    Empty,
+    Stored(Vec<&'a [u8]>),
+    Converted(Rows),
+}
+
+impl KeyBytes<'_> {
+    /// The key bytes of the `i`-th group asked for.
+    pub fn get(&self, i: usize) -> &[u8] {
+        match self {
+            KeyBytes::Empty => &[],
+            KeyBytes::Stored(keys) => keys[i],
+            KeyBytes::Converted(rows) => rows.row(i).data(),
+        }
     }
 }
 
@@ -333,9 +357,11 @@ mod tests {
             // The freed slots go to new keys; the old keys are new groups again.
             let again = interned(&mut keys, column.clone());
             assert_eq!(again, [1, 0, 1, 2, 0], "{t}");
-            let rows = keys.key_rows(&again).unwrap().unwrap();
+            let bytes = keys.key_bytes(&again).unwrap();
+            let bytes: Vec<Vec<u8>> = (0..again.len()).map(|i| bytes.get(i).to_vec()).collect();
+            let bytes: Vec<&[u8]> = bytes.iter().map(Vec::as_slice).collect();
+            assert!(bytes.iter().all(|b| !b.is_empty()));
             let mut back = Vec::new();
-            let bytes: Vec<&[u8]> = rows.iter().map(|r| r.data()).collect();
             keys.intern_bytes(&bytes, &mut back).unwrap();
             assert_eq!(back, again, "row-format bytes intern to the same slots");
         }
@@ -347,7 +373,7 @@ mod tests {
         let mut out = Vec::new();
         keys.intern(&[], 3, &mut out).unwrap();
         assert_eq!(out, [0, 0, 0]);
-        assert!(keys.key_rows(&out).unwrap().is_none());
+        assert_eq!(keys.key_bytes(&out).unwrap().get(2), &[] as &[u8]);
         keys.remove(0);
         assert!(keys.live_groups().is_empty());
         out.clear();
