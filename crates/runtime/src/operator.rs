@@ -70,6 +70,28 @@ pub struct PrepareContext {
     pub endpoints: weir_pipeline::endpoint_allowlist::EndpointAllowlist,
 }
 
+impl PrepareContext {
+    /// A context for preparing an operator outside a job graph (tests, benchmarks): no tables,
+    /// and the default job log, path sandbox and endpoint allowlist. Set the rest with struct
+    /// update syntax.
+    pub fn new(job_id: JobId, job_name: &str, mode: JobMode, parallelism: usize) -> Self {
+        Self {
+            job_id,
+            job_name: job_name.into(),
+            mode,
+            parallelism,
+            input_table: None,
+            output_table: None,
+            table_paths: Vec::new(),
+            catalog_tables: Vec::new(),
+            block_table_paths: Vec::new(),
+            job_log: Default::default(),
+            sandbox: Default::default(),
+            endpoints: Default::default(),
+        }
+    }
+}
+
 /// Where a subtask sits among its peers.
 #[derive(Debug, Clone, Copy)]
 pub struct SubtaskContext {

@@ -47,18 +47,8 @@ fn weir_rows_per_second(schema: &SchemaRef, batches: &[RecordBatch], mode: JobMo
     let mut options = serde_json::Map::new();
     options.insert("query".into(), QUERY.into());
     let ctx = PrepareContext {
-        job_id: JobId(1),
-        job_name: "group-by-limit".into(),
-        mode,
-        parallelism: 1,
         input_table: Some("t".into()),
-        output_table: None,
-        table_paths: Vec::new(),
-        catalog_tables: Vec::new(),
-        block_table_paths: Vec::new(),
-        job_log: Default::default(),
-        sandbox: Default::default(),
-        endpoints: Default::default(),
+        ..PrepareContext::new(JobId(1), "group-by-limit", mode, 1)
     };
     let prepared = weir_sql::SqlFactory
         .prepare(&Options::new(options), schema.clone(), &ctx)

@@ -798,20 +798,7 @@ mod tests {
         let Value::Object(map) = options else {
             unreachable!()
         };
-        let ctx = PrepareContext {
-            job_id: JobId(1),
-            job_name: "t".into(),
-            mode: JobMode::Batch,
-            parallelism: 1,
-            input_table: None,
-            output_table: None,
-            table_paths: Vec::new(),
-            catalog_tables: Vec::new(),
-            block_table_paths: Vec::new(),
-            job_log: Default::default(),
-            sandbox: Default::default(),
-            endpoints: Default::default(),
-        };
+        let ctx = PrepareContext::new(JobId(1), "t", JobMode::Batch, 1);
         FakeSourceFactory.prepare(&Options::new(map), &ctx)
     }
 

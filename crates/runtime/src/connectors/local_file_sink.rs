@@ -389,20 +389,7 @@ mod tests {
         let serde_json::Value::Object(map) = options else {
             unreachable!()
         };
-        let ctx = PrepareContext {
-            job_id: JobId(1),
-            job_name: "t".into(),
-            mode: weir_pipeline::JobMode::Streaming,
-            parallelism: 2,
-            input_table: None,
-            output_table: None,
-            table_paths: Vec::new(),
-            catalog_tables: Vec::new(),
-            block_table_paths: Vec::new(),
-            job_log: Default::default(),
-            sandbox: Default::default(),
-            endpoints: Default::default(),
-        };
+        let ctx = PrepareContext::new(JobId(1), "t", weir_pipeline::JobMode::Streaming, 2);
         let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, true)]));
         LocalFileSinkFactory
             .prepare(&Options::new(map), schema, &ctx)

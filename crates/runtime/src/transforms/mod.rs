@@ -124,18 +124,8 @@ pub(crate) mod test_util {
             unreachable!()
         };
         let ctx = PrepareContext {
-            job_id: JobId(1),
-            job_name: "t".into(),
-            mode: JobMode::Batch,
-            parallelism: 1,
             input_table: Some("fake".into()),
-            output_table: None,
-            table_paths: Vec::new(),
-            catalog_tables: Vec::new(),
-            block_table_paths: Vec::new(),
-            job_log: Default::default(),
-            sandbox: Default::default(),
-            endpoints: Default::default(),
+            ..PrepareContext::new(JobId(1), "t", JobMode::Batch, 1)
         };
         f.prepare(&Options::new(map), schema, &ctx)
     }

@@ -290,18 +290,13 @@ async fn a_restored_reader_continues_exactly_where_its_snapshot_was() {
         .unwrap(),
     );
     let ctx = PrepareContext {
-        job_id: weir_core::JobId::random(),
-        job_name: "restore".into(),
-        mode: weir_pipeline::JobMode::Batch,
-        parallelism: 1,
-        input_table: None,
-        output_table: None,
-        table_paths: Vec::new(),
-        catalog_tables: Vec::new(),
-        block_table_paths: Vec::new(),
         job_log: weir_runtime::operator::JobLogHandle::new(|_| {}),
-        sandbox: Default::default(),
-        endpoints: Default::default(),
+        ..PrepareContext::new(
+            weir_core::JobId::random(),
+            "restore",
+            weir_pipeline::JobMode::Batch,
+            1,
+        )
     };
     let prepared = weir_jdbc::source::JdbcSourceFactory
         .prepare(&options, &ctx)

@@ -225,20 +225,12 @@ fn writer_with(
     let job =
         weir_pipeline::parse_job(&text, weir_pipeline::Format::Hocon, &Default::default()).unwrap();
     let options = job.sinks[0].options.clone();
-    let ctx = weir_runtime::operator::PrepareContext {
-        job_id: weir_core::JobId(7),
-        job_name: "t".into(),
-        mode: weir_pipeline::JobMode::Streaming,
-        parallelism: 1,
-        input_table: None,
-        output_table: None,
-        table_paths: Vec::new(),
-        catalog_tables: Vec::new(),
-        block_table_paths: Vec::new(),
-        job_log: Default::default(),
-        sandbox: Default::default(),
-        endpoints: Default::default(),
-    };
+    let ctx = weir_runtime::operator::PrepareContext::new(
+        weir_core::JobId(7),
+        "t",
+        weir_pipeline::JobMode::Streaming,
+        1,
+    );
     let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, true)]));
     weir::plugins::registry()
         .sink("S3File")
