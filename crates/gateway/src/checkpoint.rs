@@ -99,6 +99,9 @@ pub enum CheckpointFailure {
     /// The job failed, restarted or ended while it was pending.
     #[error("Checkpoint {id} was aborted: {reason}")]
     Aborted { id: u64, reason: String },
+    /// It waited for a free slot (`max-concurrent`), and the job restarted or ended first.
+    #[error("The requested checkpoint never started: {0}")]
+    NeverStarted(String),
 }
 
 /// How a checkpoint someone waits for ended.

@@ -68,11 +68,49 @@ pub struct VertexInfo {
 /// Why no checkpoint was started.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TriggerRefused {
-    /// `max-concurrent` checkpoints are already pending.
+    /// `max-concurrent` checkpoints are already pending (or requests wait for a slot).
     TooManyConcurrent,
     /// The minimum pause since the last completion has not passed.
     MinPause,
+    /// [`MAX_QUEUED_REQUESTS`] requested checkpoints already wait for a slot.
+    TooManyQueued,
 }
+
+/// Who asks for a checkpoint, which decides what happens while others are in flight. Flink's
+/// `CheckpointRequestDecider` makes the same split: a busy timer tick is dropped (the next one
+/// comes soon), a request someone waits for is queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TriggerOrigin {
+    /// The interval timer: refused while `max-concurrent` checkpoints are pending, while
+    /// requests wait, or before `min-pause` has passed.
+    Periodic,
+    /// `POST /jobs/:id/checkpoints`, or the JobMaster before a rescale: waits for a free slot
+    /// instead of being refused, and ignores the pause. Savepoints never wait.
+    Requested,
+}
+
+/// What a trigger did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Admission {
+    /// Checkpoint `id` started; its subtasks are to be told.
+    Started {
+        id: u64,
+        location: CheckpointLocation,
+    },
+    /// It waits for a slot; [`CheckpointCoordinator::start_queued`] starts it under `ticket`.
+    Queued { ticket: u64 },
+}
+
+/// A queued request that has just started as checkpoint `id`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedStart {
+    pub ticket: u64,
+    pub id: u64,
+    pub location: CheckpointLocation,
+}
+
+/// Requested checkpoints that may wait at once (Flink's `maxQueuedRequests`).
+pub const MAX_QUEUED_REQUESTS: usize = 1000;
 
 struct Pending {
     stats: CheckpointStats,
@@ -127,6 +165,9 @@ pub struct CheckpointCoordinator {
     sizes: VecDeque<i64>,
     durations: VecDeque<i64>,
     last_completion: Option<i64>,
+    /// Tickets of requested checkpoints waiting for a slot, oldest first.
+    queued: VecDeque<u64>,
+    next_ticket: u64,
 }
 
 /// Values kept for the percentiles (Flink keeps a window of this size too).
@@ -162,6 +203,8 @@ impl CheckpointCoordinator {
             sizes: VecDeque::new(),
             durations: VecDeque::new(),
             last_completion: None,
+            queued: VecDeque::new(),
+            next_ticket: 1,
         }
     }
 
@@ -200,29 +243,81 @@ impl CheckpointCoordinator {
         self.next_id = self.next_id.max(id + 1);
     }
 
-    /// Starts checkpoint `next_id` of `kind` at `location` (`None`: the periodic location).
-    /// Savepoints are never refused for concurrency or pause.
+    /// Asks for checkpoint or savepoint of `kind` at `location` (`None`: the periodic
+    /// location). Savepoints always start; checkpoints follow [`TriggerOrigin`].
     pub fn trigger(
+        &mut self,
+        kind: CheckpointKind,
+        origin: TriggerOrigin,
+        location: Option<CheckpointLocation>,
+        now: i64,
+    ) -> Result<Admission, TriggerRefused> {
+        if kind == CheckpointKind::Checkpoint {
+            match origin {
+                TriggerOrigin::Periodic => {
+                    if !self.has_free_slot() || !self.queued.is_empty() {
+                        return Err(TriggerRefused::TooManyConcurrent);
+                    }
+                    if let Some(last) = self.last_completion {
+                        if now - last < self.settings.min_pause.as_millis() as i64 {
+                            return Err(TriggerRefused::MinPause);
+                        }
+                    }
+                }
+                TriggerOrigin::Requested if !self.has_free_slot() || !self.queued.is_empty() => {
+                    if self.queued.len() >= MAX_QUEUED_REQUESTS {
+                        return Err(TriggerRefused::TooManyQueued);
+                    }
+                    let ticket = self.next_ticket;
+                    self.next_ticket += 1;
+                    self.queued.push_back(ticket);
+                    return Ok(Admission::Queued { ticket });
+                }
+                TriggerOrigin::Requested => {}
+            }
+        }
+        let (id, location) = self.start(kind, location, now);
+        Ok(Admission::Started { id, location })
+    }
+
+    /// Starts the queued requests a freed slot allows; call after a checkpoint settles.
+    pub fn start_queued(&mut self, now: i64) -> Vec<QueuedStart> {
+        let mut started = Vec::new();
+        while self.has_free_slot() {
+            let Some(ticket) = self.queued.pop_front() else {
+                break;
+            };
+            let (id, location) = self.start(CheckpointKind::Checkpoint, None, now);
+            started.push(QueuedStart {
+                ticket,
+                id,
+                location,
+            });
+        }
+        started
+    }
+
+    /// Drops every queued request (the job is restarting or ending); returns their tickets.
+    pub fn drop_queued(&mut self) -> Vec<u64> {
+        self.queued.drain(..).collect()
+    }
+
+    /// Fewer than `max-concurrent` checkpoints (savepoints aside) are pending.
+    fn has_free_slot(&self) -> bool {
+        let checkpoints = self
+            .pending
+            .values()
+            .filter(|p| !p.stats.kind.is_savepoint())
+            .count();
+        checkpoints < self.settings.max_concurrent.max(1)
+    }
+
+    fn start(
         &mut self,
         kind: CheckpointKind,
         location: Option<CheckpointLocation>,
         now: i64,
-    ) -> Result<(u64, CheckpointLocation), TriggerRefused> {
-        if kind == CheckpointKind::Checkpoint {
-            let periodic = self
-                .pending
-                .values()
-                .filter(|p| !p.stats.kind.is_savepoint())
-                .count();
-            if periodic >= self.settings.max_concurrent.max(1) {
-                return Err(TriggerRefused::TooManyConcurrent);
-            }
-            if let Some(last) = self.last_completion {
-                if now - last < self.settings.min_pause.as_millis() as i64 {
-                    return Err(TriggerRefused::MinPause);
-                }
-            }
-        }
+    ) -> (u64, CheckpointLocation) {
         let id = self.next_id;
         self.next_id += 1;
         let location = location.unwrap_or_else(|| self.checkpoint_location(id));
@@ -260,7 +355,7 @@ impl CheckpointCoordinator {
                     .collect(),
             },
         );
-        Ok((id, location))
+        (id, location)
     }
 
     /// A subtask acknowledged. Returns the metadata to write once every subtask has.
@@ -511,10 +606,107 @@ mod tests {
         }
     }
 
+    /// A periodic trigger, as the interval timer makes it; started or refused, never queued.
+    fn periodic(
+        c: &mut CheckpointCoordinator,
+        now: i64,
+    ) -> Result<(u64, CheckpointLocation), TriggerRefused> {
+        match c.trigger(
+            CheckpointKind::Checkpoint,
+            TriggerOrigin::Periodic,
+            None,
+            now,
+        )? {
+            Admission::Started { id, location } => Ok((id, location)),
+            Admission::Queued { .. } => panic!("a periodic trigger was queued"),
+        }
+    }
+
+    fn complete_all(c: &mut CheckpointCoordinator, id: u64, now: i64) {
+        for (v, s) in [(0, 0), (0, 1), (1, 0)] {
+            c.acknowledge(&ack(id, v, s, now));
+        }
+        c.complete(id, now);
+    }
+
+    #[test]
+    fn a_requested_checkpoint_waits_for_a_slot_instead_of_being_refused() {
+        let mut c = coordinator(CheckpointSettings {
+            min_pause: Duration::from_millis(100),
+            ..CheckpointSettings::default()
+        });
+        let (first, _) = periodic(&mut c, 0).unwrap();
+        let requested = |c: &mut CheckpointCoordinator, now| {
+            c.trigger(
+                CheckpointKind::Checkpoint,
+                TriggerOrigin::Requested,
+                None,
+                now,
+            )
+        };
+        assert_eq!(requested(&mut c, 1), Ok(Admission::Queued { ticket: 1 }));
+        assert_eq!(requested(&mut c, 2), Ok(Admission::Queued { ticket: 2 }));
+        assert!(c.start_queued(3).is_empty(), "no slot is free yet");
+        complete_all(&mut c, first, 10);
+        // Requests go before the timer, and the pause does not hold them back.
+        assert_eq!(periodic(&mut c, 11), Err(TriggerRefused::TooManyConcurrent));
+        let started = c.start_queued(12);
+        assert_eq!(
+            started,
+            vec![QueuedStart {
+                ticket: 1,
+                id: 2,
+                location: c.checkpoint_location(2),
+            }]
+        );
+        assert_eq!(c.snapshot().in_progress, 1);
+        complete_all(&mut c, 2, 20);
+        assert_eq!(c.start_queued(21).len(), 1, "then the second request");
+        c.fail(3, "declined", 30);
+        assert!(c.start_queued(31).is_empty(), "the queue is empty");
+        // With nothing pending a request starts at once, pause or not; the timer still pauses.
+        assert!(matches!(
+            requested(&mut c, 32),
+            Ok(Admission::Started { id: 4, .. })
+        ));
+        complete_all(&mut c, 4, 40);
+        assert_eq!(periodic(&mut c, 50), Err(TriggerRefused::MinPause));
+        assert_eq!(periodic(&mut c, 140).map(|(id, _)| id), Ok(5));
+    }
+
+    #[test]
+    fn the_queue_is_bounded_and_dropped_when_the_job_restarts() {
+        let mut c = coordinator(CheckpointSettings::default());
+        periodic(&mut c, 0).unwrap();
+        for _ in 0..MAX_QUEUED_REQUESTS {
+            let queued = c.trigger(
+                CheckpointKind::Checkpoint,
+                TriggerOrigin::Requested,
+                None,
+                1,
+            );
+            assert!(matches!(queued, Ok(Admission::Queued { .. })));
+        }
+        assert_eq!(
+            c.trigger(
+                CheckpointKind::Checkpoint,
+                TriggerOrigin::Requested,
+                None,
+                2
+            ),
+            Err(TriggerRefused::TooManyQueued)
+        );
+        assert_eq!(c.abort_all("the job is restarting", 3), vec![1]);
+        let dropped = c.drop_queued();
+        assert_eq!(dropped.len(), MAX_QUEUED_REQUESTS);
+        assert_eq!(dropped[0], 1);
+        assert!(c.start_queued(4).is_empty());
+    }
+
     #[test]
     fn a_checkpoint_completes_when_every_subtask_acknowledged() {
         let mut c = coordinator(CheckpointSettings::default());
-        let (id, location) = c.trigger(CheckpointKind::Checkpoint, None, 1000).unwrap();
+        let (id, location) = periodic(&mut c, 1000).unwrap();
         assert_eq!(
             (id, location.uri()),
             (1, "file:weir-data/checkpoints/job/chk-1".to_string())
@@ -547,29 +739,22 @@ mod tests {
             tolerable_failures: 1,
             ..CheckpointSettings::default()
         });
-        c.trigger(CheckpointKind::Checkpoint, None, 0).unwrap();
-        assert_eq!(
-            c.trigger(CheckpointKind::Checkpoint, None, 1),
-            Err(TriggerRefused::TooManyConcurrent)
-        );
+        periodic(&mut c, 0).unwrap();
+        assert_eq!(periodic(&mut c, 1), Err(TriggerRefused::TooManyConcurrent));
         // A savepoint is never refused.
-        let (sp, _) = c
-            .trigger(
-                CheckpointKind::Savepoint(SavepointFormat::Canonical),
-                Some(CheckpointLocation::local("/sp")),
-                2,
-            )
-            .unwrap();
-        assert_eq!(sp, 2);
+        let sp = c.trigger(
+            CheckpointKind::Savepoint(SavepointFormat::Canonical),
+            TriggerOrigin::Periodic,
+            Some(CheckpointLocation::local("/sp")),
+            2,
+        );
+        assert!(matches!(sp, Ok(Admission::Started { id: 2, .. })));
         for (v, s) in [(0, 0), (0, 1), (1, 0)] {
             c.acknowledge(&ack(1, v, s, 10));
         }
         c.complete(1, 10);
-        assert_eq!(
-            c.trigger(CheckpointKind::Checkpoint, None, 50),
-            Err(TriggerRefused::MinPause)
-        );
-        let (id3, _) = c.trigger(CheckpointKind::Checkpoint, None, 200).unwrap();
+        assert_eq!(periodic(&mut c, 50), Err(TriggerRefused::MinPause));
+        let (id3, _) = periodic(&mut c, 200).unwrap();
         for (v, s) in [(0, 0), (0, 1), (1, 0)] {
             c.acknowledge(&ack(id3, v, s, 210));
         }
@@ -583,12 +768,12 @@ mod tests {
             .history
             .iter()
             .any(|h| h.id == 1 && h.discarded));
-        let (id4, _) = c.trigger(CheckpointKind::Checkpoint, None, 400).unwrap();
+        let (id4, _) = periodic(&mut c, 400).unwrap();
         assert_eq!(
             c.fail(id4, "timeout", 500),
             Some(FailureOutcome { fail_job: false })
         );
-        let (id5, _) = c.trigger(CheckpointKind::Checkpoint, None, 600).unwrap();
+        let (id5, _) = periodic(&mut c, 600).unwrap();
         assert_eq!(
             c.fail(id5, "declined", 700),
             Some(FailureOutcome { fail_job: true })
@@ -608,7 +793,7 @@ mod tests {
             ..CheckpointSettings::default()
         });
         c.restored_from(41, &CheckpointLocation::local("/sp"), true, 5);
-        let (id, _) = c.trigger(CheckpointKind::Checkpoint, None, 10).unwrap();
+        let (id, _) = periodic(&mut c, 10).unwrap();
         assert_eq!(id, 42, "ids continue after the restored checkpoint");
         assert!(c.expired(30).is_empty());
         assert_eq!(c.expired(61), vec![42]);

@@ -37,9 +37,8 @@ pub use weir_gateway::RECOVERY_PATH_KEY;
 /// for the parallelism the job already has, or why it did not happen.
 pub type RescaleOutcome = Result<Option<CompletedCheckpoint>, String>;
 
-/// A checkpoint or savepoint that was started: its id, and where its outcome will arrive.
+/// A checkpoint or savepoint that was started or queued: where its outcome will arrive.
 pub struct Triggered {
-    pub checkpoint_id: u64,
     pub outcome: oneshot::Receiver<CheckpointOutcome>,
 }
 

@@ -53,12 +53,29 @@ impl Phase {
     }
 }
 
+/// A requested checkpoint, from the JobMaster's side: running as checkpoint `id`, or waiting
+/// in the coordinator's queue under a ticket until a slot is free.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RequestedCheckpoint {
+    Started(u64),
+    Queued(u64),
+}
+
+impl RequestedCheckpoint {
+    /// The queued request `ticket` started as checkpoint `id`.
+    pub fn started(&mut self, ticket: u64, id: u64) {
+        if *self == RequestedCheckpoint::Queued(ticket) {
+            *self = RequestedCheckpoint::Started(id);
+        }
+    }
+}
+
 /// A rescale in progress, beside the phase (the job keeps running while its checkpoint is
 /// taken).
 pub(crate) enum Rescale {
     /// Taking the checkpoint the rescaled job restarts from.
     Checkpointing {
-        checkpoint_id: u64,
+        checkpoint: RequestedCheckpoint,
         parallelism: Vec<usize>,
         /// Slots the job held before, and slots the new shape needs.
         held: usize,

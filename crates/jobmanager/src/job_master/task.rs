@@ -3,9 +3,11 @@
 //! change calls for. I/O runs in tasks of its own whose results come back as commands
 //! ([`IoDone`]), so the task never waits on a TaskExecutor, a file or the resource manager.
 
-use super::phase::{Attempt, Phase, Rescale};
+use super::phase::{Attempt, Phase, RequestedCheckpoint, Rescale};
 use super::{plan_parallelism, Command, JobSlots, RescaleOutcome, Triggered, View};
-use crate::checkpoint_coordinator::{CheckpointCoordinator, TriggerRefused, VertexInfo};
+use crate::checkpoint_coordinator::{
+    Admission, CheckpointCoordinator, TriggerOrigin, TriggerRefused, VertexInfo,
+};
 use crate::execution_graph::{CancelRefused, Effects, ExecutionGraph};
 use crate::job_settings::JobSettings;
 use crate::resource_manager::{Grant, ResourceManager, SlotError};
@@ -79,6 +81,8 @@ pub struct JobMasterTask {
     phase: Phase,
     rescale: Option<Rescale>,
     waiters: HashMap<u64, Vec<oneshot::Sender<CheckpointOutcome>>>,
+    /// Who waits for each requested checkpoint still queued, by the coordinator's ticket.
+    queued: HashMap<u64, oneshot::Sender<CheckpointOutcome>>,
     /// Where the job's slots are, once it has them.
     slots: Option<Arc<JobSlots>>,
     /// Periodic checkpoints, once the job is first deployed.
@@ -128,6 +132,7 @@ impl JobMasterTask {
             phase: Phase::Created,
             rescale: None,
             waiters: HashMap::new(),
+            queued: HashMap::new(),
             slots: None,
             periodic: None,
             expiry: BTreeMap::new(),
@@ -186,7 +191,10 @@ impl JobMasterTask {
                 end_input,
                 reply,
             } => {
-                let _ = reply.send(self.trigger_checkpoint(kind, location, end_input));
+                let triggered = self
+                    .trigger_checkpoint(kind, TriggerOrigin::Requested, location, end_input)
+                    .map(|(_, outcome)| Triggered { outcome });
+                let _ = reply.send(triggered);
             }
             Command::Rescale { plan, reply } => {
                 let _ = reply.send(self.start_rescale(&plan));
@@ -637,25 +645,32 @@ impl JobMasterTask {
         if self.eg.status() != JobStatus::Running || !self.all_running() {
             return;
         }
-        match self.trigger_checkpoint(CheckpointKind::Checkpoint, None, false) {
+        match self.trigger_checkpoint(
+            CheckpointKind::Checkpoint,
+            TriggerOrigin::Periodic,
+            None,
+            false,
+        ) {
             Ok(_) | Err(GatewayError::Conflict(_)) => {}
             Err(e) => tracing::debug!("periodic checkpoint of {} not taken: {e}", self.job_id),
         }
     }
 
-    /// Starts a checkpoint or savepoint; the receiver gets its outcome.
+    /// Starts (or, for a request while `max-concurrent` are pending, queues) a checkpoint or
+    /// savepoint; the receiver gets its outcome.
     fn trigger_checkpoint(
         &mut self,
         kind: CheckpointKind,
+        origin: TriggerOrigin,
         location: Option<CheckpointLocation>,
         end_input: bool,
-    ) -> Result<Triggered, GatewayError> {
-        let Some(slots) = self.slots.clone() else {
+    ) -> Result<(RequestedCheckpoint, oneshot::Receiver<CheckpointOutcome>), GatewayError> {
+        if self.slots.is_none() {
             return Err(GatewayError::Conflict(format!(
                 "Job {} is not running yet.",
                 self.job_id
             )));
-        };
+        }
         if self.eg.status() != JobStatus::Running || !self.all_running() {
             return Err(GatewayError::Conflict(format!(
                 "Job {} is {}; not all of its tasks are running, so no checkpoint can be taken now.",
@@ -670,18 +685,39 @@ impl JobMasterTask {
                 self.job_id
             )));
         };
-        let triggered = coordinator.trigger(kind, location, now);
+        let admitted = coordinator.trigger(kind, origin, location, now);
         self.publish_checkpoints();
-        let (id, location) = triggered.map_err(|r| {
+        let admitted = admitted.map_err(|r| {
             GatewayError::Conflict(match r {
                 TriggerRefused::TooManyConcurrent => "too many checkpoints are in progress".into(),
                 TriggerRefused::MinPause => {
                     "the minimum pause between checkpoints has not passed".into()
                 }
+                TriggerRefused::TooManyQueued => format!(
+                    "{} requested checkpoints already wait for the ones in progress; try again once they are done",
+                    crate::checkpoint_coordinator::MAX_QUEUED_REQUESTS
+                ),
             })
         })?;
         let (tx, outcome) = oneshot::channel();
-        self.waiters.entry(id).or_default().push(tx);
+        match admitted {
+            Admission::Queued { ticket } => {
+                self.queued.insert(ticket, tx);
+                Ok((RequestedCheckpoint::Queued(ticket), outcome))
+            }
+            Admission::Started { id, location } => {
+                self.waiters.entry(id).or_default().push(tx);
+                self.send_trigger(id, location, end_input, now);
+                Ok((RequestedCheckpoint::Started(id), outcome))
+            }
+        }
+    }
+
+    /// Tells every subtask to take checkpoint `id`, and starts its timeout.
+    fn send_trigger(&mut self, id: u64, location: CheckpointLocation, end_input: bool, now: i64) {
+        let Some(slots) = self.slots.clone() else {
+            return;
+        };
         if end_input {
             self.change(|eg, _| {
                 eg.set_savepoint_stop(SavepointStop::InProgress { checkpoint_id: id });
@@ -709,10 +745,55 @@ impl JobMasterTask {
             self.expiry
                 .insert(id, tokio::time::Instant::now() + timeout);
         }
-        Ok(Triggered {
-            checkpoint_id: id,
-            outcome,
-        })
+    }
+
+    /// A checkpoint settled: starts the requests that waited for its slot.
+    fn start_queued(&mut self) {
+        // A rescale's request is queued here too (its receiver unused).
+        if self.queued.is_empty() {
+            return;
+        }
+        if self.eg.status() != JobStatus::Running || !self.all_running() {
+            let reason = format!("job {} is {}", self.job_id, self.eg.status());
+            self.drop_queued(&reason);
+            return;
+        }
+        let Some(c) = self.coordinator.as_mut() else {
+            return;
+        };
+        let now = now_ms();
+        let started = c.start_queued(now);
+        if started.is_empty() {
+            return;
+        }
+        self.publish_checkpoints();
+        for s in started {
+            if let Some(tx) = self.queued.remove(&s.ticket) {
+                self.waiters.entry(s.id).or_default().push(tx);
+            }
+            if let Some(Rescale::Checkpointing { checkpoint, .. }) = &mut self.rescale {
+                checkpoint.started(s.ticket, s.id);
+            }
+            self.send_trigger(s.id, s.location, false, now);
+        }
+    }
+
+    /// Fails every queued request (and a rescale waiting on one): the job restarts or ends.
+    fn drop_queued(&mut self, reason: &str) {
+        let Some(c) = self.coordinator.as_mut() else {
+            return;
+        };
+        for ticket in c.drop_queued() {
+            let failure = || CheckpointFailure::NeverStarted(reason.to_string());
+            if let Some(tx) = self.queued.remove(&ticket) {
+                let _ = tx.send(Err(failure()));
+            }
+            if matches!(&self.rescale, Some(Rescale::Checkpointing { checkpoint, .. })
+                if *checkpoint == RequestedCheckpoint::Queued(ticket))
+            {
+                self.settle_rescale(Err(failure()));
+            }
+        }
     }
 
     /// A subtask's state is written; once all are, the metadata is.
@@ -763,6 +844,7 @@ impl JobMasterTask {
         let completed = CompletedCheckpoint { id, location };
         self.settle_savepoint_stop(id, true);
         self.settle(id, Ok(completed));
+        self.start_queued();
     }
 
     /// A checkpoint was declined, timed out or could not be written.
@@ -791,6 +873,8 @@ impl JobMasterTask {
                     now,
                 )
             });
+        } else {
+            self.start_queued();
         }
     }
 
@@ -799,6 +883,7 @@ impl JobMasterTask {
             return;
         };
         let ids = c.abort_all(reason, now_ms());
+        self.drop_queued(reason);
         self.publish_checkpoints();
         for id in ids {
             self.settle_savepoint_stop(id, false);
@@ -819,18 +904,24 @@ impl JobMasterTask {
         for w in self.waiters.remove(&id).unwrap_or_default() {
             let _ = w.send(outcome.clone());
         }
-        if matches!(&self.rescale, Some(Rescale::Checkpointing { checkpoint_id, .. }) if *checkpoint_id == id)
+        if matches!(&self.rescale, Some(Rescale::Checkpointing { checkpoint, .. })
+            if *checkpoint == RequestedCheckpoint::Started(id))
         {
-            if let Some(Rescale::Checkpointing {
-                parallelism,
-                held,
-                needed,
-                done,
-                ..
-            }) = self.rescale.take()
-            {
-                self.redeploy_rescaled(outcome, parallelism, held, needed, done);
-            }
+            self.settle_rescale(outcome);
+        }
+    }
+
+    /// The checkpoint a rescale waits for settled (or will never start).
+    fn settle_rescale(&mut self, outcome: CheckpointOutcome) {
+        if let Some(Rescale::Checkpointing {
+            parallelism,
+            held,
+            needed,
+            done,
+            ..
+        }) = self.rescale.take()
+        {
+            self.redeploy_rescaled(outcome, parallelism, held, needed, done);
         }
     }
 
@@ -917,10 +1008,16 @@ impl JobMasterTask {
         // The slots for the larger of the two shapes, held until the rescale is done.
         rm.resize(self.job_id, needed.max(held))
             .map_err(GatewayError::Conflict)?;
-        match self.trigger_checkpoint(CheckpointKind::Checkpoint, None, false) {
-            Ok(t) => {
+        // Requested, not periodic: it waits for a periodic checkpoint in flight to settle.
+        match self.trigger_checkpoint(
+            CheckpointKind::Checkpoint,
+            TriggerOrigin::Requested,
+            None,
+            false,
+        ) {
+            Ok((checkpoint, _)) => {
                 self.rescale = Some(Rescale::Checkpointing {
-                    checkpoint_id: t.checkpoint_id,
+                    checkpoint,
                     parallelism,
                     held,
                     needed,

@@ -253,6 +253,43 @@ async fn a_completed_checkpoint_is_visible_on_the_next_request_and_triggers_are_
     cluster.stop().await;
 }
 
+/// `max-concurrent` is 1: requests made while one is in flight wait for it, as in Flink,
+/// instead of being refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_requested_back_to_back_wait_their_turn_and_all_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = start_cluster(dir.path(), &[]).await;
+    let base = format!("http://{}", cluster.address);
+    let c = client();
+    let out = dir.path().join("out");
+    let job = start_without_periodic_checkpoints(&c, &base, &out).await;
+    let mut posts = tokio::task::JoinSet::new();
+    for _ in 0..5 {
+        let c = c.clone();
+        let url = format!("{base}/jobs/{job}/checkpoints");
+        posts.spawn(async move {
+            let r = c.post(url).json(&json!({})).send().await.unwrap();
+            let code = r.status();
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(code, 202, "{body}");
+            body["request-id"].as_str().unwrap().to_string()
+        });
+    }
+    let triggers = posts.join_all().await;
+    let mut ids = HashSet::new();
+    for trigger in triggers {
+        let url = format!("{base}/jobs/{job}/checkpoints/{trigger}");
+        let done = wait_for(&c, &url, |v| v["status"]["id"] == "COMPLETED").await;
+        let id = done["operation"]["checkpointId"].as_u64();
+        ids.insert(id.unwrap_or_else(|| panic!("the request failed: {done}")));
+    }
+    assert_eq!(ids.len(), 5, "five checkpoints, one per request: {ids:?}");
+    let (_, stats) = get(&c, &format!("{base}/jobs/{job}/checkpoints")).await;
+    assert_eq!(stats["counts"]["completed"], 5, "{stats}");
+    assert_eq!(stats["counts"]["failed"], 0, "{stats}");
+    cluster.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batch_jobs_have_no_checkpoints() {
     let dir = tempfile::tempdir().unwrap();
