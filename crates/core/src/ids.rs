@@ -6,12 +6,34 @@ use std::str::FromStr;
 
 /// Parses 32 hex digits into a u128, the shape of every Flink `AbstractID`.
 fn parse_hex32(s: &str) -> Result<u128, String> {
-    if s.len() != 32 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!(
-            "'{s}' is not a valid id: expected 32 hexadecimal characters"
-        ));
+    let invalid = || format!("'{s}' is not a valid id: expected 32 hexadecimal characters");
+    if s.len() != 32 {
+        return Err(invalid());
     }
-    u128::from_str_radix(s, 16).map_err(|e| format!("'{s}' is not a valid id: {e}"))
+    // 32 digits of 4 bits fill a u128 exactly, so shifting cannot overflow (and this is on
+    // every per-job request's path, where from_str_radix's checked steps showed).
+    let mut id = 0u128;
+    for b in s.bytes() {
+        let digit = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ => return Err(invalid()),
+        };
+        id = id << 4 | u128::from(digit);
+    }
+    Ok(id)
+}
+
+/// `id` as 32 lowercase hex digits. Ids are written into every answer that names a job (a
+/// job list writes a hundred), where the integer formatter's generic path showed.
+fn hex32(id: u128) -> [u8; 32] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 32];
+    for (i, d) in out.iter_mut().enumerate() {
+        *d = DIGITS[((id >> (124 - 4 * i)) & 0xf) as usize];
+    }
+    out
 }
 
 macro_rules! hex_id {
@@ -30,7 +52,11 @@ macro_rules! hex_id {
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{:032x}", self.0)
+                let digits = hex32(self.0);
+                match std::str::from_utf8(&digits) {
+                    Ok(text) => f.pad(text),
+                    Err(_) => write!(f, "{:032x}", self.0),
+                }
             }
         }
 
@@ -162,6 +188,15 @@ mod tests {
             .unwrap_err()
             .contains("32 hexadecimal"));
         assert!("g".repeat(32).parse::<JobId>().is_err());
+        assert!(format!("+{}", "0".repeat(31)).parse::<JobId>().is_err());
+        assert!(format!("{}é", "0".repeat(30)).parse::<JobId>().is_err());
+        assert_eq!(
+            JobId(0x0123456789abcdef_0000_0000_0000_00f1).to_string(),
+            format!("{:032x}", 0x0123456789abcdef_0000_0000_0000_00f1_u128)
+        );
+        assert_eq!(format!("{:>34}", JobId(1)), format!("  {:032x}", 1));
+        let mixed = "0123456789abcdefABCDEF0000000001".parse::<JobId>();
+        assert_eq!(mixed, Ok(JobId(0x0123456789abcdefabcdef0000000001)));
     }
 
     #[test]

@@ -450,6 +450,14 @@ pub struct JobOverview {
 }
 
 impl JobOverview {
+    /// The order of Flink's job list: newest start first, then by id (so it is total).
+    pub fn listing_order(&self, other: &JobOverview) -> std::cmp::Ordering {
+        other
+            .start_time
+            .cmp(&self.start_time)
+            .then(self.job_id.cmp(&other.job_id))
+    }
+
     /// The overview of a snapshot at time `now`.
     pub fn of(s: &JobSnapshot, now: i64) -> Self {
         let mut tasks = [0; 10];

@@ -20,6 +20,9 @@ pub struct JobArchive {
     db: std::sync::Mutex<Option<Database>>,
     /// Each finished job with its overview line, computed once: a finished job never changes.
     jobs: RwLock<HashMap<JobId, (Arc<JobSnapshot>, JobOverview)>>,
+    /// The overview lines in listing order, rebuilt when a job is archived or evicted: the job
+    /// list is the most polled endpoint, and its finished part changes only then.
+    listing: RwLock<Arc<[JobOverview]>>,
     max_capacity: usize,
     expiration: Duration,
 }
@@ -30,6 +33,7 @@ impl JobArchive {
         Self {
             db: std::sync::Mutex::new(None),
             jobs: RwLock::new(HashMap::new()),
+            listing: RwLock::new(Arc::new([])),
             max_capacity,
             expiration,
         }
@@ -61,10 +65,13 @@ impl JobArchive {
         let archive = Self {
             db: std::sync::Mutex::new(Some(db)),
             jobs: RwLock::new(jobs),
+            listing: RwLock::new(Arc::new([])),
             max_capacity,
             expiration,
         };
-        archive.evict(now_ms());
+        if !archive.evict(now_ms()) {
+            archive.relist();
+        }
         Ok(archive)
     }
 
@@ -147,7 +154,9 @@ impl JobArchive {
         if let Ok(mut jobs) = self.jobs.write() {
             jobs.insert(snapshot.job_id, (Arc::new(snapshot), overview));
         }
-        self.evict(now_ms());
+        if !self.evict(now_ms()) {
+            self.relist();
+        }
     }
 
     /// A finished job.
@@ -163,18 +172,32 @@ impl JobArchive {
             .unwrap_or_default()
     }
 
-    /// The overview line of every finished job.
-    pub fn overviews(&self) -> Vec<JobOverview> {
-        self.jobs
+    /// The overview line of every finished job, in [`JobOverview::listing_order`].
+    pub fn overviews(&self) -> Arc<[JobOverview]> {
+        self.listing
             .read()
-            .map(|j| j.values().map(|(_, o)| o.clone()).collect())
-            .unwrap_or_default()
+            .map(|l| l.clone())
+            .unwrap_or_else(|_| Arc::new([]))
     }
 
-    /// Drops expired jobs and the oldest beyond capacity.
-    pub fn evict(&self, now: i64) {
+    fn relist(&self) {
+        let mut listing: Vec<JobOverview> = self
+            .jobs
+            .read()
+            .map(|j| j.values().map(|(_, o)| o.clone()).collect())
+            .unwrap_or_default();
+        listing.sort_by(JobOverview::listing_order);
+        if let Ok(mut l) = self.listing.write() {
+            *l = listing.into();
+        }
+    }
+
+    /// Drops expired jobs and the oldest beyond capacity; says whether it dropped any.
+    pub fn evict(&self, now: i64) -> bool {
         let doomed: Vec<JobId> = {
-            let Ok(jobs) = self.jobs.read() else { return };
+            let Ok(jobs) = self.jobs.read() else {
+                return false;
+            };
             let mut by_end: Vec<(i64, JobId)> = jobs
                 .values()
                 .map(|(s, _)| (s.end_time(), s.job_id))
@@ -189,13 +212,14 @@ impl JobArchive {
                 .collect()
         };
         if doomed.is_empty() {
-            return;
+            return false;
         }
         if let Ok(mut jobs) = self.jobs.write() {
             for id in &doomed {
                 jobs.remove(id);
             }
         }
+        self.relist();
         let removed = self.write(JOBS, |t| {
             for id in &doomed {
                 t.remove(id.to_string().as_str())?;
@@ -205,6 +229,7 @@ impl JobArchive {
         if let Err(e) = removed {
             tracing::error!("cannot evict archived jobs: {e}");
         }
+        true
     }
 }
 
@@ -256,6 +281,30 @@ mod tests {
         let a = JobArchive::open(&path, 2, Duration::from_secs(3600)).unwrap();
         assert_eq!(a.all().len(), 2);
         assert_eq!(a.get(JobId(3)).unwrap().name, "job3");
+        let listed: Vec<JobId> = a.overviews().iter().map(|o| o.job_id).collect();
+        assert_eq!(
+            listed,
+            vec![JobId(3), JobId(2)],
+            "reopened, in listing order"
+        );
+    }
+
+    #[test]
+    fn the_listing_is_newest_first_and_follows_puts_and_evictions() {
+        let a = JobArchive::in_memory(3, Duration::from_secs(3600));
+        let now = now_ms();
+        let listed =
+            |a: &JobArchive| -> Vec<u128> { a.overviews().iter().map(|o| o.job_id.0).collect() };
+        a.put(finished(5, now - 2000));
+        a.put(finished(7, now - 4000));
+        a.put(finished(6, now - 2000)); // the same start as 5: by id
+        assert_eq!(listed(&a), vec![5, 6, 7]);
+        a.put(finished(8, now - 100));
+        assert_eq!(
+            listed(&a),
+            vec![8, 5, 6],
+            "the oldest end is evicted from the listing too"
+        );
     }
 
     #[test]

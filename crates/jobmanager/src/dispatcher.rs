@@ -627,24 +627,22 @@ impl RestfulGateway for Dispatcher {
 
     async fn request_multiple_job_details(&self) -> Vec<JobOverview> {
         let now = now_ms();
-        let masters = self.masters();
-        let mut out: Vec<JobOverview> = Vec::with_capacity(masters.len());
         // An overview line has no I/O counters: the published snapshot, uncopied, is enough.
-        for m in &masters {
-            out.push(m.overview(now));
+        let mut running: Vec<JobOverview> =
+            self.masters().iter().map(|m| m.overview(now)).collect();
+        running.sort_by(JobOverview::listing_order);
+        let finished = self.archive.overviews();
+        // Both are in listing order already: merged, not sorted again.
+        let mut out = Vec::with_capacity(running.len() + finished.len());
+        let ids: Vec<JobId> = running.iter().map(|o| o.job_id).collect();
+        let mut running = running.into_iter().peekable();
+        for f in finished.iter().filter(|o| !ids.contains(&o.job_id)) {
+            while let Some(r) = running.next_if(|r| r.listing_order(f).is_lt()) {
+                out.push(r);
+            }
+            out.push(f.clone());
         }
-        let running: Vec<JobId> = out.iter().map(|o| o.job_id).collect();
-        out.extend(
-            self.archive
-                .overviews()
-                .into_iter()
-                .filter(|o| !running.contains(&o.job_id)),
-        );
-        out.sort_by(|a, b| {
-            b.start_time
-                .cmp(&a.start_time)
-                .then(a.job_id.cmp(&b.job_id))
-        });
+        out.extend(running);
         out
     }
 

@@ -108,12 +108,14 @@ impl BrowserPolicy {
         let host = text(header::HOST);
         if let Some(host) = host {
             let name = host_name(host);
-            if !self.host_allowed(&name) {
+            if !self.host_allowed(name) {
                 return Verdict::Refuse(format!(
-                    "This server does not answer to the host name '{name}' (a DNS rebinding guard). If that is how clients reach it, add it to rest.allowed-hosts."
+                    "This server does not answer to the host name '{}' (a DNS rebinding guard). If that is how clients reach it, add it to rest.allowed-hosts.",
+                    name.to_ascii_lowercase()
                 ));
             }
         }
+        // Only browsers send an Origin; clients that are not browsers skip all of this.
         let origin = text(header::ORIGIN).map(|o| o.trim_end_matches('/').to_ascii_lowercase());
         let same_origin = match (&origin, host) {
             (Some(o), Some(h)) => {
@@ -125,7 +127,7 @@ impl BrowserPolicy {
         let allowed_origin = origin
             .as_deref()
             .filter(|o| *o != "null" && self.origins.allows(o));
-        let cross_site = match &origin {
+        let cross_site = || match &origin {
             Some(_) => !same_origin,
             None => text(header::HeaderName::from_static("sec-fetch-site"))
                 .is_some_and(|s| s.eq_ignore_ascii_case("cross-site")),
@@ -139,7 +141,7 @@ impl BrowserPolicy {
                 };
             }
         }
-        if changes_state && cross_site && allowed_origin.is_none() {
+        if changes_state && allowed_origin.is_none() && cross_site() {
             let from = origin.as_deref().unwrap_or("another site");
             return Verdict::Refuse(format!(
                 "A cross-origin {method} from {from} is refused: a web page may change this cluster only from an origin listed in web.access-control-allow-origin."
@@ -170,14 +172,14 @@ impl BrowserPolicy {
     }
 }
 
-/// The host name of a `Host` header value, without its port (`[::1]:8081` → `::1`).
-fn host_name(host: &str) -> String {
-    let host = host.to_ascii_lowercase();
+/// The host name of a `Host` header value, without its port (`[::1]:8081` → `::1`); its
+/// case is left as sent (host names compare without it).
+fn host_name(host: &str) -> &str {
     if let Some(rest) = host.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or_default().to_string();
+        return rest.split(']').next().unwrap_or_default();
     }
     match host.rsplit_once(':') {
-        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name.to_string(),
+        Some((name, port)) if port.bytes().all(|c| c.is_ascii_digit()) => name,
         _ => host,
     }
 }

@@ -18,6 +18,7 @@ pub mod flink;
 pub mod flink_front;
 pub mod openapi;
 pub mod params;
+pub mod pieces;
 pub mod prometheus;
 pub mod seatunnel;
 pub mod secrets;

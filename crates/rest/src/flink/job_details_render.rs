@@ -17,7 +17,8 @@ use weir_gateway::{IoStats, JobSnapshot, LiveJob};
 const DURATION: i64 = -4_242_424_242_424_242_421;
 /// Stands for `now`.
 const NOW: i64 = -4_242_424_242_424_242_422;
-/// Stands for a vertex's I/O counters.
+/// Stands for a vertex's I/O counters, each number its own hole (the keys and the `-complete`
+/// flags around them are fixed).
 const IO: IoStats = IoStats {
     read_bytes: 18_424_242_424_242_424_201,
     write_bytes: 18_424_242_424_242_424_202,
@@ -25,9 +26,69 @@ const IO: IoStats = IoStats {
     write_records: 18_424_242_424_242_424_204,
     back_pressured_ms: 18_424_242_424_242_424_205,
     idle_ms: 18_424_242_424_242_424_206,
-    busy_ms: 0.0,
+    // Exact in binary, so it survives IoMetrics' rounding to a thousandth unchanged.
+    busy_ms: 4_242_424_242.125,
     sink_written_records: 0,
 };
+
+/// One number of `IOMetricsInfo`, in the order [`IoMetrics`] serializes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IoField {
+    ReadBytes,
+    WriteBytes,
+    ReadRecords,
+    WriteRecords,
+    BackPressured,
+    Idle,
+    Busy,
+}
+
+impl IoField {
+    const ALL: [IoField; 7] = [
+        IoField::ReadBytes,
+        IoField::WriteBytes,
+        IoField::ReadRecords,
+        IoField::WriteRecords,
+        IoField::BackPressured,
+        IoField::Idle,
+        IoField::Busy,
+    ];
+
+    /// This field's key and value in `m`, as serialized.
+    fn key_and_value(self, m: &IoMetrics) -> (&'static str, Number) {
+        match self {
+            IoField::ReadBytes => ("read-bytes", Number::U64(m.read_bytes)),
+            IoField::WriteBytes => ("write-bytes", Number::U64(m.write_bytes)),
+            IoField::ReadRecords => ("read-records", Number::U64(m.read_records)),
+            IoField::WriteRecords => ("write-records", Number::U64(m.write_records)),
+            IoField::BackPressured => (
+                "accumulated-backpressured-time",
+                Number::U64(m.back_pressured),
+            ),
+            IoField::Idle => ("accumulated-idle-time", Number::U64(m.idle)),
+            IoField::Busy => ("accumulated-busy-time", Number::F64(m.busy)),
+        }
+    }
+}
+
+/// A number as serde_json writes it.
+#[derive(Clone, Copy)]
+enum Number {
+    I64(i64),
+    U64(u64),
+    F64(f64),
+}
+
+impl Number {
+    fn write(self, out: &mut Vec<u8>) {
+        // Writing numbers into a Vec cannot fail.
+        let _ = match self {
+            Number::I64(n) => serde_json::to_writer(out, &n),
+            Number::U64(n) => serde_json::to_writer(out, &n),
+            Number::F64(n) => serde_json::to_writer(out, &n),
+        };
+    }
+}
 
 /// What a hole is filled with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +96,7 @@ enum Hole {
     JobDuration,
     Now,
     VertexDuration(usize),
-    VertexMetrics(usize),
+    VertexIo(usize, IoField),
 }
 
 /// One published snapshot's `/jobs/:id`, ready to be filled in.
@@ -78,26 +139,24 @@ impl JobDetailsTemplate {
             let snapshot = live.clone().into_snapshot();
             return serde_json::to_vec(&JobDetailsInfo::of(&snapshot, now)).unwrap_or_default();
         };
-        let io = live.vertex_io();
+        let metrics: Vec<IoMetrics> = live.vertex_io().iter().map(IoMetrics::of).collect();
+        let no_metrics = IoMetrics::of(&IoStats::default());
         let mut out = Vec::with_capacity(self.bytes.len() + 16);
         for (fixed, hole) in parts {
             out.extend_from_slice(&self.bytes[fixed.clone()]);
-            // Writing numbers into a Vec cannot fail.
-            let _ = match hole {
-                None => Ok(()),
-                Some(Hole::JobDuration) => {
-                    serde_json::to_writer(&mut out, &live.snapshot.duration(now))
-                }
-                Some(Hole::Now) => serde_json::to_writer(&mut out, &now),
+            let number = match *hole {
+                None => continue,
+                Some(Hole::JobDuration) => Number::I64(live.snapshot.duration(now)),
+                Some(Hole::Now) => Number::I64(now),
                 Some(Hole::VertexDuration(i)) => {
-                    let (start, end) = self.vertex_times.get(*i).copied().unwrap_or((-1, -1));
-                    serde_json::to_writer(&mut out, &duration(start, end, now))
+                    let (start, end) = self.vertex_times.get(i).copied().unwrap_or((-1, -1));
+                    Number::I64(duration(start, end, now))
                 }
-                Some(Hole::VertexMetrics(i)) => {
-                    let io = io.get(*i).copied().unwrap_or_default();
-                    serde_json::to_writer(&mut out, &IoMetrics::of(&io))
+                Some(Hole::VertexIo(i, field)) => {
+                    field.key_and_value(metrics.get(i).unwrap_or(&no_metrics)).1
                 }
             };
+            number.write(&mut out);
         }
         out
     }
@@ -106,39 +165,47 @@ impl JobDetailsTemplate {
 /// The fixed ranges and holes of `bytes` (a [`JobDetailsInfo`] of `vertices` vertices with the
 /// sentinels in), or `None` unless each sentinel is where it belongs and nowhere else.
 fn holes(bytes: &[u8], vertices: usize) -> Option<Vec<(Range<usize>, Option<Hole>)>> {
-    let duration_key = b"\"duration\":";
-    let duration_at = format!("\"duration\":{DURATION}").into_bytes();
-    let now_key = b"\"now\":";
-    let now_at = format!("\"now\":{NOW}").into_bytes();
-    let metrics_key = b"\"metrics\":";
-    let metrics_at = [
-        metrics_key.as_slice(),
-        &serde_json::to_vec(&IoMetrics::of(&IO)).ok()?,
-    ]
-    .concat();
+    let sentinel = IoMetrics::of(&IO);
+    // Each hole's key and sentinel value, as serialized: `"key":value`.
+    let pattern = |hole: Hole| -> (Vec<u8>, usize) {
+        let (key, value) = match hole {
+            Hole::JobDuration | Hole::VertexDuration(_) => ("duration", Number::I64(DURATION)),
+            Hole::Now => ("now", Number::I64(NOW)),
+            Hole::VertexIo(_, field) => field.key_and_value(&sentinel),
+        };
+        let mut p = format!("\"{key}\":").into_bytes();
+        let key_len = p.len();
+        value.write(&mut p);
+        (p, key_len)
+    };
     // The order JobDetailsInfo's fields serialize in.
     let mut expected = vec![Hole::JobDuration, Hole::Now];
     for i in 0..vertices {
-        expected.extend([Hole::VertexDuration(i), Hole::VertexMetrics(i)]);
+        expected.push(Hole::VertexDuration(i));
+        expected.extend(IoField::ALL.map(|f| Hole::VertexIo(i, f)));
     }
     let mut parts = Vec::with_capacity(expected.len() + 1);
     let mut from = 0;
-    for hole in expected {
-        let (pattern, key) = match hole {
-            Hole::JobDuration | Hole::VertexDuration(_) => (&duration_at, duration_key.len()),
-            Hole::Now => (&now_at, now_key.len()),
-            Hole::VertexMetrics(_) => (&metrics_at, metrics_key.len()),
-        };
-        let at = from + find(&bytes[from..], pattern)?;
-        parts.push((from..at + key, Some(hole)));
+    for &hole in &expected {
+        let (pattern, key_len) = pattern(hole);
+        let at = from + find(&bytes[from..], &pattern)?;
+        parts.push((from..at + key_len, Some(hole)));
         from = at + pattern.len();
     }
     parts.push((from..bytes.len(), None));
     // Each sentinel exactly where it belongs and nowhere else, or no template.
-    let count = |p: &[u8]| bytes.windows(p.len()).filter(|w| *w == p).count();
-    let exact = count(&duration_at) == 1 + vertices
-        && count(&now_at) == 1
-        && count(&metrics_at) == vertices;
+    let count = |hole: Hole| {
+        let (p, _) = pattern(hole);
+        bytes
+            .windows(p.len())
+            .filter(|w| *w == p.as_slice())
+            .count()
+    };
+    let exact = count(Hole::JobDuration) == 1 + vertices
+        && count(Hole::Now) == 1
+        && IoField::ALL
+            .iter()
+            .all(|f| count(Hole::VertexIo(0, *f)) == vertices);
     exact.then_some(parts)
 }
 

@@ -131,28 +131,38 @@ pub struct MultipleJobsDetails<'a> {
 /// jobs, whose lines (they can no longer change) come from the cache as one block.
 async fn jobs_overview(State(s): State<AppState>) -> axum::response::Response {
     let overviews = s.gateway.request_multiple_job_details().await;
-    let (finished, running): (Vec<_>, Vec<_>) =
-        overviews.iter().partition(|o| o.status.is_terminal());
+    let mut finished = Vec::with_capacity(overviews.len());
+    let mut running = Vec::new();
+    for o in &overviews {
+        if o.status.is_terminal() {
+            finished.push(o);
+        } else {
+            running.push(o);
+        }
+    }
     let finished_ids: Vec<weir_core::JobId> = finished.iter().map(|o| o.job_id).collect();
     let block = s.finished_lines.block(&finished_ids, |i| {
         serde_json::to_vec(&JobDetailsMessage::of(finished[i])).unwrap_or_default()
     });
-    let mut out = Vec::with_capacity(16 + running.len() * 448 + block.len());
-    out.extend_from_slice(b"{\"jobs\":[");
+    let mut head = Vec::with_capacity(16 + running.len() * 448);
+    head.extend_from_slice(b"{\"jobs\":[");
     for (i, o) in running.iter().enumerate() {
         if i > 0 {
-            out.push(b',');
+            head.push(b',');
         }
-        let _ = serde_json::to_writer(&mut out, &JobDetailsMessage::of(o));
+        let _ = serde_json::to_writer(&mut head, &JobDetailsMessage::of(o));
     }
     if !running.is_empty() && !block.is_empty() {
-        out.push(b',');
+        head.push(b',');
     }
-    out.extend_from_slice(&block);
-    out.extend_from_slice(b"]}");
+    // The cached block goes out as it is, not copied behind the fresh lines.
+    let mut body = crate::pieces::Pieces::default();
+    body.push(head);
+    body.push(axum::body::Bytes::from_owner(block));
+    body.push(&b"]}"[..]);
     (
         [(axum::http::header::CONTENT_TYPE, "application/json")],
-        out,
+        axum::body::Body::new(body),
     )
         .into_response()
 }
