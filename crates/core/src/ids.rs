@@ -191,8 +191,8 @@ mod tests {
         assert!(format!("+{}", "0".repeat(31)).parse::<JobId>().is_err());
         assert!(format!("{}é", "0".repeat(30)).parse::<JobId>().is_err());
         assert_eq!(
-            JobId(0x0123456789abcdef_0000_0000_0000_00f1).to_string(),
-            format!("{:032x}", 0x0123456789abcdef_0000_0000_0000_00f1_u128)
+            JobId(0x0123_4567_89ab_cdef_0000_0000_0000_00f1).to_string(),
+            format!("{:032x}", 0x0123_4567_89ab_cdef_0000_0000_0000_00f1_u128)
         );
         assert_eq!(format!("{:>34}", JobId(1)), format!("  {:032x}", 1));
         let mixed = "0123456789abcdefABCDEF0000000001".parse::<JobId>();
