@@ -182,7 +182,14 @@ async fn error_classes_answer_like_flink() {
     )
     .await;
     assert_eq!(s, 404);
-    for path in ["/nosuch", "/v99/overview", "/jobs/{job}/nosuchsub"] {
+    for path in [
+        "/nosuch",
+        "/v99/overview",
+        "/jobs/{job}/nosuchsub",
+        "/v1/nosuch",
+        "/v1",
+        "/v1/jobs/{job}/nosuchsub",
+    ] {
         let path = path.replace("{job}", &job);
         let (s, m) = error(c.get(format!("{base}{path}")).send().await.unwrap()).await;
         assert_eq!((s, m), (404, format!("Not found: {path}")));
@@ -193,6 +200,14 @@ async fn error_classes_answer_like_flink() {
         (404, format!("Not found: /jobs/{job}")),
         "a wrong method is a 404, as in Flink"
     );
+    let (s, m) = error(
+        c.delete(format!("{base}/v1/jobs/{job}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((s, m), (404, format!("Not found: /v1/jobs/{job}")));
 
     // 409: cancelling a job that already finished.
     let (s, m) = error(
