@@ -11,6 +11,7 @@ pub mod auth;
 pub mod body_fault;
 pub mod browser_guard;
 pub mod cache;
+pub mod compress;
 pub mod dashboard;
 pub mod endpoint;
 pub mod error;

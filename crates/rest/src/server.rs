@@ -137,23 +137,8 @@ pub fn flink_router(
         browser,
         auth,
     };
-    tower::ServiceBuilder::new()
-        .map_response(IntoResponse::into_response)
-        .layer(compression())
-        .service(front)
-}
-
-/// Gzip for clients that ask for it (`Accept-Encoding: gzip`, as browsers do): a dashboard
-/// polling a 1 280-subtask job's details moves a tenth of the bytes. Outside the front, so the
-/// error rewriting and the guards see plain bodies; the fastest level, since the answers are fresh
-/// each time and the CPU is the server's; nothing under 1 KiB, where the header costs more than
-/// it saves.
-fn compression(
-) -> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
-    use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
-    tower_http::compression::CompressionLayer::new()
-        .quality(tower_http::CompressionLevel::Fastest)
-        .compress_when(DefaultPredicate::new().and(SizeAbove::new(1024)))
+    // Outside the front, so the error rewriting and the guards see plain bodies.
+    crate::compress::CompressWhenAsked::new(front)
 }
 
 /// How long a client may take to send a request's headers (Flink's Netty server closes such a
