@@ -53,8 +53,13 @@ pub trait RestfulGateway: Send + Sync {
     /// The result of a globally terminal job; `Ok(None)` while it runs.
     async fn request_job_result(&self, job: JobId) -> Result<Option<JobResult>, GatewayError>;
 
-    /// Every known job, running and archived.
-    async fn request_multiple_job_details(&self) -> Vec<JobOverview>;
+    /// Every known job, running and archived, in listing order.
+    async fn request_multiple_job_details(&self) -> Vec<JobOverview> {
+        self.request_job_listing().await.merged()
+    }
+
+    /// The same jobs as the running and the archived part, the latter shared as kept.
+    async fn request_job_listing(&self) -> crate::JobListing;
 
     /// Task managers, slots and job counts.
     async fn request_cluster_overview(&self) -> ClusterOverview;

@@ -449,6 +449,40 @@ pub struct JobOverview {
     pub total_tasks: usize,
 }
 
+/// The job list in its two parts, as they are kept: the running jobs' lines, fresh, and the
+/// archive's lines of finished jobs, shared as the archive holds them (they change only when a
+/// job is archived or evicted, so a reader can keep what it derives from the same `Arc`). Both
+/// are in [`JobOverview::listing_order`]. A job resumed from its savepoint is in both: its
+/// running line is the one that counts.
+#[derive(Debug, Clone)]
+pub struct JobListing {
+    pub running: Vec<JobOverview>,
+    pub finished: std::sync::Arc<[JobOverview]>,
+}
+
+impl JobListing {
+    /// The finished lines of jobs that are not running again.
+    pub fn finished_only(&self) -> impl Iterator<Item = &JobOverview> {
+        self.finished
+            .iter()
+            .filter(|f| !self.running.iter().any(|r| r.job_id == f.job_id))
+    }
+
+    /// Both parts as one list in listing order (merged: each is in order already).
+    pub fn merged(&self) -> Vec<JobOverview> {
+        let mut out = Vec::with_capacity(self.running.len() + self.finished.len());
+        let mut running = self.running.iter().peekable();
+        for f in self.finished_only() {
+            while let Some(r) = running.next_if(|r| r.listing_order(f).is_lt()) {
+                out.push(r.clone());
+            }
+            out.push(f.clone());
+        }
+        out.extend(running.cloned());
+        out
+    }
+}
+
 impl JobOverview {
     /// The order of Flink's job list: newest start first, then by id (so it is total).
     pub fn listing_order(&self, other: &JobOverview) -> std::cmp::Ordering {
@@ -582,6 +616,40 @@ impl ThreadInfo {
 
 #[cfg(test)]
 mod tests {
+    fn line(id: u128, start: i64, status: weir_core::JobStatus) -> JobOverview {
+        JobOverview {
+            job_id: weir_core::JobId(id),
+            name: "j".into(),
+            job_type: JobType::Streaming,
+            status,
+            start_time: start,
+            end_time: -1,
+            duration: 0,
+            last_modification: start,
+            tasks: [0; 10],
+            total_tasks: 1,
+        }
+    }
+
+    #[test]
+    fn a_listing_merges_in_order_and_a_resumed_job_counts_as_running() {
+        use weir_core::JobStatus::{Finished, Running};
+        let listing = JobListing {
+            running: vec![line(9, 300, Running), line(4, 100, Running)],
+            finished: vec![
+                line(5, 200, Finished),
+                line(4, 100, Finished),
+                line(1, 50, Finished),
+            ]
+            .into(),
+        };
+        let ids = |v: Vec<&JobOverview>| v.iter().map(|o| o.job_id.0).collect::<Vec<_>>();
+        assert_eq!(ids(listing.finished_only().collect()), vec![5, 1]);
+        let merged = listing.merged();
+        assert_eq!(ids(merged.iter().collect()), vec![9, 5, 4, 1]);
+        assert_eq!(merged[2].status, Running, "the resumed job's running line");
+    }
+
     use super::*;
 
     #[test]

@@ -625,25 +625,16 @@ impl RestfulGateway for Dispatcher {
         }))
     }
 
-    async fn request_multiple_job_details(&self) -> Vec<JobOverview> {
+    async fn request_job_listing(&self) -> JobListing {
         let now = now_ms();
         // An overview line has no I/O counters: the published snapshot, uncopied, is enough.
         let mut running: Vec<JobOverview> =
             self.masters().iter().map(|m| m.overview(now)).collect();
         running.sort_by(JobOverview::listing_order);
-        let finished = self.archive.overviews();
-        // Both are in listing order already: merged, not sorted again.
-        let mut out = Vec::with_capacity(running.len() + finished.len());
-        let ids: Vec<JobId> = running.iter().map(|o| o.job_id).collect();
-        let mut running = running.into_iter().peekable();
-        for f in finished.iter().filter(|o| !ids.contains(&o.job_id)) {
-            while let Some(r) = running.next_if(|r| r.listing_order(f).is_lt()) {
-                out.push(r);
-            }
-            out.push(f.clone());
+        JobListing {
+            running,
+            finished: self.archive.overviews(),
         }
-        out.extend(running);
-        out
     }
 
     async fn request_cluster_overview(&self) -> ClusterOverview {

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, Weak};
 use weir_core::JobId;
+use weir_gateway::JobOverview;
 
 /// A rendering of each job's current snapshot of some kind (`/checkpoints` statistics, the
 /// stable part of `/jobs/:id`), keyed by the snapshot itself: a dashboard polling hard costs
@@ -53,9 +54,41 @@ impl<T, R: Clone> RenderedStats<T, R> {
 pub struct FinishedLines {
     lines: RwLock<HashMap<JobId, Arc<[u8]>>>,
     block: RwLock<(Vec<JobId>, Arc<[u8]>)>,
+    /// The block of the last listing, by what it was made of: the archive's listing (held
+    /// weakly, to recognise it) and each running job with whether it had ended.
+    by_listing: RwLock<Option<ListingKey>>,
 }
 
+/// What a listing's block was made of, and the block.
+type ListingKey = (Weak<[JobOverview]>, Vec<(JobId, bool)>, Arc<[u8]>);
+
 impl FinishedLines {
+    /// The block for a listing of the archive's `finished` lines and these `running` jobs
+    /// (with whether each has ended): the last one when both are the same as last time (the
+    /// very same archive listing, by pointer), else what `make` builds. The job list is
+    /// polled hard and its finished part changes only when a job is archived or evicted, so
+    /// this skips even listing the finished jobs' ids.
+    pub fn for_listing(
+        &self,
+        finished: &Arc<[JobOverview]>,
+        running: &[(JobId, bool)],
+        make: impl FnOnce() -> Arc<[u8]>,
+    ) -> Arc<[u8]> {
+        if let Ok(last) = self.by_listing.read() {
+            if let Some((seen, key, block)) = last.as_ref() {
+                let same = seen.upgrade().is_some_and(|s| Arc::ptr_eq(&s, finished));
+                if same && key.as_slice() == running {
+                    return block.clone();
+                }
+            }
+        }
+        let block = make();
+        if let Ok(mut last) = self.by_listing.write() {
+            *last = Some((Arc::downgrade(finished), running.to_vec(), block.clone()));
+        }
+        block
+    }
+
     /// The comma-joined lines of `jobs` (finished, in listing order); `line` serializes one job
     /// the first time it is seen.
     pub fn block(&self, jobs: &[JobId], mut line: impl FnMut(usize) -> Vec<u8>) -> Arc<[u8]> {
@@ -148,6 +181,29 @@ mod tests {
         }
         c.retain_listed(&[JobId(1)]);
         assert_eq!(c.lines.read().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_listing_block_is_kept_while_the_archive_listing_and_running_jobs_are_the_same() {
+        let c = FinishedLines::default();
+        let archived: Arc<[JobOverview]> = Arc::new([]);
+        let block = |text: &'static str| move || Arc::<[u8]>::from(text.as_bytes());
+        let running = [(JobId(1), false)];
+        assert_eq!(&*c.for_listing(&archived, &running, block("a")), b"a");
+        assert_eq!(
+            &*c.for_listing(&archived, &running, || unreachable!("kept")),
+            b"a"
+        );
+        // A running job ended, or another listing of the archive: made again.
+        assert_eq!(
+            &*c.for_listing(&archived, &[(JobId(1), true)], block("b")),
+            b"b"
+        );
+        let relisted: Arc<[JobOverview]> = Arc::new([]);
+        assert_eq!(
+            &*c.for_listing(&relisted, &[(JobId(1), true)], block("c")),
+            b"c"
+        );
     }
 
     #[test]

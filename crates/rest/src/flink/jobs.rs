@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 use weir_core::JobStatus;
+use weir_gateway::JobOverview;
 
 const CANCEL_QUERY: &[QueryParam] = &[query(
     "mode",
@@ -130,19 +131,31 @@ pub struct MultipleJobsDetails<'a> {
 /// `MultipleJobsDetails`: running jobs first, serialized fresh on every call; then finished
 /// jobs, whose lines (they can no longer change) come from the cache as one block.
 async fn jobs_overview(State(s): State<AppState>) -> axum::response::Response {
-    let overviews = s.gateway.request_multiple_job_details().await;
-    let mut finished = Vec::with_capacity(overviews.len());
-    let mut running = Vec::new();
-    for o in &overviews {
-        if o.status.is_terminal() {
-            finished.push(o);
-        } else {
-            running.push(o);
-        }
-    }
-    let finished_ids: Vec<weir_core::JobId> = finished.iter().map(|o| o.job_id).collect();
-    let block = s.finished_lines.block(&finished_ids, |i| {
-        serde_json::to_vec(&JobDetailsMessage::of(finished[i])).unwrap_or_default()
+    let listing = s.gateway.request_job_listing().await;
+    let running: Vec<&JobOverview> = listing
+        .running
+        .iter()
+        .filter(|o| !o.status.is_terminal())
+        .collect();
+    let key: Vec<(weir_core::JobId, bool)> = listing
+        .running
+        .iter()
+        .map(|o| (o.job_id, o.status.is_terminal()))
+        .collect();
+    let block = s.finished_lines.for_listing(&listing.finished, &key, || {
+        // Ended jobs not archived yet (a master settling its last savepoint) list with the
+        // archived ones; jobs running again from a savepoint list only as running.
+        let mut finished: Vec<&JobOverview> = listing
+            .running
+            .iter()
+            .filter(|o| o.status.is_terminal())
+            .chain(listing.finished_only())
+            .collect();
+        finished.sort_by(|a, b| a.listing_order(b));
+        let ids: Vec<weir_core::JobId> = finished.iter().map(|o| o.job_id).collect();
+        s.finished_lines.block(&ids, |i| {
+            serde_json::to_vec(&JobDetailsMessage::of(finished[i])).unwrap_or_default()
+        })
     });
     let mut head = Vec::with_capacity(16 + running.len() * 448);
     head.extend_from_slice(b"{\"jobs\":[");
