@@ -1,8 +1,8 @@
 //! Flink's error responses: `{"errors": [...]}` with the status the failure calls for.
 
+use crate::json::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use weir_gateway::GatewayError;
 
 /// An error answered to a REST client.

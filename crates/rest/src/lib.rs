@@ -17,6 +17,7 @@ pub mod endpoint;
 pub mod error;
 pub mod flink;
 pub mod flink_front;
+pub mod json;
 pub mod openapi;
 pub mod params;
 pub mod pieces;

@@ -6,9 +6,9 @@ use crate::endpoint::{
     path_param, schema_of, Components, Endpoint, Media, Method, ParamKind, QueryParam, SchemaFn,
 };
 use crate::error::ErrorResponseBody;
+use crate::json::Json;
 use crate::state::AppState;
 use axum::extract::State;
-use axum::Json;
 use std::collections::BTreeMap;
 use utoipa::openapi::path::{
     HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem, PathItemBuilder,

@@ -6,10 +6,10 @@ use super::messages::{self, now_ms, ConfigurationInfo, EmptyResponseBody, JobDet
 use crate::endpoint;
 use crate::endpoint::Endpoint;
 use crate::error::{RestError, RestResult};
+use crate::json::Json;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;

@@ -14,12 +14,12 @@ use super::messages::{
 use crate::endpoint;
 use crate::endpoint::Endpoint;
 use crate::error::{RestError, RestResult};
+use crate::json::Json;
 use crate::params;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use serde::Deserialize;
 use weir_core::TriggerId;
 use weir_gateway::{

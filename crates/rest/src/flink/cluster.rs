@@ -4,12 +4,12 @@ use super::messages::{self, EmptyResponseBody, FailureCause, TriggerResponse};
 use crate::endpoint;
 use crate::endpoint::Endpoint;
 use crate::error::{RestError, RestResult};
+use crate::json::Json;
 use crate::params;
 use crate::settings::FLINK_API_VERSION;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -102,9 +102,9 @@ pub struct ClusterOverviewWithVersion {
     pub flink_commit: String,
 }
 
-async fn cluster_overview(State(s): State<AppState>) -> Json<ClusterOverviewWithVersion> {
+async fn cluster_overview(State(s): State<AppState>) -> axum::response::Response {
     let o = s.gateway.request_cluster_overview().await;
-    Json(ClusterOverviewWithVersion {
+    let body = ClusterOverviewWithVersion {
         taskmanagers: o.task_managers,
         slots_total: o.slots_total,
         slots_available: o.slots_available,
@@ -116,7 +116,9 @@ async fn cluster_overview(State(s): State<AppState>) -> Json<ClusterOverviewWith
         jobs_failed: o.jobs_failed,
         flink_version: FLINK_API_VERSION,
         flink_commit: format!("weir {}", env!("CARGO_PKG_VERSION")),
-    })
+    };
+    // Every open dashboard polls this; the answer is about 240 bytes.
+    super::messages::json_response(&body, 320)
 }
 
 async fn shutdown_cluster(State(s): State<AppState>) -> Json<EmptyResponseBody> {

@@ -5,10 +5,10 @@ use super::taskmanagers::{text, LogListInfo, ThreadDumpInfo};
 use crate::endpoint;
 use crate::endpoint::Endpoint;
 use crate::error::RestResult;
+use crate::json::Json;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
-use axum::Json;
 use weir_gateway::snapshot::LogSource;
 
 pub fn endpoints() -> Vec<Endpoint> {

@@ -9,13 +9,13 @@ use super::messages::{
 use crate::endpoint;
 use crate::endpoint::{query, Endpoint, Media, ParamKind, QueryParam};
 use crate::error::{RestError, RestResult};
+use crate::json::Json;
 use crate::params::{self, Query};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;

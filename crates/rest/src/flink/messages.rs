@@ -6,23 +6,9 @@ use std::collections::BTreeMap;
 use weir_core::ExecutionState;
 use weir_gateway::snapshot::*;
 
-/// A JSON response written into a buffer sized up front (axum's `Json` starts at 128 bytes
-/// and grows by copying; hot endpoints know their size).
+/// A JSON response written into a buffer sized up front (see [`crate::json`]).
 pub fn json_response<T: serde::Serialize>(value: &T, capacity: usize) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let mut out = Vec::with_capacity(capacity);
-    match serde_json::to_writer(&mut out, value) {
-        Ok(()) => (
-            [(axum::http::header::CONTENT_TYPE, "application/json")],
-            out,
-        )
-            .into_response(),
-        Err(e) => crate::error::RestError::new(
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            format!("serializing the answer: {e}"),
-        )
-        .into_response(),
-    }
+    crate::json::response(value, capacity)
 }
 
 pub use weir_core::now_ms;
@@ -979,17 +965,17 @@ pub struct EmptyResponseBody {}
 /// `{}` with `status` (202 for cancels and heartbeats).
 pub fn empty(
     status: axum::http::StatusCode,
-) -> (axum::http::StatusCode, axum::Json<EmptyResponseBody>) {
-    (status, axum::Json(EmptyResponseBody {}))
+) -> (axum::http::StatusCode, crate::json::Json<EmptyResponseBody>) {
+    (status, crate::json::Json(EmptyResponseBody {}))
 }
 
 /// 202 with the [`TriggerResponse`] of `request_id`.
 pub fn accepted(
     request_id: impl std::fmt::Display,
-) -> (axum::http::StatusCode, axum::Json<TriggerResponse>) {
+) -> (axum::http::StatusCode, crate::json::Json<TriggerResponse>) {
     (
         axum::http::StatusCode::ACCEPTED,
-        axum::Json(TriggerResponse {
+        crate::json::Json(TriggerResponse {
             request_id: request_id.to_string(),
         }),
     )

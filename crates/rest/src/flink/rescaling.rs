@@ -9,11 +9,11 @@ use super::messages::{AsynchronousOperationResult, EmptyResponseBody, TriggerRes
 use crate::endpoint;
 use crate::endpoint::{query, Endpoint, ParamKind, QueryParam};
 use crate::error::{RestError, RestResult};
+use crate::json::Json;
 use crate::params::{self, Query};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;

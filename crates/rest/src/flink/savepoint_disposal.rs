@@ -7,10 +7,10 @@ use super::messages::{AsynchronousOperationResult, TriggerResponse};
 use crate::endpoint;
 use crate::endpoint::Endpoint;
 use crate::error::{RestError, RestResult};
+use crate::json::Json;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::Json;
 use serde::Deserialize;
 use weir_gateway::OperationKind;
 

@@ -6,12 +6,12 @@
 use crate::endpoint;
 use crate::endpoint::Endpoint;
 use crate::error::RestResult;
+use crate::json::Json;
 use crate::params;
 use crate::seatunnel::job_info::job_info;
 use crate::seatunnel::messages::JobInfo;
 use crate::state::AppState;
 use axum::extract::{Path, State};
-use axum::Json;
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![endpoint!(GET "/jobs/{jobid}/seatunnel", "Returns the job as SeaTunnel's job-info shows it: pipelines, vertices with their tables, per-table counts and rates (weir).", seatunnel_view)

@@ -8,10 +8,10 @@ use super::messages::{
 use crate::endpoint;
 use crate::endpoint::Endpoint;
 use crate::error::{RestError, RestResult};
+use crate::json::Json;
 use crate::params;
 use crate::state::AppState;
 use axum::extract::{Path, State};
-use axum::Json;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;

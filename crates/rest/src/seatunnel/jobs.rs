@@ -4,8 +4,8 @@
 use super::error::{StError, StResult};
 use super::messages::{JobInfo, JobInfoList, OverviewInfo};
 use super::{job_info, status, Ctx, SEATUNNEL_API_VERSION};
+use crate::json::Json;
 use axum::extract::{Path, RawQuery, State};
-use axum::Json;
 use std::collections::HashMap;
 use weir_core::{JobId, JobStatus};
 use weir_gateway::JobSnapshot;

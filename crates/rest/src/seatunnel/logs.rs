@@ -7,10 +7,10 @@
 use super::error::StResult;
 use super::messages::{LogLink, LogLinks, LogNames};
 use super::Ctx;
+use crate::json::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use weir_gateway::{LogFile, LogSource};
 
 async fn files(ctx: &Ctx) -> Vec<LogFile> {

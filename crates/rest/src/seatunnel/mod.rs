@@ -32,12 +32,13 @@ pub mod telemetry;
 
 use crate::endpoint;
 use crate::endpoint::{query, Endpoint, Media, Method, ParamKind, QueryParam};
+use crate::json::Json;
 use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, MethodFilter};
-use axum::{Json, Router};
+use axum::Router;
 use error::{StError, StResult};
 use messages::{
     JobInfo, JobInfoList, LogLinks, LogNames, OverviewInfo, RunningThreads, StatusMessage,

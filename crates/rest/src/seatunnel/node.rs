@@ -13,11 +13,11 @@ use super::messages::{
     StatusMessage, SystemMonitoringInformation, ThreadDump, ThreadDumpEntry,
 };
 use super::{host_port, json_body, value_text, Ctx};
+use crate::json::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::Json;
 use serde_json::Value;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
