@@ -69,9 +69,8 @@ impl JobArchive {
             max_capacity,
             expiration,
         };
-        if !archive.evict(now_ms()) {
-            archive.relist();
-        }
+        archive.evict(now_ms());
+        archive.relist();
         Ok(archive)
     }
 
@@ -154,9 +153,8 @@ impl JobArchive {
         if let Ok(mut jobs) = self.jobs.write() {
             jobs.insert(snapshot.job_id, (Arc::new(snapshot), overview));
         }
-        if !self.evict(now_ms()) {
-            self.relist();
-        }
+        self.evict(now_ms());
+        self.relist();
     }
 
     /// A finished job.
@@ -192,12 +190,11 @@ impl JobArchive {
         }
     }
 
-    /// Drops expired jobs and the oldest beyond capacity; says whether it dropped any.
-    pub fn evict(&self, now: i64) -> bool {
+    /// Drops expired jobs and the oldest beyond capacity (the listing is the caller's to
+    /// rebuild).
+    fn evict(&self, now: i64) {
         let doomed: Vec<JobId> = {
-            let Ok(jobs) = self.jobs.read() else {
-                return false;
-            };
+            let Ok(jobs) = self.jobs.read() else { return };
             let mut by_end: Vec<(i64, JobId)> = jobs
                 .values()
                 .map(|(s, _)| (s.end_time(), s.job_id))
@@ -212,14 +209,13 @@ impl JobArchive {
                 .collect()
         };
         if doomed.is_empty() {
-            return false;
+            return;
         }
         if let Ok(mut jobs) = self.jobs.write() {
             for id in &doomed {
                 jobs.remove(id);
             }
         }
-        self.relist();
         let removed = self.write(JOBS, |t| {
             for id in &doomed {
                 t.remove(id.to_string().as_str())?;
@@ -229,7 +225,6 @@ impl JobArchive {
         if let Err(e) = removed {
             tracing::error!("cannot evict archived jobs: {e}");
         }
-        true
     }
 }
 

@@ -154,7 +154,7 @@ async fn application_details(
         ]),
         jobs: vec![JobDetailsMessage::of(&overview)],
     };
-    Ok(messages::json_response(&body, 1024))
+    Ok(crate::json::response(&body, 1024))
 }
 
 /// `ApplicationExceptionsInfoWithHistory`.

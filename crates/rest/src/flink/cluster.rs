@@ -118,7 +118,7 @@ async fn cluster_overview(State(s): State<AppState>) -> axum::response::Response
         flink_commit: format!("weir {}", env!("CARGO_PKG_VERSION")),
     };
     // Every open dashboard polls this; the answer is about 240 bytes.
-    super::messages::json_response(&body, 320)
+    crate::json::response(&body, 320)
 }
 
 async fn shutdown_cluster(State(s): State<AppState>) -> Json<EmptyResponseBody> {

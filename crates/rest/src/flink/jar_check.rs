@@ -101,5 +101,5 @@ async fn check_jar(
             256 + p.message.len() * 2,
         ),
     };
-    Ok(super::messages::json_response(&body, hint))
+    Ok(crate::json::response(&body, hint))
 }

@@ -386,7 +386,7 @@ async fn plan_jar(
 ) -> RestResult<axum::response::Response> {
     let sub = submission(&s, &jar, &body, q.as_deref(), "JarPlanRequestBody")?;
     let snapshot = s.gateway.preview_job(sub).await?;
-    Ok(super::messages::json_response(
+    Ok(crate::json::response(
         &JobPlanInfo {
             plan: PlanMessage::of(&snapshot),
         },

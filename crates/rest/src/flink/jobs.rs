@@ -275,7 +275,7 @@ async fn job_plan(
     let body = JobPlanInfo {
         plan: PlanMessage::of(&snapshot),
     };
-    Ok(messages::json_response(
+    Ok(crate::json::response(
         &body,
         256 + snapshot.vertices.len() * 512,
     ))

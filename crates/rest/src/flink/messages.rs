@@ -6,11 +6,6 @@ use std::collections::BTreeMap;
 use weir_core::ExecutionState;
 use weir_gateway::snapshot::*;
 
-/// A JSON response written into a buffer sized up front (see [`crate::json`]).
-pub fn json_response<T: serde::Serialize>(value: &T, capacity: usize) -> axum::response::Response {
-    crate::json::response(value, capacity)
-}
-
 pub use weir_core::now_ms;
 
 /// `status-counts` / vertex `tasks`: every ExecutionState by its upper-case name.
