@@ -8,6 +8,7 @@
 #   bench/cluster.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib/rest_jobs.sh
 if ! command -v wrk >/dev/null; then
   (apt-get install -y wrk >/dev/null 2>&1 || (apt-get update >/dev/null 2>&1 && apt-get install -y wrk >/dev/null 2>&1)) \
     || { echo "needs wrk (apt-get install wrk)"; exit 1; }
@@ -34,15 +35,7 @@ echo "# weir mini cluster benchmark ($(nproc) cores, $(date -u +%Y-%m-%d))"
 awk -v ns=$((t1 - t0)) 'BEGIN { printf "time to first REST answer: %.1f ms (includes curl start-up per probe)\n", ns/1e6 }'
 awk -v k="$rss_kib" 'BEGIN { printf "idle RSS: %.1f MiB\n", k/1024 }'
 
-BATCH='source { FakeSource { row.num = 10, schema = { fields { id = bigint } } } }
-sink { Blackhole {} }'
-STREAM='env { job.mode = "STREAMING" }
-source { FakeSource { unbounded = true, rows.per.second = 100, schema = { fields { id = bigint } } } }
-sink { Blackhole {} }'
-for i in $(seq 1 100); do curl -s -o /dev/null -X POST --data-binary "$BATCH" "$URL/jobs"; done
-for i in $(seq 1 10); do curl -s -X POST --data-binary "$STREAM" "$URL/jobs" > "$OUT/last_stream.json"; done
-JOB=$(sed -E 's/.*"\/jobs\/([0-9a-f]{32})".*/\1/' "$OUT/last_stream.json")
-until [ "$(curl -s "$URL/overview" | sed -E 's/.*"jobs-finished":([0-9]+).*/\1/')" = 100 ]; do sleep 0.1; done
+load_rest_jobs "$URL" "$OUT"
 echo "jobs: $(curl -s "$URL/overview" | sed -E 's/.*"jobs-running":([0-9]+),"jobs-finished":([0-9]+).*/\1 running, \2 finished/')"
 rss_kib=$(awk '/VmRSS/ {print $2}' /proc/$PID/status)
 awk -v k="$rss_kib" 'BEGIN { printf "RSS with 10 running jobs: %.1f MiB\n", k/1024 }'

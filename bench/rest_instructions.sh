@@ -9,6 +9,7 @@
 #   bench/rest_instructions.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib/rest_jobs.sh
 command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)"; exit 1; }
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)"; exit 1; }
 cargo build --release -p weir --quiet
@@ -39,15 +40,7 @@ WEIR=$!
 trap 'kill $WEIR 2>/dev/null || true; kill $BARE 2>/dev/null || true' EXIT
 BARE=
 until curl -s -o /dev/null "$URL/overview"; do sleep 0.5; done
-BATCH='source { FakeSource { row.num = 10, schema = { fields { id = bigint } } } }
-sink { Blackhole {} }'
-STREAM='env { job.mode = "STREAMING" }
-source { FakeSource { unbounded = true, rows.per.second = 100, schema = { fields { id = bigint } } } }
-sink { Blackhole {} }'
-for i in $(seq 1 100); do curl -s -o /dev/null -X POST --data-binary "$BATCH" "$URL/jobs"; done
-for i in $(seq 1 10); do curl -s -X POST --data-binary "$STREAM" "$URL/jobs" > "$OUT/last_stream.json"; done
-JOB=$(sed -E 's/.*"\/jobs\/([0-9a-f]{32})".*/\1/' "$OUT/last_stream.json")
-until [ "$(curl -s "$URL/overview" | sed -E 's/.*"jobs-finished":([0-9]+).*/\1/')" = 100 ]; do sleep 0.5; done
+load_rest_jobs "$URL" "$OUT"
 sleep 5
 echo "# instructions per REST request under callgrind ($(date -u +%Y-%m-%d); 100 finished, 10 running jobs)"
 count $WEIR "$URL/overview" overview
